@@ -1,0 +1,28 @@
+namespace Flotilla.Model;
+
+/// <summary>Applies an environment overlay to the base spec: per-service values over environment-wide ones over the base.</summary>
+public static class EnvironmentOverlay
+{
+    public static SystemSpec Apply(SystemSpec spec, EnvironmentSpec overlay)
+    {
+        var services = spec.Services.Select(service =>
+        {
+            overlay.Services.TryGetValue(service.Name, out var own);
+            var env = new SortedDictionary<string, string>(service.Env.ToDictionary(), StringComparer.Ordinal);
+            foreach (var (key, value) in overlay.Env.Concat(own?.Env ?? new Dictionary<string, string>()))
+            {
+                env[key] = value;
+            }
+            return service with
+            {
+                Instances = own?.Instances ?? overlay.Instances ?? service.Instances,
+                Env = env,
+                Resources = Merge(service.Resources, own?.Resources),
+            };
+        }).ToList();
+        return spec with { Services = services, Environment = overlay.Name };
+    }
+
+    private static ResourcesSpec? Merge(ResourcesSpec? baseline, ResourcesSpec? over) =>
+        over is null ? baseline : new ResourcesSpec(over.Cpu ?? baseline?.Cpu, over.MemoryBytes ?? baseline?.MemoryBytes);
+}

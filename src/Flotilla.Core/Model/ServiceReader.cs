@@ -1,0 +1,224 @@
+using YamlDotNet.RepresentationModel;
+
+namespace Flotilla.Model;
+
+/// <summary>Reads one entry of <c>services:</c>.</summary>
+internal static class ServiceReader
+{
+    public static ServiceSpec? Read(SpecReader reader, string name, YamlNode node, string directory)
+    {
+        var path = $"services.{name}";
+        var errorsBefore = reader.Errors.Count;
+        var service = new ServiceSpec { Name = name, At = reader.At(node) };
+        YamlNode? buildNode = null, commandNode = null;
+        foreach (var (key, value, _) in reader.Mapping(node, path, SpecKeys.Service))
+        {
+            var at = $"{path}.{key}";
+            switch (key)
+            {
+                case "build":
+                    buildNode = value;
+                    service = service with { Build = ResolveBuild(reader, value, at, directory) };
+                    break;
+                case "command":
+                    commandNode = value;
+                    service = service with { Command = ReadCommand(reader, value, at) };
+                    break;
+                case "files":
+                    service = service with { Files = ResolveDirectory(reader, value, at, directory) };
+                    break;
+                case "instances":
+                    service = service with { Instances = reader.Int(value, at, 0, SpecLoader.MaxInstances, "a whole number of instances") ?? 1 };
+                    break;
+                case "http":
+                    service = service with { Http = ReadHttp(reader, value, at) };
+                    break;
+                case "env":
+                    service = service with { Env = reader.EnvMap(value, at) };
+                    break;
+                case "resources":
+                    service = service with { Resources = ReadResources(reader, value, at) };
+                    break;
+                case "dependsOn":
+                    service = service with { DependsOn = ReadDependsOn(reader, value, at) };
+                    break;
+                case "timeouts":
+                    service = service with { Timeouts = ReadTimeouts(reader, value, at) };
+                    break;
+                case "restart":
+                    service = service with { Restart = ReadRestart(reader, value, at) };
+                    break;
+            }
+        }
+        if (buildNode is not null && commandNode is not null)
+        {
+            reader.Error(commandNode, $"{path}.command", "a service has either 'build' (a .NET project) or 'command' (any program), not both");
+        }
+        else if (buildNode is null && commandNode is null && node is YamlMappingNode)
+        {
+            reader.Error(node, path, "says nothing to run: add 'build: <.NET project dir>' or 'command: [program, args...]'");
+        }
+        return reader.Errors.Count == errorsBefore ? service : null;
+    }
+
+    private static string? ResolveBuild(SpecReader reader, YamlNode node, string path, string directory)
+    {
+        if (reader.String(node, path) is not { } relative)
+        {
+            return null;
+        }
+        var full = Path.GetFullPath(Path.Combine(directory, relative));
+        if (File.Exists(full) && full.EndsWith(".csproj", StringComparison.OrdinalIgnoreCase))
+        {
+            return full;
+        }
+        if (!Directory.Exists(full))
+        {
+            reader.Error(node, path, $"'{relative}' does not exist (looked for {full}); give a .NET project directory or .csproj file");
+            return null;
+        }
+        var projects = Directory.GetFiles(full, "*.csproj");
+        if (projects.Length != 1)
+        {
+            reader.Error(node, path, projects.Length == 0
+                ? $"'{relative}' holds no .csproj file; give a .NET project directory"
+                : $"'{relative}' holds {projects.Length} .csproj files; name one of them");
+            return null;
+        }
+        return projects[0];
+    }
+
+    private static string? ResolveDirectory(SpecReader reader, YamlNode node, string path, string directory)
+    {
+        if (reader.String(node, path) is not { } relative)
+        {
+            return null;
+        }
+        var full = Path.GetFullPath(Path.Combine(directory, relative));
+        if (!Directory.Exists(full))
+        {
+            reader.Error(node, path, $"'{relative}' is not a directory (looked for {full})");
+            return null;
+        }
+        return full;
+    }
+
+    private static IReadOnlyList<string>? ReadCommand(SpecReader reader, YamlNode node, string path)
+    {
+        IReadOnlyList<string>? command = node is YamlScalarNode && !SpecReader.IsNull(node)
+            ? reader.String(node, path)?.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            : reader.StringList(node, path);
+        if (command is { Count: 0 })
+        {
+            reader.Error(node, path, "is empty: give the program and its arguments, e.g. [python3, app.py]");
+            return null;
+        }
+        return command;
+    }
+
+    private static HttpSpec ReadHttp(SpecReader reader, YamlNode node, string path)
+    {
+        var http = new HttpSpec(null, null, null);
+        foreach (var (key, value, _) in reader.Mapping(node, path, SpecKeys.Http))
+        {
+            var at = $"{path}.{key}";
+            http = key switch
+            {
+                "port" => http with { Port = reader.Int(value, at, 1, 65535, "a TCP port") },
+                "health" => http with { Health = ProbePath(reader, value, at) },
+                _ => http with { Ready = ProbePath(reader, value, at) },
+            };
+        }
+        return http;
+    }
+
+    private static string? ProbePath(SpecReader reader, YamlNode node, string path)
+    {
+        var value = reader.String(node, path);
+        if (value is not null && !value.StartsWith('/'))
+        {
+            reader.Error(node, path, $"must be a URL path starting with '/', e.g. /healthz; got '{value}'");
+            return null;
+        }
+        return value;
+    }
+
+    internal static ResourcesSpec ReadResources(SpecReader reader, YamlNode node, string path)
+    {
+        var resources = new ResourcesSpec(null, null);
+        foreach (var (key, value, _) in reader.Mapping(node, path, SpecKeys.Resources))
+        {
+            var text = value is YamlScalarNode s ? s.Value ?? "" : "";
+            if (key == "cpu")
+            {
+                if (Quantities.TryParseCpu(text, out var cores))
+                {
+                    resources = resources with { Cpu = cores };
+                }
+                else
+                {
+                    reader.Error(value, $"{path}.cpu", $"must be {Quantities.CpuHelp}, got {SpecReader.Describe(value)}");
+                }
+            }
+            else if (Quantities.TryParseMemory(text, out var bytes))
+            {
+                resources = resources with { MemoryBytes = bytes };
+            }
+            else
+            {
+                reader.Error(value, $"{path}.memory", $"must be {Quantities.MemoryHelp}, got {SpecReader.Describe(value)}");
+            }
+        }
+        return resources;
+    }
+
+    private static IReadOnlyList<NameRef> ReadDependsOn(SpecReader reader, YamlNode node, string path)
+    {
+        if (node is not YamlSequenceNode sequence)
+        {
+            reader.Error(node, path, $"must be a list of service names such as [catalog, invoices], got {SpecReader.Describe(node)}");
+            return [];
+        }
+        var refs = new List<NameRef>();
+        foreach (var item in sequence.Children)
+        {
+            if (reader.String(item, path) is { } name)
+            {
+                refs.Add(new NameRef(name, reader.At(item)));
+            }
+        }
+        return refs;
+    }
+
+    private static TimeoutsSpec ReadTimeouts(SpecReader reader, YamlNode node, string path)
+    {
+        var timeouts = TimeoutsSpec.Default;
+        foreach (var (key, value, _) in reader.Mapping(node, path, SpecKeys.Timeouts))
+        {
+            var duration = reader.Duration(value, $"{path}.{key}");
+            if (duration is { } d)
+            {
+                timeouts = key switch
+                {
+                    "start" => timeouts with { Start = d },
+                    "drain" => timeouts with { Drain = d },
+                    _ => timeouts with { Stop = d },
+                };
+            }
+        }
+        return timeouts;
+    }
+
+    private static RestartSpec ReadRestart(SpecReader reader, YamlNode node, string path)
+    {
+        var restart = RestartSpec.Default;
+        foreach (var (key, value, _) in reader.Mapping(node, path, SpecKeys.Restart))
+        {
+            if (reader.Duration(value, $"{path}.{key}") is { } d)
+            {
+                restart = key == "backoff" ? restart with { Backoff = d } : restart with { MaxBackoff = d };
+            }
+        }
+        return restart;
+    }
+}

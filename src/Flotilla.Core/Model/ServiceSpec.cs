@@ -1,0 +1,25 @@
+namespace Flotilla.Model;
+
+/// <summary>
+/// One service as declared (after the environment overlay): what to run, how many, and how to
+/// reach and probe it. Exactly one of <see cref="Build"/> (a .NET project) and
+/// <see cref="Command"/> (any program) is set.
+/// </summary>
+public sealed record ServiceSpec
+{
+    public required string Name { get; init; }
+    /// <summary>Absolute path of the .NET project directory or file to publish once.</summary>
+    public string? Build { get; init; }
+    /// <summary>Program and arguments; <c>${VAR}</c> expands from the instance environment.</summary>
+    public IReadOnlyList<string>? Command { get; init; }
+    /// <summary>Absolute path of a directory snapshotted as the artifact of a command service.</summary>
+    public string? Files { get; init; }
+    public int Instances { get; init; } = 1;
+    public HttpSpec Http { get; init; } = new(null, null, null);
+    public IReadOnlyDictionary<string, string> Env { get; init; } = new SortedDictionary<string, string>(StringComparer.Ordinal);
+    public ResourcesSpec? Resources { get; init; }
+    public IReadOnlyList<NameRef> DependsOn { get; init; } = [];
+    public TimeoutsSpec Timeouts { get; init; } = TimeoutsSpec.Default;
+    public RestartSpec Restart { get; init; } = RestartSpec.Default;
+    public required SpecLocation At { get; init; }
+}

@@ -1,0 +1,108 @@
+namespace Flotilla.Model;
+
+/// <summary>Checks that span services: references, dependency cycles, endpoint port clashes.</summary>
+internal static class SpecChecks
+{
+    public static void CrossReferences(SpecReader reader, IReadOnlyList<ServiceSpec> services, IReadOnlyDictionary<string, EnvironmentSpec> environments)
+    {
+        var names = services.Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
+        var known = string.Join(", ", names.Order(StringComparer.Ordinal));
+        foreach (var service in services)
+        {
+            foreach (var dependency in service.DependsOn)
+            {
+                if (dependency.Name == service.Name)
+                {
+                    reader.Error(dependency.At, $"services.{service.Name}.dependsOn", "a service cannot depend on itself");
+                }
+                else if (!names.Contains(dependency.Name))
+                {
+                    reader.Error(dependency.At, $"services.{service.Name}.dependsOn", $"unknown service '{dependency.Name}'; services declared: {known}");
+                }
+            }
+        }
+        foreach (var group in services.Where(s => s.Http.Port is not null).GroupBy(s => s.Http.Port))
+        {
+            foreach (var clash in group.Skip(1))
+            {
+                reader.Error(clash.At, $"services.{clash.Name}.http.port", $"port {group.Key} is already the endpoint of '{group.First().Name}'; each service needs its own port");
+            }
+        }
+        foreach (var environment in environments.Values)
+        {
+            foreach (var (service, overlay) in environment.Services)
+            {
+                if (!names.Contains(service))
+                {
+                    reader.Error(overlay.At, $"environments.{environment.Name}.services", $"unknown service '{service}'; services declared: {known}");
+                }
+            }
+        }
+        ReportCycles(reader, services);
+    }
+
+    private static void ReportCycles(SpecReader reader, IReadOnlyList<ServiceSpec> services)
+    {
+        var byName = services.ToDictionary(s => s.Name, StringComparer.Ordinal);
+        var state = new Dictionary<string, int>(StringComparer.Ordinal); // 1 = on the stack, 2 = done
+        var stack = new List<string>();
+        var reported = new HashSet<string>(StringComparer.Ordinal);
+
+        void Visit(ServiceSpec service)
+        {
+            state[service.Name] = 1;
+            stack.Add(service.Name);
+            foreach (var dependency in service.DependsOn)
+            {
+                if (!byName.TryGetValue(dependency.Name, out var next) || next == service)
+                {
+                    continue;
+                }
+                if (state.GetValueOrDefault(next.Name) == 1)
+                {
+                    var cycle = stack.Skip(stack.IndexOf(next.Name)).Append(next.Name).ToList();
+                    if (reported.Add(string.Join(">", cycle.Order(StringComparer.Ordinal))))
+                    {
+                        reader.Error(dependency.At, $"services.{service.Name}.dependsOn", $"dependency cycle: {string.Join(" -> ", cycle)}; remove one of these dependencies");
+                    }
+                }
+                else if (state.GetValueOrDefault(next.Name) == 0)
+                {
+                    Visit(next);
+                }
+            }
+            stack.RemoveAt(stack.Count - 1);
+            state[service.Name] = 2;
+        }
+
+        foreach (var service in services.Where(s => !state.ContainsKey(s.Name)))
+        {
+            Visit(service);
+        }
+    }
+
+    /// <summary>Services ordered so that dependencies come first (stable for independent ones).</summary>
+    public static IReadOnlyList<ServiceSpec> DependencyOrder(IReadOnlyList<ServiceSpec> services)
+    {
+        var byName = services.ToDictionary(s => s.Name, StringComparer.Ordinal);
+        var done = new HashSet<string>(StringComparer.Ordinal);
+        var ordered = new List<ServiceSpec>();
+        void Add(ServiceSpec service)
+        {
+            if (!done.Add(service.Name))
+            {
+                return;
+            }
+            foreach (var dependency in service.DependsOn)
+            {
+                Add(byName[dependency.Name]);
+            }
+            ordered.Add(service);
+        }
+        foreach (var service in services)
+        {
+            Add(service);
+        }
+        return ordered;
+    }
+}

@@ -1,0 +1,17 @@
+namespace Flotilla.Model;
+
+/// <summary>
+/// The keys valid at each level of flotilla.yaml. The JSON Schema in schema/ lists the same
+/// keys; a test keeps the two in step.
+/// </summary>
+public static class SpecKeys
+{
+    public static readonly string[] Root = ["name", "services", "environments"];
+    public static readonly string[] Service = ["build", "command", "files", "instances", "http", "env", "resources", "dependsOn", "timeouts", "restart"];
+    public static readonly string[] Http = ["port", "health", "ready"];
+    public static readonly string[] Resources = ["cpu", "memory"];
+    public static readonly string[] Timeouts = ["start", "drain", "stop"];
+    public static readonly string[] Restart = ["backoff", "maxBackoff"];
+    public static readonly string[] Environment = ["instances", "env", "services"];
+    public static readonly string[] ServiceOverlay = ["instances", "env", "resources"];
+}

@@ -1,0 +1,130 @@
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace Flotilla.Model;
+
+/// <summary>
+/// Turns flotilla.yaml into a validated <see cref="SystemSpec"/>, with an environment overlay
+/// applied when one is named. Every problem is collected with its file, line and column;
+/// nothing is silently ignored or defaulted over.
+/// </summary>
+public static class SpecLoader
+{
+    public const string DefaultFileName = "flotilla.yaml";
+    public const int MaxInstances = 1000;
+
+    /// <summary>Loads a spec from a file, or from flotilla.yaml in a directory.</summary>
+    public static SystemSpec Load(string path, string? environment = null)
+    {
+        var file = Directory.Exists(path) ? Path.Combine(path, DefaultFileName) : path;
+        file = Path.GetFullPath(file);
+        if (!File.Exists(file))
+        {
+            throw new SpecException([new SpecError(new SpecLocation(file, 0, 0), "", $"no spec file here; create {DefaultFileName} or pass its path")]);
+        }
+        return Parse(File.ReadAllText(file), file, environment);
+    }
+
+    public static SystemSpec Parse(string yaml, string file, string? environment = null)
+    {
+        var reader = new SpecReader(file);
+        var root = ReadDocument(yaml, file);
+        var directory = Path.GetDirectoryName(file) ?? ".";
+
+        string? name = null;
+        var services = new List<ServiceSpec>();
+        var environments = new Dictionary<string, EnvironmentSpec>(StringComparer.Ordinal);
+        var seen = new HashSet<string>();
+        foreach (var (key, value, _) in reader.Mapping(root, "", SpecKeys.Root))
+        {
+            seen.Add(key);
+            switch (key)
+            {
+                case "name":
+                    name = reader.String(value, "name");
+                    if (name is not null && !Names.IsServiceName(name))
+                    {
+                        reader.Error(value, "name", $"'{name}' is not a valid system name: {Names.ServiceNameHelp}");
+                    }
+                    break;
+                case "services":
+                    foreach (var (serviceName, serviceNode, keyNode) in reader.Mapping(value, "services", null))
+                    {
+                        if (!Names.IsServiceName(serviceName))
+                        {
+                            reader.Error(keyNode, $"services.{serviceName}", $"'{serviceName}' is not a valid service name: {Names.ServiceNameHelp}");
+                            continue;
+                        }
+                        if (ServiceReader.Read(reader, serviceName, serviceNode, directory) is { } service)
+                        {
+                            services.Add(service);
+                        }
+                    }
+                    break;
+                case "environments":
+                    foreach (var (envName, envNode, keyNode) in reader.Mapping(value, "environments", null))
+                    {
+                        if (!Names.IsServiceName(envName))
+                        {
+                            reader.Error(keyNode, $"environments.{envName}", $"'{envName}' is not a valid environment name: {Names.ServiceNameHelp}");
+                            continue;
+                        }
+                        environments[envName] = EnvironmentReader.Read(reader, envName, envNode);
+                    }
+                    break;
+            }
+        }
+        var rootAt = reader.At(root);
+        if (!seen.Contains("name"))
+        {
+            reader.Error(rootAt, "name", "missing: give the system a name, e.g. 'name: shop'");
+        }
+        if (!seen.Contains("services"))
+        {
+            reader.Error(rootAt, "services", "missing: declare at least one service under 'services:'");
+        }
+
+        SpecChecks.CrossReferences(reader, services, environments);
+        EnvironmentSpec? overlay = null;
+        if (environment is not null && !environments.TryGetValue(environment, out overlay))
+        {
+            var known = environments.Count == 0 ? "this spec declares no environments" : "declared: " + string.Join(", ", environments.Keys);
+            reader.Error(rootAt, "environments", $"environment '{environment}' is not declared ({known})");
+        }
+        if (reader.Errors.Count > 0)
+        {
+            throw new SpecException(reader.Errors);
+        }
+
+        var ordered = SpecChecks.DependencyOrder(services);
+        var spec = new SystemSpec(name!, directory, file, ordered, environments, environment);
+        return overlay is null ? spec : EnvironmentOverlay.Apply(spec, overlay);
+    }
+
+    private static YamlNode ReadDocument(string yaml, string file)
+    {
+        try
+        {
+            var stream = new YamlStream();
+            stream.Load(new StringReader(yaml));
+            if (stream.Documents.Count == 0)
+            {
+                throw new SpecException([new SpecError(new SpecLocation(file, 1, 1), "", "the file is empty; it needs at least 'name:' and 'services:'")]);
+            }
+            if (stream.Documents.Count > 1)
+            {
+                var second = stream.Documents[1].RootNode.Start;
+                throw new SpecException([new SpecError(new SpecLocation(file, (int)second.Line, (int)second.Column), "", "one spec per file: remove the second YAML document ('---')")]);
+            }
+            return stream.Documents[0].RootNode;
+        }
+        catch (YamlException e)
+        {
+            // YamlDotNet's message starts with its own "(Line: .., Col: ..)" prefix; we print ours.
+            var message = e.InnerException?.Message ?? e.Message;
+            var at = message.IndexOf("): ", StringComparison.Ordinal);
+            var text = at >= 0 && message.StartsWith('(') ? message[(at + 3)..] : message;
+            throw new SpecException([new SpecError(new SpecLocation(file, (int)e.Start.Line, (int)e.Start.Column), "", $"malformed YAML: {text}")]);
+        }
+    }
+}

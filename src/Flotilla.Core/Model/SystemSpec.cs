@@ -1,0 +1,16 @@
+namespace Flotilla.Model;
+
+/// <summary>
+/// A whole system as declared in flotilla.yaml. <see cref="Services"/> are ordered so that
+/// every service comes after the services it depends on.
+/// </summary>
+public sealed record SystemSpec(
+    string Name,
+    string Directory,
+    string File,
+    IReadOnlyList<ServiceSpec> Services,
+    IReadOnlyDictionary<string, EnvironmentSpec> Environments,
+    string? Environment)
+{
+    public ServiceSpec? Find(string service) => Services.FirstOrDefault(s => s.Name == service);
+}
