@@ -1,0 +1,58 @@
+"""Reviews: a service in Python, to show that any program runs under Flotilla.
+
+Listens on the PORT it is given, answers /healthz and /ready, and stops cleanly on SIGTERM.
+"""
+import json
+import os
+import signal
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+VERSION = "reviews 1.0.0"
+INSTANCE = os.environ.get("FLOTILLA_INSTANCE", "local")
+REVIEWS = {
+    1: [{"stars": 5, "text": "Perfect crema."}],
+    2: [{"stars": 4, "text": "Pours well."}],
+    3: [{"stars": 5, "text": "Consistent grind."}, {"stars": 3, "text": "Loud."}],
+}
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        if self.path in ("/healthz", "/ready"):
+            return self.reply(200, {"status": "ok"})
+        if self.path == "/":
+            return self.reply(200, {"service": "reviews", "version": VERSION, "instance": INSTANCE})
+        if self.path.startswith("/reviews/"):
+            try:
+                item = int(self.path.rsplit("/", 1)[1])
+            except ValueError:
+                return self.reply(400, {"error": "item id must be a number"})
+            return self.reply(200, {"version": VERSION, "instance": INSTANCE, "item": item, "reviews": REVIEWS.get(item, [])})
+        return self.reply(404, {"error": f"no route {self.path}"})
+
+    def reply(self, status, body):
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass  # per-request lines would flood the instance log
+
+
+def main():
+    server = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler)
+    server.daemon_threads = True
+    # SystemExit unwinds serve_forever in this thread; server.shutdown() from here would deadlock.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    print(f"{VERSION} listening on 127.0.0.1:{sys.argv[1]}", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

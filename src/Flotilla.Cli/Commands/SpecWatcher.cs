@@ -1,0 +1,81 @@
+using Flotilla.Artifacts;
+using Flotilla.Hosting;
+using Flotilla.Model;
+
+namespace Flotilla.Cli.Commands;
+
+/// <summary>
+/// Re-applies flotilla.yaml when it is saved, so <c>up</c> converges on edits (instance counts,
+/// env, new services). A spec with errors is not applied; the running system is left as it was.
+/// </summary>
+internal sealed class SpecWatcher : IDisposable
+{
+    private readonly FileSystemWatcher _watcher;
+    private readonly string _file;
+    private readonly string? _environment;
+    private readonly SystemHost _host;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private CancellationTokenSource _debounce = new();
+
+    public SpecWatcher(string file, string? environment, SystemHost host)
+    {
+        _file = file;
+        _environment = environment;
+        _host = host;
+        _watcher = new FileSystemWatcher(Path.GetDirectoryName(file)!, Path.GetFileName(file))
+        {
+            NotifyFilter = NotifyFilters.LastWrite | NotifyFilters.FileName | NotifyFilters.Size,
+            EnableRaisingEvents = true,
+        };
+        _watcher.Changed += (_, _) => Schedule();
+        _watcher.Created += (_, _) => Schedule();
+        _watcher.Renamed += (_, _) => Schedule();
+    }
+
+    public string LastResult { get; private set; } = "watching the spec for changes";
+
+    private void Schedule()
+    {
+        var next = new CancellationTokenSource();
+        Interlocked.Exchange(ref _debounce, next).Cancel();
+        _ = ApplyAfterAsync(next.Token);
+    }
+
+    // Editors save in several writes; wait for the file to settle before reading it.
+    private async Task ApplyAfterAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Delay(300, cancellationToken);
+            await _gate.WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+        try
+        {
+            var spec = SpecLoader.Load(_file, _environment);
+            await _host.ApplyAsync(spec);
+            LastResult = $"{DateTime.Now:HH:mm:ss} applied {Path.GetFileName(_file)}";
+        }
+        catch (SpecException e)
+        {
+            LastResult = $"{DateTime.Now:HH:mm:ss} not applied, {e.Errors.Count} error(s): {string.Join("; ", e.Errors)}";
+        }
+        catch (Exception e) when (e is IOException or ArtifactBuildException)
+        {
+            LastResult = $"{DateTime.Now:HH:mm:ss} not applied: {e.Message}";
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public void Dispose()
+    {
+        _watcher.Dispose();
+        _debounce.Cancel();
+    }
+}

@@ -1,0 +1,147 @@
+using System.CommandLine;
+using Flotilla.Artifacts;
+using Flotilla.Cli.Output;
+using Flotilla.Hosting;
+using Flotilla.Model;
+using Spectre.Console;
+
+namespace Flotilla.Cli.Commands;
+
+/// <summary>
+/// <c>flotilla up [path] [--env E]</c>: builds the system once, starts every service, prints the
+/// endpoints and shows live status until Ctrl+C, then drains and stops everything. Edits to
+/// flotilla.yaml are applied while it runs.
+/// </summary>
+internal static class UpCommand
+{
+    public static Command Create()
+    {
+        var path = CommonOptions.SpecPath();
+        var env = CommonOptions.Environment();
+        var state = new Option<string?>("--state")
+        {
+            Description = "Where artifacts, instance directories and logs go (default: .flotilla/ beside the spec)",
+        };
+        var command = new Command("up", "Build and run a system on this machine, with live status, until Ctrl+C") { path, env, state };
+        command.SetAction(async (parse, _) =>
+        {
+            using var shutdown = new ShutdownSignal();
+            SystemSpec spec;
+            try
+            {
+                spec = SpecLoader.Load(parse.GetValue(path)!, parse.GetValue(env));
+            }
+            catch (SpecException e)
+            {
+                SpecErrorPrinter.Print(e);
+                return 1;
+            }
+            var options = parse.GetValue(state) is { } dir ? new SystemHostOptions(Path.GetFullPath(dir)) : SystemHostOptions.For(spec);
+            return await RunAsync(spec, options, shutdown.Token);
+        });
+        return command;
+    }
+
+    private static async Task<int> RunAsync(SystemSpec spec, SystemHostOptions options, CancellationToken stop)
+    {
+        var interactive = !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
+        SystemHost host;
+        try
+        {
+            host = interactive
+                ? await AnsiConsole.Status().StartAsync("starting", ctx => SystemHost.StartAsync(spec, options, m => ctx.Status(Markup.Escape(m)), stop))
+                : await SystemHost.StartAsync(spec, options, m => Console.WriteLine($"build: {m}"), stop);
+        }
+        catch (OperationCanceledException)
+        {
+            return 130;
+        }
+        try
+        {
+            PrintEndpoints(host);
+            using var watcher = new SpecWatcher(spec.File, spec.Environment, host);
+            if (interactive)
+            {
+                await AnsiConsole.Live(StatusView.Render(host.Status(), [], "")).StartAsync(async live =>
+                {
+                    while (!stop.IsCancellationRequested)
+                    {
+                        var recent = host.Events.Since(0).TakeLast(6).ToList();
+                        live.UpdateTarget(StatusView.Render(host.Status(), recent, $"{watcher.LastResult}  ·  Ctrl+C stops everything"));
+                        await Delay(500, stop);
+                    }
+                });
+            }
+            else
+            {
+                await FollowAsync(host, watcher, stop);
+            }
+        }
+        finally
+        {
+            var running = host.Status().Services.Sum(s => s.Instances.Count);
+            Console.WriteLine($"stopping {running} instances (draining, then SIGTERM)...");
+            await host.DisposeAsync();
+            Console.WriteLine("stopped");
+        }
+        return 0;
+    }
+
+    private static void PrintEndpoints(SystemHost host)
+    {
+        foreach (var service in host.Status().Services)
+        {
+            Console.WriteLine(service.Endpoint is null
+                ? $"endpoint {service.Name} - ({service.Problem})"
+                : $"endpoint {service.Name} {service.Endpoint}");
+        }
+        foreach (var warning in host.Warnings)
+        {
+            Console.WriteLine($"warning: {warning}");
+        }
+    }
+
+    private static async Task FollowAsync(SystemHost host, SpecWatcher watcher, CancellationToken stop)
+    {
+        var log = new StatusLog(Console.Out);
+        var announced = false;
+        var lastApply = watcher.LastResult;
+        long seen = 0;
+        while (!stop.IsCancellationRequested)
+        {
+            foreach (var e in host.Events.Since(seen))
+            {
+                seen = e.Sequence;
+                if (e.Warning)
+                {
+                    Console.WriteLine($"{e.At.ToLocalTime():HH:mm:ss.fff} {e.Subject}: {e.Message}");
+                }
+            }
+            var status = host.Status();
+            log.Write(status);
+            if (status.AllReady && !announced)
+            {
+                Console.WriteLine($"ready: {status.Services.Sum(s => s.Ready)} instances of {status.Services.Count} services");
+                announced = true;
+            }
+            if (watcher.LastResult != lastApply)
+            {
+                lastApply = watcher.LastResult;
+                Console.WriteLine(lastApply);
+                announced = false;
+            }
+            await Delay(200, stop);
+        }
+    }
+
+    private static async Task Delay(int milliseconds, CancellationToken stop)
+    {
+        try
+        {
+            await Task.Delay(milliseconds, stop);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+}

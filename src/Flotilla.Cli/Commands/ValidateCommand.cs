@@ -1,0 +1,32 @@
+using System.CommandLine;
+using Flotilla.Cli.Output;
+using Flotilla.Model;
+using Spectre.Console;
+
+namespace Flotilla.Cli.Commands;
+
+/// <summary><c>flotilla validate [path] [--env E]</c>: every spec error with file, line and column; non-zero exit when any.</summary>
+internal static class ValidateCommand
+{
+    public static Command Create()
+    {
+        var path = CommonOptions.SpecPath();
+        var env = CommonOptions.Environment();
+        var command = new Command("validate", "Check a spec and report every error with its position") { path, env };
+        command.SetAction(parse =>
+        {
+            try
+            {
+                var spec = SpecLoader.Load(parse.GetValue(path)!, parse.GetValue(env));
+                AnsiConsole.MarkupLineInterpolated($"[green]valid[/]: system '{spec.Name}'{(spec.Environment is null ? "" : $" (environment {spec.Environment})")}, {spec.Services.Count} services, {spec.Services.Sum(s => s.Instances)} instances");
+                return 0;
+            }
+            catch (SpecException e)
+            {
+                SpecErrorPrinter.Print(e);
+                return 1;
+            }
+        });
+        return command;
+    }
+}

@@ -1,0 +1,77 @@
+using Flotilla.Events;
+using Flotilla.Hosting;
+using Flotilla.Runtime;
+using Spectre.Console;
+using Spectre.Console.Rendering;
+
+namespace Flotilla.Cli.Output;
+
+/// <summary>The live table of <c>flotilla up</c>: a row per service, then a row per instance.</summary>
+internal static class StatusView
+{
+    public static IRenderable Render(SystemStatus status, IReadOnlyList<SystemEvent> recent, string footer)
+    {
+        var table = new Table().Border(TableBorder.Rounded).Expand();
+        table.Title = new TableTitle($"[bold]{Markup.Escape(status.Name)}[/]{(status.Environment is null ? "" : $" ({Markup.Escape(status.Environment)})")}");
+        foreach (var column in new[] { "service / instance", "endpoint / state", "ready", "pid", "port", "restarts", "revision", "age" })
+        {
+            table.AddColumn(column);
+        }
+        var now = DateTimeOffset.UtcNow;
+        foreach (var service in status.Services)
+        {
+            var readyColour = service.Ready == service.Desired ? "green" : service.Ready == 0 && service.Desired > 0 ? "red" : "yellow";
+            table.AddRow(
+                $"[bold]{Markup.Escape(service.Name)}[/]",
+                Markup.Escape(service.Endpoint ?? "-"),
+                $"[{readyColour}]{service.Ready}/{service.Desired}[/]",
+                "", "",
+                service.Restarts.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                Markup.Escape(service.Revision ?? "-"),
+                "");
+            if (service.Problem is { } problem)
+            {
+                table.AddRow($"  [red]{Markup.Escape(Shorten(problem, 200))}[/]", "", "", "", "", "", "", "");
+            }
+            foreach (var instance in service.Instances)
+            {
+                table.AddRow(
+                    $"  {Markup.Escape(instance.Id)}",
+                    State(instance),
+                    "",
+                    instance.Pid == 0 ? "-" : instance.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    instance.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    "",
+                    Markup.Escape(instance.Revision),
+                    Age(now - instance.StartedAt));
+            }
+        }
+        var lines = new List<IRenderable> { table };
+        lines.AddRange(status.Warnings.Select(w => new Markup($"[yellow]warning[/] {Markup.Escape(w)}")));
+        lines.AddRange(recent.Select(e => new Markup(
+            $"[grey]{e.At.ToLocalTime():HH:mm:ss}[/] {(e.Warning ? "[red]" : "[grey]")}{Markup.Escape(e.Subject)}: {Markup.Escape(Shorten(e.Message, 160))}[/]")));
+        lines.Add(new Markup($"[grey]{Markup.Escape(footer)}[/]"));
+        return new Rows(lines);
+    }
+
+    private static string State(InstanceStatus instance)
+    {
+        var colour = instance.State switch
+        {
+            InstanceState.Ready => "green",
+            InstanceState.Starting or InstanceState.Stopping => "yellow",
+            _ => "red",
+        };
+        var reason = instance.Reason is null || instance.State == InstanceState.Ready ? "" : $" [grey]{Markup.Escape(Shorten(instance.Reason, 80))}[/]";
+        return $"[{colour}]{instance.State}[/]{reason}";
+    }
+
+    private static string Age(TimeSpan age) =>
+        age.TotalSeconds < 60 ? $"{age.TotalSeconds:0}s" : age.TotalMinutes < 60 ? $"{age.TotalMinutes:0}m" : $"{age.TotalHours:0}h";
+
+    private static string Shorten(string text, int max)
+    {
+        text = text.ReplaceLineEndings(" ");
+        return text.Length <= max ? text : text[..(max - 1)] + "…";
+    }
+}

@@ -1,0 +1,139 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Flotilla.Model;
+
+namespace Flotilla.Artifacts;
+
+/// <summary>
+/// Builds each service's artifact once and keeps it under its content digest. A directory
+/// that exists under a digest is complete (it is moved in whole), so an unchanged source
+/// is never rebuilt and a running instance never sees its files change.
+/// </summary>
+public sealed class ArtifactStore(string root)
+{
+    private const string PublishKind = "dotnet-publish-v1";
+    private const string SnapshotKind = "files-v1";
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new();
+
+    public string Root { get; } = Path.GetFullPath(root);
+
+    /// <summary>The artifact of a service: built now if its inputs changed, else the stored one.</summary>
+    public async Task<Artifact?> EnsureAsync(ServiceSpec service, Action<string>? progress = null, CancellationToken cancellationToken = default)
+    {
+        if (service.Build is { } project)
+        {
+            var digest = SourceDigest.Compute(PublishKind, Path.GetDirectoryName(project)!, includeInherited: true);
+            return await GetOrCreateAsync(service, digest, staging => PublishAsync(service.Name, project, staging, progress, cancellationToken), cancellationToken);
+        }
+        if (service.Files is { } files)
+        {
+            var digest = SourceDigest.Compute(SnapshotKind, files, includeInherited: false);
+            return await GetOrCreateAsync(service, digest, staging => Task.Run(() => CopyTree(files, staging), cancellationToken), cancellationToken);
+        }
+        return null;
+    }
+
+    private async Task<Artifact> GetOrCreateAsync(ServiceSpec service, string digest, Func<string, Task> create, CancellationToken cancellationToken)
+    {
+        var directory = Path.Combine(Root, $"{service.Name}-{digest[..16]}");
+        var gate = _locks.GetOrAdd(directory, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (!Directory.Exists(directory))
+            {
+                var staging = Path.Combine(Root, ".staging", $"{service.Name}-{Guid.NewGuid():N}");
+                Directory.CreateDirectory(staging);
+                try
+                {
+                    await create(staging);
+                    try
+                    {
+                        Directory.Move(staging, directory);
+                    }
+                    catch (IOException) when (Directory.Exists(directory))
+                    {
+                        // Another Flotilla process built the same digest first; its copy is identical.
+                    }
+                }
+                finally
+                {
+                    if (Directory.Exists(staging))
+                    {
+                        Directory.Delete(staging, recursive: true);
+                    }
+                }
+            }
+            return new Artifact(digest, directory, service.Build is null ? [] : DotnetEntry(service.Name, directory));
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private async Task PublishAsync(string service, string project, string output, Action<string>? progress, CancellationToken cancellationToken)
+    {
+        // Intermediate files go to the store, not the source tree, so a build never changes its own inputs.
+        var scratch = Path.Combine(Root, ".build", service);
+        var start = new ProcessStartInfo("dotnet")
+        {
+            ArgumentList = { "publish", project, "-c", "Release", "-o", output, "--nologo", "-v", "quiet", "--artifacts-path", scratch, "-p:UseAppHost=false" },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        start.Environment["DOTNET_NOLOGO"] = "1";
+        progress?.Invoke($"publishing {Path.GetFileName(project)}");
+        using var process = Process.Start(start) ?? throw new ArtifactBuildException(service, "could not start 'dotnet publish'", []);
+        var lines = new List<string>();
+        var reading = Task.WhenAll(Collect(process.StandardOutput, lines), Collect(process.StandardError, lines));
+        try
+        {
+            await process.WaitForExitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
+        await reading;
+        if (process.ExitCode != 0)
+        {
+            var tail = lines.Where(l => l.Trim().Length > 0).TakeLast(20).ToList();
+            throw new ArtifactBuildException(service, $"build of {project} failed (dotnet publish exited with {process.ExitCode})", tail);
+        }
+    }
+
+    private static async Task Collect(StreamReader reader, List<string> lines)
+    {
+        while (await reader.ReadLineAsync() is { } line)
+        {
+            lock (lines)
+            {
+                lines.Add(line);
+            }
+        }
+    }
+
+    private static IReadOnlyList<string> DotnetEntry(string service, string directory)
+    {
+        var config = Directory.GetFiles(directory, "*.runtimeconfig.json");
+        if (config.Length != 1)
+        {
+            throw new ArtifactBuildException(service, $"the published output in {directory} has {config.Length} runtimeconfig files; expected exactly one application", []);
+        }
+        var assembly = Path.Combine(directory, Path.GetFileName(config[0])[..^".runtimeconfig.json".Length] + ".dll");
+        return ["dotnet", assembly];
+    }
+
+    private static void CopyTree(string source, string target)
+    {
+        foreach (var file in SourceDigest.Files(source))
+        {
+            var destination = Path.Combine(target, Path.GetRelativePath(source, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
+            File.Copy(file, destination);
+        }
+    }
+}

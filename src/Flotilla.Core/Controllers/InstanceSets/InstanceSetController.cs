@@ -1,0 +1,190 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using Flotilla.Events;
+using Flotilla.Router;
+using Flotilla.Runtime;
+
+namespace Flotilla.Controllers.InstanceSets;
+
+/// <summary>
+/// Keeps each service at its desired number of ready instances of its desired revision.
+/// Level-triggered: any change (an instance exits, becomes ready, the spec changes) only wakes
+/// the loop, which re-reads everything, plans, and acts. Stops run in the background so one slow
+/// drain never delays replacing a dead instance.
+/// </summary>
+public sealed class InstanceSetController : IAsyncDisposable
+{
+    private static readonly TimeSpan Resync = TimeSpan.FromSeconds(1);
+    private readonly IRuntimeDriver _driver;
+    private readonly RouterHost _router;
+    private readonly TimeProvider _time;
+    private readonly EventLog _events;
+    private readonly WakeSignal _wake = new();
+    private readonly ConcurrentDictionary<string, Task> _stops = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _shutdown = new();
+    private readonly Dictionary<string, ServiceHealth> _health = new(StringComparer.Ordinal);
+    private IReadOnlyList<DesiredService> _desired = [];
+    private IReadOnlyDictionary<string, string> _waiting = new Dictionary<string, string>();
+    private IReadOnlyDictionary<string, ServiceHealth> _healthSnapshot = new Dictionary<string, ServiceHealth>();
+    private Task _loop = Task.CompletedTask;
+
+    public InstanceSetController(IRuntimeDriver driver, RouterHost router, EventLog events, TimeProvider? time = null)
+    {
+        _driver = driver;
+        _router = router;
+        _events = events;
+        _time = time ?? TimeProvider.System;
+    }
+
+    /// <summary>Counts every pass that changed something; a converged system stops counting.</summary>
+    public long ActivePasses { get; private set; }
+
+    public IReadOnlyList<DesiredService> Desired => Volatile.Read(ref _desired);
+    public IReadOnlyDictionary<string, string> Waiting => Volatile.Read(ref _waiting);
+    public IReadOnlyDictionary<string, ServiceHealth> Health => Volatile.Read(ref _healthSnapshot);
+
+    public void Start() => _loop = Task.Run(() => RunAsync(_shutdown.Token));
+
+    /// <summary>Replaces the desired state whole and wakes the loop.</summary>
+    public void SetDesired(IReadOnlyList<DesiredService> desired)
+    {
+        Volatile.Write(ref _desired, desired);
+        _wake.Set();
+    }
+
+    private async Task RunAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            var wakeAt = ReconcileOnce();
+            var wait = wakeAt is { } at ? TimeSpan.FromTicks(Math.Clamp((at - _time.GetUtcNow()).Ticks, 0, Resync.Ticks)) : Resync;
+            await Task.WhenAny(_wake.WaitAsync(wait, cancellationToken), _driver.Changed.WaitAsync(wait, cancellationToken));
+        }
+    }
+
+    /// <summary>One reconcile pass; returns when the loop should look again at the latest.</summary>
+    public DateTimeOffset? ReconcileOnce()
+    {
+        var now = _time.GetUtcNow();
+        var observed = _driver.Observe()
+            .Select(i => _stops.ContainsKey(i.Id) && i.State != InstanceState.Exited ? i with { State = InstanceState.Stopping, StopRequested = true } : i)
+            .ToList();
+        var desired = Desired;
+        var plan = InstanceSetPlanner.Plan(desired, observed, _health, now);
+
+        foreach (var forget in plan.Forgets)
+        {
+            if (forget.Failure)
+            {
+                RecordFailure(forget.Service, now, forget.Reason ?? "exited", forget.AfterStableRun);
+                _events.Record(forget.InstanceId, $"failed: {forget.Reason ?? "exited"}", warning: true);
+            }
+            _stops.TryRemove(forget.InstanceId, out _);
+            _driver.Forget(forget.InstanceId);
+        }
+        foreach (var stop in plan.Stops)
+        {
+            if (stop.Failure)
+            {
+                RecordFailure(stop.Service, now, stop.Reason, stop.AfterStableRun);
+            }
+            _events.Record(stop.InstanceId, $"stopping: {stop.Reason}", stop.Failure);
+            _stops[stop.InstanceId] = Task.CompletedTask;
+        }
+        // Out of rotation before anything waits on a drain.
+        UpdateRoutes();
+        foreach (var stop in plan.Stops)
+        {
+            var timeouts = desired.FirstOrDefault(d => d.Name == stop.Service)?.Timeouts ?? Model.TimeoutsSpec.Default;
+            _stops[stop.InstanceId] = DrainAndStopAsync(stop, timeouts);
+        }
+        foreach (var start in plan.Starts)
+        {
+            var launch = BuildLaunch(desired.First(d => d.Name == start.Service));
+            _events.Record(launch.Id, $"starting revision {launch.Revision} on port {launch.Port}");
+            _driver.Start(launch);
+        }
+        foreach (var (service, reason) in plan.Waiting)
+        {
+            // Once per new state of waiting (e.g. another failure in a row), not once per pass.
+            if (Waiting.GetValueOrDefault(service)?.Split(',')[0] != reason.Split(',')[0])
+            {
+                _events.Record(service, reason, warning: reason.StartsWith("crash", StringComparison.Ordinal));
+            }
+        }
+        if (!plan.IsEmpty)
+        {
+            ActivePasses++;
+            UpdateRoutes();
+        }
+        Volatile.Write(ref _waiting, plan.Waiting);
+        Volatile.Write(ref _healthSnapshot, new Dictionary<string, ServiceHealth>(_health));
+        return plan.WakeAt;
+    }
+
+    private void RecordFailure(string service, DateTimeOffset now, string reason, bool afterStableRun) =>
+        _health[service] = _health.GetValueOrDefault(service, ServiceHealth.None).WithFailure(now, reason, afterStableRun);
+
+    private void UpdateRoutes()
+    {
+        var ready = _driver.Observe()
+            .Where(i => i.InRotation && !_stops.ContainsKey(i.Id))
+            .GroupBy(i => i.Service)
+            .ToDictionary(g => g.Key, g => (IReadOnlyList<RouteDestination>)g.OrderBy(i => i.Id, StringComparer.Ordinal).Select(i => new RouteDestination(i.Id, i.Port)).ToList(), StringComparer.Ordinal);
+        var table = new RoutingTable(ready);
+        if (!table.SameAs(_router.Table))
+        {
+            _router.Apply(table);
+        }
+    }
+
+    private async Task DrainAndStopAsync(StopInstance stop, Model.TimeoutsSpec timeouts)
+    {
+        try
+        {
+            await _router.WaitForDrainAsync(stop.InstanceId, timeouts.Drain);
+            await _driver.StopAsync(stop.InstanceId, timeouts.Stop, stop.Reason);
+        }
+        finally
+        {
+            _wake.Set();
+        }
+    }
+
+    private InstanceLaunch BuildLaunch(DesiredService service)
+    {
+        var id = $"{service.Name}-{service.Revision[..5]}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3))}";
+        var port = PortAllocator.Next();
+        var env = new Dictionary<string, string>(service.Env, StringComparer.Ordinal)
+        {
+            ["PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
+            ["FLOTILLA_INSTANCE"] = id,
+        };
+        return new InstanceLaunch(id, service.Name, service.Revision, service.Command, env, port, service.Http, service.Timeouts.Start);
+    }
+
+    /// <summary>Stops the loop, then every instance: out of rotation, drained, stopped.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _shutdown.CancelAsync();
+        try
+        {
+            await _loop;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        var live = _driver.Observe().Where(i => i.State != InstanceState.Exited).ToList();
+        foreach (var instance in live)
+        {
+            _stops.TryAdd(instance.Id, Task.CompletedTask);
+        }
+        UpdateRoutes();
+        var timeouts = Desired.ToDictionary(d => d.Name, d => d.Timeouts);
+        await Task.WhenAll(live.Select(i => DrainAndStopAsync(
+            new StopInstance(i.Id, i.Service, "shutting down", false, false),
+            timeouts.GetValueOrDefault(i.Service) ?? Model.TimeoutsSpec.Default)).Concat(_stops.Values));
+        _shutdown.Dispose();
+    }
+}

@@ -1,0 +1,123 @@
+using Flotilla.Runtime;
+
+namespace Flotilla.Controllers.InstanceSets;
+
+/// <summary>
+/// The reconciler as a pure function: desired services, observed instances, failure history
+/// and the time in; a plan out. No I/O, so every decision is testable as a table of cases.
+/// A revision change replaces instances surge-first (one extra at a time, never fewer ready
+/// than desired), so a service keeps serving while it moves.
+/// </summary>
+public static class InstanceSetPlanner
+{
+    public static ReconcilePlan Plan(
+        IReadOnlyList<DesiredService> desired,
+        IReadOnlyList<InstanceStatus> observed,
+        IReadOnlyDictionary<string, ServiceHealth> health,
+        DateTimeOffset now)
+    {
+        var starts = new List<StartInstance>();
+        var stops = new List<StopInstance>();
+        var forgets = new List<ForgetInstance>();
+        var waiting = new Dictionary<string, string>(StringComparer.Ordinal);
+        DateTimeOffset? wakeAt = null;
+
+        foreach (var instance in observed)
+        {
+            if (instance.State == InstanceState.Exited)
+            {
+                var failure = !instance.StopRequested;
+                forgets.Add(new ForgetInstance(instance.Id, instance.Service, failure, StableRun(instance, now), instance.Reason));
+            }
+            else if (instance.State == InstanceState.Unhealthy)
+            {
+                stops.Add(new StopInstance(instance.Id, instance.Service, instance.Reason ?? "unhealthy", Failure: true, StableRun(instance, now)));
+            }
+        }
+
+        var names = desired.Select(d => d.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var orphan in observed.Where(i => i.IsLive && !names.Contains(i.Service)))
+        {
+            stops.Add(new StopInstance(orphan.Id, orphan.Service, "service removed from the spec", false, false));
+        }
+
+        var readyByService = observed.Where(i => i.InRotation).GroupBy(i => i.Service).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+        foreach (var service in desired)
+        {
+            var live = observed.Where(i => i.Service == service.Name && i.IsLive).ToList();
+            var current = live.Where(i => i.Revision == service.Revision).ToList();
+            var old = live.Where(i => i.Revision != service.Revision).ToList();
+
+            var toStart = old.Count == 0
+                ? service.Instances - current.Count
+                : Math.Min(service.Instances - current.Count, service.Instances + 1 - live.Count);
+            if (toStart > 0)
+            {
+                var blocker = StartBlocker(service, live.Count, readyByService, health, desired, now, ref wakeAt);
+                if (blocker is null)
+                {
+                    starts.AddRange(Enumerable.Repeat(new StartInstance(service.Name, service.Revision), toStart));
+                }
+                else
+                {
+                    waiting[service.Name] = blocker;
+                }
+            }
+
+            foreach (var extra in ScaleDownOrder(current).Take(current.Count - service.Instances))
+            {
+                stops.Add(new StopInstance(extra.Id, service.Name, $"scaled down to {service.Instances}", false, false));
+            }
+
+            // Old revision: unready ones go at once; ready ones only while the ready count stays at the desired level.
+            var excessReady = live.Count(i => i.InRotation) - service.Instances;
+            foreach (var instance in ScaleDownOrder(old))
+            {
+                if (!instance.InRotation || excessReady-- > 0)
+                {
+                    stops.Add(new StopInstance(instance.Id, service.Name, $"replaced by revision {service.Revision}", false, false));
+                }
+            }
+        }
+        return new ReconcilePlan(starts, stops, forgets, waiting, wakeAt);
+    }
+
+    /// <summary>Why a service may not start instances now (back-off, dependencies), or null.</summary>
+    private static string? StartBlocker(
+        DesiredService service,
+        int liveCount,
+        IReadOnlyDictionary<string, int> readyByService,
+        IReadOnlyDictionary<string, ServiceHealth> health,
+        IReadOnlyList<DesiredService> desired,
+        DateTimeOffset now,
+        ref DateTimeOffset? wakeAt)
+    {
+        if (health.TryGetValue(service.Name, out var history) && history.LastFailureAt is { } failedAt)
+        {
+            var retryAt = failedAt + service.Restart.DelayAfter(history.ConsecutiveFailures);
+            if (retryAt > now)
+            {
+                wakeAt = wakeAt is null || retryAt < wakeAt ? retryAt : wakeAt;
+                return $"crash loop: {history.ConsecutiveFailures} failures in a row, next start in {Model.Quantities.Format(retryAt - now)}";
+            }
+        }
+        if (liveCount == 0)
+        {
+            var missing = service.DependsOn
+                .Where(d => desired.Any(s => s.Name == d && s.Instances > 0) && readyByService.GetValueOrDefault(d) == 0)
+                .ToList();
+            if (missing.Count > 0)
+            {
+                return $"waiting for {string.Join(", ", missing)} to have a ready instance";
+            }
+        }
+        return null;
+    }
+
+    /// <summary>Kubernetes' order: not-ready before ready, then the youngest first.</summary>
+    private static IEnumerable<InstanceStatus> ScaleDownOrder(IEnumerable<InstanceStatus> instances) =>
+        instances.OrderBy(i => i.InRotation).ThenByDescending(i => i.StartedAt).ThenBy(i => i.Id, StringComparer.Ordinal);
+
+    private static bool StableRun(InstanceStatus instance, DateTimeOffset now) =>
+        instance.WasReady && instance.ReadySince is { } since && now - since >= ServiceHealth.StableRun;
+}

@@ -1,0 +1,17 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace Flotilla.Controllers.InstanceSets;
+
+/// <summary>Finds a free loopback port by letting the kernel pick one.</summary>
+public static class PortAllocator
+{
+    public static int Next()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+}

@@ -1,0 +1,46 @@
+using Flotilla.Artifacts;
+using Flotilla.Model;
+
+namespace Flotilla.Hosting;
+
+/// <summary>
+/// The injected environment contract (versioned: see docs in the README). Per instance the
+/// controller adds PORT, ASPNETCORE_URLS and FLOTILLA_INSTANCE; the rest is per revision.
+/// </summary>
+public static class ServiceEnvironment
+{
+    public const string ContractVersion = "1";
+
+    public static IReadOnlyDictionary<string, string> For(
+        SystemSpec spec,
+        ServiceSpec service,
+        Artifact? artifact,
+        IReadOnlyDictionary<string, int> endpoints)
+    {
+        var env = new SortedDictionary<string, string>(service.Env.ToDictionary(), StringComparer.Ordinal);
+        foreach (var (name, port) in endpoints)
+        {
+            var url = $"http://127.0.0.1:{port}";
+            env[$"services__{name}__http__0"] = url;
+            env[Names.UrlVariable(name)] = url;
+        }
+        env["FLOTILLA_CONTRACT"] = ContractVersion;
+        env["FLOTILLA_SYSTEM"] = spec.Name;
+        env["FLOTILLA_SERVICE"] = service.Name;
+        if (spec.Environment is { } environment)
+        {
+            env["FLOTILLA_ENVIRONMENT"] = environment;
+        }
+        if (artifact is not null)
+        {
+            env["ARTIFACT"] = artifact.Directory;
+            env["FLOTILLA_ARTIFACT_DIGEST"] = artifact.Digest;
+            if (service.Build is not null)
+            {
+                // The app runs from its own working directory but reads appsettings.json from the artifact.
+                env["ASPNETCORE_CONTENTROOT"] = artifact.Directory;
+            }
+        }
+        return env;
+    }
+}

@@ -1,0 +1,23 @@
+using Flotilla.Runtime;
+
+namespace Flotilla.Hosting;
+
+/// <summary>One service as a user sees it: endpoint, counts, revision, and what is wrong if anything.</summary>
+public sealed record ServiceStatus(
+    string Name,
+    int? EndpointPort,
+    int Desired,
+    int Ready,
+    string? Revision,
+    int Restarts,
+    string? Problem,
+    IReadOnlyList<InstanceStatus> Instances)
+{
+    public string? Endpoint => EndpointPort is { } port ? $"http://127.0.0.1:{port}" : null;
+}
+
+/// <summary>A snapshot of the whole system.</summary>
+public sealed record SystemStatus(string Name, string? Environment, IReadOnlyList<ServiceStatus> Services, IReadOnlyList<string> Warnings)
+{
+    public bool AllReady => Services.All(s => s.Problem is null && s.Ready == s.Desired && s.Instances.All(i => i.State == InstanceState.Ready));
+}

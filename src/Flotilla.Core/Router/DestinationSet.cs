@@ -1,0 +1,41 @@
+namespace Flotilla.Router;
+
+/// <summary>
+/// The instances of one service that receive traffic, precompiled for the hot path: picking
+/// one is a counter increment and an array read, no allocation and no lookup.
+/// </summary>
+internal sealed class DestinationSet(DestinationState[] destinations)
+{
+    private int _next = -1;
+
+    public static DestinationSet Empty { get; } = new([]);
+
+    public int Count => destinations.Length;
+
+    /// <summary>Round-robin over healthy destinations other than <paramref name="exclude"/>; any other one if none is healthy.</summary>
+    public DestinationState? Pick(DestinationState? exclude = null)
+    {
+        var count = destinations.Length;
+        if (count == 0)
+        {
+            return null;
+        }
+        var start = (uint)Interlocked.Increment(ref _next);
+        var now = Environment.TickCount64;
+        DestinationState? fallback = null;
+        for (var i = 0u; i < count; i++)
+        {
+            var candidate = destinations[(start + i) % count];
+            if (candidate == exclude)
+            {
+                continue;
+            }
+            if (candidate.IsHealthy(now))
+            {
+                return candidate;
+            }
+            fallback ??= candidate;
+        }
+        return fallback;
+    }
+}

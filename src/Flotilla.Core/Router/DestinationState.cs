@@ -1,0 +1,25 @@
+namespace Flotilla.Router;
+
+/// <summary>
+/// Live counters of one instance as the router sees it. The same object survives routing
+/// table swaps, so in-flight counts stay true while an instance is drained.
+/// </summary>
+internal sealed class DestinationState(string instanceId, int port)
+{
+    private const long PassiveFailurePenaltyMs = 2000;
+    private long _inFlight;
+    private long _failedUntil;
+
+    public string InstanceId { get; } = instanceId;
+    public string Prefix { get; } = $"http://127.0.0.1:{port}/";
+    public long InFlight => Volatile.Read(ref _inFlight);
+
+    /// <summary>False for a short while after a connection to it failed (passive health).</summary>
+    public bool IsHealthy(long nowMs) => Volatile.Read(ref _failedUntil) <= nowMs;
+
+    public void MarkFailed() => Volatile.Write(ref _failedUntil, Environment.TickCount64 + PassiveFailurePenaltyMs);
+
+    public void Enter() => Interlocked.Increment(ref _inFlight);
+
+    public void Leave() => Interlocked.Decrement(ref _inFlight);
+}

@@ -1,0 +1,104 @@
+using System.Collections.Concurrent;
+
+namespace Flotilla.Router;
+
+/// <summary>
+/// The data plane: one endpoint per service, fed whole routing tables. It keeps serving the
+/// last table it was given; removing an instance from a table takes it out of rotation for new
+/// requests at once, and <see cref="WaitForDrainAsync"/> waits for the ones it still serves.
+/// </summary>
+public sealed class RouterHost : IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<string, ServiceEndpoint> _endpoints = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, DestinationState> _destinations = new(StringComparer.Ordinal);
+    private readonly Lock _applyGate = new();
+    private readonly HttpMessageInvoker _client = new(new SocketsHttpHandler
+    {
+        UseProxy = false,
+        AllowAutoRedirect = false,
+        AutomaticDecompression = System.Net.DecompressionMethods.None,
+        UseCookies = false,
+        EnableMultipleHttp2Connections = true,
+        ActivityHeadersPropagator = null,
+        ConnectTimeout = TimeSpan.FromSeconds(2),
+        PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30),
+    }, disposeHandler: true);
+    private RoutingTable _table = RoutingTable.Empty;
+
+    public RoutingTable Table => Volatile.Read(ref _table);
+
+    /// <summary>The port each service's endpoint listens on.</summary>
+    public IReadOnlyDictionary<string, int> Endpoints => _endpoints.ToDictionary(e => e.Key, e => e.Value.Port);
+
+    /// <summary>Opens the endpoint of a service (idempotent); returns its port.</summary>
+    public async Task<int> AddServiceAsync(string service, int? port, CancellationToken cancellationToken = default)
+    {
+        if (_endpoints.TryGetValue(service, out var existing))
+        {
+            return existing.Port;
+        }
+        var endpoint = await ServiceEndpoint.StartAsync(service, port, _client, cancellationToken);
+        _endpoints[service] = endpoint;
+        Apply(Table);
+        return endpoint.Port;
+    }
+
+    public async Task RemoveServiceAsync(string service)
+    {
+        if (_endpoints.TryRemove(service, out var endpoint))
+        {
+            await endpoint.DisposeAsync();
+        }
+    }
+
+    /// <summary>Swaps in a new table; destinations keep their counters across swaps.</summary>
+    public void Apply(RoutingTable table)
+    {
+        lock (_applyGate)
+        {
+            foreach (var (service, endpoint) in _endpoints)
+            {
+                var routes = table.Services.TryGetValue(service, out var list) ? list : [];
+                var states = routes.Select(r => _destinations.GetOrAdd(r.InstanceId, _ => new DestinationState(r.InstanceId, r.Port))).ToArray();
+                endpoint.SetDestinations(new DestinationSet(states));
+            }
+            Volatile.Write(ref _table, table);
+        }
+    }
+
+    /// <summary>Waits until the instance has no request in flight through the router, or the timeout passes.</summary>
+    public async Task<bool> WaitForDrainAsync(string instanceId, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        try
+        {
+            if (!_destinations.TryGetValue(instanceId, out var state))
+            {
+                return true;
+            }
+            while (state.InFlight > 0)
+            {
+                if (Environment.TickCount64 > deadline)
+                {
+                    return false;
+                }
+                await Task.Delay(10, cancellationToken);
+            }
+            return true;
+        }
+        finally
+        {
+            if (!Table.Services.Values.Any(list => list.Any(d => d.InstanceId == instanceId)))
+            {
+                _destinations.TryRemove(instanceId, out _);
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Task.WhenAll(_endpoints.Values.Select(e => e.DisposeAsync().AsTask()));
+        _endpoints.Clear();
+        _client.Dispose();
+    }
+}

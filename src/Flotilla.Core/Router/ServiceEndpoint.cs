@@ -1,0 +1,133 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace Flotilla.Router;
+
+/// <summary>
+/// The stable endpoint of one service: its own listener on 127.0.0.1, forwarding each request
+/// through YARP's forwarder to a ready instance. A failed connection is retried once on another
+/// instance when the request is safe to repeat (idempotent method, no body).
+/// </summary>
+internal sealed class ServiceEndpoint : IAsyncDisposable
+{
+    private static readonly ForwarderRequestConfig RequestConfig = new() { ActivityTimeout = TimeSpan.FromSeconds(100) };
+    private readonly WebApplication _app;
+    private readonly IHttpForwarder _forwarder;
+    private readonly HttpMessageInvoker _client;
+    private readonly byte[] _unavailableBody;
+    private DestinationSet _destinations = DestinationSet.Empty;
+
+    private ServiceEndpoint(string service, WebApplication app, HttpMessageInvoker client)
+    {
+        Service = service;
+        _app = app;
+        _client = client;
+        _forwarder = app.Services.GetRequiredService<IHttpForwarder>();
+        _unavailableBody = System.Text.Encoding.UTF8.GetBytes($"flotilla: no ready instance of service '{service}'\n");
+        app.Run(HandleAsync);
+    }
+
+    public string Service { get; }
+    public int Port { get; private set; }
+
+    /// <summary>Binds and starts the endpoint; throws <see cref="EndpointBindException"/> when the port is taken.</summary>
+    public static async Task<ServiceEndpoint> StartAsync(string service, int? port, HttpMessageInvoker client, CancellationToken cancellationToken)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
+        builder.Configuration.Sources.Clear();
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton<IHostLifetime, DetachedLifetime>();
+        builder.Services.AddHttpForwarder();
+        builder.WebHost.UseKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Listen(IPAddress.Loopback, port ?? 0);
+        });
+        var endpoint = new ServiceEndpoint(service, builder.Build(), client);
+        try
+        {
+            await endpoint._app.StartAsync(cancellationToken);
+        }
+        catch (IOException e) when (e.InnerException is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse } || e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+        {
+            await endpoint._app.DisposeAsync();
+            throw new EndpointBindException(service, port ?? 0, $"service '{service}': endpoint port {port} is already in use by another program; stop it or change services.{service}.http.port");
+        }
+        var address = endpoint._app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+            .Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        endpoint.Port = new Uri(address).Port;
+        return endpoint;
+    }
+
+    public int DestinationCount => Volatile.Read(ref _destinations).Count;
+
+    public void SetDestinations(DestinationSet destinations) => Volatile.Write(ref _destinations, destinations);
+
+    private async Task HandleAsync(HttpContext context)
+    {
+        var destinations = Volatile.Read(ref _destinations);
+        var destination = destinations.Pick();
+        if (destination is null)
+        {
+            await RespondUnavailableAsync(context);
+            return;
+        }
+        var error = await ForwardAsync(context, destination);
+        if (error != ForwarderError.Request)
+        {
+            return;
+        }
+        destination.MarkFailed();
+        if (context.Response.HasStarted || !IsSafeToRetry(context.Request) || destinations.Pick(exclude: destination) is not { } second)
+        {
+            return;
+        }
+        context.Response.Clear();
+        context.Features.Set<IForwarderErrorFeature>(null);
+        if (await ForwardAsync(context, second) == ForwarderError.Request)
+        {
+            second.MarkFailed();
+        }
+    }
+
+    private async ValueTask<ForwarderError> ForwardAsync(HttpContext context, DestinationState destination)
+    {
+        destination.Enter();
+        try
+        {
+            return await _forwarder.SendAsync(context, destination.Prefix, _client, RequestConfig, HttpTransformer.Default);
+        }
+        finally
+        {
+            destination.Leave();
+        }
+    }
+
+    private static bool IsSafeToRetry(HttpRequest request) =>
+        (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method) || HttpMethods.IsOptions(request.Method))
+        && request.ContentLength is null or 0
+        && !request.Headers.ContainsKey("Transfer-Encoding");
+
+    private Task RespondUnavailableAsync(HttpContext context)
+    {
+        context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        context.Response.Headers.RetryAfter = "1";
+        return context.Response.Body.WriteAsync(_unavailableBody).AsTask();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        await _app.StopAsync(timeout.Token);
+        await _app.DisposeAsync();
+    }
+}

@@ -1,0 +1,21 @@
+namespace Flotilla.Runtime;
+
+/// <summary>An immutable observation of one instance.</summary>
+public sealed record InstanceStatus(
+    string Id,
+    string Service,
+    string Revision,
+    int Pid,
+    int Port,
+    InstanceState State,
+    DateTimeOffset StartedAt,
+    DateTimeOffset? ReadySince,
+    bool WasReady,
+    bool StopRequested,
+    int? ExitCode,
+    string? Reason,
+    string LogPath)
+{
+    public bool IsLive => State is not (InstanceState.Exited or InstanceState.Stopping or InstanceState.Unhealthy);
+    public bool InRotation => State == InstanceState.Ready;
+}

@@ -1,0 +1,143 @@
+using System.Diagnostics;
+
+namespace Flotilla.Runtime;
+
+/// <summary>
+/// One running process and its supervision (exit watch, probes). Its status is an immutable
+/// record replaced whole under a lock; readers take the current reference without locking.
+/// </summary>
+internal sealed class LocalInstance(InstanceLaunch launch, InstanceStatus initial, string workingDirectory, Action changed)
+{
+    private const int ReadyFailuresToUnready = 2;
+    private const int HealthFailuresToUnhealthy = 3;
+    private static readonly TimeSpan FastProbe = TimeSpan.FromMilliseconds(25);
+    private static readonly TimeSpan SteadyProbe = TimeSpan.FromSeconds(1);
+
+    private readonly Lock _gate = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private InstanceStatus _status = initial;
+
+    public InstanceLaunch Launch { get; } = launch;
+    public string WorkingDirectory { get; } = workingDirectory;
+    public InstanceStatus Status => Volatile.Read(ref _status);
+    public Process? Process { get; private set; }
+    public Task Exited { get; private set; } = Task.CompletedTask;
+
+    public void Update(Func<InstanceStatus, InstanceStatus> change)
+    {
+        lock (_gate)
+        {
+            var next = change(_status);
+            if (next == _status || _status.State == InstanceState.Exited)
+            {
+                return;
+            }
+            Volatile.Write(ref _status, next);
+        }
+        changed();
+    }
+
+    public void Attach(Process process, Prober prober, TimeProvider time)
+    {
+        Process = process;
+        Exited = WatchExitAsync(process);
+        _ = ProbeLoopAsync(prober, time, _stopping.Token);
+    }
+
+    /// <summary>Stops probing: a stopping instance must not flap back into rotation.</summary>
+    public void BeginStop(string reason)
+    {
+        _stopping.Cancel();
+        Update(s => s with { State = InstanceState.Stopping, StopRequested = true, Reason = reason });
+    }
+
+    private async Task WatchExitAsync(Process process)
+    {
+        await process.WaitForExitAsync();
+        _stopping.Cancel();
+        var code = process.ExitCode;
+        // Children that outlive the leader would leak; the group still exists while any member lives.
+        Posix.SignalGroup(process.Id, Posix.SIGKILL);
+        var stopping = Status.State == InstanceState.Stopping;
+        var how = code > 128 ? $"killed by {Posix.SignalName(code - 128)}" : $"exited with code {code}";
+        Update(s => s with
+        {
+            State = InstanceState.Exited,
+            ExitCode = code,
+            Reason = stopping ? $"{s.Reason}; {how}" : UnexpectedExit(s, how),
+        });
+        process.Dispose();
+        TryDelete(WorkingDirectory);
+    }
+
+    private static string UnexpectedExit(InstanceStatus status, string how)
+    {
+        var tail = LogTail.Read(status.LogPath, 3);
+        return tail.Count == 0 ? how : $"{how}; last log lines: {string.Join(" | ", tail)}";
+    }
+
+    private async Task ProbeLoopAsync(Prober prober, TimeProvider time, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var http = Launch.Http;
+            var deadline = time.GetUtcNow() + Launch.StartTimeout;
+            while (!await prober.ProbeAsync(Launch.Port, http.Ready ?? http.Health, cancellationToken))
+            {
+                if (time.GetUtcNow() > deadline)
+                {
+                    Update(s => s with { State = InstanceState.Unhealthy, Reason = $"not ready after {Model.Quantities.Format(Launch.StartTimeout)} (probe {http.Ready ?? http.Health ?? "tcp"} on port {Launch.Port})" });
+                    return;
+                }
+                await Task.Delay(FastProbe, time, cancellationToken);
+            }
+            Update(s => s with { State = InstanceState.Ready, ReadySince = time.GetUtcNow(), WasReady = true, Reason = null });
+
+            int readyFailures = 0, healthFailures = 0;
+            while (true)
+            {
+                await Task.Delay(SteadyProbe, time, cancellationToken);
+                if (http.Health is not null)
+                {
+                    healthFailures = await prober.ProbeAsync(Launch.Port, http.Health, cancellationToken) ? 0 : healthFailures + 1;
+                    if (healthFailures >= HealthFailuresToUnhealthy)
+                    {
+                        Update(s => s with { State = InstanceState.Unhealthy, Reason = $"liveness probe {http.Health} failed {healthFailures} times in a row" });
+                        return;
+                    }
+                }
+                var ready = await prober.ProbeAsync(Launch.Port, http.Ready ?? http.Health, cancellationToken);
+                readyFailures = ready ? 0 : readyFailures + 1;
+                if (ready)
+                {
+                    Update(s => s.State == InstanceState.Unready ? s with { State = InstanceState.Ready, ReadySince = time.GetUtcNow(), Reason = null } : s);
+                }
+                else if (readyFailures >= ReadyFailuresToUnready)
+                {
+                    Update(s => s.State == InstanceState.Ready ? s with { State = InstanceState.Unready, Reason = $"readiness probe {http.Ready ?? http.Health ?? "tcp"} failing" } : s);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The instance is stopping or has exited.
+        }
+    }
+
+    internal static void TryDelete(string directory)
+    {
+        try
+        {
+            if (Directory.Exists(directory))
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+}

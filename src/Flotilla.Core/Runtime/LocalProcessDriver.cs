@@ -1,0 +1,118 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+
+namespace Flotilla.Runtime;
+
+/// <summary>
+/// Runs each instance as its own local process: its own session and process group (so a stop
+/// reaches every child), working directory, port, environment and log file. Output goes
+/// straight to the log file, not through Flotilla, so instances do not depend on its pipes.
+/// </summary>
+public sealed class LocalProcessDriver : IRuntimeDriver
+{
+    // sh redirects and execs setsid, which execs the program: the pid we get is the program's,
+    // and it leads a new session whose group id equals its pid.
+    private const string Launcher = "log=\"$0\"; exec setsid \"$@\" </dev/null >>\"$log\" 2>&1";
+    private static readonly string[] InheritedConflicts = ["ASPNETCORE_URLS", "ASPNETCORE_HTTP_PORTS", "ASPNETCORE_HTTPS_PORTS", "DOTNET_URLS", "URLS", "HTTP_PORTS"];
+
+    private readonly ConcurrentDictionary<string, LocalInstance> _instances = new();
+    private readonly Prober _prober = new();
+    private readonly TimeProvider _time;
+    private readonly string _instancesDirectory;
+    private readonly string _logsDirectory;
+
+    public LocalProcessDriver(string stateDirectory, TimeProvider? time = null)
+    {
+        _time = time ?? TimeProvider.System;
+        _instancesDirectory = Path.Combine(stateDirectory, "instances");
+        _logsDirectory = Path.Combine(stateDirectory, "logs");
+        Directory.CreateDirectory(_instancesDirectory);
+        Directory.CreateDirectory(_logsDirectory);
+    }
+
+    public WakeSignal Changed { get; } = new();
+
+    public IReadOnlyList<InstanceStatus> Observe() => _instances.Values.Select(i => i.Status).ToList();
+
+    public void Start(InstanceLaunch launch)
+    {
+        var workingDirectory = Path.Combine(_instancesDirectory, launch.Id);
+        var logPath = Path.Combine(_logsDirectory, launch.Service, launch.Id + ".log");
+        var initial = new InstanceStatus(launch.Id, launch.Service, launch.Revision, 0, launch.Port, InstanceState.Starting,
+            _time.GetUtcNow(), null, false, false, null, null, logPath);
+        var instance = new LocalInstance(launch, initial, workingDirectory, Changed.Set);
+        _instances[launch.Id] = instance;
+        try
+        {
+            Directory.CreateDirectory(workingDirectory);
+            Directory.CreateDirectory(Path.GetDirectoryName(logPath)!);
+            var process = Spawn(launch, workingDirectory, logPath);
+            instance.Update(s => s with { Pid = process.Id });
+            instance.Attach(process, _prober, _time);
+        }
+        catch (Exception e) when (e is InvalidOperationException or IOException or System.ComponentModel.Win32Exception or UnauthorizedAccessException)
+        {
+            instance.Update(s => s with { State = InstanceState.Exited, Reason = e.Message });
+            LocalInstance.TryDelete(workingDirectory);
+        }
+        Changed.Set();
+    }
+
+    private static Process Spawn(InstanceLaunch launch, string workingDirectory, string logPath)
+    {
+        var start = new ProcessStartInfo("/bin/sh") { UseShellExecute = false, WorkingDirectory = workingDirectory };
+        foreach (var name in InheritedConflicts)
+        {
+            start.Environment.Remove(name);
+        }
+        foreach (var (name, value) in launch.Env)
+        {
+            start.Environment[name] = value;
+        }
+        var command = CommandLine.Expand(launch.Command, launch.Env);
+        start.Environment.TryGetValue("PATH", out var path);
+        var program = CommandLine.Resolve(command[0], workingDirectory, path)
+            ?? throw new InvalidOperationException($"command '{command[0]}' not found (searched PATH: {path})");
+        File.AppendAllText(logPath, $"--- {DateTimeOffset.UtcNow:O} flotilla: starting {launch.Id} (revision {launch.Revision}) on port {launch.Port}: {string.Join(' ', command)}\n");
+        foreach (var arg in (string[])["-c", Launcher, logPath, program, .. command.Skip(1)])
+        {
+            start.ArgumentList.Add(arg);
+        }
+        return Process.Start(start) ?? throw new InvalidOperationException("the process could not be started");
+    }
+
+    public async Task StopAsync(string instanceId, TimeSpan grace, string reason)
+    {
+        if (!_instances.TryGetValue(instanceId, out var instance) || instance.Process is null)
+        {
+            return;
+        }
+        instance.BeginStop(reason);
+        var pid = instance.Status.Pid;
+        Posix.SignalGroup(pid, Posix.SIGTERM);
+        var exited = instance.Exited;
+        if (await Task.WhenAny(exited, Task.Delay(grace, _time)) != exited)
+        {
+            instance.Update(s => s with { Reason = $"{reason}; did not exit within {Model.Quantities.Format(grace)} of SIGTERM, sent SIGKILL" });
+            Posix.SignalGroup(pid, Posix.SIGKILL);
+            await exited;
+        }
+    }
+
+    public void Forget(string instanceId)
+    {
+        if (_instances.TryGetValue(instanceId, out var instance) && instance.Status.State == InstanceState.Exited)
+        {
+            _instances.TryRemove(instanceId, out _);
+        }
+    }
+
+    /// <summary>Stops every instance that is still running, in parallel, each with its own grace.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await Task.WhenAll(_instances.Values
+            .Where(i => i.Status.State != InstanceState.Exited)
+            .Select(i => StopAsync(i.Launch.Id, TimeSpan.FromSeconds(10), "driver shutting down")));
+        _prober.Dispose();
+    }
+}
