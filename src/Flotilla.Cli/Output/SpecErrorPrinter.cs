@@ -1,19 +1,23 @@
 using Flotilla.Model;
-using Spectre.Console;
 
 namespace Flotilla.Cli.Output;
 
-/// <summary>Prints spec errors the way compilers do: <c>file:line:column: path: message</c>, one per line.</summary>
+/// <summary>
+/// Prints spec errors to stderr the way compilers do, <c>file:line:column: path: message</c>,
+/// one unwrapped line each, so editors and grep can jump to them.
+/// </summary>
 internal static class SpecErrorPrinter
 {
     public static void Print(SpecException e)
     {
+        var colour = !Console.IsErrorRedirected;
+        var label = colour ? "\u001b[31merror\u001b[0m" : "error";
         foreach (var error in e.Errors)
         {
             var path = error.Path.Length == 0 ? "" : $"{error.Path}: ";
-            AnsiConsole.MarkupLineInterpolated($"[red]error[/] {RelativeFile(error.At.File)}:{error.At.Line}:{error.At.Column}: {path}{error.Message}");
+            Console.Error.WriteLine($"{label} {RelativeFile(error.At.File)}:{error.At.Line}:{error.At.Column}: {path}{error.Message}");
         }
-        AnsiConsole.MarkupLineInterpolated($"[red]{e.Errors.Count} error{(e.Errors.Count == 1 ? "" : "s")}[/]");
+        Console.Error.WriteLine($"{e.Errors.Count} error{(e.Errors.Count == 1 ? "" : "s")}");
     }
 
     private static string RelativeFile(string file)

@@ -1,0 +1,38 @@
+using System.Text.Json;
+using Flotilla.Model;
+
+namespace Flotilla.Tests.Model;
+
+/// <summary>The JSON Schema shipped for editors must accept exactly the keys the loader accepts.</summary>
+public sealed class SchemaTests
+{
+    private static readonly JsonElement Schema = JsonDocument.Parse(
+        typeof(SpecLoader).Assembly.GetManifestResourceStream("flotilla.schema.json")!).RootElement;
+
+    private static string[] Keys(JsonElement node) =>
+        node.GetProperty("properties").EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal).ToArray();
+
+    private static JsonElement Def(string name) => Schema.GetProperty("$defs").GetProperty(name);
+
+    [Fact]
+    public void SchemaKeys_MatchLoaderKeys_AtEveryLevel()
+    {
+        var service = Def("service");
+        var environment = Def("environment");
+        var cases = new (string[] Loader, JsonElement Schema)[]
+        {
+            (SpecKeys.Root, Schema),
+            (SpecKeys.Service, service),
+            (SpecKeys.Http, service.GetProperty("properties").GetProperty("http")),
+            (SpecKeys.Timeouts, service.GetProperty("properties").GetProperty("timeouts")),
+            (SpecKeys.Restart, service.GetProperty("properties").GetProperty("restart")),
+            (SpecKeys.Resources, Def("resources")),
+            (SpecKeys.Environment, environment),
+            (SpecKeys.ServiceOverlay, environment.GetProperty("properties").GetProperty("services").GetProperty("additionalProperties")),
+        };
+        foreach (var (loader, schema) in cases)
+        {
+            Assert.Equal(loader.Order(StringComparer.Ordinal).ToArray(), Keys(schema));
+        }
+    }
+}

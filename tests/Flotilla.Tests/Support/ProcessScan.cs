@@ -1,0 +1,34 @@
+namespace Flotilla.Tests.Support;
+
+/// <summary>Finds live processes by what their command line mentions, to prove none was left behind.</summary>
+public static class ProcessScan
+{
+    public static IReadOnlyList<int> Mentioning(string text)
+    {
+        var found = new List<int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(System.IO.Path.GetFileName(dir), out var pid) || pid == Environment.ProcessId)
+            {
+                continue;
+            }
+            try
+            {
+                var cmdline = File.ReadAllText(System.IO.Path.Combine(dir, "cmdline")).Replace('\0', ' ');
+                var stat = File.ReadAllText(System.IO.Path.Combine(dir, "stat"));
+                var zombie = stat[(stat.LastIndexOf(')') + 2)..].StartsWith('Z');
+                if (!zombie && cmdline.Contains(text, StringComparison.Ordinal))
+                {
+                    found.Add(pid);
+                }
+            }
+            catch (IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        }
+        return found;
+    }
+}
