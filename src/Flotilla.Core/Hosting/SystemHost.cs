@@ -183,8 +183,9 @@ public sealed class SystemHost : IAsyncDisposable
         {
             var instances = observed.Where(i => i.Service == service.Name).OrderBy(i => i.StartedAt).ToList();
             var history = health.GetValueOrDefault(service.Name, ServiceHealth.None);
-            var problem = problems.GetValueOrDefault(service.Name) ?? waiting.GetValueOrDefault(service.Name)
-                ?? (history.ConsecutiveFailures > 1 ? $"last failure: {history.LastFailure}" : null);
+            var lastFailure = history.ConsecutiveFailures > 1 ? $"last failure: {history.LastFailure}" : null;
+            var problem = problems.GetValueOrDefault(service.Name)
+                ?? (waiting.GetValueOrDefault(service.Name) is { } wait ? string.Join("; ", new[] { wait, lastFailure }.OfType<string>()) : lastFailure);
             return new ServiceStatus(service.Name, endpoints.TryGetValue(service.Name, out var port) ? port : null,
                 desired.TryGetValue(service.Name, out var d) ? d.Instances : service.Instances,
                 instances.Count(i => i.InRotation), d?.Revision, history.TotalRestarts, problem, instances);

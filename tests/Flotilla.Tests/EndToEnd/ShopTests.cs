@@ -1,0 +1,163 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Flotilla.Hosting;
+using Flotilla.Model;
+using Flotilla.Runtime;
+using Flotilla.Tests.Support;
+
+namespace Flotilla.Tests.EndToEnd;
+
+/// <summary>The example shop brought up for real: real builds, processes, sockets and HTTP.</summary>
+[Collection(ProcessHeavy.Name)]
+public sealed class ShopTests(ShopFixture shop) : IClassFixture<ShopFixture>
+{
+    private static readonly TimeSpan Converge = TimeSpan.FromSeconds(60);
+
+    private static async Task<JsonObject> GetJson(HttpClient client, string url) =>
+        JsonNode.Parse(await client.GetStringAsync(url))!.AsObject();
+
+    private async Task<T> WithShop<T>(Func<SystemHost, Task<T>> body, SystemSpec? spec = null)
+    {
+        var host = await shop.StartAsync(spec);
+        try
+        {
+            await host.WaitUntilConvergedAsync(Converge);
+            return await body(host);
+        }
+        finally
+        {
+            await host.DisposeAsync();
+            Assert.Empty(ProcessScan.Mentioning(shop.StateDirectory));
+            Assert.False(Directory.Exists(Path.Combine(shop.StateDirectory, "instances")));
+        }
+    }
+
+    [Fact]
+    public Task Shop_ComesUp_AndEveryServiceAnswersThroughItsStableEndpoint() => WithShop(async host =>
+    {
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        var endpoints = host.Status().Services.ToDictionary(s => s.Name, s => s.Endpoint!);
+        Assert.Equal(["catalog", "invoices", "orders", "reviews"], endpoints.Keys.Order());
+        Assert.Equal("catalog", (string?)(await GetJson(client, endpoints["catalog"]))["service"]);
+        Assert.Equal("reviews 1.0.0", (string?)(await GetJson(client, endpoints["reviews"]))["version"]);
+
+        // orders calls catalog, invoices and reviews through the injected endpoints.
+        var order = await GetJson(client, $"{endpoints["orders"]}/orders/1");
+        Assert.Equal("orders 1.0.0", (string?)order["version"]);
+        Assert.Equal(18.00m, order["invoice"]!["total"]!.GetValue<decimal>());
+        Assert.Equal("invoices 1.0.0", (string?)order["invoice"]!["version"]);
+        Assert.NotEmpty(order["reviews"]!.AsArray());
+
+        // Requests are spread over the instances.
+        var seen = new HashSet<string>();
+        for (var i = 0; i < 12; i++)
+        {
+            seen.Add((string)(await GetJson(client, $"{endpoints["orders"]}/"))["instance"]!);
+        }
+        Assert.Equal(3, seen.Count);
+        return true;
+    });
+
+    [Fact]
+    public Task KilledInstance_IsReplaced_WithoutFailedRequests() => WithShop(async host =>
+    {
+        var catalog = host.Status().Services.Single(s => s.Name == "catalog");
+        var victim = catalog.Instances[0];
+        using var load = new LoadClient($"{catalog.Endpoint}/items", concurrency: 4);
+
+        await Task.Delay(500);
+        Assert.True(Posix.SignalGroup(victim.Pid, Posix.SIGKILL));
+        await Eventually.Until(() =>
+        {
+            var now = host.Status().Services.Single(s => s.Name == "catalog");
+            return now.Ready == 2 && now.Instances.All(i => i.Id != victim.Id && i.State == InstanceState.Ready);
+        }, Converge, "a ready replacement of the killed instance");
+        await Task.Delay(500);
+        var result = await load.StopAsync();
+
+        Assert.True(result.Ok > 100, $"only {result.Ok} requests went through");
+        Assert.Equal(0, result.Failed);
+        Assert.Equal(1, host.Status().Services.Single(s => s.Name == "catalog").Restarts);
+        Assert.Contains(host.Events.Since(0), e => e.Subject == victim.Id && e.Message.Contains("killed by SIGKILL", StringComparison.Ordinal));
+        return true;
+    });
+
+    [Fact]
+    public Task ScaleUpAndDown_Converges_AndStoppedInstancesAreGone() => WithShop(async host =>
+    {
+        await host.ScaleAsync("invoices", 4);
+        await Eventually.Until(() => host.Status().Services.Single(s => s.Name == "invoices").Ready == 4, Converge, "4 ready invoices instances");
+
+        var before = host.Status().Services.Single(s => s.Name == "invoices").Instances.Select(i => i.Pid).ToList();
+        await host.ScaleAsync("invoices", 1);
+        await Eventually.Until(() => host.Status().Services.Single(s => s.Name == "invoices").Instances.Count == 1, Converge, "1 invoices instance");
+
+        var kept = host.Status().Services.Single(s => s.Name == "invoices").Instances.Single();
+        Assert.Equal(InstanceState.Ready, kept.State);
+        Assert.All(before.Where(p => p != kept.Pid), pid => Assert.False(File.Exists($"/proc/{pid}/cmdline"), $"pid {pid} still runs"));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => host.ScaleAsync("invoices", -1));
+        await Assert.ThrowsAsync<ArgumentException>(() => host.ScaleAsync("nope", 1));
+        return true;
+    });
+
+    [Fact]
+    public async Task CrashingService_IsShownInCrashLoop_WithItsLog_WhileOthersKeepServing()
+    {
+        var crashing = new ServiceSpec
+        {
+            Name = "broken",
+            Command = ["sh", "-c", "echo 'fatal: cannot open config.toml' >&2; exit 2"],
+            Instances = 1,
+            Restart = new RestartSpec(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(2)),
+            At = shop.Spec.Services[0].At,
+        };
+        var spec = shop.Spec with { Services = [.. shop.Spec.Services, crashing] };
+        var host = await shop.StartAsync(spec);
+        try
+        {
+            await Eventually.Until(() => host.Status().Services.Single(s => s.Name == "broken").Restarts >= 3, Converge, "three restarts of the broken service");
+            var broken = host.Status().Services.Single(s => s.Name == "broken");
+            Assert.Contains("fatal: cannot open config.toml", broken.Problem, StringComparison.Ordinal);
+            Assert.Contains(host.Events.Since(0), e => e.Subject == "broken" && e.Message.StartsWith("crash loop", StringComparison.Ordinal));
+
+            var catalog = host.Status().Services.Single(s => s.Name == "catalog");
+            await Eventually.Until(() => host.Status().Services.Single(s => s.Name == "catalog").Ready == 2, Converge, "catalog ready");
+            using var client = new HttpClient();
+            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(catalog.Endpoint + "/items")).StatusCode);
+        }
+        finally
+        {
+            await host.DisposeAsync();
+        }
+        Assert.Empty(ProcessScan.Mentioning(shop.StateDirectory));
+    }
+
+    [Fact]
+    public async Task TakenPort_AndFailedBuild_AreReportedPerService_WhileOthersRun()
+    {
+        using var broken = new TempDirectory("flotilla-broken");
+        broken.Write("Broken.csproj", "<Project Sdk=\"Microsoft.NET.Sdk.Web\"><PropertyGroup><TargetFramework>net10.0</TargetFramework></PropertyGroup></Project>");
+        broken.Write("Program.cs", "this is not C#");
+        using var squatter = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        squatter.Start();
+        var taken = ((IPEndPoint)squatter.LocalEndpoint).Port;
+
+        var services = shop.Spec.Services.Select(s => s.Name == "invoices" ? s with { Http = s.Http with { Port = taken } } : s)
+            .Append(new ServiceSpec { Name = "nobuild", Build = Path.Combine(broken.Path, "Broken.csproj"), At = shop.Spec.Services[0].At })
+            .ToList();
+        var host = await shop.StartAsync(shop.Spec with { Services = services });
+        try
+        {
+            var status = host.Status().Services.ToDictionary(s => s.Name);
+            Assert.Contains($"service 'invoices': endpoint port {taken} is already in use", status["invoices"].Problem, StringComparison.Ordinal);
+            Assert.Contains("service 'nobuild': build of", status["nobuild"].Problem, StringComparison.Ordinal);
+            Assert.Contains("error CS", status["nobuild"].Problem, StringComparison.Ordinal);
+            await Eventually.Until(() => host.Status().Services.Single(s => s.Name == "catalog").Ready == 2, Converge, "catalog ready");
+            Assert.Null(host.Status().Services.Single(s => s.Name == "catalog").Problem);
+        }
+        finally
+        {
+            await host.DisposeAsync();
+        }
+    }
+}
