@@ -8,7 +8,6 @@ internal static class ServiceReader
     public static ServiceSpec? Read(SpecReader reader, string name, YamlNode node, string directory)
     {
         var path = $"services.{name}";
-        var errorsBefore = reader.Errors.Count;
         var service = new ServiceSpec { Name = name, At = reader.At(node) };
         YamlNode? buildNode = null, commandNode = null;
         foreach (var (key, value, _) in reader.Mapping(node, path, SpecKeys.Service))
@@ -58,7 +57,8 @@ internal static class ServiceReader
         {
             reader.Error(node, path, "says nothing to run: add 'build: <.NET project dir>' or 'command: [program, args...]'");
         }
-        return reader.Errors.Count == errorsBefore ? service : null;
+        // Kept even when it has errors, so cross-references (dependsOn, ports) are checked in the same pass.
+        return node is YamlMappingNode ? service : null;
     }
 
     private static string? ResolveBuild(SpecReader reader, YamlNode node, string path, string directory)

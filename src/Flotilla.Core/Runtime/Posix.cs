@@ -5,6 +5,7 @@ namespace Flotilla.Runtime;
 /// <summary>The few POSIX calls .NET's Process does not offer: signalling a process group.</summary>
 internal static partial class Posix
 {
+    public const int SIGINT = 2;
     public const int SIGKILL = 9;
     public const int SIGTERM = 15;
 
@@ -15,6 +16,8 @@ internal static partial class Posix
     public static bool SignalGroup(int pgid, int signal) => pgid > 1 && Kill(-pgid, signal) == 0;
 
     public static bool IsAlive(int pid) => pid > 1 && Kill(pid, 0) == 0;
+
+    public static bool Signal(int pid, int signal) => pid > 1 && Kill(pid, signal) == 0;
 
     public static string SignalName(int signal) => signal switch
     {
