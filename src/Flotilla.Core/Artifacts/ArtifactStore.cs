@@ -78,7 +78,7 @@ public sealed class ArtifactStore(string root)
         var scratch = Path.Combine(Root, ".build", service);
         var start = new ProcessStartInfo("dotnet")
         {
-            ArgumentList = { "publish", project, "-c", "Release", "-o", output, "--nologo", "-v", "quiet", "--artifacts-path", scratch, "-p:UseAppHost=false" },
+            ArgumentList = { "publish", project, "-c", "Release", "-o", output, "--nologo", "-v", "quiet", "--artifacts-path", scratch },
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
@@ -116,6 +116,7 @@ public sealed class ArtifactStore(string root)
         }
     }
 
+    /// <summary>How to run a published app: through the dotnet host, or its own executable when self-contained.</summary>
     private static IReadOnlyList<string> DotnetEntry(string service, string directory)
     {
         var config = Directory.GetFiles(directory, "*.runtimeconfig.json");
@@ -123,8 +124,10 @@ public sealed class ArtifactStore(string root)
         {
             throw new ArtifactBuildException(service, $"the published output in {directory} has {config.Length} runtimeconfig files; expected exactly one application", []);
         }
-        var assembly = Path.Combine(directory, Path.GetFileName(config[0])[..^".runtimeconfig.json".Length] + ".dll");
-        return ["dotnet", assembly];
+        var name = Path.GetFileName(config[0])[..^".runtimeconfig.json".Length];
+        using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(config[0]));
+        var selfContained = json.RootElement.TryGetProperty("runtimeOptions", out var options) && options.TryGetProperty("includedFrameworks", out _);
+        return selfContained ? [Path.Combine(directory, name)] : ["dotnet", Path.Combine(directory, name + ".dll")];
     }
 
     private static void CopyTree(string source, string target)

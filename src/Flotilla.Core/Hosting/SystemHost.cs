@@ -25,6 +25,7 @@ public sealed class SystemHost : IAsyncDisposable
     private readonly SemaphoreSlim _applying = new(1, 1);
     private IReadOnlyDictionary<string, string> _problems = new Dictionary<string, string>();
     private SystemSpec _spec;
+    private int _disposed;
 
     private SystemHost(SystemSpec spec, SystemHostOptions options)
     {
@@ -39,6 +40,7 @@ public sealed class SystemHost : IAsyncDisposable
     public SystemSpec Spec => Volatile.Read(ref _spec);
     public EventLog Events { get; }
     public IReadOnlyDictionary<string, int> Endpoints => _router.Endpoints;
+    public RoutingTable Routes => _router.Table;
     public IReadOnlyList<string> Warnings { get; private set; } = [];
 
     public static async Task<SystemHost> StartAsync(SystemSpec spec, SystemHostOptions options, Action<string>? progress = null, CancellationToken cancellationToken = default)
@@ -211,6 +213,10 @@ public sealed class SystemHost : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
         await _controller.DisposeAsync();
         await _router.DisposeAsync();
         await _driver.DisposeAsync();
