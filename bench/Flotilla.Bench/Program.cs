@@ -4,6 +4,7 @@ var name = args.FirstOrDefault();
 return name switch
 {
     "selfheal" => await SelfHealBench.RunAsync(args[1..]),
+    "router-only" => await RouterOnly.RunAsync(args[1..]),
     _ => Usage(),
 };
 

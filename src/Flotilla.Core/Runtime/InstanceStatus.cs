@@ -6,6 +6,7 @@ public sealed record InstanceStatus(
     string Service,
     string Revision,
     int Pid,
+    long? ProcessStartTime,
     int Port,
     InstanceState State,
     DateTimeOffset StartedAt,

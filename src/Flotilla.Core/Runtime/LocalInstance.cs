@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Flotilla.Runtime;
 
 /// <summary>
@@ -20,7 +18,6 @@ internal sealed class LocalInstance(InstanceLaunch launch, InstanceStatus initia
     public InstanceLaunch Launch { get; } = launch;
     public string WorkingDirectory { get; } = workingDirectory;
     public InstanceStatus Status => Volatile.Read(ref _status);
-    public Process? Process { get; private set; }
     public Task Exited { get; private set; } = Task.CompletedTask;
 
     public void Update(Func<InstanceStatus, InstanceStatus> change)
@@ -37,10 +34,9 @@ internal sealed class LocalInstance(InstanceLaunch launch, InstanceStatus initia
         changed();
     }
 
-    public void Attach(Process process, Prober prober, TimeProvider time)
+    public void Attach(int pid, Prober prober, TimeProvider time)
     {
-        Process = process;
-        Exited = WatchExitAsync(process);
+        Exited = WatchExitAsync(pid);
         _ = ProbeLoopAsync(prober, time, _stopping.Token);
     }
 
@@ -51,22 +47,22 @@ internal sealed class LocalInstance(InstanceLaunch launch, InstanceStatus initia
         Update(s => s with { State = InstanceState.Stopping, StopRequested = true, Reason = reason });
     }
 
-    private async Task WatchExitAsync(Process process)
+    private async Task WatchExitAsync(int pid)
     {
-        await process.WaitForExitAsync();
+        // One blocked thread per instance: waitpid gives the exit status the moment the process ends.
+        var status = await Task.Factory.StartNew(() => PosixSpawn.WaitForExit(pid), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         _stopping.Cancel();
-        var code = process.ExitCode;
+        int? code = status is { } s ? PosixSpawn.ExitCode(s) : null;
         // Children that outlive the leader would leak; the group still exists while any member lives.
-        Posix.SignalGroup(process.Id, Posix.SIGKILL);
+        Posix.SignalGroup(pid, Posix.SIGKILL);
         var stopping = Status.State == InstanceState.Stopping;
-        var how = code > 128 ? $"killed by {Posix.SignalName(code - 128)}" : $"exited with code {code}";
+        var how = code is null ? "exited (status unavailable)" : code > 128 ? $"killed by {Posix.SignalName(code.Value - 128)}" : $"exited with code {code}";
         Update(s => s with
         {
             State = InstanceState.Exited,
             ExitCode = code,
             Reason = stopping ? $"{s.Reason}; {how}" : UnexpectedExit(s, how),
         });
-        process.Dispose();
         TryDelete(WorkingDirectory);
     }
 

@@ -1,18 +1,14 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 
 namespace Flotilla.Runtime;
 
 /// <summary>
-/// Runs each instance as its own local process: its own session and process group (so a stop
-/// reaches every child), working directory, port, environment and log file. Output goes
-/// straight to the log file, not through Flotilla, so instances do not depend on its pipes.
+/// Runs each instance as its own local process: its own process group (so a stop reaches every
+/// child), working directory, port, environment and log file. Output goes straight to the log
+/// file, not through Flotilla, so instances do not depend on its pipes.
 /// </summary>
 public sealed class LocalProcessDriver : IRuntimeDriver
 {
-    // sh redirects and execs setsid, which execs the program: the pid we get is the program's,
-    // and it leads a new session whose group id equals its pid.
-    private const string Launcher = "log=\"$0\"; exec setsid \"$@\" </dev/null >>\"$log\" 2>&1";
     private static readonly string[] InheritedConflicts = ["ASPNETCORE_URLS", "ASPNETCORE_HTTP_PORTS", "ASPNETCORE_HTTPS_PORTS", "DOTNET_URLS", "URLS", "HTTP_PORTS"];
 
     private readonly ConcurrentDictionary<string, LocalInstance> _instances = new();
@@ -38,7 +34,7 @@ public sealed class LocalProcessDriver : IRuntimeDriver
     {
         var workingDirectory = Path.Combine(_instancesDirectory, launch.Id);
         var logPath = Path.Combine(_logsDirectory, launch.Service, launch.Id + ".log");
-        var initial = new InstanceStatus(launch.Id, launch.Service, launch.Revision, 0, launch.Port, InstanceState.Starting,
+        var initial = new InstanceStatus(launch.Id, launch.Service, launch.Revision, 0, null, launch.Port, InstanceState.Starting,
             _time.GetUtcNow(), null, false, false, null, null, logPath);
         var instance = new LocalInstance(launch, initial, workingDirectory, Changed.Set);
         _instances[launch.Id] = instance;
@@ -46,11 +42,11 @@ public sealed class LocalProcessDriver : IRuntimeDriver
         {
             Directory.CreateDirectory(workingDirectory);
             Directory.CreateDirectory(Path.GetDirectoryName(logPath)!);
-            var process = Spawn(launch, workingDirectory, logPath);
-            instance.Update(s => s with { Pid = process.Id });
-            instance.Attach(process, _prober, _time);
+            var pid = Spawn(launch, workingDirectory, logPath);
+            instance.Update(s => s with { Pid = pid, ProcessStartTime = Posix.StartTime(pid) });
+            instance.Attach(pid, _prober, _time);
         }
-        catch (Exception e) when (e is InvalidOperationException or IOException or System.ComponentModel.Win32Exception or UnauthorizedAccessException)
+        catch (Exception e) when (e is InvalidOperationException or IOException or UnauthorizedAccessException)
         {
             instance.Update(s => s with { State = InstanceState.Exited, Reason = e.Message });
             LocalInstance.TryDelete(workingDirectory);
@@ -58,32 +54,32 @@ public sealed class LocalProcessDriver : IRuntimeDriver
         Changed.Set();
     }
 
-    private static Process Spawn(InstanceLaunch launch, string workingDirectory, string logPath)
+    private static int Spawn(InstanceLaunch launch, string workingDirectory, string logPath)
     {
-        var start = new ProcessStartInfo("/bin/sh") { UseShellExecute = false, WorkingDirectory = workingDirectory };
+        var env = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (System.Collections.DictionaryEntry entry in Environment.GetEnvironmentVariables())
+        {
+            env[(string)entry.Key] = (string?)entry.Value ?? "";
+        }
         foreach (var name in InheritedConflicts)
         {
-            start.Environment.Remove(name);
+            env.Remove(name);
         }
         foreach (var (name, value) in launch.Env)
         {
-            start.Environment[name] = value;
+            env[name] = value;
         }
         var command = CommandLine.Expand(launch.Command, launch.Env);
-        start.Environment.TryGetValue("PATH", out var path);
+        env.TryGetValue("PATH", out var path);
         var program = CommandLine.Resolve(command[0], workingDirectory, path)
             ?? throw new InvalidOperationException($"command '{command[0]}' not found (searched PATH: {path})");
         File.AppendAllText(logPath, $"--- {DateTimeOffset.UtcNow:O} flotilla: starting {launch.Id} (revision {launch.Revision}) on port {launch.Port}: {string.Join(' ', command)}\n");
-        foreach (var arg in (string[])["-c", Launcher, logPath, program, .. command.Skip(1)])
-        {
-            start.ArgumentList.Add(arg);
-        }
-        return Process.Start(start) ?? throw new InvalidOperationException("the process could not be started");
+        return PosixSpawn.Start(program, command.Skip(1).ToList(), env, workingDirectory, logPath);
     }
 
     public async Task StopAsync(string instanceId, TimeSpan grace, string reason)
     {
-        if (!_instances.TryGetValue(instanceId, out var instance) || instance.Process is null)
+        if (!_instances.TryGetValue(instanceId, out var instance) || instance.Status.Pid == 0)
         {
             return;
         }

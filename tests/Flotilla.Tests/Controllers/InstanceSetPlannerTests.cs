@@ -16,7 +16,7 @@ public sealed class InstanceSetPlannerTests
             TimeoutsSpec.Default, RestartSpec.Default, dependsOn);
 
     private InstanceStatus Instance(string service, InstanceState state, string revision = "rev1", int ageSeconds = 60, bool stopRequested = false) =>
-        new($"{service}-{++_ids}", service, revision, 1000 + _ids, 5000 + _ids, state, Now.AddSeconds(-ageSeconds),
+        new($"{service}-{++_ids}", service, revision, 1000 + _ids, null, 5000 + _ids, state, Now.AddSeconds(-ageSeconds),
             state == InstanceState.Ready ? Now.AddSeconds(-ageSeconds + 1) : null, state == InstanceState.Ready, stopRequested, null, null, "/dev/null");
 
     private static ReconcilePlan Plan(IEnumerable<DesiredService> desired, IEnumerable<InstanceStatus> observed, IReadOnlyDictionary<string, ServiceHealth>? health = null) =>

@@ -1,0 +1,129 @@
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace Flotilla.Runtime;
+
+/// <summary>
+/// Starts a program with posix_spawn in a new process group of Flotilla's own session:
+/// stdin from /dev/null, stdout and stderr appended to a log file, signals reset to default.
+/// Why not setsid: a new session is also a new scheduler autogroup, which gives every instance
+/// the same CPU share as the whole of Flotilla (router included) when the machine is busy.
+/// </summary>
+internal static unsafe partial class PosixSpawn
+{
+    private const short SetProcessGroup = 0x02;
+    private const short SetSignalDefaults = 0x04;
+    private const short SetSignalMask = 0x08;
+    private const int ReadOnly = 0, WriteOnly = 1, Create = 0x40, Append = 0x400;
+    // glibc's opaque structs, with room to spare: posix_spawnattr_t is 336 bytes, file actions 80, sigset_t 128.
+    private const int AttrSize = 1024, ActionsSize = 512, SigsetSize = 256;
+
+    /// <summary>Spawns the program and returns its pid; throws with the errno text when it cannot.</summary>
+    public static int Start(string program, IReadOnlyList<string> args, IReadOnlyDictionary<string, string> env, string workingDirectory, string logPath)
+    {
+        var attr = stackalloc byte[AttrSize];
+        var actions = stackalloc byte[ActionsSize];
+        var signals = stackalloc byte[SigsetSize];
+        var strings = new List<IntPtr>();
+        IntPtr Str(string s)
+        {
+            var bytes = Encoding.UTF8.GetBytes(s + "\0");
+            var p = Marshal.AllocHGlobal(bytes.Length);
+            Marshal.Copy(bytes, 0, p, bytes.Length);
+            strings.Add(p);
+            return p;
+        }
+        IntPtr* Array(IEnumerable<string> items)
+        {
+            var list = items.ToList();
+            var p = (IntPtr*)Marshal.AllocHGlobal((list.Count + 1) * IntPtr.Size);
+            strings.Add((IntPtr)p);
+            for (var i = 0; i < list.Count; i++)
+            {
+                p[i] = Str(list[i]);
+            }
+            p[list.Count] = IntPtr.Zero;
+            return p;
+        }
+
+        Check(posix_spawnattr_init(attr), "posix_spawnattr_init");
+        Check(posix_spawn_file_actions_init(actions), "posix_spawn_file_actions_init");
+        try
+        {
+            Check(posix_spawnattr_setflags(attr, SetProcessGroup | SetSignalDefaults | SetSignalMask), "setflags");
+            Check(posix_spawnattr_setpgroup(attr, 0), "setpgroup");
+            sigemptyset(signals);
+            Check(posix_spawnattr_setsigmask(attr, signals), "setsigmask");
+            sigfillset(signals);   // .NET ignores SIGPIPE; the program must start with every signal at its default.
+            Check(posix_spawnattr_setsigdefault(attr, signals), "setsigdefault");
+            Check(posix_spawn_file_actions_addopen(actions, 0, Str("/dev/null"), ReadOnly, 0), "open stdin");
+            Check(posix_spawn_file_actions_addopen(actions, 1, Str(logPath), WriteOnly | Create | Append, 420), "open log");
+            Check(posix_spawn_file_actions_adddup2(actions, 1, 2), "dup2 stderr");
+            Check(posix_spawn_file_actions_addchdir_np(actions, Str(workingDirectory)), "chdir");
+
+            var argv = Array(args.Prepend(program));
+            var envp = Array(env.Select(e => $"{e.Key}={e.Value}"));
+            int pid;
+            var error = posix_spawn(&pid, Str(program), actions, attr, argv, envp);
+            if (error != 0)
+            {
+                throw new InvalidOperationException($"could not start {program}: {Marshal.GetPInvokeErrorMessage(error)}");
+            }
+            return pid;
+        }
+        finally
+        {
+            posix_spawn_file_actions_destroy(actions);
+            posix_spawnattr_destroy(attr);
+            foreach (var p in strings)
+            {
+                Marshal.FreeHGlobal(p);
+            }
+        }
+    }
+
+    /// <summary>Blocks until the child exits; returns its wait status, or null when it was reaped elsewhere.</summary>
+    public static int? WaitForExit(int pid)
+    {
+        while (true)
+        {
+            int status;
+            var result = waitpid(pid, &status, 0);
+            if (result == pid)
+            {
+                return status;
+            }
+            if (Marshal.GetLastPInvokeError() != 4)   // EINTR: wait again
+            {
+                return null;
+            }
+        }
+    }
+
+    /// <summary>Exit code as a shell reports it: the code, or 128 + the signal that ended the process.</summary>
+    public static int ExitCode(int status) => (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f);
+
+    private static void Check(int error, string what)
+    {
+        if (error != 0)
+        {
+            throw new InvalidOperationException($"posix_spawn setup failed at {what}: {Marshal.GetPInvokeErrorMessage(error)}");
+        }
+    }
+
+    [LibraryImport("libc")] private static partial int posix_spawn(int* pid, IntPtr path, byte* actions, byte* attr, IntPtr* argv, IntPtr* envp);
+    [LibraryImport("libc")] private static partial int posix_spawnattr_init(byte* attr);
+    [LibraryImport("libc")] private static partial int posix_spawnattr_destroy(byte* attr);
+    [LibraryImport("libc")] private static partial int posix_spawnattr_setflags(byte* attr, short flags);
+    [LibraryImport("libc")] private static partial int posix_spawnattr_setpgroup(byte* attr, int pgroup);
+    [LibraryImport("libc")] private static partial int posix_spawnattr_setsigmask(byte* attr, byte* set);
+    [LibraryImport("libc")] private static partial int posix_spawnattr_setsigdefault(byte* attr, byte* set);
+    [LibraryImport("libc")] private static partial int posix_spawn_file_actions_init(byte* actions);
+    [LibraryImport("libc")] private static partial int posix_spawn_file_actions_destroy(byte* actions);
+    [LibraryImport("libc")] private static partial int posix_spawn_file_actions_addopen(byte* actions, int fd, IntPtr path, int flags, int mode);
+    [LibraryImport("libc")] private static partial int posix_spawn_file_actions_adddup2(byte* actions, int fd, int newFd);
+    [LibraryImport("libc")] private static partial int posix_spawn_file_actions_addchdir_np(byte* actions, IntPtr path);
+    [LibraryImport("libc")] private static partial int sigemptyset(byte* set);
+    [LibraryImport("libc")] private static partial int sigfillset(byte* set);
+    [LibraryImport("libc", SetLastError = true)] private static partial int waitpid(int pid, int* status, int options);
+}
