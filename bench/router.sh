@@ -18,7 +18,8 @@ done
 
 pids=(); flotilla_pid=""
 cleanup() {
-  [ -n "$flotilla_pid" ] && kill -INT "$flotilla_pid" 2>/dev/null && wait "$flotilla_pid" 2>/dev/null || true
+  # SIGTERM, not SIGINT: a background job of a script starts with SIGINT ignored.
+  [ -n "$flotilla_pid" ] && kill -TERM "$flotilla_pid" 2>/dev/null && wait "$flotilla_pid" 2>/dev/null || true
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true
   rm -rf "$BENCH/state" "$BENCH/build"
 }

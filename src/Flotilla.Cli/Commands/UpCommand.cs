@@ -26,14 +26,8 @@ internal static class UpCommand
         command.SetAction(async (parse, _) =>
         {
             using var shutdown = new ShutdownSignal();
-            SystemSpec spec;
-            try
+            if (SpecErrorPrinter.TryLoad(parse.GetValue(path)!, parse.GetValue(env)) is not { } spec)
             {
-                spec = SpecLoader.Load(parse.GetValue(path)!, parse.GetValue(env));
-            }
-            catch (SpecException e)
-            {
-                SpecErrorPrinter.Print(e);
                 return 1;
             }
             var options = parse.GetValue(state) is { } dir ? new SystemHostOptions(Path.GetFullPath(dir)) : SystemHostOptions.For(spec);

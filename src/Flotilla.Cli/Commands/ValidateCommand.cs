@@ -15,17 +15,12 @@ internal static class ValidateCommand
         var command = new Command("validate", "Check a spec and report every error with its position") { path, env };
         command.SetAction(parse =>
         {
-            try
+            if (SpecErrorPrinter.TryLoad(parse.GetValue(path)!, parse.GetValue(env)) is not { } spec)
             {
-                var spec = SpecLoader.Load(parse.GetValue(path)!, parse.GetValue(env));
-                AnsiConsole.MarkupLineInterpolated($"[green]valid[/]: system '{spec.Name}'{(spec.Environment is null ? "" : $" (environment {spec.Environment})")}, {spec.Services.Count} services, {spec.Services.Sum(s => s.Instances)} instances");
-                return 0;
-            }
-            catch (SpecException e)
-            {
-                SpecErrorPrinter.Print(e);
                 return 1;
             }
+            AnsiConsole.MarkupLineInterpolated($"[green]valid[/]: system '{spec.Name}'{(spec.Environment is null ? "" : $" (environment {spec.Environment})")}, {spec.Services.Count} services, {spec.Services.Sum(s => s.Instances)} instances");
+            return 0;
         });
         return command;
     }

@@ -8,6 +8,20 @@ namespace Flotilla.Cli.Output;
 /// </summary>
 internal static class SpecErrorPrinter
 {
+    /// <summary>Loads a spec, or prints its errors and returns null.</summary>
+    public static SystemSpec? TryLoad(string path, string? environment)
+    {
+        try
+        {
+            return SpecLoader.Load(path, environment);
+        }
+        catch (SpecException e)
+        {
+            Print(e);
+            return null;
+        }
+    }
+
     public static void Print(SpecException e)
     {
         var colour = !Console.IsErrorRedirected;

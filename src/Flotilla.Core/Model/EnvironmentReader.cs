@@ -2,62 +2,47 @@ using YamlDotNet.RepresentationModel;
 
 namespace Flotilla.Model;
 
-/// <summary>Reads one entry of <c>environments:</c>.</summary>
+/// <summary>Reads one entry of <c>environments:</c> and the per-service overlays inside it.</summary>
 internal static class EnvironmentReader
 {
     private static readonly IReadOnlyDictionary<string, string> NoEnv = new SortedDictionary<string, string>(StringComparer.Ordinal);
 
-    public static EnvironmentSpec Read(SpecReader reader, string name, YamlNode node, string prefix = "environments")
+    public static EnvironmentSpec Read(SpecReader reader, string name, YamlNode node)
     {
-        var path = $"{prefix}.{name}";
-        int? instances = null;
-        IReadOnlyDictionary<string, string> env = NoEnv;
+        var path = $"environments.{name}";
         var services = new SortedDictionary<string, ServiceOverlaySpec>(StringComparer.Ordinal);
         if (SpecReader.IsNull(node))
         {
-            return new EnvironmentSpec(name, null, env, services, reader.At(node));
+            return new EnvironmentSpec(name, null, NoEnv, services, reader.At(node));
         }
-        foreach (var (key, value, _) in reader.Mapping(node, path, SpecKeys.Environment))
+        var values = ReadOverlay(reader, path, node, SpecKeys.Environment);
+        if (values.Services is { } servicesNode)
         {
-            switch (key)
+            foreach (var (service, serviceNode, _) in reader.Mapping(servicesNode, $"{path}.services", null))
             {
-                case "instances":
-                    instances = reader.Int(value, $"{path}.instances", 0, SpecLoader.MaxInstances, "a whole number of instances");
-                    break;
-                case "env":
-                    env = reader.EnvMap(value, $"{path}.env");
-                    break;
-                case "services":
-                    foreach (var (service, serviceNode, _) in reader.Mapping(value, $"{path}.services", null))
-                    {
-                        services[service] = ReadServiceOverlay(reader, $"{path}.services.{service}", serviceNode);
-                    }
-                    break;
+                var overlay = ReadOverlay(reader, $"{path}.services.{service}", serviceNode, SpecKeys.ServiceOverlay);
+                services[service] = new ServiceOverlaySpec(overlay.Instances, overlay.Env, overlay.Resources, reader.At(serviceNode));
             }
         }
-        return new EnvironmentSpec(name, instances, env, services, reader.At(node));
+        return new EnvironmentSpec(name, values.Instances, values.Env, services, reader.At(node));
     }
 
-    private static ServiceOverlaySpec ReadServiceOverlay(SpecReader reader, string path, YamlNode node)
+    private sealed record OverlayValues(int? Instances, IReadOnlyDictionary<string, string> Env, ResourcesSpec? Resources, YamlNode? Services);
+
+    /// <summary>The values an overlay may set; <paramref name="keys"/> says which are allowed at this level.</summary>
+    private static OverlayValues ReadOverlay(SpecReader reader, string path, YamlNode node, IReadOnlyCollection<string> keys)
     {
-        int? instances = null;
-        IReadOnlyDictionary<string, string> env = NoEnv;
-        ResourcesSpec? resources = null;
-        foreach (var (key, value, _) in reader.Mapping(node, path, SpecKeys.ServiceOverlay))
+        var values = new OverlayValues(null, NoEnv, null, null);
+        foreach (var (key, value, _) in reader.Mapping(node, path, keys))
         {
-            switch (key)
+            values = key switch
             {
-                case "instances":
-                    instances = reader.Int(value, $"{path}.instances", 0, SpecLoader.MaxInstances, "a whole number of instances");
-                    break;
-                case "env":
-                    env = reader.EnvMap(value, $"{path}.env");
-                    break;
-                case "resources":
-                    resources = ServiceReader.ReadResources(reader, value, $"{path}.resources");
-                    break;
-            }
+                "instances" => values with { Instances = reader.Instances(value, $"{path}.instances") },
+                "env" => values with { Env = reader.EnvMap(value, $"{path}.env") },
+                "resources" => values with { Resources = ServiceReader.ReadResources(reader, value, $"{path}.resources") },
+                _ => values with { Services = value },
+            };
         }
-        return new ServiceOverlaySpec(instances, env, resources, reader.At(node));
+        return values;
     }
 }

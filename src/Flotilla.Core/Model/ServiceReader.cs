@@ -27,7 +27,7 @@ internal static class ServiceReader
                     service = service with { Files = ResolveDirectory(reader, value, at, directory) };
                     break;
                 case "instances":
-                    service = service with { Instances = reader.Int(value, at, 0, SpecLoader.MaxInstances, "a whole number of instances") ?? 1 };
+                    service = service with { Instances = reader.Instances(value, at) ?? 1 };
                     break;
                 case "http":
                     service = service with { Http = ReadHttp(reader, value, at) };

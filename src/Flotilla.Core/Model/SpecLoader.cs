@@ -48,13 +48,8 @@ public static class SpecLoader
                     }
                     break;
                 case "services":
-                    foreach (var (serviceName, serviceNode, keyNode) in reader.Mapping(value, "services", null))
+                    foreach (var (serviceName, serviceNode) in NamedEntries(reader, value, "services", "service"))
                     {
-                        if (!Names.IsServiceName(serviceName))
-                        {
-                            reader.Error(keyNode, $"services.{serviceName}", $"'{serviceName}' is not a valid service name: {Names.ServiceNameHelp}");
-                            continue;
-                        }
                         if (ServiceReader.Read(reader, serviceName, serviceNode, directory) is { } service)
                         {
                             services.Add(service);
@@ -62,13 +57,8 @@ public static class SpecLoader
                     }
                     break;
                 case "environments":
-                    foreach (var (envName, envNode, keyNode) in reader.Mapping(value, "environments", null))
+                    foreach (var (envName, envNode) in NamedEntries(reader, value, "environments", "environment"))
                     {
-                        if (!Names.IsServiceName(envName))
-                        {
-                            reader.Error(keyNode, $"environments.{envName}", $"'{envName}' is not a valid environment name: {Names.ServiceNameHelp}");
-                            continue;
-                        }
                         environments[envName] = EnvironmentReader.Read(reader, envName, envNode);
                     }
                     break;
@@ -99,6 +89,22 @@ public static class SpecLoader
         var ordered = SpecChecks.DependencyOrder(services);
         var spec = new SystemSpec(name!, directory, file, ordered, environments, environment);
         return overlay is null ? spec : EnvironmentOverlay.Apply(spec, overlay);
+    }
+
+    /// <summary>The entries of a mapping whose keys are names (of services, environments); bad names are errors.</summary>
+    private static IEnumerable<(string Name, YamlNode Node)> NamedEntries(SpecReader reader, YamlNode node, string path, string what)
+    {
+        foreach (var (name, value, keyNode) in reader.Mapping(node, path, null))
+        {
+            if (Names.IsServiceName(name))
+            {
+                yield return (name, value);
+            }
+            else
+            {
+                reader.Error(keyNode, $"{path}.{name}", $"'{name}' is not a valid {what} name: {Names.ServiceNameHelp}");
+            }
+        }
     }
 
     private static YamlNode ReadDocument(string yaml, string file)

@@ -72,6 +72,8 @@ internal sealed class SpecReader(string file)
         return null;
     }
 
+    public int? Instances(YamlNode node, string path) => Int(node, path, 0, SpecLoader.MaxInstances, "a whole number of instances");
+
     public TimeSpan? Duration(YamlNode node, string path)
     {
         if (node is YamlScalarNode { Value: { } text } && Quantities.TryParseDuration(text, out var value) && value > TimeSpan.Zero)

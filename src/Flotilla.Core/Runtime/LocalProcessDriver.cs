@@ -11,6 +11,7 @@ public sealed class LocalProcessDriver : IRuntimeDriver
 {
     private static readonly string[] InheritedConflicts = ["ASPNETCORE_URLS", "ASPNETCORE_HTTP_PORTS", "ASPNETCORE_HTTPS_PORTS", "DOTNET_URLS", "URLS", "HTTP_PORTS"];
 
+    private const int KeptExitedLogs = 20;
     private readonly ConcurrentDictionary<string, LocalInstance> _instances = new();
     private readonly Prober _prober = new();
     private readonly TimeProvider _time;
@@ -42,6 +43,7 @@ public sealed class LocalProcessDriver : IRuntimeDriver
         {
             Directory.CreateDirectory(workingDirectory);
             Directory.CreateDirectory(Path.GetDirectoryName(logPath)!);
+            PruneLogs(Path.GetDirectoryName(logPath)!);
             var pid = Spawn(launch, workingDirectory, logPath);
             instance.Update(s => s with { Pid = pid, ProcessStartTime = Posix.StartTime(pid) });
             instance.Attach(pid, _prober, _time);
@@ -75,6 +77,19 @@ public sealed class LocalProcessDriver : IRuntimeDriver
             ?? throw new InvalidOperationException($"command '{command[0]}' not found (searched PATH: {path})");
         File.AppendAllText(logPath, $"--- {DateTimeOffset.UtcNow:O} flotilla: starting {launch.Id} (revision {launch.Revision}) on port {launch.Port}: {string.Join(' ', command)}\n");
         return PosixSpawn.Start(program, command.Skip(1).ToList(), env, workingDirectory, logPath);
+    }
+
+    /// <summary>Keeps the logs of live instances and of the most recent exited ones, so a crash loop cannot fill the disk.</summary>
+    private void PruneLogs(string directory)
+    {
+        var live = _instances.Keys.Select(id => id + ".log").ToHashSet(StringComparer.Ordinal);
+        foreach (var old in new DirectoryInfo(directory).GetFiles("*.log")
+            .Where(f => !live.Contains(f.Name))
+            .OrderByDescending(f => f.LastWriteTimeUtc)
+            .Skip(KeptExitedLogs))
+        {
+            old.Delete();
+        }
     }
 
     public async Task StopAsync(string instanceId, TimeSpan grace, string reason)

@@ -16,14 +16,14 @@ public sealed class WakeSignal
         var current = Volatile.Read(ref _next);
         if (!current.Task.IsCompleted)
         {
-            try
+            using var delay = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var timer = Task.Delay(timeout, delay.Token);
+            if (await Task.WhenAny(current.Task, timer) == timer)
             {
-                await current.Task.WaitAsync(timeout, cancellationToken);
-            }
-            catch (TimeoutException)
-            {
+                cancellationToken.ThrowIfCancellationRequested();
                 return;
             }
+            await delay.CancelAsync();
         }
         Interlocked.CompareExchange(ref _next, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), current);
     }

@@ -169,4 +169,18 @@ public sealed class LocalProcessDriverTests : IAsyncLifetime
         await WaitFor(launch.Id, InstanceState.Unhealthy);
         Assert.Contains("liveness probe /healthz failed 3 times", Status(launch.Id).Reason, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task LogsOfExitedInstances_ArePruned_SoACrashLoopCannotFillTheDisk()
+    {
+        for (var i = 0; i < 30; i++)
+        {
+            var launch = Launch(["sh", "-c", "exit 1"]);
+            _driver.Start(launch);
+            await WaitFor(launch.Id, InstanceState.Exited);
+            _driver.Forget(launch.Id);
+        }
+        var logs = Directory.GetFiles(Path.Combine(_state.Path, "logs", "svc"), "*.log");
+        Assert.InRange(logs.Length, 20, 21);
+    }
 }

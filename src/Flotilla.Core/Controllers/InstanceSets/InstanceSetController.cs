@@ -62,8 +62,8 @@ public sealed class InstanceSetController : IAsyncDisposable
         }
     }
 
-    /// <summary>One reconcile pass; returns when the loop should look again at the latest.</summary>
-    public DateTimeOffset? ReconcileOnce()
+    /// <summary>One reconcile pass (only ever run by the loop); returns when to look again at the latest.</summary>
+    private DateTimeOffset? ReconcileOnce()
     {
         var now = _time.GetUtcNow();
         var observed = _driver.Observe()
