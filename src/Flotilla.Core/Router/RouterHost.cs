@@ -56,11 +56,21 @@ public sealed class RouterHost : IAsyncDisposable
     {
         lock (_applyGate)
         {
+            var routed = new HashSet<string>(StringComparer.Ordinal);
             foreach (var (service, endpoint) in _endpoints)
             {
                 var routes = table.Services.TryGetValue(service, out var list) ? list : [];
                 var states = routes.Select(r => _destinations.GetOrAdd(r.InstanceId, _ => new DestinationState(r.InstanceId, r.Port))).ToArray();
+                routed.UnionWith(routes.Select(r => r.InstanceId));
                 endpoint.SetDestinations(new DestinationSet(states));
+            }
+            // Counters of instances that left the table are kept only while requests to them are in flight.
+            foreach (var (id, state) in _destinations)
+            {
+                if (!routed.Contains(id) && state.InFlight == 0)
+                {
+                    _destinations.TryRemove(id, out _);
+                }
             }
             Volatile.Write(ref _table, table);
         }
@@ -70,29 +80,19 @@ public sealed class RouterHost : IAsyncDisposable
     public async Task<bool> WaitForDrainAsync(string instanceId, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         var deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
-        try
+        if (!_destinations.TryGetValue(instanceId, out var state))
         {
-            if (!_destinations.TryGetValue(instanceId, out var state))
-            {
-                return true;
-            }
-            while (state.InFlight > 0)
-            {
-                if (Environment.TickCount64 > deadline)
-                {
-                    return false;
-                }
-                await Task.Delay(10, cancellationToken);
-            }
             return true;
         }
-        finally
+        while (state.InFlight > 0)
         {
-            if (!Table.Services.Values.Any(list => list.Any(d => d.InstanceId == instanceId)))
+            if (Environment.TickCount64 > deadline)
             {
-                _destinations.TryRemove(instanceId, out _);
+                return false;
             }
+            await Task.Delay(10, cancellationToken);
         }
+        return true;
     }
 
     public async ValueTask DisposeAsync()
