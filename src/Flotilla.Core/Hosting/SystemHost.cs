@@ -41,6 +41,9 @@ public sealed class SystemHost : IAsyncDisposable
     public EventLog Events { get; }
     public IReadOnlyDictionary<string, int> Endpoints => _router.Endpoints;
     public RoutingTable Routes => _router.Table;
+
+    /// <summary>Reconcile passes that acted; constant while the system is converged.</summary>
+    public long ActiveReconcilePasses => _controller.ActivePasses;
     public IReadOnlyList<string> Warnings { get; private set; } = [];
 
     public static async Task<SystemHost> StartAsync(SystemSpec spec, SystemHostOptions options, Action<string>? progress = null, CancellationToken cancellationToken = default)

@@ -48,6 +48,12 @@ public sealed class ShopTests(ShopFixture shop) : IClassFixture<ShopFixture>
         Assert.Equal("invoices 1.0.0", (string?)order["invoice"]!["version"]);
         Assert.NotEmpty(order["reviews"]!.AsArray());
 
+        // Converged: further passes (the loop runs every second and on every probe change) do nothing.
+        await Task.Delay(500);
+        var passes = host.ActiveReconcilePasses;
+        await Task.Delay(2500);
+        Assert.Equal(passes, host.ActiveReconcilePasses);
+
         // Requests are spread over the instances.
         var seen = new HashSet<string>();
         for (var i = 0; i < 12; i++)

@@ -36,8 +36,10 @@ public sealed class InstanceSetController : IAsyncDisposable
         _time = time ?? TimeProvider.System;
     }
 
+    private long _activePasses;
+
     /// <summary>Counts every pass that changed something; a converged system stops counting.</summary>
-    public long ActivePasses { get; private set; }
+    public long ActivePasses => Interlocked.Read(ref _activePasses);
 
     public IReadOnlyList<DesiredService> Desired => Volatile.Read(ref _desired);
     public IReadOnlyDictionary<string, string> Waiting => Volatile.Read(ref _waiting);
@@ -114,8 +116,7 @@ public sealed class InstanceSetController : IAsyncDisposable
         }
         if (!plan.IsEmpty)
         {
-            ActivePasses++;
-            UpdateRoutes();
+            Interlocked.Increment(ref _activePasses);
         }
         Volatile.Write(ref _waiting, plan.Waiting);
         Volatile.Write(ref _healthSnapshot, new Dictionary<string, ServiceHealth>(_health));
