@@ -98,9 +98,9 @@ public sealed class SystemHost : IAsyncDisposable
                     desired.Add(lastGood with { Instances = service.Instances });
                 }
             }
-            Warnings = spec.Services.Where(s => s.Resources is not null)
-                .Select(s => $"service '{s.Name}': resources are declared but the local runtime does not enforce CPU/memory limits yet")
-                .ToList();
+            Warnings = _driver.LimitsUnavailable is { } why
+                ? spec.Services.Where(s => s.Resources is not null).Select(s => $"service '{s.Name}': resources are not enforced: {why}").ToList()
+                : [];
             foreach (var (service, problem) in problems.Where(p => _problems.GetValueOrDefault(p.Key) != p.Value))
             {
                 Events.Record(service, problem, warning: true);
@@ -159,7 +159,7 @@ public sealed class SystemHost : IAsyncDisposable
         var revision = RevisionOf(command, env, service);
         var withRevision = new SortedDictionary<string, string>(env.ToDictionary(), StringComparer.Ordinal) { ["FLOTILLA_REVISION"] = revision };
         return new DesiredService(service.Name, revision, service.Instances, command, withRevision, service.Http, service.Timeouts, service.Restart,
-            service.DependsOn.Select(d => d.Name).ToList());
+            service.DependsOn.Select(d => d.Name).ToList(), service.Resources);
     }
 
     /// <summary>A digest of everything an instance runs with; the instance count is not part of it.</summary>

@@ -11,4 +11,5 @@ public sealed record InstanceLaunch(
     IReadOnlyDictionary<string, string> Env,
     int Port,
     HttpSpec Http,
-    TimeSpan StartTimeout);
+    TimeSpan StartTimeout,
+    ResourcesSpec? Resources = null);

@@ -4,7 +4,7 @@ namespace Flotilla.Runtime;
 /// One running process and its supervision (exit watch, probes). Its status is an immutable
 /// record replaced whole under a lock; readers take the current reference without locking.
 /// </summary>
-internal sealed class LocalInstance(InstanceLaunch launch, InstanceStatus initial, string workingDirectory, Action changed)
+internal sealed class LocalInstance(InstanceLaunch launch, InstanceStatus initial, string workingDirectory, Action changed, Func<string?> afterExit)
 {
     private const int ReadyFailuresToUnready = 2;
     private const int HealthFailuresToUnhealthy = 3;
@@ -57,6 +57,10 @@ internal sealed class LocalInstance(InstanceLaunch launch, InstanceStatus initia
         Posix.SignalGroup(pid, Posix.SIGKILL);
         var stopping = Status.State == InstanceState.Stopping;
         var how = code is null ? "exited (status unavailable)" : code > 128 ? $"killed by {Posix.SignalName(code.Value - 128)}" : $"exited with code {code}";
+        if (afterExit() is { } cause)
+        {
+            how = $"{how} ({cause})";
+        }
         Update(s => s with
         {
             State = InstanceState.Exited,

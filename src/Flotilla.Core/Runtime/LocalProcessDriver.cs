@@ -14,6 +14,7 @@ public sealed class LocalProcessDriver : IRuntimeDriver
     private const int KeptExitedLogs = 20;
     private readonly ConcurrentDictionary<string, LocalInstance> _instances = new();
     private readonly Prober _prober = new();
+    private readonly Cgroups? _cgroups;
     private readonly TimeProvider _time;
     private readonly string _instancesDirectory;
     private readonly string _logsDirectory;
@@ -25,7 +26,12 @@ public sealed class LocalProcessDriver : IRuntimeDriver
         _logsDirectory = Path.Combine(stateDirectory, "logs");
         Directory.CreateDirectory(_instancesDirectory);
         Directory.CreateDirectory(_logsDirectory);
+        _cgroups = Cgroups.Detect(out var unavailable);
+        LimitsUnavailable = unavailable;
     }
+
+    /// <summary>Why CPU/memory limits cannot be enforced on this machine, or null when they can.</summary>
+    public string? LimitsUnavailable { get; }
 
     public WakeSignal Changed { get; } = new();
 
@@ -37,7 +43,7 @@ public sealed class LocalProcessDriver : IRuntimeDriver
         var logPath = Path.Combine(_logsDirectory, launch.Service, launch.Id + ".log");
         var initial = new InstanceStatus(launch.Id, launch.Service, launch.Revision, 0, null, launch.Port, InstanceState.Starting,
             _time.GetUtcNow(), null, false, false, null, null, logPath);
-        var instance = new LocalInstance(launch, initial, workingDirectory, Changed.Set);
+        var instance = new LocalInstance(launch, initial, workingDirectory, Changed.Set, () => AfterExit(launch));
         _instances[launch.Id] = instance;
         try
         {
@@ -46,6 +52,10 @@ public sealed class LocalProcessDriver : IRuntimeDriver
             PruneLogs(Path.GetDirectoryName(logPath)!);
             var pid = Spawn(launch, workingDirectory, logPath);
             instance.Update(s => s with { Pid = pid, ProcessStartTime = Posix.StartTime(pid) });
+            if (launch.Resources is { } resources && _cgroups?.Apply(launch.Id, pid, resources) is { } limitError)
+            {
+                File.AppendAllText(logPath, $"flotilla: {limitError}\n");
+            }
             instance.Attach(pid, _prober, _time);
         }
         catch (Exception e) when (e is InvalidOperationException or IOException or UnauthorizedAccessException)
@@ -77,6 +87,18 @@ public sealed class LocalProcessDriver : IRuntimeDriver
             ?? throw new InvalidOperationException($"command '{command[0]}' not found (searched PATH: {path})");
         File.AppendAllText(logPath, $"--- {DateTimeOffset.UtcNow:O} flotilla: starting {launch.Id} (revision {launch.Revision}) on port {launch.Port}: {string.Join(' ', command)}\n");
         return PosixSpawn.Start(program, command.Skip(1).ToList(), env, workingDirectory, logPath);
+    }
+
+    /// <summary>Explains an exit the process could not (the OOM killer) and removes the instance's cgroups.</summary>
+    private string? AfterExit(InstanceLaunch launch)
+    {
+        if (_cgroups is null || launch.Resources is null)
+        {
+            return null;
+        }
+        var oom = _cgroups.OutOfMemoryKilled(launch.Id);
+        _cgroups.Remove(launch.Id);
+        return oom ? $"out of memory: over its limit of {launch.Resources.MemoryBytes / (1024 * 1024)}Mi" : null;
     }
 
     /// <summary>Keeps the logs of live instances and of the most recent exited ones, so a crash loop cannot fill the disk.</summary>
@@ -125,5 +147,6 @@ public sealed class LocalProcessDriver : IRuntimeDriver
             .Where(i => i.Status.State != InstanceState.Exited)
             .Select(i => StopAsync(i.Launch.Id, TimeSpan.FromSeconds(10), "driver shutting down")));
         _prober.Dispose();
+        _cgroups?.RemoveAll();
     }
 }

@@ -30,12 +30,12 @@ public sealed class LocalProcessDriverTests : IAsyncLifetime
         _site.Dispose();
     }
 
-    private InstanceLaunch Launch(IReadOnlyList<string> command, HttpSpec? http = null, TimeSpan? startTimeout = null)
+    private InstanceLaunch Launch(IReadOnlyList<string> command, HttpSpec? http = null, TimeSpan? startTimeout = null, ResourcesSpec? resources = null)
     {
         var port = PortAllocator.Next();
         var id = $"t-{Guid.NewGuid():N}"[..10];
         var env = new Dictionary<string, string> { ["PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture), ["SITE"] = _site.Path };
-        return new InstanceLaunch(id, "svc", "rev1", command, env, port, http ?? new HttpSpec(null, null, null), startTimeout ?? Wait);
+        return new InstanceLaunch(id, "svc", "rev1", command, env, port, http ?? new HttpSpec(null, null, null), startTimeout ?? Wait, resources);
     }
 
     private InstanceLaunch HttpServer(HttpSpec? http = null) =>
@@ -182,5 +182,53 @@ public sealed class LocalProcessDriverTests : IAsyncLifetime
         }
         var logs = Directory.GetFiles(Path.Combine(_state.Path, "logs", "svc"), "*.log");
         Assert.InRange(logs.Length, 20, 21);
+    }
+
+    /// <summary>The cgroup directory of a process for a v1 controller (or the v2 unified one).</summary>
+    private static string CgroupDirectory(int pid, string controller)
+    {
+        var lines = File.ReadAllLines($"/proc/{pid}/cgroup").Select(l => l.Split(':', 3)).ToList();
+        var v1 = lines.FirstOrDefault(p => p[1].Split(',').Contains(controller));
+        return v1 is not null ? $"/sys/fs/cgroup/{controller}{v1[2]}" : $"/sys/fs/cgroup{lines.First(p => p[0] == "0")[2]}";
+    }
+
+    [Fact]
+    public async Task DeclaredResources_PutTheInstanceInItsOwnLimitedCgroup_RemovedWhenItStops()
+    {
+        if (_driver.LimitsUnavailable is { } why)
+        {
+            Assert.Contains("cgroup", why, StringComparison.Ordinal);   // the reason users see in the warning
+            return;
+        }
+        var launch = Launch(["sleep", "60"], resources: new ResourcesSpec(0.25, 128L << 20));
+        _driver.Start(launch);
+        var pid = Status(launch.Id).Pid;
+        await Eventually.Until(() => CgroupDirectory(pid, "memory").EndsWith(launch.Id, StringComparison.Ordinal), Wait, "the process to be in its cgroup");
+
+        var memory = CgroupDirectory(pid, "memory");
+        var cpu = CgroupDirectory(pid, "cpu");
+        var v2 = memory == cpu;
+        Assert.Equal((128L << 20).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            File.ReadAllText(Path.Combine(memory, v2 ? "memory.max" : "memory.limit_in_bytes")).Trim());
+        Assert.StartsWith("25000", File.ReadAllText(Path.Combine(cpu, v2 ? "cpu.max" : "cpu.cfs_quota_us")).Trim(), StringComparison.Ordinal);
+
+        await _driver.StopAsync(launch.Id, TimeSpan.FromSeconds(5), "test stop");
+        Assert.False(Directory.Exists(memory));
+        Assert.False(Directory.Exists(cpu));
+    }
+
+    [Fact]
+    public async Task InstanceOverItsMemoryLimit_IsKilled_AndTheReasonSaysOutOfMemory()
+    {
+        if (_driver.LimitsUnavailable is not null)
+        {
+            return;
+        }
+        var launch = Launch(["python3", "-c", "import time; x = b'x' * (400 * 1024 * 1024); time.sleep(60)"], resources: new ResourcesSpec(null, 64L << 20));
+        _driver.Start(launch);
+        await WaitFor(launch.Id, InstanceState.Exited);
+
+        var reason = Status(launch.Id).Reason!;
+        Assert.Contains("killed by SIGKILL (out of memory: over its limit of 64Mi)", reason, StringComparison.Ordinal);
     }
 }

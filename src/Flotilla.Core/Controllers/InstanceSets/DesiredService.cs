@@ -16,4 +16,5 @@ public sealed record DesiredService(
     HttpSpec Http,
     TimeoutsSpec Timeouts,
     RestartSpec Restart,
-    IReadOnlyList<string> DependsOn);
+    IReadOnlyList<string> DependsOn,
+    ResourcesSpec? Resources = null);

@@ -162,7 +162,7 @@ public sealed class InstanceSetController : IAsyncDisposable
             ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
             ["FLOTILLA_INSTANCE"] = id,
         };
-        return new InstanceLaunch(id, service.Name, service.Revision, service.Command, env, port, service.Http, service.Timeouts.Start);
+        return new InstanceLaunch(id, service.Name, service.Revision, service.Command, env, port, service.Http, service.Timeouts.Start, service.Resources);
     }
 
     /// <summary>Stops the loop, then every instance: out of rotation, drained, stopped.</summary>
