@@ -95,15 +95,16 @@ public sealed class RouterHostTests : IAsyncLifetime
     public async Task RemovedInstance_GetsNoNewRequests_AndDrainWaitsForInFlightOnes()
     {
         Route(new RouteDestination("a4", _a.Port));
-        var slow = _client.GetStringAsync(Url("/slow"));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var slow = _client.GetStringAsync(Url("/slow"));   // the backend answers after 500 ms
         await Eventually.Until(() => !_router.WaitForDrainAsync("a4", TimeSpan.Zero).Result, TimeSpan.FromSeconds(5), "the slow request to be in flight");
 
         Route(new RouteDestination("b4", _b.Port));
         Assert.Equal("b", await _client.GetStringAsync(Url()));
         var drained = await _router.WaitForDrainAsync("a4", TimeSpan.FromSeconds(5));
 
-        Assert.True(drained);
-        Assert.True(slow.IsCompleted);
+        Assert.True(drained, "the drain timed out");
+        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(450), $"the drain returned after {clock.ElapsedMilliseconds} ms, before the in-flight request ended");
         Assert.Equal("a", await slow);
     }
 
