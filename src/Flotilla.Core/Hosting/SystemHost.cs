@@ -51,6 +51,11 @@ public sealed class SystemHost : IAsyncDisposable
         var host = new SystemHost(spec, options);
         try
         {
+            var leftovers = await host._driver.StopLeftoversAsync();
+            if (leftovers.Count > 0)
+            {
+                host.Events.Record(spec.Name, $"stopped {leftovers.Count} instances left running by a Flotilla that did not shut down cleanly: {string.Join(", ", leftovers)}", warning: true);
+            }
             await host.ApplyAsync(spec, progress, cancellationToken);
             host._controller.Start();
             return host;

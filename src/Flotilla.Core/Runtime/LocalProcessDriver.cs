@@ -51,7 +51,9 @@ public sealed class LocalProcessDriver : IRuntimeDriver
             Directory.CreateDirectory(Path.GetDirectoryName(logPath)!);
             PruneLogs(Path.GetDirectoryName(logPath)!);
             var pid = Spawn(launch, workingDirectory, logPath);
-            instance.Update(s => s with { Pid = pid, ProcessStartTime = Posix.StartTime(pid) });
+            var startTime = Posix.StartTime(pid);
+            LeftoverInstances.Record(_instancesDirectory, launch.Id, pid, startTime);
+            instance.Update(s => s with { Pid = pid, ProcessStartTime = startTime });
             if (launch.Resources is { } resources && _cgroups?.Apply(launch.Id, pid, resources) is { } limitError)
             {
                 File.AppendAllText(logPath, $"flotilla: {limitError}\n");
@@ -89,9 +91,16 @@ public sealed class LocalProcessDriver : IRuntimeDriver
         return PosixSpawn.Start(program, command.Skip(1).ToList(), env, workingDirectory, logPath);
     }
 
-    /// <summary>Explains an exit the process could not (the OOM killer) and removes the instance's cgroups.</summary>
+    /// <summary>
+    /// Stops instances that a previous Flotilla on this state directory left running (it was killed
+    /// before it could stop them); returns what it stopped.
+    /// </summary>
+    public Task<IReadOnlyList<string>> StopLeftoversAsync() => LeftoverInstances.StopAllAsync(_instancesDirectory, TimeSpan.FromSeconds(10));
+
+    /// <summary>Clears the instance's pid file and cgroups; explains an exit the process could not (the OOM killer).</summary>
     private string? AfterExit(InstanceLaunch launch)
     {
+        LeftoverInstances.Forget(_instancesDirectory, launch.Id);
         if (_cgroups is null || launch.Resources is null)
         {
             return null;

@@ -1,3 +1,4 @@
+using Flotilla.Runtime;
 using Flotilla.Tests.Support;
 
 namespace Flotilla.Tests.EndToEnd;
@@ -75,5 +76,33 @@ public sealed class CliTests
         Assert.Contains("stopped", cli.Lines);
         Assert.Empty(ProcessScan.Mentioning(state.Path));
         Assert.False(Directory.Exists(Path.Combine(state.Path, "instances")));
+    }
+
+    [Fact]
+    public async Task InstancesLeftByAKilledFlotilla_AreStoppedByTheNextOne()
+    {
+        using var dir = new TempDirectory("flotilla-cli");
+        using var state = new TempDirectory("flotilla-cli-state");
+        dir.Write("flotilla.yaml", Spec(2));
+        List<int> orphans;
+        using (var first = CliProcess.Start("up", dir.Path, "--state", state.Path))
+        {
+            await first.WaitForLine(l => l.StartsWith("ready:", StringComparison.Ordinal), Wait, "the system to be ready");
+            orphans = ProcessScan.Mentioning(state.Path).Where(p => p != first.Pid).ToList();
+            Assert.Equal(3, orphans.Count);
+            Posix.Signal(first.Pid, Posix.SIGKILL);
+            await first.WaitForExitAsync(Wait);
+        }
+        Assert.All(orphans, pid => Assert.True(Posix.IsAlive(pid), $"pid {pid} should outlive the killed Flotilla"));
+
+        using var second = CliProcess.Start("up", dir.Path, "--state", state.Path);
+        await second.WaitForLine(l => l.StartsWith("ready:", StringComparison.Ordinal), Wait, "the system to be ready again");
+        Assert.Contains(second.Lines, l => l.Contains("stopped 3 instances left running by a Flotilla that did not shut down cleanly", StringComparison.Ordinal));
+        Assert.All(orphans, pid => Assert.False(File.Exists($"/proc/{pid}/cmdline") && !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z", StringComparison.Ordinal), $"orphan {pid} still runs"));
+        Assert.Equal(3, ProcessScan.Mentioning(state.Path).Count(p => p != second.Pid));
+
+        second.Interrupt();
+        Assert.Equal(0, await second.WaitForExitAsync(Wait));
+        Assert.Empty(ProcessScan.Mentioning(state.Path));
     }
 }
