@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -49,7 +50,9 @@ internal sealed class ServiceEndpoint : IAsyncDisposable
         builder.WebHost.UseKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            kestrel.Listen(IPAddress.Loopback, port ?? 0);
+            // HTTP/1.1 only: the forwarder speaks HTTP/1.1 to plain-http instances anyway (no h2c yet), and
+            // skipping Kestrel's HTTP/2 preface detection measured ~10% more throughput (router-only bench).
+            kestrel.Listen(IPAddress.Loopback, port ?? 0, listen => listen.Protocols = HttpProtocols.Http1);
         });
         var endpoint = new ServiceEndpoint(service, builder.Build(), client);
         try
