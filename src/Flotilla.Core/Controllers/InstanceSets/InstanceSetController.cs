@@ -58,7 +58,16 @@ public sealed class InstanceSetController : IAsyncDisposable
     {
         while (!cancellationToken.IsCancellationRequested)
         {
-            var wakeAt = ReconcileOnce();
+            DateTimeOffset? wakeAt = null;
+            try
+            {
+                wakeAt = ReconcileOnce();
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // A failed pass must not end the loop: say so, and try again at the next resync.
+                _events.Record("controller", $"reconcile pass failed: {e.GetType().Name}: {e.Message}", warning: true);
+            }
             var wait = wakeAt is { } at ? TimeSpan.FromTicks(Math.Clamp((at - _time.GetUtcNow()).Ticks, 0, Resync.Ticks)) : Resync;
             await Task.WhenAny(_wake.WaitAsync(wait, cancellationToken), _driver.Changed.WaitAsync(wait, cancellationToken));
         }
@@ -74,7 +83,26 @@ public sealed class InstanceSetController : IAsyncDisposable
         var desired = Desired;
         var plan = InstanceSetPlanner.Plan(desired, observed, _health, now);
 
-        foreach (var forget in plan.Forgets)
+        Forget(plan.Forgets, now);
+        Stop(plan.Stops, desired, now);
+        foreach (var start in plan.Starts)
+        {
+            var launch = BuildLaunch(desired.First(d => d.Name == start.Service));
+            _events.Record(launch.Id, $"starting revision {launch.Revision} on port {launch.Port}");
+            _driver.Start(launch);
+        }
+        RecordWaiting(plan.Waiting);
+        if (!plan.IsEmpty)
+        {
+            Interlocked.Increment(ref _activePasses);
+        }
+        Volatile.Write(ref _healthSnapshot, new Dictionary<string, ServiceHealth>(_health));
+        return plan.WakeAt;
+    }
+
+    private void Forget(IReadOnlyList<ForgetInstance> forgets, DateTimeOffset now)
+    {
+        foreach (var forget in forgets)
         {
             if (forget.Failure)
             {
@@ -84,7 +112,11 @@ public sealed class InstanceSetController : IAsyncDisposable
             _stops.TryRemove(forget.InstanceId, out _);
             _driver.Forget(forget.InstanceId);
         }
-        foreach (var stop in plan.Stops)
+    }
+
+    private void Stop(IReadOnlyList<StopInstance> stops, IReadOnlyList<DesiredService> desired, DateTimeOffset now)
+    {
+        foreach (var stop in stops)
         {
             if (stop.Failure)
             {
@@ -95,32 +127,24 @@ public sealed class InstanceSetController : IAsyncDisposable
         }
         // Out of rotation before anything waits on a drain.
         UpdateRoutes();
-        foreach (var stop in plan.Stops)
+        foreach (var stop in stops)
         {
             var timeouts = desired.FirstOrDefault(d => d.Name == stop.Service)?.Timeouts ?? Model.TimeoutsSpec.Default;
             _stops[stop.InstanceId] = DrainAndStopAsync(stop, timeouts);
         }
-        foreach (var start in plan.Starts)
+    }
+
+    /// <summary>Publishes why services wait, with one event per new state of waiting (e.g. another failure in a row), not per pass.</summary>
+    private void RecordWaiting(IReadOnlyDictionary<string, string> waiting)
+    {
+        foreach (var (service, reason) in waiting)
         {
-            var launch = BuildLaunch(desired.First(d => d.Name == start.Service));
-            _events.Record(launch.Id, $"starting revision {launch.Revision} on port {launch.Port}");
-            _driver.Start(launch);
-        }
-        foreach (var (service, reason) in plan.Waiting)
-        {
-            // Once per new state of waiting (e.g. another failure in a row), not once per pass.
             if (Waiting.GetValueOrDefault(service)?.Split(',')[0] != reason.Split(',')[0])
             {
                 _events.Record(service, reason, warning: reason.StartsWith("crash", StringComparison.Ordinal));
             }
         }
-        if (!plan.IsEmpty)
-        {
-            Interlocked.Increment(ref _activePasses);
-        }
-        Volatile.Write(ref _waiting, plan.Waiting);
-        Volatile.Write(ref _healthSnapshot, new Dictionary<string, ServiceHealth>(_health));
-        return plan.WakeAt;
+        Volatile.Write(ref _waiting, waiting);
     }
 
     private void RecordFailure(string service, DateTimeOffset now, string reason, bool afterStableRun) =>
@@ -154,7 +178,7 @@ public sealed class InstanceSetController : IAsyncDisposable
 
     private InstanceLaunch BuildLaunch(DesiredService service)
     {
-        var id = $"{service.Name}-{service.Revision[..5]}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3))}";
+        var id = $"{service.Name}-{service.Revision[..Math.Min(5, service.Revision.Length)]}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3))}";
         var port = PortAllocator.Next();
         var env = new Dictionary<string, string>(service.Env, StringComparer.Ordinal)
         {
