@@ -142,6 +142,19 @@ public sealed class InstanceSetPlannerTests
     }
 
     [Fact]
+    public void ExitSeenInThisPass_CountsTowardTheBackoff_BeforeAnythingStarts()
+    {
+        var health = new Dictionary<string, ServiceHealth> { ["api"] = new(1, 1, Now.AddMilliseconds(-100), "exited with code 1") };
+        var crashed = Instance("api", InstanceState.Exited) with { Reason = "exited with code 1" };
+        var plan = Plan([Service("api", 1)], [crashed], health);
+
+        Assert.Empty(plan.Starts);
+        Assert.StartsWith("crash loop: 2 failures in a row", plan.Waiting["api"], StringComparison.Ordinal);
+        Assert.Equal(2, plan.Health["api"].ConsecutiveFailures);
+        Assert.Equal(Now + TimeSpan.FromSeconds(1), plan.WakeAt);
+    }
+
+    [Fact]
     public void DependentService_WaitsUntilItsDependencyHasAReadyInstance()
     {
         var desired = new[] { Service("db", 1), Service("api", 2, "rev1", "db") };

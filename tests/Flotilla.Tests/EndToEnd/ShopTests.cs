@@ -124,7 +124,7 @@ public sealed class ShopTests(ShopFixture shop) : IClassFixture<ShopFixture>
             await Eventually.Until(() => host.Status().Services.Single(s => s.Name == "broken").Restarts >= 3, Converge, "three restarts of the broken service");
             var broken = host.Status().Services.Single(s => s.Name == "broken");
             Assert.Contains("fatal: cannot open config.toml", broken.Problem, StringComparison.Ordinal);
-            Assert.Contains(host.Events.Since(0), e => e.Subject == "broken" && e.Message.StartsWith("crash loop", StringComparison.Ordinal));
+            await Eventually.Until(() => host.Events.Since(0).Any(e => e.Subject == "broken" && e.Message.StartsWith("crash loop", StringComparison.Ordinal)), Converge, "the crash-loop event");
 
             var catalog = host.Status().Services.Single(s => s.Name == "catalog");
             await Eventually.Until(() => host.Status().Services.Single(s => s.Name == "catalog").Ready == 2, Converge, "catalog ready");

@@ -22,10 +22,9 @@ public sealed class InstanceSetController : IAsyncDisposable
     private readonly WakeSignal _wake = new();
     private readonly ConcurrentDictionary<string, Task> _stops = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _shutdown = new();
-    private readonly Dictionary<string, ServiceHealth> _health = new(StringComparer.Ordinal);
+    private IReadOnlyDictionary<string, ServiceHealth> _health = new Dictionary<string, ServiceHealth>();
     private IReadOnlyList<DesiredService> _desired = [];
     private IReadOnlyDictionary<string, string> _waiting = new Dictionary<string, string>();
-    private IReadOnlyDictionary<string, ServiceHealth> _healthSnapshot = new Dictionary<string, ServiceHealth>();
     private Task _loop = Task.CompletedTask;
 
     public InstanceSetController(IRuntimeDriver driver, RouterHost router, EventLog events, TimeProvider? time = null)
@@ -43,7 +42,7 @@ public sealed class InstanceSetController : IAsyncDisposable
 
     public IReadOnlyList<DesiredService> Desired => Volatile.Read(ref _desired);
     public IReadOnlyDictionary<string, string> Waiting => Volatile.Read(ref _waiting);
-    public IReadOnlyDictionary<string, ServiceHealth> Health => Volatile.Read(ref _healthSnapshot);
+    public IReadOnlyDictionary<string, ServiceHealth> Health => Volatile.Read(ref _health);
 
     public void Start() => _loop = Task.Run(() => RunAsync(_shutdown.Token));
 
@@ -83,8 +82,9 @@ public sealed class InstanceSetController : IAsyncDisposable
         var desired = Desired;
         var plan = InstanceSetPlanner.Plan(desired, observed, _health, now);
 
-        Forget(plan.Forgets, now);
-        Stop(plan.Stops, desired, now);
+        Volatile.Write(ref _health, plan.Health);
+        Forget(plan.Forgets);
+        Stop(plan.Stops, desired);
         foreach (var start in plan.Starts)
         {
             var launch = BuildLaunch(desired.First(d => d.Name == start.Service));
@@ -96,17 +96,15 @@ public sealed class InstanceSetController : IAsyncDisposable
         {
             Interlocked.Increment(ref _activePasses);
         }
-        Volatile.Write(ref _healthSnapshot, new Dictionary<string, ServiceHealth>(_health));
         return plan.WakeAt;
     }
 
-    private void Forget(IReadOnlyList<ForgetInstance> forgets, DateTimeOffset now)
+    private void Forget(IReadOnlyList<ForgetInstance> forgets)
     {
         foreach (var forget in forgets)
         {
             if (forget.Failure)
             {
-                RecordFailure(forget.Service, now, forget.Reason ?? "exited", forget.AfterStableRun);
                 _events.Record(forget.InstanceId, $"failed: {forget.Reason ?? "exited"}", warning: true);
             }
             _stops.TryRemove(forget.InstanceId, out _);
@@ -114,14 +112,10 @@ public sealed class InstanceSetController : IAsyncDisposable
         }
     }
 
-    private void Stop(IReadOnlyList<StopInstance> stops, IReadOnlyList<DesiredService> desired, DateTimeOffset now)
+    private void Stop(IReadOnlyList<StopInstance> stops, IReadOnlyList<DesiredService> desired)
     {
         foreach (var stop in stops)
         {
-            if (stop.Failure)
-            {
-                RecordFailure(stop.Service, now, stop.Reason, stop.AfterStableRun);
-            }
             _events.Record(stop.InstanceId, $"stopping: {stop.Reason}", stop.Failure);
             _stops[stop.InstanceId] = Task.CompletedTask;
         }
@@ -146,9 +140,6 @@ public sealed class InstanceSetController : IAsyncDisposable
         }
         Volatile.Write(ref _waiting, waiting);
     }
-
-    private void RecordFailure(string service, DateTimeOffset now, string reason, bool afterStableRun) =>
-        _health[service] = _health.GetValueOrDefault(service, ServiceHealth.None).WithFailure(now, reason, afterStableRun);
 
     private void UpdateRoutes()
     {

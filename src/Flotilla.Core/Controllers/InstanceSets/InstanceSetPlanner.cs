@@ -21,17 +21,26 @@ public static class InstanceSetPlanner
         var forgets = new List<ForgetInstance>();
         var waiting = new Dictionary<string, string>(StringComparer.Ordinal);
         DateTimeOffset? wakeAt = null;
+        var updatedHealth = new Dictionary<string, ServiceHealth>(health, StringComparer.Ordinal);
+        void Failed(string service, string reason, bool afterStableRun) =>
+            updatedHealth[service] = updatedHealth.GetValueOrDefault(service, ServiceHealth.None).WithFailure(now, reason, afterStableRun);
 
+        // Failures seen now count before anything is started, so the back-off applies to this very pass.
         foreach (var instance in observed)
         {
             if (instance.State == InstanceState.Exited)
             {
                 var failure = !instance.StopRequested;
                 forgets.Add(new ForgetInstance(instance.Id, instance.Service, failure, StableRun(instance, now), instance.Reason));
+                if (failure)
+                {
+                    Failed(instance.Service, instance.Reason ?? "exited", StableRun(instance, now));
+                }
             }
             else if (instance.State == InstanceState.Unhealthy)
             {
                 stops.Add(new StopInstance(instance.Id, instance.Service, instance.Reason ?? "unhealthy", Failure: true, StableRun(instance, now)));
+                Failed(instance.Service, instance.Reason ?? "unhealthy", StableRun(instance, now));
             }
         }
 
@@ -53,7 +62,7 @@ public static class InstanceSetPlanner
                 : Math.Min(service.Instances - current.Count, service.Instances + 1 - live.Count);
             if (toStart > 0)
             {
-                var blocker = StartBlocker(service, live.Count, readyByService, health, desired, now, ref wakeAt);
+                var blocker = StartBlocker(service, live.Count, readyByService, updatedHealth, desired, now, ref wakeAt);
                 if (blocker is null)
                 {
                     starts.AddRange(Enumerable.Repeat(new StartInstance(service.Name, service.Revision), toStart));
@@ -79,7 +88,7 @@ public static class InstanceSetPlanner
                 }
             }
         }
-        return new ReconcilePlan(starts, stops, forgets, waiting, wakeAt);
+        return new ReconcilePlan(starts, stops, forgets, waiting, wakeAt, updatedHealth);
     }
 
     /// <summary>Why a service may not start instances now (back-off, dependencies), or null.</summary>

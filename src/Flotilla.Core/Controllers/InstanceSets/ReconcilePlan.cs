@@ -1,12 +1,16 @@
 namespace Flotilla.Controllers.InstanceSets;
 
-/// <summary>What one reconcile pass decided; an empty plan means the system has converged.</summary>
+/// <summary>
+/// What one reconcile pass decided; an empty plan means the system has converged.
+/// <see cref="Health"/> is the failure history including the failures this pass accounted for.
+/// </summary>
 public sealed record ReconcilePlan(
     IReadOnlyList<StartInstance> Starts,
     IReadOnlyList<StopInstance> Stops,
     IReadOnlyList<ForgetInstance> Forgets,
     IReadOnlyDictionary<string, string> Waiting,
-    DateTimeOffset? WakeAt)
+    DateTimeOffset? WakeAt,
+    IReadOnlyDictionary<string, ServiceHealth> Health)
 {
     public bool IsEmpty => Starts.Count == 0 && Stops.Count == 0 && Forgets.Count == 0;
 }
