@@ -72,7 +72,8 @@ internal sealed class LocalInstance(InstanceLaunch launch, InstanceStatus initia
 
     private static string UnexpectedExit(InstanceStatus status, string how)
     {
-        var tail = LogTail.Read(status.LogPath, 3);
+        // Flotilla's own "--- ... flotilla: starting" marker says nothing about why the program ended.
+        var tail = LogTail.Read(status.LogPath, 4).Where(l => !l.StartsWith("--- ", StringComparison.Ordinal)).TakeLast(3).ToList();
         return tail.Count == 0 ? how : $"{how}; last log lines: {string.Join(" | ", tail)}";
     }
 
