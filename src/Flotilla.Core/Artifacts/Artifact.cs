@@ -4,7 +4,4 @@ namespace Flotilla.Artifacts;
 /// An immutable, content-addressed build output. <see cref="Entry"/> is the program and
 /// arguments that run it (empty for a file snapshot, whose service brings its own command).
 /// </summary>
-public sealed record Artifact(string Digest, string Directory, IReadOnlyList<string> Entry)
-{
-    public string ShortDigest => Digest[..12];
-}
+public sealed record Artifact(string Digest, string Directory, IReadOnlyList<string> Entry);

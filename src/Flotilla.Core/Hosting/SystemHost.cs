@@ -98,7 +98,7 @@ public sealed class SystemHost : IAsyncDisposable
                 {
                     desired.Add(Describe(spec, service, artifacts[service.Name], endpoints));
                 }
-                else if (previous.TryGetValue(service.Name, out var lastGood) && _router.Endpoints.ContainsKey(service.Name))
+                else if (previous.TryGetValue(service.Name, out var lastGood) && endpoints.ContainsKey(service.Name))
                 {
                     desired.Add(lastGood with { Instances = service.Instances });
                 }

@@ -10,8 +10,6 @@ internal sealed class DestinationSet(DestinationState[] destinations)
 
     public static DestinationSet Empty { get; } = new([]);
 
-    public int Count => destinations.Length;
-
     /// <summary>Round-robin over healthy destinations other than <paramref name="exclude"/>; any other one if none is healthy.</summary>
     public DestinationState? Pick(DestinationState? exclude = null)
     {

@@ -70,8 +70,6 @@ internal sealed class ServiceEndpoint : IAsyncDisposable
         return endpoint;
     }
 
-    public int DestinationCount => Volatile.Read(ref _destinations).Count;
-
     public void SetDestinations(DestinationSet destinations) => Volatile.Write(ref _destinations, destinations);
 
     private async Task HandleAsync(HttpContext context)
