@@ -32,7 +32,8 @@ internal static class SelfHealBench
                 http: { health: /healthz, ready: /healthz }
                 env: { APP_VERSION: v1 }
             """, Path.Combine(app, "flotilla.yaml"));
-        var host = await SystemHost.StartAsync(spec, new SystemHostOptions(state), m => Console.Error.WriteLine(m));
+        var host = await ControlPlane.StartAsync(new ControlPlaneOptions(state));
+        await host.ApplyAsync(spec, "bench");
         try
         {
             await host.WaitUntilConvergedAsync(TimeSpan.FromMinutes(2));
@@ -57,6 +58,7 @@ internal static class SelfHealBench
         }
         finally
         {
+            await host.StopDataPlaneAsync();
             await host.DisposeAsync();
             Directory.Delete(state, recursive: true);
         }
@@ -64,7 +66,7 @@ internal static class SelfHealBench
     }
 
     /// <summary>Kills one ready instance; returns ms from the kill to detection, replacement ready, and in rotation.</summary>
-    private static async Task<(double Detect, double Ready, double Rotation)> KillAndTimeAsync(SystemHost host)
+    private static async Task<(double Detect, double Ready, double Rotation)> KillAndTimeAsync(ControlPlane host)
     {
         var before = host.Status().Services[0].Instances;
         var victim = before.First(i => i.State == InstanceState.Ready);

@@ -13,11 +13,11 @@ internal sealed class SpecWatcher : IDisposable
     private readonly FileSystemWatcher _watcher;
     private readonly string _file;
     private readonly string? _environment;
-    private readonly SystemHost _host;
+    private readonly ControlPlane _host;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private CancellationTokenSource _debounce = new();
 
-    public SpecWatcher(string file, string? environment, SystemHost host)
+    public SpecWatcher(string file, string? environment, ControlPlane host)
     {
         _file = file;
         _environment = environment;
@@ -55,15 +55,15 @@ internal sealed class SpecWatcher : IDisposable
         }
         try
         {
-            var spec = SpecLoader.Load(_file, _environment);
-            await _host.ApplyAsync(spec);
-            LastResult = $"{DateTime.Now:HH:mm:ss} applied {Path.GetFileName(_file)}";
+            var result = await _host.ApplyAsync(Request(_file, _environment));
+            LastResult = $"{DateTime.Now:HH:mm:ss} applied {Path.GetFileName(_file)}: " +
+                (result.Unchanged ? "no change" : $"revision {result.Revision.Number}, {result.Revision.Summary}");
         }
         catch (SpecException e)
         {
             LastResult = $"{DateTime.Now:HH:mm:ss} not applied, {e.Errors.Count} error(s): {string.Join("; ", e.Errors)}";
         }
-        catch (Exception e) when (e is IOException or ArtifactBuildException)
+        catch (Exception e) when (e is IOException or ArtifactBuildException or ControlPlaneException)
         {
             LastResult = $"{DateTime.Now:HH:mm:ss} not applied: {e.Message}";
         }
@@ -72,6 +72,10 @@ internal sealed class SpecWatcher : IDisposable
             _gate.Release();
         }
     }
+
+    /// <summary>The spec file as it is now, applied by this user from the commit it is in.</summary>
+    public static ApplyRequest Request(string file, string? environment) =>
+        new(File.ReadAllText(file), file, environment, null, $"up:{Environment.UserName}", Client.GitCommit.Of(file));
 
     public void Dispose()
     {

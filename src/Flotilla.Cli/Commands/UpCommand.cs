@@ -8,9 +8,10 @@ using Spectre.Console;
 namespace Flotilla.Cli.Commands;
 
 /// <summary>
-/// <c>flotilla up [path] [--env E]</c>: builds the system once, starts every service, prints the
-/// endpoints and shows live status until Ctrl+C, then drains and stops everything. Edits to
-/// flotilla.yaml are applied while it runs.
+/// <c>flotilla up [path] [--env E]</c>: the control plane and router in this one process, for
+/// a developer: applies the spec (a revision in .flotilla/), prints the endpoints and shows live
+/// status until Ctrl+C, then drains and stops everything. Edits to flotilla.yaml are applied
+/// while it runs. If it is killed instead, the next <c>up</c> adopts the instances it left.
 /// </summary>
 internal static class UpCommand
 {
@@ -30,28 +31,43 @@ internal static class UpCommand
             {
                 return 1;
             }
-            var options = parse.GetValue(state) is { } dir ? new SystemHostOptions(Path.GetFullPath(dir)) : SystemHostOptions.For(spec);
+            var options = parse.GetValue(state) is { } dir ? new ControlPlaneOptions(Path.GetFullPath(dir)) : ControlPlaneOptions.For(spec);
             return await RunAsync(spec, options, shutdown.Token);
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(SystemSpec spec, SystemHostOptions options, CancellationToken stop)
+    private static async Task<int> RunAsync(SystemSpec spec, ControlPlaneOptions options, CancellationToken stop)
     {
         var interactive = !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
-        SystemHost host;
+        var host = await ControlPlane.StartAsync(options, stop);
         try
         {
-            host = interactive
-                ? await AnsiConsole.Status().StartAsync("starting", ctx => SystemHost.StartAsync(spec, options, m => ctx.Status(Markup.Escape(m)), stop))
-                : await SystemHost.StartAsync(spec, options, m => Console.WriteLine($"build: {m}"), stop);
-        }
-        catch (OperationCanceledException)
-        {
-            return 130;
-        }
-        try
-        {
+            if (host.Adoption.Instances > 0)
+            {
+                Console.WriteLine($"adopted {host.Adoption.Instances} instances left running by an earlier Flotilla ({host.Adoption.Took.TotalMilliseconds:0} ms)");
+            }
+            var request = SpecWatcher.Request(spec.File, spec.Environment);
+            try
+            {
+                var applied = interactive
+                    ? await AnsiConsole.Status().StartAsync("starting", ctx => host.ApplyAsync(request, m => ctx.Status(Markup.Escape(m)), stop))
+                    : await host.ApplyAsync(request, m => Console.WriteLine($"build: {m}"), stop);
+                Console.WriteLine(applied.Unchanged ? $"revision {applied.Revision.Number} (unchanged)" : $"revision {applied.Revision.Number}: {applied.Revision.Summary}");
+            }
+            catch (OperationCanceledException)
+            {
+                return 130;
+            }
+            catch (Exception e) when (e is ArtifactBuildException or ControlPlaneException or SpecException)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                if (e is ArtifactBuildException build)
+                {
+                    Console.Error.WriteLine("  " + string.Join("\n  ", build.OutputTail));
+                }
+                return 1;
+            }
             PrintEndpoints(host);
             using var watcher = new SpecWatcher(spec.File, spec.Environment, host);
             if (interactive)
@@ -75,13 +91,14 @@ internal static class UpCommand
         {
             var running = host.Status().Services.Sum(s => s.Instances.Count);
             Console.WriteLine($"stopping {running} instances (draining, then SIGTERM)...");
+            await host.StopDataPlaneAsync();
             await host.DisposeAsync();
             Console.WriteLine("stopped");
         }
         return 0;
     }
 
-    private static void PrintEndpoints(SystemHost host)
+    private static void PrintEndpoints(ControlPlane host)
     {
         foreach (var service in host.Status().Services)
         {
@@ -95,7 +112,7 @@ internal static class UpCommand
         }
     }
 
-    private static async Task FollowAsync(SystemHost host, SpecWatcher watcher, CancellationToken stop)
+    private static async Task FollowAsync(ControlPlane host, SpecWatcher watcher, CancellationToken stop)
     {
         var log = new StatusLog(Console.Out);
         var announced = false;

@@ -14,10 +14,20 @@ public sealed record ServiceStatus(
     IReadOnlyList<InstanceStatus> Instances)
 {
     public string? Endpoint => EndpointPort is { } port ? $"http://127.0.0.1:{port}" : null;
+
+    /// <summary>The count in the spec; differs from <see cref="Desired"/> after a scale or a stop.</summary>
+    public int Declared { get; init; } = Desired;
+
+    public bool Stopped { get; init; }
 }
 
 /// <summary>A snapshot of the whole system.</summary>
 public sealed record SystemStatus(string Name, string? Environment, IReadOnlyList<ServiceStatus> Services, IReadOnlyList<string> Warnings)
 {
+    /// <summary>The latest applied revision; 0 before the first apply.</summary>
+    public long Revision { get; init; }
+
+    public IReadOnlyList<ZoneStatus> Zones { get; init; } = [];
+
     public bool AllReady => Services.All(s => s.Problem is null && s.Ready == s.Desired && s.Instances.All(i => i.State == InstanceState.Ready));
 }

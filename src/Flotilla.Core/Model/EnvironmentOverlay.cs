@@ -20,7 +20,7 @@ public static class EnvironmentOverlay
                 Resources = Merge(service.Resources, own?.Resources),
             };
         }).ToList();
-        return spec with { Services = services, Environment = overlay.Name };
+        return spec with { Services = services, Environment = overlay.Name, Zones = overlay.Zones ?? spec.Zones };
     }
 
     private static ResourcesSpec? Merge(ResourcesSpec? baseline, ResourcesSpec? over) =>

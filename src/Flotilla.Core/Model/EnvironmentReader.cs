@@ -24,10 +24,10 @@ internal static class EnvironmentReader
                 services[service] = new ServiceOverlaySpec(overlay.Instances, overlay.Env, overlay.Resources, reader.At(serviceNode));
             }
         }
-        return new EnvironmentSpec(name, values.Instances, values.Env, services, reader.At(node));
+        return new EnvironmentSpec(name, values.Instances, values.Env, services, reader.At(node), values.Zones);
     }
 
-    private sealed record OverlayValues(int? Instances, IReadOnlyDictionary<string, string> Env, ResourcesSpec? Resources, YamlNode? Services);
+    private sealed record OverlayValues(int? Instances, IReadOnlyDictionary<string, string> Env, ResourcesSpec? Resources, YamlNode? Services, IReadOnlyList<string>? Zones = null);
 
     /// <summary>The values an overlay may set; <paramref name="keys"/> says which are allowed at this level.</summary>
     private static OverlayValues ReadOverlay(SpecReader reader, string path, YamlNode node, IReadOnlyCollection<string> keys)
@@ -39,6 +39,7 @@ internal static class EnvironmentReader
             {
                 "instances" => values with { Instances = reader.Instances(value, $"{path}.instances") },
                 "env" => values with { Env = reader.EnvMap(value, $"{path}.env") },
+                "zones" => values with { Zones = SpecLoader.ReadZones(reader, value, $"{path}.zones") },
                 "resources" => values with { Resources = ServiceReader.ReadResources(reader, value, $"{path}.resources") },
                 _ => values with { Services = value },
             };

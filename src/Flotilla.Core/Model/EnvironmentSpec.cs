@@ -9,7 +9,8 @@ public sealed record EnvironmentSpec(
     int? Instances,
     IReadOnlyDictionary<string, string> Env,
     IReadOnlyDictionary<string, ServiceOverlaySpec> Services,
-    SpecLocation At);
+    SpecLocation At,
+    IReadOnlyList<string>? Zones = null);
 
 /// <summary>What an environment may change of one service.</summary>
 public sealed record ServiceOverlaySpec(int? Instances, IReadOnlyDictionary<string, string> Env, ResourcesSpec? Resources, SpecLocation At);

@@ -32,6 +32,7 @@ public static class SpecLoader
         var directory = Path.GetDirectoryName(file) ?? ".";
 
         string? name = null;
+        IReadOnlyList<string>? zones = null;
         var services = new List<ServiceSpec>();
         var environments = new Dictionary<string, EnvironmentSpec>(StringComparer.Ordinal);
         var seen = new HashSet<string>();
@@ -46,6 +47,9 @@ public static class SpecLoader
                     {
                         reader.Error(value, "name", $"'{name}' is not a valid system name: {Names.ServiceNameHelp}");
                     }
+                    break;
+                case "zones":
+                    zones = ReadZones(reader, value, "zones");
                     break;
                 case "services":
                     foreach (var (serviceName, serviceNode) in NamedEntries(reader, value, "services", "service"))
@@ -87,8 +91,31 @@ public static class SpecLoader
         }
 
         var ordered = SpecChecks.DependencyOrder(services);
-        var spec = new SystemSpec(name!, directory, file, ordered, environments, environment);
+        var spec = new SystemSpec(name!, directory, file, ordered, environments, environment, zones);
         return overlay is null ? spec : EnvironmentOverlay.Apply(spec, overlay);
+    }
+
+    /// <summary>A list of zone names: valid names, no duplicates, at least one.</summary>
+    internal static IReadOnlyList<string>? ReadZones(SpecReader reader, YamlNode node, string path)
+    {
+        var zones = reader.StringList(node, path);
+        if (zones is null)
+        {
+            return null;
+        }
+        if (zones.Count == 0)
+        {
+            reader.Error(node, path, "list at least one zone, or leave 'zones' out");
+        }
+        foreach (var zone in zones.Where(z => !Names.IsServiceName(z)))
+        {
+            reader.Error(node, path, $"'{zone}' is not a valid zone name: {Names.ServiceNameHelp}");
+        }
+        foreach (var duplicate in zones.GroupBy(z => z).Where(g => g.Count() > 1))
+        {
+            reader.Error(node, path, $"zone '{duplicate.Key}' is listed twice");
+        }
+        return zones;
     }
 
     /// <summary>The entries of a mapping whose keys are names (of services, environments); bad names are errors.</summary>

@@ -10,7 +10,11 @@ public sealed record SystemSpec(
     string File,
     IReadOnlyList<ServiceSpec> Services,
     IReadOnlyDictionary<string, EnvironmentSpec> Environments,
-    string? Environment)
+    string? Environment,
+    IReadOnlyList<string>? Zones = null)
 {
+    /// <summary>The failure domains instances are spread over; empty when none are declared.</summary>
+    public IReadOnlyList<string> ZoneNames => Zones ?? [];
+
     public ServiceSpec? Find(string service) => Services.FirstOrDefault(s => s.Name == service);
 }

@@ -7,7 +7,7 @@ namespace Flotilla.Router;
 /// last table it was given; removing an instance from a table takes it out of rotation for new
 /// requests at once, and <see cref="WaitForDrainAsync"/> waits for the ones it still serves.
 /// </summary>
-public sealed class RouterHost : IAsyncDisposable
+public sealed class RouterHost : IRouter
 {
     private readonly ConcurrentDictionary<string, ServiceEndpoint> _endpoints = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, DestinationState> _destinations = new(StringComparer.Ordinal);
@@ -49,6 +49,12 @@ public sealed class RouterHost : IAsyncDisposable
         {
             await endpoint.DisposeAsync();
         }
+    }
+
+    public Task ApplyAsync(RoutingTable table)
+    {
+        Apply(table);
+        return Task.CompletedTask;
     }
 
     /// <summary>Swaps in a new table; destinations keep their counters across swaps.</summary>

@@ -12,4 +12,5 @@ public sealed record InstanceLaunch(
     int Port,
     HttpSpec Http,
     TimeSpan StartTimeout,
-    ResourcesSpec? Resources = null);
+    ResourcesSpec? Resources = null,
+    string? Zone = null);

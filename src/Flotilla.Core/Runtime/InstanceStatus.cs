@@ -15,7 +15,8 @@ public sealed record InstanceStatus(
     bool StopRequested,
     int? ExitCode,
     string? Reason,
-    string LogPath)
+    string LogPath,
+    string? Zone = null)
 {
     public bool IsLive => State is not (InstanceState.Exited or InstanceState.Stopping or InstanceState.Unhealthy);
     public bool InRotation => State == InstanceState.Ready;

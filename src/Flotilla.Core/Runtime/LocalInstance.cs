@@ -34,10 +34,25 @@ internal sealed class LocalInstance(InstanceLaunch launch, InstanceStatus initia
         changed();
     }
 
-    public void Attach(int pid, Prober prober, TimeProvider time)
+    /// <summary>Completes after the first probe, so an adopted instance is not routed around while it is still serving.</summary>
+    public Task FirstProbe => _firstProbe.Task;
+
+    private readonly TaskCompletionSource _firstProbe = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Watches the process and probes it. An adopted process is not our child: no exit status, only its end.</summary>
+    public void Attach(int pid, Prober prober, TimeProvider time, bool adopted = false)
     {
-        Exited = WatchExitAsync(pid);
+        Exited = WatchExitAsync(pid, adopted ? Status.ProcessStartTime : null, adopted);
         _ = ProbeLoopAsync(prober, time, _stopping.Token);
+    }
+
+    private volatile bool _detached;
+
+    /// <summary>Ends supervision without touching the process: it keeps running for the next control plane.</summary>
+    public void Detach()
+    {
+        _detached = true;
+        _stopping.Cancel();
     }
 
     /// <summary>Stops probing: a stopping instance must not flap back into rotation.</summary>
@@ -47,16 +62,30 @@ internal sealed class LocalInstance(InstanceLaunch launch, InstanceStatus initia
         Update(s => s with { State = InstanceState.Stopping, StopRequested = true, Reason = reason });
     }
 
-    private async Task WatchExitAsync(int pid)
+    private async Task WatchExitAsync(int pid, long? startTime, bool adopted)
     {
-        // One blocked thread per instance: waitpid gives the exit status the moment the process ends.
-        var status = await Task.Factory.StartNew(() => PosixSpawn.WaitForExit(pid), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        // One blocked thread per instance: waitpid (a pidfd for adopted ones) wakes it the moment the process ends.
+        var status = await Task.Factory.StartNew(
+            () =>
+            {
+                if (!adopted)
+                {
+                    return PosixSpawn.WaitForExit(pid);
+                }
+                Posix.WaitForExitOfAny(pid, startTime);
+                return (int?)null;
+            },
+            CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        if (_detached)
+        {
+            return;
+        }
         _stopping.Cancel();
         int? code = status is { } s ? PosixSpawn.ExitCode(s) : null;
         // Children that outlive the leader would leak; the group still exists while any member lives.
         Posix.SignalGroup(pid, Posix.SIGKILL);
         var stopping = Status.State == InstanceState.Stopping;
-        var how = code is null ? "exited (status unavailable)" : code > 128 ? $"killed by {Posix.SignalName(code.Value - 128)}" : $"exited with code {code}";
+        var how = code is null ? (adopted ? "exited (adopted from an earlier control plane: exit status not available)" : "exited (status unavailable)") : code > 128 ? $"killed by {Posix.SignalName(code.Value - 128)}" : $"exited with code {code}";
         if (afterExit() is { } cause)
         {
             how = $"{how} ({cause})";
@@ -85,6 +114,7 @@ internal sealed class LocalInstance(InstanceLaunch launch, InstanceStatus initia
             var deadline = time.GetUtcNow() + Launch.StartTimeout;
             while (!await prober.ProbeAsync(Launch.Port, http.Ready ?? http.Health, cancellationToken))
             {
+                _firstProbe.TrySetResult();
                 if (time.GetUtcNow() > deadline)
                 {
                     Update(s => s with { State = InstanceState.Unhealthy, Reason = $"not ready after {Model.Quantities.Format(Launch.StartTimeout)} (probe {http.Ready ?? http.Health ?? "tcp"} on port {Launch.Port})" });
@@ -93,6 +123,7 @@ internal sealed class LocalInstance(InstanceLaunch launch, InstanceStatus initia
                 await Task.Delay(FastProbe, time, cancellationToken);
             }
             Update(s => s with { State = InstanceState.Ready, ReadySince = time.GetUtcNow(), WasReady = true, Reason = null });
+            _firstProbe.TrySetResult();
 
             int readyFailures = 0, healthFailures = 0;
             while (true)
@@ -122,6 +153,10 @@ internal sealed class LocalInstance(InstanceLaunch launch, InstanceStatus initia
         catch (OperationCanceledException)
         {
             // The instance is stopping or has exited.
+        }
+        finally
+        {
+            _firstProbe.TrySetResult();
         }
     }
 

@@ -18,10 +18,12 @@ public sealed class LocalProcessDriver : IRuntimeDriver
     private readonly TimeProvider _time;
     private readonly string _instancesDirectory;
     private readonly string _logsDirectory;
+    private readonly IInstanceJournal _journal;
 
-    public LocalProcessDriver(string stateDirectory, TimeProvider? time = null)
+    public LocalProcessDriver(string stateDirectory, IInstanceJournal? journal = null, TimeProvider? time = null)
     {
         _time = time ?? TimeProvider.System;
+        _journal = journal ?? NoJournal.Instance;
         _instancesDirectory = Path.Combine(stateDirectory, "instances");
         _logsDirectory = Path.Combine(stateDirectory, "logs");
         Directory.CreateDirectory(_instancesDirectory);
@@ -42,7 +44,7 @@ public sealed class LocalProcessDriver : IRuntimeDriver
         var workingDirectory = Path.Combine(_instancesDirectory, launch.Id);
         var logPath = Path.Combine(_logsDirectory, launch.Service, launch.Id + ".log");
         var initial = new InstanceStatus(launch.Id, launch.Service, launch.Revision, 0, null, launch.Port, InstanceState.Starting,
-            _time.GetUtcNow(), null, false, false, null, null, logPath);
+            _time.GetUtcNow(), null, false, false, null, null, logPath, launch.Zone);
         var instance = new LocalInstance(launch, initial, workingDirectory, Changed.Set, () => AfterExit(launch));
         _instances[launch.Id] = instance;
         try
@@ -52,7 +54,7 @@ public sealed class LocalProcessDriver : IRuntimeDriver
             PruneLogs(Path.GetDirectoryName(logPath)!);
             var pid = Spawn(launch, workingDirectory, logPath);
             var startTime = Posix.StartTime(pid);
-            LeftoverInstances.Record(_instancesDirectory, launch.Id, pid, startTime);
+            _journal.Started(launch, pid, startTime, initial.StartedAt);
             instance.Update(s => s with { Pid = pid, ProcessStartTime = startTime });
             if (launch.Resources is { } resources && _cgroups?.Apply(launch.Id, pid, resources) is { } limitError)
             {
@@ -92,15 +94,55 @@ public sealed class LocalProcessDriver : IRuntimeDriver
     }
 
     /// <summary>
-    /// Stops instances that a previous Flotilla on this state directory left running (it was killed
-    /// before it could stop them); returns what it stopped.
+    /// Takes over an instance that an earlier control plane started, if that very process still
+    /// runs (pid and kernel start time match); completes after its first probe, so it goes back
+    /// into rotation without a gap. False when the process is gone.
     /// </summary>
-    public Task<IReadOnlyList<string>> StopLeftoversAsync() => LeftoverInstances.StopAllAsync(_instancesDirectory, TimeSpan.FromSeconds(10));
+    public async Task<bool> AdoptAsync(InstanceLaunch launch, int pid, long? processStartTime, DateTimeOffset startedAt)
+    {
+        if (!Posix.IsRunning(pid, processStartTime))
+        {
+            LocalInstance.TryDelete(Path.Combine(_instancesDirectory, launch.Id));
+            return false;
+        }
+        var logPath = Path.Combine(_logsDirectory, launch.Service, launch.Id + ".log");
+        var initial = new InstanceStatus(launch.Id, launch.Service, launch.Revision, pid, processStartTime, launch.Port, InstanceState.Starting,
+            startedAt, null, false, false, null, null, logPath, launch.Zone);
+        var instance = new LocalInstance(launch, initial, Path.Combine(_instancesDirectory, launch.Id), Changed.Set, () => AfterExit(launch));
+        _instances[launch.Id] = instance;
+        instance.Attach(pid, _prober, _time, adopted: true);
+        await instance.FirstProbe;
+        Changed.Set();
+        return true;
+    }
+
+    /// <summary>
+    /// Stops instance processes of this state directory that nobody recorded (a control plane
+    /// killed between spawning and recording one); returns what it stopped.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> StopStraysAsync(TimeSpan grace)
+    {
+        var known = _instances.Values.Select(i => i.Status.Pid).ToHashSet();
+        var strays = StrayProcesses.Find(_instancesDirectory, known);
+        await Task.WhenAll(strays.Select(async stray =>
+        {
+            var startTime = Posix.StartTime(stray.Pid);
+            Posix.SignalGroup(stray.Pid, Posix.SIGTERM);
+            var deadline = DateTime.UtcNow + grace;
+            while (Posix.IsRunning(stray.Pid, startTime) && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(20);
+            }
+            Posix.SignalGroup(stray.Pid, Posix.SIGKILL);
+            LocalInstance.TryDelete(Path.Combine(_instancesDirectory, stray.InstanceId));
+        }));
+        return strays.Select(s => $"{s.InstanceId} (pid {s.Pid})").ToList();
+    }
 
     /// <summary>Clears the instance's pid file and cgroups; explains an exit the process could not (the OOM killer).</summary>
     private string? AfterExit(InstanceLaunch launch)
     {
-        LeftoverInstances.Forget(_instancesDirectory, launch.Id);
+        _journal.Ended(launch.Id);
         if (_cgroups is null || launch.Resources is null)
         {
             return null;
@@ -149,13 +191,31 @@ public sealed class LocalProcessDriver : IRuntimeDriver
         }
     }
 
-    /// <summary>Stops every instance that is still running, in parallel, each with its own grace.</summary>
+    private bool _leaveRunning;
+
+    /// <summary>
+    /// Makes disposal end supervision only: running instances keep running (the data plane
+    /// outlives the control plane), and the next control plane adopts them.
+    /// </summary>
+    public void LeaveRunningOnDispose() => _leaveRunning = true;
+
+    /// <summary>Stops every instance that is still running, in parallel, each with its own grace; or, after <see cref="LeaveRunningOnDispose"/>, leaves them.</summary>
     public async ValueTask DisposeAsync()
     {
-        await Task.WhenAll(_instances.Values
-            .Where(i => i.Status.State != InstanceState.Exited)
-            .Select(i => StopAsync(i.Launch.Id, TimeSpan.FromSeconds(10), "driver shutting down")));
+        if (_leaveRunning)
+        {
+            foreach (var instance in _instances.Values)
+            {
+                instance.Detach();
+            }
+        }
+        else
+        {
+            await Task.WhenAll(_instances.Values
+                .Where(i => i.Status.State != InstanceState.Exited)
+                .Select(i => StopAsync(i.Launch.Id, TimeSpan.FromSeconds(10), "driver shutting down")));
+            _cgroups?.RemoveAll();
+        }
         _prober.Dispose();
-        _cgroups?.RemoveAll();
     }
 }

@@ -80,7 +80,7 @@ public sealed class InstanceSetControllerTests
         }
         finally
         {
-            await controller.DisposeAsync();
+            await controller.StopAllAsync();
         }
         Assert.All(driver.Observe(), i => Assert.Equal(InstanceState.Exited, i.State));
     }

@@ -6,8 +6,9 @@ using Flotilla.Tests.Support;
 namespace Flotilla.Tests.EndToEnd;
 
 /// <summary>
-/// The example shop, built once for all its tests into a temporary state directory. Fixed
-/// endpoint ports are dropped so the tests never collide with anything else on the machine.
+/// The example shop, built once for all its tests into a shared artifact directory; each control
+/// plane gets a data directory of its own. Fixed endpoint ports are dropped so the tests never
+/// collide with anything else on the machine.
 /// </summary>
 public sealed class ShopFixture : IAsyncLifetime
 {
@@ -20,15 +21,30 @@ public sealed class ShopFixture : IAsyncLifetime
     {
         var spec = SpecLoader.Load(Path.Combine(Repository.Root, "examples", "shop"));
         Spec = spec with { Services = spec.Services.Select(s => s with { Http = s.Http with { Port = null } }).ToList() };
-        var store = new ArtifactStore(new SystemHostOptions(StateDirectory).ArtifactsDirectory);
+        var store = new ArtifactStore(ArtifactsDirectory);
         foreach (var service in Spec.Services)
         {
             await store.EnsureAsync(service);
         }
     }
 
-    public Task<SystemHost> StartAsync(SystemSpec? spec = null) =>
-        SystemHost.StartAsync(spec ?? Spec, new SystemHostOptions(StateDirectory));
+    private string ArtifactsDirectory => System.IO.Path.Combine(StateDirectory, "artifacts");
+
+    /// <summary>A fresh control plane (in-process router) with <paramref name="spec"/> applied as its first revision.</summary>
+    public async Task<ControlPlane> StartAsync(SystemSpec? spec = null)
+    {
+        var data = System.IO.Path.Combine(StateDirectory, "planes", Guid.NewGuid().ToString("N")[..8]);
+        var plane = await ControlPlane.StartAsync(new ControlPlaneOptions(data) { ArtifactsDirectory = ArtifactsDirectory });
+        await plane.ApplyAsync(spec ?? Spec);
+        return plane;
+    }
+
+    /// <summary>Drains and stops everything the plane runs, as <c>up</c> does on Ctrl+C.</summary>
+    public static async Task StopAsync(ControlPlane plane)
+    {
+        await plane.StopDataPlaneAsync();
+        await plane.DisposeAsync();
+    }
 
     public Task DisposeAsync()
     {

@@ -16,7 +16,7 @@ public sealed class ShopTests(ShopFixture shop) : IClassFixture<ShopFixture>
     private static async Task<JsonObject> GetJson(HttpClient client, string url) =>
         JsonNode.Parse(await client.GetStringAsync(url))!.AsObject();
 
-    private async Task<T> WithShop<T>(Func<SystemHost, Task<T>> body, SystemSpec? spec = null)
+    private async Task<T> WithShop<T>(Func<ControlPlane, Task<T>> body, SystemSpec? spec = null)
     {
         var host = await shop.StartAsync(spec);
         try
@@ -26,9 +26,9 @@ public sealed class ShopTests(ShopFixture shop) : IClassFixture<ShopFixture>
         }
         finally
         {
-            await host.DisposeAsync();
+            await ShopFixture.StopAsync(host);
             Assert.Empty(ProcessScan.Mentioning(shop.StateDirectory));
-            Assert.False(Directory.Exists(Path.Combine(shop.StateDirectory, "instances")));
+            Assert.Empty(Directory.Exists(Path.Combine(host.DataDirectory, "instances")) ? Directory.GetDirectories(Path.Combine(host.DataDirectory, "instances")) : []);
         }
     }
 
@@ -91,18 +91,19 @@ public sealed class ShopTests(ShopFixture shop) : IClassFixture<ShopFixture>
     [Fact]
     public Task ScaleUpAndDown_Converges_AndStoppedInstancesAreGone() => WithShop(async host =>
     {
-        await host.ScaleAsync("invoices", 4);
+        await host.ScaleAsync("invoices", 4, "test");
         await Eventually.Until(() => host.Status().Services.Single(s => s.Name == "invoices").Ready == 4, Converge, "4 ready invoices instances");
 
         var before = host.Status().Services.Single(s => s.Name == "invoices").Instances.Select(i => i.Pid).ToList();
-        await host.ScaleAsync("invoices", 1);
+        await host.ScaleAsync("invoices", 1, "test");
         await Eventually.Until(() => host.Status().Services.Single(s => s.Name == "invoices").Instances.Count == 1, Converge, "1 invoices instance");
 
         var kept = host.Status().Services.Single(s => s.Name == "invoices").Instances.Single();
         Assert.Equal(InstanceState.Ready, kept.State);
         Assert.All(before.Where(p => p != kept.Pid), pid => Assert.False(File.Exists($"/proc/{pid}/cmdline"), $"pid {pid} still runs"));
-        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => host.ScaleAsync("invoices", -1));
-        await Assert.ThrowsAsync<ArgumentException>(() => host.ScaleAsync("nope", 1));
+        Assert.Equal(ControlPlaneError.Invalid, (await Assert.ThrowsAsync<ControlPlaneException>(() => host.ScaleAsync("invoices", -1, "test"))).Kind);
+        Assert.Equal(ControlPlaneError.NotFound, (await Assert.ThrowsAsync<ControlPlaneException>(() => host.ScaleAsync("nope", 1, "test"))).Kind);
+        Assert.Contains(host.Store.Audit(), a => a.Action == "scale" && a.Detail.StartsWith("invoices scaled to 1", StringComparison.Ordinal));
         return true;
     });
 
@@ -133,13 +134,13 @@ public sealed class ShopTests(ShopFixture shop) : IClassFixture<ShopFixture>
         }
         finally
         {
-            await host.DisposeAsync();
+            await ShopFixture.StopAsync(host);
         }
         Assert.Empty(ProcessScan.Mentioning(shop.StateDirectory));
     }
 
     [Fact]
-    public async Task TakenPort_AndFailedBuild_AreReportedPerService_WhileOthersRun()
+    public Task TakenPort_AndFailedBuild_RejectTheWholeApply_AndChangeNothing() => WithShop(async host =>
     {
         using var broken = new TempDirectory("flotilla-broken");
         broken.Write("Broken.csproj", "<Project Sdk=\"Microsoft.NET.Sdk.Web\"><PropertyGroup><TargetFramework>net10.0</TargetFramework></PropertyGroup></Project>");
@@ -147,23 +148,23 @@ public sealed class ShopTests(ShopFixture shop) : IClassFixture<ShopFixture>
         using var squatter = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
         squatter.Start();
         var taken = ((IPEndPoint)squatter.LocalEndpoint).Port;
+        var before = host.Status();
 
-        var services = shop.Spec.Services.Select(s => s.Name == "invoices" ? s with { Http = s.Http with { Port = taken } } : s)
-            .Append(new ServiceSpec { Name = "nobuild", Build = Path.Combine(broken.Path, "Broken.csproj"), At = shop.Spec.Services[0].At })
-            .ToList();
-        var host = await shop.StartAsync(shop.Spec with { Services = services });
-        try
-        {
-            var status = host.Status().Services.ToDictionary(s => s.Name);
-            Assert.Contains($"service 'invoices': endpoint port {taken} is already in use", status["invoices"].Problem, StringComparison.Ordinal);
-            Assert.Contains("service 'nobuild': build of", status["nobuild"].Problem, StringComparison.Ordinal);
-            Assert.Contains("error CS", status["nobuild"].Problem, StringComparison.Ordinal);
-            await Eventually.Until(() => host.Status().Services.Single(s => s.Name == "catalog").Ready == 2, Converge, "catalog ready");
-            Assert.Null(host.Status().Services.Single(s => s.Name == "catalog").Problem);
-        }
-        finally
-        {
-            await host.DisposeAsync();
-        }
-    }
+        var portClash = shop.Spec.Services.Select(s => s.Name == "invoices" ? s with { Http = s.Http with { Port = taken } } : s).ToList();
+        var clash = await Assert.ThrowsAsync<ControlPlaneException>(() => host.ApplyAsync(shop.Spec with { Services = portClash }));
+        Assert.Contains($"service 'invoices': endpoint port {taken} is already in use", clash.Message, StringComparison.Ordinal);
+
+        var noBuild = shop.Spec.Services.Append(new ServiceSpec { Name = "nobuild", Build = Path.Combine(broken.Path, "Broken.csproj"), At = shop.Spec.Services[0].At }).ToList();
+        var build = await Assert.ThrowsAsync<Artifacts.ArtifactBuildException>(() => host.ApplyAsync(shop.Spec with { Services = noBuild }));
+        Assert.Contains(build.OutputTail, l => l.Contains("error CS", StringComparison.Ordinal));
+
+        // Nothing was applied: same revision, same endpoints, same instances, still serving.
+        var after = host.Status();
+        Assert.Equal(before.Revision, after.Revision);
+        Assert.Equal(before.Services.Select(s => (s.Name, s.EndpointPort)), after.Services.Select(s => (s.Name, s.EndpointPort)));
+        Assert.Equal(before.Services.SelectMany(s => s.Instances).Select(i => i.Id).Order(), after.Services.SelectMany(s => s.Instances).Select(i => i.Id).Order());
+        using var client = new HttpClient();
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(after.Services.Single(s => s.Name == "catalog").Endpoint + "/items")).StatusCode);
+        return true;
+    });
 }

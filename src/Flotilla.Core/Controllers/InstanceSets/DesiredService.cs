@@ -5,7 +5,8 @@ namespace Flotilla.Controllers.InstanceSets;
 /// <summary>
 /// What the instance-set controller keeps running for one service: N instances of one revision.
 /// <see cref="Revision"/> changes exactly when what an instance runs changes (artifact, command,
-/// environment, probes), never for a change of count.
+/// environment, probes), never for a change of count. <see cref="Zones"/> are the failure
+/// domains instances may be placed in now (a zone marked down is left out); empty: no zones.
 /// </summary>
 public sealed record DesiredService(
     string Name,
@@ -17,4 +18,8 @@ public sealed record DesiredService(
     TimeoutsSpec Timeouts,
     RestartSpec Restart,
     IReadOnlyList<string> DependsOn,
-    ResourcesSpec? Resources = null);
+    ResourcesSpec? Resources = null,
+    IReadOnlyList<string>? Zones = null)
+{
+    public IReadOnlyList<string> ZoneNames => Zones ?? [];
+}

@@ -16,7 +16,7 @@ public sealed class InstanceSetController : IAsyncDisposable
 {
     private static readonly TimeSpan Resync = TimeSpan.FromSeconds(1);
     private readonly IRuntimeDriver _driver;
-    private readonly RouterHost _router;
+    private readonly IRouter _router;
     private readonly TimeProvider _time;
     private readonly EventLog _events;
     private readonly WakeSignal _wake = new();
@@ -27,7 +27,7 @@ public sealed class InstanceSetController : IAsyncDisposable
     private IReadOnlyDictionary<string, string> _waiting = new Dictionary<string, string>();
     private Task _loop = Task.CompletedTask;
 
-    public InstanceSetController(IRuntimeDriver driver, RouterHost router, EventLog events, TimeProvider? time = null)
+    public InstanceSetController(IRuntimeDriver driver, IRouter router, EventLog events, TimeProvider? time = null)
     {
         _driver = driver;
         _router = router;
@@ -60,7 +60,7 @@ public sealed class InstanceSetController : IAsyncDisposable
             DateTimeOffset? wakeAt = null;
             try
             {
-                wakeAt = ReconcileOnce();
+                wakeAt = await ReconcileOnceAsync();
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
@@ -73,7 +73,7 @@ public sealed class InstanceSetController : IAsyncDisposable
     }
 
     /// <summary>One reconcile pass (only ever run by the loop); returns when to look again at the latest.</summary>
-    private DateTimeOffset? ReconcileOnce()
+    private async Task<DateTimeOffset?> ReconcileOnceAsync()
     {
         var now = _time.GetUtcNow();
         var observed = _driver.Observe()
@@ -84,11 +84,11 @@ public sealed class InstanceSetController : IAsyncDisposable
 
         Volatile.Write(ref _health, plan.Health);
         Forget(plan.Forgets);
-        Stop(plan.Stops, desired);
+        await StopAsync(plan.Stops, desired);
         foreach (var start in plan.Starts)
         {
-            var launch = BuildLaunch(desired.First(d => d.Name == start.Service));
-            _events.Record(launch.Id, $"starting revision {launch.Revision} on port {launch.Port}");
+            var launch = BuildLaunch(desired.First(d => d.Name == start.Service), start.Zone);
+            _events.Record(launch.Id, $"starting revision {launch.Revision} on port {launch.Port}{(launch.Zone is null ? "" : $" in zone {launch.Zone}")}");
             _driver.Start(launch);
         }
         RecordWaiting(plan.Waiting);
@@ -112,7 +112,7 @@ public sealed class InstanceSetController : IAsyncDisposable
         }
     }
 
-    private void Stop(IReadOnlyList<StopInstance> stops, IReadOnlyList<DesiredService> desired)
+    private async Task StopAsync(IReadOnlyList<StopInstance> stops, IReadOnlyList<DesiredService> desired)
     {
         foreach (var stop in stops)
         {
@@ -120,7 +120,7 @@ public sealed class InstanceSetController : IAsyncDisposable
             _stops[stop.InstanceId] = Task.CompletedTask;
         }
         // Out of rotation before anything waits on a drain.
-        UpdateRoutes();
+        await UpdateRoutesAsync();
         foreach (var stop in stops)
         {
             var timeouts = desired.FirstOrDefault(d => d.Name == stop.Service)?.Timeouts ?? Model.TimeoutsSpec.Default;
@@ -141,7 +141,7 @@ public sealed class InstanceSetController : IAsyncDisposable
         Volatile.Write(ref _waiting, waiting);
     }
 
-    private void UpdateRoutes()
+    private async Task UpdateRoutesAsync()
     {
         var ready = _driver.Observe()
             .Where(i => i.InRotation && !_stops.ContainsKey(i.Id))
@@ -150,7 +150,7 @@ public sealed class InstanceSetController : IAsyncDisposable
         var table = new RoutingTable(ready);
         if (!table.SameAs(_router.Table))
         {
-            _router.Apply(table);
+            await _router.ApplyAsync(table);
         }
     }
 
@@ -167,7 +167,7 @@ public sealed class InstanceSetController : IAsyncDisposable
         }
     }
 
-    private InstanceLaunch BuildLaunch(DesiredService service)
+    private static InstanceLaunch BuildLaunch(DesiredService service, string? zone)
     {
         var id = $"{service.Name}-{service.Revision[..Math.Min(5, service.Revision.Length)]}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3))}";
         var port = PortAllocator.Next();
@@ -177,12 +177,20 @@ public sealed class InstanceSetController : IAsyncDisposable
             ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
             ["FLOTILLA_INSTANCE"] = id,
         };
-        return new InstanceLaunch(id, service.Name, service.Revision, service.Command, env, port, service.Http, service.Timeouts.Start, service.Resources);
+        if (zone is not null)
+        {
+            env["FLOTILLA_ZONE"] = zone;
+        }
+        return new InstanceLaunch(id, service.Name, service.Revision, service.Command, env, port, service.Http, service.Timeouts.Start, service.Resources, zone);
     }
 
-    /// <summary>Stops the loop, then every instance: out of rotation, drained, stopped.</summary>
+    /// <summary>Stops the loop; running instances are left as they are (see <see cref="StopAllAsync"/>).</summary>
     public async ValueTask DisposeAsync()
     {
+        if (_shutdown.IsCancellationRequested)
+        {
+            return;
+        }
         await _shutdown.CancelAsync();
         try
         {
@@ -191,16 +199,22 @@ public sealed class InstanceSetController : IAsyncDisposable
         catch (OperationCanceledException)
         {
         }
+        await Task.WhenAll(_stops.Values);
+    }
+
+    /// <summary>Stops the loop, then every instance: out of rotation, drained, stopped.</summary>
+    public async Task StopAllAsync()
+    {
+        await DisposeAsync();
         var live = _driver.Observe().Where(i => i.State != InstanceState.Exited).ToList();
         foreach (var instance in live)
         {
             _stops.TryAdd(instance.Id, Task.CompletedTask);
         }
-        UpdateRoutes();
+        await UpdateRoutesAsync();
         var timeouts = Desired.ToDictionary(d => d.Name, d => d.Timeouts);
         await Task.WhenAll(live.Select(i => DrainAndStopAsync(
             new StopInstance(i.Id, i.Service, "shutting down", false, false),
             timeouts.GetValueOrDefault(i.Service) ?? Model.TimeoutsSpec.Default)).Concat(_stops.Values));
-        _shutdown.Dispose();
     }
 }

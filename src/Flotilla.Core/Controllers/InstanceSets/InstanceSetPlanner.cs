@@ -53,19 +53,32 @@ public static class InstanceSetPlanner
         var readyByService = observed.Where(i => i.InRotation).GroupBy(i => i.Service).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
         foreach (var service in desired)
         {
+            var zones = service.ZoneNames;
             var live = observed.Where(i => i.Service == service.Name && i.IsLive).ToList();
+            // An instance in a zone that is down (or no longer declared) is failed over: replaced elsewhere at once.
+            foreach (var displaced in live.Where(i => zones.Count > 0 && (i.Zone is null || !zones.Contains(i.Zone))).ToList())
+            {
+                stops.Add(new StopInstance(displaced.Id, service.Name, displaced.Zone is null ? "placed in a zone" : $"zone {displaced.Zone} is not available", false, false));
+                live.Remove(displaced);
+            }
             var current = live.Where(i => i.Revision == service.Revision).ToList();
             var old = live.Where(i => i.Revision != service.Revision).ToList();
 
             var toStart = old.Count == 0
                 ? service.Instances - current.Count
                 : Math.Min(service.Instances - current.Count, service.Instances + 1 - live.Count);
-            if (toStart > 0)
+            var rebalance = toStart == 0 && old.Count == 0 && Zones.NeedsRebalance(zones, current) && current.All(i => i.InRotation);
+            if (toStart > 0 || rebalance)
             {
                 var blocker = StartBlocker(service, live.Count, readyByService, updatedHealth, desired, now, ref wakeAt);
                 if (blocker is null)
                 {
-                    starts.AddRange(Enumerable.Repeat(new StartInstance(service.Name, service.Revision), toStart));
+                    var placed = Zones.Counts(zones, current);
+                    for (var n = 0; n < Math.Max(toStart, 1); n++)
+                    {
+                        var zone = Zones.Emptiest(zones, placed);
+                        starts.Add(new StartInstance(service.Name, service.Revision, zone));
+                    }
                 }
                 else
                 {
@@ -73,9 +86,13 @@ public static class InstanceSetPlanner
                 }
             }
 
-            foreach (var extra in ScaleDownOrder(current).Take(current.Count - service.Instances))
+            // A surplus from re-spreading over zones goes only once its replacement is ready (surge first).
+            var surplus = current.Count - service.Instances;
+            var settling = zones.Count > 0 && surplus == 1 && current.Any(i => !i.InRotation);
+            foreach (var extra in settling ? [] : Zones.ScaleDownOrder(zones, current, ScaleDownOrder).Take(surplus))
             {
-                stops.Add(new StopInstance(extra.Id, service.Name, $"scaled down to {service.Instances}", false, false));
+                var why = extra.Zone is null ? $"scaled down to {service.Instances}" : $"scaled down to {service.Instances}, from zone {extra.Zone} (the fullest)";
+                stops.Add(new StopInstance(extra.Id, service.Name, why, false, false));
             }
 
             // Old revision: unready ones go at once; ready ones only while the ready count stays at the desired level.

@@ -15,8 +15,8 @@ public sealed record ReconcilePlan(
     public bool IsEmpty => Starts.Count == 0 && Stops.Count == 0 && Forgets.Count == 0;
 }
 
-/// <summary>Start one instance of the service's desired revision.</summary>
-public sealed record StartInstance(string Service, string Revision);
+/// <summary>Start one instance of the service's desired revision, in <see cref="Zone"/> when zones are declared.</summary>
+public sealed record StartInstance(string Service, string Revision, string? Zone = null);
 
 /// <summary>Take an instance out of rotation, drain it, stop it. <see cref="Failure"/> counts toward back-off.</summary>
 public sealed record StopInstance(string InstanceId, string Service, string Reason, bool Failure, bool AfterStableRun);

@@ -1,0 +1,90 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Flotilla.Api;
+
+namespace Flotilla.Cli.Client;
+
+/// <summary>The CLI's side of the API: bearer token, JSON, and a refusal turned into a readable error.</summary>
+internal sealed class ApiClient : IDisposable
+{
+    private readonly HttpClient _http;
+
+    public ApiClient(ClientConfig config)
+    {
+        if (config.Server is null)
+        {
+            throw new ApiException("no Flotilla server configured: start one with 'flotilla server --data <dir>' (it writes the config), or pass --server and --token (or FLOTILLA_SERVER, FLOTILLA_TOKEN)");
+        }
+        _http = new HttpClient { BaseAddress = new Uri(config.Server.TrimEnd('/') + "/"), Timeout = Timeout.InfiniteTimeSpan };
+        if (config.Token is not null)
+        {
+            _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", config.Token);
+        }
+    }
+
+    public async Task<T> GetAsync<T>(string path, CancellationToken cancellationToken = default)
+    {
+        using var response = await SendAsync(new HttpRequestMessage(HttpMethod.Get, path), cancellationToken);
+        return (await response.Content.ReadFromJsonAsync<T>(ApiJson.Options, cancellationToken))!;
+    }
+
+    /// <summary>The raw JSON of a GET, for <c>-o json</c>.</summary>
+    public async Task<string> GetRawAsync(string path, CancellationToken cancellationToken = default)
+    {
+        using var response = await SendAsync(new HttpRequestMessage(HttpMethod.Get, path), cancellationToken);
+        return await response.Content.ReadAsStringAsync(cancellationToken);
+    }
+
+    public async Task<string> PostAsync(string path, object? body, CancellationToken cancellationToken = default)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = JsonContent.Create(body ?? new { }, options: ApiJson.Options) };
+        using var response = await SendAsync(request, cancellationToken);
+        return await response.Content.ReadAsStringAsync(cancellationToken);
+    }
+
+    /// <summary>A streaming GET (events, logs): the caller reads the body as it comes.</summary>
+    public async Task<HttpResponseMessage> StreamAsync(string path, CancellationToken cancellationToken) =>
+        await SendAsync(new HttpRequestMessage(HttpMethod.Get, path), cancellationToken, HttpCompletionOption.ResponseHeadersRead);
+
+    private async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken, HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead)
+    {
+        HttpResponseMessage response;
+        try
+        {
+            response = await _http.SendAsync(request, completion, cancellationToken);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new ApiException($"cannot reach the Flotilla server at {_http.BaseAddress}: {e.Message}");
+        }
+        if (response.IsSuccessStatusCode)
+        {
+            return response;
+        }
+        using (response)
+        {
+            var text = await response.Content.ReadAsStringAsync(cancellationToken);
+            ApiErrors.Problem? problem = null;
+            try
+            {
+                problem = JsonSerializer.Deserialize<ApiErrors.Problem>(text, ApiJson.Options);
+            }
+            catch (JsonException)
+            {
+            }
+            throw new ApiException(problem?.Title ?? $"{(int)response.StatusCode} {response.ReasonPhrase}", problem?.Detail, problem?.Errors ?? [], response.StatusCode);
+        }
+    }
+
+    public void Dispose() => _http.Dispose();
+}
+
+/// <summary>A refusal or failure of the API, with its status, detail and itemised errors.</summary>
+internal sealed class ApiException(string message, string? detail = null, IReadOnlyList<string>? errors = null, HttpStatusCode? status = null) : Exception(message)
+{
+    public string? Detail { get; } = detail;
+    public IReadOnlyList<string> Errors { get; } = errors ?? [];
+    public HttpStatusCode? Status { get; } = status;
+}

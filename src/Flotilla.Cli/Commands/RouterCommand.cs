@@ -1,0 +1,34 @@
+using System.CommandLine;
+using Flotilla.Router;
+using Flotilla.Router.Remote;
+
+namespace Flotilla.Cli.Commands;
+
+/// <summary>
+/// <c>flotilla router --admin-port N</c> (started by the server, not by people): the data plane
+/// as its own process, configured through its loopback admin API, serving its last table.
+/// </summary>
+internal static class RouterCommand
+{
+    public static Command Create()
+    {
+        var port = new Option<int>("--admin-port") { Required = true, Description = "Loopback port of the admin API" };
+        var command = new Command("router", "Run the data plane process (started by 'flotilla server')") { port };
+        command.Hidden = true;
+        command.SetAction(async (parse, _) =>
+        {
+            if (Environment.GetEnvironmentVariable(RouterAdmin.SecretVariable) is not { Length: > 0 } secret)
+            {
+                Console.Error.WriteLine($"error: {RouterAdmin.SecretVariable} is not set; the router is started by 'flotilla server'");
+                return 2;
+            }
+            using var stop = new ShutdownSignal();
+            await using var router = new RouterHost();
+            Console.WriteLine($"router {Environment.ProcessId}: admin API on 127.0.0.1:{parse.GetValue(port)}");
+            await RouterAdmin.RunAsync(router, parse.GetValue(port), secret, stop.Token);
+            Console.WriteLine("router stopping");
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,103 @@
+using System.CommandLine;
+using System.Net;
+using Flotilla.Api;
+using Flotilla.Cli.Client;
+using Flotilla.Hosting;
+
+namespace Flotilla.Cli.Commands;
+
+/// <summary>
+/// <c>flotilla server --data DIR</c>: the control plane as a long-running service (API, store,
+/// controllers). The router runs as its own process and instances in their own process groups,
+/// so stopping or killing the server leaves traffic flowing; the next server adopts them.
+/// </summary>
+internal static class ServerCommand
+{
+    public static Command Create()
+    {
+        var data = new Option<string>("--data")
+        {
+            Description = "Where the store, artifacts, instance directories and logs go",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("FLOTILLA_DATA")
+                ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "share", "flotilla"),
+        };
+        var listen = new Option<string>("--listen")
+        {
+            Description = "Address and port of the API (port 0: any free one)",
+            DefaultValueFactory = _ => "127.0.0.1:7070",
+        };
+        var command = new Command("server", "Run the control plane: HTTP API, durable store, controllers; the data plane outlives it") { data, listen };
+        command.SetAction(async (parse, _) =>
+        {
+            if (!IPEndPoint.TryParse(parse.GetValue(listen)!, out var endpoint))
+            {
+                Console.Error.WriteLine($"error: --listen '{parse.GetValue(listen)}' is not an address:port, e.g. 127.0.0.1:7070");
+                return 2;
+            }
+            return await RunAsync(Path.GetFullPath(parse.GetValue(data)!), endpoint);
+        });
+        return command;
+    }
+
+    private static async Task<int> RunAsync(string data, IPEndPoint listen)
+    {
+        using var stop = new ShutdownSignal();
+        var plane = await ControlPlane.StartAsync(new ControlPlaneOptions(data, SelfCommand()), stop.Token);
+        var stopDataPlane = false;
+        try
+        {
+            await using var api = await ApiServer.StartAsync(plane, listen, stop.Token);
+            Console.WriteLine($"flotilla server listening on {api.Url} (data: {data})");
+            Credentials(plane, api.Url);
+            foreach (var e in plane.Events.Since(plane.Events.LastSequence - 3).Where(e => e.Subject is "router" or "control-plane"))
+            {
+                Console.WriteLine($"{e.Subject}: {e.Message}");
+            }
+            var stopped = new TaskCompletionSource();
+            using var registration = stop.Token.Register(stopped.SetResult);
+            if (await Task.WhenAny(api.ShutdownRequested, stopped.Task) == api.ShutdownRequested)
+            {
+                stopDataPlane = await api.ShutdownRequested;
+            }
+            if (stopDataPlane)
+            {
+                Console.WriteLine("stopping every instance (draining first) and the router...");
+                await plane.StopDataPlaneAsync();
+            }
+        }
+        finally
+        {
+            await plane.DisposeAsync();
+        }
+        Console.WriteLine(stopDataPlane ? "stopped everything" : "control plane stopped; the router and instances keep serving, and the next 'flotilla server' on this data directory adopts them");
+        return 0;
+    }
+
+    /// <summary>
+    /// First start: an admin and a read-only token, the admin one saved to the client config.
+    /// Later starts: the config's URL follows the server (a new port), its token stays.
+    /// </summary>
+    private static void Credentials(ControlPlane plane, string url)
+    {
+        if (plane.Store.Tokens().Count == 0)
+        {
+            var admin = plane.Store.CreateToken("admin", ApiAuth.Admin, "server", DateTimeOffset.UtcNow);
+            var read = plane.Store.CreateToken("read", ApiAuth.Read, "server", DateTimeOffset.UtcNow);
+            new ClientConfig(url, admin).Save();
+            Console.WriteLine($"created the admin token and saved it with the URL to {ClientConfig.FilePath}");
+            Console.WriteLine($"read-only token (shown once): {read}");
+        }
+        else if (ClientConfig.Load() is { } config && config.Server != url)
+        {
+            (config with { Server = url }).Save();
+            Console.WriteLine($"updated the server URL in {ClientConfig.FilePath}");
+        }
+    }
+
+    /// <summary>How to run this very Flotilla again (for the router process).</summary>
+    public static IReadOnlyList<string> SelfCommand()
+    {
+        var path = Environment.ProcessPath!;
+        return Path.GetFileNameWithoutExtension(path) == "dotnet" ? [path, System.Reflection.Assembly.GetEntryAssembly()!.Location] : [path];
+    }
+}

@@ -1,0 +1,205 @@
+using System.Text;
+using System.Text.Json;
+using Flotilla.Events;
+using Flotilla.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Flotilla.Api;
+
+/// <summary>The routes of /v1. Handlers are thin: parse, call the control plane, shape the answer.</summary>
+internal static class ApiEndpoints
+{
+    public static void Map(WebApplication app, ControlPlane plane, TaskCompletionSource<bool> shutdown)
+    {
+        var v1 = app.MapGroup("/v1");
+        v1.MapGet("/status", () => Results.Json(plane.Status(), ApiJson.Options)).WithSummary("The system: services, instances, zones, revision.");
+        v1.MapGet("/instances", () => Results.Json(plane.Status().Services.SelectMany(s => s.Instances), ApiJson.Options)).WithSummary("Every instance, like ps.");
+        v1.MapGet("/diff", () => Results.Json(plane.Diff(), ApiJson.Options)).WithSummary("Desired state against what runs, per service.");
+        v1.MapGet("/revisions", (int? limit) => Results.Json(plane.Store.Revisions(Math.Clamp(limit ?? 50, 1, 1000))
+            .Select(r => new RevisionSummary(r.Number, r.CreatedAt, r.Actor, r.Environment, r.SpecFile, r.GitCommit, r.Summary)), ApiJson.Options))
+            .WithSummary("Applied revisions, newest first.");
+        v1.MapGet("/revisions/{number:long}", (long number) => plane.Store.Revision(number) is { } r
+            ? Results.Json(new RevisionDetail(r.Number, r.CreatedAt, r.Actor, r.Environment, r.SpecFile, r.GitCommit, r.Summary, r.SpecYaml), ApiJson.Options)
+            : ApiErrors.Result(StatusCodes.Status404NotFound, $"no revision {number}", $"the latest is {plane.Store.LatestRevisionNumber}"));
+        v1.MapGet("/audit", (int? limit) => Results.Json(plane.Store.Audit(Math.Clamp(limit ?? 100, 1, 10_000)), ApiJson.Options)).WithSummary("Who changed what, newest first.");
+        v1.MapGet("/events", EventsAsync).WithSummary("Events after ?since=; ?follow=true streams them as Server-Sent Events.");
+        v1.MapGet("/services/{service}/logs", LogsAsync).WithSummary("Instance logs of a service (?instance=, ?tail=, ?follow=true).");
+
+        v1.MapPost("/apply", async (HttpContext context) =>
+        {
+            var body = await ReadAsync<ApplyBody>(context);
+            if (string.IsNullOrEmpty(body.Spec) || string.IsNullOrEmpty(body.File) || !Path.IsPathFullyQualified(body.File))
+            {
+                return ApiErrors.Result(StatusCodes.Status400BadRequest, "apply needs 'spec' (the YAML text) and 'file' (its absolute path on the server's machine)");
+            }
+            var result = await plane.ApplyAsync(new ApplyRequest(body.Spec, body.File, body.Environment, body.BasedOn, ApiAuth.Actor(context), body.GitCommit),
+                cancellationToken: context.RequestAborted);
+            return Results.Json(new ApplyResponse(result.Revision.Number, result.Unchanged, result.Revision.Summary), ApiJson.Options,
+                statusCode: result.Unchanged ? StatusCodes.Status200OK : StatusCodes.Status201Created);
+        }).WithSummary("Makes a spec the desired state as a new revision (409 when basedOn is stale, 422 when invalid).");
+        v1.MapPost("/services/{service}/scale", async (string service, HttpContext context) =>
+        {
+            var body = await ReadAsync<ScaleBody>(context);
+            if (body.Instances is not { } instances)
+            {
+                return ApiErrors.Result(StatusCodes.Status400BadRequest, "scale needs 'instances'");
+            }
+            await plane.ScaleAsync(service, instances, ApiAuth.Actor(context));
+            return Results.NoContent();
+        });
+        v1.MapPost("/services/{service}/stop", async (string service, HttpContext context) =>
+        {
+            await plane.StopServiceAsync(service, ApiAuth.Actor(context));
+            return Results.NoContent();
+        });
+        v1.MapPost("/services/{service}/start", async (string service, HttpContext context) =>
+        {
+            await plane.StartServiceAsync(service, ApiAuth.Actor(context));
+            return Results.NoContent();
+        });
+        v1.MapPost("/zones/{zone}/{state:regex(^(up|down)$)}", async (string zone, string state, HttpContext context) =>
+        {
+            await plane.SetZoneAsync(zone, state == "down", ApiAuth.Actor(context));
+            return Results.NoContent();
+        }).WithSummary("Marks a zone down (its instances move) or up (the spread is restored).");
+        v1.MapPost("/tokens", async (HttpContext context) =>
+        {
+            var body = await ReadAsync<TokenBody>(context);
+            if (string.IsNullOrWhiteSpace(body.Name) || !ApiAuth.Roles.Contains(body.Role))
+            {
+                return ApiErrors.Result(StatusCodes.Status400BadRequest, $"a token needs a 'name' and a 'role' ({string.Join(" or ", ApiAuth.Roles)})");
+            }
+            if (plane.Store.Tokens().Any(t => t.Name == body.Name))
+            {
+                return ApiErrors.Result(StatusCodes.Status409Conflict, $"a token named '{body.Name}' exists");
+            }
+            var secret = plane.Store.CreateToken(body.Name, body.Role!, ApiAuth.Actor(context), DateTimeOffset.UtcNow);
+            return Results.Json(new TokenResponse(body.Name, body.Role!, secret), ApiJson.Options, statusCode: StatusCodes.Status201Created);
+        });
+        v1.MapPost("/shutdown", async (HttpContext context) =>
+        {
+            var body = await ReadAsync<ShutdownBody>(context);
+            plane.Store.AddAudit(ApiAuth.Actor(context), "shutdown", body.StopDataPlane ? "control plane and data plane" : "control plane only", DateTimeOffset.UtcNow);
+            shutdown.TrySetResult(body.StopDataPlane);
+            return Results.Accepted();
+        }).WithSummary("Exits the server; with stopDataPlane also drains and stops every instance and the router.");
+    }
+
+    private static async Task<T> ReadAsync<T>(HttpContext context)
+    {
+        if (context.Request.ContentLength is 0 || (context.Request.ContentLength is null && !context.Request.Body.CanRead))
+        {
+            throw new JsonException("the request has no body; send JSON");
+        }
+        return await JsonSerializer.DeserializeAsync<T>(context.Request.Body, ApiJson.Options, context.RequestAborted)
+            ?? throw new JsonException("the body is JSON null; send an object");
+    }
+
+    private static async Task EventsAsync(HttpContext context, ControlPlane plane, long? since, int? limit, bool? follow)
+    {
+        var last = since ?? 0;
+        var backlog = plane.Store.Events(last, Math.Clamp(limit ?? 1000, 1, 100_000));
+        if (follow != true)
+        {
+            await context.Response.WriteAsJsonAsync(backlog, ApiJson.Options);
+            return;
+        }
+        context.Response.ContentType = "text/event-stream";
+        context.Response.Headers.CacheControl = "no-cache";
+        var aborted = context.RequestAborted;
+        try
+        {
+            while (!aborted.IsCancellationRequested)
+            {
+                var recorded = plane.Events.Recorded;
+                foreach (var e in backlog)
+                {
+                    await context.Response.WriteAsync($"id: {e.Sequence}\nevent: event\ndata: {JsonSerializer.Serialize(e, ApiJson.Options)}\n\n", aborted);
+                    last = e.Sequence;
+                }
+                await context.Response.Body.FlushAsync(aborted);
+                // A comment line every 15 s keeps proxies from closing an idle stream.
+                if (await Task.WhenAny(recorded, Task.Delay(TimeSpan.FromSeconds(15), aborted)) != recorded)
+                {
+                    await context.Response.WriteAsync(": keep-alive\n\n", aborted);
+                }
+                backlog = plane.Events.Since(last);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The client went away.
+        }
+    }
+
+    private static async Task LogsAsync(HttpContext context, ControlPlane plane, string service, string? instance, int? tail, bool? follow)
+    {
+        var files = plane.LogFiles(service, instance);
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        var prefix = files.Count > 1;
+        var offsets = new long[files.Count];
+        for (var i = 0; i < files.Count; i++)
+        {
+            var (id, path) = files[i];
+            var lines = Runtime.LogTail.Read(path, Math.Clamp(tail ?? 100, 0, 10_000));
+            offsets[i] = new FileInfo(path).Length;
+            foreach (var line in lines)
+            {
+                await context.Response.WriteAsync(prefix ? $"[{id}] {line}\n" : line + "\n", context.RequestAborted);
+            }
+        }
+        if (follow != true)
+        {
+            return;
+        }
+        await context.Response.Body.FlushAsync(context.RequestAborted);
+        try
+        {
+            while (!context.RequestAborted.IsCancellationRequested)
+            {
+                await Task.Delay(200, context.RequestAborted);
+                for (var i = 0; i < files.Count; i++)
+                {
+                    var text = ReadFrom(files[i].Path, ref offsets[i]);
+                    foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+                    {
+                        await context.Response.WriteAsync(prefix ? $"[{files[i].Instance}] {line}\n" : line + "\n", context.RequestAborted);
+                    }
+                }
+                await context.Response.Body.FlushAsync(context.RequestAborted);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>The whole lines appended since <paramref name="offset"/>; a partial last line waits for the next read.</summary>
+    private static string ReadFrom(string path, ref long offset)
+    {
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            if (stream.Length <= offset)
+            {
+                return "";
+            }
+            stream.Position = offset;
+            var buffer = new byte[Math.Min(stream.Length - offset, 1 << 20)];
+            var read = stream.Read(buffer);
+            var end = Array.LastIndexOf(buffer, (byte)'\n', read - 1);
+            if (end < 0)
+            {
+                return "";
+            }
+            offset += end + 1;
+            return Encoding.UTF8.GetString(buffer, 0, end + 1);
+        }
+        catch (IOException)
+        {
+            return "";
+        }
+    }
+}

@@ -1,0 +1,19 @@
+namespace Flotilla.Api;
+
+/// <summary>POST /v1/apply: the spec's YAML, its path on the server's machine, and the revision it was based on.</summary>
+public sealed record ApplyBody(string? Spec, string? File, string? Environment, long? BasedOn, string? GitCommit);
+
+public sealed record ApplyResponse(long Revision, bool Unchanged, string Summary);
+
+public sealed record ScaleBody(int? Instances);
+
+public sealed record TokenBody(string? Name, string? Role);
+
+public sealed record TokenResponse(string Name, string Role, string Token);
+
+public sealed record ShutdownBody(bool StopDataPlane);
+
+/// <summary>One revision as history shows it (the spec text only on request of that revision).</summary>
+public sealed record RevisionSummary(long Number, DateTimeOffset CreatedAt, string Actor, string? Environment, string SpecFile, string? GitCommit, string Summary);
+
+public sealed record RevisionDetail(long Number, DateTimeOffset CreatedAt, string Actor, string? Environment, string SpecFile, string? GitCommit, string Summary, string Spec);

@@ -1,0 +1,79 @@
+using Flotilla.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Flotilla.Api;
+
+/// <summary>
+/// The control plane's HTTP API (versioned under /v1, OpenAPI at /v1/openapi.json): what the
+/// CLI, CI pipelines and dashboards talk to. Listens on loopback unless told otherwise.
+/// </summary>
+public sealed class ApiServer : IAsyncDisposable
+{
+    public const long MaxBodyBytes = 1024 * 1024;
+    private readonly WebApplication _app;
+    private readonly TaskCompletionSource<bool> _shutdown = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private ApiServer(WebApplication app) => _app = app;
+
+    public string Url { get; private set; } = "";
+
+    /// <summary>Completes when a client asks the server to exit; true when it asked to stop the data plane too.</summary>
+    public Task<bool> ShutdownRequested => _shutdown.Task;
+
+    public static async Task<ApiServer> StartAsync(ControlPlane plane, System.Net.IPEndPoint listen, CancellationToken cancellationToken = default)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
+        builder.Configuration.Sources.Clear();
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton<IHostLifetime, Router.DetachedLifetime>();
+        builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer((doc, _, _) =>
+        {
+            doc.Info.Title = "Flotilla control plane";
+            doc.Info.Description = "Desired state, revisions, instances, events and audit of one system. Bearer token: role read for GET, admin for everything else.";
+            return Task.CompletedTask;
+        }));
+        builder.WebHost.UseKestrel(k =>
+        {
+            k.Listen(listen);
+            k.Limits.MaxRequestBodySize = MaxBodyBytes;
+            k.AddServerHeader = false;
+        });
+        var app = builder.Build();
+        var server = new ApiServer(app);
+        app.Use(async (context, next) =>
+        {
+            try
+            {
+                await ApiAuth.CheckAsync(context, () => next(context), plane.Store);
+            }
+            catch (Exception e) when (!context.Response.HasStarted && e is not OperationCanceledException)
+            {
+                context.Response.Clear();
+                await ApiErrors.For(e).ExecuteAsync(context);
+                if (context.Response.StatusCode >= 500)
+                {
+                    plane.Events.Record("api", $"{context.Request.Method} {context.Request.Path} failed: {e.GetType().Name}: {e.Message}", warning: true);
+                }
+            }
+        });
+        app.MapOpenApi("/{documentName}/openapi.json");
+        app.MapGet("/healthz", () => Results.Text("ok\n"));
+        ApiEndpoints.Map(app, plane, server._shutdown);
+        await app.StartAsync(cancellationToken);
+        var address = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        server.Url = address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal);
+        return server;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync(TimeSpan.FromSeconds(5));
+        await _app.DisposeAsync();
+    }
+}

@@ -1,0 +1,26 @@
+using Flotilla.Store;
+
+namespace Flotilla.Hosting;
+
+/// <summary>
+/// A spec to make the desired state. <see cref="SpecFile"/> is its path on this machine (build
+/// directories are relative to it). With <see cref="BasedOn"/>, the apply is refused unless that
+/// revision is still the latest.
+/// </summary>
+public sealed record ApplyRequest(string SpecYaml, string SpecFile, string? Environment, long? BasedOn, string Actor, string? GitCommit = null);
+
+/// <summary>The revision the apply made, or the latest one when nothing changed.</summary>
+public sealed record ApplyResult(RevisionRecord Revision, bool Unchanged);
+
+/// <summary>A request the control plane refuses as it stands (unknown service, bad count, a port in use); nothing was changed.</summary>
+public sealed class ControlPlaneException(string message, ControlPlaneError kind) : Exception(message)
+{
+    public ControlPlaneError Kind { get; } = kind;
+}
+
+public enum ControlPlaneError
+{
+    Invalid,
+    NotFound,
+    Conflict,
+}

@@ -1,0 +1,175 @@
+using Flotilla.Controllers.InstanceSets;
+using Flotilla.Runtime;
+using Flotilla.Store;
+
+namespace Flotilla.Hosting;
+
+public sealed partial class ControlPlane
+{
+    /// <summary>Runs <paramref name="service"/> with <paramref name="instances"/> until the next apply (like kubectl scale).</summary>
+    public Task ScaleAsync(string service, int instances, string actor) =>
+        ChangeAsync(() =>
+        {
+            var declared = Known(service);
+            if (instances is < 0 or > Model.SpecLoader.MaxInstances)
+            {
+                throw new ControlPlaneException($"instances must be between 0 and {Model.SpecLoader.MaxInstances}, not {instances}", ControlPlaneError.Invalid);
+            }
+            var own = _store.ServiceOverrides().GetValueOrDefault(service);
+            _store.SetServiceOverride(new ServiceOverride(service, instances == declared.Instances ? null : instances, own?.Stopped ?? false), actor, "scale",
+                $"{service} scaled to {instances} (the spec says {declared.Instances})", _time.GetUtcNow());
+            Events.Record(service, $"scaled to {instances} by {actor}{(own?.Stopped == true ? " (stays stopped until started)" : "")}");
+        });
+
+    /// <summary>Stops every instance of a service and keeps it stopped (across applies) until <see cref="StartServiceAsync"/>.</summary>
+    public Task StopServiceAsync(string service, string actor) => SetStoppedAsync(service, true, actor);
+
+    public Task StartServiceAsync(string service, string actor) => SetStoppedAsync(service, false, actor);
+
+    private Task SetStoppedAsync(string service, bool stopped, string actor) =>
+        ChangeAsync(() =>
+        {
+            Known(service);
+            var own = _store.ServiceOverrides().GetValueOrDefault(service);
+            _store.SetServiceOverride(new ServiceOverride(service, own?.Instances, stopped), actor, stopped ? "stop" : "start",
+                $"{service} {(stopped ? "stopped" : "started")}", _time.GetUtcNow());
+            Events.Record(service, $"{(stopped ? "stopped" : "started")} by {actor}");
+        });
+
+    /// <summary>Marks a zone failed (its instances are re-placed in the others) or back (the spread is restored).</summary>
+    public Task SetZoneAsync(string zone, bool down, string actor) =>
+        ChangeAsync(() =>
+        {
+            var zones = State.Zones;
+            if (!zones.Contains(zone))
+            {
+                throw new ControlPlaneException(zones.Count == 0 ? "this system declares no zones ('zones:' in the spec)" : $"unknown zone '{zone}'; zones: {string.Join(", ", zones)}", ControlPlaneError.NotFound);
+            }
+            var downNow = _store.ZonesDown();
+            if (down && !downNow.Contains(zone) && zones.Count(z => !downNow.Contains(z)) == 1)
+            {
+                throw new ControlPlaneException($"zone '{zone}' is the last one up; marking it down would leave no zone to run instances in", ControlPlaneError.Conflict);
+            }
+            _store.SetZoneDown(zone, down, actor, _time.GetUtcNow());
+            Events.Record($"zone/{zone}", down ? $"marked down by {actor}: its instances move to the other zones" : $"marked up by {actor}: instances spread back", warning: down);
+        });
+
+    private async Task ChangeAsync(Action change)
+    {
+        await _changing.WaitAsync();
+        try
+        {
+            change();
+            Publish();
+        }
+        finally
+        {
+            _changing.Release();
+        }
+    }
+
+    private DesiredService Known(string service) =>
+        State.Find(service) ?? throw new ControlPlaneException(
+            State.Services.Count == 0 ? "nothing is applied yet: flotilla apply -f <spec>" : $"unknown service '{service}'; services: {string.Join(", ", State.Services.Select(s => s.Name))}",
+            ControlPlaneError.NotFound);
+
+    public SystemStatus Status()
+    {
+        var state = State;
+        var observed = _driver.Observe();
+        var desired = _controller.Desired.ToDictionary(d => d.Name, StringComparer.Ordinal);
+        var overrides = _store.ServiceOverrides();
+        var endpoints = _router.Endpoints;
+        var health = _controller.Health;
+        var waiting = _controller.Waiting;
+        var problems = Volatile.Read(ref _problems);
+        var services = state.Services.Select(service =>
+        {
+            var instances = observed.Where(i => i.Service == service.Name).OrderBy(i => i.Zone, StringComparer.Ordinal).ThenBy(i => i.StartedAt).ToList();
+            var history = health.GetValueOrDefault(service.Name, ServiceHealth.None);
+            var lastFailure = history.ConsecutiveFailures > 1 ? $"last failure: {history.LastFailure}" : null;
+            var problem = problems.GetValueOrDefault(service.Name)
+                ?? (waiting.GetValueOrDefault(service.Name) is { } wait ? string.Join("; ", new[] { wait, lastFailure }.OfType<string>()) : lastFailure);
+            var own = overrides.GetValueOrDefault(service.Name);
+            return new ServiceStatus(service.Name, endpoints.TryGetValue(service.Name, out var port) ? port : null,
+                desired.TryGetValue(service.Name, out var d) ? d.Instances : service.Instances,
+                instances.Count(i => i.InRotation), service.Revision, history.TotalRestarts, problem, instances)
+            {
+                Declared = service.Instances,
+                Stopped = own?.Stopped ?? false,
+            };
+        }).ToList();
+        var zonesDown = _store.ZonesDown();
+        var zones = state.Zones.Select(z => new ZoneStatus(z, !zonesDown.Contains(z), observed.Count(i => i.Zone == z && i.IsLive))).ToList();
+        return new SystemStatus(state.System, state.Environment, services, Warnings)
+        {
+            Revision = _store.LatestRevisionNumber,
+            Zones = zones,
+        };
+    }
+
+    /// <summary>Waits until every service has its desired number of ready instances and nothing else, or throws on timeout.</summary>
+    public async Task WaitUntilConvergedAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!Status().AllReady)
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"the system did not converge within {Model.Quantities.Format(timeout)}: " +
+                    string.Join("; ", Status().Services.Where(s => s.Ready != s.Desired || s.Problem is not null)
+                        .Select(s => $"{s.Name}: {s.Ready}/{s.Desired} ready{(s.Problem is null ? "" : ", " + s.Problem)}")));
+            }
+            await Task.Delay(50, cancellationToken);
+        }
+    }
+
+    /// <summary>Desired against running, per service: what the controller still has to do, or why it cannot.</summary>
+    public IReadOnlyList<ServiceDrift> Diff() =>
+        Status().Services.Select(s =>
+        {
+            var live = s.Instances.Where(i => i.IsLive).ToList();
+            var byRevision = live.GroupBy(i => i.Revision).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+            var differences = new List<string>();
+            var current = byRevision.GetValueOrDefault(s.Revision ?? "");
+            if (current != s.Desired)
+            {
+                differences.Add($"{current} of {s.Desired} instances run revision {s.Revision}");
+            }
+            differences.AddRange(byRevision.Where(r => r.Key != s.Revision).Select(r => $"{r.Value} still run revision {r.Key}"));
+            if (s.Ready < s.Desired)
+            {
+                differences.Add($"{s.Ready} of {s.Desired} ready");
+            }
+            if (s.Declared != s.Desired)
+            {
+                differences.Add(s.Stopped ? $"stopped by an operator (the spec says {s.Declared})" : $"scaled to {s.Desired} by an operator (the spec says {s.Declared})");
+            }
+            if (s.Problem is not null)
+            {
+                differences.Add(s.Problem);
+            }
+            return new ServiceDrift(s.Name, s.Revision, s.Desired, live.Count, s.Ready, differences.Count == 0, differences);
+        }).ToList();
+
+    /// <summary>The log files of a service's instances (running ones first), or of one instance.</summary>
+    public IReadOnlyList<(string Instance, string Path)> LogFiles(string service, string? instance)
+    {
+        Known(service);
+        var directory = Path.Combine(DataDirectory, "logs", service);
+        if (instance is not null)
+        {
+            var path = Path.Combine(directory, Path.GetFileName(instance) + ".log");
+            return File.Exists(path) ? [(instance, path)]
+                : throw new ControlPlaneException($"no log of instance '{instance}' of '{service}' (logs of exited instances are pruned after 20)", ControlPlaneError.NotFound);
+        }
+        return _driver.Observe().Where(i => i.Service == service && i.State != InstanceState.Exited && File.Exists(i.LogPath))
+            .OrderBy(i => i.StartedAt).Select(i => (i.Id, i.LogPath)).ToList();
+    }
+}
+
+/// <summary>One service's desired state against what runs.</summary>
+public sealed record ServiceDrift(string Service, string? Revision, int Desired, int Running, int Ready, bool InSync, IReadOnlyList<string> Differences);
+
+/// <summary>A failure domain: whether it takes instances, and how many it runs.</summary>
+public sealed record ZoneStatus(string Name, bool Up, int Instances);

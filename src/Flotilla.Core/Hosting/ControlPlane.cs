@@ -1,0 +1,307 @@
+using System.Security.Cryptography;
+using System.Text;
+using Flotilla.Artifacts;
+using Flotilla.Controllers.InstanceSets;
+using Flotilla.Events;
+using Flotilla.Model;
+using Flotilla.Router;
+using Flotilla.Router.Remote;
+using Flotilla.Runtime;
+using Flotilla.Store;
+
+namespace Flotilla.Hosting;
+
+/// <summary>
+/// The control plane of one system: the durable store, the instance-set controller, the runtime
+/// driver and the router it feeds. Every change of desired state (apply, scale, stop, start, zone)
+/// goes through here, is written to the store with its audit record before it takes effect, and
+/// is then handed to the controller. On start it re-adopts what an earlier control plane left
+/// running and reconciles only the difference.
+/// </summary>
+public sealed partial class ControlPlane : IAsyncDisposable
+{
+    private readonly ControlPlaneOptions _options;
+    private readonly StateStore _store;
+    private readonly ArtifactStore _artifacts;
+    private readonly LocalProcessDriver _driver;
+    private readonly IRouter _router;
+    private readonly InstanceSetController _controller;
+    private readonly SemaphoreSlim _changing = new(1, 1);
+    private readonly TimeProvider _time;
+    private DesiredState _state = DesiredState.Empty;
+    private IReadOnlyDictionary<string, string> _problems = new Dictionary<string, string>();
+    private int _disposed;
+
+    private ControlPlane(ControlPlaneOptions options, StateStore store, IRouter router, EventLog events)
+    {
+        _options = options;
+        _store = store;
+        _router = router;
+        _time = options.Time ?? TimeProvider.System;
+        Events = events;
+        _artifacts = new ArtifactStore(options.ArtifactsDirectory);
+        _driver = new LocalProcessDriver(options.DataDirectory, new StoreJournal(store), _time);
+        _controller = new InstanceSetController(_driver, router, events, _time);
+    }
+
+    public EventLog Events { get; }
+    public StateStore Store => _store;
+    public string DataDirectory => _options.DataDirectory;
+    public DesiredState State => Volatile.Read(ref _state);
+    public IReadOnlyDictionary<string, int> Endpoints => _router.Endpoints;
+    public RoutingTable Routes => _router.Table;
+
+    /// <summary>Reconcile passes that acted; constant while the system is converged.</summary>
+    public long ActiveReconcilePasses => _controller.ActivePasses;
+
+    /// <summary>How long the start took to re-adopt what was running, and how many instances it adopted.</summary>
+    public (TimeSpan Took, int Instances) Adoption { get; private set; }
+
+    public IReadOnlyList<string> Warnings => _driver.LimitsUnavailable is { } why
+        ? State.Services.Where(s => s.Resources is not null).Select(s => $"service '{s.Name}': resources are not enforced: {why}").ToList()
+        : [];
+
+    public static async Task<ControlPlane> StartAsync(ControlPlaneOptions options, CancellationToken cancellationToken = default)
+    {
+        var store = StateStore.Open(options.DataDirectory);
+        ControlPlane? plane = null;
+        IRouter? router = null;
+        try
+        {
+            var events = new EventLog(options.Time ?? TimeProvider.System, 1000, store.AppendEvent, store.Events(0, 1000));
+            router = options.RouterCommand is { } command
+                ? await RouterClient.AttachOrStartAsync(options.DataDirectory, command, (message, warning) => events.Record("router", message, warning), cancellationToken)
+                : new RouterHost();
+            plane = new ControlPlane(options, store, router, events);
+            await plane.RecoverAsync(cancellationToken);
+            plane._controller.Start();
+            return plane;
+        }
+        catch
+        {
+            if (plane is not null)
+            {
+                await plane.DisposeAsync();
+            }
+            else
+            {
+                if (router is not null)
+                {
+                    await router.DisposeAsync();
+                }
+                store.Dispose();
+            }
+            throw;
+        }
+    }
+
+    /// <summary>Loads the latest revision, reopens its endpoints, adopts the instances that still run, stops strays.</summary>
+    private async Task RecoverAsync(CancellationToken cancellationToken)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        if (_store.LatestRevision() is { } latest)
+        {
+            var state = DesiredState.FromJson(latest.DesiredJson);
+            var problems = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var service in state.Services)
+            {
+                try
+                {
+                    await _router.AddServiceAsync(service.Name, state.Endpoints.TryGetValue(service.Name, out var port) ? port : service.Http.Port, cancellationToken);
+                }
+                catch (EndpointBindException e)
+                {
+                    problems[service.Name] = e.Message;
+                    Events.Record(service.Name, e.Message, warning: true);
+                }
+            }
+            Volatile.Write(ref _problems, problems);
+            Volatile.Write(ref _state, state);
+        }
+
+        var records = _store.Instances();
+        var adopted = await Task.WhenAll(records.Select(async record =>
+        {
+            if (StoreJournal.Launch(record) is { } launch && await _driver.AdoptAsync(launch, record.Pid, record.ProcessStartTime, record.StartedAt))
+            {
+                return true;
+            }
+            _store.RemoveInstance(record.Id);
+            Events.Record(record.Id, $"was no longer running (pid {record.Pid}) when the control plane started", warning: true);
+            return false;
+        }));
+        var strays = await _driver.StopStraysAsync(TimeSpan.FromSeconds(10));
+        if (strays.Count > 0)
+        {
+            Events.Record("control-plane", $"stopped {strays.Count} instance processes that no record knew (started just before a crash): {string.Join(", ", strays)}", warning: true);
+        }
+        Adoption = (clock.Elapsed, adopted.Count(a => a));
+        if (records.Count > 0)
+        {
+            Events.Record("control-plane", $"re-adopted {Adoption.Instances} of {records.Count} recorded instances in {clock.ElapsedMilliseconds} ms");
+        }
+        Publish();
+    }
+
+    /// <summary>Hands the controller the desired state as it stands in the store now.</summary>
+    private void Publish() => _controller.SetDesired(State.Compose(_store.ServiceOverrides(), _store.ZonesDown()));
+
+    /// <summary>
+    /// Makes a spec the desired state: validates it, builds what changed, opens new endpoints, and
+    /// records a new revision, all or nothing. Throws <see cref="SpecException"/>,
+    /// <see cref="StaleRevisionException"/>, <see cref="ArtifactBuildException"/> or
+    /// <see cref="ControlPlaneException"/> with nothing changed.
+    /// </summary>
+    public Task<ApplyResult> ApplyAsync(ApplyRequest request, Action<string>? progress = null, CancellationToken cancellationToken = default) =>
+        ApplyAsync(SpecLoader.Parse(request.SpecYaml, request.SpecFile, request.Environment), request, progress, cancellationToken);
+
+    /// <summary>Applies a spec built in memory (tests, benchmarks); its revision records a note instead of YAML.</summary>
+    internal Task<ApplyResult> ApplyAsync(SystemSpec spec, string actor = "test", CancellationToken cancellationToken = default) =>
+        ApplyAsync(spec, new ApplyRequest($"# spec '{spec.Name}' built in memory", spec.File, spec.Environment, null, actor), null, cancellationToken);
+
+    private async Task<ApplyResult> ApplyAsync(SystemSpec spec, ApplyRequest request, Action<string>? progress, CancellationToken cancellationToken)
+    {
+        await _changing.WaitAsync(cancellationToken);
+        try
+        {
+            var latest = _store.LatestRevisionNumber;
+            if (request.BasedOn is { } basedOn && basedOn != latest)
+            {
+                throw new StaleRevisionException(basedOn, latest);
+            }
+            var artifacts = new Dictionary<string, Artifact?>(StringComparer.Ordinal);
+            foreach (var service in spec.Services)
+            {
+                progress?.Invoke($"{service.Name}: preparing artifact");
+                artifacts[service.Name] = await _artifacts.EnsureAsync(service, m => progress?.Invoke($"{service.Name}: {m}"), cancellationToken);
+            }
+            var endpoints = await OpenEndpointsAsync(spec, cancellationToken);
+            var state = new DesiredState(spec.Name, spec.Environment, spec.ZoneNames,
+                spec.Services.Select(s => Describe(spec, s, artifacts[s.Name], endpoints)).ToList(), endpoints);
+
+            var previous = _store.LatestRevision();
+            var json = state.ToJson();
+            if (previous is not null && previous.DesiredJson == json && previous.SpecYaml == request.SpecYaml)
+            {
+                return new ApplyResult(previous, Unchanged: true);
+            }
+            var summary = state.Summarize(State);
+            var record = _store.AddRevision(request.BasedOn, request.Actor, spec.Environment, spec.File, request.SpecYaml, request.GitCommit, summary, json, _time.GetUtcNow());
+            foreach (var gone in _router.Endpoints.Keys.Where(name => state.Find(name) is null).ToList())
+            {
+                await _router.RemoveServiceAsync(gone);
+            }
+            Volatile.Write(ref _problems, new Dictionary<string, string>());
+            Volatile.Write(ref _state, state);
+            Publish();
+            Events.Record(spec.Name, $"revision {record.Number} applied by {request.Actor}{(request.GitCommit is null ? "" : $" from commit {request.GitCommit[..Math.Min(12, request.GitCommit.Length)]}")}: {summary}");
+            return new ApplyResult(record, Unchanged: false);
+        }
+        finally
+        {
+            _changing.Release();
+        }
+    }
+
+    /// <summary>Opens the endpoint of every service of the spec; on a port that cannot be had, closes what it opened and refuses.</summary>
+    private async Task<IReadOnlyDictionary<string, int>> OpenEndpointsAsync(SystemSpec spec, CancellationToken cancellationToken)
+    {
+        var before = _router.Endpoints;
+        var opened = new HashSet<string>(StringComparer.Ordinal);
+        var endpoints = new SortedDictionary<string, int>(StringComparer.Ordinal);
+        try
+        {
+            foreach (var service in spec.Services)
+            {
+                if (before.TryGetValue(service.Name, out var port) && (service.Http.Port is null || service.Http.Port == port))
+                {
+                    endpoints[service.Name] = port;
+                    continue;
+                }
+                if (before.ContainsKey(service.Name))
+                {
+                    // The fixed port changed: the old endpoint goes, the new one must open (else the old one comes back).
+                    await _router.RemoveServiceAsync(service.Name);
+                    opened.Add(service.Name);
+                }
+                endpoints[service.Name] = await _router.AddServiceAsync(service.Name, service.Http.Port, cancellationToken);
+                opened.Add(service.Name);
+            }
+            return endpoints;
+        }
+        catch (EndpointBindException e)
+        {
+            foreach (var name in opened)
+            {
+                await _router.RemoveServiceAsync(name);
+                if (before.TryGetValue(name, out var port))
+                {
+                    await _router.AddServiceAsync(name, port, cancellationToken);
+                }
+            }
+            throw new ControlPlaneException($"service '{e.Service}': {e.Message}", ControlPlaneError.Conflict);
+        }
+    }
+
+    private static DesiredService Describe(SystemSpec spec, ServiceSpec service, Artifact? artifact, IReadOnlyDictionary<string, int> endpoints)
+    {
+        var command = artifact is { Entry.Count: > 0 } ? artifact.Entry : service.Command!;
+        var env = ServiceEnvironment.For(spec, service, artifact, endpoints);
+        var revision = RevisionOf(command, env, service);
+        var withRevision = new SortedDictionary<string, string>(env.ToDictionary(), StringComparer.Ordinal) { ["FLOTILLA_REVISION"] = revision };
+        return new DesiredService(service.Name, revision, service.Instances, command, withRevision, service.Http, service.Timeouts, service.Restart,
+            service.DependsOn.Select(d => d.Name).ToList(), service.Resources);
+    }
+
+    /// <summary>A digest of everything an instance runs with; the instance count is not part of it.</summary>
+    private static string RevisionOf(IReadOnlyList<string> command, IReadOnlyDictionary<string, string> env, ServiceSpec service)
+    {
+        var text = new StringBuilder();
+        text.AppendJoin('\0', command).Append('\n');
+        foreach (var (key, value) in env.OrderBy(e => e.Key, StringComparer.Ordinal))
+        {
+            text.Append(key).Append('=').Append(value).Append('\n');
+        }
+        text.Append(service.Http).Append(service.Timeouts).Append(service.Resources);
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())))[..10];
+    }
+
+    /// <summary>
+    /// Stops supervising and leaves the data plane running (the default for a server: the next
+    /// control plane adopts it). <see cref="StopDataPlaneAsync"/> first for a full shutdown.
+    /// </summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+        await _controller.DisposeAsync();
+        if (!_stoppedDataPlane)
+        {
+            _driver.LeaveRunningOnDispose();
+        }
+        await _driver.DisposeAsync();
+        await _router.DisposeAsync();
+        LocalInstance.TryDelete(Path.Combine(_options.ArtifactsDirectory, ".staging"));
+        if (_stoppedDataPlane)
+        {
+            LocalInstance.TryDelete(Path.Combine(_options.DataDirectory, "instances"));
+        }
+        _store.Dispose();
+        _changing.Dispose();
+    }
+
+    private bool _stoppedDataPlane;
+
+    /// <summary>Takes every instance out of rotation, drains and stops it; then the router process, if there is one.</summary>
+    public async Task StopDataPlaneAsync()
+    {
+        _stoppedDataPlane = true;
+        await _controller.StopAllAsync();
+        if (_router is RouterClient client)
+        {
+            client.StopProcessOnDispose();
+        }
+    }
+}

@@ -1,0 +1,15 @@
+namespace Flotilla.Hosting;
+
+/// <summary>
+/// Where a control plane keeps its state (store, artifacts, instance directories, logs) and how
+/// it runs the router: in this process (<c>flotilla up</c>) or as its own process that outlives
+/// the control plane (<c>flotilla server</c>; <see cref="RouterCommand"/> is how to run Flotilla).
+/// </summary>
+public sealed record ControlPlaneOptions(string DataDirectory, IReadOnlyList<string>? RouterCommand = null, TimeProvider? Time = null)
+{
+    /// <summary>The build cache; by default inside the data directory, shared where several control planes build the same sources (tests).</summary>
+    public string ArtifactsDirectory { get; init; } = Path.Combine(DataDirectory, "artifacts");
+
+    /// <summary>The default for <c>up</c>: .flotilla/ beside the spec file, like .terraform/ or .git/.</summary>
+    public static ControlPlaneOptions For(Model.SystemSpec spec) => new(Path.Combine(spec.Directory, ".flotilla"));
+}

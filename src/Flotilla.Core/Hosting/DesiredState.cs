@@ -1,0 +1,66 @@
+using System.Text.Json;
+using Flotilla.Controllers.InstanceSets;
+using Flotilla.Store;
+
+namespace Flotilla.Hosting;
+
+/// <summary>
+/// What one revision runs, fully resolved: every service with its artifact, command, environment
+/// and probes, and the endpoint port of each service. Stored as JSON with the revision, so a
+/// restarted control plane runs exactly what was applied without rebuilding or re-reading files.
+/// </summary>
+public sealed record DesiredState(string System, string? Environment, IReadOnlyList<string> Zones, IReadOnlyList<DesiredService> Services, IReadOnlyDictionary<string, int> Endpoints)
+{
+    public static DesiredState Empty { get; } = new("", null, [], [], new Dictionary<string, int>());
+
+    public string ToJson() => JsonSerializer.Serialize(this, StoreJournal.Json);
+
+    public static DesiredState FromJson(string json) => JsonSerializer.Deserialize<DesiredState>(json, StoreJournal.Json)
+        ?? throw new JsonException("a revision's desired state is empty");
+
+    public DesiredService? Find(string service) => Services.FirstOrDefault(s => s.Name == service);
+
+    /// <summary>The services as the controllers should run them now: operator overrides and zones that are down applied.</summary>
+    public IReadOnlyList<DesiredService> Compose(IReadOnlyDictionary<string, ServiceOverride> overrides, IReadOnlySet<string> zonesDown)
+    {
+        var zones = Zones.Where(z => !zonesDown.Contains(z)).ToList();
+        return Services.Select(s =>
+        {
+            var own = overrides.GetValueOrDefault(s.Name);
+            var instances = own is { Stopped: true } ? 0 : own?.Instances ?? s.Instances;
+            return s with { Instances = instances, Zones = zones };
+        }).ToList();
+    }
+
+    /// <summary>What changed from <paramref name="previous"/>, in words, for history and audit.</summary>
+    public string Summarize(DesiredState previous)
+    {
+        var changes = new List<string>();
+        foreach (var service in Services)
+        {
+            var before = previous.Find(service.Name);
+            if (before is null)
+            {
+                changes.Add($"+{service.Name} ({service.Instances})");
+            }
+            else if (before.Revision != service.Revision)
+            {
+                changes.Add($"{service.Name} {before.Revision[..Math.Min(7, before.Revision.Length)]}→{service.Revision[..Math.Min(7, service.Revision.Length)]}");
+            }
+            else if (before.Instances != service.Instances)
+            {
+                changes.Add($"{service.Name} {before.Instances}→{service.Instances} instances");
+            }
+        }
+        changes.AddRange(previous.Services.Where(s => Find(s.Name) is null).Select(s => $"-{s.Name}"));
+        if (!previous.Zones.SequenceEqual(Zones))
+        {
+            changes.Add($"zones [{string.Join(", ", Zones)}]");
+        }
+        if (previous.Environment != Environment && previous.Services.Count > 0)
+        {
+            changes.Add($"environment {previous.Environment ?? "(base)"}→{Environment ?? "(base)"}");
+        }
+        return changes.Count == 0 ? "no change to what runs" : string.Join(", ", changes);
+    }
+}

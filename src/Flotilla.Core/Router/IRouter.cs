@@ -1,0 +1,26 @@
+namespace Flotilla.Router;
+
+/// <summary>
+/// What the control plane needs of the data plane: endpoints per service, whole routing tables,
+/// and drain waits. <see cref="RouterHost"/> is the router in this process (<c>flotilla up</c>);
+/// <see cref="Remote.RouterClient"/> drives a router process that outlives the control plane.
+/// </summary>
+public interface IRouter : IAsyncDisposable
+{
+    /// <summary>The port each service's endpoint listens on.</summary>
+    IReadOnlyDictionary<string, int> Endpoints { get; }
+
+    /// <summary>The last table the router was given.</summary>
+    RoutingTable Table { get; }
+
+    /// <summary>Opens the endpoint of a service (idempotent); returns its port or throws <see cref="EndpointBindException"/>.</summary>
+    Task<int> AddServiceAsync(string service, int? port, CancellationToken cancellationToken = default);
+
+    Task RemoveServiceAsync(string service);
+
+    /// <summary>Swaps in a new table.</summary>
+    Task ApplyAsync(RoutingTable table);
+
+    /// <summary>Waits until the instance has no request in flight through the router, or the timeout passes.</summary>
+    Task<bool> WaitForDrainAsync(string instanceId, TimeSpan timeout, CancellationToken cancellationToken = default);
+}

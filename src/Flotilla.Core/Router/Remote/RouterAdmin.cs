@@ -1,0 +1,81 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Flotilla.Router.Remote;
+
+/// <summary>
+/// The router process's admin API (loopback only, shared secret): the control plane opens
+/// endpoints, pushes whole routing tables and waits for drains through it. The router keeps
+/// serving the last table it got for as long as it runs, control plane or not.
+/// </summary>
+public static class RouterAdmin
+{
+    public const string SecretHeader = "X-Flotilla-Router-Secret";
+
+    /// <summary>The environment variable that hands the router process its admin secret (not argv: ps shows that).</summary>
+    public const string SecretVariable = "FLOTILLA_ROUTER_SECRET";
+    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    /// <summary>Serves the admin API for <paramref name="router"/> until <paramref name="stopping"/> fires.</summary>
+    public static async Task RunAsync(RouterHost router, int adminPort, string secret, CancellationToken stopping)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
+        builder.Configuration.Sources.Clear();
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton<IHostLifetime, DetachedLifetime>();
+        builder.WebHost.UseKestrel(k => k.Listen(System.Net.IPAddress.Loopback, adminPort));
+        await using var app = builder.Build();
+        app.Use(async (context, next) =>
+        {
+            if (!context.Request.Headers.TryGetValue(SecretHeader, out var given) || !System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
+                System.Text.Encoding.UTF8.GetBytes(given.ToString()), System.Text.Encoding.UTF8.GetBytes(secret)))
+            {
+                context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+                return;
+            }
+            await next(context);
+        });
+        app.MapGet("/admin/state", () => Results.Json(new RouterState(router.Endpoints, router.Table.Services, Environment.ProcessId), Json));
+        app.MapPut("/admin/endpoints/{service}", async (string service, int? port, CancellationToken ct) =>
+        {
+            try
+            {
+                return Results.Json(new { port = await router.AddServiceAsync(service, port, ct) }, Json);
+            }
+            catch (EndpointBindException e)
+            {
+                return Results.Json(new { error = e.Message }, Json, statusCode: StatusCodes.Status409Conflict);
+            }
+        });
+        app.MapDelete("/admin/endpoints/{service}", async (string service) =>
+        {
+            await router.RemoveServiceAsync(service);
+            return Results.NoContent();
+        });
+        app.MapPut("/admin/table", async (HttpRequest request) =>
+        {
+            var services = await JsonSerializer.DeserializeAsync<Dictionary<string, List<RouteDestination>>>(request.Body, Json, request.HttpContext.RequestAborted);
+            router.Apply(new RoutingTable((services ?? []).ToDictionary(s => s.Key, s => (IReadOnlyList<RouteDestination>)s.Value, StringComparer.Ordinal)));
+            return Results.NoContent();
+        });
+        app.MapPost("/admin/drain/{instance}", async (string instance, int timeoutMs, CancellationToken ct) =>
+            Results.Json(new { drained = await router.WaitForDrainAsync(instance, TimeSpan.FromMilliseconds(timeoutMs), ct) }, Json));
+        await app.StartAsync(stopping);
+        try
+        {
+            await Task.Delay(Timeout.Infinite, stopping);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        await app.StopAsync(CancellationToken.None);
+    }
+}
+
+/// <summary>What a router process serves right now.</summary>
+public sealed record RouterState(IReadOnlyDictionary<string, int> Endpoints, IReadOnlyDictionary<string, IReadOnlyList<RouteDestination>> Table, int Pid);

@@ -1,0 +1,258 @@
+using System.Net;
+using System.Net.Http.Json;
+
+namespace Flotilla.Router.Remote;
+
+/// <summary>
+/// Drives a router process through its admin API. Attaches to the one a previous control plane
+/// left running when it is still there (its table keeps serving meanwhile), else starts one.
+/// A watchdog restarts a router process that died and gives it back its endpoints (on the same
+/// ports) and the latest table.
+/// </summary>
+public sealed class RouterClient : IRouter
+{
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(20);
+    private readonly string _dataDirectory;
+    private readonly IReadOnlyList<string> _routerCommand;
+    private readonly Action<string, bool> _report;
+    private readonly HttpClient _http = new() { Timeout = Timeout.InfiniteTimeSpan };
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly CancellationTokenSource _shutdown = new();
+    private Dictionary<string, int> _endpoints = new(StringComparer.Ordinal);
+    private RoutingTable _table = RoutingTable.Empty;
+    private RouterProcess _process = null!;
+    private bool _tableDirty;
+    private bool _stopOnDispose;
+    private Task _watchdog = Task.CompletedTask;
+
+    private RouterClient(string dataDirectory, IReadOnlyList<string> routerCommand, Action<string, bool> report)
+    {
+        _dataDirectory = dataDirectory;
+        _routerCommand = routerCommand;
+        _report = report;
+    }
+
+    public IReadOnlyDictionary<string, int> Endpoints => Volatile.Read(ref _endpoints);
+    public RoutingTable Table => Volatile.Read(ref _table);
+
+    /// <summary>True when this client found a router process still serving from before (re-adopted).</summary>
+    public bool Adopted { get; private set; }
+
+    public int RouterPid => _process.Pid;
+
+    /// <param name="routerCommand">How to run this Flotilla (program and leading arguments); <c>router</c> is appended.</param>
+    /// <param name="report">Where to say what happened to the router process (message, is a warning).</param>
+    public static async Task<RouterClient> AttachOrStartAsync(string dataDirectory, IReadOnlyList<string> routerCommand, Action<string, bool> report, CancellationToken cancellationToken = default)
+    {
+        var client = new RouterClient(dataDirectory, routerCommand, report);
+        if (RouterProcess.Load(dataDirectory) is { IsRunning: true } existing && await client.TryAttachAsync(existing, cancellationToken))
+        {
+            client.Adopted = true;
+            report($"router process {existing.Pid} still serving: adopted it with its {client._endpoints.Count} endpoints", false);
+        }
+        else
+        {
+            await client.StartProcessAsync(cancellationToken);
+            report($"router process {client._process.Pid} started", false);
+        }
+        client._watchdog = Task.Run(() => client.WatchAsync(client._shutdown.Token), CancellationToken.None);
+        return client;
+    }
+
+    private async Task<bool> TryAttachAsync(RouterProcess process, CancellationToken cancellationToken)
+    {
+        _process = process;
+        try
+        {
+            var state = await SendAsync<RouterState>(HttpMethod.Get, "/admin/state", null, cancellationToken);
+            Volatile.Write(ref _endpoints, new Dictionary<string, int>(state.Endpoints, StringComparer.Ordinal));
+            Volatile.Write(ref _table, new RoutingTable(state.Table));
+            return true;
+        }
+        catch (HttpRequestException)
+        {
+            return false;
+        }
+    }
+
+    private async Task StartProcessAsync(CancellationToken cancellationToken)
+    {
+        var wanted = Endpoints;
+        _process = RouterProcess.Spawn(_dataDirectory, _routerCommand);
+        var deadline = DateTime.UtcNow + StartTimeout;
+        while (true)
+        {
+            if (!_process.IsRunning)
+            {
+                throw new InvalidOperationException($"the router process exited at start; see {Path.Combine(_dataDirectory, "logs", "router.log")}");
+            }
+            try
+            {
+                await SendAsync<RouterState>(HttpMethod.Get, "/admin/state", null, cancellationToken);
+                break;
+            }
+            catch (HttpRequestException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(50, cancellationToken);
+            }
+        }
+        Volatile.Write(ref _endpoints, new Dictionary<string, int>(StringComparer.Ordinal));
+        foreach (var (service, port) in wanted)
+        {
+            try
+            {
+                await AddServiceAsync(service, port, cancellationToken);
+            }
+            catch (EndpointBindException e)
+            {
+                _report(e.Message, true);
+            }
+        }
+        _tableDirty = true;
+    }
+
+    private async Task WatchAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(250, cancellationToken);
+                await _gate.WaitAsync(cancellationToken);
+                try
+                {
+                    if (!_process.IsRunning)
+                    {
+                        _report($"router process {_process.Pid} is gone; starting a new one", true);
+                        await StartProcessAsync(cancellationToken);
+                        _report($"router process {_process.Pid} started; endpoints restored", false);
+                    }
+                    if (_tableDirty)
+                    {
+                        await PushTableAsync(Table, cancellationToken);
+                    }
+                }
+                finally
+                {
+                    _gate.Release();
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (Exception e) when (e is HttpRequestException or InvalidOperationException or IOException)
+            {
+                _report($"router process: {e.Message}", true);
+            }
+        }
+    }
+
+    public async Task<int> AddServiceAsync(string service, int? port, CancellationToken cancellationToken = default)
+    {
+        if (Endpoints.TryGetValue(service, out var existing))
+        {
+            return existing;
+        }
+        var query = port is { } p ? $"?port={p}" : "";
+        using var response = await SendRawAsync(HttpMethod.Put, $"/admin/endpoints/{Uri.EscapeDataString(service)}{query}", null, cancellationToken);
+        if (response.StatusCode == HttpStatusCode.Conflict)
+        {
+            var error = await response.Content.ReadFromJsonAsync<ErrorBody>(RouterAdmin.Json, cancellationToken);
+            throw new EndpointBindException(service, port ?? 0, error?.Error ?? "the endpoint could not listen");
+        }
+        response.EnsureSuccessStatusCode();
+        var opened = await response.Content.ReadFromJsonAsync<PortBody>(RouterAdmin.Json, cancellationToken);
+        Volatile.Write(ref _endpoints, new Dictionary<string, int>(Endpoints, StringComparer.Ordinal) { [service] = opened!.Port });
+        return opened.Port;
+    }
+
+    public async Task RemoveServiceAsync(string service)
+    {
+        using var response = await SendRawAsync(HttpMethod.Delete, $"/admin/endpoints/{Uri.EscapeDataString(service)}", null, CancellationToken.None);
+        response.EnsureSuccessStatusCode();
+        var endpoints = new Dictionary<string, int>(Endpoints, StringComparer.Ordinal);
+        endpoints.Remove(service);
+        Volatile.Write(ref _endpoints, endpoints);
+    }
+
+    /// <summary>Remembers the table first: if the router cannot take it now, the watchdog pushes it when it can.</summary>
+    public async Task ApplyAsync(RoutingTable table)
+    {
+        Volatile.Write(ref _table, table);
+        _tableDirty = true;
+        await _gate.WaitAsync();
+        try
+        {
+            await PushTableAsync(table, CancellationToken.None);
+        }
+        catch (HttpRequestException)
+        {
+            // The router is down or restarting; the watchdog retries.
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async Task PushTableAsync(RoutingTable table, CancellationToken cancellationToken)
+    {
+        using var response = await SendRawAsync(HttpMethod.Put, "/admin/table", JsonContent.Create(table.Services, options: RouterAdmin.Json), cancellationToken);
+        response.EnsureSuccessStatusCode();
+        if (ReferenceEquals(table, Table))
+        {
+            _tableDirty = false;
+        }
+    }
+
+    public async Task<bool> WaitForDrainAsync(string instanceId, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            var result = await SendAsync<DrainBody>(HttpMethod.Post, $"/admin/drain/{Uri.EscapeDataString(instanceId)}?timeoutMs={(long)timeout.TotalMilliseconds}", null, cancellationToken);
+            return result.Drained;
+        }
+        catch (HttpRequestException)
+        {
+            // No router, no requests in flight through it.
+            return true;
+        }
+    }
+
+    /// <summary>Makes disposal stop the router process too (a full shutdown), instead of leaving it serving.</summary>
+    public void StopProcessOnDispose() => _stopOnDispose = true;
+
+    private async Task<T> SendAsync<T>(HttpMethod method, string path, HttpContent? content, CancellationToken cancellationToken)
+    {
+        using var response = await SendRawAsync(method, path, content, cancellationToken);
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<T>(RouterAdmin.Json, cancellationToken))!;
+    }
+
+    private Task<HttpResponseMessage> SendRawAsync(HttpMethod method, string path, HttpContent? content, CancellationToken cancellationToken)
+    {
+        var request = new HttpRequestMessage(method, $"http://127.0.0.1:{_process.AdminPort}{path}") { Content = content };
+        request.Headers.Add(RouterAdmin.SecretHeader, _process.Secret);
+        return _http.SendAsync(request, cancellationToken);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _shutdown.CancelAsync();
+        await _watchdog;
+        if (_stopOnDispose)
+        {
+            await _process.StopAsync(TimeSpan.FromSeconds(15));
+            File.Delete(Path.Combine(_dataDirectory, "router.json"));
+        }
+        _http.Dispose();
+        _shutdown.Dispose();
+    }
+
+    private sealed record PortBody(int Port);
+
+    private sealed record ErrorBody(string Error);
+
+    private sealed record DrainBody(bool Drained);
+}

@@ -1,0 +1,87 @@
+using Microsoft.Data.Sqlite;
+
+namespace Flotilla.Store;
+
+/// <summary>
+/// The store's own schema, as an append-only list of migrations; <c>PRAGMA user_version</c>
+/// counts how many ran. Never edit a shipped migration: add the next one.
+/// </summary>
+internal static class StoreMigrations
+{
+    private static readonly string[] Migrations =
+    [
+        // 1: the control plane's first schema.
+        """
+        CREATE TABLE revisions (
+            number INTEGER PRIMARY KEY,
+            created_at INTEGER NOT NULL,
+            actor TEXT NOT NULL,
+            environment TEXT,
+            spec_file TEXT NOT NULL,
+            spec_yaml TEXT NOT NULL,
+            git_commit TEXT,
+            summary TEXT NOT NULL,
+            desired_json TEXT NOT NULL
+        );
+        CREATE TABLE service_overrides (
+            service TEXT PRIMARY KEY,
+            instances INTEGER,
+            stopped INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE zones_down (zone TEXT PRIMARY KEY, since INTEGER NOT NULL);
+        CREATE TABLE instances (
+            id TEXT PRIMARY KEY,
+            service TEXT NOT NULL,
+            revision TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            process_start_time INTEGER,
+            port INTEGER NOT NULL,
+            zone TEXT,
+            started_at INTEGER NOT NULL,
+            launch_json TEXT NOT NULL
+        );
+        CREATE TABLE events (
+            sequence INTEGER PRIMARY KEY,
+            at INTEGER NOT NULL,
+            subject TEXT NOT NULL,
+            message TEXT NOT NULL,
+            warning INTEGER NOT NULL
+        );
+        CREATE TABLE audit (
+            id INTEGER PRIMARY KEY,
+            at INTEGER NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            revision INTEGER,
+            git_commit TEXT
+        );
+        CREATE TABLE tokens (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            role TEXT NOT NULL,
+            sha256 TEXT NOT NULL UNIQUE,
+            created_at INTEGER NOT NULL
+        );
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        """,
+    ];
+
+    public static int Latest => Migrations.Length;
+
+    public static void Apply(SqliteConnection connection)
+    {
+        var version = Convert.ToInt32(StateStore.Scalar(connection, "PRAGMA user_version"), System.Globalization.CultureInfo.InvariantCulture);
+        if (version > Migrations.Length)
+        {
+            throw new InvalidOperationException($"the store is at schema version {version}, newer than this Flotilla knows ({Migrations.Length}); run a newer Flotilla");
+        }
+        for (var next = version; next < Migrations.Length; next++)
+        {
+            using var transaction = connection.BeginTransaction();
+            StateStore.Execute(connection, Migrations[next], transaction);
+            StateStore.Execute(connection, $"PRAGMA user_version = {next + 1}", transaction);
+            transaction.Commit();
+        }
+    }
+}

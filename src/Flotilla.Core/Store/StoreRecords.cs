@@ -1,0 +1,42 @@
+namespace Flotilla.Store;
+
+/// <summary>One applied spec: immutable once written. <see cref="DesiredJson"/> is what the controllers run.</summary>
+public sealed record RevisionRecord(
+    long Number,
+    DateTimeOffset CreatedAt,
+    string Actor,
+    string? Environment,
+    string SpecFile,
+    string SpecYaml,
+    string? GitCommit,
+    string Summary,
+    string DesiredJson);
+
+/// <summary>A running instance as recorded when it was started, so a restarted control plane can adopt it.</summary>
+public sealed record InstanceRecord(
+    string Id,
+    string Service,
+    string Revision,
+    int Pid,
+    long? ProcessStartTime,
+    int Port,
+    string? Zone,
+    DateTimeOffset StartedAt,
+    string LaunchJson);
+
+/// <summary>Who changed the desired state, when, how, and from which commit when known.</summary>
+public sealed record AuditRecord(long Id, DateTimeOffset At, string Actor, string Action, string Detail, long? Revision, string? GitCommit);
+
+/// <summary>What an operator changed beside the spec: a scale, or a stop.</summary>
+public sealed record ServiceOverride(string Service, int? Instances, bool Stopped);
+
+/// <summary>An API token's identity; the secret itself is never stored, only its SHA-256.</summary>
+public sealed record TokenRecord(string Name, string Role, DateTimeOffset CreatedAt);
+
+/// <summary>The revision an apply was based on is no longer the latest.</summary>
+public sealed class StaleRevisionException(long expected, long current)
+    : Exception($"the apply was based on revision {expected}, but the latest is {current}; re-read and apply again")
+{
+    public long Expected { get; } = expected;
+    public long Current { get; } = current;
+}
