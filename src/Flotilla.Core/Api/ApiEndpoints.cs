@@ -59,11 +59,14 @@ internal static class ApiEndpoints
             await plane.StartServiceAsync(service, ApiAuth.Actor(context));
             return Results.NoContent();
         });
-        v1.MapPost("/zones/{zone}/{state:regex(^(up|down)$)}", async (string zone, string state, HttpContext context) =>
+        foreach (var state in new[] { "down", "up" })
         {
-            await plane.SetZoneAsync(zone, state == "down", ApiAuth.Actor(context));
-            return Results.NoContent();
-        }).WithSummary("Marks a zone down (its instances move) or up (the spread is restored).");
+            v1.MapPost($"/zones/{{zone}}/{state}", async (string zone, HttpContext context) =>
+            {
+                await plane.SetZoneAsync(zone, state == "down", ApiAuth.Actor(context));
+                return Results.NoContent();
+            }).WithSummary(state == "down" ? "Marks a zone down: its instances are re-placed in the others." : "Marks a zone up: the spread is restored.");
+        }
         v1.MapPost("/tokens", async (HttpContext context) =>
         {
             var body = await ReadAsync<TokenBody>(context);

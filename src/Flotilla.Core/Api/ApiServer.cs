@@ -30,8 +30,10 @@ public sealed class ApiServer : IAsyncDisposable
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.Sources.Clear();
-        builder.Logging.ClearProviders();
+        // Only what went wrong reaches the server's output: an unexpected failure must never be silent.
+        builder.Logging.ClearProviders().AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddSingleton<IHostLifetime, Router.DetachedLifetime>();
+        builder.Services.AddSingleton(plane);
         builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer((doc, _, _) =>
         {
             doc.Info.Title = "Flotilla control plane";

@@ -159,5 +159,10 @@ public static class SpecLoader
             var text = at >= 0 && message.StartsWith('(') ? message[(at + 3)..] : message;
             throw new SpecException([new SpecError(new SpecLocation(file, (int)e.Start.Line, (int)e.Start.Column), "", $"malformed YAML: {text}")]);
         }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or NotSupportedException)
+        {
+            // YamlDotNet's loader gives up this way, without a position, on some broken structures (found by the apply fuzzer).
+            throw new SpecException([new SpecError(new SpecLocation(file, 1, 1), "", "malformed YAML: the structure is broken (look for a '[', '{' or quote that is never closed, or a key without a value at the wrong indentation)")]);
+        }
     }
 }

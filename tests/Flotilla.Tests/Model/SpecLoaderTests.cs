@@ -108,6 +108,25 @@ public sealed class SpecLoaderTests : IDisposable
     }
 
     [Fact]
+    public void UnclosedFlowSequence_BeforeMoreKeys_IsASpecError_NotACrash()
+    {
+        // Found by the apply fuzzer: YamlDotNet's loader throws InvalidOperationException here.
+        var error = Assert.Single(Errors("name: shop\nservices:\n  api:\n    command: [app\n    instances: 0\n"));
+        Assert.Contains("malformed YAML", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Zones_AreReadAtTheTop_AndAnEnvironmentMayReplaceThem()
+    {
+        var spec = SpecLoader.Parse("name: shop\nzones: [a, b]\nservices:\n  api: { command: [x] }\nenvironments:\n  prod: { zones: [a, b, c] }\n  dev: {}\n", "/tmp/flotilla.yaml", "prod");
+        Assert.Equal(["a", "b", "c"], spec.ZoneNames);
+        Assert.Equal(["a", "b"], SpecLoader.Parse("name: shop\nzones: [a, b]\nservices:\n  api: { command: [x] }\nenvironments:\n  dev: {}\n", "/tmp/flotilla.yaml", "dev").ZoneNames);
+        var errors = Errors("name: shop\nzones: [a, a, 'B C']\nservices:\n  api: { command: [x] }\n");
+        Assert.Contains(errors, e => e.Message == "zone 'a' is listed twice");
+        Assert.Contains(errors, e => e.Message.StartsWith("'B C' is not a valid zone name", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void UnknownKey_IsReportedAtItsPosition_WithSuggestion()
     {
         var errors = Errors("name: shop\nservices:\n  api:\n    build: svc\n    instnces: 2\n");
