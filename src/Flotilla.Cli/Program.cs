@@ -1,5 +1,12 @@
 using System.CommandLine;
 using Flotilla.Cli.Commands;
+using Spectre.Console;
+
+// Piped output (logs, grep, CI) gets one line per row instead of tables wrapped at 80 columns.
+if (Console.IsOutputRedirected)
+{
+    AnsiConsole.Profile.Width = 250;
+}
 
 var root = new RootCommand("Flotilla: run a system of microservices as many instances, keep them in their declared state, ship without downtime.")
 {

@@ -72,7 +72,7 @@ internal static class InspectCommands
                 var table = Tables.Create("service", "revision", "desired", "running", "ready", "difference");
                 foreach (var d in drift)
                 {
-                    table.AddRow(Tables.Cells(d.Service, d.Revision ?? "-", $"{d.Desired}", $"{d.Running}", $"{d.Ready}", d.InSync ? "in sync" : string.Join("; ", d.Differences)));
+                    table.AddRow(Tables.Cells(d.Service, d.Revision ?? "-", $"{d.Desired}", $"{d.Running}", $"{d.Ready}", string.Join("; ", (d.InSync ? ["in sync"] : d.Differences).Append(d.Note).OfType<string>())));
                 }
                 AnsiConsole.Write(table);
             }

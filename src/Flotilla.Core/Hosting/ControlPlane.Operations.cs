@@ -141,15 +141,14 @@ public sealed partial class ControlPlane
             {
                 differences.Add($"{s.Ready} of {s.Desired} ready");
             }
-            if (s.Declared != s.Desired)
-            {
-                differences.Add(s.Stopped ? $"stopped by an operator (the spec says {s.Declared})" : $"scaled to {s.Desired} by an operator (the spec says {s.Declared})");
-            }
             if (s.Problem is not null)
             {
                 differences.Add(s.Problem);
             }
-            return new ServiceDrift(s.Name, s.Revision, s.Desired, live.Count, s.Ready, differences.Count == 0, differences);
+            // An operator's scale or stop is desired state, not drift: said, but in sync once it runs.
+            var note = s.Declared == s.Desired ? null
+                : s.Stopped ? $"stopped by an operator (the spec says {s.Declared})" : $"scaled to {s.Desired} by an operator (the spec says {s.Declared})";
+            return new ServiceDrift(s.Name, s.Revision, s.Desired, live.Count, s.Ready, differences.Count == 0, differences, note);
         }).ToList();
 
     /// <summary>The log files of a service's instances (running ones first), or of one instance.</summary>
@@ -169,7 +168,7 @@ public sealed partial class ControlPlane
 }
 
 /// <summary>One service's desired state against what runs.</summary>
-public sealed record ServiceDrift(string Service, string? Revision, int Desired, int Running, int Ready, bool InSync, IReadOnlyList<string> Differences);
+public sealed record ServiceDrift(string Service, string? Revision, int Desired, int Running, int Ready, bool InSync, IReadOnlyList<string> Differences, string? Note = null);
 
 /// <summary>A failure domain: whether it takes instances, and how many it runs.</summary>
 public sealed record ZoneStatus(string Name, bool Up, int Instances);

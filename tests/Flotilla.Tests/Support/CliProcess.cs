@@ -16,7 +16,10 @@ public sealed class CliProcess : IDisposable
         _reading = Task.WhenAll(Pump(process.StandardOutput), Pump(process.StandardError));
     }
 
-    public static CliProcess Start(params string[] args)
+    public static CliProcess Start(params string[] args) => Start(new Dictionary<string, string>(), args);
+
+    /// <summary>Starts the CLI with extra environment variables (FLOTILLA_CONFIG, FLOTILLA_TOKEN...).</summary>
+    public static CliProcess Start(IReadOnlyDictionary<string, string> env, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -25,6 +28,10 @@ public sealed class CliProcess : IDisposable
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        foreach (var (name, value) in env)
+        {
+            start.Environment[name] = value;
+        }
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "flotilla.dll"));
         foreach (var arg in args)
         {

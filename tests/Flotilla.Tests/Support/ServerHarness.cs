@@ -1,0 +1,86 @@
+using System.Text.Json.Nodes;
+using Flotilla.Runtime;
+
+namespace Flotilla.Tests.Support;
+
+/// <summary>
+/// A real <c>flotilla server</c> process on a temporary data directory and client config, and
+/// the CLI pointed at it. Disposal kills whatever is left (server, router, instances), so a
+/// failing test leaks nothing.
+/// </summary>
+public sealed class ServerHarness : IDisposable
+{
+    public static readonly TimeSpan Wait = TimeSpan.FromSeconds(90);
+    private readonly TempDirectory _dir = new("flotilla-server");
+    private readonly List<CliProcess> _servers = [];
+
+    public string DataDirectory => Path.Combine(_dir.Path, "data");
+    public string ConfigFile => Path.Combine(_dir.Path, "config.json");
+    public string SpecDirectory => Path.Combine(_dir.Path, "spec");
+    public IReadOnlyDictionary<string, string> Env => new Dictionary<string, string> { ["FLOTILLA_CONFIG"] = ConfigFile };
+    public CliProcess Server => _servers[^1];
+
+    public void WriteSpec(string yaml)
+    {
+        Directory.CreateDirectory(SpecDirectory);
+        File.WriteAllText(Path.Combine(SpecDirectory, "flotilla.yaml"), yaml);
+    }
+
+    /// <summary>Starts a server and waits until it listens (and, when it adopts, until it said so).</summary>
+    public async Task<CliProcess> StartServerAsync(string? waitFor = null)
+    {
+        var server = CliProcess.Start(Env, "server", "--data", DataDirectory, "--listen", "127.0.0.1:0");
+        _servers.Add(server);
+        await server.WaitForLine(l => l.StartsWith("flotilla server listening on", StringComparison.Ordinal), Wait, "the server to listen");
+        if (waitFor is not null)
+        {
+            await server.WaitForLine(l => l.Contains(waitFor, StringComparison.Ordinal), Wait, waitFor);
+        }
+        return server;
+    }
+
+    /// <summary>Runs one CLI verb against the server and returns its exit code and output.</summary>
+    public async Task<(int Code, string Output)> CliAsync(params string[] args) => await CliAsync(Env, args);
+
+    public static async Task<(int Code, string Output)> CliAsync(IReadOnlyDictionary<string, string> env, params string[] args)
+    {
+        using var cli = CliProcess.Start(env, args);
+        var code = await cli.WaitForExitAsync(Wait);
+        return (code, cli.Output);
+    }
+
+    public async Task<JsonNode> JsonAsync(params string[] args)
+    {
+        var (code, output) = await CliAsync([.. args, "-o", "json"]);
+        Assert.True(code == 0, $"flotilla {string.Join(' ', args)} exited {code}: {output}");
+        return JsonNode.Parse(output)!;
+    }
+
+    public int? RouterPid => File.Exists(Path.Combine(DataDirectory, "router.json"))
+        ? (int?)JsonNode.Parse(File.ReadAllText(Path.Combine(DataDirectory, "router.json")))!["pid"]
+        : null;
+
+    /// <summary>Every live process of this data directory except servers: instances (by their command line) and the router.</summary>
+    public IReadOnlyList<int> DataPlanePids()
+    {
+        var pids = ProcessScan.Mentioning(DataDirectory).Where(p => _servers.All(s => s.Pid != p)).ToList();
+        if (RouterPid is { } router && Posix.IsRunning(router, null))
+        {
+            pids.Add(router);
+        }
+        return pids;
+    }
+
+    public void Dispose()
+    {
+        foreach (var server in _servers)
+        {
+            server.Dispose();
+        }
+        foreach (var pid in DataPlanePids())
+        {
+            Posix.SignalGroup(pid, Posix.SIGKILL);
+        }
+        _dir.Dispose();
+    }
+}
