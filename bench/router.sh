@@ -17,9 +17,10 @@ for port in 5001 5002 8081 8090; do
 done
 
 pids=(); flotilla_pid=""
+export FLOTILLA_CONFIG="$BENCH/config.json"
+FLOTILLA=(dotnet "$ROOT/src/Flotilla.Cli/bin/Release/net10.0/flotilla.dll")
 cleanup() {
-  # SIGTERM, not SIGINT: a background job of a script starts with SIGINT ignored.
-  [ -n "$flotilla_pid" ] && kill -TERM "$flotilla_pid" 2>/dev/null && wait "$flotilla_pid" 2>/dev/null || true
+  if [ -n "$flotilla_pid" ]; then "${FLOTILLA[@]}" shutdown --stop-all >/dev/null 2>&1 || true; wait "$flotilla_pid" 2>/dev/null || true; fi
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true
   rm -rf "$BENCH/state" "$BENCH/build"
 }
@@ -45,16 +46,18 @@ done
 mkdir -p "$BENCH/nginx/tmp"
 nginx -p "$BENCH/nginx/" -c "$PEERS/conf/nginx-baseline.conf" > "$OUT/nginx.log" 2>&1 &
 ngx_pid=$!; pids+=($ngx_pid)
-dotnet "$ROOT/src/Flotilla.Cli/bin/Release/net10.0/flotilla.dll" up "$BENCH" --state "$BENCH/state" > "$OUT/flotilla.log" 2>&1 &
+# Production form: `flotilla server` with its router as a separate process (what a team runs).
+"${FLOTILLA[@]}" server --data "$BENCH/state" --listen 127.0.0.1:0 > "$OUT/flotilla.log" 2>&1 &
 flotilla_pid=$!
-for _ in $(seq 300); do grep -q '^ready:' "$OUT/flotilla.log" && break; sleep 0.1; done
-grep -q '^ready:' "$OUT/flotilla.log" || { cat "$OUT/flotilla.log" >&2; exit 1; }
+for _ in $(seq 300); do grep -q 'listening on' "$OUT/flotilla.log" && break; sleep 0.1; done
+"${FLOTILLA[@]}" apply -f "$BENCH" --wait > "$OUT/apply.log" 2>&1 || { cat "$OUT/flotilla.log" "$OUT/apply.log" >&2; exit 1; }
+router_pid=$(python3 -c "import json;print(json.load(open('$BENCH/state/router.json'))['pid'])")
 for url in http://127.0.0.1:5001/ http://127.0.0.1:8081/ http://127.0.0.1:8090/; do
   for _ in $(seq 100); do curl -fs -m 1 "$url" >/dev/null && break; sleep 0.1; done
 done
 
 declare -A URL=([direct]=http://127.0.0.1:5001/ [nginx]=http://127.0.0.1:8081/ [flotilla]=http://127.0.0.1:8090/)
-declare -A PROXY=([direct]="" [nginx]=$ngx_pid [flotilla]=$flotilla_pid)
+declare -A PROXY=([direct]="" [nginx]=$ngx_pid [flotilla]=$router_pid)
 ticks() { local sum=0 p c; for p in "$@"; do
             for c in $p $(ps -o pid= --ppid "$p" 2>/dev/null); do
               [ -r "/proc/$c/stat" ] && sum=$((sum + $(awk '{print $14+$15}' "/proc/$c/stat")))
@@ -68,8 +71,7 @@ for rep in $(seq "$REPS"); do
   for load in saturate moderate; do
     for t in direct nginx flotilla; do
       f="$OUT/wrk-$load-$t-$rep.txt"; script=(); [ "$load" = moderate ] && script=(-s "$PEERS/wrk/paced.lua")
-      # Flotilla's router lives in the `up` process (which also runs the controller, idle here); its
-      # instances are separate processes, so only the up process itself is counted as proxy CPU.
+      # Flotilla's proxy CPU is the router process's (the control plane is another process, idle here).
       p0=0; [ -n "${PROXY[$t]}" ] && p0=$(awk '{print $14+$15}' "/proc/${PROXY[$t]}/stat")
       [ "$t" = nginx ] && p0=$(ticks "$ngx_pid")
       WRK_DELAY_MS="$MOD_DELAY_MS" wrk -t2 -c64 -d"$DUR"s --timeout 2s --latency "${script[@]}" "${URL[$t]}" > "$f" 2>&1

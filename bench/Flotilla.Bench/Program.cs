@@ -5,11 +5,14 @@ return name switch
 {
     "selfheal" => await SelfHealBench.RunAsync(args[1..]),
     "router-only" => await RouterOnly.RunAsync(args[1..]),
+    "reconcile" => await ReconcileBench.RunAsync(args[1..]),
     _ => Usage(),
 };
 
 static int Usage()
 {
     Console.Error.WriteLine("usage: Flotilla.Bench selfheal [--reps N] [--instances N] [--connections N] [--delay-ms N]");
+    Console.Error.WriteLine("       Flotilla.Bench reconcile [SERVICES=1000] [INSTANCES=5]");
+    Console.Error.WriteLine("       Flotilla.Bench router-only PORT BACKEND...");
     return 2;
 }

@@ -49,7 +49,7 @@ internal static class ServerCommand
             await using var api = await ApiServer.StartAsync(plane, listen, stop.Token);
             Console.WriteLine($"flotilla server listening on {api.Url} (data: {data})");
             Credentials(plane, api.Url);
-            foreach (var e in plane.Events.Since(plane.Events.LastSequence - 3).Where(e => e.Subject is "router" or "control-plane"))
+            foreach (var e in plane.Events.Since(plane.FirstEventOfThisStart - 1).Where(e => e.Subject is "router" or "control-plane"))
             {
                 Console.WriteLine($"{e.Subject}: {e.Message}");
             }

@@ -17,7 +17,6 @@ internal static class StatusView
         {
             table.AddColumn(column);
         }
-        var now = DateTimeOffset.UtcNow;
         foreach (var service in status.Services)
         {
             var readyColour = service.Ready == service.Desired ? "green" : service.Ready == 0 && service.Desired > 0 ? "red" : "yellow";
@@ -36,17 +35,22 @@ internal static class StatusView
             foreach (var instance in service.Instances)
             {
                 table.AddRow(
-                    $"  {Markup.Escape(instance.Id)}",
+                    $"  {Markup.Escape(instance.Id)}{(instance.Zone is null ? "" : $" [grey]{Markup.Escape(instance.Zone)}[/]")}",
                     State(instance),
                     "",
                     instance.Pid == 0 ? "-" : instance.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture),
                     instance.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
                     "",
                     Markup.Escape(instance.Revision),
-                    Age(now - instance.StartedAt));
+                    Tables.Age(instance.StartedAt));
             }
         }
         var lines = new List<IRenderable> { table };
+        if (status.Zones.Count > 0)
+        {
+            lines.Add(new Markup("zones: " + string.Join("  ·  ", status.Zones.Select(z =>
+                $"{Markup.Escape(z.Name)} {(z.Up ? "[green]up[/]" : "[red]down[/]")} ({z.Instances})"))));
+        }
         lines.AddRange(status.Warnings.Select(w => new Markup($"[yellow]warning[/] {Markup.Escape(w)}")));
         lines.AddRange(recent.Select(e => new Markup(
             $"[grey]{e.At.ToLocalTime():HH:mm:ss}[/] {(e.Warning ? "[red]" : "[grey]")}{Markup.Escape(e.Subject)}: {Markup.Escape(Shorten(e.Message, 160))}[/]")));
@@ -65,9 +69,6 @@ internal static class StatusView
         var reason = instance.Reason is null || instance.State == InstanceState.Ready ? "" : $" [grey]{Markup.Escape(Shorten(instance.Reason, 80))}[/]";
         return $"[{colour}]{instance.State}[/]{reason}";
     }
-
-    private static string Age(TimeSpan age) =>
-        age.TotalSeconds < 60 ? $"{age.TotalSeconds:0}s" : age.TotalMinutes < 60 ? $"{age.TotalMinutes:0}m" : $"{age.TotalHours:0}h";
 
     private static string Shorten(string text, int max)
     {

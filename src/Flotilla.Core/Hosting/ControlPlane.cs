@@ -54,6 +54,9 @@ public sealed partial class ControlPlane : IAsyncDisposable
     /// <summary>Reconcile passes that acted; constant while the system is converged.</summary>
     public long ActiveReconcilePasses => _controller.ActivePasses;
 
+    /// <summary>The sequence number of the first event this start recorded (what happened at start: router, adoption).</summary>
+    public long FirstEventOfThisStart { get; private init; }
+
     /// <summary>How long the start took to re-adopt what was running, and how many instances it adopted.</summary>
     public (TimeSpan Took, int Instances) Adoption { get; private set; }
 
@@ -69,10 +72,11 @@ public sealed partial class ControlPlane : IAsyncDisposable
         try
         {
             var events = new EventLog(options.Time ?? TimeProvider.System, 1000, store.AppendEvent, store.Events(0, 1000));
+            var firstOfThisStart = events.LastSequence + 1;
             router = options.RouterCommand is { } command
                 ? await RouterClient.AttachOrStartAsync(options.DataDirectory, command, (message, warning) => events.Record("router", message, warning), cancellationToken)
                 : new RouterHost();
-            plane = new ControlPlane(options, store, router, events);
+            plane = new ControlPlane(options, store, router, events) { FirstEventOfThisStart = firstOfThisStart };
             await plane.RecoverAsync(cancellationToken);
             plane._controller.Start();
             return plane;

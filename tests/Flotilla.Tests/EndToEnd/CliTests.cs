@@ -83,6 +83,8 @@ public sealed class CliTests
     {
         using var dir = new TempDirectory("flotilla-cli");
         using var state = new TempDirectory("flotilla-cli-state");
+        // The instances outlive a killed up by design; if this test fails half-way, nothing may outlive the test.
+        using var cleanup = new Cleanup(() => ProcessScan.Mentioning(state.Path).ToList().ForEach(pid => Posix.SignalGroup(pid, Posix.SIGKILL)));
         dir.Write("flotilla.yaml", Spec(2));
         List<int> orphans;
         using (var first = CliProcess.Start("up", dir.Path, "--state", state.Path))
@@ -110,5 +112,10 @@ public sealed class CliTests
         second.Interrupt();
         Assert.Equal(0, await second.WaitForExitAsync(Wait));
         Assert.Empty(ProcessScan.Mentioning(state.Path));
+    }
+
+    private sealed class Cleanup(Action action) : IDisposable
+    {
+        public void Dispose() => action();
     }
 }

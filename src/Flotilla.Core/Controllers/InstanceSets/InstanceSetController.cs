@@ -72,8 +72,8 @@ public sealed class InstanceSetController : IAsyncDisposable
         }
     }
 
-    /// <summary>One reconcile pass (only ever run by the loop); returns when to look again at the latest.</summary>
-    private async Task<DateTimeOffset?> ReconcileOnceAsync()
+    /// <summary>One reconcile pass (run by the loop; by a benchmark only when the loop is not started); returns when to look again at the latest.</summary>
+    internal async Task<DateTimeOffset?> ReconcileOnceAsync()
     {
         var now = _time.GetUtcNow();
         var observed = _driver.Observe()
@@ -85,9 +85,10 @@ public sealed class InstanceSetController : IAsyncDisposable
         Volatile.Write(ref _health, plan.Health);
         Forget(plan.Forgets);
         await StopAsync(plan.Stops, desired);
+        var byName = desired.ToDictionary(d => d.Name, StringComparer.Ordinal);
         foreach (var start in plan.Starts)
         {
-            var launch = BuildLaunch(desired.First(d => d.Name == start.Service), start.Zone);
+            var launch = BuildLaunch(byName[start.Service], start.Zone);
             _events.Record(launch.Id, $"starting revision {launch.Revision} on port {launch.Port}{(launch.Zone is null ? "" : $" in zone {launch.Zone}")}");
             _driver.Start(launch);
         }

@@ -50,11 +50,12 @@ public static class InstanceSetPlanner
             stops.Add(new StopInstance(orphan.Id, orphan.Service, "service removed from the spec", false, false));
         }
 
+        var byService = observed.ToLookup(i => i.Service, StringComparer.Ordinal);
         var readyByService = observed.Where(i => i.InRotation).GroupBy(i => i.Service).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
         foreach (var service in desired)
         {
             var zones = service.ZoneNames;
-            var live = observed.Where(i => i.Service == service.Name && i.IsLive).ToList();
+            var live = byService[service.Name].Where(i => i.IsLive).ToList();
             // An instance in a zone that is down (or no longer declared) is failed over: replaced elsewhere at once.
             foreach (var displaced in live.Where(i => zones.Count > 0 && (i.Zone is null || !zones.Contains(i.Zone))).ToList())
             {

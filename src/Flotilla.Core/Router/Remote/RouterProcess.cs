@@ -33,6 +33,8 @@ internal sealed record RouterProcess(int Pid, long? StartTime, int AdminPort, st
         var env = Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
             .ToDictionary(e => (string)e.Key, e => (string?)e.Value ?? "", StringComparer.Ordinal);
         env[RouterAdmin.SecretVariable] = secret;
+        // Server GC: ~20% more throughput for the proxy (bench/router.sh); the rest of Flotilla runs workstation GC.
+        env.TryAdd("DOTNET_gcServer", "1");
         var logs = Path.Combine(dataDirectory, "logs");
         Directory.CreateDirectory(logs);
         var log = Path.Combine(logs, "router.log");
