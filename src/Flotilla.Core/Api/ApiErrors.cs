@@ -31,6 +31,7 @@ public static class ApiErrors
             _ => StatusCodes.Status400BadRequest,
         }, cp.Message),
         JsonException json => Result(StatusCodes.Status400BadRequest, "malformed JSON", json.Message),
+        HttpRequestException router => Result(StatusCodes.Status503ServiceUnavailable, "the router process is not answering; the server restarts it, try again shortly", router.Message),
         BadHttpRequestException bad => Result(bad.StatusCode, bad.StatusCode == StatusCodes.Status413PayloadTooLarge ? "request body too large" : "bad request", bad.Message),
         _ => Result(StatusCodes.Status500InternalServerError, "internal error", $"{e.GetType().Name}: {e.Message}"),
     };

@@ -48,6 +48,16 @@ public sealed class ServerTests
         Assert.Equal(3, (int)status["services"]![0]!["desired"]!);
         Assert.Equal(2, (int)status["services"]![0]!["declared"]!);
 
+        // Two applies from revision 1 at once (two teammates, two CI jobs): one lands, the other is refused, not merged.
+        var specA = Path.Combine(harness.SpecDirectory, "a.yaml");
+        var specB = Path.Combine(harness.SpecDirectory, "b.yaml");
+        File.WriteAllText(specA, Spec(3).Replace("dependsOn: [reviews]", "dependsOn: [reviews]\n    env: { WHO: a }", StringComparison.Ordinal));
+        File.WriteAllText(specB, Spec(3).Replace("dependsOn: [reviews]", "dependsOn: [reviews]\n    env: { WHO: b }", StringComparison.Ordinal));
+        var racing = await Task.WhenAll(harness.CliAsync("apply", "-f", specA, "--based-on", "1"), harness.CliAsync("apply", "-f", specB, "--based-on", "1"));
+        Assert.Equal([0, 1], racing.Select(r => r.Code).Order());
+        Assert.Contains("error: stale revision", racing.Single(r => r.Code == 1).Output, StringComparison.Ordinal);
+        Assert.Contains("based on revision 1, but the latest is 2", racing.Single(r => r.Code == 1).Output, StringComparison.Ordinal);
+
         var (badCode, badOutput) = await harness.CliAsync("status", "--token", "flo_bogus");
         Assert.Equal(1, badCode);
         Assert.Contains("error: unknown token", badOutput, StringComparison.Ordinal);
