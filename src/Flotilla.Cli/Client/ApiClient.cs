@@ -44,6 +44,11 @@ internal sealed class ApiClient : IDisposable
         return await response.Content.ReadAsStringAsync(cancellationToken);
     }
 
+    public async Task DeleteAsync(string path, CancellationToken cancellationToken = default)
+    {
+        using var response = await SendAsync(new HttpRequestMessage(HttpMethod.Delete, path), cancellationToken);
+    }
+
     /// <summary>A streaming GET (events, logs): the caller reads the body as it comes.</summary>
     public async Task<HttpResponseMessage> StreamAsync(string path, CancellationToken cancellationToken) =>
         await SendAsync(new HttpRequestMessage(HttpMethod.Get, path), cancellationToken, HttpCompletionOption.ResponseHeadersRead);

@@ -80,12 +80,19 @@ internal static class ChangeCommands
         var tokenName = new Argument<string>("name");
         var role = new Option<string>("--role") { Description = "read (may look) or admin (may change)", DefaultValueFactory = _ => ApiAuth.Read };
         role.AcceptOnlyFromAmong(ApiAuth.Roles);
-        yield return ApiCommand.Create("token", "Create an API token (printed once; only its hash is stored)", async (parse, client, json, ct) =>
+        var revoke = new Option<bool>("--revoke") { Description = "Revoke the token of that name instead (it stops working at once)" };
+        yield return ApiCommand.Create("token", "Create an API token (printed once; only its hash is stored), or revoke one", async (parse, client, json, ct) =>
         {
+            if (parse.GetValue(revoke))
+            {
+                await client.DeleteAsync($"v1/tokens/{Uri.EscapeDataString(parse.GetValue(tokenName)!)}", ct);
+                Console.WriteLine($"token '{parse.GetValue(tokenName)}' revoked");
+                return 0;
+            }
             var answer = await client.PostAsync("v1/tokens", new TokenBody(parse.GetValue(tokenName), parse.GetValue(role)), ct);
             Console.WriteLine(json ? answer : JsonSerializer.Deserialize<TokenResponse>(answer, ApiJson.Options)!.Token);
             return 0;
-        }, tokenName, role);
+        }, tokenName, role, revoke);
 
         var stopAll = new Option<bool>("--stop-all") { Description = "Also drain and stop every instance and the router (default: they keep serving)" };
         yield return ApiCommand.Create("shutdown", "Stop the server", async (parse, client, _, ct) =>

@@ -81,6 +81,21 @@ internal static class ApiEndpoints
             var secret = plane.Store.CreateToken(body.Name, body.Role!, ApiAuth.Actor(context), DateTimeOffset.UtcNow);
             return Results.Json(new TokenResponse(body.Name, body.Role!, secret), ApiJson.Options, statusCode: StatusCodes.Status201Created);
         });
+        v1.MapGet("/tokens", () => Results.Json(plane.Store.Tokens(), ApiJson.Options)).WithSummary("Token names and roles (never their secrets).");
+        v1.MapDelete("/tokens/{name}", (string name, HttpContext context) =>
+        {
+            var tokens = plane.Store.Tokens();
+            if (tokens.SingleOrDefault(t => t.Name == name) is not { } token)
+            {
+                return ApiErrors.Result(StatusCodes.Status404NotFound, $"no token named '{name}'", $"tokens: {string.Join(", ", tokens.Select(t => t.Name))}");
+            }
+            if (token.Role == ApiAuth.Admin && tokens.Count(t => t.Role == ApiAuth.Admin) == 1)
+            {
+                return ApiErrors.Result(StatusCodes.Status409Conflict, $"'{name}' is the last admin token; create another admin token first");
+            }
+            plane.Store.RevokeToken(name, ApiAuth.Actor(context), DateTimeOffset.UtcNow);
+            return Results.NoContent();
+        }).WithSummary("Revokes a token at once (not the last admin token).");
         v1.MapPost("/shutdown", async (HttpContext context) =>
         {
             var body = await ReadAsync<ShutdownBody>(context);

@@ -18,6 +18,22 @@ public sealed partial class StateStore
         return secret;
     }
 
+    /// <summary>Deletes a token (audited); false when there is none by that name.</summary>
+    public bool RevokeToken(string name, string actor, DateTimeOffset at) =>
+        Write((c, t) =>
+        {
+            using var command = c.CreateCommand();
+            command.Transaction = t;
+            command.CommandText = "DELETE FROM tokens WHERE name = $n";
+            command.Parameters.AddWithValue("$n", name);
+            if (command.ExecuteNonQuery() == 0)
+            {
+                return false;
+            }
+            InsertAudit(c, t, at, actor, "token revoke", $"token '{name}' revoked", null, null);
+            return true;
+        });
+
     public TokenRecord? FindToken(string secret) =>
         Read(c => Query(c, "SELECT name, role, created_at FROM tokens WHERE sha256 = $h", r => new TokenRecord(r.GetString(0), r.GetString(1), Time(r, 2)), ("$h", Hash(secret))).FirstOrDefault());
 

@@ -44,6 +44,24 @@ public sealed class ApiTests(ApiFixture api) : IClassFixture<ApiFixture>
     }
 
     [Fact]
+    public async Task ARevokedToken_StopsWorkingAtOnce_AndTheLastAdminTokenCannotBeRevoked()
+    {
+        var created = await api.Admin.PostAsJsonAsync("v1/tokens", new TokenBody("ci", ApiAuth.Read), ApiJson.Options);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var secret = (string)JsonNode.Parse(await created.Content.ReadAsStringAsync())!["token"]!;
+        using var ci = new HttpClient { BaseAddress = api.Admin.BaseAddress };
+        ci.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", secret);
+        Assert.Equal(HttpStatusCode.OK, (await ci.GetAsync("v1/status")).StatusCode);
+        Assert.DoesNotContain(secret, await api.Reader.GetStringAsync("v1/tokens"), StringComparison.Ordinal);
+
+        Assert.Equal(HttpStatusCode.NoContent, (await api.Admin.DeleteAsync("v1/tokens/ci")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await ci.GetAsync("v1/status")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await api.Admin.DeleteAsync("v1/tokens/ci")).StatusCode);
+        Assert.Contains("last admin token", (string?)(await Problem(await api.Admin.DeleteAsync("v1/tokens/admin"), HttpStatusCode.Conflict))["title"], StringComparison.Ordinal);
+        Assert.Contains(JsonNode.Parse(await api.Reader.GetStringAsync("v1/audit"))!.AsArray(), a => (string?)a!["action"] == "token revoke");
+    }
+
+    [Fact]
     public async Task BadInput_Gets4xxWithAPreciseMessage_AndChangesNothing()
     {
         await api.ApplyAsync(api.Admin, ApiFixture.Spec());
