@@ -104,16 +104,23 @@ for g in $(seq 1 20); do
   curl -s -o /dev/null -w "%{time_total}\n" -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" --data-binary "@$BENCH/change.json" "$URL/v1/apply"
 done | sort -n | awk '{ t[NR] = $1 * 1000 } END { printf "p50 %.1f ms, max %.1f ms\n", t[int((NR + 1) / 2)], t[NR] }'
 
-echo "# kill -9 of the server with 50 instances: start of the new server -> all re-adopted"
-echo -e "rep\tadopted\trecover_ms\tspawn_to_adopted_ms"
+echo "# kill -9 of the server with 50 instances, under hey -c4 through the reviews endpoint: start of the new server -> all re-adopted"
+ENDPOINT=$(curl -s -H "Authorization: Bearer $TOKEN" "$URL/v1/status" | python3 -c "import json,sys;print([s['endpoint'] for s in json.load(sys.stdin)['services'] if s['name']=='reviews'][0])")
+echo -e "rep\tadopted\trecover_ms\tspawn_to_adopted_ms\trequests during (status codes, errors)"
 for r in $(seq 1 "$REPS"); do
+  hey -z 6s -c 4 "$ENDPOINT/" > "$BENCH/hey-kill.txt" 2>&1 & hey_pid=$!
+  sleep 1
   kill -9 "$server_pid"; wait "$server_pid" 2>/dev/null || true
+  sleep 1   # no control plane at all for a second
   : > "$BENCH/server.log"
   t0=$(date +%s%N); start_server
   wait_for "re-adoption" grep -q "re-adopted" "$BENCH/server.log"
   t1=$(date +%s%N)
   line=$(grep -m1 "re-adopted" "$BENCH/server.log")
-  echo -e "$r\t$(echo "$line" | awk '{print $3 " of " $5}')\t$(echo "$line" | grep -o '[0-9]* ms' | cut -d' ' -f1)\t$(( (t1 - t0) / 1000000 ))"
+  wait "$hey_pid" || true
+  codes=$(grep -E '^\s+\[[0-9]+\]\s+[0-9]+ responses' "$BENCH/hey-kill.txt" | awk '{printf "%s%s", $1, $2 " "}')
+  errors=$(awk '/Error distribution/ { on = 1; next } on && /\[/ { sum += substr($1, 2, length($1) - 2) } END { print sum + 0 }' "$BENCH/hey-kill.txt")
+  echo -e "$r\t$(echo "$line" | awk '{print $3 " of " $5}')\t$(echo "$line" | grep -o '[0-9]* ms' | cut -d' ' -f1)\t$(( (t1 - t0) / 1000000 ))\t${codes}errors=$errors"
 done
 
 echo "# resident memory with 100 instances running"

@@ -42,7 +42,16 @@ internal static class ServerCommand
     private static async Task<int> RunAsync(string data, IPEndPoint listen)
     {
         using var stop = new ShutdownSignal();
-        var plane = await ControlPlane.StartAsync(new ControlPlaneOptions(data, SelfCommand()), stop.Token);
+        ControlPlane plane;
+        try
+        {
+            plane = await ControlPlane.StartAsync(new ControlPlaneOptions(data, SelfCommand()), stop.Token);
+        }
+        catch (ControlPlaneException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
         var stopDataPlane = false;
         try
         {

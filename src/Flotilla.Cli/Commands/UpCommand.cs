@@ -40,7 +40,16 @@ internal static class UpCommand
     private static async Task<int> RunAsync(SystemSpec spec, ControlPlaneOptions options, CancellationToken stop)
     {
         var interactive = !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
-        var host = await ControlPlane.StartAsync(options, stop);
+        ControlPlane host;
+        try
+        {
+            host = await ControlPlane.StartAsync(options, stop);
+        }
+        catch (ControlPlaneException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
         try
         {
             if (host.Adoption.Instances > 0)

@@ -31,6 +31,7 @@ public sealed partial class ControlPlane : IAsyncDisposable
     private DesiredState _state = DesiredState.Empty;
     private IReadOnlyDictionary<string, string> _problems = new Dictionary<string, string>();
     private int _disposed;
+    private DataDirectoryLock? _lock;
 
     private ControlPlane(ControlPlaneOptions options, StateStore store, IRouter router, EventLog events)
     {
@@ -66,7 +67,17 @@ public sealed partial class ControlPlane : IAsyncDisposable
 
     public static async Task<ControlPlane> StartAsync(ControlPlaneOptions options, CancellationToken cancellationToken = default)
     {
-        var store = StateStore.Open(options.DataDirectory);
+        var exclusive = DataDirectoryLock.Acquire(options.DataDirectory);
+        StateStore store;
+        try
+        {
+            store = StateStore.Open(options.DataDirectory);
+        }
+        catch
+        {
+            exclusive.Dispose();
+            throw;
+        }
         ControlPlane? plane = null;
         IRouter? router = null;
         try
@@ -76,7 +87,7 @@ public sealed partial class ControlPlane : IAsyncDisposable
             router = options.RouterCommand is { } command
                 ? await RouterClient.AttachOrStartAsync(options.DataDirectory, command, (message, warning) => events.Record("router", message, warning), cancellationToken)
                 : new RouterHost();
-            plane = new ControlPlane(options, store, router, events) { FirstEventOfThisStart = firstOfThisStart };
+            plane = new ControlPlane(options, store, router, events) { FirstEventOfThisStart = firstOfThisStart, _lock = exclusive };
             await plane.RecoverAsync(cancellationToken);
             plane._controller.Start();
             return plane;
@@ -94,6 +105,7 @@ public sealed partial class ControlPlane : IAsyncDisposable
                     await router.DisposeAsync();
                 }
                 store.Dispose();
+                exclusive.Dispose();
             }
             throw;
         }
@@ -294,6 +306,7 @@ public sealed partial class ControlPlane : IAsyncDisposable
         }
         _store.Dispose();
         _changing.Dispose();
+        _lock?.Dispose();
     }
 
     private bool _stoppedDataPlane;

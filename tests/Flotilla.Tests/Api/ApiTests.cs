@@ -62,6 +62,14 @@ public sealed class ApiTests(ApiFixture api) : IClassFixture<ApiFixture>
     }
 
     [Fact]
+    public async Task ASecondControlPlane_OnTheSameDataDirectory_IsRefused()
+    {
+        var e = await Assert.ThrowsAsync<Flotilla.Hosting.ControlPlaneException>(() => Flotilla.Hosting.ControlPlane.StartAsync(new Flotilla.Hosting.ControlPlaneOptions(api.Plane.DataDirectory)));
+        Assert.Contains($"another Flotilla control plane (process {Environment.ProcessId}) is running on {api.Plane.DataDirectory}", e.Message, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, (await api.Reader.GetAsync("v1/status")).StatusCode);
+    }
+
+    [Fact]
     public async Task BadInput_Gets4xxWithAPreciseMessage_AndChangesNothing()
     {
         await api.ApplyAsync(api.Admin, ApiFixture.Spec());
