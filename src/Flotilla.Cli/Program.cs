@@ -15,6 +15,7 @@ var root = new RootCommand("Flotilla: run a system of microservices as many inst
     SchemaCommand.Create(),
     ServerCommand.Create(),
     RouterCommand.Create(),
+    RolloutCommand.Create(),
 };
 foreach (var command in ChangeCommands.Create().Concat(InspectCommands.Create()))
 {

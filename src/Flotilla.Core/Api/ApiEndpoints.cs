@@ -59,6 +59,26 @@ internal static class ApiEndpoints
             await plane.StartServiceAsync(service, ApiAuth.Actor(context));
             return Results.NoContent();
         });
+        v1.MapGet("/services/{service}/rollout", (string service) => Results.Json(plane.Rollout(service), ApiJson.Options))
+            .WithSummary("A service's rollout: desired revision, new/old/ready counts, state, what it waits on, the last result.");
+        v1.MapGet("/services/{service}/rollout/history", (string service) => Results.Json(plane.RolloutHistory(service), ApiJson.Options))
+            .WithSummary("The system revisions in which this service's revision changed, newest first.");
+        v1.MapPost("/services/{service}/rollout/pause", async (string service, HttpContext context) =>
+        {
+            await plane.PauseRolloutAsync(service, ApiAuth.Actor(context));
+            return Results.NoContent();
+        });
+        v1.MapPost("/services/{service}/rollout/resume", async (string service, HttpContext context) =>
+        {
+            await plane.ResumeRolloutAsync(service, ApiAuth.Actor(context));
+            return Results.NoContent();
+        });
+        v1.MapPost("/services/{service}/rollout/undo", async (string service, HttpContext context) =>
+        {
+            var body = context.Request.ContentLength is 0 or null ? new UndoBody(null) : await ReadAsync<UndoBody>(context);
+            var record = await plane.UndoRolloutAsync(service, body.ToRevision, ApiAuth.Actor(context));
+            return Results.Json(new ApplyResponse(record.Number, false, record.Summary), ApiJson.Options, statusCode: StatusCodes.Status201Created);
+        }).WithSummary("Runs an earlier revision of the service again (default: the one before), as a new system revision; nothing is rebuilt.");
         foreach (var state in new[] { "down", "up" })
         {
             v1.MapPost($"/zones/{{zone}}/{state}", async (string zone, HttpContext context) =>

@@ -7,6 +7,8 @@ public sealed record ApplyResponse(long Revision, bool Unchanged, string Summary
 
 public sealed record ScaleBody(int? Instances);
 
+public sealed record UndoBody(long? ToRevision);
+
 public sealed record TokenBody(string? Name, string? Role);
 
 public sealed record TokenResponse(string Name, string Role, string Token);

@@ -16,7 +16,7 @@ public sealed partial class ControlPlane
                 throw new ControlPlaneException($"instances must be between 0 and {Model.SpecLoader.MaxInstances}, not {instances}", ControlPlaneError.Invalid);
             }
             var own = _store.ServiceOverrides().GetValueOrDefault(service);
-            _store.SetServiceOverride(new ServiceOverride(service, instances == declared.Instances ? null : instances, own?.Stopped ?? false), actor, "scale",
+            _store.SetServiceOverride(new ServiceOverride(service, instances == declared.Instances ? null : instances, own?.Stopped ?? false, own?.Paused ?? false), actor, "scale",
                 $"{service} scaled to {instances} (the spec says {declared.Instances})", _time.GetUtcNow());
             Events.Record(service, $"scaled to {instances} by {actor}{(own?.Stopped == true ? " (stays stopped until started)" : "")}");
         });
@@ -31,7 +31,7 @@ public sealed partial class ControlPlane
         {
             Known(service);
             var own = _store.ServiceOverrides().GetValueOrDefault(service);
-            _store.SetServiceOverride(new ServiceOverride(service, own?.Instances, stopped), actor, stopped ? "stop" : "start",
+            _store.SetServiceOverride(new ServiceOverride(service, own?.Instances, stopped, own?.Paused ?? false), actor, stopped ? "stop" : "start",
                 $"{service} {(stopped ? "stopped" : "started")}", _time.GetUtcNow());
             Events.Record(service, $"{(stopped ? "stopped" : "started")} by {actor}");
         });

@@ -31,6 +31,8 @@ public sealed partial class ControlPlane : IAsyncDisposable
     private DesiredState _state = DesiredState.Empty;
     private IReadOnlyDictionary<string, string> _problems = new Dictionary<string, string>();
     private int _disposed;
+    private readonly CancellationTokenSource _rolloutStop = new();
+    private Task _rolloutLoop = Task.CompletedTask;
     private DataDirectoryLock? _lock;
 
     private ControlPlane(ControlPlaneOptions options, StateStore store, IRouter router, EventLog events)
@@ -90,6 +92,7 @@ public sealed partial class ControlPlane : IAsyncDisposable
             plane = new ControlPlane(options, store, router, events) { FirstEventOfThisStart = firstOfThisStart, _lock = exclusive };
             await plane.RecoverAsync(cancellationToken);
             plane._controller.Start();
+            plane._rolloutLoop = Task.Run(() => plane.RolloutLoopAsync(plane._rolloutStop.Token), CancellationToken.None);
             return plane;
         }
         catch
@@ -266,7 +269,7 @@ public sealed partial class ControlPlane : IAsyncDisposable
         var revision = RevisionOf(command, env, service);
         var withRevision = new SortedDictionary<string, string>(env.ToDictionary(), StringComparer.Ordinal) { ["FLOTILLA_REVISION"] = revision };
         return new DesiredService(service.Name, revision, service.Instances, command, withRevision, service.Http, service.Timeouts, service.Restart,
-            service.DependsOn.Select(d => d.Name).ToList(), service.Resources);
+            service.DependsOn.Select(d => d.Name).ToList(), service.Resources, Rollout: service.Rollout);
     }
 
     /// <summary>A digest of everything an instance runs with; the instance count is not part of it.</summary>
@@ -292,6 +295,8 @@ public sealed partial class ControlPlane : IAsyncDisposable
         {
             return;
         }
+        await _rolloutStop.CancelAsync();
+        await _rolloutLoop;
         await _controller.DisposeAsync();
         if (!_stoppedDataPlane)
         {
@@ -315,6 +320,8 @@ public sealed partial class ControlPlane : IAsyncDisposable
     public async Task StopDataPlaneAsync()
     {
         _stoppedDataPlane = true;
+        await _rolloutStop.CancelAsync();
+        await _rolloutLoop;
         await _controller.StopAllAsync();
         if (_router is RouterClient client)
         {

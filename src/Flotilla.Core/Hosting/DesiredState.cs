@@ -28,7 +28,7 @@ public sealed record DesiredState(string System, string? Environment, IReadOnlyL
         {
             var own = overrides.GetValueOrDefault(s.Name);
             var instances = own is { Stopped: true } ? 0 : own?.Instances ?? s.Instances;
-            return s with { Instances = instances, Zones = zones };
+            return s with { Instances = instances, Zones = zones, Paused = own?.Paused ?? false };
         }).ToList();
     }
 

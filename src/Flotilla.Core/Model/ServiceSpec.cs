@@ -21,5 +21,6 @@ public sealed record ServiceSpec
     public IReadOnlyList<NameRef> DependsOn { get; init; } = [];
     public TimeoutsSpec Timeouts { get; init; } = TimeoutsSpec.Default;
     public RestartSpec Restart { get; init; } = RestartSpec.Default;
+    public RolloutSpec Rollout { get; init; } = RolloutSpec.Default;
     public required SpecLocation At { get; init; }
 }

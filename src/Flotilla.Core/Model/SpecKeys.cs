@@ -7,11 +7,12 @@ namespace Flotilla.Model;
 public static class SpecKeys
 {
     public static readonly string[] Root = ["name", "zones", "services", "environments"];
-    public static readonly string[] Service = ["build", "command", "files", "instances", "http", "env", "resources", "dependsOn", "timeouts", "restart"];
+    public static readonly string[] Service = ["build", "command", "files", "instances", "http", "env", "resources", "dependsOn", "timeouts", "restart", "rollout"];
     public static readonly string[] Http = ["port", "health", "ready"];
     public static readonly string[] Resources = ["cpu", "memory"];
     public static readonly string[] Timeouts = ["start", "drain", "stop"];
     public static readonly string[] Restart = ["backoff", "maxBackoff"];
+    public static readonly string[] Rollout = ["strategy", "maxSurge", "maxUnavailable", "minReady", "progressDeadline"];
     public static readonly string[] Environment = ["instances", "zones", "env", "services"];
     public static readonly string[] ServiceOverlay = ["instances", "env", "resources"];
 }

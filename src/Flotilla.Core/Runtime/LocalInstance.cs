@@ -101,9 +101,8 @@ internal sealed class LocalInstance(InstanceLaunch launch, InstanceStatus initia
 
     private static string UnexpectedExit(InstanceStatus status, string how)
     {
-        // Flotilla's own "--- ... flotilla: starting" marker says nothing about why the program ended.
-        var tail = LogTail.Read(status.LogPath, 4).Where(l => !l.StartsWith("--- ", StringComparison.Ordinal)).TakeLast(3).ToList();
-        return tail.Count == 0 ? how : $"{how}; last log lines: {string.Join(" | ", tail)}";
+        var tail = LogTail.ProgramLines(status.LogPath);
+        return tail.Length == 0 ? how : $"{how}; last log lines: {tail}";
     }
 
     private async Task ProbeLoopAsync(Prober prober, TimeProvider time, CancellationToken cancellationToken)

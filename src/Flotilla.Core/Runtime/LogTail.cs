@@ -5,6 +5,13 @@ namespace Flotilla.Runtime;
 /// <summary>The last lines of an instance log, for crash reasons shown in status.</summary>
 public static class LogTail
 {
+    /// <summary>
+    /// The program's own last lines, as " | "-joined text for a reason (empty when there are none):
+    /// Flotilla's "--- … flotilla: starting" marker says nothing about why the program ended.
+    /// </summary>
+    public static string ProgramLines(string path, int lines = 3) =>
+        string.Join(" | ", Read(path, lines + 1).Where(l => !l.StartsWith("--- ", StringComparison.Ordinal)).TakeLast(lines));
+
     public static IReadOnlyList<string> Read(string path, int lines = 10, int maxBytes = 16 * 1024)
     {
         try

@@ -3,22 +3,22 @@ namespace Flotilla.Store;
 public sealed partial class StateStore
 {
     public IReadOnlyDictionary<string, ServiceOverride> ServiceOverrides() =>
-        Read(c => Query(c, "SELECT service, instances, stopped FROM service_overrides",
-            r => new ServiceOverride(r.GetString(0), r.IsDBNull(1) ? null : r.GetInt32(1), r.GetInt64(2) != 0)))
+        Read(c => Query(c, "SELECT service, instances, stopped, paused FROM service_overrides",
+            r => new ServiceOverride(r.GetString(0), r.IsDBNull(1) ? null : r.GetInt32(1), r.GetInt64(2) != 0, r.GetInt64(3) != 0)))
         .ToDictionary(o => o.Service, StringComparer.Ordinal);
 
     /// <summary>Sets (or with nulls/false clears) an operator override of one service, audited in the same transaction.</summary>
     public void SetServiceOverride(ServiceOverride value, string actor, string action, string detail, DateTimeOffset at) =>
         Write((c, t) =>
         {
-            if (value.Instances is null && !value.Stopped)
+            if (value.IsEmpty)
             {
                 Execute(c, "DELETE FROM service_overrides WHERE service = $s", t, ("$s", value.Service));
             }
             else
             {
-                Execute(c, "INSERT INTO service_overrides (service, instances, stopped) VALUES ($s, $i, $st) ON CONFLICT(service) DO UPDATE SET instances = $i, stopped = $st", t,
-                    ("$s", value.Service), ("$i", value.Instances), ("$st", value.Stopped ? 1 : 0));
+                Execute(c, "INSERT INTO service_overrides (service, instances, stopped, paused) VALUES ($s, $i, $st, $p) ON CONFLICT(service) DO UPDATE SET instances = $i, stopped = $st, paused = $p", t,
+                    ("$s", value.Service), ("$i", value.Instances), ("$st", value.Stopped ? 1 : 0), ("$p", value.Paused ? 1 : 0));
             }
             InsertAudit(c, t, at, actor, action, detail, null, null);
         });

@@ -34,7 +34,7 @@ public sealed partial class StateStore
                 ("$n", record.Number), ("$at", at.ToUnixTimeMilliseconds()), ("$actor", actor), ("$env", environment), ("$file", specFile),
                 ("$yaml", specYaml), ("$git", gitCommit), ("$summary", summary), ("$desired", desiredJson));
             Execute(c, "UPDATE service_overrides SET instances = NULL", t);
-            Execute(c, "DELETE FROM service_overrides WHERE instances IS NULL AND stopped = 0", t);
+            Execute(c, "DELETE FROM service_overrides WHERE instances IS NULL AND stopped = 0 AND paused = 0", t);
             InsertAudit(c, t, at, actor, "apply", $"revision {record.Number}: {summary}", record.Number, gitCommit);
             return record;
         });

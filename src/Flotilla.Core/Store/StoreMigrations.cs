@@ -65,6 +65,10 @@ internal static class StoreMigrations
         );
         CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
         """,
+        // 2: a service's rollout can be paused by an operator.
+        """
+        ALTER TABLE service_overrides ADD COLUMN paused INTEGER NOT NULL DEFAULT 0;
+        """,
     ];
 
     public static int Latest => Migrations.Length;

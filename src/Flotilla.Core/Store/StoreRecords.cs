@@ -27,8 +27,11 @@ public sealed record InstanceRecord(
 /// <summary>Who changed the desired state, when, how, and from which commit when known.</summary>
 public sealed record AuditRecord(long Id, DateTimeOffset At, string Actor, string Action, string Detail, long? Revision, string? GitCommit);
 
-/// <summary>What an operator changed beside the spec: a scale, or a stop.</summary>
-public sealed record ServiceOverride(string Service, int? Instances, bool Stopped);
+/// <summary>What an operator changed beside the spec: a scale, a stop, a paused rollout.</summary>
+public sealed record ServiceOverride(string Service, int? Instances, bool Stopped, bool Paused = false)
+{
+    public bool IsEmpty => Instances is null && !Stopped && !Paused;
+}
 
 /// <summary>An API token's identity; the secret itself is never stored, only its SHA-256.</summary>
 public sealed record TokenRecord(string Name, string Role, DateTimeOffset CreatedAt);

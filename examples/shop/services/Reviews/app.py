@@ -1,6 +1,8 @@
 """Reviews: a service in Python, to show that any program runs under Flotilla.
 
 Listens on the PORT it is given, answers /healthz and /ready, and stops cleanly on SIGTERM.
+REVIEWS_VERSION changes the version in its answers (a good rollout to try); REVIEWS_BROKEN=1 makes
+/ready fail forever (a rollout that must be rolled back).
 """
 import json
 import os
@@ -8,7 +10,8 @@ import signal
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-VERSION = "reviews 1.0.0"
+VERSION = "reviews " + os.environ.get("REVIEWS_VERSION", "1.0.0")
+BROKEN = os.environ.get("REVIEWS_BROKEN") == "1"
 INSTANCE = os.environ.get("FLOTILLA_INSTANCE", "local")
 REVIEWS = {
     1: [{"stars": 5, "text": "Perfect crema."}],
@@ -21,6 +24,8 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def do_GET(self):
+        if self.path == "/ready" and BROKEN:
+            return self.reply(503, {"status": "not ready: REVIEWS_BROKEN=1"})
         if self.path in ("/healthz", "/ready"):
             return self.reply(200, {"status": "ok"})
         if self.path == "/":
@@ -51,6 +56,8 @@ def main():
     # SystemExit unwinds serve_forever in this thread; server.shutdown() from here would deadlock.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"{VERSION} listening on 127.0.0.1:{sys.argv[1]}", flush=True)
+    if BROKEN:
+        print("REVIEWS_BROKEN=1: /ready answers 503, this instance will never be ready", flush=True)
     server.serve_forever()
 
 

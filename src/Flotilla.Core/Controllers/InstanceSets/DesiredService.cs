@@ -19,7 +19,11 @@ public sealed record DesiredService(
     RestartSpec Restart,
     IReadOnlyList<string> DependsOn,
     ResourcesSpec? Resources = null,
-    IReadOnlyList<string>? Zones = null)
+    IReadOnlyList<string>? Zones = null,
+    RolloutSpec? Rollout = null,
+    bool Paused = false)
 {
     public IReadOnlyList<string> ZoneNames => Zones ?? [];
+
+    public RolloutSpec RolloutOrDefault => Rollout ?? RolloutSpec.Default;
 }

@@ -5,8 +5,9 @@ namespace Flotilla.Controllers.InstanceSets;
 /// <summary>
 /// The reconciler as a pure function: desired services, observed instances, failure history
 /// and the time in; a plan out. No I/O, so every decision is testable as a table of cases.
-/// A revision change replaces instances surge-first (one extra at a time, never fewer ready
-/// than desired), so a service keeps serving while it moves.
+/// A revision change is a rolling update within the service's maxSurge and maxUnavailable
+/// (by default surge-first: never fewer available than desired), where a new instance counts as
+/// available once it has been ready for minReady; a paused rollout holds where it is.
 /// </summary>
 public static class InstanceSetPlanner
 {
@@ -64,10 +65,17 @@ public static class InstanceSetPlanner
             }
             var current = live.Where(i => i.Revision == service.Revision).ToList();
             var old = live.Where(i => i.Revision != service.Revision).ToList();
+            var rollout = service.RolloutOrDefault;
+            var (surge, unavailable) = rollout.Resolve(service.Instances);
+            if (old.Count > 0 && service.Paused)
+            {
+                waiting[service.Name] = $"rollout paused: {current.Count} of {service.Instances} on revision {service.Revision}, {old.Count} on older ones";
+                continue;
+            }
 
             var toStart = old.Count == 0
                 ? service.Instances - current.Count
-                : Math.Min(service.Instances - current.Count, service.Instances + 1 - live.Count);
+                : Math.Min(service.Instances - current.Count, service.Instances + surge - live.Count);
             var rebalance = toStart == 0 && old.Count == 0 && Zones.NeedsRebalance(zones, current) && current.All(i => i.InRotation);
             if (toStart > 0 || rebalance)
             {
@@ -96,11 +104,11 @@ public static class InstanceSetPlanner
                 stops.Add(new StopInstance(extra.Id, service.Name, why, false, false));
             }
 
-            // Old revision: unready ones go at once; ready ones only while the ready count stays at the desired level.
-            var excessReady = live.Count(i => i.InRotation) - service.Instances;
+            // Old revision: unready ones go at once; available ones only while at least desired - maxUnavailable stay available.
+            var stoppable = live.Count(i => Available(i, rollout.MinReady, now, ref wakeAt)) - (service.Instances - unavailable);
             foreach (var instance in ScaleDownOrder(old))
             {
-                if (!instance.InRotation || excessReady-- > 0)
+                if (!instance.InRotation || stoppable-- > 0)
                 {
                     stops.Add(new StopInstance(instance.Id, service.Name, $"replaced by revision {service.Revision}", false, false));
                 }
@@ -139,6 +147,22 @@ public static class InstanceSetPlanner
             }
         }
         return null;
+    }
+
+    /// <summary>Ready for at least <paramref name="minReady"/>; otherwise asks to be woken when it will be.</summary>
+    private static bool Available(InstanceStatus instance, TimeSpan minReady, DateTimeOffset now, ref DateTimeOffset? wakeAt)
+    {
+        if (!instance.InRotation)
+        {
+            return false;
+        }
+        var availableAt = (instance.ReadySince ?? now) + minReady;
+        if (availableAt <= now)
+        {
+            return true;
+        }
+        wakeAt = wakeAt is null || availableAt < wakeAt ? availableAt : wakeAt;
+        return false;
     }
 
     /// <summary>Kubernetes' order: not-ready before ready, then the youngest first.</summary>

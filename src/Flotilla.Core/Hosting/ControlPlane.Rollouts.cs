@@ -1,0 +1,248 @@
+using System.Text.Json;
+using Flotilla.Controllers.InstanceSets;
+using Flotilla.Runtime;
+using Flotilla.Store;
+
+namespace Flotilla.Hosting;
+
+/// <summary>
+/// Rollouts of one service from revision to revision: progress, pause and resume, undo to an
+/// earlier revision, and the automatic rollback of a rollout that makes no progress within its
+/// deadline. An undo or a rollback is a new revision of the system (audited, in history) whose
+/// only change is that service's desired state taken back from an earlier revision: nothing is
+/// rebuilt, the earlier artifact and config run again.
+/// </summary>
+public sealed partial class ControlPlane
+{
+    private readonly Dictionary<string, RolloutProgress> _rollouts = new(StringComparer.Ordinal);
+
+    /// <summary>Where a rollout got to: the target, the most new instances seen available, and when that last grew.</summary>
+    private sealed record RolloutProgress(string Target, int Best, DateTimeOffset LastProgressAt);
+
+    public Task PauseRolloutAsync(string service, string actor) => SetPausedAsync(service, true, actor);
+
+    public Task ResumeRolloutAsync(string service, string actor) => SetPausedAsync(service, false, actor);
+
+    private Task SetPausedAsync(string service, bool paused, string actor) =>
+        ChangeAsync(() =>
+        {
+            Known(service);
+            var own = _store.ServiceOverrides().GetValueOrDefault(service) ?? new ServiceOverride(service, null, false);
+            _store.SetServiceOverride(own with { Paused = paused }, actor, paused ? "rollout pause" : "rollout resume", $"{service} rollout {(paused ? "paused" : "resumed")}", _time.GetUtcNow());
+            Events.Record(service, $"rollout {(paused ? "paused" : "resumed")} by {actor}");
+        });
+
+    /// <summary>The state of a service's rollout as a user sees it (what kubectl rollout status shows).</summary>
+    public RolloutStatus Rollout(string service)
+    {
+        var desired = Known(service);
+        var status = Status().Services.Single(s => s.Name == service);
+        var live = status.Instances.Where(i => i.IsLive).ToList();
+        var current = live.Where(i => i.Revision == desired.Revision).ToList();
+        var last = _store.Meta(RolloutKey(service)) is { } json ? JsonSerializer.Deserialize<RolloutResult>(json, StoreJournal.Json) : null;
+        var old = live.Count - current.Count;
+        var state = status.Stopped ? "stopped"
+            : old > 0 ? (_store.ServiceOverrides().GetValueOrDefault(service)?.Paused == true ? "paused" : "progressing")
+            : current.Count(i => i.InRotation) >= status.Desired ? "complete" : "progressing";
+        return new RolloutStatus(service, desired.Revision, status.Desired, current.Count, current.Count(i => i.InRotation), old, state,
+            state is "progressing" or "paused" ? status.Problem : null, last);
+    }
+
+    /// <summary>
+    /// The revisions of the system in which this service's desired revision changed, newest first
+    /// (what <c>rollout history</c> and <c>rollout undo</c> choose from).
+    /// </summary>
+    public IReadOnlyList<ServiceRevision> RolloutHistory(string service, int limit = 200)
+    {
+        Known(service);
+        var changes = new List<ServiceRevision>();
+        var revisions = _store.Revisions(limit);
+        for (var i = 0; i < revisions.Count; i++)
+        {
+            var here = DesiredState.FromJson(revisions[i].DesiredJson).Find(service);
+            var before = i + 1 < revisions.Count ? DesiredState.FromJson(revisions[i + 1].DesiredJson).Find(service) : null;
+            if (here is not null && here.Revision != before?.Revision)
+            {
+                changes.Add(new ServiceRevision(revisions[i].Number, revisions[i].CreatedAt, revisions[i].Actor, here.Revision, revisions[i].Summary));
+            }
+        }
+        return changes;
+    }
+
+    /// <summary>
+    /// Runs an earlier revision of a service again: the one it ran in system revision
+    /// <paramref name="toRevision"/>, or by default the one before the current. Returns the new system revision.
+    /// </summary>
+    public async Task<RevisionRecord> UndoRolloutAsync(string service, long? toRevision, string actor)
+    {
+        var current = Known(service);
+        DesiredService target;
+        if (toRevision is { } number)
+        {
+            var record = _store.Revision(number) ?? throw new ControlPlaneException($"no revision {number}; the latest is {_store.LatestRevisionNumber}", ControlPlaneError.NotFound);
+            target = DesiredState.FromJson(record.DesiredJson).Find(service)
+                ?? throw new ControlPlaneException($"service '{service}' did not exist in revision {number}", ControlPlaneError.NotFound);
+        }
+        else
+        {
+            var earlier = RolloutHistory(service).FirstOrDefault(r => r.Revision != current.Revision)
+                ?? throw new ControlPlaneException($"service '{service}' has no earlier revision to go back to", ControlPlaneError.Conflict);
+            target = DesiredState.FromJson(_store.Revision(earlier.Number)!.DesiredJson).Find(service)!;
+            toRevision = earlier.Number;
+        }
+        if (target.Revision == current.Revision)
+        {
+            throw new ControlPlaneException($"service '{service}' already runs revision {current.Revision} (as in system revision {toRevision})", ControlPlaneError.Conflict);
+        }
+        return await ReplaceServiceAsync(service, target, actor, $"undo {service} {Short(current.Revision)}→{Short(target.Revision)} (as in revision {toRevision})");
+    }
+
+    /// <summary>A new revision that differs from the latest only in <paramref name="service"/>; scale overrides stay.</summary>
+    private async Task<RevisionRecord> ReplaceServiceAsync(string service, DesiredService earlier, string actor, string summary)
+    {
+        await _changing.WaitAsync();
+        try
+        {
+            var state = State;
+            var now = state.Find(service) ?? throw new ControlPlaneException($"unknown service '{service}'", ControlPlaneError.NotFound);
+            // What the service runs comes from the earlier revision; how many and where stay as declared now.
+            var next = state with { Services = state.Services.Select(s => s.Name == service ? earlier with { Instances = now.Instances, Zones = now.Zones } : s).ToList() };
+            var latest = _store.LatestRevision()!;
+            var overrides = _store.ServiceOverrides();
+            var record = _store.AddRevision(latest.Number, actor, latest.Environment, latest.SpecFile, latest.SpecYaml, latest.GitCommit, summary, next.ToJson(), _time.GetUtcNow());
+            // AddRevision resets scale overrides (an apply does); an undo is not an apply of the spec, so they come back.
+            foreach (var (_, own) in overrides.Where(o => o.Value.Instances is not null))
+            {
+                _store.SetServiceOverride(own, actor, "scale", $"{own.Service} stays scaled to {own.Instances} across {summary}", _time.GetUtcNow());
+            }
+            Volatile.Write(ref _state, next);
+            Publish();
+            Events.Record(service, $"revision {record.Number} by {actor}: {summary}");
+            return record;
+        }
+        finally
+        {
+            _changing.Release();
+        }
+    }
+
+    /// <summary>
+    /// One look at every service's rollout (run every 250 ms): progress is the number of new
+    /// instances available growing; no progress for the service's progressDeadline (paused time
+    /// does not count) rolls it back to the revision its old instances run.
+    /// </summary>
+    private async Task WatchRolloutsAsync()
+    {
+        var now = _time.GetUtcNow();
+        var observed = _driver.Observe();
+        foreach (var service in _controller.Desired)
+        {
+            var live = observed.Where(i => i.Service == service.Name && i.IsLive).ToList();
+            var old = live.Where(i => i.Revision != service.Revision).ToList();
+            var available = live.Count(i => i.Revision == service.Revision && i.InRotation);
+            _rollouts.TryGetValue(service.Name, out var progress);
+            if (old.Count == 0)
+            {
+                if (progress is not null && available >= service.Instances)
+                {
+                    _rollouts.Remove(service.Name);
+                    RecordResult(service.Name, new RolloutResult("complete", null, service.Revision, null, now));
+                    Events.Record(service.Name, $"rollout to revision {service.Revision} complete: {available} of {service.Instances} instances ready");
+                }
+                continue;
+            }
+            if (progress is null || progress.Target != service.Revision)
+            {
+                _rollouts[service.Name] = new RolloutProgress(service.Revision, available, now);
+                continue;
+            }
+            if (available > progress.Best || service.Paused)
+            {
+                _rollouts[service.Name] = progress with { Best = Math.Max(available, progress.Best), LastProgressAt = now };
+                continue;
+            }
+            var deadline = service.RolloutOrDefault.ProgressDeadline;
+            if (now - progress.LastProgressAt > deadline)
+            {
+                await RollBackAsync(service, old, deadline, observed);
+            }
+        }
+    }
+
+    private async Task RollBackAsync(DesiredService service, IReadOnlyList<InstanceStatus> old, TimeSpan deadline, IReadOnlyList<InstanceStatus> observed)
+    {
+        _rollouts.Remove(service.Name);
+        var from = old.GroupBy(i => i.Revision).MaxBy(g => g.Count())!.Key;
+        var earlier = _store.Revisions(200).Select(r => DesiredState.FromJson(r.DesiredJson).Find(service.Name)).FirstOrDefault(s => s?.Revision == from);
+        var why = WhyNotReady(service, observed);
+        var stalled = $"rollout of {service.Name} to revision {service.Revision} made no progress in {Model.Quantities.Format(deadline)}: {why}";
+        if (earlier is null)
+        {
+            Events.Record(service.Name, $"{stalled}; cannot roll back: revision {from} is no longer in the history", warning: true);
+            return;
+        }
+        try
+        {
+            var record = await ReplaceServiceAsync(service.Name, earlier, "flotilla (progress deadline)", $"rollback {service.Name} {Short(service.Revision)}→{Short(from)}: {why}");
+            RecordResult(service.Name, new RolloutResult("rolled back", from, service.Revision, why, _time.GetUtcNow()));
+            Events.Record(service.Name, $"{stalled}; rolled back to revision {from} (system revision {record.Number})", warning: true);
+        }
+        catch (StaleRevisionException)
+        {
+            // Someone applied meanwhile: their revision wins, and the watch starts over on it.
+        }
+    }
+
+    /// <summary>Why the new revision is not ready: the service's last failure (with its log lines), or an instance's state.</summary>
+    private string WhyNotReady(DesiredService service, IReadOnlyList<InstanceStatus> observed)
+    {
+        var health = _controller.Health.GetValueOrDefault(service.Name);
+        if (health is { ConsecutiveFailures: > 0, LastFailure: { } failure })
+        {
+            return $"{health.ConsecutiveFailures} failure(s) in a row, last: {failure}";
+        }
+        var stuck = observed.FirstOrDefault(i => i.Service == service.Name && i.Revision == service.Revision && !i.InRotation);
+        if (stuck is null)
+        {
+            return "no new instance became ready";
+        }
+        var probe = stuck.Reason ?? $"readiness probe {service.Http.Ready ?? service.Http.Health ?? "tcp"} not passing";
+        var tail = LogTail.ProgramLines(stuck.LogPath);
+        return $"{stuck.Id} is {stuck.State} ({probe}){(tail.Length == 0 ? "" : $"; last log lines: {tail}")}";
+    }
+
+    private void RecordResult(string service, RolloutResult result) => _store.SetMeta(RolloutKey(service), JsonSerializer.Serialize(result, StoreJournal.Json));
+
+    private static string RolloutKey(string service) => $"rollout/{service}";
+
+    private static string Short(string revision) => revision[..Math.Min(7, revision.Length)];
+
+    private async Task RolloutLoopAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(250), _time, cancellationToken);
+                await WatchRolloutsAsync();
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (Exception e) when (e is ControlPlaneException or Microsoft.Data.Sqlite.SqliteException or JsonException or InvalidOperationException)
+            {
+                Events.Record("control-plane", $"rollout watch failed: {e.GetType().Name}: {e.Message}", warning: true);
+            }
+        }
+    }
+}
+
+/// <summary>A service's rollout now: desired revision, counts, state (progressing, paused, complete, stopped), and the last result.</summary>
+public sealed record RolloutStatus(string Service, string Revision, int Desired, int Current, int CurrentReady, int Old, string State, string? Waiting, RolloutResult? Last);
+
+/// <summary>How a rollout ended: complete, or rolled back (from the revision it went back to, to the one that failed, and why).</summary>
+public sealed record RolloutResult(string State, string? RolledBackTo, string Revision, string? Reason, DateTimeOffset At);
+
+/// <summary>A system revision in which a service's desired revision changed.</summary>
+public sealed record ServiceRevision(long Number, DateTimeOffset At, string Actor, string Revision, string Summary);

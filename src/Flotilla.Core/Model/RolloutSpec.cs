@@ -1,0 +1,44 @@
+namespace Flotilla.Model;
+
+/// <summary>
+/// How a service moves to a new revision (a rolling update): at most <see cref="MaxSurge"/>
+/// instances over the desired count, at most <see cref="MaxUnavailable"/> under it, a new
+/// instance counts as available once ready for <see cref="MinReady"/>, and a rollout that makes
+/// no progress for <see cref="ProgressDeadline"/> is rolled back. The defaults (25% surge, 0
+/// unavailable) keep a 1-instance service serving through an update.
+/// </summary>
+public sealed record RolloutSpec(RolloutAmount MaxSurge, RolloutAmount MaxUnavailable, TimeSpan MinReady, TimeSpan ProgressDeadline)
+{
+    public static RolloutSpec Default { get; } = new(RolloutAmount.Percent(25), RolloutAmount.Count(0), TimeSpan.Zero, TimeSpan.FromMinutes(2));
+
+    /// <summary>
+    /// Both bounds for <paramref name="instances"/>, rounded as Kubernetes does: surge up,
+    /// unavailable down; when both come out 0, one instance may be unavailable (else nothing could move).
+    /// </summary>
+    public (int Surge, int Unavailable) Resolve(int instances)
+    {
+        var surge = MaxSurge.Resolve(instances, roundUp: true);
+        var unavailable = MaxUnavailable.Resolve(instances, roundUp: false);
+        return surge == 0 && unavailable == 0 ? (0, 1) : (surge, unavailable);
+    }
+}
+
+/// <summary>A number of instances, or a percentage of the desired count.</summary>
+public readonly record struct RolloutAmount(int Value, bool IsPercent)
+{
+    public static RolloutAmount Count(int value) => new(value, false);
+
+    public static RolloutAmount Percent(int value) => new(value, true);
+
+    public int Resolve(int instances, bool roundUp)
+    {
+        if (!IsPercent)
+        {
+            return Value;
+        }
+        var exact = instances * Value / 100.0;
+        return (int)(roundUp ? Math.Ceiling(exact) : Math.Floor(exact));
+    }
+
+    public override string ToString() => IsPercent ? $"{Value}%" : Value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+}
