@@ -71,7 +71,8 @@ done
 swarm_summary="(not run)"
 if [ "$SWARM" = yes ]; then
   log "Docker Swarm, same app and load (start-first)"
-  [ -x /bin/busybox ] || { apt-get update -qq; apt-get install -y -qq busybox >/dev/null; }   # the peers' images are built on it
+  # The peers' images are built on a static busybox (Debian's plain busybox needs libresolv in the image).
+  file -L /bin/busybox 2>/dev/null | grep -q "statically linked" || { apt-get update -qq; apt-get install -y -qq busybox-static file >/dev/null; }
   "$PEERS/setup-docker.sh" >&2
   DUR="$DUR" "$PEERS/swarm-rolling.sh" "$REPS" startfirst > "$OUT/swarm.txt" 2>&1 || true
   swarm_summary=$(cat "$OUT/swarm.txt")

@@ -49,15 +49,15 @@ public sealed partial class ControlPlane
     }
 
     /// <summary>
-    /// The revisions of the system in which this service's desired revision changed, newest first
-    /// (what <c>rollout history</c> and <c>rollout undo</c> choose from).
+    /// The system revisions in which this service's desired revision changed, newest first, as
+    /// many as its <c>rollout.history</c> keeps (what <c>rollout history</c> and <c>undo</c> choose from).
     /// </summary>
-    public IReadOnlyList<ServiceRevision> RolloutHistory(string service, int limit = 200)
+    public IReadOnlyList<ServiceRevision> RolloutHistory(string service)
     {
-        Known(service);
+        var kept = Known(service).RolloutOrDefault.History;
         var changes = new List<ServiceRevision>();
-        var revisions = _store.Revisions(limit);
-        for (var i = 0; i < revisions.Count; i++)
+        var revisions = _store.Revisions(1000);
+        for (var i = 0; i < revisions.Count && changes.Count < kept; i++)
         {
             var here = DesiredState.FromJson(revisions[i].DesiredJson).Find(service);
             var before = i + 1 < revisions.Count ? DesiredState.FromJson(revisions[i + 1].DesiredJson).Find(service) : null;
@@ -82,6 +82,11 @@ public sealed partial class ControlPlane
             var record = _store.Revision(number) ?? throw new ControlPlaneException($"no revision {number}; the latest is {_store.LatestRevisionNumber}", ControlPlaneError.NotFound);
             target = DesiredState.FromJson(record.DesiredJson).Find(service)
                 ?? throw new ControlPlaneException($"service '{service}' did not exist in revision {number}", ControlPlaneError.NotFound);
+            var kept = RolloutHistory(service);
+            if (kept.Count > 0 && number < kept[^1].Number && kept.All(r => r.Revision != target.Revision))
+            {
+                throw new ControlPlaneException($"revision {number} is older than the {kept.Count} revisions of '{service}' kept for undo (rollout.history: {current.RolloutOrDefault.History})", ControlPlaneError.Conflict);
+            }
         }
         else
         {

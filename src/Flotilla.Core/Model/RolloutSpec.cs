@@ -4,11 +4,14 @@ namespace Flotilla.Model;
 /// How a service moves to a new revision (a rolling update): at most <see cref="MaxSurge"/>
 /// instances over the desired count, at most <see cref="MaxUnavailable"/> under it, a new
 /// instance counts as available once ready for <see cref="MinReady"/>, and a rollout that makes
-/// no progress for <see cref="ProgressDeadline"/> is rolled back. The defaults (25% surge, 0
-/// unavailable) keep a 1-instance service serving through an update.
+/// no progress for <see cref="ProgressDeadline"/> is rolled back. The last <see cref="History"/>
+/// revisions of the service can be gone back to. The defaults (25% surge, 0 unavailable) keep a
+/// 1-instance service serving through an update.
 /// </summary>
-public sealed record RolloutSpec(RolloutAmount MaxSurge, RolloutAmount MaxUnavailable, TimeSpan MinReady, TimeSpan ProgressDeadline)
+public sealed record RolloutSpec(RolloutAmount MaxSurge, RolloutAmount MaxUnavailable, TimeSpan MinReady, TimeSpan ProgressDeadline, int History = 10)
 {
+    public const int MaxHistory = 100;
+
     public static RolloutSpec Default { get; } = new(RolloutAmount.Percent(25), RolloutAmount.Count(0), TimeSpan.Zero, TimeSpan.FromMinutes(2));
 
     /// <summary>

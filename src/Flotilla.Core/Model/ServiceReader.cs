@@ -242,6 +242,12 @@ internal static class ServiceReader
                         rollout = rollout with { MinReady = minReady };
                     }
                     break;
+                case "history":
+                    if (reader.Int(value, at, 1, RolloutSpec.MaxHistory, "a number of revisions to keep for undo") is { } history)
+                    {
+                        rollout = rollout with { History = history };
+                    }
+                    break;
                 default:
                     if (reader.Duration(value, at) is { } deadline)
                     {

@@ -12,7 +12,7 @@ public static class SpecKeys
     public static readonly string[] Resources = ["cpu", "memory"];
     public static readonly string[] Timeouts = ["start", "drain", "stop"];
     public static readonly string[] Restart = ["backoff", "maxBackoff"];
-    public static readonly string[] Rollout = ["strategy", "maxSurge", "maxUnavailable", "minReady", "progressDeadline"];
+    public static readonly string[] Rollout = ["strategy", "maxSurge", "maxUnavailable", "minReady", "progressDeadline", "history"];
     public static readonly string[] Environment = ["instances", "zones", "env", "services"];
     public static readonly string[] ServiceOverlay = ["instances", "env", "resources"];
 }

@@ -108,8 +108,10 @@ public sealed class RollingUpdateTests
     [Fact]
     public void TheSpec_ReadsRolloutSettings_AndRefusesBothZero()
     {
-        var spec = SpecLoader.Parse("name: s\nservices:\n  api:\n    command: [x]\n    rollout: { strategy: rolling, maxSurge: 50%, maxUnavailable: 1, minReady: 0s, progressDeadline: 30s }\n", "/tmp/flotilla.yaml");
-        Assert.Equal(new RolloutSpec(RolloutAmount.Percent(50), RolloutAmount.Count(1), TimeSpan.Zero, TimeSpan.FromSeconds(30)), spec.Services[0].Rollout);
+        var spec = SpecLoader.Parse("name: s\nservices:\n  api:\n    command: [x]\n    rollout: { strategy: rolling, maxSurge: 50%, maxUnavailable: 1, minReady: 0s, progressDeadline: 30s, history: 3 }\n", "/tmp/flotilla.yaml");
+        Assert.Equal(new RolloutSpec(RolloutAmount.Percent(50), RolloutAmount.Count(1), TimeSpan.Zero, TimeSpan.FromSeconds(30), 3), spec.Services[0].Rollout);
+        var history = Assert.Throws<SpecException>(() => SpecLoader.Parse("name: s\nservices:\n  api:\n    command: [x]\n    rollout: { history: 0 }\n", "/tmp/flotilla.yaml"));
+        Assert.Contains("a number of revisions to keep for undo (1 to 100), got 0", Assert.Single(history.Errors).Message, StringComparison.Ordinal);
 
         var e = Assert.Throws<SpecException>(() => SpecLoader.Parse("name: s\nservices:\n  api:\n    command: [x]\n    rollout: { maxSurge: 0, maxUnavailable: 0%, strategy: canary, progressDeadline: soon }\n", "/tmp/flotilla.yaml"));
         Assert.Contains(e.Errors, x => x.Message == "maxSurge and maxUnavailable cannot both be 0: nothing could ever be replaced");
