@@ -139,7 +139,7 @@ public sealed class LocalProcessDriver : IRuntimeDriver
         return strays.Select(s => $"{s.InstanceId} (pid {s.Pid})").ToList();
     }
 
-    /// <summary>Clears the instance's pid file and cgroups; explains an exit the process could not (the OOM killer).</summary>
+    /// <summary>Removes the instance's record and cgroups; explains an exit the process could not (the OOM killer).</summary>
     private string? AfterExit(InstanceLaunch launch)
     {
         _journal.Ended(launch.Id);
