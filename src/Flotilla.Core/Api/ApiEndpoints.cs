@@ -49,30 +49,14 @@ internal static class ApiEndpoints
             await plane.ScaleAsync(service, instances, ApiAuth.Actor(context));
             return Results.NoContent();
         });
-        v1.MapPost("/services/{service}/stop", async (string service, HttpContext context) =>
-        {
-            await plane.StopServiceAsync(service, ApiAuth.Actor(context));
-            return Results.NoContent();
-        });
-        v1.MapPost("/services/{service}/start", async (string service, HttpContext context) =>
-        {
-            await plane.StartServiceAsync(service, ApiAuth.Actor(context));
-            return Results.NoContent();
-        });
+        MapAction(v1, "/services/{service}/stop", plane.StopServiceAsync);
+        MapAction(v1, "/services/{service}/start", plane.StartServiceAsync);
         v1.MapGet("/services/{service}/rollout", (string service) => Results.Json(plane.Rollout(service), ApiJson.Options))
             .WithSummary("A service's rollout: desired revision, new/old/ready counts, state, what it waits on, the last result.");
         v1.MapGet("/services/{service}/rollout/history", (string service) => Results.Json(plane.RolloutHistory(service), ApiJson.Options))
             .WithSummary("The system revisions in which this service's revision changed, newest first.");
-        v1.MapPost("/services/{service}/rollout/pause", async (string service, HttpContext context) =>
-        {
-            await plane.PauseRolloutAsync(service, ApiAuth.Actor(context));
-            return Results.NoContent();
-        });
-        v1.MapPost("/services/{service}/rollout/resume", async (string service, HttpContext context) =>
-        {
-            await plane.ResumeRolloutAsync(service, ApiAuth.Actor(context));
-            return Results.NoContent();
-        });
+        MapAction(v1, "/services/{service}/rollout/pause", plane.PauseRolloutAsync);
+        MapAction(v1, "/services/{service}/rollout/resume", plane.ResumeRolloutAsync);
         v1.MapPost("/services/{service}/rollout/undo", async (string service, HttpContext context) =>
         {
             var body = context.Request.ContentLength is 0 or null ? new UndoBody(null) : await ReadAsync<UndoBody>(context);
@@ -124,6 +108,14 @@ internal static class ApiEndpoints
             return Results.Accepted();
         }).WithSummary("Exits the server; with stopDataPlane also drains and stops every instance and the router.");
     }
+
+    /// <summary>A POST that does one thing to a service as the caller and answers 204.</summary>
+    private static void MapAction(RouteGroupBuilder group, string pattern, Func<string, string, Task> action) =>
+        group.MapPost(pattern, async (string service, HttpContext context) =>
+        {
+            await action(service, ApiAuth.Actor(context));
+            return Results.NoContent();
+        });
 
     private static async Task<T> ReadAsync<T>(HttpContext context)
     {

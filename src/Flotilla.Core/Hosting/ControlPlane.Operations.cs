@@ -83,9 +83,10 @@ public sealed partial class ControlPlane
         var health = _controller.Health;
         var waiting = _controller.Waiting;
         var problems = Volatile.Read(ref _problems);
+        var byService = observed.ToLookup(i => i.Service, StringComparer.Ordinal);
         var services = state.Services.Select(service =>
         {
-            var instances = observed.Where(i => i.Service == service.Name).OrderBy(i => i.Zone, StringComparer.Ordinal).ThenBy(i => i.StartedAt).ToList();
+            var instances = byService[service.Name].OrderBy(i => i.Zone, StringComparer.Ordinal).ThenBy(i => i.StartedAt).ToList();
             var history = health.GetValueOrDefault(service.Name, ServiceHealth.None);
             var lastFailure = history.ConsecutiveFailures > 1 ? $"last failure: {history.LastFailure}" : null;
             var problem = problems.GetValueOrDefault(service.Name)

@@ -113,13 +113,8 @@ public sealed partial class ControlPlane
             // What the service runs comes from the earlier revision; how many and where stay as declared now.
             var next = state with { Services = state.Services.Select(s => s.Name == service ? earlier with { Instances = now.Instances, Zones = now.Zones } : s).ToList() };
             var latest = _store.LatestRevision()!;
-            var overrides = _store.ServiceOverrides();
-            var record = _store.AddRevision(latest.Number, actor, latest.Environment, latest.SpecFile, latest.SpecYaml, latest.GitCommit, summary, next.ToJson(), _time.GetUtcNow());
-            // AddRevision resets scale overrides (an apply does); an undo is not an apply of the spec, so they come back.
-            foreach (var (_, own) in overrides.Where(o => o.Value.Instances is not null))
-            {
-                _store.SetServiceOverride(own, actor, "scale", $"{own.Service} stays scaled to {own.Instances} across {summary}", _time.GetUtcNow());
-            }
+            // Not an apply of the spec: the operator's scale overrides stay.
+            var record = _store.AddRevision(latest.Number, actor, latest.Environment, latest.SpecFile, latest.SpecYaml, latest.GitCommit, summary, next.ToJson(), _time.GetUtcNow(), resetScale: false);
             Volatile.Write(ref _state, next);
             Publish();
             Events.Record(service, $"revision {record.Number} by {actor}: {summary}");
@@ -140,9 +135,10 @@ public sealed partial class ControlPlane
     {
         var now = _time.GetUtcNow();
         var observed = _driver.Observe();
+        var byService = observed.ToLookup(i => i.Service, StringComparer.Ordinal);
         foreach (var service in _controller.Desired)
         {
-            var live = observed.Where(i => i.Service == service.Name && i.IsLive).ToList();
+            var live = byService[service.Name].Where(i => i.IsLive).ToList();
             var old = live.Where(i => i.Revision != service.Revision).ToList();
             var available = live.Count(i => i.Revision == service.Revision && i.InRotation);
             _rollouts.TryGetValue(service.Name, out var progress);

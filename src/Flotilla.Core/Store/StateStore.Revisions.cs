@@ -19,9 +19,10 @@ public sealed partial class StateStore
     /// <summary>
     /// Records the next revision and its audit entry in one transaction. With <paramref name="basedOn"/>,
     /// fails with <see cref="StaleRevisionException"/> unless it is still the latest (optimistic concurrency).
-    /// An apply resets the operator's scale overrides: the spec's counts are the desired state again.
+    /// An apply of the spec resets the operator's scale overrides (the spec's counts are the desired
+    /// state again); a revision made from another (undo, rollback) keeps them: <paramref name="resetScale"/>.
     /// </summary>
-    public RevisionRecord AddRevision(long? basedOn, string actor, string? environment, string specFile, string specYaml, string? gitCommit, string summary, string desiredJson, DateTimeOffset at) =>
+    public RevisionRecord AddRevision(long? basedOn, string actor, string? environment, string specFile, string specYaml, string? gitCommit, string summary, string desiredJson, DateTimeOffset at, bool resetScale = true) =>
         Write((c, t) =>
         {
             var latest = (long)(Scalar(c, "SELECT COALESCE(MAX(number), 0) FROM revisions", t) ?? 0L);
@@ -33,8 +34,11 @@ public sealed partial class StateStore
             Execute(c, $"INSERT INTO revisions ({RevisionColumns}) VALUES ($n, $at, $actor, $env, $file, $yaml, $git, $summary, $desired)", t,
                 ("$n", record.Number), ("$at", at.ToUnixTimeMilliseconds()), ("$actor", actor), ("$env", environment), ("$file", specFile),
                 ("$yaml", specYaml), ("$git", gitCommit), ("$summary", summary), ("$desired", desiredJson));
-            Execute(c, "UPDATE service_overrides SET instances = NULL", t);
-            Execute(c, "DELETE FROM service_overrides WHERE instances IS NULL AND stopped = 0 AND paused = 0", t);
+            if (resetScale)
+            {
+                Execute(c, "UPDATE service_overrides SET instances = NULL", t);
+                Execute(c, "DELETE FROM service_overrides WHERE instances IS NULL AND stopped = 0 AND paused = 0", t);
+            }
             InsertAudit(c, t, at, actor, "apply", $"revision {record.Number}: {summary}", record.Number, gitCommit);
             return record;
         });
