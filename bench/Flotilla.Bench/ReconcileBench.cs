@@ -137,6 +137,8 @@ internal static class ReconcileBench
         }
 
         public Task<bool> WaitForDrainAsync(string instanceId, TimeSpan timeout, CancellationToken cancellationToken = default) => Task.FromResult(true);
+        public Task<IReadOnlyList<Flotilla.Router.Metrics.RevisionInterval>> TakeMetricsAsync() => Task.FromResult<IReadOnlyList<Flotilla.Router.Metrics.RevisionInterval>>([]);
+        public Task<string> PrometheusAsync() => Task.FromResult("");
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }

@@ -4,12 +4,13 @@ using System.Text.Json;
 using Flotilla.Api;
 using Flotilla.Cli.Client;
 using Flotilla.Cli.Output;
+using Flotilla.Controllers.Rollouts;
 using Flotilla.Hosting;
 using Spectre.Console;
 
 namespace Flotilla.Cli.Commands;
 
-/// <summary><c>flotilla rollout status|pause|resume|undo|history SERVICE</c>: watch and steer a service's move between revisions.</summary>
+/// <summary><c>flotilla rollout status|pause|resume|promote|abort|retry|undo|history SERVICE</c>: watch and steer a service's move between revisions.</summary>
 internal static class RolloutCommand
 {
     public static Command Create()
@@ -27,6 +28,20 @@ internal static class RolloutCommand
                 return await FollowPlainAsync(client, path, status, watched, json, !parse.GetValue(noWait), ct);
             }
             var outcome = 0;
+            if (status.Release is not null)
+            {
+                await AnsiConsole.Live(ReleaseView.Render(status, status.Release)).StartAsync(async live =>
+                {
+                    while (!ct.IsCancellationRequested && !Ended(status, watched, out outcome))
+                    {
+                        await Task.Delay(500, ct);
+                        status = await client.GetAsync<RolloutStatus>(path, ct);
+                        live.UpdateTarget(status.Release is { } release ? ReleaseView.Render(status, release) : new Markup(Markup.Escape(Describe(status))));
+                    }
+                });
+                Console.WriteLine(Summary(status));
+                return outcome;
+            }
             await AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new SpinnerColumn())
                 .StartAsync(async progress =>
                 {
@@ -58,6 +73,11 @@ internal static class RolloutCommand
             }, service));
         }
 
+        var full = new Option<bool>("--full") { Description = "Canary: all traffic to the new revision now, skipping the remaining steps and analyses" };
+        command.Subcommands.Add(Steer("promote", "Canary: go to the next step (--full: to the end); blue-green: switch now", service, full));
+        command.Subcommands.Add(Steer("abort", "All traffic back to the stable revision and the new one scaled down", service, null));
+        command.Subcommands.Add(Steer("retry", "Start an aborted canary or blue-green release again from its first step", service, null));
+
         var toRevision = new Option<long?>("--to-revision") { Description = "The system revision whose version of the service to run again (default: the one before the current)" };
         command.Subcommands.Add(ApiCommand.Create("undo", "Run an earlier revision of the service again, without rebuilding", async (parse, client, json, ct) =>
         {
@@ -84,6 +104,20 @@ internal static class RolloutCommand
             return 0;
         }, service));
         return command;
+    }
+
+    /// <summary>promote, abort, retry: a recorded intent; prints where the release stands after it.</summary>
+    private static Command Steer(string verb, string description, Argument<string> service, Option<bool>? full)
+    {
+        var options = full is null ? new Symbol[] { service } : [service, full];
+        return ApiCommand.Create(verb, description, async (parse, client, json, ct) =>
+        {
+            var query = full is not null && parse.GetValue(full) ? "?full=true" : "";
+            var answer = await client.PostAsync($"v1/services/{Uri.EscapeDataString(parse.GetValue(service)!)}/rollout/{verb}{query}", null, ct);
+            var state = JsonSerializer.Deserialize<ReleaseState>(answer, ApiJson.Options)!;
+            Console.WriteLine(json ? answer : $"{state.Service}: release of revision {state.Target} {state.Phase.ToString().ToLowerInvariant()}, {state.Weight}% of traffic on it{(state.Reason is null ? "" : $" ({state.Reason})")}");
+            return 0;
+        }, options);
     }
 
     private static async Task<int> FollowPlainAsync(ApiClient client, string path, RolloutStatus status, string watched, bool json, bool follow, CancellationToken ct)
@@ -118,14 +152,21 @@ internal static class RolloutCommand
             outcome = 1;
             return true;
         }
+        if (status.State == "degraded")
+        {
+            outcome = 1;
+            return true;
+        }
         outcome = 0;
         return status.State is "complete" or "stopped";
     }
 
-    private static string Describe(RolloutStatus s) =>
-        $"{s.Service} → {s.Revision}: {s.CurrentReady}/{s.Desired} new ready, {s.Current} new, {s.Old} old, {s.State}{(s.Waiting is null ? "" : $" ({s.Waiting})")}";
+    private static string Describe(RolloutStatus s) => s.Release is { Phase: not ReleasePhase.Complete } release
+        ? $"{s.Service}: {ReleaseView.Line(release)}{(release.Reason is null ? "" : $" ({release.Reason})")}"
+        : $"{s.Service} → {s.Revision}: {s.CurrentReady}/{s.Desired} new ready, {s.Current} new, {s.Old} old, {s.State}{(s.Waiting is null ? "" : $" ({s.Waiting})")}";
 
-    private static string Summary(RolloutStatus s) => s.Last is { State: "rolled back" } last && last.RolledBackTo == s.Revision && s.State != "progressing"
+    private static string Summary(RolloutStatus s) => s.State == "degraded" ? $"{s.Service}: degraded: {s.Release?.Reason}; traffic on the stable revision {s.Release?.Stable}"
+        : s.Last is { State: "rolled back" } last && last.RolledBackTo == s.Revision && s.State != "progressing"
         ? $"rolled back: revision {last.Revision} never became ready ({last.Reason}); {s.Service} runs {s.Revision} again"
         : $"{s.Service}: {s.State} at revision {s.Revision} ({s.CurrentReady}/{s.Desired} ready)";
 }

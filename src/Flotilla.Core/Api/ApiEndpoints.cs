@@ -63,6 +63,17 @@ internal static class ApiEndpoints
             var record = await plane.UndoRolloutAsync(service, body.ToRevision, ApiAuth.Actor(context));
             return Results.Json(new ApplyResponse(record.Number, false, record.Summary), ApiJson.Options, statusCode: StatusCodes.Status201Created);
         }).WithSummary("Runs an earlier revision of the service again (default: the one before), as a new system revision; nothing is rebuilt.");
+        v1.MapPost("/services/{service}/rollout/promote", async (string service, bool? full, HttpContext context) =>
+            Results.Json(await plane.PromoteReleaseAsync(service, full ?? false, ApiAuth.Actor(context)), ApiJson.Options))
+            .WithSummary("Canary: the next step (full=true: all traffic now, analyses skipped). Blue-green: switch now.");
+        v1.MapPost("/services/{service}/rollout/abort", async (string service, HttpContext context) =>
+            Results.Json(await plane.AbortReleaseAsync(service, ApiAuth.Actor(context)), ApiJson.Options))
+            .WithSummary("All traffic back to the stable revision, the new one scaled down (Degraded until the next apply or retry).");
+        v1.MapPost("/services/{service}/rollout/retry", async (string service, HttpContext context) =>
+            Results.Json(await plane.RetryReleaseAsync(service, ApiAuth.Actor(context)), ApiJson.Options))
+            .WithSummary("Starts an aborted canary or blue-green release again from its first step.");
+        v1.MapGet("/metrics", async () => Results.Text(await plane.PrometheusAsync(), "text/plain; version=0.0.4; charset=utf-8"))
+            .WithSummary("The router's request counts by status class and latency histograms per service and revision (Prometheus text format).");
         foreach (var state in new[] { "down", "up" })
         {
             v1.MapPost($"/zones/{{zone}}/{state}", async (string zone, HttpContext context) =>

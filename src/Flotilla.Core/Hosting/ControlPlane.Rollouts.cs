@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Flotilla.Controllers.InstanceSets;
+using Flotilla.Controllers.Rollouts;
 using Flotilla.Runtime;
 using Flotilla.Store;
 
@@ -44,8 +45,15 @@ public sealed partial class ControlPlane
         var state = status.Stopped ? "stopped"
             : old > 0 ? (_store.ServiceOverrides().GetValueOrDefault(service)?.Paused == true ? "paused" : "progressing")
             : current.Count(i => i.InRotation) >= status.Desired ? "complete" : "progressing";
+        var release = _releases.Status(service, desired.RolloutOrDefault);
+        if (release is not null && release.Phase != ReleasePhase.Complete)
+        {
+            state = release.Degraded ? "degraded" : release.Phase.ToString().ToLowerInvariant();
+            release = release with { PreviewPort = _router.Endpoints.TryGetValue(Router.RoutingTable.PreviewOf(service), out var preview) ? preview : null };
+        }
         return new RolloutStatus(service, desired.Revision, status.Desired, current.Count, current.Count(i => i.InRotation), old, state,
-            state is "progressing" or "paused" ? status.Problem : null, last);
+            state is "progressing" or "paused" ? status.Problem : null, last)
+        { Release = release };
     }
 
     /// <summary>
@@ -136,7 +144,8 @@ public sealed partial class ControlPlane
         var now = _time.GetUtcNow();
         var observed = _driver.Observe();
         var byService = observed.ToLookup(i => i.Service, StringComparer.Ordinal);
-        foreach (var service in _controller.Desired)
+        // Canary and blue-green releases have their own watch (ControlPlane.Releases).
+        foreach (var service in _controller.Desired.Where(d => d.Stable is null))
         {
             var live = byService[service.Name].Where(i => i.IsLive).ToList();
             var old = live.Where(i => i.Revision != service.Revision).ToList();
@@ -225,6 +234,7 @@ public sealed partial class ControlPlane
             try
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(250), _time, cancellationToken);
+                await WatchReleasesAsync(cancellationToken);
                 await WatchRolloutsAsync();
             }
             catch (OperationCanceledException)
@@ -240,7 +250,11 @@ public sealed partial class ControlPlane
 }
 
 /// <summary>A service's rollout now: desired revision, counts, state (progressing, paused, complete, stopped), and the last result.</summary>
-public sealed record RolloutStatus(string Service, string Revision, int Desired, int Current, int CurrentReady, int Old, string State, string? Waiting, RolloutResult? Last);
+public sealed record RolloutStatus(string Service, string Revision, int Desired, int Current, int CurrentReady, int Old, string State, string? Waiting, RolloutResult? Last)
+{
+    /// <summary>The canary or blue-green release of the service (null with strategy rolling).</summary>
+    public ReleaseStatus? Release { get; init; }
+}
 
 /// <summary>How a rollout ended: complete, or rolled back (from the revision it went back to, to the one that failed, and why).</summary>
 public sealed record RolloutResult(string State, string? RolledBackTo, string Revision, string? Reason, DateTimeOffset At);

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Flotilla.Artifacts;
 using Flotilla.Controllers.InstanceSets;
+using Flotilla.Controllers.Rollouts;
 using Flotilla.Events;
 using Flotilla.Model;
 using Flotilla.Router;
@@ -29,6 +30,8 @@ public sealed partial class ControlPlane : IAsyncDisposable
     private readonly SemaphoreSlim _changing = new(1, 1);
     private readonly TimeProvider _time;
     private DesiredState _state = DesiredState.Empty;
+    private readonly ReleaseController _releases;
+    private IReadOnlyList<DesiredService> _composed = [];
     private IReadOnlyDictionary<string, string> _problems = new Dictionary<string, string>();
     private int _disposed;
     private readonly CancellationTokenSource _rolloutStop = new();
@@ -45,6 +48,7 @@ public sealed partial class ControlPlane : IAsyncDisposable
         _artifacts = new ArtifactStore(options.ArtifactsDirectory);
         _driver = new LocalProcessDriver(options.DataDirectory, new StoreJournal(store), _time);
         _controller = new InstanceSetController(_driver, router, events, _time);
+        _releases = new ReleaseController(FindServiceRevision, SaveRelease, events, _time);
     }
 
     public EventLog Events { get; }
@@ -134,8 +138,13 @@ public sealed partial class ControlPlane : IAsyncDisposable
                     Events.Record(service.Name, e.Message, warning: true);
                 }
             }
+            foreach (var (preview, port) in state.Endpoints.Where(e => state.Find(e.Key) is null))
+            {
+                await _router.AddServiceAsync(preview, port, cancellationToken);
+            }
             Volatile.Write(ref _problems, problems);
             Volatile.Write(ref _state, state);
+            LoadReleases(state);
         }
 
         var records = _store.Instances();
@@ -162,8 +171,13 @@ public sealed partial class ControlPlane : IAsyncDisposable
         Publish();
     }
 
-    /// <summary>Hands the controller the desired state as it stands in the store now.</summary>
-    private void Publish() => _controller.SetDesired(State.Compose(_store.ServiceOverrides(), _store.ZonesDown()));
+    /// <summary>Hands the controller the desired state as it stands in the store now, with the releases in progress laid over it.</summary>
+    private void Publish()
+    {
+        var composed = State.Compose(_store.ServiceOverrides(), _store.ZonesDown());
+        Volatile.Write(ref _composed, composed);
+        _controller.SetDesired(_releases.Overlay(composed, _driver.Observe()));
+    }
 
     /// <summary>
     /// Makes a spec the desired state: validates it, builds what changed, opens new endpoints, and
@@ -206,7 +220,7 @@ public sealed partial class ControlPlane : IAsyncDisposable
             }
             var summary = state.Summarize(State);
             var record = _store.AddRevision(request.BasedOn, request.Actor, spec.Environment, spec.File, request.SpecYaml, request.GitCommit, summary, json, _time.GetUtcNow());
-            foreach (var gone in _router.Endpoints.Keys.Where(name => state.Find(name) is null).ToList())
+            foreach (var gone in _router.Endpoints.Keys.Where(name => !endpoints.ContainsKey(name)).ToList())
             {
                 await _router.RemoveServiceAsync(gone);
             }
@@ -245,6 +259,21 @@ public sealed partial class ControlPlane : IAsyncDisposable
                 }
                 endpoints[service.Name] = await _router.AddServiceAsync(service.Name, service.Http.Port, cancellationToken);
                 opened.Add(service.Name);
+            }
+            foreach (var service in spec.Services.Where(s => s.Rollout is { Strategy: RolloutStrategy.BlueGreen, Preview: true }))
+            {
+                var name = RoutingTable.PreviewOf(service.Name);
+                if (before.TryGetValue(name, out var port) && (service.Rollout.PreviewPort is null || service.Rollout.PreviewPort == port))
+                {
+                    endpoints[name] = port;
+                    continue;
+                }
+                if (before.ContainsKey(name))
+                {
+                    await _router.RemoveServiceAsync(name);
+                }
+                endpoints[name] = await _router.AddServiceAsync(name, service.Rollout.PreviewPort, cancellationToken);
+                opened.Add(name);
             }
             return endpoints;
         }

@@ -18,7 +18,8 @@ public static class ServiceEnvironment
         IReadOnlyDictionary<string, int> endpoints)
     {
         var env = new SortedDictionary<string, string>(service.Env.ToDictionary(), StringComparer.Ordinal);
-        foreach (var (name, port) in endpoints)
+        // Preview endpoints (blue-green) are not services: no variable, so opening one changes no revision.
+        foreach (var (name, port) in endpoints.Where(e => Router.RoutingTable.ServiceOf(e.Key) == e.Key))
         {
             var url = $"http://127.0.0.1:{port}";
             env[$"services__{name}__http__0"] = url;

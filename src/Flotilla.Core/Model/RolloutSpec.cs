@@ -6,11 +6,44 @@ namespace Flotilla.Model;
 /// instance counts as available once ready for <see cref="MinReady"/>, and a rollout that makes
 /// no progress for <see cref="ProgressDeadline"/> is rolled back. The last <see cref="History"/>
 /// revisions of the service can be gone back to. The defaults (25% surge, 0 unavailable) keep a
-/// 1-instance service serving through an update.
+/// 1-instance service serving through an update. A canary or blue-green strategy keeps the
+/// stable revision running beside the new one and moves traffic between them in the router.
 /// </summary>
 public sealed record RolloutSpec(RolloutAmount MaxSurge, RolloutAmount MaxUnavailable, TimeSpan MinReady, TimeSpan ProgressDeadline, int History = 10)
 {
     public const int MaxHistory = 100;
+
+    public RolloutStrategy Strategy { get; init; } = RolloutStrategy.Rolling;
+
+    /// <summary>Canary: the steps, in order; the canary gets all traffic after the last one.</summary>
+    public IReadOnlyList<CanaryStep> Steps { get; init; } = [];
+
+    /// <summary>Canary: requests that always reach the canary while it runs.</summary>
+    public TrafficMatch? Match { get; init; }
+
+    /// <summary>Canary: a header whose value keeps a user on one side (else a cookie the router sets).</summary>
+    public string? StickyHeader { get; init; }
+
+    /// <summary>Canary: scale the stable set down as the canary's weight grows (else it stays at full size, so an abort is never short of capacity).</summary>
+    public bool DynamicStableScale { get; init; }
+
+    /// <summary>Blue-green: the new colour is reachable on its own endpoint before the switch.</summary>
+    public bool Preview { get; init; }
+
+    /// <summary>Blue-green: a fixed port for the preview endpoint (else one is picked).</summary>
+    public int? PreviewPort { get; init; }
+
+    /// <summary>Blue-green: switch as soon as the new colour is ready and analysed (else wait for <c>rollout promote</c>).</summary>
+    public bool AutoPromote { get; init; } = true;
+
+    /// <summary>Blue-green: how long the old colour stays warm after the switch, so an undo is instant.</summary>
+    public TimeSpan ScaleDownDelay { get; init; } = TimeSpan.FromSeconds(30);
+
+    public AnalysisSpec? PrePromotionAnalysis { get; init; }
+    public AnalysisSpec? PostPromotionAnalysis { get; init; }
+
+    /// <summary>True for canary and blue-green: the router moves traffic between two revisions.</summary>
+    public bool IsProgressive => Strategy != RolloutStrategy.Rolling;
 
     public static RolloutSpec Default { get; } = new(RolloutAmount.Percent(25), RolloutAmount.Count(0), TimeSpan.Zero, TimeSpan.FromMinutes(2));
 

@@ -42,7 +42,7 @@ internal static class ServiceReader
                     service = service with { DependsOn = ReadDependsOn(reader, value, at) };
                     break;
                 case "rollout":
-                    service = service with { Rollout = ReadRollout(reader, value, at) };
+                    service = service with { Rollout = RolloutReader.Read(reader, value, at) };
                     break;
                 case "timeouts":
                     service = service with { Timeouts = ReadTimeouts(reader, value, at) };
@@ -210,71 +210,6 @@ internal static class ServiceReader
             }
         }
         return timeouts;
-    }
-
-    private static RolloutSpec ReadRollout(SpecReader reader, YamlNode node, string path)
-    {
-        var rollout = RolloutSpec.Default;
-        foreach (var (key, value, _) in reader.Mapping(node, path, SpecKeys.Rollout))
-        {
-            var at = $"{path}.{key}";
-            switch (key)
-            {
-                case "strategy":
-                    if (reader.String(value, at) is { } strategy && strategy != "rolling")
-                    {
-                        reader.Error(value, at, $"'{strategy}' is not a strategy here; the one there is: rolling");
-                    }
-                    break;
-                case "maxSurge" or "maxUnavailable":
-                    if (ReadAmount(reader, value, at) is { } amount)
-                    {
-                        rollout = key == "maxSurge" ? rollout with { MaxSurge = amount } : rollout with { MaxUnavailable = amount };
-                    }
-                    break;
-                case "minReady":
-                    if (value is YamlScalarNode { Value: { } text } && Quantities.TryParseDuration(text, out var zero) && zero == TimeSpan.Zero)
-                    {
-                        rollout = rollout with { MinReady = TimeSpan.Zero };
-                    }
-                    else if (reader.Duration(value, at) is { } minReady)
-                    {
-                        rollout = rollout with { MinReady = minReady };
-                    }
-                    break;
-                case "history":
-                    if (reader.Int(value, at, 1, RolloutSpec.MaxHistory, "a number of revisions to keep for undo") is { } history)
-                    {
-                        rollout = rollout with { History = history };
-                    }
-                    break;
-                default:
-                    if (reader.Duration(value, at) is { } deadline)
-                    {
-                        rollout = rollout with { ProgressDeadline = deadline };
-                    }
-                    break;
-            }
-        }
-        if (rollout.MaxSurge.Value == 0 && rollout.MaxUnavailable.Value == 0)
-        {
-            reader.Error(node, path, "maxSurge and maxUnavailable cannot both be 0: nothing could ever be replaced");
-        }
-        return rollout;
-    }
-
-    /// <summary>A count (<c>1</c>) or a percentage of the desired instances (<c>25%</c>).</summary>
-    private static RolloutAmount? ReadAmount(SpecReader reader, YamlNode node, string path)
-    {
-        var text = (node as YamlScalarNode)?.Value ?? "";
-        var percent = text.EndsWith('%');
-        if (int.TryParse(percent ? text[..^1] : text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var value)
-            && (!percent || value <= 100))
-        {
-            return percent ? RolloutAmount.Percent(value) : RolloutAmount.Count(value);
-        }
-        reader.Error(node, path, $"must be a number of instances (e.g. 1) or a percentage of them (e.g. 25%), got '{text}'");
-        return null;
     }
 
     private static RestartSpec ReadRestart(SpecReader reader, YamlNode node, string path)

@@ -12,7 +12,18 @@ public static class SpecKeys
     public static readonly string[] Resources = ["cpu", "memory"];
     public static readonly string[] Timeouts = ["start", "drain", "stop"];
     public static readonly string[] Restart = ["backoff", "maxBackoff"];
-    public static readonly string[] Rollout = ["strategy", "maxSurge", "maxUnavailable", "minReady", "progressDeadline", "history"];
+    public static readonly string[] Rollout =
+    [
+        "strategy", "maxSurge", "maxUnavailable", "minReady", "progressDeadline", "history",
+        "steps", "match", "stickyHeader", "dynamicStableScale",
+        "preview", "autoPromote", "scaleDownDelay", "prePromotionAnalysis", "postPromotionAnalysis",
+    ];
+    public static readonly string[] CanaryStep = ["weight", "pause", "analysis"];
+    public static readonly string[] Pause = ["duration"];
+    public static readonly string[] Match = ["header", "cookie", "value"];
+    public static readonly string[] Analysis = ["interval", "count", "failureLimit", "minRequests", "successRate", "p50", "p95", "p99", "compare", "webhooks"];
+    public static readonly string[] Compare = ["p95", "successRate", "rankTest"];
+    public static readonly string[] Webhook = ["url", "timeout"];
     public static readonly string[] Environment = ["instances", "zones", "env", "services"];
     public static readonly string[] ServiceOverlay = ["instances", "env", "resources"];
 }

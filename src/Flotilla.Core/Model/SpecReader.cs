@@ -72,6 +72,16 @@ internal sealed class SpecReader(string file)
         return null;
     }
 
+    public bool? Bool(YamlNode node, string path)
+    {
+        if (node is YamlScalarNode { Value: "true" or "false" } scalar)
+        {
+            return scalar.Value == "true";
+        }
+        Error(node, path, $"must be true or false, got {Describe(node)}");
+        return null;
+    }
+
     public int? Instances(YamlNode node, string path) => Int(node, path, 0, SpecLoader.MaxInstances, "a whole number of instances");
 
     public TimeSpan? Duration(YamlNode node, string path)

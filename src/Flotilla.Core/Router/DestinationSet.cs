@@ -10,6 +10,8 @@ internal sealed class DestinationSet(DestinationState[] destinations)
 
     public static DestinationSet Empty { get; } = new([]);
 
+    public bool IsEmpty => destinations.Length == 0;
+
     /// <summary>Round-robin over healthy destinations other than <paramref name="exclude"/>; any other one if none is healthy.</summary>
     public DestinationState? Pick(DestinationState? exclude = null)
     {

@@ -4,7 +4,7 @@ namespace Flotilla.Router;
 /// Live counters of one instance as the router sees it. The same object survives routing
 /// table swaps, so in-flight counts stay true while an instance is drained.
 /// </summary>
-internal sealed class DestinationState(string instanceId, int port)
+internal sealed class DestinationState(string instanceId, int port, Metrics.RevisionMetrics metrics)
 {
     private const long PassiveFailurePenaltyMs = 2000;
     private long _inFlight;
@@ -13,6 +13,9 @@ internal sealed class DestinationState(string instanceId, int port)
     public string InstanceId { get; } = instanceId;
     public string Prefix { get; } = $"http://127.0.0.1:{port}/";
     public long InFlight => Volatile.Read(ref _inFlight);
+
+    /// <summary>The counters of the service and revision this instance runs.</summary>
+    public Metrics.RevisionMetrics Metrics { get; } = metrics;
 
     /// <summary>False for a short while after a connection to it failed (passive health).</summary>
     public bool IsHealthy(long nowMs) => Volatile.Read(ref _failedUntil) <= nowMs;

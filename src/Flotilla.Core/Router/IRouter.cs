@@ -21,6 +21,12 @@ public interface IRouter : IAsyncDisposable
     /// <summary>Swaps in a new table.</summary>
     Task ApplyAsync(RoutingTable table);
 
+    /// <summary>Requests per service and revision since the last call (one caller: the control plane's rollout watch).</summary>
+    Task<IReadOnlyList<Metrics.RevisionInterval>> TakeMetricsAsync();
+
+    /// <summary>Cumulative request counts and latency histograms per service and revision, in Prometheus' text format.</summary>
+    Task<string> PrometheusAsync();
+
     /// <summary>Waits until the instance has no request in flight through the router, or the timeout passes.</summary>
     Task<bool> WaitForDrainAsync(string instanceId, TimeSpan timeout, CancellationToken cancellationToken = default);
 }

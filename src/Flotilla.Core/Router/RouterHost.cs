@@ -23,6 +23,7 @@ public sealed class RouterHost : IRouter
         ConnectTimeout = TimeSpan.FromSeconds(2),
         PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30),
     }, disposeHandler: true);
+    private readonly Metrics.RouterMetrics _metrics = new();
     private RoutingTable _table = RoutingTable.Empty;
 
     public RoutingTable Table => Volatile.Read(ref _table);
@@ -63,13 +64,17 @@ public sealed class RouterHost : IRouter
         lock (_applyGate)
         {
             var routed = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var (service, endpoint) in _endpoints)
+            var revisions = new HashSet<(string, string)>();
+            foreach (var (name, endpoint) in _endpoints)
             {
-                var routes = table.Services.TryGetValue(service, out var list) ? list : [];
-                var states = routes.Select(r => _destinations.GetOrAdd(r.InstanceId, _ => new DestinationState(r.InstanceId, r.Port))).ToArray();
+                var routes = table.Services.TryGetValue(name, out var list) ? list : [];
+                var service = RoutingTable.ServiceOf(name);
+                var states = routes.Select(r => _destinations.GetOrAdd(r.InstanceId, _ => new DestinationState(r.InstanceId, r.Port, _metrics.For(service, r.Revision)))).ToArray();
                 routed.UnionWith(routes.Select(r => r.InstanceId));
-                endpoint.SetDestinations(new DestinationSet(states));
+                revisions.UnionWith(routes.Select(r => (service, r.Revision)));
+                endpoint.SetRoutes(new ServiceRoutes(name, states, routes, table.SplitsOrEmpty.GetValueOrDefault(name)));
             }
+            _metrics.Prune(revisions);
             // Counters of instances that left the table are kept only while requests to them are in flight.
             foreach (var (id, state) in _destinations)
             {
@@ -81,6 +86,12 @@ public sealed class RouterHost : IRouter
             Volatile.Write(ref _table, table);
         }
     }
+
+    /// <summary>Requests per service and revision since the last call (for canary analysis).</summary>
+    public Task<IReadOnlyList<Metrics.RevisionInterval>> TakeMetricsAsync() => Task.FromResult(_metrics.TakeIntervals());
+
+    /// <summary>Cumulative request counts and latency histograms per service and revision, in Prometheus' text format.</summary>
+    public Task<string> PrometheusAsync() => Task.FromResult(_metrics.Prometheus());
 
     /// <summary>Waits until the instance has no request in flight through the router, or the timeout passes.</summary>
     public async Task<bool> WaitForDrainAsync(string instanceId, TimeSpan timeout, CancellationToken cancellationToken = default)

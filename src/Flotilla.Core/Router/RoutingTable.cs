@@ -1,18 +1,43 @@
+using Flotilla.Model;
+
 namespace Flotilla.Router;
 
 /// <summary>
-/// The data plane's whole configuration: for each service, the instances that may receive
-/// traffic. Built by the control plane from observed state and swapped into the router whole.
+/// The data plane's whole configuration: for each endpoint, the instances that may receive
+/// traffic, and for a service in a canary or blue-green rollout how traffic splits between its
+/// stable and new revision. Built by the control plane from observed state and swapped into the
+/// router whole.
 /// </summary>
-public sealed record RoutingTable(IReadOnlyDictionary<string, IReadOnlyList<RouteDestination>> Services)
+public sealed record RoutingTable(IReadOnlyDictionary<string, IReadOnlyList<RouteDestination>> Services, IReadOnlyDictionary<string, TrafficSplit>? Splits = null)
 {
     public static RoutingTable Empty { get; } = new(new Dictionary<string, IReadOnlyList<RouteDestination>>());
 
-    /// <summary>True when both tables route every service to the same instances.</summary>
+    /// <summary>The endpoint name of a service's preview (blue-green): service names have no dots, so it cannot clash.</summary>
+    public static string PreviewOf(string service) => $"{service}.preview";
+
+    /// <summary>The service an endpoint belongs to (itself, or the service whose preview it is).</summary>
+    public static string ServiceOf(string endpoint) => endpoint.EndsWith(".preview", StringComparison.Ordinal) ? endpoint[..^".preview".Length] : endpoint;
+
+    [System.Text.Json.Serialization.JsonIgnore]
+    public IReadOnlyDictionary<string, TrafficSplit> SplitsOrEmpty => Splits ?? NoSplits;
+
+    private static readonly Dictionary<string, TrafficSplit> NoSplits = new(StringComparer.Ordinal);
+
+    /// <summary>True when both tables route every endpoint to the same instances with the same splits.</summary>
     public bool SameAs(RoutingTable other) =>
         Services.Count == other.Services.Count
-        && Services.All(s => other.Services.TryGetValue(s.Key, out var o) && s.Value.SequenceEqual(o));
+        && Services.All(s => other.Services.TryGetValue(s.Key, out var o) && s.Value.SequenceEqual(o))
+        && SplitsOrEmpty.Count == other.SplitsOrEmpty.Count
+        && SplitsOrEmpty.All(s => other.SplitsOrEmpty.TryGetValue(s.Key, out var o) && s.Value == o);
 }
 
-/// <summary>One instance behind a service endpoint.</summary>
-public sealed record RouteDestination(string InstanceId, int Port);
+/// <summary>One instance behind a service endpoint, and the revision it runs.</summary>
+public sealed record RouteDestination(string InstanceId, int Port, string Revision = "");
+
+/// <summary>
+/// How a service's traffic divides during a rollout: <see cref="Weight"/> percent of requests
+/// to the <see cref="Canary"/> revision, the rest to the others; requests that match
+/// <see cref="Match"/> always reach the canary. A user keeps their side across requests (a
+/// cookie the router sets, or a hash of <see cref="StickyHeader"/>).
+/// </summary>
+public sealed record TrafficSplit(string Canary, int Weight, TrafficMatch? Match = null, string? StickyHeader = null);

@@ -15,7 +15,8 @@ namespace Flotilla.Router;
 /// <summary>
 /// The stable endpoint of one service: its own listener on 127.0.0.1, forwarding each request
 /// through YARP's forwarder to a ready instance. A failed connection is retried once on another
-/// instance when the request is safe to repeat (idempotent method, no body).
+/// instance when the request is safe to repeat (idempotent method, no body). Each response is
+/// counted for the revision that gave it (status class, latency).
 /// </summary>
 internal sealed class ServiceEndpoint : IAsyncDisposable
 {
@@ -24,7 +25,7 @@ internal sealed class ServiceEndpoint : IAsyncDisposable
     private readonly IHttpForwarder _forwarder;
     private readonly HttpMessageInvoker _client;
     private readonly byte[] _unavailableBody;
-    private DestinationSet _destinations = DestinationSet.Empty;
+    private ServiceRoutes _routes = ServiceRoutes.Empty;
 
     private ServiceEndpoint(string service, WebApplication app, HttpMessageInvoker client)
     {
@@ -70,33 +71,46 @@ internal sealed class ServiceEndpoint : IAsyncDisposable
         return endpoint;
     }
 
-    public void SetDestinations(DestinationSet destinations) => Volatile.Write(ref _destinations, destinations);
+    public void SetRoutes(ServiceRoutes routes) => Volatile.Write(ref _routes, routes);
 
     private async Task HandleAsync(HttpContext context)
     {
-        var destinations = Volatile.Read(ref _destinations);
+        var routes = Volatile.Read(ref _routes);
+        var destinations = routes.Choose(context, out var newBucket);
+        // Sticky: the user stays on this side of the split for the rest of the rollout.
+        var cookie = newBucket is { } bucket ? $"{routes.CookieName}={bucket}; Path=/; HttpOnly; SameSite=Lax" : null;
+        if (cookie is not null)
+        {
+            context.Response.Headers.Append("Set-Cookie", cookie);
+        }
         var destination = destinations.Pick();
         if (destination is null)
         {
             await RespondUnavailableAsync(context);
             return;
         }
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var error = await ForwardAsync(context, destination);
-        if (error != ForwarderError.Request)
+        if (error == ForwarderError.Request)
         {
-            return;
+            destination.MarkFailed();
+            if (!context.Response.HasStarted && IsSafeToRetry(context.Request) && destinations.Pick(exclude: destination) is { } second)
+            {
+                context.Response.Clear();
+                context.Features.Set<IForwarderErrorFeature>(null);
+                if (cookie is not null)
+                {
+                    context.Response.Headers.Append("Set-Cookie", cookie);
+                }
+                destination = second;
+                if (await ForwardAsync(context, second) == ForwarderError.Request)
+                {
+                    second.MarkFailed();
+                }
+            }
         }
-        destination.MarkFailed();
-        if (context.Response.HasStarted || !IsSafeToRetry(context.Request) || destinations.Pick(exclude: destination) is not { } second)
-        {
-            return;
-        }
-        context.Response.Clear();
-        context.Features.Set<IForwarderErrorFeature>(null);
-        if (await ForwardAsync(context, second) == ForwarderError.Request)
-        {
-            second.MarkFailed();
-        }
+        // Counted once per client request, for the revision that answered it.
+        destination.Metrics.Record(context.Response.StatusCode, (long)System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMicroseconds);
     }
 
     private async ValueTask<ForwarderError> ForwardAsync(HttpContext context, DestinationState destination)
@@ -104,11 +118,28 @@ internal sealed class ServiceEndpoint : IAsyncDisposable
         destination.Enter();
         try
         {
-            return await _forwarder.SendAsync(context, destination.Prefix, _client, RequestConfig, HttpTransformer.Default);
+            return await _forwarder.SendAsync(context, destination.Prefix, _client, RequestConfig, Transformer);
         }
         finally
         {
             destination.Leave();
+        }
+    }
+
+    /// <summary>YARP's default transform, keeping a sticky cookie the router set beside the instance's own.</summary>
+    private static readonly HttpTransformer Transformer = new KeepRouterCookies();
+
+    private sealed class KeepRouterCookies : HttpTransformer
+    {
+        public override async ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)
+        {
+            var ours = httpContext.Response.Headers.SetCookie;
+            var result = await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
+            if (ours.Count > 0 && !httpContext.Response.Headers.SetCookie.Contains(ours[0]))
+            {
+                httpContext.Response.Headers.Append("Set-Cookie", ours);
+            }
+            return result;
         }
     }
 

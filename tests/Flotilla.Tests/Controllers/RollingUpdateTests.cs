@@ -113,9 +113,9 @@ public sealed class RollingUpdateTests
         var history = Assert.Throws<SpecException>(() => SpecLoader.Parse("name: s\nservices:\n  api:\n    command: [x]\n    rollout: { history: 0 }\n", "/tmp/flotilla.yaml"));
         Assert.Contains("a number of revisions to keep for undo (1 to 100), got 0", Assert.Single(history.Errors).Message, StringComparison.Ordinal);
 
-        var e = Assert.Throws<SpecException>(() => SpecLoader.Parse("name: s\nservices:\n  api:\n    command: [x]\n    rollout: { maxSurge: 0, maxUnavailable: 0%, strategy: canary, progressDeadline: soon }\n", "/tmp/flotilla.yaml"));
+        var e = Assert.Throws<SpecException>(() => SpecLoader.Parse("name: s\nservices:\n  api:\n    command: [x]\n    rollout: { maxSurge: 0, maxUnavailable: 0%, strategy: recreate, progressDeadline: soon }\n", "/tmp/flotilla.yaml"));
         Assert.Contains(e.Errors, x => x.Message == "maxSurge and maxUnavailable cannot both be 0: nothing could ever be replaced");
-        Assert.Contains(e.Errors, x => x.Message.StartsWith("'canary' is not a strategy here", StringComparison.Ordinal));
+        Assert.Contains(e.Errors, x => x.Message.StartsWith("'recreate' is not a strategy; strategies: rolling, canary, blueGreen", StringComparison.Ordinal));
         Assert.Contains(e.Errors, x => x.Path == "services.api.rollout.progressDeadline");
         var amount = Assert.Throws<SpecException>(() => SpecLoader.Parse("name: s\nservices:\n  api:\n    command: [x]\n    rollout: { maxSurge: 150% }\n", "/tmp/flotilla.yaml"));
         Assert.Contains("a percentage of them (e.g. 25%), got '150%'", Assert.Single(amount.Errors).Message, StringComparison.Ordinal);

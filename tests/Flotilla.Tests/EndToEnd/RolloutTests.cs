@@ -46,62 +46,6 @@ public sealed class RolloutTests : IAsyncLifetime
     private Task Complete(string revision) =>
         Eventually.Until(() => _plane.Rollout("reviews") is { State: "complete" } r && r.Revision == revision && r.Old == 0, Wait, $"the rollout to {revision} to complete");
 
-    /// <summary>GETs in a loop, recording the version each answer came from, and every failure.</summary>
-    private sealed class VersionClient : IDisposable
-    {
-        private readonly HttpClient _client = new() { Timeout = TimeSpan.FromSeconds(10) };
-        private readonly CancellationTokenSource _stop = new(TimeSpan.FromMinutes(3));
-        private readonly List<string> _versions = [];
-        private readonly List<string> _failures = [];
-        private readonly Task[] _loops;
-
-        public VersionClient(string url) => _loops = Enumerable.Range(0, 4).Select(_ => Task.Run(() => LoopAsync(url))).ToArray();
-
-        private async Task LoopAsync(string url)
-        {
-            while (!_stop.IsCancellationRequested)
-            {
-                try
-                {
-                    using var response = await _client.GetAsync(url, _stop.Token);
-                    var body = await response.Content.ReadAsStringAsync(_stop.Token);
-                    lock (_versions)
-                    {
-                        (response.IsSuccessStatusCode ? _versions : _failures).Add(response.IsSuccessStatusCode ? (string)JsonNode.Parse(body)!["version"]! : $"{(int)response.StatusCode} {body}");
-                    }
-                }
-                catch (OperationCanceledException) when (_stop.IsCancellationRequested)
-                {
-                    return;
-                }
-                catch (HttpRequestException e)
-                {
-                    lock (_versions)
-                    {
-                        _failures.Add(e.Message);
-                    }
-                }
-            }
-        }
-
-        public async Task<(IReadOnlyList<string> Versions, IReadOnlyList<string> Failures)> StopAsync()
-        {
-            await _stop.CancelAsync();
-            await Task.WhenAll(_loops);
-            lock (_versions)
-            {
-                return (_versions.ToList(), _failures.ToList());
-            }
-        }
-
-        public void Dispose()
-        {
-            _stop.Cancel();
-            _client.Dispose();
-            _stop.Dispose();
-        }
-    }
-
     [Fact]
     public async Task RollingUpdate_OfThreeInstances_UnderSteadyLoad_FailsNoRequest_AndSwitchesToTheNewVersion()
     {

@@ -27,6 +27,13 @@ public sealed class SchemaTests
             (SpecKeys.Timeouts, service.GetProperty("properties").GetProperty("timeouts")),
             (SpecKeys.Restart, service.GetProperty("properties").GetProperty("restart")),
             (SpecKeys.Resources, Def("resources")),
+            (SpecKeys.Rollout, service.GetProperty("properties").GetProperty("rollout")),
+            (SpecKeys.Match, service.GetProperty("properties").GetProperty("rollout").GetProperty("properties").GetProperty("match")),
+            (SpecKeys.CanaryStep, Def("canaryStep")),
+            (SpecKeys.Pause, Def("canaryStep").GetProperty("properties").GetProperty("pause")),
+            (SpecKeys.Analysis, Def("analysis")),
+            (SpecKeys.Compare, Def("analysis").GetProperty("properties").GetProperty("compare")),
+            (SpecKeys.Webhook, Def("analysis").GetProperty("properties").GetProperty("webhooks").GetProperty("items")),
             (SpecKeys.Environment, environment),
             (SpecKeys.ServiceOverlay, environment.GetProperty("properties").GetProperty("services").GetProperty("additionalProperties")),
         };

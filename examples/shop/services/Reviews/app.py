@@ -2,16 +2,19 @@
 
 Listens on the PORT it is given, answers /healthz and /ready, and stops cleanly on SIGTERM.
 REVIEWS_VERSION changes the version in its answers (a good rollout to try); REVIEWS_BROKEN=1 makes
-/ready fail forever (a rollout that must be rolled back).
+/ready fail forever (a rollout that must be rolled back); REVIEWS_FAIL_RATE=0.2 makes a fifth of the
+answers a 500 (a canary that analysis must abort).
 """
 import json
 import os
+import random
 import signal
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 VERSION = "reviews " + os.environ.get("REVIEWS_VERSION", "1.0.0")
 BROKEN = os.environ.get("REVIEWS_BROKEN") == "1"
+FAIL_RATE = float(os.environ.get("REVIEWS_FAIL_RATE", "0"))
 INSTANCE = os.environ.get("FLOTILLA_INSTANCE", "local")
 REVIEWS = {
     1: [{"stars": 5, "text": "Perfect crema."}],
@@ -28,6 +31,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(503, {"status": "not ready: REVIEWS_BROKEN=1"})
         if self.path in ("/healthz", "/ready"):
             return self.reply(200, {"status": "ok"})
+        if FAIL_RATE and self.path not in ("/healthz", "/ready") and random.random() < FAIL_RATE:
+            return self.reply(500, {"error": f"failing on purpose (REVIEWS_FAIL_RATE={FAIL_RATE})", "version": VERSION})
         if self.path == "/":
             return self.reply(200, {"service": "reviews", "version": VERSION, "instance": INSTANCE})
         if self.path.startswith("/reviews/"):

@@ -7,6 +7,9 @@ namespace Flotilla.Controllers.InstanceSets;
 /// <see cref="Revision"/> changes exactly when what an instance runs changes (artifact, command,
 /// environment, probes), never for a change of count. <see cref="Zones"/> are the failure
 /// domains instances may be placed in now (a zone marked down is left out); empty: no zones.
+/// During a canary or blue-green rollout, <see cref="Stable"/> is the revision kept running
+/// beside this one (with its own count), <see cref="Traffic"/> how the router splits requests
+/// between them, and <see cref="Preview"/> whether this revision also gets a preview endpoint.
 /// </summary>
 public sealed record DesiredService(
     string Name,
@@ -21,7 +24,10 @@ public sealed record DesiredService(
     ResourcesSpec? Resources = null,
     IReadOnlyList<string>? Zones = null,
     RolloutSpec? Rollout = null,
-    bool Paused = false)
+    bool Paused = false,
+    DesiredService? Stable = null,
+    Router.TrafficSplit? Traffic = null,
+    bool Preview = false)
 {
     public IReadOnlyList<string> ZoneNames => Zones ?? [];
 

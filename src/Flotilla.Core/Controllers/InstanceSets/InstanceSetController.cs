@@ -88,7 +88,8 @@ public sealed class InstanceSetController : IAsyncDisposable
         var byName = desired.ToDictionary(d => d.Name, StringComparer.Ordinal);
         foreach (var start in plan.Starts)
         {
-            var launch = BuildLaunch(byName[start.Service], start.Zone);
+            var service = byName[start.Service];
+            var launch = BuildLaunch(service.Stable is { } stable && stable.Revision == start.Revision ? stable : service, start.Zone);
             _events.Record(launch.Id, $"starting revision {launch.Revision} on port {launch.Port}{(launch.Zone is null ? "" : $" in zone {launch.Zone}")}");
             _driver.Start(launch);
         }
@@ -142,13 +143,26 @@ public sealed class InstanceSetController : IAsyncDisposable
         Volatile.Write(ref _waiting, waiting);
     }
 
+    /// <summary>Every ready instance not on its way out, per endpoint; the rollouts' splits and preview endpoints from the desired state.</summary>
     private async Task UpdateRoutesAsync()
     {
         var ready = _driver.Observe()
             .Where(i => i.InRotation && !_stops.ContainsKey(i.Id))
             .GroupBy(i => i.Service)
-            .ToDictionary(g => g.Key, g => (IReadOnlyList<RouteDestination>)g.OrderBy(i => i.Id, StringComparer.Ordinal).Select(i => new RouteDestination(i.Id, i.Port)).ToList(), StringComparer.Ordinal);
-        var table = new RoutingTable(ready);
+            .ToDictionary(g => g.Key, g => (IReadOnlyList<RouteDestination>)g.OrderBy(i => i.Id, StringComparer.Ordinal).Select(i => new RouteDestination(i.Id, i.Port, i.Revision)).ToList(), StringComparer.Ordinal);
+        var splits = new Dictionary<string, TrafficSplit>(StringComparer.Ordinal);
+        foreach (var service in Desired)
+        {
+            if (service.Traffic is { } split)
+            {
+                splits[service.Name] = split;
+            }
+            if (service.Preview)
+            {
+                ready[RoutingTable.PreviewOf(service.Name)] = ready.GetValueOrDefault(service.Name, []).Where(r => r.Revision == service.Revision).ToList();
+            }
+        }
+        var table = new RoutingTable(ready, splits);
         if (!table.SameAs(_router.Table))
         {
             await _router.ApplyAsync(table);

@@ -63,6 +63,11 @@ public static class InstanceSetPlanner
                 stops.Add(new StopInstance(displaced.Id, service.Name, displaced.Zone is null ? "placed in a zone" : $"zone {displaced.Zone} is not available", false, false));
                 live.Remove(displaced);
             }
+            if (service.Stable is { } stable)
+            {
+                PlanSideBySide(service, stable, live, readyByService, updatedHealth, desired, now, starts, stops, waiting, ref wakeAt);
+                continue;
+            }
             var current = live.Where(i => i.Revision == service.Revision).ToList();
             var old = live.Where(i => i.Revision != service.Revision).ToList();
             var rollout = service.RolloutOrDefault;
@@ -115,6 +120,51 @@ public static class InstanceSetPlanner
             }
         }
         return new ReconcilePlan(starts, stops, forgets, waiting, wakeAt, updatedHealth);
+    }
+
+    /// <summary>
+    /// A canary or blue-green rollout: two revisions side by side, each kept at its own count
+    /// (the rollout controller moves the counts); instances of any other revision go.
+    /// </summary>
+    private static void PlanSideBySide(
+        DesiredService service,
+        DesiredService stable,
+        List<InstanceStatus> live,
+        IReadOnlyDictionary<string, int> readyByService,
+        IReadOnlyDictionary<string, ServiceHealth> health,
+        IReadOnlyList<DesiredService> desired,
+        DateTimeOffset now,
+        List<StartInstance> starts,
+        List<StopInstance> stops,
+        Dictionary<string, string> waiting,
+        ref DateTimeOffset? wakeAt)
+    {
+        foreach (var other in live.Where(i => i.Revision != service.Revision && i.Revision != stable.Revision))
+        {
+            stops.Add(new StopInstance(other.Id, service.Name, $"replaced by revision {service.Revision}", false, false));
+        }
+        foreach (var (revision, count) in new[] { (service.Revision, service.Instances), (stable.Revision, stable.Instances) })
+        {
+            var current = live.Where(i => i.Revision == revision).ToList();
+            var zones = service.ZoneNames;
+            if (count > current.Count)
+            {
+                if (StartBlocker(service, live.Count, readyByService, health, desired, now, ref wakeAt) is { } blocker)
+                {
+                    waiting[service.Name] = blocker;
+                    continue;
+                }
+                var placed = Zones.Counts(zones, current);
+                for (var n = current.Count; n < count; n++)
+                {
+                    starts.Add(new StartInstance(service.Name, revision, Zones.Emptiest(zones, placed)));
+                }
+            }
+            foreach (var extra in Zones.ScaleDownOrder(zones, current, ScaleDownOrder).Take(current.Count - count))
+            {
+                stops.Add(new StopInstance(extra.Id, service.Name, $"revision {revision} scaled to {count} by the rollout", false, false));
+            }
+        }
     }
 
     /// <summary>Why a service may not start instances now (back-off, dependencies), or null.</summary>

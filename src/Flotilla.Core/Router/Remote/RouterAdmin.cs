@@ -40,7 +40,7 @@ public static class RouterAdmin
             }
             await next(context);
         });
-        app.MapGet("/admin/state", () => Results.Json(new RouterState(router.Endpoints, router.Table.Services, Environment.ProcessId), Json));
+        app.MapGet("/admin/state", () => Results.Json(new RouterState(router.Endpoints, router.Table, Environment.ProcessId), Json));
         app.MapPut("/admin/endpoints/{service}", async (string service, int? port, CancellationToken ct) =>
         {
             try
@@ -59,10 +59,12 @@ public static class RouterAdmin
         });
         app.MapPut("/admin/table", async (HttpRequest request) =>
         {
-            var services = await JsonSerializer.DeserializeAsync<Dictionary<string, List<RouteDestination>>>(request.Body, Json, request.HttpContext.RequestAborted);
-            router.Apply(new RoutingTable((services ?? []).ToDictionary(s => s.Key, s => (IReadOnlyList<RouteDestination>)s.Value, StringComparer.Ordinal)));
+            var table = await JsonSerializer.DeserializeAsync<RoutingTable>(request.Body, Json, request.HttpContext.RequestAborted);
+            router.Apply(table is null ? RoutingTable.Empty : Normalized(table));
             return Results.NoContent();
         });
+        app.MapGet("/admin/metrics", async () => Results.Text(await router.PrometheusAsync(), "text/plain; version=0.0.4; charset=utf-8"));
+        app.MapPost("/admin/metrics/interval", async () => Results.Json((await router.TakeMetricsAsync()).Select(i => i.ToWire()), Json));
         app.MapPost("/admin/drain/{instance}", async (string instance, int timeoutMs, CancellationToken ct) =>
             Results.Json(new { drained = await router.WaitForDrainAsync(instance, TimeSpan.FromMilliseconds(timeoutMs), ct) }, Json));
         await app.StartAsync(stopping);
@@ -75,7 +77,12 @@ public static class RouterAdmin
         }
         await app.StopAsync(CancellationToken.None);
     }
+
+    /// <summary>Ordinal dictionaries, as the router builds its own (JSON gives default comparers).</summary>
+    private static RoutingTable Normalized(RoutingTable table) => new(
+        table.Services.ToDictionary(s => s.Key, s => s.Value, StringComparer.Ordinal),
+        table.SplitsOrEmpty.ToDictionary(s => s.Key, s => s.Value, StringComparer.Ordinal));
 }
 
 /// <summary>What a router process serves right now.</summary>
-public sealed record RouterState(IReadOnlyDictionary<string, int> Endpoints, IReadOnlyDictionary<string, IReadOnlyList<RouteDestination>> Table, int Pid);
+public sealed record RouterState(IReadOnlyDictionary<string, int> Endpoints, RoutingTable Table, int Pid);

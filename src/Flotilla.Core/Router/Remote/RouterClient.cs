@@ -66,7 +66,7 @@ public sealed class RouterClient : IRouter
         {
             var state = await SendAsync<RouterState>(HttpMethod.Get, "/admin/state", null, cancellationToken);
             Volatile.Write(ref _endpoints, new Dictionary<string, int>(state.Endpoints, StringComparer.Ordinal));
-            Volatile.Write(ref _table, new RoutingTable(state.Table));
+            Volatile.Write(ref _table, state.Table);
             return true;
         }
         catch (HttpRequestException)
@@ -198,7 +198,7 @@ public sealed class RouterClient : IRouter
 
     private async Task PushTableAsync(RoutingTable table, CancellationToken cancellationToken)
     {
-        using var response = await SendRawAsync(HttpMethod.Put, "/admin/table", JsonContent.Create(table.Services, options: RouterAdmin.Json), cancellationToken);
+        using var response = await SendRawAsync(HttpMethod.Put, "/admin/table", JsonContent.Create(table, options: RouterAdmin.Json), cancellationToken);
         response.EnsureSuccessStatusCode();
         if (ReferenceEquals(table, Table))
         {
@@ -218,6 +218,28 @@ public sealed class RouterClient : IRouter
             // No router, no requests in flight through it.
             return true;
         }
+    }
+
+    /// <summary>Requests per service and revision since the last call; none while the router does not answer.</summary>
+    public async Task<IReadOnlyList<Metrics.RevisionInterval>> TakeMetricsAsync()
+    {
+        try
+        {
+            var wire = await SendAsync<List<Metrics.RevisionInterval.Wire>>(HttpMethod.Post, "/admin/metrics/interval", null, CancellationToken.None);
+            return wire.Select(Metrics.RevisionInterval.FromWire).ToList();
+        }
+        catch (HttpRequestException)
+        {
+            return [];
+        }
+    }
+
+    /// <summary>The router's Prometheus text; throws <see cref="HttpRequestException"/> while it does not answer.</summary>
+    public async Task<string> PrometheusAsync()
+    {
+        using var response = await SendRawAsync(HttpMethod.Get, "/admin/metrics", null, CancellationToken.None);
+        response.EnsureSuccessStatusCode();
+        return await response.Content.ReadAsStringAsync();
     }
 
     /// <summary>Makes disposal stop the router process too (a full shutdown), instead of leaving it serving.</summary>

@@ -1,0 +1,91 @@
+using Flotilla.Model;
+using Microsoft.AspNetCore.Http;
+
+namespace Flotilla.Router;
+
+/// <summary>
+/// Where one endpoint sends a request, precompiled when the routing table changes: all ready
+/// instances round-robin, or during a rollout the canary's or the stable side's instances by
+/// the split's weight and targeting. A side with no ready instance sends its share to the other.
+/// </summary>
+internal sealed class ServiceRoutes
+{
+    private readonly DestinationSet _all;
+    private readonly DestinationSet _stable;
+    private readonly DestinationSet _canary;
+    private readonly TrafficSplit? _split;
+    private readonly string _cookie;
+
+    public ServiceRoutes(string service, DestinationState[] destinations, IReadOnlyList<RouteDestination> routes, TrafficSplit? split)
+    {
+        _all = new DestinationSet(destinations);
+        _split = split;
+        _cookie = $"flotilla-{service}";
+        if (split is null)
+        {
+            _stable = _canary = _all;
+            return;
+        }
+        var canary = new List<DestinationState>();
+        var stable = new List<DestinationState>();
+        for (var i = 0; i < routes.Count; i++)
+        {
+            (routes[i].Revision == split.Canary ? canary : stable).Add(destinations[i]);
+        }
+        _canary = new DestinationSet([.. canary]);
+        _stable = new DestinationSet([.. stable]);
+    }
+
+    public static ServiceRoutes Empty { get; } = new("", [], [], null);
+
+    /// <summary>The destinations for this request; a bucket to remember in a cookie when the user had none.</summary>
+    public DestinationSet Choose(HttpContext context, out int? newBucket)
+    {
+        newBucket = null;
+        if (_split is not { } split)
+        {
+            return _all;
+        }
+        var toCanary = split.Match is { } match && Matches(context.Request, match)
+            || split.Weight >= 100
+            || split.Weight > 0 && Bucket(context.Request, split, out newBucket) < split.Weight;
+        var chosen = toCanary ? _canary : _stable;
+        return chosen.IsEmpty ? (toCanary ? _stable : _canary) : chosen;
+    }
+
+    public string CookieName => _cookie;
+
+    private static bool Matches(HttpRequest request, TrafficMatch match)
+    {
+        var value = match.Header is not null ? request.Headers[match.Header].ToString() : request.Cookies[match.Cookie!];
+        return !string.IsNullOrEmpty(value) && (match.Value is null || value == match.Value);
+    }
+
+    /// <summary>The user's bucket 0..99: from the sticky header's hash, from the router's cookie, or a new random one.</summary>
+    private int Bucket(HttpRequest request, TrafficSplit split, out int? newBucket)
+    {
+        newBucket = null;
+        if (split.StickyHeader is not null && request.Headers[split.StickyHeader].ToString() is { Length: > 0 } key)
+        {
+            return (int)(Fnv1a(key) % 100);
+        }
+        if (request.Cookies[_cookie] is { } text && int.TryParse(text, out var remembered) && remembered is >= 0 and < 100)
+        {
+            return remembered;
+        }
+        var bucket = Random.Shared.Next(100);
+        newBucket = bucket;
+        return bucket;
+    }
+
+    /// <summary>A stable hash (string.GetHashCode changes per process, and the bucket must survive a router restart).</summary>
+    private static uint Fnv1a(string text)
+    {
+        var hash = 2166136261u;
+        foreach (var c in text)
+        {
+            hash = (hash ^ c) * 16777619u;
+        }
+        return hash;
+    }
+}

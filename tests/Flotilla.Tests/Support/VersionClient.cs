@@ -1,0 +1,69 @@
+using System.Text.Json.Nodes;
+
+namespace Flotilla.Tests.Support;
+
+/// <summary>GETs in a loop, recording the version each answer came from, and every failure.</summary>
+public sealed class VersionClient : IDisposable
+{
+    // No cookie jar: every request is a new user to the router, so a canary split shows as a share of requests.
+    private readonly HttpClient _client = new(new SocketsHttpHandler { UseCookies = false }) { Timeout = TimeSpan.FromSeconds(10) };
+    private readonly CancellationTokenSource _stop = new(TimeSpan.FromMinutes(3));
+    private readonly List<string> _versions = [];
+    private readonly List<string> _failures = [];
+    private readonly Task[] _loops;
+
+    public VersionClient(string url, int loops = 4) => _loops = Enumerable.Range(0, loops).Select(_ => Task.Run(() => LoopAsync(url))).ToArray();
+
+    /// <summary>What it saw so far, without stopping.</summary>
+    public (IReadOnlyList<string> Versions, IReadOnlyList<string> Failures) Seen()
+    {
+        lock (_versions)
+        {
+            return (_versions.ToList(), _failures.ToList());
+        }
+    }
+
+    private async Task LoopAsync(string url)
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            try
+            {
+                using var response = await _client.GetAsync(url, _stop.Token);
+                var body = await response.Content.ReadAsStringAsync(_stop.Token);
+                lock (_versions)
+                {
+                    (response.IsSuccessStatusCode ? _versions : _failures).Add(response.IsSuccessStatusCode ? (string)JsonNode.Parse(body)!["version"]! : $"{(int)response.StatusCode} {body}");
+                }
+            }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (HttpRequestException e)
+            {
+                lock (_versions)
+                {
+                    _failures.Add(e.Message);
+                }
+            }
+        }
+    }
+
+    public async Task<(IReadOnlyList<string> Versions, IReadOnlyList<string> Failures)> StopAsync()
+    {
+        await _stop.CancelAsync();
+        await Task.WhenAll(_loops);
+        lock (_versions)
+        {
+            return (_versions.ToList(), _failures.ToList());
+        }
+    }
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+        _client.Dispose();
+        _stop.Dispose();
+    }
+}
