@@ -16,7 +16,7 @@ internal static class ChangeCommands
         var file = new Option<string>("--file", "-f") { Description = "The spec file, or the directory holding flotilla.yaml", DefaultValueFactory = _ => "." };
         var env = CommonOptions.Environment();
         var basedOn = new Option<long?>("--based-on") { Description = "Refuse unless this is still the latest revision (default: the latest when the command starts)" };
-        var wait = new Option<bool>("--wait") { Description = "Wait until every instance runs the new revision and is ready" };
+        var wait = new Option<bool>("--wait") { Description = "Wait until every instance runs the new revision and is ready (exit 1: a release was aborted, 3: a release waits for promote)" };
         yield return ApiCommand.Create("apply", "Make a spec the desired state, as a new audited revision", async (parse, client, json, ct) =>
         {
             var path = Path.GetFullPath(parse.GetValue(file)!);
@@ -126,6 +126,12 @@ internal static class ChangeCommands
             {
                 Console.WriteLine($"waiting: {now}");
                 last = now;
+            }
+            // A release that was aborted, or that waits for a person, will not converge by waiting.
+            if (drift.SelectMany(d => d.Differences).FirstOrDefault(d => d.StartsWith("degraded:", StringComparison.Ordinal) || d.StartsWith("paused:", StringComparison.Ordinal)) is { } stuck)
+            {
+                Console.Error.WriteLine(stuck.StartsWith("degraded:", StringComparison.Ordinal) ? $"error: {stuck}" : $"not waiting longer: {stuck}; flotilla rollout promote or abort");
+                return stuck.StartsWith("degraded:", StringComparison.Ordinal) ? 1 : 3;
             }
             if (DateTime.UtcNow > deadline)
             {

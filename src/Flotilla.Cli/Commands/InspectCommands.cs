@@ -108,6 +108,12 @@ internal static class InspectCommands
             return 0;
         }, limit, audit);
 
+        yield return ApiCommand.Create("metrics", "The router's request counts and latency histograms per service and revision (Prometheus text)", async (_, client, _, ct) =>
+        {
+            Console.Write(await client.GetRawAsync("v1/metrics", ct));
+            return 0;
+        });
+
         var follow = new Option<bool>("--follow", "-f") { Description = "Keep printing new ones until Ctrl+C" };
         var since = new Option<long>("--since") { Description = "Only events after this sequence number" };
         yield return ApiCommand.Create("events", "What the control plane did and saw (starts, exits, failures, applies)", async (parse, client, json, ct) =>

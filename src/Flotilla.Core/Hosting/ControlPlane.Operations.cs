@@ -130,6 +130,11 @@ public sealed partial class ControlPlane
         Status().Services.Select(s =>
         {
             var live = s.Instances.Where(i => i.IsLive).ToList();
+            if (ReleaseDrift(s.Name) is { } release)
+            {
+                // Two revisions side by side is what a release in progress is; its state is the difference.
+                return new ServiceDrift(s.Name, s.Revision, s.Desired, live.Count, s.Ready, false, [release]);
+            }
             var byRevision = live.GroupBy(i => i.Revision).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
             var differences = new List<string>();
             var current = byRevision.GetValueOrDefault(s.Revision ?? "");

@@ -49,6 +49,22 @@ public sealed partial class ControlPlane
         }
     }
 
+    /// <summary>What a service's release in progress still has to do, in words (for diff), or null when none is in progress.</summary>
+    private string? ReleaseDrift(string service)
+    {
+        if (_releases.Get(service) is not { IsActive: true } release)
+        {
+            return null;
+        }
+        var kind = release.Strategy == Model.RolloutStrategy.Canary ? "canary" : "blue-green release";
+        return release.Phase switch
+        {
+            ReleasePhase.Aborted => $"degraded: {kind} of revision {release.Target} aborted ({release.Reason}); runs {release.Stable}; apply again or flotilla rollout retry {service}",
+            ReleasePhase.Paused => $"paused: {kind} of revision {release.Target} at {release.Weight}% ({release.Reason})",
+            _ => $"{kind} of revision {release.Target} in progress: {release.Weight}% of traffic on it",
+        };
+    }
+
     private void LoadReleases(DesiredState state) =>
         _releases.Load(state.Services.Select(s => _store.Meta(ReleaseKey(s.Name))).OfType<string>()
             .Select(json => JsonSerializer.Deserialize<ReleaseState>(json, StoreJournal.Json)).OfType<ReleaseState>());
