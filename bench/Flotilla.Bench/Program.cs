@@ -6,6 +6,7 @@ return name switch
     "selfheal" => await SelfHealBench.RunAsync(args[1..]),
     "router-only" => await RouterOnly.RunAsync(args[1..]),
     "reconcile" => await ReconcileBench.RunAsync(args[1..]),
+    "release" => await ReleaseBench.RunAsync(args[1..]),
     _ => Usage(),
 };
 
@@ -13,6 +14,7 @@ static int Usage()
 {
     Console.Error.WriteLine("usage: Flotilla.Bench selfheal [--reps N] [--instances N] [--connections N] [--delay-ms N]");
     Console.Error.WriteLine("       Flotilla.Bench reconcile [SERVICES=1000] [INSTANCES=5]");
+    Console.Error.WriteLine("       Flotilla.Bench release [--reps N] [--connections N] [--router-process PATH/flotilla]   (from the repository root)");
     Console.Error.WriteLine("       Flotilla.Bench router-only PORT BACKEND...");
     return 2;
 }

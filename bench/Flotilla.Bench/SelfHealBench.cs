@@ -1,8 +1,9 @@
 using System.Diagnostics;
-using System.Globalization;
 using Flotilla.Hosting;
 using Flotilla.Model;
 using Flotilla.Runtime;
+
+using static Flotilla.Bench.Figures;
 
 namespace Flotilla.Bench;
 
@@ -94,20 +95,5 @@ internal static class SelfHealBench
             await Task.Delay(1);
         }
         return (detect, ready, rotation);
-    }
-
-    private static int Arg(string[] args, string name, int fallback)
-    {
-        var at = Array.IndexOf(args, name);
-        return at >= 0 && at + 1 < args.Length ? int.Parse(args[at + 1], CultureInfo.InvariantCulture) : fallback;
-    }
-
-    private static string Format(object value) => value is double d ? d.ToString("0.0", CultureInfo.InvariantCulture) : Convert.ToString(value, CultureInfo.InvariantCulture)!;
-
-    private static string Median(List<double[]> rows, int column)
-    {
-        var sorted = rows.Select(r => r[column]).Order().ToList();
-        var median = sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
-        return median.ToString("0.0", CultureInfo.InvariantCulture);
     }
 }

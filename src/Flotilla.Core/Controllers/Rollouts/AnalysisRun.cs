@@ -36,7 +36,14 @@ public sealed class AnalysisRun(string name, AnalysisSpec spec, string service, 
     public AnalysisPhase Phase { get; private set; } = AnalysisPhase.Running;
     public string? Reason { get; private set; }
 
-    public AnalysisReport Report() => new(name, Phase, [.. _measurements], Reason);
+    /// <summary>A copy for status, which reads while the rollout loop measures.</summary>
+    public AnalysisReport Report()
+    {
+        lock (_measurements)
+        {
+            return new(name, Phase, [.. _measurements], Reason);
+        }
+    }
 
     public void Add(IEnumerable<RevisionInterval> intervals)
     {
@@ -61,7 +68,10 @@ public sealed class AnalysisRun(string name, AnalysisSpec spec, string service, 
             return Phase;
         }
         var measurement = await MeasureAsync(now, cancellationToken);
-        _measurements.Add(measurement);
+        lock (_measurements)
+        {
+            _measurements.Add(measurement);
+        }
         (_canary, _stable, _intervalStart) = (new MetricsWindow(), new MetricsWindow(), now);
         var failed = _measurements.Count(m => m.Verdict == AnalysisPhase.Failed);
         if (failed > spec.FailureLimit)
