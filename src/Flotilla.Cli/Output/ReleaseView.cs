@@ -39,7 +39,7 @@ internal static class ReleaseView
     }
 
     public static string Line(ReleaseStatus r) =>
-        $"{(r.Strategy == Model.RolloutStrategy.Canary ? "canary" : "blue-green")} {r.Stable} → {r.Target}: {r.Phase.ToString().ToLowerInvariant()}, {r.StepText}, {r.Weight}% of traffic on {r.Target}"
+        $"{(r.Strategy == Model.RolloutStrategy.Canary ? "canary" : "blue-green")} {r.Stable} → {r.Target}: {r.Phase.ToString().ToLowerInvariant()}{(r.StepText == r.Phase.ToString().ToLowerInvariant() ? "" : $", {r.StepText}")}, {r.Weight}% of traffic on {r.Target}"
         + (r.PreviewPort is { } port ? $", preview on http://127.0.0.1:{port}" : "")
         + $" | canary {Short(r.Canary)} | stable {Short(r.StableSide)}";
 
