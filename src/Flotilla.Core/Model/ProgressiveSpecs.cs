@@ -55,6 +55,9 @@ public sealed record AnalysisSpec
     public CompareSpec? Compare { get; init; }
     public IReadOnlyList<WebhookSpec> Webhooks { get; init; } = [];
 
+    /// <summary>Compare with fresh instances of the stable revision started for this analysis (as Kayenta recommends), not the long-running stable set.</summary>
+    public bool Baseline { get; init; }
+
     /// <summary>True when a measurement needs requests to reach the new revision (anything but webhooks).</summary>
     public bool NeedsTraffic => SuccessRate is not null || P50 is not null || P95 is not null || P99 is not null || Compare is not null;
 }

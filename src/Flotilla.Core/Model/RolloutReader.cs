@@ -170,6 +170,7 @@ internal static class RolloutReader
                 "p95" => analysis with { P95 = ReadThreshold(reader, value, at, percent: false) },
                 "p99" => analysis with { P99 = ReadThreshold(reader, value, at, percent: false) },
                 "compare" => analysis with { Compare = ReadCompare(reader, value, at) },
+                "baseline" => analysis with { Baseline = reader.Bool(value, at) ?? false },
                 _ => analysis with { Webhooks = ReadWebhooks(reader, value, at) },
             };
         }
@@ -288,7 +289,15 @@ internal static class RolloutReader
                 {
                     reader.Error(node, $"{path}.steps[{i}]", "this analysis runs while the canary gets no traffic (weight 0 and no match): it could never judge; set a weight before it");
                 }
+                if (step.Analysis is { Baseline: true } && (weight is 0 or 100 || step.Analysis.Compare is null))
+                {
+                    reader.Error(node, $"{path}.steps[{i}].analysis.baseline", "a baseline gets the same share of traffic as the canary and is judged by 'compare': it needs a weight between 1 and 99 before it and a compare block");
+                }
             }
+        }
+        if (rollout.PrePromotionAnalysis is { Baseline: true } || rollout.PostPromotionAnalysis is { Baseline: true })
+        {
+            reader.Error(node, path, "a baseline is for canary analysis steps; a blue-green colour takes all traffic or none");
         }
         if (rollout.Strategy == RolloutStrategy.BlueGreen && rollout.PrePromotionAnalysis is { NeedsTraffic: true } && !rollout.Preview)
         {

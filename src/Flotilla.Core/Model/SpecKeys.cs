@@ -21,7 +21,7 @@ public static class SpecKeys
     public static readonly string[] CanaryStep = ["weight", "pause", "analysis"];
     public static readonly string[] Pause = ["duration"];
     public static readonly string[] Match = ["header", "cookie", "value"];
-    public static readonly string[] Analysis = ["interval", "count", "failureLimit", "minRequests", "successRate", "p50", "p95", "p99", "compare", "webhooks"];
+    public static readonly string[] Analysis = ["interval", "count", "failureLimit", "minRequests", "successRate", "p50", "p95", "p99", "compare", "webhooks", "baseline"];
     public static readonly string[] Compare = ["p95", "successRate", "rankTest"];
     public static readonly string[] Webhook = ["url", "timeout"];
     public static readonly string[] Environment = ["instances", "zones", "env", "services"];

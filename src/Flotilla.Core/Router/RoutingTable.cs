@@ -38,6 +38,8 @@ public sealed record RouteDestination(string InstanceId, int Port, string Revisi
 /// How a service's traffic divides during a rollout: <see cref="Weight"/> percent of requests
 /// to the <see cref="Canary"/> revision, the rest to the others; requests that match
 /// <see cref="Match"/> always reach the canary. A user keeps their side across requests (a
-/// cookie the router sets, or a hash of <see cref="StickyHeader"/>).
+/// cookie the router sets, or a hash of <see cref="StickyHeader"/>). While an analysis compares
+/// the canary with a fresh <see cref="Baseline"/> of the stable revision, the baseline gets the
+/// same share as the canary, taken from the stable side.
 /// </summary>
-public sealed record TrafficSplit(string Canary, int Weight, TrafficMatch? Match = null, string? StickyHeader = null);
+public sealed record TrafficSplit(string Canary, int Weight, TrafficMatch? Match = null, string? StickyHeader = null, string? Baseline = null);

@@ -13,6 +13,8 @@ internal sealed class ServiceRoutes
     private readonly DestinationSet _all;
     private readonly DestinationSet _stable;
     private readonly DestinationSet _canary;
+    private readonly DestinationSet _baseline;
+    private readonly int _baselineUpTo;
     private readonly TrafficSplit? _split;
     private readonly string _cookie;
 
@@ -23,17 +25,21 @@ internal sealed class ServiceRoutes
         _cookie = $"flotilla-{service}";
         if (split is null)
         {
-            _stable = _canary = _all;
+            _stable = _canary = _baseline = _all;
             return;
         }
         var canary = new List<DestinationState>();
+        var baseline = new List<DestinationState>();
         var stable = new List<DestinationState>();
         for (var i = 0; i < routes.Count; i++)
         {
-            (routes[i].Revision == split.Canary ? canary : stable).Add(destinations[i]);
+            (routes[i].Revision == split.Canary ? canary : routes[i].Revision == split.Baseline ? baseline : stable).Add(destinations[i]);
         }
         _canary = new DestinationSet([.. canary]);
+        _baseline = new DestinationSet([.. baseline]);
         _stable = new DestinationSet([.. stable]);
+        // Buckets [weight, weight + share) go to the baseline: as many users as the canary has, from the stable side.
+        _baselineUpTo = split.Baseline is null || baseline.Count == 0 ? 0 : Math.Min(100, split.Weight + Math.Min(split.Weight, 100 - split.Weight));
     }
 
     public static ServiceRoutes Empty { get; } = new("", [], [], null);
@@ -46,11 +52,17 @@ internal sealed class ServiceRoutes
         {
             return _all;
         }
-        var toCanary = split.Match is { } match && Matches(context.Request, match)
-            || split.Weight >= 100
-            || split.Weight > 0 && Bucket(context.Request, split, out newBucket) < split.Weight;
-        var chosen = toCanary ? _canary : _stable;
-        return chosen.IsEmpty ? (toCanary ? _stable : _canary) : chosen;
+        if (split.Match is { } match && Matches(context.Request, match) || split.Weight >= 100)
+        {
+            return _canary.IsEmpty ? _stable : _canary;
+        }
+        if (split.Weight == 0)
+        {
+            return _stable.IsEmpty ? _canary : _stable;
+        }
+        var bucket = Bucket(context.Request, split, out newBucket);
+        var chosen = bucket < split.Weight ? _canary : bucket < _baselineUpTo ? _baseline : _stable;
+        return chosen.IsEmpty ? (chosen == _stable ? _canary : _stable) : chosen;
     }
 
     public string CookieName => _cookie;

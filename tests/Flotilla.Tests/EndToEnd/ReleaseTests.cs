@@ -181,6 +181,38 @@ public sealed class ReleaseTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnAnalysisAgainstAFreshBaseline_StartsStableInstancesForIt_ComparesWithThem_AndStopsThemAfter()
+    {
+        const string withBaseline = """
+            strategy: canary
+            steps:
+              - weight: 30
+              - analysis: { interval: 2s, count: 1, minRequests: 10, baseline: true, compare: { successRate: "-5%", rankTest: 0.01 } }
+              - pause: {}
+            """;
+        await ApplyAsync("1.0.0", withBaseline);
+        await _plane.WaitUntilConvergedAsync(Wait);
+        var v1 = _plane.State.Find("reviews")!.Revision;
+        var oldPids = _plane.Status().Services.Single().Instances.Select(i => i.Pid).Order().ToList();
+        using var client = new VersionClient(Endpoint + "/", loops: 3);
+        await ApplyAsync("2.0.0", withBaseline);
+
+        await Until(() => _plane.Status().Services.Single().Instances.Any(i => i.Revision == $"{v1}-baseline" && i.InRotation), "a baseline instance");
+        await Until(() => Release.Phase == ReleasePhase.Paused, "the analysis to pass and the pause to hold");
+        var analysis = Assert.Single(Release.Analyses);
+        Assert.Equal(AnalysisPhase.Successful, analysis.Phase);
+        var measurement = Assert.Single(analysis.Measurements);
+        Assert.True(measurement.Stable is { Requests: >= 10 }, $"the baseline side of the measurement: {measurement.Stable}");
+        await Until(() => _plane.Status().Services.Single().Instances.Where(i => i.IsLive).All(i => !i.Revision.EndsWith("-baseline", StringComparison.Ordinal)), "the baseline to be stopped");
+        var (_, failures) = await client.StopAsync();
+        Assert.Empty(failures);
+        // The long-running stable instances were never touched.
+        Assert.Equal(oldPids, _plane.Status().Services.Single().Instances.Where(i => i.IsLive && i.Revision == v1).Select(i => i.Pid).Order());
+        var text = await _plane.PrometheusAsync();
+        Assert.Contains($"revision=\"{v1}-baseline\",code=\"2xx\"", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task APausedRelease_SurvivesAControlPlaneRestart_AndIsPromotedAfterIt()
     {
         const string paused = "strategy: canary\nsteps: [{ weight: 20 }, { pause: {} }, { weight: 60 }]";

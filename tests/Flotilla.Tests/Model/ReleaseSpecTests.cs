@@ -92,6 +92,9 @@ public sealed class ReleaseSpecTests : IDisposable
     [InlineData("strategy: blueGreen\nsteps: [{ weight: 10 }]", "rollout.steps", "'steps' belongs to strategy canary")]
     [InlineData("strategy: blueGreen\nprePromotionAnalysis: { successRate: \">= 99%\" }", "rollout.prePromotionAnalysis", "without 'preview: true'")]
     [InlineData("strategy: shadow", "rollout.strategy", "strategies: rolling, canary, blueGreen")]
+    [InlineData("strategy: canary\nmatch: { header: X }\nsteps: [{ analysis: { baseline: true, compare: { rankTest: true } } }]", "steps[0].analysis.baseline", "needs a weight between 1 and 99 before it and a compare block")]
+    [InlineData("strategy: canary\nsteps: [{ weight: 10 }, { analysis: { baseline: true, successRate: \">= 99%\" } }]", "steps[1].analysis.baseline", "and a compare block")]
+    [InlineData("strategy: blueGreen\npostPromotionAnalysis: { baseline: true, successRate: \">= 99%\" }", "rollout", "a baseline is for canary analysis steps")]
     public void AStepListTheRouterCannotPerform_IsRefused_WithWhereAndWhy(string rollout, string path, string fragment)
     {
         var errors = Errors(rollout);

@@ -64,6 +64,24 @@ public sealed class TrafficSplitTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ABaseline_GetsTheCanarysShare_FromTheStableSide()
+    {
+        await using var baseline = await TestBackend.StartAsync("baseline");
+        _router.Apply(new RoutingTable(
+            new Dictionary<string, IReadOnlyList<RouteDestination>> { ["api"] = [new("s1", _stable.Port, "v1"), new("c1", _canary.Port, "v2"), new("b1", baseline.Port, "v1-baseline")] },
+            new Dictionary<string, TrafficSplit> { ["api"] = new("v2", 20, Baseline: "v1-baseline") }));
+        var counts = new Dictionary<string, int> { ["stable"] = 0, ["canary"] = 0, ["baseline"] = 0 };
+        for (var i = 0; i < 2000; i++)
+        {
+            counts[(await GetAsync()).Body]++;
+        }
+        var tolerance = 4.5 * Math.Sqrt(2000 * 0.2 * 0.8);
+        Assert.InRange(counts["canary"], 400 - tolerance, 400 + tolerance);
+        Assert.InRange(counts["baseline"], 400 - tolerance, 400 + tolerance);
+        Assert.Equal(2000, counts.Values.Sum());
+    }
+
+    [Fact]
     public async Task AHeaderMatch_AlwaysReachesTheCanary_EvenAtWeightZero()
     {
         Split(new TrafficSplit("v2", 0, new TrafficMatch("X-Canary", null, "1")));

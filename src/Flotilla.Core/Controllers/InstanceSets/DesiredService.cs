@@ -10,6 +10,8 @@ namespace Flotilla.Controllers.InstanceSets;
 /// During a canary or blue-green rollout, <see cref="Stable"/> is the revision kept running
 /// beside this one (with its own count), <see cref="Traffic"/> how the router splits requests
 /// between them, and <see cref="Preview"/> whether this revision also gets a preview endpoint.
+/// <see cref="Baseline"/> is a fresh copy of the stable revision started for an analysis (under
+/// its own revision label, so the router's metrics tell it apart).
 /// </summary>
 public sealed record DesiredService(
     string Name,
@@ -27,8 +29,13 @@ public sealed record DesiredService(
     bool Paused = false,
     DesiredService? Stable = null,
     Router.TrafficSplit? Traffic = null,
-    bool Preview = false)
+    bool Preview = false,
+    DesiredService? Baseline = null)
 {
+    /// <summary>Every revision this service keeps running now: itself, and during a release the stable one and a baseline.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public IEnumerable<DesiredService> Sides => new[] { this, Stable, Baseline }.OfType<DesiredService>();
+
     public IReadOnlyList<string> ZoneNames => Zones ?? [];
 
     public RolloutSpec RolloutOrDefault => Rollout ?? RolloutSpec.Default;

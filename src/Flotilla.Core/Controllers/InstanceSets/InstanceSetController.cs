@@ -89,7 +89,7 @@ public sealed class InstanceSetController : IAsyncDisposable
         foreach (var start in plan.Starts)
         {
             var service = byName[start.Service];
-            var launch = BuildLaunch(service.Stable is { } stable && stable.Revision == start.Revision ? stable : service, start.Zone);
+            var launch = BuildLaunch(service.Sides.First(side => side.Revision == start.Revision), start.Zone);
             _events.Record(launch.Id, $"starting revision {launch.Revision} on port {launch.Port}{(launch.Zone is null ? "" : $" in zone {launch.Zone}")}");
             _driver.Start(launch);
         }

@@ -63,9 +63,9 @@ public static class InstanceSetPlanner
                 stops.Add(new StopInstance(displaced.Id, service.Name, displaced.Zone is null ? "placed in a zone" : $"zone {displaced.Zone} is not available", false, false));
                 live.Remove(displaced);
             }
-            if (service.Stable is { } stable)
+            if (service.Stable is not null)
             {
-                PlanSideBySide(service, stable, live, readyByService, updatedHealth, desired, now, starts, stops, waiting, ref wakeAt);
+                PlanSideBySide(service, live, readyByService, updatedHealth, desired, now, starts, stops, waiting, ref wakeAt);
                 continue;
             }
             var current = live.Where(i => i.Revision == service.Revision).ToList();
@@ -123,12 +123,11 @@ public static class InstanceSetPlanner
     }
 
     /// <summary>
-    /// A canary or blue-green rollout: two revisions side by side, each kept at its own count
-    /// (the rollout controller moves the counts); instances of any other revision go.
+    /// A canary or blue-green rollout: two revisions side by side (three with a baseline), each
+    /// kept at its own count (the rollout controller moves the counts); instances of any other revision go.
     /// </summary>
     private static void PlanSideBySide(
         DesiredService service,
-        DesiredService stable,
         List<InstanceStatus> live,
         IReadOnlyDictionary<string, int> readyByService,
         IReadOnlyDictionary<string, ServiceHealth> health,
@@ -139,11 +138,12 @@ public static class InstanceSetPlanner
         Dictionary<string, string> waiting,
         ref DateTimeOffset? wakeAt)
     {
-        foreach (var other in live.Where(i => i.Revision != service.Revision && i.Revision != stable.Revision))
+        var sides = service.Sides.ToList();
+        foreach (var other in live.Where(i => sides.All(side => side.Revision != i.Revision)))
         {
             stops.Add(new StopInstance(other.Id, service.Name, $"replaced by revision {service.Revision}", false, false));
         }
-        foreach (var (revision, count) in new[] { (service.Revision, service.Instances), (stable.Revision, stable.Instances) })
+        foreach (var (revision, count) in sides.Select(side => (side.Revision, side.Instances)))
         {
             var current = live.Where(i => i.Revision == revision).ToList();
             var zones = service.ZoneNames;

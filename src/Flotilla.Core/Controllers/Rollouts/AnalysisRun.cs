@@ -33,6 +33,9 @@ public sealed class AnalysisRun(string name, AnalysisSpec spec, string service, 
     private MetricsWindow _stable = new();
     private DateTimeOffset _intervalStart = startedAt;
 
+    /// <summary>What the canary is compared with, in words: the stable set, or a baseline started for this analysis.</summary>
+    private readonly string _against = stable.EndsWith("-baseline", StringComparison.Ordinal) ? "the baseline" : "stable";
+
     public AnalysisPhase Phase { get; private set; } = AnalysisPhase.Running;
     public string? Reason { get; private set; }
 
@@ -125,19 +128,19 @@ public sealed class AnalysisRun(string name, AnalysisSpec spec, string service, 
         }
         if (_stable.Requests < spec.MinRequests)
         {
-            inconclusive.Add($"{_stable.Requests} requests reached the stable revision {stable}, fewer than minRequests {spec.MinRequests} to compare with");
+            inconclusive.Add($"{_stable.Requests} requests reached {_against} ({stable}), fewer than minRequests {spec.MinRequests} to compare with");
             return;
         }
         var (canaryP95, stableP95) = (_canary.Percentile(95)!.Value, _stable.Percentile(95)!.Value);
         // 1 ms of slack: a relative limit on sub-millisecond latencies would judge noise.
         if (compare.P95IncreasePercent is { } increase && canaryP95 > stableP95 * (1 + increase / 100) + 1)
         {
-            failures.Add($"p95 {canaryP95:0.##} ms is more than {increase}% above stable's {stableP95:0.##} ms");
+            failures.Add($"p95 {canaryP95:0.##} ms is more than {increase}% above {_against}'s {stableP95:0.##} ms");
         }
         var (canaryRate, stableRate) = (_canary.SuccessRate!.Value, _stable.SuccessRate!.Value);
         if (compare.SuccessRateDrop is { } drop && canaryRate < stableRate - drop)
         {
-            failures.Add($"success rate {canaryRate:0.##}% is more than {drop} points below stable's {stableRate:0.##}%");
+            failures.Add($"success rate {canaryRate:0.##}% is more than {drop} points below {_against}'s {stableRate:0.##}%");
         }
         if (compare.RankTestAlpha is { } alpha)
         {
@@ -146,7 +149,7 @@ public sealed class AnalysisRun(string name, AnalysisSpec spec, string service, 
             // Significant and material: with thousands of samples a 2% shift is significant but harmless.
             if (p < alpha && canaryP50 > Math.Max(stableP50 * 1.1, stableP50 + 1))
             {
-                failures.Add($"latency is higher than stable's (Mann-Whitney p = {p:0.####} < {alpha}; p50 {canaryP50:0.##} ms vs {stableP50:0.##} ms)");
+                failures.Add($"latency is higher than {_against}'s (Mann-Whitney p = {p:0.####} < {alpha}; p50 {canaryP50:0.##} ms vs {stableP50:0.##} ms)");
             }
         }
     }

@@ -123,17 +123,27 @@ public sealed class ReleaseController(Func<string, string, DesiredService?> find
             (_, ReleasePhase.Promoting) => (n, rollout.DynamicStableScale ? n - canary : n),
             _ => (canary, rollout.DynamicStableScale ? n - canary : n),
         };
+        var baseline = BaselineActive(state, rollout) ? state.StableSpec! with { Revision = BaselineOf(state.Stable), Instances = canary, Zones = service.Zones } : null;
         var split = state.Strategy == RolloutStrategy.Canary
-            ? new TrafficSplit(state.Target, state.Weight, rollout.Match, rollout.StickyHeader)
+            ? new TrafficSplit(state.Target, state.Weight, rollout.Match, rollout.StickyHeader, baseline?.Revision)
             : new TrafficSplit(state.Target, state.Weight);
         return service with
         {
             Instances = target,
             Stable = state.StableSpec! with { Instances = stable, Zones = service.Zones },
+            Baseline = baseline,
             Traffic = split,
             Preview = state.Strategy == RolloutStrategy.BlueGreen && rollout.Preview && state.SwitchedAt is null && state.Phase != ReleasePhase.Aborted,
         };
     }
+
+    /// <summary>The revision label of a baseline: the stable revision's code and config, counted apart by the router.</summary>
+    public static string BaselineOf(string stable) => $"{stable}-baseline";
+
+    /// <summary>True while a canary's current step is an analysis against a fresh baseline.</summary>
+    private static bool BaselineActive(ReleaseState state, RolloutSpec rollout) =>
+        state is { Strategy: RolloutStrategy.Canary, Phase: ReleasePhase.Progressing, Weight: > 0 and < 100 }
+        && rollout.Steps.ElementAtOrDefault(state.Step)?.Analysis is { Baseline: true };
 
     /// <summary>Instances of the canary for a weight: its share of the desired count, at least one while it runs.</summary>
     public static int CanaryCount(int instances, int weight) =>
@@ -160,12 +170,13 @@ public sealed class ReleaseController(Func<string, string, DesiredService?> find
                 {
                     foreach (var interval in intervals.Where(i => i.Service == service.Name))
                     {
-                        (interval.Revision == state.Target ? live.Canary : live.Stable).Add(interval);
+                        (interval.Revision == state.Target ? live.Canary : interval.Revision == state.Stable ? live.Stable : null)?.Add(interval);
                     }
                 }
             }
             var ready = observed.Where(i => i.Service == service.Name && i.InRotation && i.State != InstanceState.Stopping).ToList();
-            var side = new Sides(service.Instances, ready.Count(i => i.Revision == state.Target), ready.Count(i => i.Revision == state.Stable));
+            var side = new Sides(service.Instances, ready.Count(i => i.Revision == state.Target), ready.Count(i => i.Revision == state.Stable),
+                ready.Count(i => i.Revision == BaselineOf(state.Stable)));
             var next = state.Strategy == RolloutStrategy.Canary
                 ? await AdvanceCanaryAsync(service, state, side, cancellationToken)
                 : await AdvanceBlueGreenAsync(service, state, side, cancellationToken);
@@ -183,7 +194,7 @@ public sealed class ReleaseController(Func<string, string, DesiredService?> find
     }
 
     /// <summary>The desired instance count and how many of each side are ready now.</summary>
-    private readonly record struct Sides(int Desired, int TargetReady, int StableReady);
+    private readonly record struct Sides(int Desired, int TargetReady, int StableReady, int BaselineReady = 0);
 
     private async Task<ReleaseState> AdvanceCanaryAsync(DesiredService service, ReleaseState state, Sides sides, CancellationToken cancellationToken)
     {
@@ -219,7 +230,12 @@ public sealed class ReleaseController(Func<string, string, DesiredService?> find
                 ? Say(state with { Phase = ReleasePhase.Paused, Reason = $"paused at step {state.Step + 1} until promoted (flotilla rollout promote {service.Name})" }, $"paused at step {state.Step + 1} until promoted")
                 : now - state.StepStartedAt >= p.Duration ? Next(state, now) : state;
         }
-        return await AnalyseAsync(state, $"step {state.Step + 1} analysis", step.Analysis!, sides, now, passed => Next(passed, now), cancellationToken);
+        if (step.Analysis!.Baseline && sides.BaselineReady < CanaryCount(sides.Desired, state.Weight))
+        {
+            // The baseline's fresh instances must be serving before its first interval starts.
+            return Stalled(service, state, sides, now) ?? state;
+        }
+        return await AnalyseAsync(state, $"step {state.Step + 1} analysis", step.Analysis, sides, now, passed => Next(passed, now), cancellationToken);
     }
 
     private async Task<ReleaseState> AdvanceBlueGreenAsync(DesiredService service, ReleaseState state, Sides sides, CancellationToken cancellationToken)
@@ -269,7 +285,7 @@ public sealed class ReleaseController(Func<string, string, DesiredService?> find
         {
             if (!_runs.TryGetValue(state.Service, out run!))
             {
-                run = new AnalysisRun(name, spec, state.Service, state.Target, state.Stable, now);
+                run = new AnalysisRun(name, spec, state.Service, state.Target, spec.Baseline ? BaselineOf(state.Stable) : state.Stable, now);
                 _runs[state.Service] = run;
             }
         }
