@@ -143,7 +143,18 @@ internal static class RolloutReader
         foreach (var (key, item, _) in reader.Mapping(node, path, SpecKeys.Match))
         {
             var text = reader.String(item, $"{path}.{key}");
-            _ = key switch { "header" => header = text, "cookie" => cookie = text, _ => value = text };
+            if (key == "header")
+            {
+                header = text;
+            }
+            else if (key == "cookie")
+            {
+                cookie = text;
+            }
+            else
+            {
+                value = text;
+            }
         }
         if ((header is null) == (cookie is null))
         {
