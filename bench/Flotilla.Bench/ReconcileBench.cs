@@ -139,6 +139,7 @@ internal static class ReconcileBench
         public Task<bool> WaitForDrainAsync(string instanceId, TimeSpan timeout, CancellationToken cancellationToken = default) => Task.FromResult(true);
         public Task<IReadOnlyList<Flotilla.Router.Metrics.RevisionInterval>> TakeMetricsAsync() => Task.FromResult<IReadOnlyList<Flotilla.Router.Metrics.RevisionInterval>>([]);
         public Task<string> PrometheusAsync() => Task.FromResult("");
+        public Task<Flotilla.Router.Mirror.ParallelReport?> ParallelReportAsync(string service) => Task.FromResult<Flotilla.Router.Mirror.ParallelReport?>(null);
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }

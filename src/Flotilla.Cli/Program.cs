@@ -16,6 +16,7 @@ var root = new RootCommand("Flotilla: run a system of microservices as many inst
     ServerCommand.Create(),
     RouterCommand.Create(),
     RolloutCommand.Create(),
+    ParallelCommand.Create(),
 };
 foreach (var command in ChangeCommands.Create().Concat(InspectCommands.Create()))
 {

@@ -72,6 +72,8 @@ internal static class ApiEndpoints
         v1.MapPost("/services/{service}/rollout/retry", async (string service, HttpContext context) =>
             Results.Json(await plane.RetryReleaseAsync(service, ApiAuth.Actor(context)), ApiJson.Options))
             .WithSummary("Starts an aborted canary or blue-green release again from its first step.");
+        v1.MapGet("/services/{service}/parallel", async (string service) => Results.Json(await plane.ParallelReportAsync(service), ApiJson.Options))
+            .WithSummary("A parallel run's comparison: requests compared, mismatches and their rate, the fields that differ most with an example, the noise, candidate errors, latency of both.");
         v1.MapGet("/metrics", async () => Results.Text(await plane.PrometheusAsync(), "text/plain; version=0.0.4; charset=utf-8"))
             .WithSummary("The router's request counts by status class and latency histograms per service and revision (Prometheus text format).");
         foreach (var state in new[] { "down", "up" })

@@ -21,6 +21,14 @@ public sealed partial class ControlPlane
     public Task<ReleaseState> RetryReleaseAsync(string service, string actor) =>
         SteerAsync(service, actor, "rollout retry", () => _releases.Retry(service, actor));
 
+    /// <summary>A service's parallel run as the router has compared it so far (404 when it never had one).</summary>
+    public async Task<Router.Mirror.ParallelReport> ParallelReportAsync(string service)
+    {
+        Known(service);
+        return await _router.ParallelReportAsync(service)
+            ?? throw new ControlPlaneException($"service '{service}' has had no parallel run since the router started (rollout.strategy: parallel)", ControlPlaneError.NotFound);
+    }
+
     /// <summary>The router's request metrics per service and revision, in Prometheus' text format.</summary>
     public Task<string> PrometheusAsync() => _router.PrometheusAsync();
 
@@ -56,7 +64,12 @@ public sealed partial class ControlPlane
         {
             return null;
         }
-        var kind = release.Strategy == Model.RolloutStrategy.Canary ? "canary" : "blue-green release";
+        var kind = release.Strategy switch
+        {
+            Model.RolloutStrategy.Canary => "canary",
+            Model.RolloutStrategy.Parallel => "parallel run",
+            _ => "blue-green release",
+        };
         return release.Phase switch
         {
             ReleasePhase.Aborted => $"degraded: {kind} of revision {release.Target} aborted ({release.Reason}); runs {release.Stable}; apply again or flotilla rollout retry {service}",
@@ -86,7 +99,7 @@ public sealed partial class ControlPlane
             return;
         }
         var intervals = await _router.TakeMetricsAsync();
-        if (await _releases.TickAsync(composed, _driver.Observe(), intervals, cancellationToken))
+        if (await _releases.TickAsync(composed, _driver.Observe(), intervals, _router.ParallelReportAsync, cancellationToken))
         {
             await _changing.WaitAsync(cancellationToken);
             try

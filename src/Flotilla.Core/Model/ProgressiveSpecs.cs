@@ -13,6 +13,9 @@ public enum RolloutStrategy
 
     /// <summary>Start the new revision at full size with no traffic, then switch all traffic at once.</summary>
     BlueGreen,
+
+    /// <summary>Mirror live requests to the new revision, compare its answers with stable's, and promote or abort on the mismatch rate.</summary>
+    Parallel,
 }
 
 /// <summary>
@@ -98,4 +101,29 @@ public sealed record Threshold(string Operator, double Value, string Text)
         error = percent ? $"must be a comparison with a percentage such as \">= 99%\", got '{text}'" : $"must be an upper bound such as \"< 300ms\", got '{text}'";
         return null;
     }
+}
+
+/// <summary>
+/// A parallel run: the candidate gets a copy of sampled requests and only its answers are
+/// compared; the stable revision answers every client. After <see cref="Duration"/> (or
+/// <see cref="Requests"/> comparisons) the mismatch rate decides: at most
+/// <see cref="MaxMismatchRate"/> percent promotes, more aborts, fewer than
+/// <see cref="MinRequests"/> comparisons is inconclusive and pauses.
+/// </summary>
+public sealed record ParallelSpec
+{
+    public static readonly string[] SafeMethods = ["GET", "HEAD", "OPTIONS"];
+
+    public double Sample { get; init; } = 100;
+    public IReadOnlyList<string> Methods { get; init; } = SafeMethods;
+    public bool MirrorWrites { get; init; }
+    public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(60);
+    public int? Requests { get; init; }
+    public int MinRequests { get; init; } = 50;
+    public double MaxMismatchRate { get; init; } = 1;
+    public IReadOnlyList<string> Headers { get; init; } = [];
+    public IReadOnlyList<string> Ignore { get; init; } = [];
+    public bool ArraysAsSets { get; init; }
+    public int MaxBodyBytes { get; init; } = 64 * 1024;
+    public bool AutoPromote { get; init; } = true;
 }

@@ -12,6 +12,7 @@ internal static class RolloutReader
 {
     private static readonly string[] CanaryOnly = ["steps", "match", "stickyHeader", "dynamicStableScale"];
     private static readonly string[] BlueGreenOnly = ["preview", "autoPromote", "scaleDownDelay", "prePromotionAnalysis", "postPromotionAnalysis"];
+    private static readonly string[] ParallelOnly = ["parallel"];
 
     public static RolloutSpec Read(SpecReader reader, YamlNode node, string path)
     {
@@ -28,7 +29,8 @@ internal static class RolloutReader
         }
         foreach (var (key, keyNode) in seen)
         {
-            var owner = CanaryOnly.Contains(key) ? RolloutStrategy.Canary : BlueGreenOnly.Contains(key) ? RolloutStrategy.BlueGreen : (RolloutStrategy?)null;
+            var owner = CanaryOnly.Contains(key) ? RolloutStrategy.Canary : BlueGreenOnly.Contains(key) ? RolloutStrategy.BlueGreen
+                : ParallelOnly.Contains(key) ? RolloutStrategy.Parallel : (RolloutStrategy?)null;
             if (owner is { } strategy && strategy != rollout.Strategy)
             {
                 reader.Error(keyNode, $"{path}.{key}", $"'{key}' belongs to strategy {Name(strategy)}; this rollout's strategy is {Name(rollout.Strategy)}");
@@ -50,7 +52,8 @@ internal static class RolloutReader
                     "rolling" => rollout with { Strategy = RolloutStrategy.Rolling },
                     "canary" => rollout with { Strategy = RolloutStrategy.Canary },
                     "blueGreen" => rollout with { Strategy = RolloutStrategy.BlueGreen },
-                    _ => Invalid(reader, value, at, $"'{strategy}' is not a strategy; strategies: rolling, canary, blueGreen", rollout),
+                    "parallel" => rollout with { Strategy = RolloutStrategy.Parallel },
+                    _ => Invalid(reader, value, at, $"'{strategy}' is not a strategy; strategies: rolling, canary, blueGreen, parallel", rollout),
                 };
             case "maxSurge" or "maxUnavailable":
                 return ReadAmount(reader, value, at) is not { } amount ? rollout
@@ -84,6 +87,8 @@ internal static class RolloutReader
                 return rollout with { AutoPromote = reader.Bool(value, at) ?? true };
             case "scaleDownDelay":
                 return reader.Duration(value, at) is { } delay ? rollout with { ScaleDownDelay = delay } : rollout;
+            case "parallel":
+                return rollout with { Parallel = ParallelReader.Read(reader, value, at) };
             case "prePromotionAnalysis":
                 return rollout with { PrePromotionAnalysis = ReadAnalysis(reader, value, at) };
             default:
@@ -338,6 +343,7 @@ internal static class RolloutReader
     {
         RolloutStrategy.Canary => "canary",
         RolloutStrategy.BlueGreen => "blueGreen",
+        RolloutStrategy.Parallel => "parallel",
         _ => "rolling",
     };
 

@@ -39,6 +39,9 @@ public sealed record RolloutSpec(RolloutAmount MaxSurge, RolloutAmount MaxUnavai
     /// <summary>Blue-green: how long the old colour stays warm after the switch, so an undo is instant.</summary>
     public TimeSpan ScaleDownDelay { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>Parallel: what is mirrored, how answers are compared, and the gate.</summary>
+    public ParallelSpec Parallel { get; init; } = new();
+
     public AnalysisSpec? PrePromotionAnalysis { get; init; }
     public AnalysisSpec? PostPromotionAnalysis { get; init; }
 

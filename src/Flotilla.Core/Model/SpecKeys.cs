@@ -17,6 +17,12 @@ public static class SpecKeys
         "strategy", "maxSurge", "maxUnavailable", "minReady", "progressDeadline", "history",
         "steps", "match", "stickyHeader", "dynamicStableScale",
         "preview", "autoPromote", "scaleDownDelay", "prePromotionAnalysis", "postPromotionAnalysis",
+        "parallel",
+    ];
+    public static readonly string[] Parallel =
+    [
+        "sample", "methods", "mirrorWrites", "duration", "requests", "minRequests", "maxMismatchRate",
+        "headers", "ignore", "arrays", "maxBodyBytes", "autoPromote",
     ];
     public static readonly string[] CanaryStep = ["weight", "pause", "analysis"];
     public static readonly string[] Pause = ["duration"];

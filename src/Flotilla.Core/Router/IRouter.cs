@@ -24,6 +24,9 @@ public interface IRouter : IAsyncDisposable
     /// <summary>Requests per service and revision since the last call (one caller: the control plane's rollout watch).</summary>
     Task<IReadOnlyList<Metrics.RevisionInterval>> TakeMetricsAsync();
 
+    /// <summary>Where a service's parallel run stands: compared, mismatches, fields, noise; null when it never had one.</summary>
+    Task<Mirror.ParallelReport?> ParallelReportAsync(string service);
+
     /// <summary>Cumulative request counts and latency histograms per service and revision, in Prometheus' text format.</summary>
     Task<string> PrometheusAsync();
 

@@ -24,6 +24,8 @@ public sealed class RouterHost : IRouter
         PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30),
     }, disposeHandler: true);
     private readonly Metrics.RouterMetrics _metrics = new();
+    private readonly Mirror.MirrorWorker _mirror = new();
+    private readonly ConcurrentDictionary<string, Mirror.MirrorReport> _reports = new(StringComparer.Ordinal);
     private RoutingTable _table = RoutingTable.Empty;
 
     public RoutingTable Table => Volatile.Read(ref _table);
@@ -38,7 +40,7 @@ public sealed class RouterHost : IRouter
         {
             return existing.Port;
         }
-        var endpoint = await ServiceEndpoint.StartAsync(service, port, _client, cancellationToken);
+        var endpoint = await ServiceEndpoint.StartAsync(service, port, _client, _mirror, cancellationToken);
         _endpoints[service] = endpoint;
         Apply(Table);
         return endpoint.Port;
@@ -72,7 +74,8 @@ public sealed class RouterHost : IRouter
                 var states = routes.Select(r => _destinations.GetOrAdd(r.InstanceId, _ => new DestinationState(r.InstanceId, r.Port, _metrics.For(service, r.Revision)))).ToArray();
                 routed.UnionWith(routes.Select(r => r.InstanceId));
                 revisions.UnionWith(routes.Select(r => (service, r.Revision)));
-                endpoint.SetRoutes(new ServiceRoutes(name, states, routes, table.SplitsOrEmpty.GetValueOrDefault(name)));
+                var mirror = table.MirrorsOrEmpty.GetValueOrDefault(name);
+                endpoint.SetRoutes(new ServiceRoutes(name, states, routes, table.SplitsOrEmpty.GetValueOrDefault(name), mirror, mirror is null ? null : ReportFor(name, mirror)));
             }
             _metrics.Prune(revisions);
             // Counters of instances that left the table are kept only while requests to them are in flight.
@@ -86,6 +89,16 @@ public sealed class RouterHost : IRouter
             Volatile.Write(ref _table, table);
         }
     }
+
+    /// <summary>The report of a service's parallel run: a new one for each candidate revision; kept after the run for the record.</summary>
+    private Mirror.MirrorReport ReportFor(string service, Mirror.MirrorPolicy policy) =>
+        _reports.AddOrUpdate(service, _ => new Mirror.MirrorReport(policy.Candidate, policy.Run),
+            (_, existing) => existing.Candidate == policy.Candidate && existing.Run == policy.Run ? existing : new Mirror.MirrorReport(policy.Candidate, policy.Run));
+
+    /// <summary>Where a service's parallel run stands (null when it never had one).</summary>
+    public Mirror.ParallelReport? ParallelReport(string service) => _reports.TryGetValue(service, out var report) ? report.Snapshot() : null;
+
+    public Task<Mirror.ParallelReport?> ParallelReportAsync(string service) => Task.FromResult(ParallelReport(service));
 
     /// <summary>Requests per service and revision since the last call (for canary analysis).</summary>
     public Task<IReadOnlyList<Metrics.RevisionInterval>> TakeMetricsAsync() => Task.FromResult(_metrics.TakeIntervals());
@@ -116,6 +129,7 @@ public sealed class RouterHost : IRouter
     {
         await Task.WhenAll(_endpoints.Values.Select(e => e.DisposeAsync().AsTask()));
         _endpoints.Clear();
+        await _mirror.DisposeAsync();
         _client.Dispose();
     }
 }

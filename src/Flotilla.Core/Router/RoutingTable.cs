@@ -8,7 +8,10 @@ namespace Flotilla.Router;
 /// stable and new revision. Built by the control plane from observed state and swapped into the
 /// router whole.
 /// </summary>
-public sealed record RoutingTable(IReadOnlyDictionary<string, IReadOnlyList<RouteDestination>> Services, IReadOnlyDictionary<string, TrafficSplit>? Splits = null)
+public sealed record RoutingTable(
+    IReadOnlyDictionary<string, IReadOnlyList<RouteDestination>> Services,
+    IReadOnlyDictionary<string, TrafficSplit>? Splits = null,
+    IReadOnlyDictionary<string, Mirror.MirrorPolicy>? Mirrors = null)
 {
     public static RoutingTable Empty { get; } = new(new Dictionary<string, IReadOnlyList<RouteDestination>>());
 
@@ -23,12 +26,24 @@ public sealed record RoutingTable(IReadOnlyDictionary<string, IReadOnlyList<Rout
 
     private static readonly Dictionary<string, TrafficSplit> NoSplits = new(StringComparer.Ordinal);
 
+    [System.Text.Json.Serialization.JsonIgnore]
+    public IReadOnlyDictionary<string, Mirror.MirrorPolicy> MirrorsOrEmpty => Mirrors ?? NoMirrors;
+
+    private static readonly Dictionary<string, Mirror.MirrorPolicy> NoMirrors = new(StringComparer.Ordinal);
+
     /// <summary>True when both tables route every endpoint to the same instances with the same splits.</summary>
     public bool SameAs(RoutingTable other) =>
         Services.Count == other.Services.Count
         && Services.All(s => other.Services.TryGetValue(s.Key, out var o) && s.Value.SequenceEqual(o))
         && SplitsOrEmpty.Count == other.SplitsOrEmpty.Count
-        && SplitsOrEmpty.All(s => other.SplitsOrEmpty.TryGetValue(s.Key, out var o) && s.Value == o);
+        && SplitsOrEmpty.All(s => other.SplitsOrEmpty.TryGetValue(s.Key, out var o) && s.Value == o)
+        && MirrorsOrEmpty.Count == other.MirrorsOrEmpty.Count
+        && MirrorsOrEmpty.All(m => other.MirrorsOrEmpty.TryGetValue(m.Key, out var o) && Same(m.Value, o));
+
+    // Records compare lists by reference; a policy is the same when its values are.
+    private static bool Same(Mirror.MirrorPolicy a, Mirror.MirrorPolicy b) =>
+        a with { Methods = b.Methods, Headers = b.Headers, Ignore = b.Ignore } == b
+        && a.Methods.SequenceEqual(b.Methods) && a.Headers.SequenceEqual(b.Headers) && a.Ignore.SequenceEqual(b.Ignore);
 }
 
 /// <summary>One instance behind a service endpoint, and the revision it runs.</summary>

@@ -27,11 +27,14 @@ internal sealed class ServiceEndpoint : IAsyncDisposable
     private readonly byte[] _unavailableBody;
     private ServiceRoutes _routes = ServiceRoutes.Empty;
 
-    private ServiceEndpoint(string service, WebApplication app, HttpMessageInvoker client)
+    private readonly Mirror.MirrorWorker _mirror;
+
+    private ServiceEndpoint(string service, WebApplication app, HttpMessageInvoker client, Mirror.MirrorWorker mirror)
     {
         Service = service;
         _app = app;
         _client = client;
+        _mirror = mirror;
         _forwarder = app.Services.GetRequiredService<IHttpForwarder>();
         _unavailableBody = System.Text.Encoding.UTF8.GetBytes($"flotilla: no ready instance of service '{service}'\n");
         app.Run(HandleAsync);
@@ -41,7 +44,7 @@ internal sealed class ServiceEndpoint : IAsyncDisposable
     public int Port { get; private set; }
 
     /// <summary>Binds and starts the endpoint; throws <see cref="EndpointBindException"/> when the port is taken.</summary>
-    public static async Task<ServiceEndpoint> StartAsync(string service, int? port, HttpMessageInvoker client, CancellationToken cancellationToken)
+    public static async Task<ServiceEndpoint> StartAsync(string service, int? port, HttpMessageInvoker client, Mirror.MirrorWorker mirror, CancellationToken cancellationToken)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.Sources.Clear();
@@ -55,7 +58,7 @@ internal sealed class ServiceEndpoint : IAsyncDisposable
             // yet), so accepting prior-knowledge HTTP/2 here would only hide a silent downgrade.
             kestrel.Listen(IPAddress.Loopback, port ?? 0, listen => listen.Protocols = HttpProtocols.Http1);
         });
-        var endpoint = new ServiceEndpoint(service, builder.Build(), client);
+        var endpoint = new ServiceEndpoint(service, builder.Build(), client, mirror);
         try
         {
             await endpoint._app.StartAsync(cancellationToken);
@@ -89,6 +92,17 @@ internal sealed class ServiceEndpoint : IAsyncDisposable
             await RespondUnavailableAsync(context);
             return;
         }
+        if (routes.Mirror is { } policy && policy.Mirrors(context.Request.Method) && Random.Shared.NextDouble() * 100 < policy.Sample)
+        {
+            await MirrorAsync(context, routes, policy, destinations, destination, cookie);
+            return;
+        }
+        await ForwardWithRetryAsync(context, destinations, destination, cookie);
+    }
+
+    /// <summary>Forwards; a failed connection of a safe request is retried once elsewhere. Returns the destination that answered.</summary>
+    private async Task<(DestinationState Answered, ForwarderError Error)> ForwardWithRetryAsync(HttpContext context, DestinationSet destinations, DestinationState destination, string? cookie)
+    {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var error = await ForwardAsync(context, destination);
         if (error == ForwarderError.Request)
@@ -103,7 +117,8 @@ internal sealed class ServiceEndpoint : IAsyncDisposable
                     context.Response.Headers.Append("Set-Cookie", cookie);
                 }
                 destination = second;
-                if (await ForwardAsync(context, second) == ForwarderError.Request)
+                error = await ForwardAsync(context, second);
+                if (error == ForwarderError.Request)
                 {
                     second.MarkFailed();
                 }
@@ -111,6 +126,54 @@ internal sealed class ServiceEndpoint : IAsyncDisposable
         }
         // Counted once per client request, for the revision that answered it.
         destination.Metrics.Record(context.Response.StatusCode, (long)System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMicroseconds);
+        return (destination, error);
+    }
+
+    /// <summary>
+    /// A sampled request of a parallel run: stable answers the client exactly as always while the
+    /// answer is copied on its way out; only then is the comparison queued (off the request path).
+    /// </summary>
+    private async Task MirrorAsync(HttpContext context, ServiceRoutes routes, Mirror.MirrorPolicy policy, DestinationSet destinations, DestinationState destination, string? cookie)
+    {
+        byte[]? body = null;
+        var tooBig = false;
+        if (context.Request.ContentLength is > 0 || context.Request.Headers.ContainsKey("Transfer-Encoding"))
+        {
+            context.Request.EnableBuffering(policy.MaxBodyBytes);
+            using var copy = new MemoryStream();
+            await context.Request.Body.CopyToAsync(copy, context.RequestAborted);
+            context.Request.Body.Position = 0;
+            tooBig = copy.Length > policy.MaxBodyBytes;
+            body = tooBig ? null : copy.ToArray();
+        }
+        var request = new Mirror.RequestCopy(context.Request.Method, context.Request.Path + context.Request.QueryString,
+            context.Request.Headers.Select(h => new KeyValuePair<string, string[]>(h.Key, h.Value.ToArray()!)).ToList(), body);
+        var original = context.Response.Body;
+        await using var tee = new Mirror.TeeStream(original, policy.MaxBodyBytes);
+        context.Response.Body = tee;
+        (DestinationState Answered, ForwarderError Error) result;
+        try
+        {
+            result = await ForwardWithRetryAsync(context, destinations, destination, cookie);
+        }
+        finally
+        {
+            context.Response.Body = original;
+        }
+        if (routes.Report is not { } report)
+        {
+            return;
+        }
+        if (result.Error != ForwarderError.None || tooBig || routes.Candidates.Pick() is not { } candidate)
+        {
+            report.Skipped();
+            return;
+        }
+        var (bytes, hash, length) = tee.Result();
+        var headers = policy.Headers.Where(h => context.Response.Headers.ContainsKey(h))
+            .ToDictionary(h => h.ToLowerInvariant(), h => context.Response.Headers[h].ToString(), StringComparer.Ordinal);
+        var stable = new Mirror.Capture(context.Response.StatusCode, headers, bytes, hash, length);
+        _mirror.TryQueue(new Mirror.MirrorJob(policy, report, request, stable, candidate, routes.StableSide.Pick(exclude: result.Answered) ?? result.Answered));
     }
 
     private async ValueTask<ForwarderError> ForwardAsync(HttpContext context, DestinationState destination)

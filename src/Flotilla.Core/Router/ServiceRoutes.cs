@@ -18,8 +18,10 @@ internal sealed class ServiceRoutes
     private readonly TrafficSplit? _split;
     private readonly string _cookie;
 
-    public ServiceRoutes(string service, DestinationState[] destinations, IReadOnlyList<RouteDestination> routes, TrafficSplit? split)
+    public ServiceRoutes(string service, DestinationState[] destinations, IReadOnlyList<RouteDestination> routes, TrafficSplit? split, Mirror.MirrorPolicy? mirror = null, Mirror.MirrorReport? report = null)
     {
+        Mirror = mirror;
+        Report = report;
         _all = new DestinationSet(destinations);
         _split = split;
         _cookie = $"flotilla-{service}";
@@ -44,6 +46,7 @@ internal sealed class ServiceRoutes
 
     public static ServiceRoutes Empty { get; } = new("", [], [], null);
 
+
     /// <summary>The destinations for this request; a bucket to remember in a cookie when the user had none.</summary>
     public DestinationSet Choose(HttpContext context, out int? newBucket)
     {
@@ -66,6 +69,17 @@ internal sealed class ServiceRoutes
     }
 
     public string CookieName => _cookie;
+
+    /// <summary>A parallel run: sampled requests are copied to the candidate after stable answered.</summary>
+    public Mirror.MirrorPolicy? Mirror { get; }
+
+    public Mirror.MirrorReport? Report { get; }
+
+    /// <summary>The split's canary side (a parallel run's candidate).</summary>
+    public DestinationSet Candidates => _canary;
+
+    /// <summary>The split's stable side.</summary>
+    public DestinationSet StableSide => _stable;
 
     private static bool Matches(HttpRequest request, TrafficMatch match)
     {

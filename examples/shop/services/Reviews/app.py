@@ -3,11 +3,15 @@
 Listens on the PORT it is given, answers /healthz and /ready, and stops cleanly on SIGTERM.
 REVIEWS_VERSION changes the version in its answers (a good rollout to try); REVIEWS_BROKEN=1 makes
 /ready fail forever (a rollout that must be rolled back); REVIEWS_FAIL_RATE=0.2 makes a fifth of the
-answers a 500 (a canary that analysis must abort).
+answers a 500 (a canary that analysis must abort). Each review answer carries a timestamp and a
+generated id (different in every answer: noise for a parallel run); REVIEWS_AVERAGE=integer rounds
+the average rating to a whole number (a "new implementation" that differs for some items only).
 """
 import json
 import os
 import random
+import time
+import uuid
 import signal
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,11 +19,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 VERSION = "reviews " + os.environ.get("REVIEWS_VERSION", "1.0.0")
 BROKEN = os.environ.get("REVIEWS_BROKEN") == "1"
 FAIL_RATE = float(os.environ.get("REVIEWS_FAIL_RATE", "0"))
+WHOLE_AVERAGE = os.environ.get("REVIEWS_AVERAGE") == "integer"
 INSTANCE = os.environ.get("FLOTILLA_INSTANCE", "local")
 REVIEWS = {
     1: [{"stars": 5, "text": "Perfect crema."}],
     2: [{"stars": 4, "text": "Pours well."}],
-    3: [{"stars": 5, "text": "Consistent grind."}, {"stars": 3, "text": "Loud."}],
+    3: [{"stars": 5, "text": "Consistent grind."}, {"stars": 4, "text": "Loud."}],
 }
 
 
@@ -40,7 +45,12 @@ class Handler(BaseHTTPRequestHandler):
                 item = int(self.path.rsplit("/", 1)[1])
             except ValueError:
                 return self.reply(400, {"error": "item id must be a number"})
-            return self.reply(200, {"version": VERSION, "instance": INSTANCE, "item": item, "reviews": REVIEWS.get(item, [])})
+            reviews = REVIEWS.get(item, [])
+            return self.reply(200, {
+                "version": VERSION, "instance": INSTANCE, "item": item, "reviews": reviews,
+                "average": average([r["stars"] for r in reviews]),
+                "generatedAt": time.time(), "requestId": str(uuid.uuid4()),
+            })
         return self.reply(404, {"error": f"no route {self.path}"})
 
     def reply(self, status, body):
@@ -53,6 +63,13 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass  # per-request lines would flood the instance log
+
+
+def average(stars):
+    if not stars:
+        return None
+    mean = sum(stars) / len(stars)
+    return int(mean + 0.5) if WHOLE_AVERAGE else round(mean, 1)
 
 
 def main():

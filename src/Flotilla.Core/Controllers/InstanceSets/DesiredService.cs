@@ -30,7 +30,8 @@ public sealed record DesiredService(
     DesiredService? Stable = null,
     Router.TrafficSplit? Traffic = null,
     bool Preview = false,
-    DesiredService? Baseline = null)
+    DesiredService? Baseline = null,
+    Router.Mirror.MirrorPolicy? Mirror = null)
 {
     /// <summary>Every revision this service keeps running now: itself, and during a release the stable one and a baseline.</summary>
     [System.Text.Json.Serialization.JsonIgnore]

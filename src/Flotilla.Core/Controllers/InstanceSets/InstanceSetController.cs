@@ -151,8 +151,13 @@ public sealed class InstanceSetController : IAsyncDisposable
             .GroupBy(i => i.Service)
             .ToDictionary(g => g.Key, g => (IReadOnlyList<RouteDestination>)g.OrderBy(i => i.Id, StringComparer.Ordinal).Select(i => new RouteDestination(i.Id, i.Port, i.Revision)).ToList(), StringComparer.Ordinal);
         var splits = new Dictionary<string, TrafficSplit>(StringComparer.Ordinal);
+        var mirrors = new Dictionary<string, Router.Mirror.MirrorPolicy>(StringComparer.Ordinal);
         foreach (var service in Desired)
         {
+            if (service.Mirror is { } mirror)
+            {
+                mirrors[service.Name] = mirror;
+            }
             if (service.Traffic is { } split)
             {
                 splits[service.Name] = split;
@@ -162,7 +167,7 @@ public sealed class InstanceSetController : IAsyncDisposable
                 ready[RoutingTable.PreviewOf(service.Name)] = ready.GetValueOrDefault(service.Name, []).Where(r => r.Revision == service.Revision).ToList();
             }
         }
-        var table = new RoutingTable(ready, splits);
+        var table = new RoutingTable(ready, splits, mirrors);
         if (!table.SameAs(_router.Table))
         {
             await _router.ApplyAsync(table);

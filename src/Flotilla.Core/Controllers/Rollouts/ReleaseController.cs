@@ -3,6 +3,7 @@ using Flotilla.Events;
 using Flotilla.Model;
 using Flotilla.Router;
 using Flotilla.Router.Metrics;
+using Flotilla.Router.Mirror;
 using Flotilla.Runtime;
 
 namespace Flotilla.Controllers.Rollouts;
@@ -21,6 +22,7 @@ public sealed class ReleaseController(Func<string, string, DesiredService?> find
     private readonly Dictionary<string, ReleaseState> _states = new(StringComparer.Ordinal);
     private readonly Dictionary<string, AnalysisRun> _runs = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (MetricsWindow Canary, MetricsWindow Stable)> _live = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ParallelReport> _parallel = new(StringComparer.Ordinal);
 
     public void Load(IEnumerable<ReleaseState> states)
     {
@@ -117,8 +119,8 @@ public sealed class ReleaseController(Func<string, string, DesiredService?> find
         var canary = CanaryCount(n, state.Weight);
         var (target, stable) = (state.Strategy, state.Phase) switch
         {
-            (RolloutStrategy.BlueGreen, ReleasePhase.Aborted) => (0, n),
-            (RolloutStrategy.BlueGreen, _) => (n, n),
+            (RolloutStrategy.BlueGreen or RolloutStrategy.Parallel, ReleasePhase.Aborted) => (0, n),
+            (RolloutStrategy.BlueGreen or RolloutStrategy.Parallel, _) => (n, n),
             (_, ReleasePhase.Aborted) => (state.Weight > 0 ? canary : 0, n),
             (_, ReleasePhase.Promoting) => (n, rollout.DynamicStableScale ? n - canary : n),
             _ => (canary, rollout.DynamicStableScale ? n - canary : n),
@@ -134,8 +136,14 @@ public sealed class ReleaseController(Func<string, string, DesiredService?> find
             Baseline = baseline,
             Traffic = split,
             Preview = state.Strategy == RolloutStrategy.BlueGreen && rollout.Preview && state.SwitchedAt is null && state.Phase != ReleasePhase.Aborted,
+            Mirror = state is { Strategy: RolloutStrategy.Parallel, Step: 1, Phase: ReleasePhase.Progressing or ReleasePhase.Paused } ? MirrorOf(state, rollout.Parallel) : null,
         };
     }
+
+    /// <summary>The router's side of a parallel run; the run id is when comparing began, so a retry starts a new report.</summary>
+    private static MirrorPolicy MirrorOf(ReleaseState state, ParallelSpec spec) =>
+        new(state.Target, spec.Sample, spec.Methods, spec.MaxBodyBytes, spec.Headers, spec.Ignore, spec.ArraysAsSets,
+            state.StepStartedAt.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture));
 
     /// <summary>The revision label of a baseline: the stable revision's code and config, counted apart by the router.</summary>
     public static string BaselineOf(string stable) => $"{stable}-baseline";
@@ -150,7 +158,9 @@ public sealed class ReleaseController(Func<string, string, DesiredService?> find
         instances == 0 ? 0 : Math.Clamp((int)Math.Ceiling(instances * weight / 100.0), 1, instances);
 
     /// <summary>One look at every release; true when one changed (the caller publishes).</summary>
-    public async Task<bool> TickAsync(IReadOnlyList<DesiredService> composed, IReadOnlyList<InstanceStatus> observed, IReadOnlyList<RevisionInterval> intervals, CancellationToken cancellationToken)
+    /// <param name="reports">The router's report of a service's parallel run.</param>
+    public async Task<bool> TickAsync(IReadOnlyList<DesiredService> composed, IReadOnlyList<InstanceStatus> observed, IReadOnlyList<RevisionInterval> intervals,
+        Func<string, Task<ParallelReport?>> reports, CancellationToken cancellationToken)
     {
         var changed = false;
         foreach (var service in composed.Where(s => s.RolloutOrDefault.IsProgressive))
@@ -177,9 +187,12 @@ public sealed class ReleaseController(Func<string, string, DesiredService?> find
             var ready = observed.Where(i => i.Service == service.Name && i.InRotation && i.State != InstanceState.Stopping).ToList();
             var side = new Sides(service.Instances, ready.Count(i => i.Revision == state.Target), ready.Count(i => i.Revision == state.Stable),
                 ready.Count(i => i.Revision == BaselineOf(state.Stable)));
-            var next = state.Strategy == RolloutStrategy.Canary
-                ? await AdvanceCanaryAsync(service, state, side, cancellationToken)
-                : await AdvanceBlueGreenAsync(service, state, side, cancellationToken);
+            var next = state.Strategy switch
+            {
+                RolloutStrategy.Canary => await AdvanceCanaryAsync(service, state, side, cancellationToken),
+                RolloutStrategy.Parallel => await AdvanceParallelAsync(service, state, side, reports),
+                _ => await AdvanceBlueGreenAsync(service, state, side, cancellationToken),
+            };
             lock (_gate)
             {
                 // An intent (promote, abort) or a new apply that came meanwhile wins over this look.
@@ -277,6 +290,55 @@ public sealed class ReleaseController(Func<string, string, DesiredService?> find
             : state;
     }
 
+    /// <summary>
+    /// A parallel run: the candidate at full size with no user traffic (step 0), then copies of
+    /// live requests compared for the duration or request count (step 1), then the gate: the
+    /// mismatch rate promotes or aborts; too few comparisons pause.
+    /// </summary>
+    private async Task<ReleaseState> AdvanceParallelAsync(DesiredService service, ReleaseState state, Sides sides, Func<string, Task<ParallelReport?>> reports)
+    {
+        var spec = service.RolloutOrDefault.Parallel;
+        var now = time.GetUtcNow();
+        if (state.Phase == ReleasePhase.Aborted)
+        {
+            return BackOntoStable(state, sides);
+        }
+        if (state.Step == 0)
+        {
+            return sides.TargetReady >= sides.Desired
+                ? Say(state with { Step = 1, StepStartedAt = now }, $"parallel run: revision {state.Target} ready; {spec.Sample}% of {string.Join("/", spec.Methods)} requests are mirrored to it and compared")
+                : Stalled(service, state, sides, now) ?? state;
+        }
+        var report = await reports(service.Name);
+        var run = MirrorOf(state, spec).Run;
+        if (report is null || report.Candidate != state.Target || report.Run != run)
+        {
+            return state;
+        }
+        lock (_gate)
+        {
+            _parallel[service.Name] = report;
+        }
+        if (state.Phase == ReleasePhase.Paused || now - state.StepStartedAt < spec.Duration && (spec.Requests is null || report.Compared < spec.Requests))
+        {
+            return state;
+        }
+        var summary = $"{report.Mismatches} of {report.Compared} compared requests differ ({report.MismatchRate:0.##}%, limit {spec.MaxMismatchRate}%)"
+            + (report.Fields.Count > 0 ? $"; most: {report.Fields[0].Field} ({report.Fields[0].Count})" : "");
+        if (report.Compared < spec.MinRequests)
+        {
+            return Say(state with { Phase = ReleasePhase.Paused, Reason = $"parallel run inconclusive: {report.Compared} requests compared, fewer than minRequests {spec.MinRequests}; promote or abort" },
+                $"parallel run inconclusive: {report.Compared} requests compared", warning: true);
+        }
+        if (report.MismatchRate > spec.MaxMismatchRate)
+        {
+            return Abort(state, $"parallel run: {summary}", sides);
+        }
+        return spec.AutoPromote
+            ? Say(state with { Phase = ReleasePhase.Complete, Weight = 100, Reason = null }, $"parallel run passed: {summary}; all traffic on revision {state.Target}")
+            : Say(state with { Phase = ReleasePhase.Paused, Reason = $"parallel run passed ({summary}); waiting for flotilla rollout promote {service.Name}" }, $"parallel run passed: {summary}");
+    }
+
     /// <summary>Runs (or goes on running) an analysis; its verdict moves the release on, aborts it, or pauses it.</summary>
     private async Task<ReleaseState> AnalyseAsync(ReleaseState state, string name, AnalysisSpec spec, Sides sides, DateTimeOffset now, Func<ReleaseState, ReleaseState> onPass, CancellationToken cancellationToken)
     {
@@ -366,6 +428,7 @@ public sealed class ReleaseController(Func<string, string, DesiredService?> find
         return state switch
         {
             { Phase: ReleasePhase.Aborted } => throw new InvalidOperationException($"the release of revision {state.Target} was aborted ({state.Reason}); use retry to start it again"),
+            { Strategy: RolloutStrategy.Parallel } => state with { Phase = ReleasePhase.Complete, Weight = 100, Reason = null },
             { Strategy: RolloutStrategy.BlueGreen, SwitchedAt: null } => Switch(state with { SkipAnalysis = full || state.SkipAnalysis }, now),
             { Strategy: RolloutStrategy.BlueGreen } => state with { Phase = ReleasePhase.Complete, Reason = null },
             _ when full => state with { Phase = ReleasePhase.Promoting, SkipAnalysis = true, Reason = null },
@@ -422,7 +485,10 @@ public sealed class ReleaseController(Func<string, string, DesiredService?> find
             var live = _live.GetValueOrDefault(service);
             var steps = state.Strategy == RolloutStrategy.Canary ? rollout.Steps.Count : 2;
             return new ReleaseStatus(state.Strategy, state.Phase, state.Target, state.Stable, state.Weight, state.Step, steps, StepText(state, rollout), state.Reason, state.IsDegraded,
-                (live.Canary ?? new MetricsWindow()).Summary(), (live.Stable ?? new MetricsWindow()).Summary(), _runs.GetValueOrDefault(service)?.Report(), state.Analyses ?? []);
+                (live.Canary ?? new MetricsWindow()).Summary(), (live.Stable ?? new MetricsWindow()).Summary(), _runs.GetValueOrDefault(service)?.Report(), state.Analyses ?? [])
+            {
+                Parallel = _parallel.GetValueOrDefault(service) is { } report && report.Candidate == state.Target ? report : null,
+            };
         }
     }
 
@@ -430,10 +496,16 @@ public sealed class ReleaseController(Func<string, string, DesiredService?> find
     {
         _ when state.Phase is ReleasePhase.Complete or ReleasePhase.Aborted or ReleasePhase.Promoting => state.Phase.ToString().ToLowerInvariant(),
         RolloutStrategy.Canary => state.Step < rollout.Steps.Count ? $"step {state.Step + 1} of {rollout.Steps.Count}: {rollout.Steps[state.Step]}" : "steps done",
+        RolloutStrategy.Parallel => state.Step == 0 ? "starting the candidate (no user traffic)" : $"comparing mirrored requests for {Quantities.Format(rollout.Parallel.Duration)}",
         _ => state.SwitchedAt is null ? "before the switch (no live traffic)" : "switched; old colour warm for the scale-down delay",
     };
 
-    private static string Describe(RolloutStrategy strategy) => strategy == RolloutStrategy.Canary ? "canary" : "blue-green release";
+    private static string Describe(RolloutStrategy strategy) => strategy switch
+    {
+        RolloutStrategy.Canary => "canary",
+        RolloutStrategy.Parallel => "parallel run",
+        _ => "blue-green release",
+    };
 
     private static string Describe(ReleaseState state) => $"{state.Phase.ToString().ToLowerInvariant()}, {state.Weight}% on revision {state.Target}";
 }

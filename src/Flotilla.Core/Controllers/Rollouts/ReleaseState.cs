@@ -68,4 +68,8 @@ public sealed record ReleaseStatus(
     WindowSummary StableSide,
     AnalysisReport? Running,
     IReadOnlyList<AnalysisReport> Analyses,
-    int? PreviewPort = null);
+    int? PreviewPort = null)
+{
+    /// <summary>A parallel run's comparison report, as last read from the router.</summary>
+    public Router.Mirror.ParallelReport? Parallel { get; init; }
+}

@@ -63,6 +63,7 @@ public static class RouterAdmin
             router.Apply(table is null ? RoutingTable.Empty : Normalized(table));
             return Results.NoContent();
         });
+        app.MapGet("/admin/parallel/{service}", (string service) => router.ParallelReport(service) is { } report ? Results.Json(report, Json) : Results.NotFound());
         app.MapGet("/admin/metrics", async () => Results.Text(await router.PrometheusAsync(), "text/plain; version=0.0.4; charset=utf-8"));
         app.MapPost("/admin/metrics/interval", async () => Results.Json((await router.TakeMetricsAsync()).Select(i => i.ToWire()), Json));
         app.MapPost("/admin/drain/{instance}", async (string instance, int timeoutMs, CancellationToken ct) =>
@@ -81,7 +82,8 @@ public static class RouterAdmin
     /// <summary>Ordinal dictionaries, as the router builds its own (JSON gives default comparers).</summary>
     private static RoutingTable Normalized(RoutingTable table) => new(
         table.Services.ToDictionary(s => s.Key, s => s.Value, StringComparer.Ordinal),
-        table.SplitsOrEmpty.ToDictionary(s => s.Key, s => s.Value, StringComparer.Ordinal));
+        table.SplitsOrEmpty.ToDictionary(s => s.Key, s => s.Value, StringComparer.Ordinal),
+        table.MirrorsOrEmpty.ToDictionary(s => s.Key, s => s.Value, StringComparer.Ordinal));
 }
 
 /// <summary>What a router process serves right now.</summary>

@@ -234,6 +234,20 @@ public sealed class RouterClient : IRouter
         }
     }
 
+    /// <summary>Where a service's parallel run stands; null when it never had one or the router does not answer.</summary>
+    public async Task<Mirror.ParallelReport?> ParallelReportAsync(string service)
+    {
+        try
+        {
+            using var response = await SendRawAsync(HttpMethod.Get, $"/admin/parallel/{Uri.EscapeDataString(service)}", null, CancellationToken.None);
+            return response.IsSuccessStatusCode ? await response.Content.ReadFromJsonAsync<Mirror.ParallelReport>(RouterAdmin.Json) : null;
+        }
+        catch (HttpRequestException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>The router's Prometheus text; throws <see cref="HttpRequestException"/> while it does not answer.</summary>
     public async Task<string> PrometheusAsync()
     {
