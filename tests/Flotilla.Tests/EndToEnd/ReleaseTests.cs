@@ -213,6 +213,46 @@ public sealed class ReleaseTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AParallelRun_FindsTheRealDifference_NotTheTimestampOrId_AbortsOverTheLimit_AndPromotesUnderIt()
+    {
+        const string parallel = """
+            strategy: parallel
+            parallel: { duration: 3s, minRequests: 30, maxMismatchRate: 5%, ignore: ["$.version"] }
+            """;
+        await ApplyAsync("1.0.0", parallel);
+        await _plane.WaitUntilConvergedAsync(Wait);
+        var v1 = _plane.State.Find("reviews")!.Revision;
+        // Items 1, 2 and 3 in turn.
+        using var client = new VersionClient(n => $"{Endpoint}/reviews/{n % 3 + 1}", loops: 2);
+
+        // 2.0.0 rounds the average to a whole number: item 3 (4.5 stars) answers 5; items 1 and 2 answer the same.
+        await ApplyAsync("2.0.0", parallel, ", REVIEWS_AVERAGE: \"integer\"");
+        await Until(() => _plane.Rollout("reviews").State == "degraded", "the parallel run to abort");
+        var report = await _plane.ParallelReportAsync("reviews");
+        Assert.True(report.Compared >= 30, $"compared {report.Compared}");
+        var field = report.Fields[0];
+        Assert.Equal(("$.average", "4.5", "5"), (field.Field, field.Stable, field.Candidate));
+        Assert.True(report.MismatchRate is > 20 and < 50, $"{report.MismatchRate}%: {string.Join("; ", report.Fields.Select(f => $"{f.Field} {f.Count} {f.Stable}|{f.Candidate}"))}; noise {string.Join(", ", report.Noise.Select(n => n.Field))}");
+        Assert.Contains(report.Noise, n => n.Field == "$.generatedAt");
+        Assert.Contains(report.Noise, n => n.Field == "$.requestId");
+        Assert.DoesNotContain(report.Fields, f => f.Field is "$.generatedAt" or "$.requestId" or "$.version");
+        Assert.Contains("parallel run:", Release.Reason, StringComparison.Ordinal);
+
+        // A faithful 2.0.1 passes the gate and takes all traffic.
+        await ApplyAsync("2.0.1", parallel);
+        await Until(() => _plane.Rollout("reviews") is { State: "complete", Old: 0 }, "the parallel run to pass and promote");
+        var passed = await _plane.ParallelReportAsync("reviews");
+        Assert.Equal(0, passed.Mismatches);
+        await Task.Delay(500);
+        var (versions, failures) = await client.StopAsync();
+        Assert.Empty(failures);
+        // Clients only ever got stable's answers until the promotion.
+        Assert.DoesNotContain("reviews 2.0.0", versions);
+        Assert.All(versions.TakeLast(10), v => Assert.Equal("reviews 2.0.1", v));
+        Assert.NotEqual(v1, _plane.State.Find("reviews")!.Revision);
+    }
+
+    [Fact]
     public async Task APausedRelease_SurvivesAControlPlaneRestart_AndIsPromotedAfterIt()
     {
         const string paused = "strategy: canary\nsteps: [{ weight: 20 }, { pause: {} }, { weight: 60 }]";

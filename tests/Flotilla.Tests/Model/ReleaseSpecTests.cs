@@ -91,7 +91,12 @@ public sealed class ReleaseSpecTests : IDisposable
     [InlineData("strategy: canary\nsteps: [{ weight: 10 }]\npreview: true", "rollout.preview", "'preview' belongs to strategy blueGreen; this rollout's strategy is canary")]
     [InlineData("strategy: blueGreen\nsteps: [{ weight: 10 }]", "rollout.steps", "'steps' belongs to strategy canary")]
     [InlineData("strategy: blueGreen\nprePromotionAnalysis: { successRate: \">= 99%\" }", "rollout.prePromotionAnalysis", "without 'preview: true'")]
-    [InlineData("strategy: shadow", "rollout.strategy", "strategies: rolling, canary, blueGreen")]
+    [InlineData("strategy: shadow", "rollout.strategy", "strategies: rolling, canary, blueGreen, parallel")]
+    [InlineData("strategy: parallel\nparallel: { methods: [GET, POST] }", "rollout.parallel.methods", "sends writes to the candidate, which could change shared data; set mirrorWrites: true")]
+    [InlineData("strategy: parallel\nparallel: { ignore: [version] }", "rollout.parallel.ignore", "neither a JSON path")]
+    [InlineData("strategy: parallel\nparallel: { arrays: sorted }", "rollout.parallel.arrays", "must be ordered")]
+    [InlineData("strategy: parallel\nparallel: { sample: 150% }", "rollout.parallel.sample", "a share of requests")]
+    [InlineData("strategy: canary\nsteps: [{ weight: 10 }]\nparallel: {}", "rollout.parallel", "'parallel' belongs to strategy parallel")]
     [InlineData("strategy: canary\nmatch: { header: X }\nsteps: [{ analysis: { baseline: true, compare: { rankTest: true } } }]", "steps[0].analysis.baseline", "needs a weight between 1 and 99 before it and a compare block")]
     [InlineData("strategy: canary\nsteps: [{ weight: 10 }, { analysis: { baseline: true, successRate: \">= 99%\" } }]", "steps[1].analysis.baseline", "and a compare block")]
     [InlineData("strategy: blueGreen\npostPromotionAnalysis: { baseline: true, successRate: \">= 99%\" }", "rollout", "a baseline is for canary analysis steps")]
@@ -99,6 +104,20 @@ public sealed class ReleaseSpecTests : IDisposable
     {
         var errors = Errors(rollout);
         Assert.Contains(errors, e => e.Path.EndsWith(path, StringComparison.Ordinal) && e.Message.Contains(fragment, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void AParallelRun_ReadsWhatToMirror_HowToCompare_AndTheGate()
+    {
+        var rollout = Parse("""
+            strategy: parallel
+            parallel: { sample: 25%, methods: [GET, POST], mirrorWrites: true, duration: 30s, requests: 500, minRequests: 20, maxMismatchRate: 0.5%, headers: [Content-Type], ignore: ["$.at", "header:Date"], arrays: set, maxBodyBytes: 8Ki, autoPromote: false }
+            """).Services.Single().Rollout;
+        Assert.Equal(RolloutStrategy.Parallel, rollout.Strategy);
+        var p = rollout.Parallel;
+        Assert.Equal((25.0, true, 500, 20, 0.5, true, 8192, false), (p.Sample, p.MirrorWrites, p.Requests!.Value, p.MinRequests, p.MaxMismatchRate, p.ArraysAsSets, p.MaxBodyBytes, p.AutoPromote));
+        Assert.Equal(["GET", "POST"], p.Methods);
+        Assert.Equal(TimeSpan.FromSeconds(30), p.Duration);
     }
 
     [Fact]

@@ -24,9 +24,10 @@ public sealed class ResponseComparerTests
     }
 
     [Fact]
-    public void WhitespaceAndKeyOrder_AreNotDifferences()
+    public void WhitespaceKeyOrderAndNumberSpelling_AreNotDifferences()
     {
         Assert.Empty(ResponseComparer.Compare(Json("""{"a":1,"b":[1,2]}"""), Json("""{ "b": [1, 2], "a": 1 }"""), Policy()));
+        Assert.Empty(ResponseComparer.Compare(Json("""{"n": 5.0, "m": 1e2}"""), Json("""{"n": 5, "m": 100}"""), Policy()));
     }
 
     [Fact]

@@ -12,7 +12,13 @@ public sealed class VersionClient : IDisposable
     private readonly List<string> _failures = [];
     private readonly Task[] _loops;
 
-    public VersionClient(string url, int loops = 4) => _loops = Enumerable.Range(0, loops).Select(_ => Task.Run(() => LoopAsync(url))).ToArray();
+    public VersionClient(string url, int loops = 4)
+        : this(_ => url, loops)
+    {
+    }
+
+    /// <param name="url">The URL of each loop's n-th request.</param>
+    public VersionClient(Func<int, string> url, int loops = 4) => _loops = Enumerable.Range(0, loops).Select(_ => Task.Run(() => LoopAsync(url))).ToArray();
 
     /// <summary>What it saw so far, without stopping.</summary>
     public (IReadOnlyList<string> Versions, IReadOnlyList<string> Failures) Seen()
@@ -23,13 +29,13 @@ public sealed class VersionClient : IDisposable
         }
     }
 
-    private async Task LoopAsync(string url)
+    private async Task LoopAsync(Func<int, string> url)
     {
-        while (!_stop.IsCancellationRequested)
+        for (var n = 0; !_stop.IsCancellationRequested; n++)
         {
             try
             {
-                using var response = await _client.GetAsync(url, _stop.Token);
+                using var response = await _client.GetAsync(url(n), _stop.Token);
                 var body = await response.Content.ReadAsStringAsync(_stop.Token);
                 lock (_versions)
                 {

@@ -6,7 +6,7 @@ namespace Flotilla.Router.Mirror;
 /// The running tally of one service's parallel run: requests compared, mismatches after noise is
 /// taken out, the fields that differ most with an example each, the fields found to be noise, the
 /// candidate's errors, and the latency of the candidate and of stable on the same copies. Written by
-/// the one comparison worker, read by snapshots.
+/// the comparison workers (under a lock), read by snapshots.
 /// </summary>
 internal sealed class MirrorReport(string candidate, string run)
 {

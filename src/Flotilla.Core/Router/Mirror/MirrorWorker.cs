@@ -12,7 +12,7 @@ internal sealed record MirrorJob(MirrorPolicy Policy, MirrorReport Report, Reque
 
 /// <summary>
 /// Makes the comparisons of every parallel run, off the request path: a bounded queue (a full
-/// queue drops the copy and counts it, it never slows a client), one worker that replays each
+/// queue drops the copy and counts it, it never slows a client), two workers that replay each
 /// request to the candidate and (for safe methods) to a second stable instance, and compares.
 /// Fields that differ between the two stable answers are noise and are not held against the candidate.
 /// </summary>
@@ -20,7 +20,10 @@ internal sealed class MirrorWorker : IAsyncDisposable
 {
     public const string MirrorHeader = "X-Flotilla-Mirror";
     private static readonly HashSet<string> NotCopied = new(StringComparer.OrdinalIgnoreCase) { "Host", "Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive", "Upgrade" };
-    private readonly Channel<MirrorJob> _queue = Channel.CreateBounded<MirrorJob>(new BoundedChannelOptions(512) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+    private const int Workers = 2;
+
+    // FullMode.Wait makes TryWrite say false when full (DropWrite would drop silently and say true).
+    private readonly Channel<MirrorJob> _queue = Channel.CreateBounded<MirrorJob>(new BoundedChannelOptions(512) { FullMode = BoundedChannelFullMode.Wait });
     private readonly HttpClient _client = new(new SocketsHttpHandler
     {
         UseProxy = false,
@@ -30,9 +33,9 @@ internal sealed class MirrorWorker : IAsyncDisposable
         PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30),
     }) { Timeout = TimeSpan.FromSeconds(10) };
     private readonly CancellationTokenSource _stop = new();
-    private readonly Task _worker;
+    private readonly Task[] _workers;
 
-    public MirrorWorker() => _worker = Task.Run(RunAsync);
+    public MirrorWorker() => _workers = Enumerable.Range(0, Workers).Select(_ => Task.Run(RunAsync)).ToArray();
 
     /// <summary>Queues a comparison; false (and counted as skipped) when the queue is full.</summary>
     public bool TryQueue(MirrorJob job)
@@ -144,7 +147,7 @@ internal sealed class MirrorWorker : IAsyncDisposable
     {
         _queue.Writer.TryComplete();
         await _stop.CancelAsync();
-        await _worker;
+        await Task.WhenAll(_workers);
         _client.Dispose();
         _stop.Dispose();
     }

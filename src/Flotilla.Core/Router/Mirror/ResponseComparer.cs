@@ -121,6 +121,13 @@ public static partial class ResponseComparer
                     }
                 }
                 break;
+            case JsonValueKind.Number when a.TryGetDecimal(out var stableNumber) && b.TryGetDecimal(out var candidateNumber):
+                // 5 and 5.0 are the same number, whichever serializer wrote them.
+                if (stableNumber != candidateNumber)
+                {
+                    differences.Add(new(path, Shown(path, a.GetRawText()), Shown(path, b.GetRawText())));
+                }
+                break;
             default:
                 if (a.GetRawText() != b.GetRawText())
                 {
