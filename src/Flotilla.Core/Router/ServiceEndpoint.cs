@@ -139,12 +139,18 @@ internal sealed class ServiceEndpoint : IAsyncDisposable
         var tooBig = false;
         if (context.Request.ContentLength is > 0 || context.Request.Headers.ContainsKey("Transfer-Encoding"))
         {
+            // Kept up to the limit only: a bigger body is forwarded as always and not mirrored (counted as skipped).
             context.Request.EnableBuffering(policy.MaxBodyBytes);
-            using var copy = new MemoryStream();
-            await context.Request.Body.CopyToAsync(copy, context.RequestAborted);
+            var buffer = new byte[policy.MaxBodyBytes + 1];
+            var kept = 0;
+            int read;
+            while (kept < buffer.Length && (read = await context.Request.Body.ReadAsync(buffer.AsMemory(kept), context.RequestAborted)) > 0)
+            {
+                kept += read;
+            }
             context.Request.Body.Position = 0;
-            tooBig = copy.Length > policy.MaxBodyBytes;
-            body = tooBig ? null : copy.ToArray();
+            tooBig = kept > policy.MaxBodyBytes;
+            body = tooBig ? null : buffer[..kept];
         }
         var request = new Mirror.RequestCopy(context.Request.Method, context.Request.Path + context.Request.QueryString,
             context.Request.Headers.Select(h => new KeyValuePair<string, string[]>(h.Key, h.Value.ToArray()!)).ToList(), body);
