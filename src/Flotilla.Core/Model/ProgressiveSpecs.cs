@@ -20,13 +20,15 @@ public enum RolloutStrategy
 
 /// <summary>
 /// One step of a canary: set the canary's share of traffic, pause (for a time, or until
-/// promoted), or run an analysis. Exactly one of the three is set.
+/// promoted), run an analysis, or run a parallel run (requests mirrored to the canary and
+/// compared). Exactly one is set.
 /// </summary>
-public sealed record CanaryStep(int? Weight = null, PauseSpec? Pause = null, AnalysisSpec? Analysis = null)
+public sealed record CanaryStep(int? Weight = null, PauseSpec? Pause = null, AnalysisSpec? Analysis = null, ParallelSpec? Parallel = null)
 {
     public override string ToString() =>
         Weight is { } w ? $"weight {w}%"
         : Pause is { } p ? (p.Duration is { } d ? $"pause {Quantities.Format(d)}" : "pause until promoted")
+        : Parallel is not null ? "parallel run"
         : "analysis";
 }
 

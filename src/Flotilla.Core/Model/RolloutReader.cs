@@ -113,7 +113,7 @@ internal static class RolloutReader
             {
                 if (item is YamlMappingNode { Children.Count: not 1 })
                 {
-                    reader.Error(item, at, "a step is exactly one of weight, pause or analysis");
+                    reader.Error(item, at, "a step is exactly one of weight, pause, analysis or parallel");
                 }
                 continue;
             }
@@ -122,6 +122,7 @@ internal static class RolloutReader
             {
                 "weight" => new CanaryStep(Weight: reader.Int(value, $"{at}.weight", 0, 100, "a whole percentage of requests") ?? 0),
                 "pause" => new CanaryStep(Pause: ReadPause(reader, value, $"{at}.pause")),
+                "parallel" => new CanaryStep(Parallel: ParallelReader.Read(reader, value, $"{at}.parallel")),
                 _ => new CanaryStep(Analysis: ReadAnalysis(reader, value, $"{at}.analysis")),
             });
         }

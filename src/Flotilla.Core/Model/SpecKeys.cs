@@ -24,7 +24,7 @@ public static class SpecKeys
         "sample", "methods", "mirrorWrites", "duration", "requests", "minRequests", "maxMismatchRate",
         "headers", "ignore", "arrays", "maxBodyBytes", "autoPromote",
     ];
-    public static readonly string[] CanaryStep = ["weight", "pause", "analysis"];
+    public static readonly string[] CanaryStep = ["weight", "pause", "analysis", "parallel"];
     public static readonly string[] Pause = ["duration"];
     public static readonly string[] Match = ["header", "cookie", "value"];
     public static readonly string[] Analysis = ["interval", "count", "failureLimit", "minRequests", "successRate", "p50", "p95", "p99", "compare", "webhooks", "baseline"];

@@ -78,6 +78,13 @@ public sealed class RouterHost : IRouter
                 endpoint.SetRoutes(new ServiceRoutes(name, states, routes, table.SplitsOrEmpty.GetValueOrDefault(name), mirror, mirror is null ? null : ReportFor(name, mirror)));
             }
             _metrics.Prune(revisions);
+            foreach (var (service, report) in _reports)
+            {
+                if (table.MirrorsOrEmpty.GetValueOrDefault(service) is not { } policy || policy.Candidate != report.Candidate || policy.Run != report.Run)
+                {
+                    report.Close();
+                }
+            }
             // Counters of instances that left the table are kept only while requests to them are in flight.
             foreach (var (id, state) in _destinations)
             {
@@ -93,7 +100,7 @@ public sealed class RouterHost : IRouter
     /// <summary>The report of a service's parallel run: a new one for each candidate revision; kept after the run for the record.</summary>
     private Mirror.MirrorReport ReportFor(string service, Mirror.MirrorPolicy policy) =>
         _reports.AddOrUpdate(service, _ => new Mirror.MirrorReport(policy.Candidate, policy.Run),
-            (_, existing) => existing.Candidate == policy.Candidate && existing.Run == policy.Run ? existing : new Mirror.MirrorReport(policy.Candidate, policy.Run));
+            (_, existing) => existing.Candidate == policy.Candidate && existing.Run == policy.Run && !existing.IsClosed ? existing : new Mirror.MirrorReport(policy.Candidate, policy.Run));
 
     /// <summary>Where a service's parallel run stands (null when it never had one).</summary>
     public Mirror.ParallelReport? ParallelReport(string service) => _reports.TryGetValue(service, out var report) ? report.Snapshot() : null;

@@ -79,7 +79,7 @@ public sealed class ReleaseSpecTests : IDisposable
     [InlineData("strategy: canary\nsteps: [{ weight: 150 }]", "steps[0].weight", "a whole percentage of requests (0 to 100), got 150")]
     [InlineData("strategy: canary\nsteps: [{ weight: 12.5 }]", "steps[0].weight", "a whole percentage")]
     [InlineData("strategy: canary\nsteps: [{ setMirror: true }]", "steps[0].setMirror", "unknown key 'setMirror'; valid keys here: weight, pause, analysis")]
-    [InlineData("strategy: canary\nsteps: [{ weight: 10, pause: {} }]", "steps[0]", "a step is exactly one of weight, pause or analysis")]
+    [InlineData("strategy: canary\nsteps: [{ weight: 10, pause: {} }]", "steps[0]", "a step is exactly one of weight, pause, analysis or parallel")]
     [InlineData("strategy: canary", "rollout", "a canary needs steps")]
     [InlineData("strategy: canary\nsteps: [{ analysis: { successRate: \">= 99%\" } }, { weight: 50 }]", "steps[0]", "the canary gets no traffic (weight 0 and no match)")]
     [InlineData("strategy: canary\nsteps: [{ weight: 10 }, { analysis: {} }]", "steps[1].analysis", "an analysis needs something to judge")]
@@ -118,6 +118,9 @@ public sealed class ReleaseSpecTests : IDisposable
         Assert.Equal((25.0, true, 500, 20, 0.5, true, 8192, false), (p.Sample, p.MirrorWrites, p.Requests!.Value, p.MinRequests, p.MaxMismatchRate, p.ArraysAsSets, p.MaxBodyBytes, p.AutoPromote));
         Assert.Equal(["GET", "POST"], p.Methods);
         Assert.Equal(TimeSpan.FromSeconds(30), p.Duration);
+
+        var step = Parse("strategy: canary\nsteps: [{ parallel: { sample: 50%, duration: 10s } }, { weight: 10 }]").Services.Single().Rollout.Steps[0].Parallel!;
+        Assert.Equal((50.0, TimeSpan.FromSeconds(10)), (step.Sample, step.Duration));
     }
 
     [Fact]

@@ -30,7 +30,7 @@ public sealed class SchemaTests
             (SpecKeys.Rollout, service.GetProperty("properties").GetProperty("rollout")),
             (SpecKeys.Match, service.GetProperty("properties").GetProperty("rollout").GetProperty("properties").GetProperty("match")),
             (SpecKeys.CanaryStep, Def("canaryStep")),
-            (SpecKeys.Parallel, service.GetProperty("properties").GetProperty("rollout").GetProperty("properties").GetProperty("parallel")),
+            (SpecKeys.Parallel, Def("parallel")),
             (SpecKeys.Pause, Def("canaryStep").GetProperty("properties").GetProperty("pause")),
             (SpecKeys.Analysis, Def("analysis")),
             (SpecKeys.Compare, Def("analysis").GetProperty("properties").GetProperty("compare")),

@@ -136,7 +136,12 @@ public sealed class ReleaseController(Func<string, string, DesiredService?> find
             Baseline = baseline,
             Traffic = split,
             Preview = state.Strategy == RolloutStrategy.BlueGreen && rollout.Preview && state.SwitchedAt is null && state.Phase != ReleasePhase.Aborted,
-            Mirror = state is { Strategy: RolloutStrategy.Parallel, Step: 1, Phase: ReleasePhase.Progressing or ReleasePhase.Paused } ? MirrorOf(state, rollout.Parallel) : null,
+            Mirror = state switch
+            {
+                { Strategy: RolloutStrategy.Parallel, Step: 1, Phase: ReleasePhase.Progressing or ReleasePhase.Paused } => MirrorOf(state, rollout.Parallel),
+                { Strategy: RolloutStrategy.Canary, Phase: ReleasePhase.Progressing or ReleasePhase.Paused } when rollout.Steps.ElementAtOrDefault(state.Step)?.Parallel is { } step => MirrorOf(state, step),
+                _ => null,
+            },
         };
     }
 
@@ -189,7 +194,7 @@ public sealed class ReleaseController(Func<string, string, DesiredService?> find
                 ready.Count(i => i.Revision == BaselineOf(state.Stable)));
             var next = state.Strategy switch
             {
-                RolloutStrategy.Canary => await AdvanceCanaryAsync(service, state, side, cancellationToken),
+                RolloutStrategy.Canary => await AdvanceCanaryAsync(service, state, side, reports, cancellationToken),
                 RolloutStrategy.Parallel => await AdvanceParallelAsync(service, state, side, reports),
                 _ => await AdvanceBlueGreenAsync(service, state, side, cancellationToken),
             };
@@ -209,7 +214,7 @@ public sealed class ReleaseController(Func<string, string, DesiredService?> find
     /// <summary>The desired instance count and how many of each side are ready now.</summary>
     private readonly record struct Sides(int Desired, int TargetReady, int StableReady, int BaselineReady = 0);
 
-    private async Task<ReleaseState> AdvanceCanaryAsync(DesiredService service, ReleaseState state, Sides sides, CancellationToken cancellationToken)
+    private async Task<ReleaseState> AdvanceCanaryAsync(DesiredService service, ReleaseState state, Sides sides, Func<string, Task<ParallelReport?>> reports, CancellationToken cancellationToken)
     {
         var rollout = service.RolloutOrDefault;
         var now = time.GetUtcNow();
@@ -236,6 +241,10 @@ public sealed class ReleaseController(Func<string, string, DesiredService?> find
                 return Say(state with { Weight = weight }, $"canary at {weight}% of traffic (step {state.Step + 1} of {rollout.Steps.Count})");
             }
             return sides.TargetReady >= CanaryCount(sides.Desired, weight) ? Next(state, now) : Stalled(service, state, sides, now) ?? state;
+        }
+        if (step.Parallel is { } mirror)
+        {
+            return await JudgeParallelAsync(service.Name, state, mirror, sides, reports, passed => Next(passed, now));
         }
         if (step.Pause is { } p)
         {
@@ -309,7 +318,21 @@ public sealed class ReleaseController(Func<string, string, DesiredService?> find
                 ? Say(state with { Step = 1, StepStartedAt = now }, $"parallel run: revision {state.Target} ready; {spec.Sample}% of {string.Join("/", spec.Methods)} requests are mirrored to it and compared")
                 : Stalled(service, state, sides, now) ?? state;
         }
-        var report = await reports(service.Name);
+        return await JudgeParallelAsync(service.Name, state, spec, sides, reports,
+            passed => spec.AutoPromote
+                ? Say(passed with { Phase = ReleasePhase.Complete, Weight = 100, Reason = null }, $"all traffic on revision {state.Target}")
+                : Say(passed with { Phase = ReleasePhase.Paused, Reason = $"parallel run passed; waiting for flotilla rollout promote {service.Name}" }, "waiting for promote"));
+    }
+
+    /// <summary>
+    /// The gate of a parallel run (the strategy, or a canary's parallel step): once the duration
+    /// or request count is reached, the mismatch rate passes (<paramref name="onPass"/>), aborts,
+    /// or with too few comparisons pauses.
+    /// </summary>
+    private async Task<ReleaseState> JudgeParallelAsync(string service, ReleaseState state, ParallelSpec spec, Sides sides, Func<string, Task<ParallelReport?>> reports, Func<ReleaseState, ReleaseState> onPass)
+    {
+        var now = time.GetUtcNow();
+        var report = await reports(service);
         var run = MirrorOf(state, spec).Run;
         if (report is null || report.Candidate != state.Target || report.Run != run)
         {
@@ -317,7 +340,7 @@ public sealed class ReleaseController(Func<string, string, DesiredService?> find
         }
         lock (_gate)
         {
-            _parallel[service.Name] = report;
+            _parallel[service] = report;
         }
         if (state.Phase == ReleasePhase.Paused || now - state.StepStartedAt < spec.Duration && (spec.Requests is null || report.Compared < spec.Requests))
         {
@@ -334,9 +357,7 @@ public sealed class ReleaseController(Func<string, string, DesiredService?> find
         {
             return Abort(state, $"parallel run: {summary}", sides);
         }
-        return spec.AutoPromote
-            ? Say(state with { Phase = ReleasePhase.Complete, Weight = 100, Reason = null }, $"parallel run passed: {summary}; all traffic on revision {state.Target}")
-            : Say(state with { Phase = ReleasePhase.Paused, Reason = $"parallel run passed ({summary}); waiting for flotilla rollout promote {service.Name}" }, $"parallel run passed: {summary}");
+        return onPass(Say(state, $"parallel run passed: {summary}"));
     }
 
     /// <summary>Runs (or goes on running) an analysis; its verdict moves the release on, aborts it, or pauses it.</summary>

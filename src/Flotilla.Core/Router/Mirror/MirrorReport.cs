@@ -18,6 +18,27 @@ internal sealed class MirrorReport(string candidate, string run)
     private readonly LongHistogram _candidateLatency = new(1, 600_000_000, 2);
     private readonly DateTimeOffset _startedAt = DateTimeOffset.UtcNow;
     private long _compared, _mismatches, _candidateErrors, _hashed, _skipped;
+    private bool _closed;
+
+    public bool IsClosed
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _closed;
+            }
+        }
+    }
+
+    /// <summary>The run is over (its mirror left the routing table): copies still queued no longer count.</summary>
+    public void Close()
+    {
+        lock (_gate)
+        {
+            _closed = true;
+        }
+    }
 
     public string Candidate { get; } = candidate;
     public string Run { get; } = run;
@@ -35,7 +56,7 @@ internal sealed class MirrorReport(string candidate, string run)
     {
         lock (_gate)
         {
-            _skipped++;
+            _skipped += _closed ? 0 : 1;
         }
     }
 
@@ -43,6 +64,10 @@ internal sealed class MirrorReport(string candidate, string run)
     {
         lock (_gate)
         {
+            if (_closed)
+            {
+                return;
+            }
             _compared++;
             _mismatches++;
             _candidateErrors++;
@@ -55,6 +80,10 @@ internal sealed class MirrorReport(string candidate, string run)
     {
         lock (_gate)
         {
+            if (_closed)
+            {
+                return;
+            }
             _compared++;
             _hashed += hashed ? 1 : 0;
             _mismatches += real.Count > 0 ? 1 : 0;
