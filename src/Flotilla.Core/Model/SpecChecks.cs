@@ -21,11 +21,14 @@ internal static class SpecChecks
                 }
             }
         }
-        foreach (var group in services.Where(s => s.Http.Port is not null).GroupBy(s => s.Http.Port))
+        // Fixed ports: each service's endpoint, and a blue-green service's preview endpoint.
+        var ports = services.Where(s => s.Http.Port is not null).Select(s => (Port: s.Http.Port!.Value, s.Name, s.At, Path: $"services.{s.Name}.http.port", What: $"the endpoint of '{s.Name}'"))
+            .Concat(services.Where(s => s.Rollout.PreviewPort is not null).Select(s => (Port: s.Rollout.PreviewPort!.Value, s.Name, s.At, Path: $"services.{s.Name}.rollout.preview", What: $"the preview endpoint of '{s.Name}'")));
+        foreach (var group in ports.GroupBy(p => p.Port))
         {
             foreach (var clash in group.Skip(1))
             {
-                reader.Error(clash.At, $"services.{clash.Name}.http.port", $"port {group.Key} is already the endpoint of '{group.First().Name}'; each service needs its own port");
+                reader.Error(clash.At, clash.Path, $"port {group.Key} is already {group.First().What}; each endpoint needs its own port");
             }
         }
         foreach (var environment in environments.Values)

@@ -124,6 +124,24 @@ public sealed class ReleaseSpecTests : IDisposable
     }
 
     [Fact]
+    public void APreviewPort_MayNotBeAnotherEndpointsPort()
+    {
+        var errors = Assert.Throws<SpecException>(() => SpecLoader.Parse($$"""
+            name: shop
+            services:
+              api:
+                command: [python3, "${ARTIFACT}/app.py"]
+                files: files
+                http: { port: 7300 }
+              web:
+                command: [python3, "${ARTIFACT}/app.py"]
+                files: files
+                rollout: { strategy: blueGreen, preview: 7300 }
+            """, Path.Combine(_dir.Path, "flotilla.yaml"), null)).Errors;
+        Assert.Contains(errors, e => e.Path == "services.web.rollout.preview" && e.Message.Contains("port 7300 is already the endpoint of 'api'", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void AnAnalysisAtWeightZero_IsFine_WhenAMatchSendsItTraffic()
     {
         var rollout = Parse("""
