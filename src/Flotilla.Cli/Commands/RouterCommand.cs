@@ -13,7 +13,8 @@ internal static class RouterCommand
     public static Command Create()
     {
         var port = new Option<int>("--admin-port") { Required = true, Description = "Loopback port of the admin API" };
-        var command = new Command("router", "Run the data plane process (started by 'flotilla server')") { port };
+        var metrics = new Option<string?>("--metrics") { Description = "address:port of an unauthenticated Prometheus endpoint (GET /metrics)" };
+        var command = new Command("router", "Run the data plane process (started by 'flotilla server')") { port, metrics };
         command.Hidden = true;
         command.SetAction(async (parse, _) =>
         {
@@ -25,7 +26,11 @@ internal static class RouterCommand
             using var stop = new ShutdownSignal();
             await using var router = new RouterHost();
             Console.WriteLine($"router {Environment.ProcessId}: admin API on 127.0.0.1:{parse.GetValue(port)}");
+            var exporter = parse.GetValue(metrics) is { } listen && System.Net.IPEndPoint.TryParse(listen, out var endpoint)
+                ? MetricsListener.RunAsync(router, endpoint, Console.WriteLine, stop.Token)
+                : Task.CompletedTask;
             await RouterAdmin.RunAsync(router, parse.GetValue(port), secret, stop.Token);
+            await exporter;
             Console.WriteLine("router stopping");
             return 0;
         });

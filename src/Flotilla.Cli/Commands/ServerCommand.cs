@@ -26,7 +26,11 @@ internal static class ServerCommand
             Description = "Address and port of the API (port 0: any free one)",
             DefaultValueFactory = _ => "127.0.0.1:7070",
         };
-        var command = new Command("server", "Run the control plane: HTTP API, durable store, controllers; the data plane outlives it") { data, listen };
+        var metrics = new Option<string?>("--metrics")
+        {
+            Description = "Address and port where the router process serves Prometheus metrics itself (GET /metrics, no token), e.g. 127.0.0.1:9464",
+        };
+        var command = new Command("server", "Run the control plane: HTTP API, durable store, controllers; the data plane outlives it") { data, listen, metrics };
         command.SetAction(async (parse, _) =>
         {
             if (!IPEndPoint.TryParse(parse.GetValue(listen)!, out var endpoint))
@@ -34,18 +38,23 @@ internal static class ServerCommand
                 Console.Error.WriteLine($"error: --listen '{parse.GetValue(listen)}' is not an address:port, e.g. 127.0.0.1:7070");
                 return 2;
             }
-            return await RunAsync(Path.GetFullPath(parse.GetValue(data)!), endpoint);
+            if (parse.GetValue(metrics) is { } exporter && !IPEndPoint.TryParse(exporter, out IPEndPoint? _))
+            {
+                Console.Error.WriteLine($"error: --metrics '{exporter}' is not an address:port, e.g. 127.0.0.1:9464");
+                return 2;
+            }
+            return await RunAsync(Path.GetFullPath(parse.GetValue(data)!), endpoint, parse.GetValue(metrics));
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(string data, IPEndPoint listen)
+    private static async Task<int> RunAsync(string data, IPEndPoint listen, string? metrics)
     {
         using var stop = new ShutdownSignal();
         ControlPlane plane;
         try
         {
-            plane = await ControlPlane.StartAsync(new ControlPlaneOptions(data, SelfCommand()), stop.Token);
+            plane = await ControlPlane.StartAsync(new ControlPlaneOptions(data, SelfCommand()) { RouterArguments = metrics is null ? [] : ["--metrics", metrics] }, stop.Token);
         }
         catch (ControlPlaneException e)
         {

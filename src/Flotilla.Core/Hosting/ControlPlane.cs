@@ -91,7 +91,7 @@ public sealed partial class ControlPlane : IAsyncDisposable
             var events = new EventLog(options.Time ?? TimeProvider.System, 1000, store.AppendEvent, store.Events(0, 1000));
             var firstOfThisStart = events.LastSequence + 1;
             router = options.RouterCommand is { } command
-                ? await RouterClient.AttachOrStartAsync(options.DataDirectory, command, (message, warning) => events.Record("router", message, warning), cancellationToken)
+                ? await RouterClient.AttachOrStartAsync(options.DataDirectory, command, (message, warning) => events.Record("router", message, warning), options.RouterArguments, cancellationToken)
                 : new RouterHost();
             plane = new ControlPlane(options, store, router, events) { FirstEventOfThisStart = firstOfThisStart, _lock = exclusive };
             await plane.RecoverAsync(cancellationToken);

@@ -7,6 +7,9 @@ namespace Flotilla.Hosting;
 /// </summary>
 public sealed record ControlPlaneOptions(string DataDirectory, IReadOnlyList<string>? RouterCommand = null, TimeProvider? Time = null)
 {
+    /// <summary>Extra arguments of a router process this control plane starts (e.g. its own Prometheus listener).</summary>
+    public IReadOnlyList<string> RouterArguments { get; init; } = [];
+
     /// <summary>The build cache; by default inside the data directory, shared where several control planes build the same sources (tests).</summary>
     public string ArtifactsDirectory { get; init; } = Path.Combine(DataDirectory, "artifacts");
 

@@ -29,7 +29,8 @@ public sealed class ReleaseCliTests
     {
         using var harness = new ServerHarness();
         harness.WriteSpec(Spec("1.0.0"));
-        await harness.StartServerAsync();
+        var exporter = Flotilla.Controllers.InstanceSets.PortAllocator.Next();
+        await harness.StartServerAsync(null, "--metrics", $"127.0.0.1:{exporter}");
         Assert.Equal(0, (await harness.CliAsync("apply", "-f", harness.SpecDirectory, "--wait")).Code);
 
         harness.WriteSpec(Spec("2.0.0"));
@@ -55,6 +56,11 @@ public sealed class ReleaseCliTests
         Assert.True(metricsCode == 0, metrics);
         var canary = (string)status["release"]!["target"]!;
         Assert.Contains($"flotilla_requests_total{{service=\"reviews\",revision=\"{canary}\",code=\"2xx\"}} 20", metrics, StringComparison.Ordinal);
+        using (var scrape = new HttpClient())
+        {
+            // The router process serves the same counts itself, without a token (as Prometheus scrapes).
+            Assert.Contains($"revision=\"{canary}\",code=\"2xx\"}} 20", await scrape.GetStringAsync($"http://127.0.0.1:{exporter}/metrics"), StringComparison.Ordinal);
+        }
 
         var (promoteCode, promoted) = await harness.CliAsync("rollout", "promote", "reviews");
         Assert.True(promoteCode == 0, promoted);

@@ -27,9 +27,9 @@ public sealed class ServerHarness : IDisposable
     }
 
     /// <summary>Starts a server and waits until it listens (and, when it adopts, until it said so).</summary>
-    public async Task<CliProcess> StartServerAsync(string? waitFor = null)
+    public async Task<CliProcess> StartServerAsync(string? waitFor = null, params string[] extra)
     {
-        var server = CliProcess.Start(Env, "server", "--data", DataDirectory, "--listen", "127.0.0.1:0");
+        var server = CliProcess.Start(Env, ["server", "--data", DataDirectory, "--listen", "127.0.0.1:0", .. extra]);
         _servers.Add(server);
         await server.WaitForLine(l => l.StartsWith("flotilla server listening on", StringComparison.Ordinal), Wait, "the server to listen");
         if (waitFor is not null)

@@ -25,6 +25,8 @@ public sealed class RouterClient : IRouter
     private bool _stopOnDispose;
     private Task _watchdog = Task.CompletedTask;
 
+    private IReadOnlyList<string> _routerArguments = [];
+
     private RouterClient(string dataDirectory, IReadOnlyList<string> routerCommand, Action<string, bool> report)
     {
         _dataDirectory = dataDirectory;
@@ -42,9 +44,11 @@ public sealed class RouterClient : IRouter
 
     /// <param name="routerCommand">How to run this Flotilla (program and leading arguments); <c>router</c> is appended.</param>
     /// <param name="report">Where to say what happened to the router process (message, is a warning).</param>
-    public static async Task<RouterClient> AttachOrStartAsync(string dataDirectory, IReadOnlyList<string> routerCommand, Action<string, bool> report, CancellationToken cancellationToken = default)
+    /// <param name="routerArguments">Extra arguments of the router process (a router adopted from before keeps the ones it was started with).</param>
+    public static async Task<RouterClient> AttachOrStartAsync(string dataDirectory, IReadOnlyList<string> routerCommand, Action<string, bool> report,
+        IReadOnlyList<string>? routerArguments = null, CancellationToken cancellationToken = default)
     {
-        var client = new RouterClient(dataDirectory, routerCommand, report);
+        var client = new RouterClient(dataDirectory, routerCommand, report) { _routerArguments = routerArguments ?? [] };
         if (RouterProcess.Load(dataDirectory) is { IsRunning: true } existing && await client.TryAttachAsync(existing, cancellationToken))
         {
             client.Adopted = true;
@@ -78,7 +82,7 @@ public sealed class RouterClient : IRouter
     private async Task StartProcessAsync(CancellationToken cancellationToken)
     {
         var wanted = Endpoints;
-        _process = RouterProcess.Spawn(_dataDirectory, _routerCommand);
+        _process = RouterProcess.Spawn(_dataDirectory, _routerCommand, _routerArguments);
         var deadline = DateTime.UtcNow + StartTimeout;
         while (true)
         {

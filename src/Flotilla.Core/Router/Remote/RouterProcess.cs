@@ -26,7 +26,8 @@ internal sealed record RouterProcess(int Pid, long? StartTime, int AdminPort, st
         }
     }
 
-    public static RouterProcess Spawn(string dataDirectory, IReadOnlyList<string> routerCommand)
+    /// <param name="extraArguments">Appended after <c>router --admin-port N</c> (e.g. <c>--metrics 127.0.0.1:9464</c>).</param>
+    public static RouterProcess Spawn(string dataDirectory, IReadOnlyList<string> routerCommand, IReadOnlyList<string>? extraArguments = null)
     {
         var secret = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
         var adminPort = Controllers.InstanceSets.PortAllocator.Next();
@@ -39,7 +40,7 @@ internal sealed record RouterProcess(int Pid, long? StartTime, int AdminPort, st
         Directory.CreateDirectory(logs);
         var log = Path.Combine(logs, "router.log");
         File.AppendAllText(log, $"--- {DateTimeOffset.UtcNow:O} flotilla: starting the router, admin port {adminPort}\n");
-        var args = routerCommand.Skip(1).Concat(["router", "--admin-port", adminPort.ToString(System.Globalization.CultureInfo.InvariantCulture)]).ToList();
+        var args = routerCommand.Skip(1).Concat(["router", "--admin-port", adminPort.ToString(System.Globalization.CultureInfo.InvariantCulture)]).Concat(extraArguments ?? []).ToList();
         var pid = PosixSpawn.Start(routerCommand[0], args, env, dataDirectory, log);
         // Reap it if it ends while we run, so its end is seen and it does not linger as a zombie.
         _ = Task.Factory.StartNew(() => PosixSpawn.WaitForExit(pid), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
