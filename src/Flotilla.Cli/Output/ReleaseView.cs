@@ -43,16 +43,9 @@ internal static class ReleaseView
     }
 
     public static string Line(ReleaseStatus r) =>
-        $"{Kind(r.Strategy)} {r.Stable} → {r.Target}: {r.Phase.ToString().ToLowerInvariant()}{(r.StepText == r.Phase.ToString().ToLowerInvariant() ? "" : $", {r.StepText}")}, {r.Weight}% of traffic on {r.Target}"
+        $"{ReleaseState.Kind(r.Strategy)} {r.Stable} → {r.Target}: {r.Phase.ToString().ToLowerInvariant()}{(r.StepText == r.Phase.ToString().ToLowerInvariant() ? "" : $", {r.StepText}")}, {r.Weight}% of traffic on {r.Target}"
         + (r.PreviewPort is { } port ? $", preview on http://127.0.0.1:{port}" : "")
         + (r.Parallel is { } p ? $" | {ParallelView.Line(p)}" : $" | canary {Short(r.Canary)} | stable {Short(r.StableSide)}");
-
-    private static string Kind(Model.RolloutStrategy strategy) => strategy switch
-    {
-        Model.RolloutStrategy.Canary => "canary",
-        Model.RolloutStrategy.Parallel => "parallel run",
-        _ => "blue-green",
-    };
 
     private static string[] Metrics(WindowSummary w) =>
     [

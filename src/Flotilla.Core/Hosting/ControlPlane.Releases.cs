@@ -5,9 +5,9 @@ using Flotilla.Controllers.Rollouts;
 namespace Flotilla.Hosting;
 
 /// <summary>
-/// Canary and blue-green releases as the control plane runs them: release states kept in the
-/// store (so promote, abort and retry survive a restart), the router's per-revision metrics
-/// pulled for analysis, and the intents an operator gives.
+/// Canary, blue-green and parallel releases as the control plane runs them: release states kept
+/// in the store (so promote, abort and retry survive a restart), the router's per-revision
+/// metrics and parallel-run reports pulled for the gates, and the intents an operator gives.
 /// </summary>
 public sealed partial class ControlPlane
 {
@@ -64,12 +64,7 @@ public sealed partial class ControlPlane
         {
             return null;
         }
-        var kind = release.Strategy switch
-        {
-            Model.RolloutStrategy.Canary => "canary",
-            Model.RolloutStrategy.Parallel => "parallel run",
-            _ => "blue-green release",
-        };
+        var kind = ReleaseState.Kind(release.Strategy);
         return release.Phase switch
         {
             ReleasePhase.Aborted => $"degraded: {kind} of revision {release.Target} aborted ({release.Reason}); runs {release.Stable}; apply again or flotilla rollout retry {service}",

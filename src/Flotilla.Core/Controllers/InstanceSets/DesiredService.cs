@@ -7,9 +7,10 @@ namespace Flotilla.Controllers.InstanceSets;
 /// <see cref="Revision"/> changes exactly when what an instance runs changes (artifact, command,
 /// environment, probes), never for a change of count. <see cref="Zones"/> are the failure
 /// domains instances may be placed in now (a zone marked down is left out); empty: no zones.
-/// During a canary or blue-green rollout, <see cref="Stable"/> is the revision kept running
-/// beside this one (with its own count), <see cref="Traffic"/> how the router splits requests
-/// between them, and <see cref="Preview"/> whether this revision also gets a preview endpoint.
+/// During a canary, blue-green or parallel release, <see cref="Stable"/> is the revision kept
+/// running beside this one (with its own count), <see cref="Traffic"/> how the router splits
+/// requests between them, <see cref="Preview"/> whether this revision also gets a preview
+/// endpoint, and <see cref="Mirror"/> whether requests are copied to it and compared.
 /// <see cref="Baseline"/> is a fresh copy of the stable revision started for an analysis (under
 /// its own revision label, so the router's metrics tell it apart).
 /// </summary>

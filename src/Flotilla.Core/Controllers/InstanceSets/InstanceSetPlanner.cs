@@ -123,7 +123,7 @@ public static class InstanceSetPlanner
     }
 
     /// <summary>
-    /// A canary or blue-green rollout: two revisions side by side (three with a baseline), each
+    /// A canary, blue-green or parallel release: two revisions side by side (three with a baseline), each
     /// kept at its own count (the rollout controller moves the counts); instances of any other revision go.
     /// </summary>
     private static void PlanSideBySide(

@@ -95,12 +95,5 @@ public sealed partial class ReleaseController
         _ => state.SwitchedAt is null ? "before the switch (no live traffic)" : "switched; old colour warm for the scale-down delay",
     };
 
-    private static string Describe(RolloutStrategy strategy) => strategy switch
-    {
-        RolloutStrategy.Canary => "canary",
-        RolloutStrategy.Parallel => "parallel run",
-        _ => "blue-green release",
-    };
-
     private static string Describe(ReleaseState state) => $"{state.Phase.ToString().ToLowerInvariant()}, {state.Weight}% on revision {state.Target}";
 }

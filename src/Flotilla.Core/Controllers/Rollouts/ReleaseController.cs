@@ -9,7 +9,7 @@ using Flotilla.Runtime;
 namespace Flotilla.Controllers.Rollouts;
 
 /// <summary>
-/// Canary and blue-green releases: which two revisions of a service run side by side, how many
+/// Canary, blue-green and parallel releases: which revisions of a service run side by side, how many
 /// instances each keeps, and how the router splits traffic between them. Each look (every
 /// 250 ms) moves a release on by its steps, pauses and analyses; an overlay turns the releases
 /// into the desired state the instance-set controller and the router act on. Every state change
@@ -108,7 +108,7 @@ public sealed partial class ReleaseController(Func<string, string, DesiredServic
             ReleasePhase.Progressing, 0, now, 0);
         _runs.Remove(service.Name);
         _live[service.Name] = (new MetricsWindow(), new MetricsWindow());
-        Save(state, $"{Describe(state.Strategy)} of revision {service.Revision} begins (stable: {stable})");
+        Save(state, $"{ReleaseState.Kind(state.Strategy)} of revision {service.Revision} begins (stable: {stable})");
         return state;
     }
 

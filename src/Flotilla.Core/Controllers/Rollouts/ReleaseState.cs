@@ -50,6 +50,14 @@ public sealed record ReleaseState(
     public bool IsDegraded => Phase == ReleasePhase.Aborted;
 
     public ReleaseState WithAnalysis(AnalysisReport report) => this with { Analyses = [.. Analyses ?? [], report] };
+
+    /// <summary>A release of this strategy, in words.</summary>
+    public static string Kind(RolloutStrategy strategy) => strategy switch
+    {
+        RolloutStrategy.Canary => "canary",
+        RolloutStrategy.Parallel => "parallel run",
+        _ => "blue-green release",
+    };
 }
 
 /// <summary>A release as <c>rollout status</c> shows it: the state, the step in words, and live metrics of both sides since it began.</summary>
