@@ -5,12 +5,13 @@ namespace Flotilla.Cli.Output;
 
 /// <summary>
 /// The plain-text form of the live table, for logs and pipes: one line per change of an
-/// instance's state, and one line per change of a service's problem.
+/// instance's state, one per change of a service's problem, and one per change of its release.
 /// </summary>
 internal sealed class StatusLog(TextWriter output)
 {
     private readonly Dictionary<string, InstanceState> _states = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string?> _problems = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string?> _releases = new(StringComparer.Ordinal);
 
     public void Write(SystemStatus status)
     {
@@ -21,6 +22,11 @@ internal sealed class StatusLog(TextWriter output)
             {
                 _problems[service.Name] = service.Problem;
                 output.WriteLine(service.Problem is null ? $"{stamp} {service.Name}: ok" : $"{stamp} {service.Name}: {service.Problem}");
+            }
+            if (_releases.GetValueOrDefault(service.Name) != service.Release)
+            {
+                _releases[service.Name] = service.Release;
+                output.WriteLine(service.Release is null ? $"{stamp} {service.Name}: release done" : $"{stamp} {service.Name}: {service.Release}");
             }
             foreach (var instance in service.Instances)
             {

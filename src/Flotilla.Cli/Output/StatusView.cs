@@ -32,6 +32,11 @@ internal static class StatusView
             {
                 table.AddRow($"  [red]{Markup.Escape(Shorten(problem, 200))}[/]", "", "", "", "", "", "", "");
             }
+            if (service.Release is { } release)
+            {
+                var colour = release.StartsWith("degraded", StringComparison.Ordinal) ? "red" : "yellow";
+                table.AddRow($"  [{colour}]{Markup.Escape(Shorten(release, 200))}[/]", "", "", "", "", "", "", "");
+            }
             foreach (var instance in service.Instances)
             {
                 table.AddRow(

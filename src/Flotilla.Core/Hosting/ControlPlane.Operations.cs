@@ -98,6 +98,7 @@ public sealed partial class ControlPlane
             {
                 Declared = service.Instances,
                 Stopped = own?.Stopped ?? false,
+                Release = ReleaseDrift(service.Name),
             };
         }).ToList();
         var zonesDown = _store.ZonesDown();

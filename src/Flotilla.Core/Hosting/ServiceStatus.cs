@@ -19,6 +19,9 @@ public sealed record ServiceStatus(
     public int Declared { get; init; } = Desired;
 
     public bool Stopped { get; init; }
+
+    /// <summary>A canary, blue-green or parallel release in progress, paused or aborted, in words; null when none.</summary>
+    public string? Release { get; init; }
 }
 
 /// <summary>A snapshot of the whole system.</summary>

@@ -41,7 +41,9 @@ public sealed class ReleaseCliTests
         var status = await harness.JsonAsync("rollout", "status", "reviews", "--no-wait");
         Assert.Equal("paused", (string?)status["state"]);
         Assert.Equal(25, (int)status["release"]!["weight"]!);
-        var endpoint = (await harness.JsonAsync("status"))["services"]![0]!["endpoint"]!.ToString();
+        var service = (await harness.JsonAsync("status"))["services"]![0]!;
+        Assert.StartsWith("paused: canary of revision", (string?)service["release"], StringComparison.Ordinal);
+        var endpoint = service["endpoint"]!.ToString();
         using (var http = new HttpClient(new SocketsHttpHandler { UseCookies = false }))
         {
             for (var i = 0; i < 20; i++)
