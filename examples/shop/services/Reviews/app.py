@@ -30,6 +30,8 @@ REVIEWS = {
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; without TCP_NODELAY, Nagle plus delayed ACKs add ~40 ms.
+    disable_nagle_algorithm = True
 
     def do_GET(self):
         if self.path == "/ready" and BROKEN:
