@@ -38,7 +38,16 @@ internal static class ReleaseBench
             """;
         // --router-process: the router in its own process as `flotilla server` runs it (table swaps over its admin API).
         var flotilla = Array.IndexOf(args, "--router-process") is var at and >= 0 ? Path.GetFullPath(args[at + 1]) : null;
-        var host = await ControlPlane.StartAsync(new ControlPlaneOptions(state, flotilla is null ? null : [flotilla]));
+        ControlPlane host;
+        try
+        {
+            host = await ControlPlane.StartAsync(new ControlPlaneOptions(state, flotilla is null ? null : [flotilla]));
+        }
+        catch
+        {
+            Directory.Delete(state, recursive: true);
+            throw;
+        }
         try
         {
             await host.ApplyAsync(SpecLoader.Parse(Spec("1.0.0", false), Path.Combine(app, "flotilla.yaml")), "bench");
