@@ -67,7 +67,7 @@ public sealed partial class ControlPlane
         var kind = ReleaseState.Kind(release.Strategy);
         return release.Phase switch
         {
-            ReleasePhase.Aborted => $"degraded: {kind} of revision {release.Target} aborted ({release.Reason}); runs {release.Stable}; apply again or flotilla rollout retry {service}",
+            ReleasePhase.Aborted => $"degraded: {kind} of revision {release.Target} aborted ({release.ShownReason}); runs {release.Stable}; apply again or flotilla rollout retry {service}",
             ReleasePhase.Paused => $"paused: {kind} of revision {release.Target} at {release.Weight}% ({release.Reason})",
             _ => $"{kind} of revision {release.Target} in progress: {release.Weight}% of traffic on it",
         };
@@ -86,7 +86,7 @@ public sealed partial class ControlPlane
         _store.Revisions(200).Select(r => DesiredState.FromJson(r.DesiredJson).Find(service)).FirstOrDefault(s => s?.Revision == revision);
 
     /// <summary>One look at the releases: the router's last interval of metrics in, steps and verdicts out; publishes what changed.</summary>
-    private async Task WatchReleasesAsync(CancellationToken cancellationToken)
+    private async Task WatchReleasesAsync(IReadOnlyList<Runtime.InstanceStatus> observed, CancellationToken cancellationToken)
     {
         var composed = Volatile.Read(ref _composed);
         if (!composed.Any(s => s.RolloutOrDefault.IsProgressive))
@@ -94,7 +94,7 @@ public sealed partial class ControlPlane
             return;
         }
         var intervals = await _router.TakeMetricsAsync();
-        if (await _releases.TickAsync(composed, _driver.Observe(), intervals, _router.ParallelReportAsync, cancellationToken))
+        if (await _releases.TickAsync(composed, observed, intervals, _router.ParallelReportAsync, cancellationToken))
         {
             await _changing.WaitAsync(cancellationToken);
             try

@@ -139,12 +139,11 @@ public sealed partial class ControlPlane
     /// instances available growing; no progress for the service's progressDeadline (paused time
     /// does not count) rolls it back to the revision its old instances run.
     /// </summary>
-    private async Task WatchRolloutsAsync()
+    private async Task WatchRolloutsAsync(IReadOnlyList<InstanceStatus> observed)
     {
         var now = _time.GetUtcNow();
-        var observed = _driver.Observe();
         var byService = observed.ToLookup(i => i.Service, StringComparer.Ordinal);
-        // Canary and blue-green releases have their own watch (ControlPlane.Releases).
+        // Canary, blue-green and parallel releases have their own watch (ControlPlane.Releases).
         foreach (var service in _controller.Desired.Where(d => d.Stable is null))
         {
             var live = byService[service.Name].Where(i => i.IsLive).ToList();
@@ -183,7 +182,7 @@ public sealed partial class ControlPlane
     {
         _rollouts.Remove(service.Name);
         var from = old.GroupBy(i => i.Revision).MaxBy(g => g.Count())!.Key;
-        var earlier = _store.Revisions(200).Select(r => DesiredState.FromJson(r.DesiredJson).Find(service.Name)).FirstOrDefault(s => s?.Revision == from);
+        var earlier = FindServiceRevision(service.Name, from);
         var why = WhyNotReady(service, observed);
         var stalled = $"rollout of {service.Name} to revision {service.Revision} made no progress in {Model.Quantities.Format(deadline)}: {why}";
         if (earlier is null)
@@ -234,8 +233,10 @@ public sealed partial class ControlPlane
             try
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(250), _time, cancellationToken);
-                await WatchReleasesAsync(cancellationToken);
-                await WatchRolloutsAsync();
+                // One look at the instances for both watches.
+                var observed = _driver.Observe();
+                await WatchReleasesAsync(observed, cancellationToken);
+                await WatchRolloutsAsync(observed);
             }
             catch (OperationCanceledException)
             {

@@ -66,7 +66,7 @@ internal static class ParallelReader
                 case "maxBodyBytes":
                     spec = value is YamlScalarNode { Value: { } text } && Quantities.TryParseMemory(text, out var bytes) && bytes is > 0 and <= 16 * 1024 * 1024
                         ? spec with { MaxBodyBytes = (int)bytes }
-                        : Invalid(reader, value, at, "must be a size up to 16Mi such as 64Ki (bigger bodies are compared by hash)", spec);
+                        : reader.Invalid(value, at, "must be a size up to 16Mi such as 64Ki (bigger bodies are compared by hash)", spec);
                     break;
                 default:
                     spec = spec with { AutoPromote = reader.Bool(value, at) ?? true };
@@ -90,11 +90,5 @@ internal static class ParallelReader
         }
         reader.Error(node, path, $"must be {what}, got '{text}'");
         return null;
-    }
-
-    private static T Invalid<T>(SpecReader reader, YamlNode node, string path, string message, T fallback)
-    {
-        reader.Error(node, path, message);
-        return fallback;
     }
 }

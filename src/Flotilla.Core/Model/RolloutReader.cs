@@ -53,7 +53,7 @@ internal static class RolloutReader
                     "canary" => rollout with { Strategy = RolloutStrategy.Canary },
                     "blueGreen" => rollout with { Strategy = RolloutStrategy.BlueGreen },
                     "parallel" => rollout with { Strategy = RolloutStrategy.Parallel },
-                    _ => Invalid(reader, value, at, $"'{strategy}' is not a strategy; strategies: rolling, canary, blueGreen, parallel", rollout),
+                    _ => reader.Invalid(value, at, $"'{strategy}' is not a strategy; strategies: rolling, canary, blueGreen, parallel", rollout),
                 };
             case "maxSurge" or "maxUnavailable":
                 return ReadAmount(reader, value, at) is not { } amount ? rollout
@@ -230,7 +230,7 @@ internal static class RolloutReader
                 default:
                     alpha = text == "true" ? 0.05
                         : double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var a) && a is > 0 and < 0.5 ? a
-                        : Invalid<double?>(reader, value, at, $"must be true (significance 0.05) or a significance level between 0 and 0.5 such as 0.01, got '{text}'", null);
+                        : reader.Invalid<double?>(value, at, $"must be true (significance 0.05) or a significance level between 0 and 0.5 such as 0.01, got '{text}'", null);
                     break;
             }
         }
@@ -347,10 +347,4 @@ internal static class RolloutReader
         RolloutStrategy.Parallel => "parallel",
         _ => "rolling",
     };
-
-    private static T Invalid<T>(SpecReader reader, YamlNode node, string path, string message, T fallback)
-    {
-        reader.Error(node, path, message);
-        return fallback;
-    }
 }

@@ -19,6 +19,13 @@ internal sealed class SpecReader(string file)
 
     public void Error(SpecLocation at, string path, string message) => _errors.Add(new SpecError(at, path, message));
 
+    /// <summary>Records an error and gives back what to go on with, for use inside expressions.</summary>
+    public T Invalid<T>(YamlNode node, string path, string message, T fallback)
+    {
+        Error(node, path, message);
+        return fallback;
+    }
+
     public static bool IsNull(YamlNode node) =>
         node is YamlScalarNode { Style: YamlDotNet.Core.ScalarStyle.Plain } s && (s.Value is null or "" or "~" or "null");
 

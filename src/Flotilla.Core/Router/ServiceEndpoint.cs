@@ -46,10 +46,7 @@ internal sealed class ServiceEndpoint : IAsyncDisposable
     /// <summary>Binds and starts the endpoint; throws <see cref="EndpointBindException"/> when the port is taken.</summary>
     public static async Task<ServiceEndpoint> StartAsync(string service, int? port, HttpMessageInvoker client, Mirror.MirrorWorker mirror, CancellationToken cancellationToken)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
-        builder.Configuration.Sources.Clear();
-        builder.Logging.ClearProviders();
-        builder.Services.AddSingleton<IHostLifetime, DetachedLifetime>();
+        var builder = EmbeddedWebApp.CreateBuilder();
         builder.Services.AddHttpForwarder();
         builder.WebHost.UseKestrel(kestrel =>
         {

@@ -4,12 +4,7 @@ using Flotilla.Router;
 using Flotilla.Router.Mirror;
 using Flotilla.Tests.Support;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace Flotilla.Tests.Router;
 
@@ -18,7 +13,7 @@ public sealed class MirrorTests : IAsyncLifetime
 {
     private readonly RouterHost _router = new();
     private readonly HttpClient _client = new() { Timeout = TimeSpan.FromSeconds(10) };
-    private readonly List<Backend> _backends = [];
+    private readonly List<TestBackend> _backends = [];
     private int _port;
 
     public async Task InitializeAsync() => _port = await _router.AddServiceAsync("api", null);
@@ -33,51 +28,40 @@ public sealed class MirrorTests : IAsyncLifetime
         _client.Dispose();
     }
 
-    /// <summary>GET /item/{id}: {id, version, value, at, rid}; the candidate's value is off by one for ids divisible by 4. POST /item counts writes.</summary>
-    private sealed class Backend : IAsyncDisposable
+    /// <summary>A backend (<see cref="TestBackend"/>) with GET /item/{id}: {id, version, value, at, rid}; the candidate's value is off by one for ids divisible by 4. POST /item counts writes.</summary>
+    private sealed class Backend
     {
-        private readonly WebApplication _app;
-        public int Port { get; private set; }
         public int Gets;
         public int Writes;
+        public int Port { get; private set; }
 
-        private Backend(WebApplication app) => _app = app;
-
-        public static async Task<Backend> StartAsync(string version, bool candidate)
+        public static async Task<Backend> StartAsync(string version, bool candidate, List<TestBackend> started)
         {
-            var builder = WebApplication.CreateSlimBuilder();
-            builder.Logging.ClearProviders();
-            builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
-            var app = builder.Build();
-            var backend = new Backend(app);
-            app.MapGet("/item/{id:int}", (int id) =>
+            var backend = new Backend();
+            var server = await TestBackend.StartAsync(version, app =>
             {
-                Interlocked.Increment(ref backend.Gets);
-                return Results.Json(new { id, version, value = candidate && id % 4 == 0 ? id * 10 + 1 : id * 10, at = DateTime.UtcNow.Ticks, rid = Guid.NewGuid() });
+                app.MapGet("/item/{id:int}", (int id) =>
+                {
+                    Interlocked.Increment(ref backend.Gets);
+                    return Results.Json(new { id, version, value = candidate && id % 4 == 0 ? id * 10 + 1 : id * 10, at = DateTime.UtcNow.Ticks, rid = Guid.NewGuid() });
+                });
+                app.MapPost("/item", () =>
+                {
+                    Interlocked.Increment(ref backend.Writes);
+                    return Results.Json(new { version });
+                });
             });
-            app.MapPost("/item", () =>
-            {
-                Interlocked.Increment(ref backend.Writes);
-                return Results.Json(new { version });
-            });
-            await app.StartAsync();
-            backend.Port = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()).Port;
+            started.Add(server);
+            backend.Port = server.Port;
             return backend;
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
         }
     }
 
     private async Task<(Backend S1, Backend S2, Backend C)> RouteAsync(string[]? methods = null, string[]? ignore = null, int? candidatePort = null)
     {
-        var s1 = await Backend.StartAsync("v1", false);
-        var s2 = await Backend.StartAsync("v1", false);
-        var c = await Backend.StartAsync("v2", true);
-        _backends.AddRange([s1, s2, c]);
+        var s1 = await Backend.StartAsync("v1", false, _backends);
+        var s2 = await Backend.StartAsync("v1", false, _backends);
+        var c = await Backend.StartAsync("v2", true, _backends);
         _router.Apply(new RoutingTable(
             new Dictionary<string, IReadOnlyList<RouteDestination>> { ["api"] = [new("s1", s1.Port, "v1"), new("s2", s2.Port, "v1"), new("c1", candidatePort ?? c.Port, "v2")] },
             new Dictionary<string, TrafficSplit> { ["api"] = new("v2", 0) },

@@ -24,7 +24,8 @@ public sealed class TestBackend : IAsyncDisposable
     public int Port { get; private set; }
     public int Requests;
 
-    public static async Task<TestBackend> StartAsync(string name)
+    /// <param name="routes">More routes for a test's own answers.</param>
+    public static async Task<TestBackend> StartAsync(string name, Action<WebApplication>? routes = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -34,6 +35,7 @@ public sealed class TestBackend : IAsyncDisposable
         app.MapGet("/", () => { Interlocked.Increment(ref backend.Requests); return name; });
         app.MapPost("/", () => { Interlocked.Increment(ref backend.Requests); return name; });
         app.MapGet("/slow", async () => { await Task.Delay(500); return name; });
+        routes?.Invoke(app);
         await app.StartAsync();
         backend.Port = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()).Port;
         return backend;

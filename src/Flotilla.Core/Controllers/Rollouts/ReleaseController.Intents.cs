@@ -35,11 +35,9 @@ public sealed partial class ReleaseController
     public ReleaseState Abort(string service, string actor, int desired, IReadOnlyList<InstanceStatus> observed) => Change(service, "abort", actor, state =>
     {
         _runs.Remove(service);
-        var ready = observed.Where(i => i.Service == service && i.InRotation && i.State != InstanceState.Stopping).ToList();
         return state.Phase == ReleasePhase.Aborted
             ? throw new InvalidOperationException($"the release of revision {state.Target} is already aborted")
-            : BackOntoStable(state with { Phase = ReleasePhase.Aborted, Reason = $"aborted by {actor}" },
-                new Sides(desired, ready.Count(i => i.Revision == state.Target), ready.Count(i => i.Revision == state.Stable)));
+            : BackOntoStable(state with { Phase = ReleasePhase.Aborted, Reason = $"aborted by {actor}" }, Sides.Of(state, desired, observed));
     });
 
     public ReleaseState Retry(string service, string actor) => Change(service, "retry", actor, state =>
@@ -79,7 +77,7 @@ public sealed partial class ReleaseController
             }
             var live = _live.GetValueOrDefault(service);
             var steps = state.Strategy == RolloutStrategy.Canary ? rollout.Steps.Count : 2;
-            return new ReleaseStatus(state.Strategy, state.Phase, state.Target, state.Stable, state.Weight, state.Step, steps, StepText(state, rollout), state.Reason, state.IsDegraded,
+            return new ReleaseStatus(state.Strategy, state.Phase, state.Target, state.Stable, state.Weight, state.Step, steps, StepText(state, rollout), state.ShownReason, state.IsDegraded,
                 (live.Canary ?? new MetricsWindow()).Summary(), (live.Stable ?? new MetricsWindow()).Summary(), _runs.GetValueOrDefault(service)?.Report(), state.Analyses ?? [])
             {
                 Parallel = _parallel.GetValueOrDefault(service) is { } report && report.Candidate == state.Target ? report : null,

@@ -12,7 +12,16 @@ namespace Flotilla.Controllers.Rollouts;
 public sealed partial class ReleaseController
 {
     /// <summary>The desired instance count and how many of each side are ready now.</summary>
-    private readonly record struct Sides(int Desired, int TargetReady, int StableReady, int BaselineReady = 0);
+    private readonly record struct Sides(int Desired, int TargetReady, int StableReady, int BaselineReady)
+    {
+        /// <summary>Ready instances (not on their way out) of the release's new, stable and baseline revisions.</summary>
+        public static Sides Of(ReleaseState state, int desired, IReadOnlyList<InstanceStatus> observed)
+        {
+            var ready = observed.Where(i => i.Service == state.Service && i.InRotation && i.State != InstanceState.Stopping).ToList();
+            return new Sides(desired, ready.Count(i => i.Revision == state.Target), ready.Count(i => i.Revision == state.Stable),
+                ready.Count(i => i.Revision == BaselineOf(state.Stable)));
+        }
+    }
 
     private async Task<ReleaseState> AdvanceCanaryAsync(DesiredService service, ReleaseState state, Sides sides, Func<string, Task<ParallelReport?>> reports, CancellationToken cancellationToken)
     {
@@ -202,9 +211,7 @@ public sealed partial class ReleaseController
     {
         var weight = sides.StableReady >= sides.Desired || state.Weight == 0 ? 0
             : Math.Min(state.Weight, (int)Math.Ceiling(100.0 * (sides.Desired - sides.StableReady) / sides.Desired));
-        var capacity = weight == 0 ? null : $"capacity-bound: {sides.StableReady} of {sides.Desired} stable instances ready, {weight}% still on the canary";
-        var reason = state.Reason?.Split(" [capacity-bound")[0] + (capacity is null ? "" : $" [{capacity}]");
-        return weight == state.Weight && reason == state.Reason ? state : state with { Weight = weight, Reason = reason };
+        return weight == state.Weight ? state : state with { Weight = weight };
     }
 
     /// <summary>Aborts a release whose new instances do not become ready within the progress deadline.</summary>

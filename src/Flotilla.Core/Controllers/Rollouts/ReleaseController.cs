@@ -189,9 +189,7 @@ public sealed partial class ReleaseController(Func<string, string, DesiredServic
                     }
                 }
             }
-            var ready = observed.Where(i => i.Service == service.Name && i.InRotation && i.State != InstanceState.Stopping).ToList();
-            var side = new Sides(service.Instances, ready.Count(i => i.Revision == state.Target), ready.Count(i => i.Revision == state.Stable),
-                ready.Count(i => i.Revision == BaselineOf(state.Stable)));
+            var side = Sides.Of(state, service.Instances, observed);
             var next = state.Strategy switch
             {
                 RolloutStrategy.Canary => await AdvanceCanaryAsync(service, state, side, reports, cancellationToken),

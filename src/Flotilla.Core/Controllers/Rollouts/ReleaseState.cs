@@ -46,6 +46,12 @@ public sealed record ReleaseState(
 {
     public bool IsActive => Phase != ReleasePhase.Complete;
 
+    /// <summary>The reason as shown: an abort still waiting for stable capacity says so (derived from the weight it keeps).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string? ShownReason => Phase == ReleasePhase.Aborted && Weight > 0
+        ? $"{Reason} [capacity-bound: {Weight}% still on the canary until the stable side has its instances ready]"
+        : Reason;
+
     /// <summary>Degraded: aborted, or paused because an analysis could not decide.</summary>
     public bool IsDegraded => Phase == ReleasePhase.Aborted;
 

@@ -2,9 +2,6 @@ using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 
 namespace Flotilla.Router.Remote;
 
@@ -17,10 +14,7 @@ public static class MetricsListener
     /// <summary>Serves until <paramref name="stopping"/>; a port that cannot be had is reported and the router serves on without it.</summary>
     public static async Task RunAsync(RouterHost router, IPEndPoint endpoint, Action<string> report, CancellationToken stopping)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
-        builder.Configuration.Sources.Clear();
-        builder.Logging.ClearProviders();
-        builder.Services.AddSingleton<IHostLifetime, DetachedLifetime>();
+        var builder = EmbeddedWebApp.CreateBuilder();
         builder.WebHost.UseKestrel(k => k.Listen(endpoint));
         await using var app = builder.Build();
         app.MapGet("/metrics", async () => Results.Text(await router.PrometheusAsync(), "text/plain; version=0.0.4; charset=utf-8"));

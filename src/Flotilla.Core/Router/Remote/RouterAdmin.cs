@@ -2,9 +2,6 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 
 namespace Flotilla.Router.Remote;
 
@@ -24,10 +21,7 @@ public static class RouterAdmin
     /// <summary>Serves the admin API for <paramref name="router"/> until <paramref name="stopping"/> fires.</summary>
     public static async Task RunAsync(RouterHost router, int adminPort, string secret, CancellationToken stopping)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
-        builder.Configuration.Sources.Clear();
-        builder.Logging.ClearProviders();
-        builder.Services.AddSingleton<IHostLifetime, DetachedLifetime>();
+        var builder = EmbeddedWebApp.CreateBuilder();
         builder.WebHost.UseKestrel(k => k.Listen(System.Net.IPAddress.Loopback, adminPort));
         await using var app = builder.Build();
         app.Use(async (context, next) =>
