@@ -1,9 +1,4 @@
-using Flotilla.Controllers.InstanceSets;
-using Flotilla.Events;
 using Flotilla.Model;
-using Flotilla.Router;
-using Flotilla.Router.Metrics;
-using Flotilla.Router.Mirror;
 using Flotilla.Runtime;
 
 namespace Flotilla.Controllers.Rollouts;

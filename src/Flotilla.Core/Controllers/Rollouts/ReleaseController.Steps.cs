@@ -1,8 +1,5 @@
 using Flotilla.Controllers.InstanceSets;
-using Flotilla.Events;
 using Flotilla.Model;
-using Flotilla.Router;
-using Flotilla.Router.Metrics;
 using Flotilla.Router.Mirror;
 using Flotilla.Runtime;
 
