@@ -1,0 +1,263 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Flotilla.Flags.Logic;
+using Flotilla.Model;
+
+namespace Flotilla.Flags;
+
+/// <summary>
+/// Reads and checks flag files in flagd's format (<c>flags</c>, <c>$evaluators</c>, <c>metadata</c>)
+/// and compiles them into a <see cref="FlagSet"/>. Every problem is reported with file, line,
+/// column and path, all at once; a set with any problem is refused whole.
+/// </summary>
+public static class FlagDocument
+{
+    private static readonly string[] RootKeys = ["$schema", "flags", "$evaluators", "metadata"];
+    private static readonly string[] FlagKeys = ["state", "variants", "defaultVariant", "targeting", "metadata"];
+
+    /// <summary>A flag file parsed, with where each of its values is (by path), or a <see cref="SpecException"/>.</summary>
+    public sealed record Source(JsonObject Document, IReadOnlyDictionary<string, SpecLocation> Positions, string File)
+    {
+        public SpecLocation Locate(string path) => PositionedJson.Find(Positions, path, File);
+    }
+
+    public static Source Read(string file)
+    {
+        if (!System.IO.File.Exists(file))
+        {
+            throw new SpecException([new SpecError(new SpecLocation(file, 0, 0), "", "no flag file here; create it (flagd's format: {\"flags\": {...}}) or fix the path")]);
+        }
+        return Parse(System.IO.File.ReadAllText(file), file);
+    }
+
+    public static Source Parse(string text, string file)
+    {
+        var positions = new Dictionary<string, SpecLocation>(StringComparer.Ordinal);
+        var root = PositionedJson.Parse(text, file, positions);
+        if (root is not JsonObject document)
+        {
+            throw new SpecException([new SpecError(new SpecLocation(file, 1, 1), "", "a flag file is a JSON object: {\"flags\": {...}}")]);
+        }
+        return new Source(document, positions, file);
+    }
+
+    /// <summary>Compiles a document; throws <see cref="SpecException"/> with every problem found.</summary>
+    public static FlagSet Compile(Source source)
+    {
+        var errors = new List<SpecError>();
+        var set = Compile(source.Document, (path, message) => errors.Add(new SpecError(source.Locate(path), path, message)));
+        if (errors.Count > 0)
+        {
+            throw new SpecException(errors);
+        }
+        return set;
+    }
+
+    /// <summary>Compiles a document whose problems are reported by path only (a change made through the API).</summary>
+    public static FlagSet Compile(JsonObject document, Action<string, string> error)
+    {
+        foreach (var (key, _) in document.Where(p => !RootKeys.Contains(p.Key)))
+        {
+            error(key, $"unknown key '{key}'; valid keys here: {string.Join(", ", RootKeys)}");
+        }
+        var evaluators = document["$evaluators"] as JsonObject ?? [];
+        if (document.ContainsKey("$evaluators") && document["$evaluators"] is not JsonObject)
+        {
+            error("$evaluators", "must be an object of named rules: {\"emailFromShop\": {\"ends_with\": [{\"var\": \"email\"}, \"@shop.example\"]}}");
+        }
+        var setMetadata = Metadata(document["metadata"], "metadata", error);
+        var flags = new Dictionary<string, Flag>(StringComparer.Ordinal);
+        if (document["flags"] is not JsonObject declared)
+        {
+            error("flags", document.ContainsKey("flags") ? "must be an object of flags by key" : "missing: declare the flags under \"flags\": {...}");
+            return new FlagSet(flags, document);
+        }
+        foreach (var (key, node) in declared)
+        {
+            var path = PositionedJson.Child("flags", key);
+            if (key.Length == 0 || key.Any(c => c == '/' || char.IsWhiteSpace(c)))
+            {
+                error(path, $"'{key}' is not a usable flag key: it goes in a URL path, so no '/' and no spaces");
+                continue;
+            }
+            if (ReadFlag(key, node, path, evaluators, setMetadata, error) is { } flag)
+            {
+                flags[key] = flag;
+            }
+        }
+        return new FlagSet(flags, document);
+    }
+
+    /// <summary>A base document with another's flags laid over it: a flag of the same key is replaced whole; evaluators and metadata merge.</summary>
+    public static JsonObject Merge(JsonObject baseline, JsonObject overlay)
+    {
+        var merged = (JsonObject)baseline.DeepClone();
+        foreach (var part in new[] { "flags", "$evaluators", "metadata" })
+        {
+            if (overlay[part] is not JsonObject over)
+            {
+                continue;
+            }
+            if (merged[part] is not JsonObject target)
+            {
+                merged[part] = target = [];
+            }
+            foreach (var (key, value) in over)
+            {
+                target[key] = value?.DeepClone();
+            }
+        }
+        return merged;
+    }
+
+    private static Flag? ReadFlag(string key, JsonNode? node, string path, JsonObject evaluators, IReadOnlyDictionary<string, object?> setMetadata, Action<string, string> error)
+    {
+        if (node is not JsonObject definition)
+        {
+            error(path, "a flag is an object: {\"state\": \"ENABLED\", \"variants\": {...}, \"defaultVariant\": \"...\"}");
+            return null;
+        }
+        var problems = 0;
+        void Problem(string at, string message)
+        {
+            problems++;
+            error(at, message);
+        }
+        foreach (var (unknown, _) in definition.Where(p => !FlagKeys.Contains(p.Key)))
+        {
+            Problem($"{path}.{unknown}", $"unknown key '{unknown}'; valid keys here: {string.Join(", ", FlagKeys)}");
+        }
+        var state = definition["state"] is JsonValue s && s.TryGetValue<string>(out var text) ? text : null;
+        if (state is not ("ENABLED" or "DISABLED"))
+        {
+            Problem($"{path}.state", definition.ContainsKey("state") ? $"must be \"ENABLED\" or \"DISABLED\", got {definition["state"]?.ToJsonString() ?? "null"}" : "missing: \"state\": \"ENABLED\" or \"DISABLED\"");
+        }
+        var variants = Variants(definition["variants"], $"{path}.variants", definition.ContainsKey("variants"), Problem);
+        string? defaultVariant = null;
+        if (definition["defaultVariant"] is { } defaultNode)
+        {
+            if (defaultNode is JsonValue d && d.TryGetValue<string>(out var name) && variants is not null && variants.ContainsKey(name))
+            {
+                defaultVariant = name;
+            }
+            else if (variants is not null)
+            {
+                Problem($"{path}.defaultVariant", $"{defaultNode.ToJsonString()} is not a variant of this flag; variants: {string.Join(", ", variants.Keys)} (or null: the caller's code default)");
+            }
+        }
+        LogicNode? targeting = null;
+        if (definition["targeting"] is JsonObject { Count: > 0 } rule)
+        {
+            var resolved = ResolveReferences(rule, evaluators, $"{path}.targeting", [], Problem);
+            targeting = new LogicCompiler(Problem).Compile(resolved, $"{path}.targeting");
+        }
+        else if (definition.ContainsKey("targeting") && definition["targeting"] is not JsonObject)
+        {
+            Problem($"{path}.targeting", "must be a JSON Logic rule (an object), or {} for none");
+        }
+        var metadata = Metadata(definition["metadata"], $"{path}.metadata", Problem);
+        if (problems > 0 || variants is null)
+        {
+            return null;
+        }
+        var merged = new Dictionary<string, object?>(setMetadata, StringComparer.Ordinal);
+        foreach (var (k, v) in metadata)
+        {
+            merged[k] = v;
+        }
+        return new Flag(key, state == "ENABLED", variants, defaultVariant, targeting, (JsonObject)definition.DeepClone(), merged);
+    }
+
+    private static Dictionary<string, object?>? Variants(JsonNode? node, string path, bool present, Action<string, string> error)
+    {
+        if (node is not JsonObject { Count: > 0 } declared)
+        {
+            error(path, present ? "must be an object of at least one variant: {\"on\": true, \"off\": false}" : "missing: \"variants\": {\"on\": true, \"off\": false}");
+            return null;
+        }
+        var variants = new Dictionary<string, object?>(StringComparer.Ordinal);
+        foreach (var (name, value) in declared)
+        {
+            var converted = LogicValue.FromJson(value);
+            if (converted is null or object?[])
+            {
+                error($"{path}.{name}", $"a variant's value is a boolean, string, number or object, got {(converted is null ? "null" : "a list")}");
+                return null;
+            }
+            variants[name] = converted;
+        }
+        var kinds = variants.Values.Select(LogicValue.KindOf).Distinct().ToList();
+        if (kinds.Count > 1)
+        {
+            error(path, $"all variants of a flag have one type (OpenFeature evaluates a flag as one type); these mix {string.Join(" and ", kinds)}");
+            return null;
+        }
+        return variants;
+    }
+
+    private static Dictionary<string, object?> Metadata(JsonNode? node, string path, Action<string, string> error)
+    {
+        var metadata = new Dictionary<string, object?>(StringComparer.Ordinal);
+        if (node is null)
+        {
+            return metadata;
+        }
+        if (node is not JsonObject declared)
+        {
+            error(path, "must be an object of names to strings, numbers or booleans");
+            return metadata;
+        }
+        foreach (var (key, value) in declared)
+        {
+            if (value is JsonValue v && v.GetValueKind() is JsonValueKind.String or JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False)
+            {
+                metadata[key] = LogicValue.FromJson(v);
+            }
+            else
+            {
+                error($"{path}.{key}", "metadata values are strings, numbers or booleans");
+            }
+        }
+        return metadata;
+    }
+
+    /// <summary>Replaces each <c>{"$ref": "name"}</c> by a copy of that evaluator (itself resolved), as flagd does.</summary>
+    private static JsonNode? ResolveReferences(JsonNode? node, JsonObject evaluators, string path, HashSet<string> resolving, Action<string, string> error)
+    {
+        switch (node)
+        {
+            case JsonObject { Count: 1 } reference when reference.First().Key == "$ref":
+                var name = reference["$ref"] is JsonValue v && v.TryGetValue<string>(out var text) ? text : null;
+                if (name is null || evaluators[name] is not JsonObject evaluator)
+                {
+                    error($"{path}.$ref", $"unknown evaluator {reference["$ref"]?.ToJsonString() ?? "null"}; declared under \"$evaluators\": {(evaluators.Count == 0 ? "none" : string.Join(", ", evaluators.Select(e => e.Key)))}");
+                    return null;
+                }
+                if (!resolving.Add(name))
+                {
+                    error($"{path}.$ref", $"evaluator '{name}' refers to itself (through {string.Join(" -> ", resolving)})");
+                    return null;
+                }
+                var resolved = ResolveReferences(evaluator.DeepClone(), evaluators, path, resolving, error);
+                resolving.Remove(name);
+                return resolved;
+            case JsonObject obj:
+                var copy = new JsonObject();
+                foreach (var (key, value) in obj)
+                {
+                    copy[key] = ResolveReferences(value, evaluators, $"{path}.{key}", resolving, error);
+                }
+                return copy;
+            case JsonArray array:
+                var items = new JsonArray();
+                var i = 0;
+                foreach (var item in array)
+                {
+                    items.Add(ResolveReferences(item, evaluators, $"{path}[{i++}]", resolving, error));
+                }
+                return items;
+            default:
+                return node?.DeepClone();
+        }
+    }
+}
