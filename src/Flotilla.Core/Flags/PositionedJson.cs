@@ -14,15 +14,16 @@ internal static class PositionedJson
 {
     public static JsonNode? Parse(string text, string file, Dictionary<string, SpecLocation> positions)
     {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            throw new SpecException([new SpecError(new SpecLocation(file, 1, 1), "", "the flag file is empty; it needs at least {\"flags\": {}}")]);
+        }
         var bytes = Encoding.UTF8.GetBytes(text);
         var lines = LineStarts(bytes);
         var reader = new Utf8JsonReader(bytes, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = false });
         try
         {
-            if (!reader.Read())
-            {
-                throw new SpecException([new SpecError(new SpecLocation(file, 1, 1), "", "the flag file is empty; it needs at least {\"flags\": {}}")]);
-            }
+            reader.Read();
             var root = ReadValue(ref reader, "", file, lines, positions);
             if (reader.Read())
             {
