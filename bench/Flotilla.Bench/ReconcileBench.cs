@@ -140,6 +140,9 @@ internal static class ReconcileBench
         public Task<IReadOnlyList<Flotilla.Router.Metrics.RevisionInterval>> TakeMetricsAsync() => Task.FromResult<IReadOnlyList<Flotilla.Router.Metrics.RevisionInterval>>([]);
         public Task<string> PrometheusAsync() => Task.FromResult("");
         public Task<Flotilla.Router.Mirror.ParallelReport?> ParallelReportAsync(string service) => Task.FromResult<Flotilla.Router.Mirror.ParallelReport?>(null);
+        public int? FlagsPort => null;
+        public Task<int> ServeFlagsAsync(int? port, string document, CancellationToken cancellationToken = default) => Task.FromResult(0);
+        public Task StopFlagsAsync() => Task.CompletedTask;
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }

@@ -88,6 +88,18 @@ public static class FlagDocument
         return new FlagSet(flags, document);
     }
 
+    /// <summary>
+    /// Compiles a document the control plane already checked (what the router is sent); a problem
+    /// here is a bug or a version skew, reported whole as an <see cref="InvalidOperationException"/>.
+    /// </summary>
+    public static FlagSet CompileServed(string document)
+    {
+        var errors = new List<string>();
+        var parsed = JsonNode.Parse(document) as JsonObject ?? throw new InvalidOperationException("the flag document is not a JSON object");
+        var set = Compile(parsed, (path, message) => errors.Add($"{path}: {message}"));
+        return errors.Count == 0 ? set : throw new InvalidOperationException($"the flag document was refused: {string.Join("; ", errors)}");
+    }
+
     /// <summary>A base document with another's flags laid over it: a flag of the same key is replaced whole; evaluators and metadata merge.</summary>
     public static JsonObject Merge(JsonObject baseline, JsonObject overlay)
     {

@@ -30,6 +30,18 @@ public interface IRouter : IAsyncDisposable
     /// <summary>Cumulative request counts and latency histograms per service and revision, in Prometheus' text format.</summary>
     Task<string> PrometheusAsync();
 
+    /// <summary>The port of the flag service (OFREP), when it serves.</summary>
+    int? FlagsPort { get; }
+
+    /// <summary>
+    /// Serves this flagd document over OFREP, opening the flag port on the first call (null: any free
+    /// one; another port than the open one moves it); returns the port or throws <see cref="EndpointBindException"/>.
+    /// </summary>
+    Task<int> ServeFlagsAsync(int? port, string document, CancellationToken cancellationToken = default);
+
+    /// <summary>Closes the flag port (the spec no longer declares flags).</summary>
+    Task StopFlagsAsync();
+
     /// <summary>Waits until the instance has no request in flight through the router, or the timeout passes.</summary>
     Task<bool> WaitForDrainAsync(string instanceId, TimeSpan timeout, CancellationToken cancellationToken = default);
 }

@@ -27,6 +27,8 @@ public sealed class RouterHost : IRouter
     private readonly Mirror.MirrorWorker _mirror = new();
     private readonly ConcurrentDictionary<string, Mirror.MirrorReport> _reports = new(StringComparer.Ordinal);
     private RoutingTable _table = RoutingTable.Empty;
+    private Flags.Ofrep.OfrepEndpoint? _flags;
+    private readonly SemaphoreSlim _flagsGate = new(1, 1);
 
     public RoutingTable Table => Volatile.Read(ref _table);
 
@@ -113,6 +115,53 @@ public sealed class RouterHost : IRouter
     /// <summary>Cumulative request counts and latency histograms per service and revision, in Prometheus' text format.</summary>
     public Task<string> PrometheusAsync() => Task.FromResult(_metrics.Prometheus());
 
+    public int? FlagsPort => _flags?.Port;
+
+    /// <summary>The flagd document the flag service serves now (null when it does not serve).</summary>
+    public string? FlagsDocument => _flags?.Flags.Document;
+
+    public async Task<int> ServeFlagsAsync(int? port, string document, CancellationToken cancellationToken = default)
+    {
+        var flags = Flags.FlagDocument.CompileServed(document);
+        await _flagsGate.WaitAsync(cancellationToken);
+        try
+        {
+            if (_flags is not null && (port is null || port == _flags.Port))
+            {
+                _flags.Swap(flags);
+                return _flags.Port;
+            }
+            var opened = await Flags.Ofrep.OfrepEndpoint.StartAsync(port, flags, cancellationToken);
+            if (_flags is not null)
+            {
+                await _flags.DisposeAsync();
+            }
+            _flags = opened;
+            return opened.Port;
+        }
+        finally
+        {
+            _flagsGate.Release();
+        }
+    }
+
+    public async Task StopFlagsAsync()
+    {
+        await _flagsGate.WaitAsync();
+        try
+        {
+            if (_flags is not null)
+            {
+                await _flags.DisposeAsync();
+                _flags = null;
+            }
+        }
+        finally
+        {
+            _flagsGate.Release();
+        }
+    }
+
     /// <summary>Waits until the instance has no request in flight through the router, or the timeout passes.</summary>
     public async Task<bool> WaitForDrainAsync(string instanceId, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
@@ -136,6 +185,7 @@ public sealed class RouterHost : IRouter
     {
         await Task.WhenAll(_endpoints.Values.Select(e => e.DisposeAsync().AsTask()));
         _endpoints.Clear();
+        await StopFlagsAsync();
         await _mirror.DisposeAsync();
         _client.Dispose();
     }

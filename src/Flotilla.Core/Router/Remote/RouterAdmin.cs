@@ -34,7 +34,29 @@ public static class RouterAdmin
             }
             await next(context);
         });
-        app.MapGet("/admin/state", () => Results.Json(new RouterState(router.Endpoints, router.Table, Environment.ProcessId), Json));
+        app.MapGet("/admin/state", () => Results.Json(new RouterState(router.Endpoints, router.Table, Environment.ProcessId, router.FlagsPort, router.FlagsDocument), Json));
+        app.MapPut("/admin/flags", async (HttpRequest request, int? port, CancellationToken ct) =>
+        {
+            using var reader = new StreamReader(request.Body);
+            var document = await reader.ReadToEndAsync(ct);
+            try
+            {
+                return Results.Json(new { port = await router.ServeFlagsAsync(port, document, ct) }, Json);
+            }
+            catch (EndpointBindException e)
+            {
+                return Results.Json(new { error = e.Message }, Json, statusCode: StatusCodes.Status409Conflict);
+            }
+            catch (Exception e) when (e is InvalidOperationException or JsonException)
+            {
+                return Results.Json(new { error = e.Message }, Json, statusCode: StatusCodes.Status422UnprocessableEntity);
+            }
+        });
+        app.MapDelete("/admin/flags", async () =>
+        {
+            await router.StopFlagsAsync();
+            return Results.NoContent();
+        });
         app.MapPut("/admin/endpoints/{service}", async (string service, int? port, CancellationToken ct) =>
         {
             try
@@ -81,4 +103,4 @@ public static class RouterAdmin
 }
 
 /// <summary>What a router process serves right now.</summary>
-public sealed record RouterState(IReadOnlyDictionary<string, int> Endpoints, RoutingTable Table, int Pid);
+public sealed record RouterState(IReadOnlyDictionary<string, int> Endpoints, RoutingTable Table, int Pid, int? FlagsPort = null, string? FlagsDocument = null);

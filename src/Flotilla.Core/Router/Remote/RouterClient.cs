@@ -22,6 +22,8 @@ public sealed class RouterClient : IRouter
     private RoutingTable _table = RoutingTable.Empty;
     private RouterProcess _process = null!;
     private bool _tableDirty;
+    private (int? Port, string? Document) _flags;
+    private bool _flagsDirty;
     private bool _stopOnDispose;
     private Task _watchdog = Task.CompletedTask;
 
@@ -71,6 +73,7 @@ public sealed class RouterClient : IRouter
             var state = await SendAsync<RouterState>(HttpMethod.Get, "/admin/state", null, cancellationToken);
             Volatile.Write(ref _endpoints, new Dictionary<string, int>(state.Endpoints, StringComparer.Ordinal));
             Volatile.Write(ref _table, state.Table);
+            _flags = (state.FlagsPort, state.FlagsDocument);
             return true;
         }
         catch (HttpRequestException)
@@ -113,6 +116,7 @@ public sealed class RouterClient : IRouter
             }
         }
         _tableDirty = true;
+        _flagsDirty = _flags.Document is not null;
     }
 
     private async Task WatchAsync(CancellationToken cancellationToken)
@@ -134,6 +138,10 @@ public sealed class RouterClient : IRouter
                     if (_tableDirty)
                     {
                         await PushTableAsync(Table, cancellationToken);
+                    }
+                    if (_flagsDirty && _flags.Document is { } document)
+                    {
+                        await PushFlagsAsync(_flags.Port, document, cancellationToken);
                     }
                 }
                 finally
@@ -207,6 +215,66 @@ public sealed class RouterClient : IRouter
         if (ReferenceEquals(table, Table))
         {
             _tableDirty = false;
+        }
+    }
+
+    public int? FlagsPort => _flags.Port;
+
+    /// <summary>Remembers the flags first: a router that is down gets them from the watchdog when it is back (on the same port).</summary>
+    public async Task<int> ServeFlagsAsync(int? port, string document, CancellationToken cancellationToken = default)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            return await PushFlagsAsync(port ?? _flags.Port, document, cancellationToken);
+        }
+        catch (HttpRequestException) when ((port ?? _flags.Port) is not null)
+        {
+            _flags = (port ?? _flags.Port, document);
+            _flagsDirty = true;
+            return _flags.Port!.Value;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async Task<int> PushFlagsAsync(int? port, string document, CancellationToken cancellationToken)
+    {
+        var query = port is { } p ? $"?port={p}" : "";
+        using var response = await SendRawAsync(HttpMethod.Put, $"/admin/flags{query}", new StringContent(document, System.Text.Encoding.UTF8, "application/json"), cancellationToken);
+        if (response.StatusCode is HttpStatusCode.Conflict or HttpStatusCode.UnprocessableEntity)
+        {
+            var error = await response.Content.ReadFromJsonAsync<ErrorBody>(RouterAdmin.Json, cancellationToken);
+            throw response.StatusCode == HttpStatusCode.Conflict
+                ? new EndpointBindException("flags", port ?? 0, error?.Error ?? "the flag port could not listen")
+                : new InvalidOperationException(error?.Error ?? "the router refused the flags");
+        }
+        response.EnsureSuccessStatusCode();
+        var opened = await response.Content.ReadFromJsonAsync<PortBody>(RouterAdmin.Json, cancellationToken);
+        _flags = (opened!.Port, document);
+        _flagsDirty = false;
+        return opened.Port;
+    }
+
+    public async Task StopFlagsAsync()
+    {
+        await _gate.WaitAsync();
+        try
+        {
+            _flags = (null, null);
+            _flagsDirty = false;
+            using var response = await SendRawAsync(HttpMethod.Delete, "/admin/flags", null, CancellationToken.None);
+            response.EnsureSuccessStatusCode();
+        }
+        catch (HttpRequestException)
+        {
+            // A router that is down serves no flags; a new one gets none.
+        }
+        finally
+        {
+            _gate.Release();
         }
     }
 

@@ -1,0 +1,174 @@
+using System.Buffers;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Flotilla.Flags.Ofrep;
+
+/// <summary>
+/// The flag service's data plane: OFREP (the OpenFeature Remote Evaluation Protocol) on its own
+/// loopback port, in the router process, so flags keep evaluating while the control plane
+/// restarts. Any OpenFeature SDK with an OFREP provider evaluates against it; its base URL is
+/// handed to every instance as FLOTILLA_FLAGS_URL. The flag set is swapped whole.
+/// </summary>
+public sealed class OfrepEndpoint : IAsyncDisposable
+{
+    public const int MaxBodyBytes = 1 << 20;
+    private static readonly byte[] Configuration = """
+        {"name":"flotilla","capabilities":{"cacheInvalidation":{"polling":{"enabled":true,"minPollingIntervalMs":1000}},"flagEvaluation":{"supportedTypes":["int","float","string","boolean","object"]}}}
+        """u8.ToArray();
+
+    private readonly WebApplication _app;
+    private FlagSet _flags;
+
+    private OfrepEndpoint(WebApplication app, FlagSet flags)
+    {
+        _app = app;
+        _flags = flags;
+        app.MapPost("/ofrep/v1/evaluate/flags/{key}", EvaluateOneAsync);
+        app.MapPost("/ofrep/v1/evaluate/flags", EvaluateAllAsync);
+        app.MapGet("/ofrep/v1/configuration", (HttpContext context) => WriteAsync(context, 200, Configuration));
+    }
+
+    public int Port { get; private set; }
+
+    public FlagSet Flags => Volatile.Read(ref _flags);
+
+    public void Swap(FlagSet flags) => Volatile.Write(ref _flags, flags);
+
+    /// <summary>Listens on 127.0.0.1 (port 0: any free one); throws <see cref="Router.EndpointBindException"/> when the port is taken.</summary>
+    public static async Task<OfrepEndpoint> StartAsync(int? port, FlagSet flags, CancellationToken cancellationToken = default)
+    {
+        var builder = Router.EmbeddedWebApp.CreateBuilder();
+        builder.WebHost.UseKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = MaxBodyBytes;
+            kestrel.Listen(IPAddress.Loopback, port ?? 0);
+        });
+        var endpoint = new OfrepEndpoint(builder.Build(), flags);
+        try
+        {
+            await endpoint._app.StartAsync(cancellationToken);
+        }
+        catch (IOException e) when (e.InnerException is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse } || e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+        {
+            await endpoint._app.DisposeAsync();
+            throw new Router.EndpointBindException("flags", port ?? 0, $"the flag service's port {port} is already in use by another program; stop it or change flags.port");
+        }
+        var address = endpoint._app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        endpoint.Port = new Uri(address).Port;
+        return endpoint;
+    }
+
+    private async Task EvaluateOneAsync(HttpContext context, string key)
+    {
+        var output = new ArrayBufferWriter<byte>(256);
+        if (await ReadContextAsync(context) is not { } evaluation)
+        {
+            return;
+        }
+        if (evaluation.Error is { } error)
+        {
+            OfrepResponses.WriteFailure(output, key, Flotilla.Flags.FlagErrors.InvalidContext, error);
+            await WriteAsync(context, 400, output.WrittenMemory);
+            return;
+        }
+        var result = Flags.Evaluate(key, evaluation.Context);
+        OfrepResponses.WriteSingle(output, result);
+        await WriteAsync(context, OfrepResponses.StatusOf(result), output.WrittenMemory);
+    }
+
+    /// <summary>
+    /// Every flag for one context. The ETag is a digest of the answer itself, so it changes with the
+    /// flag set and with the context (and with time, for a rule on $flagd.timestamp): a client whose
+    /// context changed never gets a stale 304.
+    /// </summary>
+    private async Task EvaluateAllAsync(HttpContext context)
+    {
+        var output = new ArrayBufferWriter<byte>(1024);
+        if (await ReadContextAsync(context) is not { } evaluation)
+        {
+            return;
+        }
+        if (evaluation.Error is { } error)
+        {
+            OfrepResponses.WriteFailure(output, null, Flotilla.Flags.FlagErrors.InvalidContext, error);
+            await WriteAsync(context, 400, output.WrittenMemory);
+            return;
+        }
+        OfrepResponses.WriteBulk(output, Flags.EvaluateAll(evaluation.Context));
+        var etag = $"\"{Convert.ToHexStringLower(SHA256.HashData(output.WrittenSpan))[..32]}\"";
+        context.Response.Headers.ETag = etag;
+        if (Matches(context.Request.Headers.IfNoneMatch.ToString(), etag))
+        {
+            context.Response.StatusCode = StatusCodes.Status304NotModified;
+            return;
+        }
+        await WriteAsync(context, 200, output.WrittenMemory);
+    }
+
+    public static bool Matches(string ifNoneMatch, string etag)
+    {
+        foreach (var candidate in ifNoneMatch.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            var tag = candidate.StartsWith("W/", StringComparison.Ordinal) ? candidate[2..] : candidate;
+            if (tag == "*" || tag == etag || $"\"{tag}\"" == etag)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private sealed record ContextRead(EvaluationContext Context, string? Error);
+
+    /// <summary>The request's context, or its error; null when the answer was already written (a body too large).</summary>
+    private static async Task<ContextRead?> ReadContextAsync(HttpContext context)
+    {
+        var body = new ArrayBufferWriter<byte>(256);
+        try
+        {
+            while (true)
+            {
+                var memory = body.GetMemory(4096);
+                var read = await context.Request.Body.ReadAsync(memory, context.RequestAborted);
+                if (read == 0)
+                {
+                    break;
+                }
+                body.Advance(read);
+            }
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            var output = new ArrayBufferWriter<byte>();
+            OfrepResponses.WriteFailure(output, null, Flotilla.Flags.FlagErrors.General, $"the request body is larger than {MaxBodyBytes} bytes");
+            await WriteAsync(context, 413, output.WrittenMemory);
+            return null;
+        }
+        return EvaluationContext.TryParseRequest(body.WrittenSpan, out var evaluation, out var error)
+            ? new ContextRead(evaluation, null)
+            : new ContextRead(EvaluationContext.Empty, error);
+    }
+
+    private static Task WriteAsync(HttpContext context, int status, ReadOnlyMemory<byte> body)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json";
+        context.Response.ContentLength = body.Length;
+        return context.Response.Body.WriteAsync(body).AsTask();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync(CancellationToken.None);
+        await _app.DisposeAsync();
+    }
+}

@@ -1,0 +1,132 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Flotilla.Router;
+
+namespace Flotilla.Tests.Flags;
+
+/// <summary>OFREP over real HTTP, against the router's flag port.</summary>
+public sealed class OfrepEndpointTests : IAsyncLifetime
+{
+    private const string Document = """
+        {"metadata": {"team": "shop"},
+         "flags": {
+           "new-pricing": {"state": "ENABLED", "defaultVariant": "off", "variants": {"on": true, "off": false},
+             "targeting": {"if": [{"==": [{"var": "country"}, "NL"]}, "on", {"fractional": [["on", 20], ["off", 80]]}]}},
+           "banner": {"state": "ENABLED", "defaultVariant": "plain", "variants": {"plain": "Welcome", "sale": "Sale!"}},
+           "retired": {"state": "DISABLED", "defaultVariant": "on", "variants": {"on": true}},
+           "broken": {"state": "ENABLED", "defaultVariant": "a", "variants": {"a": 1, "b": 2}, "targeting": {"cat": ["c"]}}}}
+        """;
+
+    private readonly RouterHost _router = new();
+    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(30) };
+    private int _port;
+
+    public async Task InitializeAsync() => _port = await _router.ServeFlagsAsync(null, Document);
+
+    public async Task DisposeAsync()
+    {
+        _http.Dispose();
+        await _router.DisposeAsync();
+    }
+
+    private async Task<(HttpStatusCode Status, JsonElement Body, HttpResponseMessage Response)> PostAsync(string path, string? body, string? ifNoneMatch = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"http://127.0.0.1:{_port}{path}") { Content = body is null ? null : new StringContent(body, Encoding.UTF8, "application/json") };
+        if (ifNoneMatch is not null)
+        {
+            request.Headers.TryAddWithoutValidation("If-None-Match", ifNoneMatch);
+        }
+        var response = await _http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        return (response.StatusCode, text.Length == 0 ? default : JsonDocument.Parse(text).RootElement.Clone(), response);
+    }
+
+    [Fact]
+    public async Task SingleEvaluation_AnswersValueVariantReasonAndMetadata()
+    {
+        var (status, body, _) = await PostAsync("/ofrep/v1/evaluate/flags/new-pricing", """{"context": {"targetingKey": "u1", "country": "NL"}}""");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("new-pricing", body.GetProperty("key").GetString());
+        Assert.True(body.GetProperty("value").GetBoolean());
+        Assert.Equal("on", body.GetProperty("variant").GetString());
+        Assert.Equal("TARGETING_MATCH", body.GetProperty("reason").GetString());
+        Assert.Equal("shop", body.GetProperty("metadata").GetProperty("team").GetString());
+
+        (status, body, _) = await PostAsync("/ofrep/v1/evaluate/flags/banner", null);
+        Assert.Equal((HttpStatusCode.OK, "Welcome", "STATIC"), (status, body.GetProperty("value").GetString(), body.GetProperty("reason").GetString()));
+    }
+
+    [Fact]
+    public async Task Errors_HaveTheProtocolsCodesAndStatuses_NeverA500()
+    {
+        var (status, body, _) = await PostAsync("/ofrep/v1/evaluate/flags/nope", "{}");
+        Assert.Equal((HttpStatusCode.NotFound, "FLAG_NOT_FOUND"), (status, body.GetProperty("errorCode").GetString()));
+
+        (status, body, _) = await PostAsync("/ofrep/v1/evaluate/flags/broken", "{}");
+        Assert.Equal((HttpStatusCode.BadRequest, "PARSE_ERROR"), (status, body.GetProperty("errorCode").GetString()));
+
+        (status, body, _) = await PostAsync("/ofrep/v1/evaluate/flags/retired", "{}");
+        Assert.Equal((HttpStatusCode.OK, "DISABLED"), (status, body.GetProperty("reason").GetString()));
+        Assert.False(body.TryGetProperty("value", out _));
+
+        foreach (var bad in new[] { "{\"context\": ", "[1]", "{\"context\": 5}", "{\"context\": {\"targetingKey\": 7}}", "\u0000\u0001garbage" })
+        {
+            (status, body, _) = await PostAsync("/ofrep/v1/evaluate/flags/banner", bad);
+            Assert.Equal((HttpStatusCode.BadRequest, "INVALID_CONTEXT"), (status, body.GetProperty("errorCode").GetString()));
+            (status, body, _) = await PostAsync("/ofrep/v1/evaluate/flags", bad);
+            Assert.Equal((HttpStatusCode.BadRequest, "INVALID_CONTEXT"), (status, body.GetProperty("errorCode").GetString()));
+        }
+
+        var random = new Random(7);
+        for (var i = 0; i < 200; i++)
+        {
+            var bytes = new byte[random.Next(0, 64)];
+            random.NextBytes(bytes);
+            using var content = new ByteArrayContent(bytes);
+            using var response = await _http.PostAsync($"http://127.0.0.1:{_port}/ofrep/v1/evaluate/flags/new-pricing", content);
+            Assert.True((int)response.StatusCode < 500, $"{response.StatusCode} for {Convert.ToHexString(bytes)}");
+        }
+    }
+
+    [Fact]
+    public async Task Bulk_EvaluatesEveryFlag_WithAnETag_ThatCoversTheContext()
+    {
+        var (status, body, response) = await PostAsync("/ofrep/v1/evaluate/flags", """{"context": {"targetingKey": "u1", "country": "NL"}}""");
+        Assert.Equal(HttpStatusCode.OK, status);
+        var keys = body.GetProperty("flags").EnumerateArray().Select(f => f.GetProperty("key").GetString()).ToList();
+        Assert.Equal(["banner", "broken", "new-pricing", "retired"], keys);
+        var etag = response.Headers.ETag!.ToString();
+
+        (status, _, response) = await PostAsync("/ofrep/v1/evaluate/flags", """{"context": {"targetingKey": "u1", "country": "NL"}}""", etag);
+        Assert.Equal(HttpStatusCode.NotModified, status);
+        Assert.Equal(etag, response.Headers.ETag!.ToString());
+
+        // Another context with other answers: never the stale 304.
+        (status, body, response) = await PostAsync("/ofrep/v1/evaluate/flags", """{"context": {"targetingKey": "u1", "country": "DE"}}""", etag);
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.NotEqual(etag, response.Headers.ETag!.ToString());
+
+        // The flags change: the same context's ETag changes too.
+        await _router.ServeFlagsAsync(_port, Document.Replace("\"Welcome\"", "\"Hello\"", StringComparison.Ordinal));
+        (status, body, response) = await PostAsync("/ofrep/v1/evaluate/flags", """{"context": {"targetingKey": "u1", "country": "NL"}}""", etag);
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Contains(body.GetProperty("flags").EnumerateArray(), f => f.GetProperty("key").GetString() == "banner" && f.GetProperty("value").GetString() == "Hello");
+    }
+
+    [Fact]
+    public async Task Configuration_SaysPollingAndTypes()
+    {
+        var body = JsonDocument.Parse(await _http.GetStringAsync($"http://127.0.0.1:{_port}/ofrep/v1/configuration")).RootElement;
+        Assert.Equal("flotilla", body.GetProperty("name").GetString());
+        Assert.True(body.GetProperty("capabilities").GetProperty("cacheInvalidation").GetProperty("polling").GetProperty("enabled").GetBoolean());
+    }
+
+    [Fact]
+    public async Task ARefusedDocument_LeavesThePreviousFlagsServing()
+    {
+        await Assert.ThrowsAsync<InvalidOperationException>(() => _router.ServeFlagsAsync(_port, """{"flags": {"x": {"state": "MAYBE"}}}"""));
+        var (status, body, _) = await PostAsync("/ofrep/v1/evaluate/flags/banner", "{}");
+        Assert.Equal((HttpStatusCode.OK, "Welcome"), (status, body.GetProperty("value").GetString()));
+    }
+}
