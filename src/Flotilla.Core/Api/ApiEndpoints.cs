@@ -76,6 +76,7 @@ internal static class ApiEndpoints
             .WithSummary("A parallel run's comparison: requests compared, mismatches and their rate, the fields that differ most with an example, the noise, candidate errors, latency of both.");
         v1.MapGet("/metrics", async () => Results.Text(await plane.PrometheusAsync(), "text/plain; version=0.0.4; charset=utf-8"))
             .WithSummary("The router's request counts by status class and latency histograms per service and revision (Prometheus text format).");
+        FlagEndpoints.Map(v1, plane);
         foreach (var state in new[] { "down", "up" })
         {
             v1.MapPost($"/zones/{{zone}}/{state}", async (string zone, HttpContext context) =>

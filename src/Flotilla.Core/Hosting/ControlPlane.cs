@@ -145,6 +145,7 @@ public sealed partial class ControlPlane : IAsyncDisposable
             Volatile.Write(ref _problems, problems);
             Volatile.Write(ref _state, state);
             LoadReleases(state);
+            await RecoverFlagsAsync(cancellationToken);
         }
 
         var records = _store.Instances();
@@ -209,8 +210,12 @@ public sealed partial class ControlPlane : IAsyncDisposable
                 artifacts[service.Name] = await _artifacts.EnsureAsync(service, m => progress?.Invoke($"{service.Name}: {m}"), cancellationToken);
             }
             var endpoints = await OpenEndpointsAsync(spec, cancellationToken);
+            var flagsPort = spec.Flags is null ? (int?)null : await OpenFlagsAsync(spec.Flags, cancellationToken);
             var state = new DesiredState(spec.Name, spec.Environment, spec.ZoneNames,
-                spec.Services.Select(s => Describe(spec, s, artifacts[s.Name], endpoints)).ToList(), endpoints);
+                spec.Services.Select(s => Describe(spec, s, artifacts[s.Name], endpoints, flagsPort)).ToList(), endpoints)
+            {
+                Flags = spec.Flags is null ? null : new FlagsState(spec.Flags.Document, flagsPort!.Value),
+            };
 
             var previous = _store.LatestRevision();
             var json = state.ToJson();
@@ -225,8 +230,11 @@ public sealed partial class ControlPlane : IAsyncDisposable
                 await _router.RemoveServiceAsync(gone);
             }
             Volatile.Write(ref _problems, new Dictionary<string, string>());
+            var before = State;
             Volatile.Write(ref _state, state);
             Publish();
+            DropSupersededFlagChanges(before.Flags, state.Flags, record.Number, request.Actor);
+            await PublishFlagsAsync(cancellationToken);
             Events.Record(spec.Name, $"revision {record.Number} applied by {request.Actor}{(request.GitCommit is null ? "" : $" from commit {request.GitCommit[..Math.Min(12, request.GitCommit.Length)]}")}: {summary}");
             return new ApplyResult(record, Unchanged: false);
         }
@@ -291,10 +299,10 @@ public sealed partial class ControlPlane : IAsyncDisposable
         }
     }
 
-    private static DesiredService Describe(SystemSpec spec, ServiceSpec service, Artifact? artifact, IReadOnlyDictionary<string, int> endpoints)
+    private static DesiredService Describe(SystemSpec spec, ServiceSpec service, Artifact? artifact, IReadOnlyDictionary<string, int> endpoints, int? flagsPort)
     {
         var command = artifact is { Entry.Count: > 0 } ? artifact.Entry : service.Command!;
-        var env = ServiceEnvironment.For(spec, service, artifact, endpoints);
+        var env = ServiceEnvironment.For(spec, service, artifact, endpoints, flagsPort);
         var revision = RevisionOf(command, env, service);
         var withRevision = new SortedDictionary<string, string>(env.ToDictionary(), StringComparer.Ordinal) { ["FLOTILLA_REVISION"] = revision };
         return new DesiredService(service.Name, revision, service.Instances, command, withRevision, service.Http, service.Timeouts, service.Restart,

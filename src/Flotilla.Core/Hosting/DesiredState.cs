@@ -11,6 +11,9 @@ namespace Flotilla.Hosting;
 /// </summary>
 public sealed record DesiredState(string System, string? Environment, IReadOnlyList<string> Zones, IReadOnlyList<DesiredService> Services, IReadOnlyDictionary<string, int> Endpoints)
 {
+    /// <summary>The revision's flags (one flagd document) and the port they are served on; null when the spec has none.</summary>
+    public FlagsState? Flags { get; init; }
+
     public static DesiredState Empty { get; } = new("", null, [], [], new Dictionary<string, int>());
 
     public string ToJson() => JsonSerializer.Serialize(this, StoreJournal.Json);
@@ -57,6 +60,7 @@ public sealed record DesiredState(string System, string? Environment, IReadOnlyL
         {
             changes.Add($"zones [{string.Join(", ", Zones)}]");
         }
+        changes.AddRange(FlagsState.Changes(previous.Flags, Flags));
         if (previous.Environment != Environment && previous.Services.Count > 0)
         {
             changes.Add($"environment {previous.Environment ?? "(base)"}→{Environment ?? "(base)"}");

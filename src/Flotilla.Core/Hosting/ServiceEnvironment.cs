@@ -15,7 +15,8 @@ public static class ServiceEnvironment
         SystemSpec spec,
         ServiceSpec service,
         Artifact? artifact,
-        IReadOnlyDictionary<string, int> endpoints)
+        IReadOnlyDictionary<string, int> endpoints,
+        int? flagsPort = null)
     {
         var env = new SortedDictionary<string, string>(service.Env.ToDictionary(), StringComparer.Ordinal);
         // Preview endpoints (blue-green) are not services: no variable, so opening one changes no revision.
@@ -24,6 +25,11 @@ public static class ServiceEnvironment
             var url = $"http://127.0.0.1:{port}";
             env[$"services__{name}__http__0"] = url;
             env[Names.UrlVariable(name)] = url;
+        }
+        if (flagsPort is { } flags)
+        {
+            // The OFREP base URL: an OpenFeature SDK's OFREP provider takes it as is.
+            env["FLOTILLA_FLAGS_URL"] = $"http://127.0.0.1:{flags}";
         }
         env["FLOTILLA_CONTRACT"] = ContractVersion;
         env["FLOTILLA_SYSTEM"] = spec.Name;

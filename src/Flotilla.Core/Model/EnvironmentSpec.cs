@@ -10,7 +10,8 @@ public sealed record EnvironmentSpec(
     IReadOnlyDictionary<string, string> Env,
     IReadOnlyDictionary<string, ServiceOverlaySpec> Services,
     SpecLocation At,
-    IReadOnlyList<string>? Zones = null);
+    IReadOnlyList<string>? Zones = null,
+    FlagsDeclaration? Flags = null);
 
 /// <summary>What an environment may change of one service.</summary>
 public sealed record ServiceOverlaySpec(int? Instances, IReadOnlyDictionary<string, string> Env, ResourcesSpec? Resources, SpecLocation At);

@@ -6,7 +6,7 @@ namespace Flotilla.Model;
 /// </summary>
 public static class SpecKeys
 {
-    public static readonly string[] Root = ["name", "zones", "services", "environments"];
+    public static readonly string[] Root = ["name", "zones", "services", "environments", "flags"];
     public static readonly string[] Service = ["build", "command", "files", "instances", "http", "env", "resources", "dependsOn", "timeouts", "restart", "rollout"];
     public static readonly string[] Http = ["port", "health", "ready"];
     public static readonly string[] Resources = ["cpu", "memory"];
@@ -30,6 +30,7 @@ public static class SpecKeys
     public static readonly string[] Analysis = ["interval", "count", "failureLimit", "minRequests", "successRate", "p50", "p95", "p99", "compare", "webhooks", "baseline"];
     public static readonly string[] Compare = ["p95", "successRate", "rankTest"];
     public static readonly string[] Webhook = ["url", "timeout"];
-    public static readonly string[] Environment = ["instances", "zones", "env", "services"];
+    public static readonly string[] Environment = ["instances", "zones", "env", "services", "flags"];
+    public static readonly string[] Flags = ["file", "port"];
     public static readonly string[] ServiceOverlay = ["instances", "env", "resources"];
 }

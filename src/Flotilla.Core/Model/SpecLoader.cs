@@ -33,6 +33,7 @@ public static class SpecLoader
 
         string? name = null;
         IReadOnlyList<string>? zones = null;
+        FlagsDeclaration? flags = null;
         var services = new List<ServiceSpec>();
         var environments = new Dictionary<string, EnvironmentSpec>(StringComparer.Ordinal);
         var seen = new HashSet<string>();
@@ -50,6 +51,9 @@ public static class SpecLoader
                     break;
                 case "zones":
                     zones = ReadZones(reader, value, "zones");
+                    break;
+                case "flags":
+                    flags = FlagsReader.Declaration(reader, value, "flags", topLevel: true);
                     break;
                 case "services":
                     foreach (var (serviceName, serviceNode) in NamedEntries(reader, value, "services", "service"))
@@ -85,13 +89,18 @@ public static class SpecLoader
             var known = environments.Count == 0 ? "this spec declares no environments" : "declared: " + string.Join(", ", environments.Keys);
             reader.Error(rootAt, "environments", $"environment '{environment}' is not declared ({known})");
         }
+        var flagSet = FlagsReader.Resolve(reader, directory, flags, environments, environment);
+        if (flags?.Port is { } flagPort && services.FirstOrDefault(s => s.Http.Port == flagPort || s.Rollout.PreviewPort == flagPort) is { } clash)
+        {
+            reader.Error(flags.At, "flags.port", $"port {flagPort} is already an endpoint of service '{clash.Name}'; the flag service needs its own port");
+        }
         if (reader.Errors.Count > 0)
         {
             throw new SpecException(reader.Errors);
         }
 
         var ordered = SpecChecks.DependencyOrder(services);
-        var spec = new SystemSpec(name!, directory, file, ordered, environments, environment, zones);
+        var spec = new SystemSpec(name!, directory, file, ordered, environments, environment, zones, flagSet);
         return overlay is null ? spec : EnvironmentOverlay.Apply(spec, overlay);
     }
 

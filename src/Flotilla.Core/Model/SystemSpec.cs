@@ -11,7 +11,8 @@ public sealed record SystemSpec(
     IReadOnlyList<ServiceSpec> Services,
     IReadOnlyDictionary<string, EnvironmentSpec> Environments,
     string? Environment,
-    IReadOnlyList<string>? Zones = null)
+    IReadOnlyList<string>? Zones = null,
+    FlagsSpec? Flags = null)
 {
     /// <summary>The failure domains instances are spread over; empty when none are declared.</summary>
     public IReadOnlyList<string> ZoneNames => Zones ?? [];

@@ -69,6 +69,16 @@ internal static class StoreMigrations
         """
         ALTER TABLE service_overrides ADD COLUMN paused INTEGER NOT NULL DEFAULT 0;
         """,
+        // 3: a flag changed at runtime (flags set/enable/disable): its whole definition, over the revision's.
+        """
+        CREATE TABLE flag_overrides (
+            flag TEXT PRIMARY KEY,
+            definition_json TEXT NOT NULL,
+            spec_json TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            at INTEGER NOT NULL
+        );
+        """,
     ];
 
     public static int Latest => Migrations.Length;

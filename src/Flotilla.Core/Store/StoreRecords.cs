@@ -43,3 +43,10 @@ public sealed class StaleRevisionException(long expected, long current)
     public long Expected { get; } = expected;
     public long Current { get; } = current;
 }
+
+/// <summary>
+/// A flag as an operator changed it at runtime: its whole definition, which the revision's flags
+/// are served with until the spec changes that flag or the change is reset. <see cref="SpecJson"/>
+/// is the spec's definition it was made over (how drift is shown, and how a later spec change is noticed).
+/// </summary>
+public sealed record FlagOverride(string Flag, string DefinitionJson, string SpecJson, string Actor, DateTimeOffset At);
