@@ -17,6 +17,7 @@ var root = new RootCommand("Flotilla: run a system of microservices as many inst
     RouterCommand.Create(),
     RolloutCommand.Create(),
     ParallelCommand.Create(),
+    FlagsCommand.Create(),
 };
 foreach (var command in ChangeCommands.Create().Concat(InspectCommands.Create()))
 {

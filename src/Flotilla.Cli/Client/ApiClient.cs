@@ -44,6 +44,37 @@ internal sealed class ApiClient : IDisposable
         return await response.Content.ReadAsStringAsync(cancellationToken);
     }
 
+    public async Task<T> PatchAsync<T>(string path, System.Text.Json.Nodes.JsonObject body, CancellationToken cancellationToken = default)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Patch, path) { Content = new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json") };
+        using var response = await SendAsync(request, cancellationToken);
+        return (await response.Content.ReadFromJsonAsync<T>(ApiJson.Options, cancellationToken))!;
+    }
+
+    public async Task<T> DeleteAsync<T>(string path, CancellationToken cancellationToken = default)
+    {
+        using var response = await SendAsync(new HttpRequestMessage(HttpMethod.Delete, path), cancellationToken);
+        return (await response.Content.ReadFromJsonAsync<T>(ApiJson.Options, cancellationToken))!;
+    }
+
+    /// <summary>A GET whose 4xx answers are data, not refusals (flag evaluation answers as OFREP does): status and body.</summary>
+    public async Task<(int Status, string Body)> GetAnswerAsync(string path, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            using var response = await _http.GetAsync(path, cancellationToken);
+            if ((int)response.StatusCode is 401 or 403 or >= 500)
+            {
+                using var again = await SendAsync(new HttpRequestMessage(HttpMethod.Get, path), cancellationToken);
+            }
+            return ((int)response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken));
+        }
+        catch (HttpRequestException e)
+        {
+            throw new ApiException($"cannot reach the Flotilla server at {_http.BaseAddress}: {e.Message}");
+        }
+    }
+
     public async Task DeleteAsync(string path, CancellationToken cancellationToken = default)
     {
         using var response = await SendAsync(new HttpRequestMessage(HttpMethod.Delete, path), cancellationToken);

@@ -63,9 +63,10 @@ internal static class InspectCommands
         yield return ApiCommand.Create("diff", "Desired state against what runs, per service (exit 2 when anything differs)", async (_, client, json, ct) =>
         {
             var drift = await client.GetAsync<List<ServiceDrift>>("v1/diff", ct);
+            var flags = await client.GetAsync<List<FlagView>>("v1/flags/drift", ct);
             if (json)
             {
-                Console.WriteLine(JsonSerializer.Serialize(drift, ApiJson.Options));
+                Console.WriteLine(JsonSerializer.Serialize(new { services = drift, flags }, ApiJson.Options));
             }
             else
             {
@@ -75,8 +76,18 @@ internal static class InspectCommands
                     table.AddRow(Tables.Cells(d.Service, d.Revision ?? "-", $"{d.Desired}", $"{d.Running}", $"{d.Ready}", string.Join("; ", (d.InSync ? ["in sync"] : d.Differences).Append(d.Note).OfType<string>())));
                 }
                 AnsiConsole.Write(table);
+                if (flags.Count > 0)
+                {
+                    // A flag changed at runtime serves other than the spec (git) says: drift, until reset or the spec changes it.
+                    var changed = Tables.Create("flag", "changed by", "when", "differs from the spec");
+                    foreach (var f in flags)
+                    {
+                        changed.AddRow(Tables.Cells(f.Key, f.ChangedBy ?? "-", f.ChangedAt is { } at ? Tables.When(at) : "-", f.Drift ?? ""));
+                    }
+                    AnsiConsole.Write(changed);
+                }
             }
-            return drift.All(d => d.InSync) ? 0 : 2;
+            return drift.All(d => d.InSync) && flags.Count == 0 ? 0 : 2;
         });
 
         var limit = new Option<int>("--limit") { Description = "How many, newest first", DefaultValueFactory = _ => 20 };
