@@ -73,11 +73,13 @@ public sealed class ServerHarness : IDisposable
 
     public void Dispose()
     {
+        // Read the data plane's pids while the servers' own pids can still be told apart from them.
+        var dataPlane = DataPlanePids();
         foreach (var server in _servers)
         {
             server.Dispose();
         }
-        foreach (var pid in DataPlanePids())
+        foreach (var pid in dataPlane.Concat(ProcessScan.Mentioning(DataDirectory)).Distinct())
         {
             Posix.SignalGroup(pid, Posix.SIGKILL);
         }
