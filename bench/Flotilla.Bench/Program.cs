@@ -7,6 +7,8 @@ return name switch
     "router-only" => await RouterOnly.RunAsync(args[1..]),
     "reconcile" => await ReconcileBench.RunAsync(args[1..]),
     "release" => await ReleaseBench.RunAsync(args[1..]),
+    "flags" => FlagBench.Run(args[1..]),
+    "ofrep-server" => await OfrepServer.RunAsync(args[1..]),
     _ => Usage(),
 };
 
@@ -16,5 +18,7 @@ static int Usage()
     Console.Error.WriteLine("       Flotilla.Bench reconcile [SERVICES=1000] [INSTANCES=5]");
     Console.Error.WriteLine("       Flotilla.Bench release [--reps N] [--connections N] [--router-process PATH/flotilla]   (from the repository root)");
     Console.Error.WriteLine("       Flotilla.Bench router-only PORT BACKEND...");
+    Console.Error.WriteLine("       Flotilla.Bench flags [BenchmarkDotNet arguments]        (in-process flag evaluation)");
+    Console.Error.WriteLine("       Flotilla.Bench ofrep-server PORT FLAGS.json            (OFREP until stdin closes; bench/flags.sh)");
     return 2;
 }
