@@ -115,6 +115,10 @@ internal static class UpCommand
                 ? $"endpoint {service.Name} - ({service.Problem})"
                 : $"endpoint {service.Name} {service.Endpoint}");
         }
+        if (host.FlagsUrl is { } flags)
+        {
+            Console.WriteLine($"flags (OFREP) {flags}: {string.Join(", ", host.Flags.Ordered.Select(f => f.Key))}");
+        }
         foreach (var warning in host.Warnings)
         {
             Console.WriteLine($"warning: {warning}");
