@@ -5,8 +5,9 @@ using Flotilla.Model;
 namespace Flotilla.Cli.Commands;
 
 /// <summary>
-/// Re-applies flotilla.yaml when it is saved, so <c>up</c> converges on edits (instance counts,
-/// env, new services). A spec with errors is not applied; the running system is left as it was.
+/// Re-applies flotilla.yaml when it, or a JSON file beside it (the flag files), is saved, so <c>up</c>
+/// converges on edits (instance counts, env, new services, flags). A spec with errors is not
+/// applied; the running system is left as it was.
 /// </summary>
 internal sealed class SpecWatcher : IDisposable
 {
@@ -25,8 +26,9 @@ internal sealed class SpecWatcher : IDisposable
         _watcher = new FileSystemWatcher(Path.GetDirectoryName(file)!, Path.GetFileName(file))
         {
             NotifyFilter = NotifyFilters.LastWrite | NotifyFilters.FileName | NotifyFilters.Size,
-            EnableRaisingEvents = true,
         };
+        _watcher.Filters.Add("*.json");
+        _watcher.EnableRaisingEvents = true;
         _watcher.Changed += (_, _) => Schedule();
         _watcher.Created += (_, _) => Schedule();
         _watcher.Renamed += (_, _) => Schedule();
