@@ -1,4 +1,7 @@
+using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -19,5 +22,21 @@ internal static class EmbeddedWebApp
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton<IHostLifetime, DetachedLifetime>();
         return builder;
+    }
+
+    /// <summary>Starts an app that listens on one port and returns the port it got; a port in use throws what <paramref name="inUse"/> makes (the app disposed).</summary>
+    public static async Task<int> ListenAsync(WebApplication app, Func<Exception> inUse, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await app.StartAsync(cancellationToken);
+        }
+        catch (IOException e) when (e.InnerException is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse } || e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+        {
+            await app.DisposeAsync();
+            throw inUse();
+        }
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new Uri(address).Port;
     }
 }

@@ -56,18 +56,8 @@ internal sealed class ServiceEndpoint : IAsyncDisposable
             kestrel.Listen(IPAddress.Loopback, port ?? 0, listen => listen.Protocols = HttpProtocols.Http1);
         });
         var endpoint = new ServiceEndpoint(service, builder.Build(), client, mirror);
-        try
-        {
-            await endpoint._app.StartAsync(cancellationToken);
-        }
-        catch (IOException e) when (e.InnerException is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse } || e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
-        {
-            await endpoint._app.DisposeAsync();
-            throw new EndpointBindException(service, port ?? 0, $"service '{service}': endpoint port {port} is already in use by another program; stop it or change services.{service}.http.port");
-        }
-        var address = endpoint._app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
-            .Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        endpoint.Port = new Uri(address).Port;
+        endpoint.Port = await EmbeddedWebApp.ListenAsync(endpoint._app,
+            () => new EndpointBindException(service, port ?? 0, $"service '{service}': endpoint port {port} is already in use by another program; stop it or change services.{service}.http.port"), cancellationToken);
         return endpoint;
     }
 

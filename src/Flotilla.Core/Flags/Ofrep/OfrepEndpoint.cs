@@ -1,13 +1,9 @@
 using System.Buffers;
 using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Flotilla.Flags.Ofrep;
 
@@ -53,34 +49,19 @@ public sealed class OfrepEndpoint : IAsyncDisposable
             kestrel.Listen(IPAddress.Loopback, port ?? 0);
         });
         var endpoint = new OfrepEndpoint(builder.Build(), flags);
-        try
-        {
-            await endpoint._app.StartAsync(cancellationToken);
-        }
-        catch (IOException e) when (e.InnerException is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse } || e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
-        {
-            await endpoint._app.DisposeAsync();
-            throw new Router.EndpointBindException("flags", port ?? 0, $"the flag service's port {port} is already in use by another program; stop it or change flags.port");
-        }
-        var address = endpoint._app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        endpoint.Port = new Uri(address).Port;
+        endpoint.Port = await Router.EmbeddedWebApp.ListenAsync(endpoint._app,
+            () => new Router.EndpointBindException("flags", port ?? 0, $"the flag service's port {port} is already in use by another program; stop it or change flags.port"), cancellationToken);
         return endpoint;
     }
 
     private async Task EvaluateOneAsync(HttpContext context, string key)
     {
+        if (await ReadContextAsync(context, key) is not { } evaluation)
+        {
+            return;
+        }
         var output = new ArrayBufferWriter<byte>(256);
-        if (await ReadContextAsync(context) is not { } evaluation)
-        {
-            return;
-        }
-        if (evaluation.Error is { } error)
-        {
-            OfrepResponses.WriteFailure(output, key, Flotilla.Flags.FlagErrors.InvalidContext, error);
-            await WriteAsync(context, 400, output.WrittenMemory);
-            return;
-        }
-        var result = Flags.Evaluate(key, evaluation.Context);
+        var result = Flags.Evaluate(key, evaluation);
         OfrepResponses.WriteSingle(output, result);
         await WriteAsync(context, OfrepResponses.StatusOf(result), output.WrittenMemory);
     }
@@ -92,18 +73,12 @@ public sealed class OfrepEndpoint : IAsyncDisposable
     /// </summary>
     private async Task EvaluateAllAsync(HttpContext context)
     {
+        if (await ReadContextAsync(context, key: null) is not { } evaluation)
+        {
+            return;
+        }
         var output = new ArrayBufferWriter<byte>(1024);
-        if (await ReadContextAsync(context) is not { } evaluation)
-        {
-            return;
-        }
-        if (evaluation.Error is { } error)
-        {
-            OfrepResponses.WriteFailure(output, null, Flotilla.Flags.FlagErrors.InvalidContext, error);
-            await WriteAsync(context, 400, output.WrittenMemory);
-            return;
-        }
-        OfrepResponses.WriteBulk(output, Flags.EvaluateAll(evaluation.Context));
+        OfrepResponses.WriteBulk(output, Flags.EvaluateAll(evaluation));
         var etag = $"\"{Convert.ToHexStringLower(SHA256.HashData(output.WrittenSpan))[..32]}\"";
         context.Response.Headers.ETag = etag;
         if (Matches(context.Request.Headers.IfNoneMatch.ToString(), etag))
@@ -127,10 +102,8 @@ public sealed class OfrepEndpoint : IAsyncDisposable
         return false;
     }
 
-    private sealed record ContextRead(EvaluationContext Context, string? Error);
-
-    /// <summary>The request's context, or its error; null when the answer was already written (a body too large).</summary>
-    private static async Task<ContextRead?> ReadContextAsync(HttpContext context)
+    /// <summary>The request's context; null when the request was answered already (INVALID_CONTEXT, or a body too large).</summary>
+    private static async Task<EvaluationContext?> ReadContextAsync(HttpContext context, string? key)
     {
         var body = new ArrayBufferWriter<byte>(256);
         try
@@ -149,13 +122,18 @@ public sealed class OfrepEndpoint : IAsyncDisposable
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
             var output = new ArrayBufferWriter<byte>();
-            OfrepResponses.WriteFailure(output, null, Flotilla.Flags.FlagErrors.General, $"the request body is larger than {MaxBodyBytes} bytes");
+            OfrepResponses.WriteFailure(output, key, FlagErrors.General, $"the request body is larger than {MaxBodyBytes} bytes");
             await WriteAsync(context, 413, output.WrittenMemory);
             return null;
         }
-        return EvaluationContext.TryParseRequest(body.WrittenSpan, out var evaluation, out var error)
-            ? new ContextRead(evaluation, null)
-            : new ContextRead(EvaluationContext.Empty, error);
+        if (EvaluationContext.TryParseRequest(body.WrittenSpan, out var evaluation, out var error))
+        {
+            return evaluation;
+        }
+        var failure = new ArrayBufferWriter<byte>();
+        OfrepResponses.WriteFailure(failure, key, FlagErrors.InvalidContext, error);
+        await WriteAsync(context, 400, failure.WrittenMemory);
+        return null;
     }
 
     private static Task WriteAsync(HttpContext context, int status, ReadOnlyMemory<byte> body)
