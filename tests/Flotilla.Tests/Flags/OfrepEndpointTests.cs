@@ -123,6 +123,28 @@ public sealed class OfrepEndpointTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ABodyOver1MiB_Is413_AndAPortInUse_IsRefusedByName()
+    {
+        using var big = new StringContent("{\"context\": {\"x\": \"" + new string('a', 2 << 20) + "\"}}", Encoding.UTF8, "application/json");
+        using var response = await _http.PostAsync($"http://127.0.0.1:{_port}/ofrep/v1/evaluate/flags/banner", big);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+
+        var taken = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        try
+        {
+            await using var other = new RouterHost();
+            var e = await Assert.ThrowsAsync<EndpointBindException>(() => other.ServeFlagsAsync(((IPEndPoint)taken.LocalEndpoint).Port, Document));
+            Assert.Contains("flag service's port", e.Message, StringComparison.Ordinal);
+            Assert.Null(other.FlagsPort);
+        }
+        finally
+        {
+            taken.Stop();
+        }
+    }
+
+    [Fact]
     public async Task ARefusedDocument_LeavesThePreviousFlagsServing()
     {
         await Assert.ThrowsAsync<InvalidOperationException>(() => _router.ServeFlagsAsync(_port, """{"flags": {"x": {"state": "MAYBE"}}}"""));
