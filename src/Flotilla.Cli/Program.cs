@@ -18,6 +18,7 @@ var root = new RootCommand("Flotilla: run a system of microservices as many inst
     RolloutCommand.Create(),
     ParallelCommand.Create(),
     FlagsCommand.Create(),
+    GitOpsCommand.Create(),
 };
 foreach (var command in ChangeCommands.Create().Concat(InspectCommands.Create()))
 {

@@ -17,9 +17,9 @@ internal static class ApiEndpoints
         v1.MapGet("/status", () => Results.Json(plane.Status(), ApiJson.Options)).WithSummary("The system: services, instances, zones, revision.");
         v1.MapGet("/instances", () => Results.Json(plane.Status().Services.SelectMany(s => s.Instances), ApiJson.Options)).WithSummary("Every instance, like ps.");
         v1.MapGet("/diff", () => Results.Json(plane.Diff(), ApiJson.Options)).WithSummary("Desired state against what runs, per service.");
-        v1.MapGet("/revisions", (int? limit) => Results.Json(plane.Store.Revisions(Math.Clamp(limit ?? 50, 1, 1000))
+        v1.MapGet("/revisions", (int? limit, string? environment) => Results.Json(plane.Store.Revisions(Math.Clamp(limit ?? 50, 1, 1000), environment)
             .Select(r => new RevisionSummary(r.Number, r.CreatedAt, r.Actor, r.Environment, r.SpecFile, r.GitCommit, r.Summary)), ApiJson.Options))
-            .WithSummary("Applied revisions, newest first.");
+            .WithSummary("Applied revisions, newest first (?environment=: only those of one environment).");
         v1.MapGet("/revisions/{number:long}", (long number) => plane.Store.Revision(number) is { } r
             ? Results.Json(new RevisionDetail(r.Number, r.CreatedAt, r.Actor, r.Environment, r.SpecFile, r.GitCommit, r.Summary, r.SpecYaml), ApiJson.Options)
             : ApiErrors.Result(StatusCodes.Status404NotFound, $"no revision {number}", $"the latest is {plane.Store.LatestRevisionNumber}"));
@@ -77,6 +77,7 @@ internal static class ApiEndpoints
         v1.MapGet("/metrics", async () => Results.Text(await plane.PrometheusAsync(), "text/plain; version=0.0.4; charset=utf-8"))
             .WithSummary("The router's request counts by status class and latency histograms per service and revision (Prometheus text format).");
         FlagEndpoints.Map(v1, plane);
+        GitOpsEndpoints.Map(v1, plane);
         foreach (var state in new[] { "down", "up" })
         {
             v1.MapPost($"/zones/{{zone}}/{state}", async (string zone, HttpContext context) =>

@@ -5,9 +5,9 @@ namespace Flotilla.Hosting;
 /// <summary>
 /// A spec to make the desired state. <see cref="SpecFile"/> is its path on this machine (build
 /// directories are relative to it). With <see cref="BasedOn"/>, the apply is refused unless that
-/// revision is still the latest.
+/// revision is still the latest. <see cref="AuditNote"/> goes into the audit record (GitOps: the commit's author and message).
 /// </summary>
-public sealed record ApplyRequest(string SpecYaml, string SpecFile, string? Environment, long? BasedOn, string Actor, string? GitCommit = null);
+public sealed record ApplyRequest(string SpecYaml, string SpecFile, string? Environment, long? BasedOn, string Actor, string? GitCommit = null, string? AuditNote = null);
 
 /// <summary>The revision the apply made, or the latest one when nothing changed.</summary>
 public sealed record ApplyResult(RevisionRecord Revision, bool Unchanged);

@@ -97,6 +97,7 @@ public sealed partial class ControlPlane : IAsyncDisposable
             await plane.RecoverAsync(cancellationToken);
             plane._controller.Start();
             plane._rolloutLoop = Task.Run(() => plane.RolloutLoopAsync(plane._rolloutStop.Token), CancellationToken.None);
+            plane._gitOpsLoop = Task.Run(() => plane.GitOpsLoopAsync(plane._rolloutStop.Token), CancellationToken.None);
             return plane;
         }
         catch
@@ -224,7 +225,7 @@ public sealed partial class ControlPlane : IAsyncDisposable
                 return new ApplyResult(previous, Unchanged: true);
             }
             var summary = state.Summarize(State);
-            var record = _store.AddRevision(request.BasedOn, request.Actor, spec.Environment, spec.File, request.SpecYaml, request.GitCommit, summary, json, _time.GetUtcNow());
+            var record = _store.AddRevision(request.BasedOn, request.Actor, spec.Environment, spec.File, request.SpecYaml, request.GitCommit, summary, json, _time.GetUtcNow(), auditNote: request.AuditNote);
             foreach (var gone in _router.Endpoints.Keys.Where(name => !endpoints.ContainsKey(name)).ToList())
             {
                 await _router.RemoveServiceAsync(gone);
@@ -334,6 +335,7 @@ public sealed partial class ControlPlane : IAsyncDisposable
         }
         await _rolloutStop.CancelAsync();
         await _rolloutLoop;
+        await _gitOpsLoop;
         await _controller.DisposeAsync();
         if (!_stoppedDataPlane)
         {
@@ -348,6 +350,7 @@ public sealed partial class ControlPlane : IAsyncDisposable
         }
         _store.Dispose();
         _changing.Dispose();
+        _gitOpsWake.Dispose();
         _lock?.Dispose();
     }
 
@@ -359,6 +362,7 @@ public sealed partial class ControlPlane : IAsyncDisposable
         _stoppedDataPlane = true;
         await _rolloutStop.CancelAsync();
         await _rolloutLoop;
+        await _gitOpsLoop;
         await _controller.StopAllAsync();
         if (_router is RouterClient client)
         {

@@ -12,9 +12,9 @@ public sealed partial class StateStore
     public RevisionRecord? Revision(long number) =>
         Read(c => Query(c, $"SELECT {RevisionColumns} FROM revisions WHERE number = $n", ReadRevision, ("$n", number)).FirstOrDefault());
 
-    /// <summary>Revisions newest first.</summary>
-    public IReadOnlyList<RevisionRecord> Revisions(int limit = 100) =>
-        Read(c => Query(c, $"SELECT {RevisionColumns} FROM revisions ORDER BY number DESC LIMIT $limit", ReadRevision, ("$limit", limit)));
+    /// <summary>Revisions newest first; with <paramref name="environment"/>, only those applied for it.</summary>
+    public IReadOnlyList<RevisionRecord> Revisions(int limit = 100, string? environment = null) =>
+        Read(c => Query(c, $"SELECT {RevisionColumns} FROM revisions WHERE $env IS NULL OR environment = $env ORDER BY number DESC LIMIT $limit", ReadRevision, ("$limit", limit), ("$env", environment)));
 
     /// <summary>
     /// Records the next revision and its audit entry in one transaction. With <paramref name="basedOn"/>,
@@ -22,7 +22,7 @@ public sealed partial class StateStore
     /// An apply of the spec resets the operator's scale overrides (the spec's counts are the desired
     /// state again); a revision made from another (undo, rollback) keeps them: <paramref name="resetScale"/>.
     /// </summary>
-    public RevisionRecord AddRevision(long? basedOn, string actor, string? environment, string specFile, string specYaml, string? gitCommit, string summary, string desiredJson, DateTimeOffset at, bool resetScale = true) =>
+    public RevisionRecord AddRevision(long? basedOn, string actor, string? environment, string specFile, string specYaml, string? gitCommit, string summary, string desiredJson, DateTimeOffset at, bool resetScale = true, string? auditNote = null) =>
         Write((c, t) =>
         {
             var latest = (long)(Scalar(c, "SELECT COALESCE(MAX(number), 0) FROM revisions", t) ?? 0L);
@@ -39,7 +39,7 @@ public sealed partial class StateStore
                 Execute(c, "UPDATE service_overrides SET instances = NULL", t);
                 Execute(c, "DELETE FROM service_overrides WHERE instances IS NULL AND stopped = 0 AND paused = 0", t);
             }
-            InsertAudit(c, t, at, actor, "apply", $"revision {record.Number}: {summary}", record.Number, gitCommit);
+            InsertAudit(c, t, at, actor, "apply", $"revision {record.Number}{(auditNote is null ? "" : $" {auditNote}")}: {summary}", record.Number, gitCommit);
             return record;
         });
 

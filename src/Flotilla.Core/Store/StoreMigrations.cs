@@ -79,6 +79,21 @@ internal static class StoreMigrations
             at INTEGER NOT NULL
         );
         """,
+        // 4: the git repository this control plane follows (GitOps), and the last commit it applied.
+        """
+        CREATE TABLE gitops (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            repo TEXT NOT NULL,
+            path TEXT NOT NULL,
+            environment TEXT,
+            branch TEXT NOT NULL,
+            interval_ms INTEGER NOT NULL,
+            self_heal INTEGER NOT NULL,
+            added_by TEXT NOT NULL,
+            added_at INTEGER NOT NULL,
+            last_commit TEXT
+        );
+        """,
     ];
 
     public static int Latest => Migrations.Length;

@@ -50,3 +50,9 @@ public sealed class StaleRevisionException(long expected, long current)
 /// is the spec's definition it was made over (how drift is shown, and how a later spec change is noticed).
 /// </summary>
 public sealed record FlagOverride(string Flag, string DefinitionJson, string SpecJson, string Actor, DateTimeOffset At);
+
+/// <summary>
+/// The git repository a control plane follows: where, which spec file, environment and branch, how
+/// often, whether drift is reverted, and the last commit it applied.
+/// </summary>
+public sealed record GitOpsSource(string Repo, string Path, string? Environment, string Branch, TimeSpan Interval, bool SelfHeal, string AddedBy, DateTimeOffset AddedAt, string? LastCommit = null);

@@ -1,0 +1,237 @@
+using Flotilla.Artifacts;
+using Flotilla.Controllers.GitOps;
+using Flotilla.Model;
+using Flotilla.Store;
+
+namespace Flotilla.Hosting;
+
+/// <summary>
+/// GitOps: the control plane follows one branch of one repository. Each new commit is applied as a
+/// revision whose audit record carries the commit, its author and message; a commit whose spec is
+/// invalid is not applied (Failed, with the spec's errors and the commit), and the last good
+/// revision keeps running. A repository that cannot be read is Failed with the reason and retried
+/// with back-off. What runs other than git says (a scale, a stop, a flag changed at runtime, a
+/// revision not made from the commit) is drift: OutOfSync, or with selfHeal reverted to git.
+/// Release intents (promote, abort) are not drift: they steer a release of the same revision.
+/// </summary>
+public sealed partial class ControlPlane
+{
+    private static readonly TimeSpan MaxGitOpsBackoff = TimeSpan.FromMinutes(5);
+    private readonly SemaphoreSlim _gitOpsWake = new(0, 1);
+    private GitOpsStatus? _gitOps;
+    private string? _failedCommit;
+    private int _gitOpsFailures;
+    private Task _gitOpsLoop = Task.CompletedTask;
+
+    private string GitOpsWorkDirectory => Path.Combine(DataDirectory, "gitops", "work");
+
+    /// <summary>Where the followed repository stands; null when none is followed.</summary>
+    public GitOpsStatus? GitOps => _store.GitOpsSource() is null ? null : Volatile.Read(ref _gitOps);
+
+    public GitOpsStatus FollowRepository(GitOpsSource source)
+    {
+        _store.SetGitOpsSource(source);
+        _failedCommit = null;
+        _gitOpsFailures = 0;
+        Runtime.LocalInstance.TryDelete(GitOpsWorkDirectory);
+        Volatile.Write(ref _gitOps, GitOpsStatus.Starting(source, _time.GetUtcNow()));
+        Events.Record("gitops", $"following {source.Repo} ({source.Branch}, {source.Path}) every {source.Interval.TotalSeconds:0}s");
+        WakeGitOps();
+        return _gitOps!;
+    }
+
+    public void StopFollowing(string actor)
+    {
+        if (_store.GitOpsSource() is null)
+        {
+            throw new ControlPlaneException("no repository is followed", ControlPlaneError.NotFound);
+        }
+        _store.RemoveGitOpsSource(actor, _time.GetUtcNow());
+        Volatile.Write(ref _gitOps, null);
+        Events.Record("gitops", $"no longer following a repository (by {actor})");
+    }
+
+    /// <summary>Checks the repository now instead of at the next interval.</summary>
+    public void WakeGitOps()
+    {
+        if (_gitOpsWake.CurrentCount == 0)
+        {
+            _gitOpsWake.Release();
+        }
+    }
+
+    private async Task GitOpsLoopAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            var wait = TimeSpan.FromSeconds(1);
+            try
+            {
+                if (_store.GitOpsSource() is { } source)
+                {
+                    await SyncOnceAsync(source, cancellationToken);
+                    wait = _gitOpsFailures == 0 ? source.Interval
+                        : TimeSpan.FromTicks(Math.Min(MaxGitOpsBackoff.Ticks, source.Interval.Ticks << Math.Min(_gitOpsFailures - 1, 16)));
+                    Volatile.Write(ref _gitOps, Volatile.Read(ref _gitOps)! with { NextCheck = _time.GetUtcNow() + wait });
+                }
+                await _gitOpsWake.WaitAsync(wait, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException or InvalidOperationException or UnauthorizedAccessException)
+            {
+                Events.Record("gitops", $"sync failed: {e.GetType().Name}: {e.Message}", warning: true);
+                await Task.Delay(wait, _time, cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
+            }
+        }
+    }
+
+    private async Task SyncOnceAsync(GitOpsSource source, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        GitHead head;
+        try
+        {
+            head = await Task.Run(() => GitMirror.Sync(source.Repo, source.Branch, GitOpsWorkDirectory), cancellationToken);
+        }
+        catch (GitSourceException e)
+        {
+            _gitOpsFailures++;
+            var retry = TimeSpan.FromTicks(Math.Min(MaxGitOpsBackoff.Ticks, source.Interval.Ticks << Math.Min(_gitOpsFailures - 1, 16)));
+            SetGitOps(source, "Failed", $"{e.Message}; nothing changed; retrying in {retry.TotalSeconds:0}s (attempt {_gitOpsFailures})", [], null, now);
+            return;
+        }
+        _gitOpsFailures = 0;
+        if (head.Sha != source.LastCommit && head.Sha != _failedCommit)
+        {
+            if (!await ApplyCommitAsync(source, head, "gitops", cancellationToken))
+            {
+                return;
+            }
+            source = source with { LastCommit = head.Sha };
+        }
+        else if (head.Sha == _failedCommit)
+        {
+            // The invalid commit is still the tip: stay Failed with its errors until a new commit comes.
+            return;
+        }
+        var drift = GitOpsDrift(source);
+        if (drift.Count > 0 && source.SelfHeal)
+        {
+            await HealAsync(source, head, drift, cancellationToken);
+            SetGitOps(source, "Synced", $"self-healed: {string.Join("; ", drift.Select(d => d.What))}", [], head, now);
+            return;
+        }
+        if (drift.Count > 0)
+        {
+            SetGitOps(source, "OutOfSync", $"runs other than commit {head.Short} says", [], head, now, drift.Select(d => d.What).ToList());
+            return;
+        }
+        var status = Status();
+        SetGitOps(source, status.AllReady ? "Synced" : "Progressing", status.AllReady ? $"runs commit {head.Short}" : $"converging on commit {head.Short}", [], head, now);
+    }
+
+    /// <summary>Applies the commit's spec; false (Failed, with the reason) when it cannot be.</summary>
+    private async Task<bool> ApplyCommitAsync(GitOpsSource source, GitHead head, string actor, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        var specFile = Path.GetFullPath(Path.Combine(GitOpsWorkDirectory, source.Path));
+        if (!File.Exists(specFile))
+        {
+            _failedCommit = head.Sha;
+            SetGitOps(source, "Failed", $"commit {head.Short} has no {source.Path}; the last good revision keeps running", [], head, now);
+            return false;
+        }
+        try
+        {
+            var note = $"from commit {head.Short} by {head.Author}: \"{head.Message}\"";
+            var result = await ApplyAsync(new ApplyRequest(await File.ReadAllTextAsync(specFile, cancellationToken), specFile, source.Environment, null, actor, head.Sha, note),
+                cancellationToken: cancellationToken);
+            _store.SetGitOpsCommit(head.Sha);
+            _failedCommit = null;
+            if (!result.Unchanged)
+            {
+                Events.Record("gitops", $"applied commit {head.Short} ({head.Message}) as revision {result.Revision.Number}");
+            }
+            return true;
+        }
+        catch (Exception e) when (e is SpecException or ArtifactBuildException or ControlPlaneException)
+        {
+            _failedCommit = head.Sha;
+            var errors = e is SpecException spec ? spec.Errors.Select(x => $"commit {head.Short}: {Relative(x.ToString())}").ToList() : [$"commit {head.Short}: {e.Message}"];
+            SetGitOps(source, "Failed", $"commit {head.Short} was not applied; the last good revision keeps running", errors, head, now);
+            Events.Record("gitops", $"commit {head.Short} ({head.Message}) not applied: {string.Join("; ", errors)}", warning: true);
+            return false;
+        }
+    }
+
+    private string Relative(string error) => error.Replace(GitOpsWorkDirectory + Path.DirectorySeparatorChar, "", StringComparison.Ordinal);
+
+    private sealed record Drift(string What, Func<Task> Heal);
+
+    /// <summary>What runs other than the applied commit says, each with how to put it back.</summary>
+    private List<Drift> GitOpsDrift(GitOpsSource source)
+    {
+        var drift = new List<Drift>();
+        var latest = _store.LatestRevision();
+        if (latest is not null && source.LastCommit is { } commit && latest.GitCommit != commit)
+        {
+            drift.Add(new Drift($"revision {latest.Number} by {latest.Actor} is not from git ({latest.Summary})", () => Task.CompletedTask));
+        }
+        foreach (var (service, change) in _store.ServiceOverrides().Where(o => o.Value.Instances is not null || o.Value.Stopped))
+        {
+            var declared = State.Find(service)?.Instances;
+            drift.Add(new Drift(change.Stopped ? $"{service} stopped (git says {declared} instances)" : $"{service} scaled to {change.Instances} (git says {declared})", () =>
+            {
+                _store.SetServiceOverride(change with { Instances = null, Stopped = false }, "gitops", "self-heal", $"{service}: back to {declared} instances as git says", _time.GetUtcNow());
+                return Task.CompletedTask;
+            }));
+        }
+        foreach (var flag in FlagDrift())
+        {
+            drift.Add(new Drift($"flag {flag.Key} changed at runtime by {flag.ChangedBy}: {flag.Drift}", () => ResetFlagAsync(flag.Key, "gitops (self-heal)")));
+        }
+        return drift;
+    }
+
+    private async Task HealAsync(GitOpsSource source, GitHead head, List<Drift> drift, CancellationToken cancellationToken)
+    {
+        foreach (var item in drift)
+        {
+            await item.Heal();
+        }
+        if (drift.Any(d => d.What.StartsWith("revision ", StringComparison.Ordinal)))
+        {
+            await ApplyCommitAsync(source, head, "gitops (self-heal)", cancellationToken);
+        }
+        Publish();
+        Events.Record("gitops", $"self-heal: {string.Join("; ", drift.Select(d => d.What))} -> as commit {head.Short} says");
+    }
+
+    private void SetGitOps(GitOpsSource source, string sync, string message, IReadOnlyList<string> errors, GitHead? head, DateTimeOffset at, IReadOnlyList<string>? drift = null)
+    {
+        var previous = Volatile.Read(ref _gitOps);
+        var next = new GitOpsStatus(source.Repo, source.Path, source.Environment, source.Branch, source.Interval, source.SelfHeal, sync, message, errors,
+            _store.GitOpsSource()?.LastCommit, head?.Sha ?? previous?.Head, head?.Author ?? previous?.HeadAuthor, head?.Message ?? previous?.HeadMessage, drift ?? [], at, previous?.NextCheck);
+        Volatile.Write(ref _gitOps, next);
+        if (previous?.Sync != sync)
+        {
+            Events.Record("gitops", $"{sync}: {message}", warning: sync is "Failed" or "OutOfSync");
+        }
+    }
+}
+
+/// <summary>
+/// A followed repository's sync status, as Argo CD shows one: Synced, OutOfSync (with the drift),
+/// Progressing (applied, converging) or Failed (with the reason, and a commit's spec errors).
+/// </summary>
+public sealed record GitOpsStatus(
+    string Repo, string Path, string? Environment, string Branch, TimeSpan Interval, bool SelfHeal,
+    string Sync, string Message, IReadOnlyList<string> Errors, string? AppliedCommit, string? Head, string? HeadAuthor, string? HeadMessage,
+    IReadOnlyList<string> Drift, DateTimeOffset? LastCheck, DateTimeOffset? NextCheck)
+{
+    public static GitOpsStatus Starting(GitOpsSource source, DateTimeOffset at) =>
+        new(source.Repo, source.Path, source.Environment, source.Branch, source.Interval, source.SelfHeal, "Unknown", "not checked yet", [], source.LastCommit, null, null, null, [], null, at);
+}
