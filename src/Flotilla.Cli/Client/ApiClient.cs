@@ -11,7 +11,8 @@ internal sealed class ApiClient : IDisposable
 {
     private readonly HttpClient _http;
 
-    public ApiClient(ClientConfig config)
+    /// <param name="environment">The environment every request acts on (sent as X-Flotilla-Environment); null: the server's first.</param>
+    public ApiClient(ClientConfig config, string? environment = null)
     {
         if (config.Server is null)
         {
@@ -21,6 +22,10 @@ internal sealed class ApiClient : IDisposable
         if (config.Token is not null)
         {
             _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", config.Token);
+        }
+        if (environment is not null)
+        {
+            _http.DefaultRequestHeaders.Add(Hosting.ControlPlanes.EnvironmentHeader, environment);
         }
     }
 

@@ -14,7 +14,6 @@ internal static class ChangeCommands
     public static IEnumerable<Command> Create()
     {
         var file = new Option<string>("--file", "-f") { Description = "The spec file, or the directory holding flotilla.yaml", DefaultValueFactory = _ => "." };
-        var env = CommonOptions.Environment();
         var basedOn = new Option<long?>("--based-on") { Description = "Refuse unless this is still the latest revision (default: the latest when the command starts)" };
         var wait = new Option<bool>("--wait") { Description = "Wait until every instance runs the new revision and is ready (exit 1: a release was aborted, 3: a release waits for promote)" };
         yield return ApiCommand.Create("apply", "Make a spec the desired state, as a new audited revision", async (parse, client, json, ct) =>
@@ -27,7 +26,7 @@ internal static class ChangeCommands
                 return 1;
             }
             var based = parse.GetValue(basedOn) ?? (await client.GetAsync<SystemStatus>("v1/status", ct)).Revision;
-            var body = new ApplyBody(await File.ReadAllTextAsync(specFile, ct), specFile, parse.GetValue(env), based, GitCommit.Of(specFile));
+            var body = new ApplyBody(await File.ReadAllTextAsync(specFile, ct), specFile, parse.GetValue(ApiCommand.Environment), based, GitCommit.Of(specFile));
             var answer = await Spin("applying (building what changed)", () => client.PostAsync("v1/apply", body, ct));
             var result = JsonSerializer.Deserialize<ApplyResponse>(answer, ApiJson.Options)!;
             if (json)
@@ -39,7 +38,7 @@ internal static class ChangeCommands
                 Console.WriteLine(result.Unchanged ? $"unchanged: revision {result.Revision} already is this spec" : $"revision {result.Revision} applied: {result.Summary}");
             }
             return parse.GetValue(wait) ? await WaitConvergedAsync(client, json, ct) : 0;
-        }, file, env, basedOn, wait);
+        }, file, basedOn, wait);
 
         var assignment = new Argument<string>("service=instances") { Description = "e.g. orders=5" };
         yield return ApiCommand.Create("scale", "Run a service with another instance count (until the next apply)", async (parse, client, _, ct) =>

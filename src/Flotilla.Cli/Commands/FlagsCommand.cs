@@ -14,6 +14,7 @@ namespace Flotilla.Cli.Commands;
 /// <summary>
 /// <c>flotilla flags list|get|set|enable|disable|reset|eval</c>: the flags a server serves, changed
 /// live (audited, shown as drift until reset), and evaluated as an OpenFeature SDK would see them.
+/// The common <c>--env</c> picks the environment whose flags they are.
 /// </summary>
 internal static class FlagsCommand
 {
@@ -23,12 +24,10 @@ internal static class FlagsCommand
     {
         var command = new Command("flags", "Feature flags: list, get, set, enable, disable, reset, eval (served over OFREP to every instance)");
         var flag = new Argument<string>("flag");
-        var env = new Option<string?>("--env", "-e") { Description = "The environment the server must run (a guard against changing the wrong one)", Recursive = true };
-        command.Options.Add(env);
 
         command.Subcommands.Add(ApiCommand.Create("list", "Every flag: state, default, variants, and runtime changes (drift from the spec)", async (parse, client, json, ct) =>
         {
-            var list = await ListAsync(client, parse.GetValue(env), ct);
+            var list = await client.GetAsync<FlagList>("v1/flags", ct);
             if (json)
             {
                 Console.WriteLine(JsonSerializer.Serialize(list, Indented));
@@ -46,7 +45,6 @@ internal static class FlagsCommand
 
         command.Subcommands.Add(ApiCommand.Create("get", "One flag's whole definition, and how it differs from the spec", async (parse, client, json, ct) =>
         {
-            await ListAsync(client, parse.GetValue(env), ct);
             var view = await client.GetAsync<FlagView>(FlagPath(parse.GetValue(flag)!), ct);
             if (json)
             {
@@ -86,28 +84,27 @@ internal static class FlagsCommand
             {
                 throw new ApiException("nothing to change: give --state, --default, --targeting or --variants");
             }
-            return await ChangeAsync(parse, client, env, flag, patch, json, ct);
+            return await ChangeAsync(parse, client, flag, patch, json, ct);
         }, flag, state, defaultVariant, targeting, variants));
 
         foreach (var (verb, value) in new[] { ("enable", "ENABLED"), ("disable", "DISABLED") })
         {
             command.Subcommands.Add(ApiCommand.Create(verb, $"Set a flag's state to {value}, live", (parse, client, json, ct) =>
-                ChangeAsync(parse, client, env, flag, new JsonObject { ["state"] = value }, json, ct), flag));
+                ChangeAsync(parse, client, flag, new JsonObject { ["state"] = value }, json, ct), flag));
         }
 
         command.Subcommands.Add(ApiCommand.Create("reset", "Drop a flag's runtime change: it serves as the spec says again", async (parse, client, json, ct) =>
         {
-            await ListAsync(client, parse.GetValue(env), ct);
             var view = await client.DeleteAsync<FlagView>($"{FlagPath(parse.GetValue(flag)!)}/change", ct);
             Print(view, json);
             return 0;
         }, flag));
 
-        command.Subcommands.Add(Eval(flag, env));
+        command.Subcommands.Add(Eval(flag));
         return command;
     }
 
-    private static Command Eval(Argument<string> flag, Option<string?> env)
+    private static Command Eval(Argument<string> flag)
     {
         var context = new Option<string>("--context", "-c") { Description = "The evaluation context as JSON: {\"targetingKey\": \"u1\", \"country\": \"NL\"}", DefaultValueFactory = _ => "{}" };
         var type = new Option<string?>("--type") { Description = "The type the caller asks for (boolean, string, number, object): another is TYPE_MISMATCH, as an SDK reports it" };
@@ -115,14 +112,13 @@ internal static class FlagsCommand
         var spec = new Option<string?>("--file", "-f") { Description = "Evaluate with this spec's flags (directory or flotilla.yaml) instead of asking a server" };
         Func<ParseResult, ApiClient, bool, CancellationToken, Task<int>> remote = async (parse, client, _, ct) =>
         {
-            await ListAsync(client, parse.GetValue(env), ct);
             var (status, body) = await client.GetAnswerAsync($"{FlagPath(parse.GetValue(flag)!)}/evaluate?context={Uri.EscapeDataString(parse.GetValue(context)!)}", ct);
             return Show(status, body, parse.GetValue(type));
         };
         var command = ApiCommand.Create("eval", "Evaluate a flag for a context, as OFREP answers it (exit 1 on an error)", remote, flag, context, type, spec);
         // With -f the spec's own flags answer, and no server is asked.
         command.SetAction((parse, ct) => parse.GetValue(spec) is { } path
-            ? Task.FromResult(EvaluateLocally(path, parse.GetValue(env), parse.GetValue(flag)!, parse.GetValue(context)!, parse.GetValue(type)))
+            ? Task.FromResult(EvaluateLocally(path, parse.GetValue(ApiCommand.Environment), parse.GetValue(flag)!, parse.GetValue(context)!, parse.GetValue(type)))
             : ApiCommand.RunAsync(parse, remote, ct));
         return command;
     }
@@ -174,26 +170,14 @@ internal static class FlagsCommand
         _ => "other",
     };
 
-    private static async Task<int> ChangeAsync(ParseResult parse, ApiClient client, Option<string?> env, Argument<string> flag, JsonObject patch, bool json, CancellationToken ct)
+    private static async Task<int> ChangeAsync(ParseResult parse, ApiClient client, Argument<string> flag, JsonObject patch, bool json, CancellationToken ct)
     {
-        await ListAsync(client, parse.GetValue(env), ct);
         Print(await client.PatchAsync<FlagView>(FlagPath(parse.GetValue(flag)!), patch, ct), json);
         return 0;
     }
 
     private static void Print(FlagView view, bool json) =>
         Console.WriteLine(json ? JsonSerializer.Serialize(view, Indented) : $"{view.Key}: {view.State}, default {view.DefaultVariant ?? "(code default)"}, {Source(view)}");
-
-    /// <summary>The server's flags; with --env, refused unless the server runs that environment.</summary>
-    private static async Task<FlagList> ListAsync(ApiClient client, string? environment, CancellationToken ct)
-    {
-        var list = await client.GetAsync<FlagList>("v1/flags", ct);
-        if (environment is not null && environment != list.Environment)
-        {
-            throw new ApiException($"this server runs environment '{list.Environment ?? "(base)"}', not '{environment}'; its flags are served by the control plane that runs '{environment}'");
-        }
-        return list;
-    }
 
     private static string Source(FlagView view) => view.Source == "spec"
         ? "as the spec says"

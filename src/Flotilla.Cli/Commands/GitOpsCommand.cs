@@ -15,7 +15,6 @@ internal static class GitOpsCommand
         var command = new Command("gitops", "Follow a git repository: every new commit of a branch is applied as a revision (add, status, sync, remove)");
         var repo = new Argument<string>("repo") { Description = "A URL, or a path on the server's machine (a local path or file:// works)" };
         var path = new Option<string>("--path") { Description = "The spec's path inside the repository", DefaultValueFactory = _ => "flotilla.yaml" };
-        var env = new Option<string?>("--env", "-e") { Description = "The environment overlay to apply" };
         var branch = new Option<string>("--branch") { Description = "The branch to follow", DefaultValueFactory = _ => "main" };
         var interval = new Option<string>("--interval") { Description = "How often to look for a new commit", DefaultValueFactory = _ => "30s" };
         var selfHeal = new Option<bool>("--self-heal") { Description = "Revert drift (a scale, a stop, a flag changed at runtime, a revision not from git) to what git says" };
@@ -27,11 +26,11 @@ internal static class GitOpsCommand
             {
                 location = Path.GetFullPath(location);
             }
-            var answer = await client.PostAsync("v1/gitops", new GitOpsBody(location, parse.GetValue(path), parse.GetValue(env), parse.GetValue(branch), parse.GetValue(interval), parse.GetValue(selfHeal)), ct);
+            var answer = await client.PostAsync("v1/gitops", new GitOpsBody(location, parse.GetValue(path), parse.GetValue(ApiCommand.Environment), parse.GetValue(branch), parse.GetValue(interval), parse.GetValue(selfHeal)), ct);
             var status = JsonSerializer.Deserialize<GitOpsStatus>(answer, ApiJson.Options)!;
             Console.WriteLine(json ? answer : $"following {status.Repo} ({status.Branch}, {status.Path}{(status.Environment is null ? "" : $", environment {status.Environment}")}) every {status.Interval.TotalSeconds:0}s, selfHeal {(status.SelfHeal ? "on" : "off")}");
             return 0;
-        }, repo, path, env, branch, interval, selfHeal));
+        }, repo, path, branch, interval, selfHeal));
 
         command.Subcommands.Add(ApiCommand.Create("status", "Synced, OutOfSync (with the drift), Progressing or Failed (with the reason); exit 0 Synced, 2 otherwise", async (parse, client, json, ct) =>
         {

@@ -92,11 +92,9 @@ internal static class InspectCommands
 
         var limit = new Option<int>("--limit") { Description = "How many, newest first", DefaultValueFactory = _ => 20 };
         var audit = new Option<bool>("--audit") { Description = "Every audited change (scale, stop, zone, token), not only revisions" };
-        var historyEnv = new Option<string?>("--env", "-e") { Description = "Only the revisions applied for this environment" };
         yield return ApiCommand.Create("history", "Applied revisions with who, when, what and the git commit", async (parse, client, json, ct) =>
         {
-            var path = parse.GetValue(audit) ? $"v1/audit?limit={parse.GetValue(limit)}"
-                : $"v1/revisions?limit={parse.GetValue(limit)}{(parse.GetValue(historyEnv) is { } e ? $"&environment={Uri.EscapeDataString(e)}" : "")}";
+            var path = parse.GetValue(audit) ? $"v1/audit?limit={parse.GetValue(limit)}" : $"v1/revisions?limit={parse.GetValue(limit)}";
             if (json)
             {
                 Console.WriteLine(await client.GetRawAsync(path, ct));
@@ -119,7 +117,7 @@ internal static class InspectCommands
             }
             AnsiConsole.Write(revisions);
             return 0;
-        }, limit, audit, historyEnv);
+        }, limit, audit);
 
         yield return ApiCommand.Create("metrics", "The router's request counts and latency histograms per service and revision (Prometheus text)", async (_, client, _, ct) =>
         {

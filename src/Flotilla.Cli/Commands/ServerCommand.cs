@@ -51,10 +51,10 @@ internal static class ServerCommand
     private static async Task<int> RunAsync(string data, IPEndPoint listen, string? metrics)
     {
         using var stop = new ShutdownSignal();
-        ControlPlane plane;
+        ControlPlanes planes;
         try
         {
-            plane = await ControlPlane.StartAsync(new ControlPlaneOptions(data, SelfCommand()) { RouterArguments = metrics is null ? [] : ["--metrics", metrics] }, stop.Token);
+            planes = await ControlPlanes.StartAsync(new ControlPlaneOptions(data, SelfCommand()) { RouterArguments = metrics is null ? [] : ["--metrics", metrics] }, stop.Token);
         }
         catch (ControlPlaneException e)
         {
@@ -64,12 +64,16 @@ internal static class ServerCommand
         var stopDataPlane = false;
         try
         {
-            await using var api = await ApiServer.StartAsync(plane, listen, stop.Token);
+            await using var api = await ApiServer.StartAsync(planes, listen, stop.Token);
             Console.WriteLine($"flotilla server listening on {api.Url} (data: {data})");
-            Credentials(plane, api.Url);
-            foreach (var e in plane.Events.Since(plane.FirstEventOfThisStart - 1).Where(e => e.Subject is "router" or "control-plane"))
+            Credentials(planes.Root, api.Url);
+            foreach (var plane in planes.All)
             {
-                Console.WriteLine($"{e.Subject}: {e.Message}");
+                var prefix = plane == planes.Root ? "" : $"[{plane.State.Environment}] ";
+                foreach (var e in plane.Events.Since(plane.FirstEventOfThisStart - 1).Where(e => e.Subject is "router" or "control-plane"))
+                {
+                    Console.WriteLine($"{prefix}{e.Subject}: {e.Message}");
+                }
             }
             var stopped = new TaskCompletionSource();
             using var registration = stop.Token.Register(stopped.SetResult);
@@ -80,12 +84,12 @@ internal static class ServerCommand
             if (stopDataPlane)
             {
                 Console.WriteLine("stopping every instance (draining first) and the router...");
-                await plane.StopDataPlaneAsync();
+                await planes.StopDataPlanesAsync();
             }
         }
         finally
         {
-            await plane.DisposeAsync();
+            await planes.DisposeAsync();
         }
         Console.WriteLine(stopDataPlane ? "stopped everything" : "control plane stopped; the router and instances keep serving, and the next 'flotilla server' on this data directory adopts them");
         return 0;

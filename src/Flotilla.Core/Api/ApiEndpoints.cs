@@ -11,19 +11,19 @@ namespace Flotilla.Api;
 /// <summary>The routes of /v1. Handlers are thin: parse, call the control plane, shape the answer.</summary>
 internal static class ApiEndpoints
 {
-    public static void Map(WebApplication app, ControlPlane plane, TaskCompletionSource<bool> shutdown)
+    public static void Map(WebApplication app, ControlPlanes planes, TaskCompletionSource<bool> shutdown)
     {
         var v1 = app.MapGroup("/v1");
-        v1.MapGet("/status", () => Results.Json(plane.Status(), ApiJson.Options)).WithSummary("The system: services, instances, zones, revision.");
-        v1.MapGet("/instances", () => Results.Json(plane.Status().Services.SelectMany(s => s.Instances), ApiJson.Options)).WithSummary("Every instance, like ps.");
-        v1.MapGet("/diff", () => Results.Json(plane.Diff(), ApiJson.Options)).WithSummary("Desired state against what runs, per service.");
-        v1.MapGet("/revisions", (int? limit, string? environment) => Results.Json(plane.Store.Revisions(Math.Clamp(limit ?? 50, 1, 1000), environment)
+        v1.MapGet("/status", (ControlPlane plane) => Results.Json(plane.Status(), ApiJson.Options)).WithSummary("The system: services, instances, zones, revision.");
+        v1.MapGet("/instances", (ControlPlane plane) => Results.Json(plane.Status().Services.SelectMany(s => s.Instances), ApiJson.Options)).WithSummary("Every instance, like ps.");
+        v1.MapGet("/diff", (ControlPlane plane) => Results.Json(plane.Diff(), ApiJson.Options)).WithSummary("Desired state against what runs, per service.");
+        v1.MapGet("/revisions", (int? limit, string? environment, ControlPlane plane) => Results.Json(plane.Store.Revisions(Math.Clamp(limit ?? 50, 1, 1000), environment)
             .Select(r => new RevisionSummary(r.Number, r.CreatedAt, r.Actor, r.Environment, r.SpecFile, r.GitCommit, r.Summary)), ApiJson.Options))
             .WithSummary("Applied revisions, newest first (?environment=: only those of one environment).");
-        v1.MapGet("/revisions/{number:long}", (long number) => plane.Store.Revision(number) is { } r
+        v1.MapGet("/revisions/{number:long}", (long number, ControlPlane plane) => plane.Store.Revision(number) is { } r
             ? Results.Json(new RevisionDetail(r.Number, r.CreatedAt, r.Actor, r.Environment, r.SpecFile, r.GitCommit, r.Summary, r.SpecYaml), ApiJson.Options)
             : ApiErrors.Result(StatusCodes.Status404NotFound, $"no revision {number}", $"the latest is {plane.Store.LatestRevisionNumber}"));
-        v1.MapGet("/audit", (int? limit) => Results.Json(plane.Store.Audit(Math.Clamp(limit ?? 100, 1, 10_000)), ApiJson.Options)).WithSummary("Who changed what, newest first.");
+        v1.MapGet("/audit", (int? limit, ControlPlane plane) => Results.Json(plane.Store.Audit(Math.Clamp(limit ?? 100, 1, 10_000)), ApiJson.Options)).WithSummary("Who changed what, newest first.");
         v1.MapGet("/events", EventsAsync).WithSummary("Events after ?since=; ?follow=true streams them as Server-Sent Events.");
         v1.MapGet("/services/{service}/logs", LogsAsync).WithSummary("Instance logs of a service (?instance=, ?tail=, ?follow=true).");
 
@@ -34,12 +34,18 @@ internal static class ApiEndpoints
             {
                 return ApiErrors.Result(StatusCodes.Status400BadRequest, "apply needs 'spec' (the YAML text) and 'file' (its absolute path on the server's machine)");
             }
-            var result = await plane.ApplyAsync(new ApplyRequest(body.Spec, body.File, body.Environment, body.BasedOn, ApiAuth.Actor(context), body.GitCommit),
+            var named = ApiServer.EnvironmentOf(context);
+            if (named is not null && body.Environment is not null && named != body.Environment)
+            {
+                return ApiErrors.Result(StatusCodes.Status400BadRequest, $"the request names environment '{named}' but the apply is for '{body.Environment}'");
+            }
+            var plane = await planes.ForAsync(body.Environment ?? named, create: true, context.RequestAborted);
+            var result = await plane.ApplyAsync(new ApplyRequest(body.Spec, body.File, body.Environment ?? named, body.BasedOn, ApiAuth.Actor(context), body.GitCommit),
                 cancellationToken: context.RequestAborted);
             return Results.Json(new ApplyResponse(result.Revision.Number, result.Unchanged, result.Revision.Summary), ApiJson.Options,
                 statusCode: result.Unchanged ? StatusCodes.Status200OK : StatusCodes.Status201Created);
         }).WithSummary("Makes a spec the desired state as a new revision (409 when basedOn is stale, 422 when invalid).");
-        v1.MapPost("/services/{service}/scale", async (string service, HttpContext context) =>
+        v1.MapPost("/services/{service}/scale", async (string service, HttpContext context, ControlPlane plane) =>
         {
             var body = await ReadAsync<ScaleBody>(context);
             if (body.Instances is not { } instances)
@@ -49,38 +55,39 @@ internal static class ApiEndpoints
             await plane.ScaleAsync(service, instances, ApiAuth.Actor(context));
             return Results.NoContent();
         });
-        MapAction(v1, "/services/{service}/stop", plane.StopServiceAsync);
-        MapAction(v1, "/services/{service}/start", plane.StartServiceAsync);
-        v1.MapGet("/services/{service}/rollout", (string service) => Results.Json(plane.Rollout(service), ApiJson.Options))
+        MapAction(v1, "/services/{service}/stop", (plane, service, actor) => plane.StopServiceAsync(service, actor));
+        MapAction(v1, "/services/{service}/start", (plane, service, actor) => plane.StartServiceAsync(service, actor));
+        v1.MapGet("/services/{service}/rollout", (string service, ControlPlane plane) => Results.Json(plane.Rollout(service), ApiJson.Options))
             .WithSummary("A service's rollout: desired revision, new/old/ready counts, state, what it waits on, the last result.");
-        v1.MapGet("/services/{service}/rollout/history", (string service) => Results.Json(plane.RolloutHistory(service), ApiJson.Options))
+        v1.MapGet("/services/{service}/rollout/history", (string service, ControlPlane plane) => Results.Json(plane.RolloutHistory(service), ApiJson.Options))
             .WithSummary("The system revisions in which this service's revision changed, newest first.");
-        MapAction(v1, "/services/{service}/rollout/pause", plane.PauseRolloutAsync);
-        MapAction(v1, "/services/{service}/rollout/resume", plane.ResumeRolloutAsync);
-        v1.MapPost("/services/{service}/rollout/undo", async (string service, HttpContext context) =>
+        MapAction(v1, "/services/{service}/rollout/pause", (plane, service, actor) => plane.PauseRolloutAsync(service, actor));
+        MapAction(v1, "/services/{service}/rollout/resume", (plane, service, actor) => plane.ResumeRolloutAsync(service, actor));
+        v1.MapPost("/services/{service}/rollout/undo", async (string service, HttpContext context, ControlPlane plane) =>
         {
             var body = context.Request.ContentLength is 0 or null ? new UndoBody(null) : await ReadAsync<UndoBody>(context);
             var record = await plane.UndoRolloutAsync(service, body.ToRevision, ApiAuth.Actor(context));
             return Results.Json(new ApplyResponse(record.Number, false, record.Summary), ApiJson.Options, statusCode: StatusCodes.Status201Created);
         }).WithSummary("Runs an earlier revision of the service again (default: the one before), as a new system revision; nothing is rebuilt.");
-        v1.MapPost("/services/{service}/rollout/promote", async (string service, bool? full, HttpContext context) =>
+        v1.MapPost("/services/{service}/rollout/promote", async (string service, bool? full, HttpContext context, ControlPlane plane) =>
             Results.Json(await plane.PromoteReleaseAsync(service, full ?? false, ApiAuth.Actor(context)), ApiJson.Options))
             .WithSummary("Canary: the next step (full=true: all traffic now, analyses skipped). Blue-green: switch now.");
-        v1.MapPost("/services/{service}/rollout/abort", async (string service, HttpContext context) =>
+        v1.MapPost("/services/{service}/rollout/abort", async (string service, HttpContext context, ControlPlane plane) =>
             Results.Json(await plane.AbortReleaseAsync(service, ApiAuth.Actor(context)), ApiJson.Options))
             .WithSummary("All traffic back to the stable revision, the new one scaled down (Degraded until the next apply or retry).");
-        v1.MapPost("/services/{service}/rollout/retry", async (string service, HttpContext context) =>
+        v1.MapPost("/services/{service}/rollout/retry", async (string service, HttpContext context, ControlPlane plane) =>
             Results.Json(await plane.RetryReleaseAsync(service, ApiAuth.Actor(context)), ApiJson.Options))
             .WithSummary("Starts an aborted canary or blue-green release again from its first step.");
-        v1.MapGet("/services/{service}/parallel", async (string service) => Results.Json(await plane.ParallelReportAsync(service), ApiJson.Options))
+        v1.MapGet("/services/{service}/parallel", async (string service, ControlPlane plane) => Results.Json(await plane.ParallelReportAsync(service), ApiJson.Options))
             .WithSummary("A parallel run's comparison: requests compared, mismatches and their rate, the fields that differ most with an example, the noise, candidate errors, latency of both.");
-        v1.MapGet("/metrics", async () => Results.Text(await plane.PrometheusAsync(), "text/plain; version=0.0.4; charset=utf-8"))
+        v1.MapGet("/metrics", async (ControlPlane plane) => Results.Text(await plane.PrometheusAsync(), "text/plain; version=0.0.4; charset=utf-8"))
             .WithSummary("The router's request counts by status class and latency histograms per service and revision (Prometheus text format).");
-        FlagEndpoints.Map(v1, plane);
-        GitOpsEndpoints.Map(v1, plane);
+        FlagEndpoints.Map(v1);
+        GitOpsEndpoints.Map(v1);
+        EnvironmentEndpoints.Map(v1, planes);
         foreach (var state in new[] { "down", "up" })
         {
-            v1.MapPost($"/zones/{{zone}}/{state}", async (string zone, HttpContext context) =>
+            v1.MapPost($"/zones/{{zone}}/{state}", async (string zone, HttpContext context, ControlPlane plane) =>
             {
                 await plane.SetZoneAsync(zone, state == "down", ApiAuth.Actor(context));
                 return Results.NoContent();
@@ -93,17 +100,17 @@ internal static class ApiEndpoints
             {
                 return ApiErrors.Result(StatusCodes.Status400BadRequest, $"a token needs a 'name' and a 'role' ({string.Join(" or ", ApiAuth.Roles)})");
             }
-            if (plane.Store.Tokens().Any(t => t.Name == body.Name))
+            if (planes.Root.Store.Tokens().Any(t => t.Name == body.Name))
             {
                 return ApiErrors.Result(StatusCodes.Status409Conflict, $"a token named '{body.Name}' exists");
             }
-            var secret = plane.Store.CreateToken(body.Name, body.Role!, ApiAuth.Actor(context), DateTimeOffset.UtcNow);
+            var secret = planes.Root.Store.CreateToken(body.Name, body.Role!, ApiAuth.Actor(context), DateTimeOffset.UtcNow);
             return Results.Json(new TokenResponse(body.Name, body.Role!, secret), ApiJson.Options, statusCode: StatusCodes.Status201Created);
         });
-        v1.MapGet("/tokens", () => Results.Json(plane.Store.Tokens(), ApiJson.Options)).WithSummary("Token names and roles (never their secrets).");
+        v1.MapGet("/tokens", () => Results.Json(planes.Root.Store.Tokens(), ApiJson.Options)).WithSummary("Token names and roles (never their secrets).");
         v1.MapDelete("/tokens/{name}", (string name, HttpContext context) =>
         {
-            var tokens = plane.Store.Tokens();
+            var tokens = planes.Root.Store.Tokens();
             if (tokens.SingleOrDefault(t => t.Name == name) is not { } token)
             {
                 return ApiErrors.Result(StatusCodes.Status404NotFound, $"no token named '{name}'", $"tokens: {string.Join(", ", tokens.Select(t => t.Name))}");
@@ -112,23 +119,23 @@ internal static class ApiEndpoints
             {
                 return ApiErrors.Result(StatusCodes.Status409Conflict, $"'{name}' is the last admin token; create another admin token first");
             }
-            plane.Store.RevokeToken(name, ApiAuth.Actor(context), DateTimeOffset.UtcNow);
+            planes.Root.Store.RevokeToken(name, ApiAuth.Actor(context), DateTimeOffset.UtcNow);
             return Results.NoContent();
         }).WithSummary("Revokes a token at once (not the last admin token).");
         v1.MapPost("/shutdown", async (HttpContext context) =>
         {
             var body = await ReadAsync<ShutdownBody>(context);
-            plane.Store.AddAudit(ApiAuth.Actor(context), "shutdown", body.StopDataPlane ? "control plane and data plane" : "control plane only", DateTimeOffset.UtcNow);
+            planes.Root.Store.AddAudit(ApiAuth.Actor(context), "shutdown", body.StopDataPlane ? "control plane and data plane" : "control plane only", DateTimeOffset.UtcNow);
             shutdown.TrySetResult(body.StopDataPlane);
             return Results.Accepted();
         }).WithSummary("Exits the server; with stopDataPlane also drains and stops every instance and the router.");
     }
 
     /// <summary>A POST that does one thing to a service as the caller and answers 204.</summary>
-    private static void MapAction(RouteGroupBuilder group, string pattern, Func<string, string, Task> action) =>
-        group.MapPost(pattern, async (string service, HttpContext context) =>
+    private static void MapAction(RouteGroupBuilder group, string pattern, Func<ControlPlane, string, string, Task> action) =>
+        group.MapPost(pattern, async (string service, HttpContext context, ControlPlane plane) =>
         {
-            await action(service, ApiAuth.Actor(context));
+            await action(plane, service, ApiAuth.Actor(context));
             return Results.NoContent();
         });
 

@@ -26,16 +26,22 @@ public sealed class ApiServer : IAsyncDisposable
     /// <summary>Completes when a client asks the server to exit; true when it asked to stop the data plane too.</summary>
     public Task<bool> ShutdownRequested => _shutdown.Task;
 
-    public static async Task<ApiServer> StartAsync(ControlPlane plane, System.Net.IPEndPoint listen, CancellationToken cancellationToken = default)
+    /// <summary>An API for one control plane only (it cannot start other environments).</summary>
+    public static Task<ApiServer> StartAsync(ControlPlane plane, System.Net.IPEndPoint listen, CancellationToken cancellationToken = default) =>
+        StartAsync(ControlPlanes.Of(plane), listen, cancellationToken);
+
+    public static async Task<ApiServer> StartAsync(ControlPlanes planes, System.Net.IPEndPoint listen, CancellationToken cancellationToken = default)
     {
+        var plane = planes.Root;
         var builder = Router.EmbeddedWebApp.CreateBuilder();
         // Only what went wrong reaches the server's output: an unexpected failure must never be silent.
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
-        builder.Services.AddSingleton(plane);
+        builder.Services.AddSingleton(planes);
+
         builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer((doc, _, _) =>
         {
             doc.Info.Title = "Flotilla control plane";
-            doc.Info.Description = "Desired state, revisions, instances, events and audit of one system. Bearer token: role read for GET, admin for everything else.";
+            doc.Info.Description = "Desired state, revisions, instances, events and audit of one system, per environment (header X-Flotilla-Environment; none: the server's first). Bearer token: role read for GET, admin for everything else.";
             return Task.CompletedTask;
         }));
         builder.WebHost.UseKestrel(k =>
@@ -64,12 +70,16 @@ public sealed class ApiServer : IAsyncDisposable
         });
         app.MapOpenApi("/{documentName}/openapi.json");
         app.MapGet("/healthz", () => Results.Text("ok\n"));
-        ApiEndpoints.Map(app, plane, server._shutdown);
+        ApiEndpoints.Map(app, planes, server._shutdown);
         await app.StartAsync(cancellationToken);
         var address = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         server.Url = address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal);
         return server;
     }
+
+    /// <summary>The environment a request names in its header, or null.</summary>
+    public static string? EnvironmentOf(HttpContext context) =>
+        context.Request.Headers[ControlPlanes.EnvironmentHeader].ToString() is { Length: > 0 } name ? name : null;
 
     public async ValueTask DisposeAsync()
     {

@@ -13,23 +13,23 @@ namespace Flotilla.Api;
 /// <summary>The routes of /v1/flags: list, get, change, reset, evaluate (as OFREP answers) and drift.</summary>
 internal static class FlagEndpoints
 {
-    public static void Map(RouteGroupBuilder v1, ControlPlane plane)
+    public static void Map(RouteGroupBuilder v1)
     {
-        v1.MapGet("/flags", () => Results.Json(new FlagList(plane.FlagsUrl, plane.State.Environment, plane.FlagViews()), ApiJson.Options))
+        v1.MapGet("/flags", (ControlPlane plane) => Results.Json(new FlagList(plane.FlagsUrl, plane.State.Environment, plane.FlagViews()), ApiJson.Options))
             .WithSummary("Every flag: state, default, variants, and whether it was changed at runtime (by whom, when, how it differs from the spec).");
-        v1.MapGet("/flags/drift", () => Results.Json(plane.FlagDrift(), ApiJson.Options))
+        v1.MapGet("/flags/drift", (ControlPlane plane) => Results.Json(plane.FlagDrift(), ApiJson.Options))
             .WithSummary("The flags that differ from the spec because they were changed at runtime.");
-        v1.MapGet("/flags/{key}", (string key) => Results.Json(plane.View(key), ApiJson.Options)).WithSummary("One flag, with its whole definition.");
-        v1.MapMethods("/flags/{key}", [HttpMethods.Patch], async (string key, HttpContext context) =>
+        v1.MapGet("/flags/{key}", (string key, ControlPlane plane) => Results.Json(plane.View(key), ApiJson.Options)).WithSummary("One flag, with its whole definition.");
+        v1.MapMethods("/flags/{key}", [HttpMethods.Patch], async (string key, HttpContext context, ControlPlane plane) =>
         {
             var patch = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted) as JsonObject
                 ?? throw new JsonException("send a JSON object of the parts to change: {\"state\": \"DISABLED\"}");
             return Results.Json(await plane.ChangeFlagAsync(key, patch, ApiAuth.Actor(context), context.RequestAborted), ApiJson.Options);
         }).WithSummary("Changes a flag at runtime (state, defaultVariant, targeting, variants, metadata): live at once, audited, drift until reset or the spec changes it.");
-        v1.MapDelete("/flags/{key}/change", async (string key, HttpContext context) =>
+        v1.MapDelete("/flags/{key}/change", async (string key, HttpContext context, ControlPlane plane) =>
             Results.Json(await plane.ResetFlagAsync(key, ApiAuth.Actor(context), context.RequestAborted), ApiJson.Options))
             .WithSummary("Drops a flag's runtime change: it serves as the spec says again.");
-        v1.MapGet("/flags/{key}/evaluate", (string key, string? context) =>
+        v1.MapGet("/flags/{key}/evaluate", (string key, string? context, ControlPlane plane) =>
         {
             var output = new ArrayBufferWriter<byte>();
             EvaluationContext evaluation;

@@ -10,12 +10,12 @@ namespace Flotilla.Api;
 /// <summary>The routes of /v1/gitops: follow a repository, its sync status, sync now, stop following.</summary>
 internal static class GitOpsEndpoints
 {
-    public static void Map(RouteGroupBuilder v1, ControlPlane plane)
+    public static void Map(RouteGroupBuilder v1)
     {
-        v1.MapGet("/gitops", () => plane.GitOps is { } status ? Results.Json(status, ApiJson.Options)
+        v1.MapGet("/gitops", (ControlPlane plane) => plane.GitOps is { } status ? Results.Json(status, ApiJson.Options)
             : ApiErrors.Result(StatusCodes.Status404NotFound, "no repository is followed", "follow one with 'flotilla gitops add REPO'"))
             .WithSummary("The followed repository's sync status: Synced, OutOfSync (with the drift), Progressing or Failed (with the reason and a commit's spec errors).");
-        v1.MapPost("/gitops", async (HttpContext context) =>
+        v1.MapPost("/gitops", async (HttpContext context, ControlPlanes planes) =>
         {
             var body = await System.Text.Json.JsonSerializer.DeserializeAsync<GitOpsBody>(context.Request.Body, ApiJson.Options, context.RequestAborted)
                 ?? throw new System.Text.Json.JsonException("send {\"repo\": ...}");
@@ -33,11 +33,14 @@ internal static class GitOpsEndpoints
             {
                 return ApiErrors.Result(StatusCodes.Status400BadRequest, $"'path' is the spec's path inside the repository, e.g. flotilla.yaml or deploy/flotilla.yaml; got '{path}'");
             }
-            var source = new GitOpsSource(body.Repo, path, body.Environment, string.IsNullOrWhiteSpace(body.Branch) ? "main" : body.Branch, interval, body.SelfHeal ?? false,
+            // Following a repository for an environment not run yet starts it (its first commit is its first apply).
+            var environment = body.Environment ?? ApiServer.EnvironmentOf(context);
+            var plane = await planes.ForAsync(environment, create: true, context.RequestAborted);
+            var source = new GitOpsSource(body.Repo, path, environment, string.IsNullOrWhiteSpace(body.Branch) ? "main" : body.Branch, interval, body.SelfHeal ?? false,
                 ApiAuth.Actor(context), DateTimeOffset.UtcNow);
             return Results.Json(plane.FollowRepository(source), ApiJson.Options, statusCode: StatusCodes.Status201Created);
         }).WithSummary("Follows a repository: every new commit of the branch is applied (a local path or file:// works; interval default 30s).");
-        v1.MapPost("/gitops/sync", () =>
+        v1.MapPost("/gitops/sync", (ControlPlane plane) =>
         {
             if (plane.GitOps is null)
             {
@@ -46,7 +49,7 @@ internal static class GitOpsEndpoints
             plane.WakeGitOps();
             return Results.Accepted();
         }).WithSummary("Checks the repository now instead of at the next interval.");
-        v1.MapDelete("/gitops", (HttpContext context) =>
+        v1.MapDelete("/gitops", (HttpContext context, ControlPlane plane) =>
         {
             plane.StopFollowing(ApiAuth.Actor(context));
             return Results.NoContent();

@@ -33,6 +33,44 @@ public sealed class ArtifactStore(string root)
         return null;
     }
 
+    /// <summary>
+    /// Takes in an artifact another store holds (promotion between environments): the same
+    /// directory name, so the same digest, copied whole; nothing is rebuilt. Returns its directory here.
+    /// </summary>
+    public async Task<string> ImportAsync(string artifactDirectory, CancellationToken cancellationToken = default)
+    {
+        var directory = Path.Combine(Root, Path.GetFileName(artifactDirectory));
+        if (Path.GetFullPath(artifactDirectory) == directory)
+        {
+            return directory;
+        }
+        var gate = _locks.GetOrAdd(directory, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (!Directory.Exists(directory))
+            {
+                var staging = Path.Combine(Root, ".staging", $"import-{Guid.NewGuid():N}");
+                await Task.Run(() =>
+                {
+                    foreach (var file in Directory.EnumerateFiles(artifactDirectory, "*", SearchOption.AllDirectories))
+                    {
+                        var destination = Path.Combine(staging, Path.GetRelativePath(artifactDirectory, file));
+                        Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
+                        File.Copy(file, destination);
+                    }
+                }, cancellationToken);
+                Directory.CreateDirectory(staging);
+                Directory.Move(staging, directory);
+            }
+            return directory;
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
     private async Task<Artifact> GetOrCreateAsync(ServiceSpec service, string digest, Func<string, Task> create, CancellationToken cancellationToken)
     {
         var directory = Path.Combine(Root, $"{service.Name}-{digest[..16]}");

@@ -111,21 +111,29 @@ public sealed partial class ControlPlane
     }
 
     /// <summary>A new revision that differs from the latest only in <paramref name="service"/>; scale overrides stay.</summary>
-    private async Task<RevisionRecord> ReplaceServiceAsync(string service, DesiredService earlier, string actor, string summary)
+    private Task<RevisionRecord> ReplaceServiceAsync(string service, DesiredService earlier, string actor, string summary) =>
+        ReplaceServicesAsync(new Dictionary<string, DesiredService> { [service] = earlier }, actor, summary);
+
+    /// <summary>A new revision that differs from the latest only in what the named services run (undo, promote); how many and where stay, and so do scale overrides.</summary>
+    private async Task<RevisionRecord> ReplaceServicesAsync(IReadOnlyDictionary<string, DesiredService> replacements, string actor, string summary)
     {
         await _changing.WaitAsync();
         try
         {
             var state = State;
-            var now = state.Find(service) ?? throw new ControlPlaneException($"unknown service '{service}'", ControlPlaneError.NotFound);
-            // What the service runs comes from the earlier revision; how many and where stay as declared now.
-            var next = state with { Services = state.Services.Select(s => s.Name == service ? earlier with { Instances = now.Instances, Zones = now.Zones } : s).ToList() };
+            foreach (var name in replacements.Keys.Where(n => state.Find(n) is null))
+            {
+                throw new ControlPlaneException($"unknown service '{name}'", ControlPlaneError.NotFound);
+            }
+            // What a service runs comes from the replacement; how many and where stay as declared now.
+            var next = state with { Services = state.Services.Select(s => replacements.TryGetValue(s.Name, out var r) ? r with { Instances = s.Instances, Zones = s.Zones } : s).ToList() };
             var latest = _store.LatestRevision()!;
             // Not an apply of the spec: the operator's scale overrides stay.
-            var record = _store.AddRevision(latest.Number, actor, latest.Environment, latest.SpecFile, latest.SpecYaml, latest.GitCommit, summary, next.ToJson(), _time.GetUtcNow(), resetScale: false);
+            // Nor is it made from a git commit: GitOps sees it as drift.
+            var record = _store.AddRevision(latest.Number, actor, latest.Environment, latest.SpecFile, latest.SpecYaml, null, summary, next.ToJson(), _time.GetUtcNow(), resetScale: false);
             Volatile.Write(ref _state, next);
             Publish();
-            Events.Record(service, $"revision {record.Number} by {actor}: {summary}");
+            Events.Record(string.Join(", ", replacements.Keys), $"revision {record.Number} by {actor}: {summary}");
             return record;
         }
         finally

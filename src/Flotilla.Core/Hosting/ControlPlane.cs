@@ -52,6 +52,9 @@ public sealed partial class ControlPlane : IAsyncDisposable
     }
 
     public EventLog Events { get; }
+
+    /// <summary>Binds an API handler's parameter to the environment the request names (see <see cref="ControlPlanes.BindAsync"/>).</summary>
+    public static ValueTask<ControlPlane?> BindAsync(Microsoft.AspNetCore.Http.HttpContext context) => ControlPlanes.BindAsync(context);
     public StateStore Store => _store;
     public string DataDirectory => _options.DataDirectory;
     public DesiredState State => Volatile.Read(ref _state);
@@ -304,14 +307,14 @@ public sealed partial class ControlPlane : IAsyncDisposable
     {
         var command = artifact is { Entry.Count: > 0 } ? artifact.Entry : service.Command!;
         var env = ServiceEnvironment.For(spec, service, artifact, endpoints, flagsPort);
-        var revision = RevisionOf(command, env, service);
+        var revision = RevisionOf(command, env, service.Http, service.Timeouts, service.Resources);
         var withRevision = new SortedDictionary<string, string>(env.ToDictionary(), StringComparer.Ordinal) { ["FLOTILLA_REVISION"] = revision };
         return new DesiredService(service.Name, revision, service.Instances, command, withRevision, service.Http, service.Timeouts, service.Restart,
             service.DependsOn.Select(d => d.Name).ToList(), service.Resources, Rollout: service.Rollout);
     }
 
     /// <summary>A digest of everything an instance runs with; the instance count is not part of it.</summary>
-    private static string RevisionOf(IReadOnlyList<string> command, IReadOnlyDictionary<string, string> env, ServiceSpec service)
+    private static string RevisionOf(IReadOnlyList<string> command, IReadOnlyDictionary<string, string> env, HttpSpec http, TimeoutsSpec timeouts, ResourcesSpec? resources)
     {
         var text = new StringBuilder();
         text.AppendJoin('\0', command).Append('\n');
@@ -319,7 +322,7 @@ public sealed partial class ControlPlane : IAsyncDisposable
         {
             text.Append(key).Append('=').Append(value).Append('\n');
         }
-        text.Append(service.Http).Append(service.Timeouts).Append(service.Resources);
+        text.Append(http).Append(timeouts).Append(resources);
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())))[..10];
     }
 

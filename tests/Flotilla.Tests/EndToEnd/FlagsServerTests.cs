@@ -98,7 +98,7 @@ public sealed class FlagsServerTests
         (code, output) = await harness.CliAsync("flags", "enable", "nope");
         Assert.True(code == 1 && output.Contains("not in the spec", StringComparison.Ordinal), output);
         (code, output) = await harness.CliAsync("flags", "list", "--env", "prod");
-        Assert.True(code == 1 && output.Contains("runs environment '(base)', not 'prod'", StringComparison.Ordinal), output);
+        Assert.True(code == 1 && output.Contains("environment 'prod' does not run on this server", StringComparison.Ordinal), output);
 
         // A malformed flag file is refused at apply with its position; the flags served do not change.
         File.WriteAllText(flagFile, Flags.Replace("\"state\": \"ENABLED\",\n      \"variants\": {\"on\": true", "\"state\": \"ON\",\n      \"variants\": {\"on\": true", StringComparison.Ordinal));

@@ -1,0 +1,137 @@
+using System.Collections.Concurrent;
+using Flotilla.Model;
+
+namespace Flotilla.Hosting;
+
+/// <summary>
+/// The environments one server runs side by side, fully separated like namespaces: each has its
+/// own control plane with its own store, artifacts, router process, instances, endpoints, flags
+/// and GitOps source, in its own data directory. The root data directory holds the first
+/// environment applied (or none: the base spec); every other one is under environments/NAME/,
+/// created by its first apply and restarted with the server.
+/// </summary>
+public sealed class ControlPlanes : IAsyncDisposable
+{
+    public const string EnvironmentHeader = "X-Flotilla-Environment";
+    private readonly ControlPlaneOptions _options;
+    private readonly ConcurrentDictionary<string, ControlPlane> _others = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _creating = new(1, 1);
+
+    private ControlPlanes(ControlPlaneOptions options, ControlPlane root)
+    {
+        _options = options;
+        Root = root;
+    }
+
+    /// <summary>The control plane of the root data directory (also tokens and the server's own audit live in its store).</summary>
+    public ControlPlane Root { get; }
+
+    public static async Task<ControlPlanes> StartAsync(ControlPlaneOptions options, CancellationToken cancellationToken = default)
+    {
+        var root = await ControlPlane.StartAsync(options, cancellationToken);
+        var planes = new ControlPlanes(options, root);
+        try
+        {
+            var directory = Path.Combine(options.DataDirectory, "environments");
+            foreach (var existing in Directory.Exists(directory) ? Directory.GetDirectories(directory).Order(StringComparer.Ordinal).ToArray() : [])
+            {
+                var name = Path.GetFileName(existing);
+                planes._others[name] = await ControlPlane.StartAsync(planes.OptionsFor(name), cancellationToken);
+            }
+            return planes;
+        }
+        catch
+        {
+            await planes.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Only the one control plane (tests that host one themselves): another environment cannot be created.</summary>
+    public static ControlPlanes Of(ControlPlane root) => new(new ControlPlaneOptions(root.DataDirectory) { CreatesEnvironments = false }, root);
+
+    /// <summary>Every environment this server runs, the root one first.</summary>
+    public IReadOnlyList<ControlPlane> All => [Root, .. _others.OrderBy(o => o.Key, StringComparer.Ordinal).Select(o => o.Value)];
+
+    /// <summary>
+    /// The control plane that runs <paramref name="environment"/> (null: the root one). With
+    /// <paramref name="create"/> (an apply) an environment not run yet gets its own; the first
+    /// apply of a new server claims the root. Throws <see cref="ControlPlaneException"/>.
+    /// </summary>
+    public async Task<ControlPlane> ForAsync(string? environment, bool create, CancellationToken cancellationToken = default)
+    {
+        if (environment is null || Root.State.Environment == environment)
+        {
+            return Root;
+        }
+        if (_others.TryGetValue(environment, out var plane))
+        {
+            return plane;
+        }
+        if (!create)
+        {
+            throw new ControlPlaneException($"environment '{environment}' does not run on this server; it runs {Names()}: apply a spec with --env {environment} to start it", ControlPlaneError.NotFound);
+        }
+        if (!Model.Names.IsServiceName(environment))
+        {
+            throw new ControlPlaneException($"'{environment}' is not a valid environment name: {Model.Names.ServiceNameHelp}", ControlPlaneError.Invalid);
+        }
+        await _creating.WaitAsync(cancellationToken);
+        try
+        {
+            if (Root.Store.LatestRevisionNumber == 0)
+            {
+                return Root;
+            }
+            if (_others.TryGetValue(environment, out plane))
+            {
+                return plane;
+            }
+            if (!_options.CreatesEnvironments)
+            {
+                throw new ControlPlaneException($"this control plane runs environment '{Root.State.Environment ?? "(base)"}' only", ControlPlaneError.Conflict);
+            }
+            plane = await ControlPlane.StartAsync(OptionsFor(environment), cancellationToken);
+            _others[environment] = plane;
+            Root.Events.Record("control-plane", $"environment {environment} started in {plane.DataDirectory}");
+            return plane;
+        }
+        finally
+        {
+            _creating.Release();
+        }
+    }
+
+    /// <summary>
+    /// How an API handler's <see cref="ControlPlane"/> parameter is bound: the environment the request
+    /// names (X-Flotilla-Environment), else the root one. (Not a scoped service: the container would
+    /// dispose the control plane at the end of each request.)
+    /// </summary>
+    internal static async ValueTask<ControlPlane?> BindAsync(Microsoft.AspNetCore.Http.HttpContext context) =>
+        context.RequestServices.GetService(typeof(ControlPlanes)) is ControlPlanes planes
+            ? await planes.ForAsync(Api.ApiServer.EnvironmentOf(context), create: false, context.RequestAborted)
+            : null;
+
+    private string Names() => string.Join(", ", All.Select(p => p.State.Environment ?? "(base)"));
+
+    private ControlPlaneOptions OptionsFor(string environment) =>
+        new(Path.Combine(_options.DataDirectory, "environments", environment), _options.RouterCommand, _options.Time);
+
+    public async Task StopDataPlanesAsync()
+    {
+        foreach (var plane in All)
+        {
+            await plane.StopDataPlaneAsync();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var plane in _others.Values)
+        {
+            await plane.DisposeAsync();
+        }
+        await Root.DisposeAsync();
+        _creating.Dispose();
+    }
+}
