@@ -10,10 +10,12 @@ namespace Flotilla.Cli.Client;
 internal sealed class ApiClient : IDisposable
 {
     private readonly HttpClient _http;
+    private readonly ClientConfig _config;
 
     /// <param name="environment">The environment every request acts on (sent as X-Flotilla-Environment); null: the server's first.</param>
     public ApiClient(ClientConfig config, string? environment = null)
     {
+        _config = config;
         if (config.Server is null)
         {
             throw new ApiException("no Flotilla server configured: start one with 'flotilla server --data <dir>' (it writes the config), or pass --server and --token (or FLOTILLA_SERVER, FLOTILLA_TOKEN)");
@@ -28,6 +30,9 @@ internal sealed class ApiClient : IDisposable
             _http.DefaultRequestHeaders.Add(Hosting.ControlPlanes.EnvironmentHeader, environment);
         }
     }
+
+    /// <summary>The same server and token, acting on another environment.</summary>
+    public ApiClient For(string environment) => new(_config, environment);
 
     public async Task<T> GetAsync<T>(string path, CancellationToken cancellationToken = default)
     {

@@ -11,6 +11,19 @@ namespace Flotilla.Cli.Commands;
 /// <summary>The verbs that change the desired state: apply, scale, stop, start, zone; and token, shutdown.</summary>
 internal static class ChangeCommands
 {
+    /// <summary>The revision an apply is based on: the latest, or 0 for an environment the server does not run yet (its first apply starts it).</summary>
+    private static async Task<long> LatestRevisionAsync(ApiClient client, CancellationToken ct)
+    {
+        try
+        {
+            return (await client.GetAsync<SystemStatus>("v1/status", ct)).Revision;
+        }
+        catch (ApiException e) when (e.Status == System.Net.HttpStatusCode.NotFound)
+        {
+            return 0;
+        }
+    }
+
     public static IEnumerable<Command> Create()
     {
         var file = new Option<string>("--file", "-f") { Description = "The spec file, or the directory holding flotilla.yaml", DefaultValueFactory = _ => "." };
@@ -25,7 +38,7 @@ internal static class ChangeCommands
                 Console.Error.WriteLine($"error: no spec at {specFile}");
                 return 1;
             }
-            var based = parse.GetValue(basedOn) ?? (await client.GetAsync<SystemStatus>("v1/status", ct)).Revision;
+            var based = parse.GetValue(basedOn) ?? await LatestRevisionAsync(client, ct);
             var body = new ApplyBody(await File.ReadAllTextAsync(specFile, ct), specFile, parse.GetValue(ApiCommand.Environment), based, GitCommit.Of(specFile));
             var answer = await Spin("applying (building what changed)", () => client.PostAsync("v1/apply", body, ct));
             var result = JsonSerializer.Deserialize<ApplyResponse>(answer, ApiJson.Options)!;

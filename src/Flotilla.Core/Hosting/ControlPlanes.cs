@@ -60,7 +60,8 @@ public sealed class ControlPlanes : IAsyncDisposable
     /// </summary>
     public async Task<ControlPlane> ForAsync(string? environment, bool create, CancellationToken cancellationToken = default)
     {
-        if (environment is null || Root.State.Environment == environment)
+        // An empty root answers for any environment: the first apply claims it.
+        if (environment is null || Root.State.Environment == environment || (Root.Store.LatestRevisionNumber == 0 && _others.IsEmpty))
         {
             return Root;
         }

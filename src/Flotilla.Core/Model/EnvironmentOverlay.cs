@@ -1,6 +1,10 @@
 namespace Flotilla.Model;
 
-/// <summary>Applies an environment overlay to the base spec: per-service values over environment-wide ones over the base.</summary>
+/// <summary>
+/// Applies an environment overlay to the base spec: per-service values over environment-wide ones
+/// over the base; a port offset moves every fixed port (endpoints, previews, the flag port), so
+/// environments of one spec run side by side on one machine.
+/// </summary>
 public static class EnvironmentOverlay
 {
     public static SystemSpec Apply(SystemSpec spec, EnvironmentSpec overlay)
@@ -18,9 +22,17 @@ public static class EnvironmentOverlay
                 Instances = own?.Instances ?? overlay.Instances ?? service.Instances,
                 Env = env,
                 Resources = Merge(service.Resources, own?.Resources),
+                Http = service.Http with { Port = service.Http.Port + overlay.PortOffset },
+                Rollout = service.Rollout with { PreviewPort = service.Rollout.PreviewPort + overlay.PortOffset },
             };
         }).ToList();
-        return spec with { Services = services, Environment = overlay.Name, Zones = overlay.Zones ?? spec.Zones };
+        return spec with
+        {
+            Services = services,
+            Environment = overlay.Name,
+            Zones = overlay.Zones ?? spec.Zones,
+            Flags = spec.Flags is { } flags ? flags with { Port = flags.Port + overlay.PortOffset } : null,
+        };
     }
 
     private static ResourcesSpec? Merge(ResourcesSpec? baseline, ResourcesSpec? over) =>

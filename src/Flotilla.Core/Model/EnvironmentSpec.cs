@@ -11,7 +11,8 @@ public sealed record EnvironmentSpec(
     IReadOnlyDictionary<string, ServiceOverlaySpec> Services,
     SpecLocation At,
     IReadOnlyList<string>? Zones = null,
-    FlagsDeclaration? Flags = null);
+    FlagsDeclaration? Flags = null,
+    int PortOffset = 0);
 
 /// <summary>What an environment may change of one service.</summary>
 public sealed record ServiceOverlaySpec(int? Instances, IReadOnlyDictionary<string, string> Env, ResourcesSpec? Resources, SpecLocation At);

@@ -30,7 +30,7 @@ public static class SpecKeys
     public static readonly string[] Analysis = ["interval", "count", "failureLimit", "minRequests", "successRate", "p50", "p95", "p99", "compare", "webhooks", "baseline"];
     public static readonly string[] Compare = ["p95", "successRate", "rankTest"];
     public static readonly string[] Webhook = ["url", "timeout"];
-    public static readonly string[] Environment = ["instances", "zones", "env", "services", "flags"];
+    public static readonly string[] Environment = ["instances", "zones", "env", "services", "flags", "portOffset"];
     public static readonly string[] Flags = ["file", "port"];
     public static readonly string[] ServiceOverlay = ["instances", "env", "resources"];
 }

@@ -101,7 +101,19 @@ public static class SpecLoader
 
         var ordered = SpecChecks.DependencyOrder(services);
         var spec = new SystemSpec(name!, directory, file, ordered, environments, environment, zones, flagSet);
-        return overlay is null ? spec : EnvironmentOverlay.Apply(spec, overlay);
+        if (overlay is null)
+        {
+            return spec;
+        }
+        var overlaid = EnvironmentOverlay.Apply(spec, overlay);
+        var beyond = overlaid.Services.SelectMany(s => new[] { (s.Name, Port: s.Http.Port), (s.Name, Port: s.Rollout.PreviewPort) })
+            .Append(("the flag service", overlaid.Flags?.Port)).Where(p => p.Port > 65535).ToList();
+        if (beyond.Count > 0)
+        {
+            throw new SpecException([new SpecError(overlay.At, $"environments.{overlay.Name}.portOffset",
+                $"portOffset {overlay.PortOffset} moves the ports of {string.Join(", ", beyond.Select(b => $"{b.Item1} ({b.Port})"))} past 65535; use a smaller offset")]);
+        }
+        return overlaid;
     }
 
     /// <summary>A list of zone names: valid names, no duplicates, at least one.</summary>
