@@ -56,17 +56,24 @@ public sealed class ServerHarness : IDisposable
         return JsonNode.Parse(output)!;
     }
 
-    public int? RouterPid => File.Exists(Path.Combine(DataDirectory, "router.json"))
-        ? (int?)JsonNode.Parse(File.ReadAllText(Path.Combine(DataDirectory, "router.json")))!["pid"]
+    public int? RouterPid => RouterPidIn(DataDirectory);
+
+    private static int? RouterPidIn(string directory) => File.Exists(Path.Combine(directory, "router.json"))
+        ? (int?)JsonNode.Parse(File.ReadAllText(Path.Combine(directory, "router.json")))!["pid"]
         : null;
 
     /// <summary>Every live process of this data directory except servers: instances (by their command line) and the router.</summary>
     public IReadOnlyList<int> DataPlanePids()
     {
         var pids = ProcessScan.Mentioning(DataDirectory).Where(p => _servers.All(s => s.Pid != p)).ToList();
-        if (RouterPid is { } router && Posix.IsRunning(router, null))
+        // The root environment's router, and those of the environments run beside it.
+        var environments = Path.Combine(DataDirectory, "environments");
+        foreach (var directory in Directory.Exists(environments) ? Directory.GetDirectories(environments).Prepend(DataDirectory) : [DataDirectory])
         {
-            pids.Add(router);
+            if (RouterPidIn(directory) is { } router && Posix.IsRunning(router, null))
+            {
+                pids.Add(router);
+            }
         }
         return pids;
     }
