@@ -20,7 +20,7 @@ var root = new RootCommand("Flotilla: run a system of microservices as many inst
     FlagsCommand.Create(),
     GitOpsCommand.Create(),
 };
-foreach (var command in ChangeCommands.Create().Concat(InspectCommands.Create()).Concat(EnvironmentCommands.Create()))
+foreach (var command in ChangeCommands.Create().Concat(InspectCommands.Create()).Concat(EnvironmentCommands.Create()).Concat(ConfigCommands.Create()))
 {
     root.Subcommands.Add(command);
 }

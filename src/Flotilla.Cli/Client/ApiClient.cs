@@ -54,6 +54,13 @@ internal sealed class ApiClient : IDisposable
         return await response.Content.ReadAsStringAsync(cancellationToken);
     }
 
+    public async Task<string> PutAsync(string path, object body, CancellationToken cancellationToken = default)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Put, path) { Content = JsonContent.Create(body, options: ApiJson.Options) };
+        using var response = await SendAsync(request, cancellationToken);
+        return await response.Content.ReadAsStringAsync(cancellationToken);
+    }
+
     public async Task<T> PatchAsync<T>(string path, System.Text.Json.Nodes.JsonObject body, CancellationToken cancellationToken = default)
     {
         var request = new HttpRequestMessage(HttpMethod.Patch, path) { Content = new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json") };

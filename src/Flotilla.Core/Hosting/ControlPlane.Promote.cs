@@ -50,7 +50,7 @@ public sealed partial class ControlPlane
             }
             env.Remove("FLOTILLA_REVISION");
             var command = promoted.Command.Select(a => a.Replace(artifact, imported, StringComparison.Ordinal)).ToList();
-            var revision = RevisionOf(command, env, current.Http, current.Timeouts, current.Resources);
+            var revision = RevisionOf(command, env, current.Http, current.Timeouts, current.Resources, current.SecretRefs);
             if (revision == current.Revision)
             {
                 continue;

@@ -46,12 +46,16 @@ public sealed partial class ControlPlane : IAsyncDisposable
         _time = options.Time ?? TimeProvider.System;
         Events = events;
         _artifacts = new ArtifactStore(options.ArtifactsDirectory);
-        _driver = new LocalProcessDriver(options.DataDirectory, new StoreJournal(store), _time);
+        Secrets = new Secrets.SecretStore(store, options.DataDirectory);
+        _driver = new LocalProcessDriver(options.DataDirectory, new StoreJournal(store), _time, Secrets.Resolve);
         _controller = new InstanceSetController(_driver, router, events, _time);
         _releases = new ReleaseController(FindServiceRevision, SaveRelease, events, _time);
     }
 
     public EventLog Events { get; }
+
+    /// <summary>This environment's secrets (its own store and key: environments never see each other's).</summary>
+    public Secrets.SecretStore Secrets { get; }
 
     /// <summary>Binds an API handler's parameter to the environment the request names (see <see cref="ControlPlanes.BindAsync"/>).</summary>
     public static ValueTask<ControlPlane?> BindAsync(Microsoft.AspNetCore.Http.HttpContext context) => ControlPlanes.BindAsync(context);
@@ -216,7 +220,7 @@ public sealed partial class ControlPlane : IAsyncDisposable
             var endpoints = await OpenEndpointsAsync(spec, cancellationToken);
             var flagsPort = spec.Flags is null ? (int?)null : await OpenFlagsAsync(spec.Flags, cancellationToken);
             var state = new DesiredState(spec.Name, spec.Environment, spec.ZoneNames,
-                spec.Services.Select(s => Describe(spec, s, artifacts[s.Name], endpoints, flagsPort)).ToList(), endpoints)
+                spec.Services.Select(s => Describe(spec, s, artifacts[s.Name], endpoints, flagsPort, SecretRefs(s))).ToList(), endpoints)
             {
                 Flags = spec.Flags is null ? null : new FlagsState(spec.Flags.Document, flagsPort!.Value),
             };
@@ -303,18 +307,49 @@ public sealed partial class ControlPlane : IAsyncDisposable
         }
     }
 
-    private static DesiredService Describe(SystemSpec spec, ServiceSpec service, Artifact? artifact, IReadOnlyDictionary<string, int> endpoints, int? flagsPort)
+    private static DesiredService Describe(SystemSpec spec, ServiceSpec service, Artifact? artifact, IReadOnlyDictionary<string, int> endpoints, int? flagsPort,
+        IReadOnlyList<Secrets.SecretRef> secrets)
     {
         var command = artifact is { Entry.Count: > 0 } ? artifact.Entry : service.Command!;
         var env = ServiceEnvironment.For(spec, service, artifact, endpoints, flagsPort);
-        var revision = RevisionOf(command, env, service.Http, service.Timeouts, service.Resources);
+        if (secrets.FirstOrDefault(x => env.ContainsKey(x.Variable)) is { } clash)
+        {
+            throw new ControlPlaneException($"service '{service.Name}': {clash.Variable} is both a secret and an environment variable; keep one", ControlPlaneError.Invalid);
+        }
+        var revision = RevisionOf(command, env, service.Http, service.Timeouts, service.Resources, secrets);
         var withRevision = new SortedDictionary<string, string>(env.ToDictionary(), StringComparer.Ordinal) { ["FLOTILLA_REVISION"] = revision };
         return new DesiredService(service.Name, revision, service.Instances, command, withRevision, service.Http, service.Timeouts, service.Restart,
-            service.DependsOn.Select(d => d.Name).ToList(), service.Resources, Rollout: service.Rollout);
+            service.DependsOn.Select(d => d.Name).ToList(), service.Resources, Rollout: service.Rollout,
+            Secrets: secrets.Count == 0 ? null : secrets, EnvSources: ServiceEnvironment.Sources(spec, service, withRevision));
     }
 
+    /// <summary>Where each of a service's secrets is, with a fingerprint of its value now; a secret that cannot be had refuses the apply.</summary>
+    private List<Secrets.SecretRef> SecretRefs(ServiceSpec service) => service.Secrets.OrderBy(x => x.Variable, StringComparer.Ordinal).Select(secret =>
+    {
+        string value;
+        if (secret.Store is { } name)
+        {
+            value = Secrets.Get(name) ?? throw new ControlPlaneException(
+                $"service '{service.Name}': secret '{name}' ({secret.Variable}) is not in this environment's secret store; set it with 'flotilla secret set {name} --from-file FILE'", ControlPlaneError.Invalid);
+        }
+        else
+        {
+            try
+            {
+                value = File.ReadAllText(secret.File!);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new ControlPlaneException($"service '{service.Name}': secret file {secret.File} cannot be read: {e.Message}", ControlPlaneError.Invalid);
+            }
+        }
+        return new Secrets.SecretRef(secret.Variable, secret.Store is null ? Flotilla.Secrets.SecretRef.FromFile : Flotilla.Secrets.SecretRef.FromStore,
+            secret.Store ?? secret.File!, secret.AsFile, Secrets.Fingerprint(value));
+    }).ToList();
+
     /// <summary>A digest of everything an instance runs with; the instance count is not part of it.</summary>
-    private static string RevisionOf(IReadOnlyList<string> command, IReadOnlyDictionary<string, string> env, HttpSpec http, TimeoutsSpec timeouts, ResourcesSpec? resources)
+    private static string RevisionOf(IReadOnlyList<string> command, IReadOnlyDictionary<string, string> env, HttpSpec http, TimeoutsSpec timeouts, ResourcesSpec? resources,
+        IReadOnlyList<Secrets.SecretRef>? secrets = null)
     {
         var text = new StringBuilder();
         text.AppendJoin('\0', command).Append('\n');
@@ -323,6 +358,11 @@ public sealed partial class ControlPlane : IAsyncDisposable
             text.Append(key).Append('=').Append(value).Append('\n');
         }
         text.Append(http).Append(timeouts).Append(resources);
+        // A rotated secret is a new revision (instances restart, rolling): its fingerprint, never its value.
+        foreach (var secret in secrets ?? [])
+        {
+            text.Append('\n').Append(secret);
+        }
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())))[..10];
     }
 

@@ -50,4 +50,19 @@ public static class ServiceEnvironment
         }
         return env;
     }
+
+    /// <summary>
+    /// Where each variable of a service's environment came from: the environment overlay's entry for
+    /// the service, the overlay's entry for all services, the base spec, or Flotilla itself (the contract).
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> Sources(SystemSpec spec, ServiceSpec service, IReadOnlyDictionary<string, string> env)
+    {
+        var overlay = spec.Environment is { } name && spec.Environments.TryGetValue(name, out var o) ? o : null;
+        var own = overlay?.Services.GetValueOrDefault(service.Name);
+        return env.Keys.ToDictionary(key => key, key =>
+            own?.Env.ContainsKey(key) == true ? $"environments.{overlay!.Name}.services.{service.Name}.env"
+            : overlay?.Env.ContainsKey(key) == true ? $"environments.{overlay.Name}.env"
+            : service.Env.ContainsKey(key) ? $"services.{service.Name}.env"
+            : "flotilla", StringComparer.Ordinal);
+    }
 }

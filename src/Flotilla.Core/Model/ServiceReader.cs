@@ -35,6 +35,9 @@ internal static class ServiceReader
                 case "env":
                     service = service with { Env = reader.EnvMap(value, at) };
                     break;
+                case "secrets":
+                    service = service with { Secrets = ReadSecrets(reader, value, at, directory) };
+                    break;
                 case "resources":
                     service = service with { Resources = ReadResources(reader, value, at) };
                     break;
@@ -223,5 +226,53 @@ internal static class ServiceReader
             }
         }
         return restart;
+    }
+
+    /// <summary><c>secrets: { VAR: { store: name } | { file: path }, as: env | file }</c>; a secret file must exist when the spec loads.</summary>
+    private static List<SecretSpec> ReadSecrets(SpecReader reader, YamlNode node, string path, string directory)
+    {
+        var secrets = new List<SecretSpec>();
+        foreach (var (variable, value, keyNode) in reader.Mapping(node, path, null))
+        {
+            var at = SpecReader.Join(path, variable);
+            if (!Names.IsEnvName(variable))
+            {
+                reader.Error(keyNode, at, "a secret's key is the environment variable it is injected as: letters, digits and _, not starting with a digit");
+                continue;
+            }
+            string? store = null, file = null;
+            var asFile = false;
+            foreach (var (key, item, _) in reader.Mapping(value, at, SpecKeys.Secret))
+            {
+                switch (key)
+                {
+                    case "store":
+                        store = reader.String(item, $"{at}.store");
+                        break;
+                    case "file":
+                        file = reader.String(item, $"{at}.file") is { } relative ? Path.GetFullPath(Path.Combine(directory, relative)) : null;
+                        if (file is not null && !File.Exists(file))
+                        {
+                            reader.Error(item, $"{at}.file", $"secret file {file} not found");
+                        }
+                        break;
+                    default:
+                        var kind = reader.String(item, $"{at}.as");
+                        asFile = kind == "file";
+                        if (kind is not ("env" or "file" or null))
+                        {
+                            reader.Error(item, $"{at}.as", $"must be env (the variable holds the value) or file (a file, the variable holds its path), got '{kind}'");
+                        }
+                        break;
+                }
+            }
+            if ((store is null) == (file is null))
+            {
+                reader.Error(value, at, "give exactly one of 'store: NAME' (the control plane's secret store) and 'file: PATH'");
+                continue;
+            }
+            secrets.Add(new SecretSpec(variable, store, file, asFile, reader.At(value)));
+        }
+        return secrets;
     }
 }

@@ -22,5 +22,7 @@ public sealed record ServiceSpec
     public TimeoutsSpec Timeouts { get; init; } = TimeoutsSpec.Default;
     public RestartSpec Restart { get; init; } = RestartSpec.Default;
     public RolloutSpec Rollout { get; init; } = RolloutSpec.Default;
+    /// <summary>Secrets by variable: where their values are, never the values.</summary>
+    public IReadOnlyList<SecretSpec> Secrets { get; init; } = [];
     public required SpecLocation At { get; init; }
 }

@@ -2,7 +2,11 @@ using Flotilla.Model;
 
 namespace Flotilla.Runtime;
 
-/// <summary>Everything a driver needs to start one instance; built by the controller, never mutated.</summary>
+/// <summary>
+/// Everything a driver needs to start one instance; built by the controller, never mutated.
+/// <see cref="Secrets"/> say where secret values are: the driver resolves them into the process
+/// only, so a launch (journaled in the store for re-adoption) never holds a value.
+/// </summary>
 public sealed record InstanceLaunch(
     string Id,
     string Service,
@@ -13,4 +17,5 @@ public sealed record InstanceLaunch(
     HttpSpec Http,
     TimeSpan StartTimeout,
     ResourcesSpec? Resources = null,
-    string? Zone = null);
+    string? Zone = null,
+    IReadOnlyList<Secrets.SecretRef>? Secrets = null);

@@ -20,8 +20,12 @@ public sealed class LocalProcessDriver : IRuntimeDriver
     private readonly string _logsDirectory;
     private readonly IInstanceJournal _journal;
 
-    public LocalProcessDriver(string stateDirectory, IInstanceJournal? journal = null, TimeProvider? time = null)
+    private readonly Func<Secrets.SecretRef, string>? _secrets;
+
+    /// <param name="secrets">Resolves a secret's value when an instance starts (the control plane's secret store, or the file).</param>
+    public LocalProcessDriver(string stateDirectory, IInstanceJournal? journal = null, TimeProvider? time = null, Func<Secrets.SecretRef, string>? secrets = null)
     {
+        _secrets = secrets;
         _time = time ?? TimeProvider.System;
         _journal = journal ?? NoJournal.Instance;
         _instancesDirectory = Path.Combine(stateDirectory, "instances");
@@ -52,7 +56,7 @@ public sealed class LocalProcessDriver : IRuntimeDriver
             Directory.CreateDirectory(workingDirectory);
             Directory.CreateDirectory(Path.GetDirectoryName(logPath)!);
             PruneLogs(Path.GetDirectoryName(logPath)!);
-            var pid = Spawn(launch, workingDirectory, logPath);
+            var pid = Spawn(launch, workingDirectory, logPath, _secrets);
             var startTime = Posix.StartTime(pid);
             _journal.Started(launch, pid, startTime, initial.StartedAt);
             instance.Update(s => s with { Pid = pid, ProcessStartTime = startTime });
@@ -70,7 +74,7 @@ public sealed class LocalProcessDriver : IRuntimeDriver
         Changed.Set();
     }
 
-    private static int Spawn(InstanceLaunch launch, string workingDirectory, string logPath)
+    private static int Spawn(InstanceLaunch launch, string workingDirectory, string logPath, Func<Secrets.SecretRef, string>? secrets)
     {
         var env = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (System.Collections.DictionaryEntry entry in Environment.GetEnvironmentVariables())
@@ -84,6 +88,12 @@ public sealed class LocalProcessDriver : IRuntimeDriver
         foreach (var (name, value) in launch.Env)
         {
             env[name] = value;
+        }
+        // Secrets reach the process only: never the launch record, the command line or the log.
+        foreach (var secret in launch.Secrets ?? [])
+        {
+            var value = (secrets ?? throw new InvalidOperationException($"secret {secret.Variable}: this driver has no secret store")).Invoke(secret);
+            env[secret.Variable] = secret.AsFile ? SecretFiles.Write(launch.Id, secret.Variable, value, workingDirectory) : value;
         }
         var command = CommandLine.Expand(launch.Command, launch.Env);
         env.TryGetValue("PATH", out var path);
@@ -143,6 +153,10 @@ public sealed class LocalProcessDriver : IRuntimeDriver
     private string? AfterExit(InstanceLaunch launch)
     {
         _journal.Ended(launch.Id);
+        if (launch.Secrets is { Count: > 0 })
+        {
+            SecretFiles.Remove(launch.Id);
+        }
         if (_cgroups is null || launch.Resources is null)
         {
             return null;

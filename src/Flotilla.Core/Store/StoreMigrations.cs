@@ -94,6 +94,18 @@ internal static class StoreMigrations
             last_commit TEXT
         );
         """,
+        // 5: the secret store: values sealed with AES-GCM (the key is secrets.key beside the store), versions, who set them.
+        """
+        CREATE TABLE secrets (
+            name TEXT PRIMARY KEY,
+            nonce BLOB NOT NULL,
+            cipher BLOB NOT NULL,
+            tag BLOB NOT NULL,
+            version INTEGER NOT NULL,
+            actor TEXT NOT NULL,
+            at INTEGER NOT NULL
+        );
+        """,
     ];
 
     public static int Latest => Migrations.Length;

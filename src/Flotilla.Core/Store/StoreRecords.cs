@@ -56,3 +56,9 @@ public sealed record FlagOverride(string Flag, string DefinitionJson, string Spe
 /// often, whether drift is reverted, and the last commit it applied.
 /// </summary>
 public sealed record GitOpsSource(string Repo, string Path, string? Environment, string Branch, TimeSpan Interval, bool SelfHeal, string AddedBy, DateTimeOffset AddedAt, string? LastCommit = null);
+
+/// <summary>A stored secret as the store keeps it: sealed, never the value.</summary>
+public sealed record SealedSecret(string Name, byte[] Nonce, byte[] Cipher, byte[] Tag, int Version, string Actor, DateTimeOffset At);
+
+/// <summary>A secret as list shows it: name, version, who set it and when.</summary>
+public sealed record SecretInfo(string Name, int Version, string Actor, DateTimeOffset At);

@@ -37,6 +37,8 @@ public sealed class SchemaTests
             (SpecKeys.Webhook, Def("analysis").GetProperty("properties").GetProperty("webhooks").GetProperty("items")),
             (SpecKeys.Environment, environment),
             (SpecKeys.ServiceOverlay, environment.GetProperty("properties").GetProperty("services").GetProperty("additionalProperties")),
+            (SpecKeys.Secret, service.GetProperty("properties").GetProperty("secrets").GetProperty("additionalProperties")),
+            (SpecKeys.Flags, Def("flags").GetProperty("oneOf")[1]),
         };
         foreach (var (loader, schema) in cases)
         {

@@ -32,8 +32,13 @@ public sealed record DesiredService(
     Router.TrafficSplit? Traffic = null,
     bool Preview = false,
     DesiredService? Baseline = null,
-    Router.Mirror.MirrorPolicy? Mirror = null)
+    Router.Mirror.MirrorPolicy? Mirror = null,
+    IReadOnlyList<Secrets.SecretRef>? Secrets = null,
+    IReadOnlyDictionary<string, string>? EnvSources = null)
 {
+    /// <summary>Where each secret's value is (never the value); resolved only when an instance starts.</summary>
+    public IReadOnlyList<Secrets.SecretRef> SecretRefs => Secrets ?? [];
+
     /// <summary>Every revision this service keeps running now: itself, and during a release the stable one and a baseline.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public IEnumerable<DesiredService> Sides => new[] { this, Stable, Baseline }.OfType<DesiredService>();

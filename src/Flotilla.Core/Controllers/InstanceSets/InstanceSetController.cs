@@ -201,7 +201,8 @@ public sealed class InstanceSetController : IAsyncDisposable
         {
             env["FLOTILLA_ZONE"] = zone;
         }
-        return new InstanceLaunch(id, service.Name, service.Revision, service.Command, env, port, service.Http, service.Timeouts.Start, service.Resources, zone);
+        return new InstanceLaunch(id, service.Name, service.Revision, service.Command, env, port, service.Http, service.Timeouts.Start, service.Resources, zone,
+            service.SecretRefs.Count == 0 ? null : service.SecretRefs);
     }
 
     /// <summary>Stops the loop; running instances are left as they are (see <see cref="StopAllAsync"/>).</summary>
