@@ -140,7 +140,7 @@ internal static class ApiEndpoints
             return Results.NoContent();
         });
 
-    private static async Task<T> ReadAsync<T>(HttpContext context)
+    internal static async Task<T> ReadAsync<T>(HttpContext context)
     {
         if (context.Request.ContentLength is 0 || (context.Request.ContentLength is null && !context.Request.Body.CanRead))
         {

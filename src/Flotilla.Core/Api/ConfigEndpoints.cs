@@ -23,7 +23,7 @@ internal static class ConfigEndpoints
             .WithSummary("The secret store's secrets: name, version, who set them and when (never values).");
         v1.MapPut("/secrets/{name}", async (string name, HttpContext context, ControlPlane plane) =>
         {
-            var body = await System.Text.Json.JsonSerializer.DeserializeAsync<SecretBody>(context.Request.Body, ApiJson.Options, context.RequestAborted);
+            var body = await ApiEndpoints.ReadAsync<SecretBody>(context);
             if (body?.Value is null || !Model.Names.IsServiceName(name))
             {
                 return ApiErrors.Result(StatusCodes.Status400BadRequest, $"a secret needs a name ({Model.Names.ServiceNameHelp}) and a 'value'");

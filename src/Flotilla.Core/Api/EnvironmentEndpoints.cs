@@ -14,8 +14,7 @@ internal static class EnvironmentEndpoints
             .WithSummary("The environments this server runs side by side: revision, services, instances ready.");
         v1.MapPost("/promote", async (HttpContext context, ControlPlane plane) =>
         {
-            var body = await System.Text.Json.JsonSerializer.DeserializeAsync<PromoteBody>(context.Request.Body, ApiJson.Options, context.RequestAborted)
-                ?? throw new System.Text.Json.JsonException("send {\"from\": \"staging\", \"services\": [...]}");
+            var body = await ApiEndpoints.ReadAsync<PromoteBody>(context);
             if (string.IsNullOrWhiteSpace(body.From))
             {
                 return ApiErrors.Result(StatusCodes.Status400BadRequest, "promote needs 'from': the environment whose artifacts move");

@@ -17,8 +17,7 @@ internal static class GitOpsEndpoints
             .WithSummary("The followed repository's sync status: Synced, OutOfSync (with the drift), Progressing or Failed (with the reason and a commit's spec errors).");
         v1.MapPost("/gitops", async (HttpContext context, ControlPlanes planes) =>
         {
-            var body = await System.Text.Json.JsonSerializer.DeserializeAsync<GitOpsBody>(context.Request.Body, ApiJson.Options, context.RequestAborted)
-                ?? throw new System.Text.Json.JsonException("send {\"repo\": ...}");
+            var body = await ApiEndpoints.ReadAsync<GitOpsBody>(context);
             if (string.IsNullOrWhiteSpace(body.Repo))
             {
                 return ApiErrors.Result(StatusCodes.Status400BadRequest, "gitops needs 'repo': a URL, or a path on the server's machine");

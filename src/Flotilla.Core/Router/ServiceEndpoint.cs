@@ -57,7 +57,7 @@ internal sealed class ServiceEndpoint : IAsyncDisposable
         });
         var endpoint = new ServiceEndpoint(service, builder.Build(), client, mirror);
         endpoint.Port = await EmbeddedWebApp.ListenAsync(endpoint._app,
-            () => new EndpointBindException(service, port ?? 0, $"service '{service}': endpoint port {port} is already in use by another program; stop it or change services.{service}.http.port"), cancellationToken);
+            () => new EndpointBindException(service, port ?? 0, $"service '{service}': endpoint port {port} is already in use by another program (or another environment on this server: give it environments.NAME.portOffset); stop it or change services.{service}.http.port"), cancellationToken);
         return endpoint;
     }
 

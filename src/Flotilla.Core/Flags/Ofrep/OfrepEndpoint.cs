@@ -50,7 +50,7 @@ public sealed class OfrepEndpoint : IAsyncDisposable
         });
         var endpoint = new OfrepEndpoint(builder.Build(), flags);
         endpoint.Port = await Router.EmbeddedWebApp.ListenAsync(endpoint._app,
-            () => new Router.EndpointBindException("flags", port ?? 0, $"the flag service's port {port} is already in use by another program; stop it or change flags.port"), cancellationToken);
+            () => new Router.EndpointBindException("flags", port ?? 0, $"the flag service's port {port} is already in use by another program (or another environment on this server: give it environments.NAME.portOffset); stop it or change flags.port"), cancellationToken);
         return endpoint;
     }
 
