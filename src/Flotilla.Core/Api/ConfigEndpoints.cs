@@ -13,8 +13,9 @@ internal static class ConfigEndpoints
         v1.MapGet("/services/{service}/config", (string service, ControlPlane plane) =>
         {
             var desired = plane.State.Find(service) ?? throw new ControlPlaneException($"unknown service '{service}'", ControlPlaneError.NotFound);
-            var sources = desired.EnvSources ?? new Dictionary<string, string>();
-            var variables = desired.Env.Select(e => new ConfigValue(e.Key, e.Value, sources.GetValueOrDefault(e.Key) ?? "flotilla"))
+            // Revisions applied before sources were recorded say so rather than guess.
+            var variables = desired.Env.Select(e => new ConfigValue(e.Key, e.Value,
+                    desired.EnvSources is { } sources ? sources.GetValueOrDefault(e.Key) ?? "flotilla" : "not recorded (applied by an older Flotilla; apply again)"))
                 .Concat(desired.SecretRefs.Select(x => new ConfigValue(x.Variable, x.AsFile ? "(secret, as a file)" : "(secret)", x.Describe())))
                 .OrderBy(v => v.Name, StringComparer.Ordinal).ToList();
             return Results.Json(new ServiceConfig(service, desired.Revision, plane.State.Environment, variables), ApiJson.Options);

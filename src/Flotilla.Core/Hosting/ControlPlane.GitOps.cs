@@ -69,12 +69,17 @@ public sealed partial class ControlPlane
             {
                 if (_store.GitOpsSource() is { } source)
                 {
+                    wait = source.Interval;
                     await SyncOnceAsync(source, cancellationToken);
-                    wait = _gitOpsFailures == 0 ? source.Interval
-                        : TimeSpan.FromTicks(Math.Min(MaxGitOpsBackoff.Ticks, source.Interval.Ticks << Math.Min(_gitOpsFailures - 1, 16)));
-                    Volatile.Write(ref _gitOps, Volatile.Read(ref _gitOps)! with { NextCheck = _time.GetUtcNow() + wait });
+                    if (_gitOpsFailures > 0)
+                    {
+                        wait = TimeSpan.FromTicks(Math.Min(MaxGitOpsBackoff.Ticks, source.Interval.Ticks << Math.Min(_gitOpsFailures - 1, 16)));
+                    }
+                    if (Volatile.Read(ref _gitOps) is { } status)
+                    {
+                        Volatile.Write(ref _gitOps, status with { NextCheck = _time.GetUtcNow() + wait });
+                    }
                 }
-                await _gitOpsWake.WaitAsync(wait, cancellationToken);
             }
             catch (OperationCanceledException)
             {
@@ -82,8 +87,16 @@ public sealed partial class ControlPlane
             }
             catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException or InvalidOperationException or UnauthorizedAccessException)
             {
+                // Not the repository's fault (that is a GitSourceException): say it, and look again at the next interval.
                 Events.Record("gitops", $"sync failed: {e.GetType().Name}: {e.Message}", warning: true);
-                await Task.Delay(wait, _time, cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
+            }
+            try
+            {
+                await _gitOpsWake.WaitAsync(wait, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
             }
         }
     }
