@@ -29,8 +29,15 @@ internal static class ChangeCommands
         var file = new Option<string>("--file", "-f") { Description = "The spec file, or the directory holding flotilla.yaml", DefaultValueFactory = _ => "." };
         var basedOn = new Option<long?>("--based-on") { Description = "Refuse unless this is still the latest revision (default: the latest when the command starts)" };
         var wait = new Option<bool>("--wait") { Description = "Wait until every instance runs the new revision and is ready (exit 1: a release was aborted, 3: a release waits for promote)" };
+        var revision = new Option<long?>("--revision") { Description = "Apply an earlier revision again (its artifacts, config, endpoints and flags as they were; nothing is rebuilt) instead of a spec" };
         yield return ApiCommand.Create("apply", "Make a spec the desired state, as a new audited revision", async (parse, client, json, ct) =>
         {
+            if (parse.GetValue(revision) is { } number)
+            {
+                var again = JsonSerializer.Deserialize<ApplyResponse>(await client.PostAsync($"v1/revisions/{number}/apply", null, ct), ApiJson.Options)!;
+                Console.WriteLine(json ? JsonSerializer.Serialize(again, ApiJson.Options) : $"revision {again.Revision} applied: {again.Summary}");
+                return parse.GetValue(wait) ? await WaitConvergedAsync(client, json, ct) : 0;
+            }
             var path = Path.GetFullPath(parse.GetValue(file)!);
             var specFile = Directory.Exists(path) ? Path.Combine(path, SpecLoader.DefaultFileName) : path;
             if (!File.Exists(specFile))
@@ -51,7 +58,7 @@ internal static class ChangeCommands
                 Console.WriteLine(result.Unchanged ? $"unchanged: revision {result.Revision} already is this spec" : $"revision {result.Revision} applied: {result.Summary}");
             }
             return parse.GetValue(wait) ? await WaitConvergedAsync(client, json, ct) : 0;
-        }, file, basedOn, wait);
+        }, file, basedOn, wait, revision);
 
         var assignment = new Argument<string>("service=instances") { Description = "e.g. orders=5" };
         yield return ApiCommand.Create("scale", "Run a service with another instance count (until the next apply)", async (parse, client, _, ct) =>

@@ -23,6 +23,11 @@ internal static class ApiEndpoints
         v1.MapGet("/revisions/{number:long}", (long number, ControlPlane plane) => plane.Store.Revision(number) is { } r
             ? Results.Json(new RevisionDetail(r.Number, r.CreatedAt, r.Actor, r.Environment, r.SpecFile, r.GitCommit, r.Summary, r.SpecYaml), ApiJson.Options)
             : ApiErrors.Result(StatusCodes.Status404NotFound, $"no revision {number}", $"the latest is {plane.Store.LatestRevisionNumber}"));
+        v1.MapPost("/revisions/{number:long}/apply", async (long number, HttpContext context, ControlPlane plane) =>
+        {
+            var record = await plane.ReapplyAsync(number, ApiAuth.Actor(context), context.RequestAborted);
+            return Results.Json(new ApplyResponse(record.Number, false, record.Summary), ApiJson.Options, statusCode: StatusCodes.Status201Created);
+        }).WithSummary("Makes an earlier revision's desired state the desired state again, as a new revision (nothing rebuilt).");
         v1.MapGet("/audit", (int? limit, ControlPlane plane) => Results.Json(plane.Store.Audit(Math.Clamp(limit ?? 100, 1, 10_000)), ApiJson.Options)).WithSummary("Who changed what, newest first.");
         v1.MapGet("/events", EventsAsync).WithSummary("Events after ?since=; ?follow=true streams them as Server-Sent Events.");
         v1.MapGet("/services/{service}/logs", LogsAsync).WithSummary("Instance logs of a service (?instance=, ?tail=, ?follow=true).");

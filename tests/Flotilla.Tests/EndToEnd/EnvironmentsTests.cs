@@ -93,7 +93,8 @@ public sealed class EnvironmentsTests
             (string?)JsonNode.Parse(await (await http.PostAsync($"{url}/ofrep/v1/evaluate/flags/banner", new StringContent("{}", Encoding.UTF8, "application/json"))).Content.ReadAsStringAsync())!["value"];
         Assert.Equal(("Welcome", "Sale"), (await Banner(prodFlags), await Banner(stagingFlags)));
         var stagingDigest = InstanceEnv((int)staging["pid"]!, "FLOTILLA_ARTIFACT_DIGEST");
-        Assert.NotEqual(InstanceEnv((int)prod["pid"]!, "FLOTILLA_ARTIFACT_DIGEST"), stagingDigest);
+        var first = InstanceEnv((int)prod["pid"]!, "FLOTILLA_ARTIFACT_DIGEST");
+        Assert.NotEqual(first, stagingDigest);
         Assert.Equal(0, (await harness.CliAsync("stop", "reviews", "--env", "staging")).Code);
         await Eventually.Until(async () => (await ReviewsAsync(harness, "staging")).Count == 0, ServerHarness.Wait, "staging's reviews to stop");
         Assert.Equal((int)prod["pid"]!, (int)(await ReviewsAsync(harness, "prod")).Single()["pid"]!);
@@ -112,6 +113,13 @@ public sealed class EnvironmentsTests
         Assert.Contains($"digest {stagingDigest[..12]} from staging", (string?)history[0]!["summary"], StringComparison.Ordinal);
         (code, output) = await harness.CliAsync("promote", "reviews", "--from", "staging", "--to", "prod");
         Assert.True(code == 1 && output.Contains("already runs the artifacts", StringComparison.Ordinal), output);
+
+        // Any revision can be applied again, exactly as it ran: prod back on its first artifact, nothing rebuilt.
+        (code, output) = await harness.CliAsync("apply", "--revision", "1", "--env", "prod", "--wait");
+        Assert.True(code == 0 && output.Contains("re-apply revision 1", StringComparison.Ordinal), output);
+        Assert.Equal(first, InstanceEnv((int)(await ReviewsAsync(harness, "prod")).Single()["pid"]!, "FLOTILLA_ARTIFACT_DIGEST"));
+        (code, output) = await harness.CliAsync("apply", "--revision", "99", "--env", "prod");
+        Assert.True(code == 1 && output.Contains("no revision 99", StringComparison.Ordinal), output);
 
         // A restarted server runs both environments again.
         harness.Server.Interrupt();
