@@ -386,7 +386,11 @@ public sealed partial class ControlPlane : IAsyncDisposable
         }
         await _driver.DisposeAsync();
         await _router.DisposeAsync();
-        LocalInstance.TryDelete(Path.Combine(_options.ArtifactsDirectory, ".staging"));
+        if (Path.GetFullPath(_options.ArtifactsDirectory) == Path.GetFullPath(Path.Combine(_options.DataDirectory, "artifacts")))
+        {
+            // Only the owner of a build cache clears its unfinished builds (environments share the server's).
+            LocalInstance.TryDelete(Path.Combine(_options.ArtifactsDirectory, ".staging"));
+        }
         if (_stoppedDataPlane)
         {
             LocalInstance.TryDelete(Path.Combine(_options.DataDirectory, "instances"));

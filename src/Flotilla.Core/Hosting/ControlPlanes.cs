@@ -5,8 +5,9 @@ namespace Flotilla.Hosting;
 
 /// <summary>
 /// The environments one server runs side by side, fully separated like namespaces: each has its
-/// own control plane with its own store, artifacts, router process, instances, endpoints, flags
-/// and GitOps source, in its own data directory. The root data directory holds the first
+/// own control plane with its own store, router process, instances, endpoints, flags, secrets
+/// and GitOps source, in its own data directory; they share the build cache, whose artifacts are
+/// immutable and addressed by content digest. The root data directory holds the first
 /// environment applied (or none: the base spec); every other one is under environments/NAME/,
 /// created by its first apply and restarted with the server.
 /// </summary>
@@ -115,8 +116,9 @@ public sealed class ControlPlanes : IAsyncDisposable
 
     private string Names() => string.Join(", ", All.Select(p => p.State.Environment ?? "(base)"));
 
+    /// <summary>An environment's own data directory; the build cache is the server's (content-addressed, so a build serves every environment: built once).</summary>
     private ControlPlaneOptions OptionsFor(string environment) =>
-        new(Path.Combine(_options.DataDirectory, "environments", environment), _options.RouterCommand, _options.Time);
+        new(Path.Combine(_options.DataDirectory, "environments", environment), _options.RouterCommand, _options.Time) { ArtifactsDirectory = _options.ArtifactsDirectory };
 
     public async Task StopDataPlanesAsync()
     {

@@ -93,6 +93,8 @@ public sealed class EnvironmentsTests
             (string?)JsonNode.Parse(await (await http.PostAsync($"{url}/ofrep/v1/evaluate/flags/banner", new StringContent("{}", Encoding.UTF8, "application/json"))).Content.ReadAsStringAsync())!["value"];
         Assert.Equal(("Welcome", "Sale"), (await Banner(prodFlags), await Banner(stagingFlags)));
         var stagingDigest = InstanceEnv((int)staging["pid"]!, "FLOTILLA_ARTIFACT_DIGEST");
+        // One build cache per server, addressed by content: staging's build is where prod will find it.
+        Assert.StartsWith(Path.Combine(harness.DataDirectory, "artifacts") + "/", InstanceEnv((int)staging["pid"]!, "ARTIFACT"), StringComparison.Ordinal);
         var first = InstanceEnv((int)prod["pid"]!, "FLOTILLA_ARTIFACT_DIGEST");
         Assert.NotEqual(first, stagingDigest);
         Assert.Equal(0, (await harness.CliAsync("stop", "reviews", "--env", "staging")).Code);
