@@ -60,8 +60,9 @@ public sealed class Flag
         {
             result = _targeting.Evaluate(new LogicScope(context.Values, Key, unixSeconds));
         }
-        catch (Exception e) when (e is InvalidCastException or ArgumentException or IndexOutOfRangeException or OverflowException or InvalidOperationException)
+        catch (Exception e) when (e is not (OutOfMemoryException or InsufficientExecutionStackException))
         {
+            // A rule's failure is this flag's GENERAL error, never the request's 500 or another flag's answer.
             return FlagResolution.Failed(Key, FlagErrors.General, $"the targeting rule failed: {e.Message}", Metadata);
         }
         if (result is null)
