@@ -181,7 +181,7 @@ public sealed partial class ControlPlane
         {
             if (!_store.FlagOverrides().TryGetValue(key, out var change))
             {
-                _ = View(key);
+                _ = View(key); // an unknown flag is NotFound, not "no runtime change"
                 throw new ControlPlaneException($"flag '{key}' has no runtime change; it serves as the spec says", ControlPlaneError.Conflict);
             }
             var spec = (JsonObject)JsonNode.Parse(change.SpecJson)!;
@@ -197,10 +197,16 @@ public sealed partial class ControlPlane
         }
     }
 
-    /// <summary>Every flag with what it serves and where that comes from.</summary>
-    public IReadOnlyList<FlagView> FlagViews() => Flags.Ordered.Select(f => View(f.Key)).ToList();
+    /// <summary>Every flag with what it serves and where that comes from (the runtime changes read once).</summary>
+    public IReadOnlyList<FlagView> FlagViews()
+    {
+        var changes = _store.FlagOverrides();
+        return Flags.Ordered.Select(f => View(f.Key, changes)).ToList();
+    }
 
-    public FlagView View(string key)
+    public FlagView View(string key) => View(key, _store.FlagOverrides());
+
+    private FlagView View(string key, IReadOnlyDictionary<string, FlagOverride> changes)
     {
         if (!Flags.Flags.TryGetValue(key, out var flag))
         {
@@ -208,7 +214,7 @@ public sealed partial class ControlPlane
                 ? "this system declares no flags: add 'flags: flags.json' to the spec and apply it"
                 : $"no flag '{key}'; flags: {string.Join(", ", Flags.Flags.Keys)}", ControlPlaneError.NotFound);
         }
-        var change = _store.FlagOverrides().GetValueOrDefault(key);
+        var change = changes.GetValueOrDefault(key);
         return new FlagView(key, flag.Enabled ? "ENABLED" : "DISABLED", flag.DefaultVariant, flag.Variants.Keys.ToList(), flag.HasTargeting, flag.Definition,
             change is null ? "spec" : "runtime", change?.Actor, change?.At, change is null ? null : Describe((JsonObject)JsonNode.Parse(change.SpecJson)!, flag.Definition));
     }
@@ -219,7 +225,7 @@ public sealed partial class ControlPlane
     /// <summary>The flags' base URL as instances get it (FLOTILLA_FLAGS_URL), or null.</summary>
     public string? FlagsUrl => State.Flags is { } flags ? $"http://127.0.0.1:{flags.Port}" : null;
 
-    /// <summary>What differs between two definitions of a flag, in words: "state ENABLED→DISABLED, targeting changed".</summary>
+    /// <summary>What differs between two definitions of a flag, part by part: "state ENABLED→DISABLED, targeting {...}→{...}".</summary>
     private static string Describe(JsonObject before, JsonObject after)
     {
         var parts = new List<string>();

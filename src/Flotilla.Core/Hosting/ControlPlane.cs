@@ -57,8 +57,15 @@ public sealed partial class ControlPlane : IAsyncDisposable
     /// <summary>This environment's secrets (its own store and key: environments never see each other's).</summary>
     public Secrets.SecretStore Secrets { get; }
 
-    /// <summary>Binds an API handler's parameter to the environment the request names (see <see cref="ControlPlanes.BindAsync"/>).</summary>
-    public static ValueTask<ControlPlane?> BindAsync(Microsoft.AspNetCore.Http.HttpContext context) => ControlPlanes.BindAsync(context);
+    /// <summary>
+    /// How minimal APIs bind a handler's <see cref="ControlPlane"/> parameter: the environment the
+    /// request names (X-Flotilla-Environment), else the first one. (Not a scoped service: the
+    /// container would dispose the control plane at the end of each request.)
+    /// </summary>
+    public static async ValueTask<ControlPlane?> BindAsync(Microsoft.AspNetCore.Http.HttpContext context) =>
+        context.RequestServices.GetService(typeof(ControlPlanes)) is ControlPlanes planes
+            ? await planes.ForAsync(Api.ApiServer.EnvironmentOf(context), create: false, context.RequestAborted)
+            : null;
     public StateStore Store => _store;
     public string DataDirectory => _options.DataDirectory;
     public DesiredState State => Volatile.Read(ref _state);

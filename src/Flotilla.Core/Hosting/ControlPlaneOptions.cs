@@ -13,9 +13,6 @@ public sealed record ControlPlaneOptions(string DataDirectory, IReadOnlyList<str
     /// <summary>The build cache; by default inside the data directory, shared where several control planes build the same sources (tests).</summary>
     public string ArtifactsDirectory { get; init; } = Path.Combine(DataDirectory, "artifacts");
 
-    /// <summary>Whether a server with this control plane starts others for other environments (off where a test hosts one plane).</summary>
-    public bool CreatesEnvironments { get; init; } = true;
-
     /// <summary>The default for <c>up</c>: .flotilla/ beside the spec file, like .terraform/ or .git/.</summary>
     public static ControlPlaneOptions For(Model.SystemSpec spec) => new(Path.Combine(spec.Directory, ".flotilla"));
 }

@@ -17,11 +17,13 @@ public sealed class ControlPlanes : IAsyncDisposable
     private readonly ControlPlaneOptions _options;
     private readonly ConcurrentDictionary<string, ControlPlane> _others = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _creating = new(1, 1);
+    private readonly bool _createsEnvironments;
 
-    private ControlPlanes(ControlPlaneOptions options, ControlPlane root)
+    private ControlPlanes(ControlPlaneOptions options, ControlPlane root, bool createsEnvironments = true)
     {
         _options = options;
         Root = root;
+        _createsEnvironments = createsEnvironments;
     }
 
     /// <summary>The control plane of the root data directory (also tokens and the server's own audit live in its store).</summary>
@@ -49,7 +51,7 @@ public sealed class ControlPlanes : IAsyncDisposable
     }
 
     /// <summary>Only the one control plane (tests that host one themselves): another environment cannot be created.</summary>
-    public static ControlPlanes Of(ControlPlane root) => new(new ControlPlaneOptions(root.DataDirectory) { CreatesEnvironments = false }, root);
+    public static ControlPlanes Of(ControlPlane root) => new(new ControlPlaneOptions(root.DataDirectory), root, createsEnvironments: false);
 
     /// <summary>Every environment this server runs, the root one first.</summary>
     public IReadOnlyList<ControlPlane> All => [Root, .. _others.OrderBy(o => o.Key, StringComparer.Ordinal).Select(o => o.Value)];
@@ -81,15 +83,11 @@ public sealed class ControlPlanes : IAsyncDisposable
         await _creating.WaitAsync(cancellationToken);
         try
         {
-            if (Root.Store.LatestRevisionNumber == 0)
-            {
-                return Root;
-            }
             if (_others.TryGetValue(environment, out plane))
             {
                 return plane;
             }
-            if (!_options.CreatesEnvironments)
+            if (!_createsEnvironments)
             {
                 throw new ControlPlaneException($"this control plane runs environment '{Root.State.Environment ?? "(base)"}' only", ControlPlaneError.Conflict);
             }
@@ -103,16 +101,6 @@ public sealed class ControlPlanes : IAsyncDisposable
             _creating.Release();
         }
     }
-
-    /// <summary>
-    /// How an API handler's <see cref="ControlPlane"/> parameter is bound: the environment the request
-    /// names (X-Flotilla-Environment), else the root one. (Not a scoped service: the container would
-    /// dispose the control plane at the end of each request.)
-    /// </summary>
-    internal static async ValueTask<ControlPlane?> BindAsync(Microsoft.AspNetCore.Http.HttpContext context) =>
-        context.RequestServices.GetService(typeof(ControlPlanes)) is ControlPlanes planes
-            ? await planes.ForAsync(Api.ApiServer.EnvironmentOf(context), create: false, context.RequestAborted)
-            : null;
 
     private string Names() => string.Join(", ", All.Select(p => p.State.Environment ?? "(base)"));
 
