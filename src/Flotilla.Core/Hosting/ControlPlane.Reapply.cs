@@ -33,12 +33,7 @@ public sealed partial class ControlPlane
             await RestoreEndpointsAsync(state, cancellationToken);
             var summary = $"re-apply revision {number}: {state.Summarize(State)}";
             var record = _store.AddRevision(latest.Number, actor, earlier.Environment, earlier.SpecFile, earlier.SpecYaml, earlier.GitCommit, summary, earlier.DesiredJson, _time.GetUtcNow());
-            var before = State;
-            Volatile.Write(ref _problems, new Dictionary<string, string>());
-            Volatile.Write(ref _state, state);
-            Publish();
-            DropSupersededFlagChanges(before.Flags, state.Flags, record.Number, actor);
-            await PublishFlagsAsync(cancellationToken);
+            await MakeDesiredAsync(state, record, actor, cancellationToken);
             Events.Record(state.System, $"revision {record.Number} by {actor}: {summary}");
             return record;
         }

@@ -244,12 +244,7 @@ public sealed partial class ControlPlane : IAsyncDisposable
             {
                 await _router.RemoveServiceAsync(gone);
             }
-            Volatile.Write(ref _problems, new Dictionary<string, string>());
-            var before = State;
-            Volatile.Write(ref _state, state);
-            Publish();
-            DropSupersededFlagChanges(before.Flags, state.Flags, record.Number, request.Actor);
-            await PublishFlagsAsync(cancellationToken);
+            await MakeDesiredAsync(state, record, request.Actor, cancellationToken);
             Events.Record(spec.Name, $"revision {record.Number} applied by {request.Actor}{(request.GitCommit is null ? "" : $" from commit {request.GitCommit[..Math.Min(12, request.GitCommit.Length)]}")}: {summary}");
             return new ApplyResult(record, Unchanged: false);
         }
@@ -257,6 +252,20 @@ public sealed partial class ControlPlane : IAsyncDisposable
         {
             _changing.Release();
         }
+    }
+
+    /// <summary>
+    /// Makes a recorded revision's state the one the controllers and the router work to: the
+    /// instance sets, and the flags (a runtime change of a flag the revision changes is superseded).
+    /// </summary>
+    private async Task MakeDesiredAsync(DesiredState state, RevisionRecord record, string actor, CancellationToken cancellationToken)
+    {
+        Volatile.Write(ref _problems, new Dictionary<string, string>());
+        var before = State;
+        Volatile.Write(ref _state, state);
+        Publish();
+        DropSupersededFlagChanges(before.Flags, state.Flags, record.Number, actor);
+        await PublishFlagsAsync(cancellationToken);
     }
 
     /// <summary>Opens the endpoint of every service of the spec; on a port that cannot be had, closes what it opened and refuses.</summary>
