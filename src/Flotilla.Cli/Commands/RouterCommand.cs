@@ -24,7 +24,7 @@ internal static class RouterCommand
                 return 2;
             }
             using var stop = new ShutdownSignal();
-            await using var router = new RouterHost();
+            await using var router = new RouterHost(message => Console.Error.WriteLine($"{DateTimeOffset.UtcNow:O} {message}"));
             Console.WriteLine($"router {Environment.ProcessId}: admin API on 127.0.0.1:{parse.GetValue(port)}");
             var exporter = parse.GetValue(metrics) is { } listen && System.Net.IPEndPoint.TryParse(listen, out var endpoint)
                 ? MetricsListener.RunAsync(router, endpoint, Console.WriteLine, stop.Token)

@@ -106,7 +106,7 @@ public sealed partial class ControlPlane : IAsyncDisposable
             var firstOfThisStart = events.LastSequence + 1;
             router = options.RouterCommand is { } command
                 ? await RouterClient.AttachOrStartAsync(options.DataDirectory, command, (message, warning) => events.Record("router", message, warning), options.RouterArguments, cancellationToken)
-                : new RouterHost();
+                : new RouterHost(message => events.Record("router", message, true));
             plane = new ControlPlane(options, store, router, events) { FirstEventOfThisStart = firstOfThisStart, _lock = exclusive };
             await plane.RecoverAsync(cancellationToken);
             plane._controller.Start();

@@ -12,8 +12,8 @@ internal sealed class DestinationSet(DestinationState[] destinations)
 
     public bool IsEmpty => destinations.Length == 0;
 
-    /// <summary>Round-robin over healthy destinations other than <paramref name="exclude"/>; any other one if none is healthy.</summary>
-    public DestinationState? Pick(DestinationState? exclude = null)
+    /// <summary>Round-robin over healthy destinations other than the excluded ones; any other one if none is healthy.</summary>
+    public DestinationState? Pick(DestinationState? exclude = null, DestinationState? alsoExclude = null)
     {
         var count = destinations.Length;
         if (count == 0)
@@ -26,7 +26,7 @@ internal sealed class DestinationSet(DestinationState[] destinations)
         for (var i = 0u; i < count; i++)
         {
             var candidate = destinations[(start + i) % count];
-            if (candidate == exclude)
+            if (candidate == exclude || candidate == alsoExclude)
             {
                 continue;
             }

@@ -14,10 +14,13 @@ internal sealed class DestinationState(string instanceId, int port, Metrics.Revi
     public string Prefix { get; } = $"http://127.0.0.1:{port}/";
     public long InFlight => Volatile.Read(ref _inFlight);
 
+    /// <summary>How requests to this instance are transformed (it learns whether the instance keeps connections).</summary>
+    public ForwardingTransformer Transformer { get; } = new();
+
     /// <summary>The counters of the service and revision this instance runs.</summary>
     public Metrics.RevisionMetrics Metrics { get; } = metrics;
 
-    /// <summary>False for a short while after a connection to it failed (passive health).</summary>
+    /// <summary>False for a short while after connecting to it failed (passive health).</summary>
     public bool IsHealthy(long nowMs) => Volatile.Read(ref _failedUntil) <= nowMs;
 
     public void MarkFailed() => Volatile.Write(ref _failedUntil, Environment.TickCount64 + PassiveFailurePenaltyMs);

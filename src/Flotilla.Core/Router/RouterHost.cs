@@ -7,22 +7,13 @@ namespace Flotilla.Router;
 /// last table it was given; removing an instance from a table takes it out of rotation for new
 /// requests at once, and <see cref="WaitForDrainAsync"/> waits for the ones it still serves.
 /// </summary>
-public sealed class RouterHost : IRouter
+/// <param name="log">Where to say what went wrong with a request (rate-limited per endpoint); nowhere by default.</param>
+public sealed class RouterHost(Action<string>? log = null) : IRouter
 {
     private readonly ConcurrentDictionary<string, ServiceEndpoint> _endpoints = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, DestinationState> _destinations = new(StringComparer.Ordinal);
     private readonly Lock _applyGate = new();
-    private readonly HttpMessageInvoker _client = new(new SocketsHttpHandler
-    {
-        UseProxy = false,
-        AllowAutoRedirect = false,
-        AutomaticDecompression = System.Net.DecompressionMethods.None,
-        UseCookies = false,
-        EnableMultipleHttp2Connections = true,
-        ActivityHeadersPropagator = null,
-        ConnectTimeout = TimeSpan.FromSeconds(2),
-        PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30),
-    }, disposeHandler: true);
+    private readonly UpstreamClients _clients = new();
     private readonly Metrics.RouterMetrics _metrics = new();
     private readonly Mirror.MirrorWorker _mirror = new();
     private readonly ConcurrentDictionary<string, Mirror.MirrorReport> _reports = new(StringComparer.Ordinal);
@@ -42,7 +33,7 @@ public sealed class RouterHost : IRouter
         {
             return existing.Port;
         }
-        var endpoint = await ServiceEndpoint.StartAsync(service, port, _client, _mirror, cancellationToken);
+        var endpoint = await ServiceEndpoint.StartAsync(service, port, _clients, _mirror, log, cancellationToken);
         _endpoints[service] = endpoint;
         Apply(Table);
         return endpoint.Port;
@@ -187,6 +178,6 @@ public sealed class RouterHost : IRouter
         _endpoints.Clear();
         await StopFlagsAsync();
         await _mirror.DisposeAsync();
-        _client.Dispose();
+        _clients.Dispose();
     }
 }

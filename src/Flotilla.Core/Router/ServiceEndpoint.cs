@@ -14,26 +14,27 @@ namespace Flotilla.Router;
 
 /// <summary>
 /// The stable endpoint of one service: its own listener on 127.0.0.1, forwarding each request
-/// through YARP's forwarder to a ready instance. A failed connection is retried once on another
-/// instance when the request is safe to repeat (idempotent method, no body). Each response is
-/// counted for the revision that gave it (status class, latency).
+/// through YARP's forwarder to a ready instance, retried elsewhere as <see cref="RetryPolicy"/>
+/// says. Each response is counted for the revision that gave it (status class, latency).
 /// </summary>
 internal sealed class ServiceEndpoint : IAsyncDisposable
 {
     private static readonly ForwarderRequestConfig RequestConfig = new() { ActivityTimeout = TimeSpan.FromSeconds(100) };
     private readonly WebApplication _app;
     private readonly IHttpForwarder _forwarder;
-    private readonly HttpMessageInvoker _client;
+    private readonly UpstreamClients _clients;
+    private readonly Action<string>? _log;
     private readonly byte[] _unavailableBody;
     private ServiceRoutes _routes = ServiceRoutes.Empty;
 
     private readonly Mirror.MirrorWorker _mirror;
 
-    private ServiceEndpoint(string service, WebApplication app, HttpMessageInvoker client, Mirror.MirrorWorker mirror)
+    private ServiceEndpoint(string service, WebApplication app, UpstreamClients clients, Mirror.MirrorWorker mirror, Action<string>? log)
     {
         Service = service;
         _app = app;
-        _client = client;
+        _clients = clients;
+        _log = log;
         _mirror = mirror;
         _forwarder = app.Services.GetRequiredService<IHttpForwarder>();
         _unavailableBody = System.Text.Encoding.UTF8.GetBytes($"flotilla: no ready instance of service '{service}'\n");
@@ -44,7 +45,7 @@ internal sealed class ServiceEndpoint : IAsyncDisposable
     public int Port { get; private set; }
 
     /// <summary>Binds and starts the endpoint; throws <see cref="EndpointBindException"/> when the port is taken.</summary>
-    public static async Task<ServiceEndpoint> StartAsync(string service, int? port, HttpMessageInvoker client, Mirror.MirrorWorker mirror, CancellationToken cancellationToken)
+    public static async Task<ServiceEndpoint> StartAsync(string service, int? port, UpstreamClients clients, Mirror.MirrorWorker mirror, Action<string>? log, CancellationToken cancellationToken)
     {
         var builder = EmbeddedWebApp.CreateBuilder();
         builder.Services.AddHttpForwarder();
@@ -55,7 +56,7 @@ internal sealed class ServiceEndpoint : IAsyncDisposable
             // yet), so accepting prior-knowledge HTTP/2 here would only hide a silent downgrade.
             kestrel.Listen(IPAddress.Loopback, port ?? 0, listen => listen.Protocols = HttpProtocols.Http1);
         });
-        var endpoint = new ServiceEndpoint(service, builder.Build(), client, mirror);
+        var endpoint = new ServiceEndpoint(service, builder.Build(), clients, mirror, log);
         endpoint.Port = await EmbeddedWebApp.ListenAsync(endpoint._app,
             () => new EndpointBindException(service, port ?? 0, $"service '{service}': endpoint port {port} is already in use by another program (or another environment on this server: give it environments.NAME.portOffset); stop it or change services.{service}.http.port"), cancellationToken);
         return endpoint;
@@ -87,29 +88,38 @@ internal sealed class ServiceEndpoint : IAsyncDisposable
         await ForwardWithRetryAsync(context, destinations, destination, cookie);
     }
 
-    /// <summary>Forwards; a failed connection of a safe request is retried once elsewhere. Returns the destination that answered.</summary>
+    /// <summary>Forwards, retrying on another instance as <see cref="RetryPolicy"/> allows. Returns the destination that answered.</summary>
     private async Task<(DestinationState Answered, ForwarderError Error)> ForwardWithRetryAsync(HttpContext context, DestinationSet destinations, DestinationState destination, string? cookie)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var error = await ForwardAsync(context, destination);
-        if (error == ForwarderError.Request)
+        DestinationState? earlier = null;
+        for (var attempt = 1; error == ForwarderError.Request && !context.Response.HasStarted; attempt++)
         {
-            destination.MarkFailed();
-            if (!context.Response.HasStarted && IsSafeToRetry(context.Request) && destinations.Pick(exclude: destination) is { } second)
+            var failure = RetryPolicy.Classify(context.Features.Get<IForwarderErrorFeature>()?.Exception);
+            if (failure == RetryPolicy.Failure.Connect)
             {
-                context.Response.Clear();
-                context.Features.Set<IForwarderErrorFeature>(null);
-                if (cookie is not null)
-                {
-                    context.Response.Headers.Append("Set-Cookie", cookie);
-                }
-                destination = second;
-                error = await ForwardAsync(context, second);
-                if (error == ForwarderError.Request)
-                {
-                    second.MarkFailed();
-                }
+                destination.MarkFailed();
             }
+            if (attempt >= RetryPolicy.MaxAttempts || !RetryPolicy.Allows(context.Request, failure)
+                || System.Diagnostics.Stopwatch.GetElapsedTime(started) > RetryPolicy.Budget)
+            {
+                break;
+            }
+            context.Response.Clear();
+            context.Features.Set<IForwarderErrorFeature>(null);
+            if (cookie is not null)
+            {
+                context.Response.Headers.Append("Set-Cookie", cookie);
+            }
+            var next = destinations.Pick(exclude: destination, alsoExclude: earlier) ?? destination;
+            earlier = destination;
+            destination = next;
+            error = await ForwardAsync(context, destination);
+        }
+        if (error != ForwarderError.None)
+        {
+            ReportFailure(context, destination, error);
         }
         // Counted once per client request, for the revision that answered it.
         destination.Metrics.Record(context.Response.StatusCode, (long)System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMicroseconds);
@@ -174,7 +184,7 @@ internal sealed class ServiceEndpoint : IAsyncDisposable
         destination.Enter();
         try
         {
-            return await _forwarder.SendAsync(context, destination.Prefix, _client, RequestConfig, Transformer);
+            return await _forwarder.SendAsync(context, destination.Prefix, _clients.For(destination), RequestConfig, destination.Transformer);
         }
         finally
         {
@@ -182,27 +192,24 @@ internal sealed class ServiceEndpoint : IAsyncDisposable
         }
     }
 
-    /// <summary>YARP's default transform, keeping a sticky cookie the router set beside the instance's own.</summary>
-    private static readonly HttpTransformer Transformer = new KeepRouterCookies();
+    private long _lastFailureReport;
 
-    private sealed class KeepRouterCookies : HttpTransformer
+    /// <summary>A request the router could not get answered, said in its log at most once a second per endpoint (a flood would drown the log).</summary>
+    private void ReportFailure(HttpContext context, DestinationState last, ForwarderError error)
     {
-        public override async ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)
+        if (_log is null)
         {
-            var ours = httpContext.Response.Headers.SetCookie;
-            var result = await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
-            if (ours.Count > 0 && !httpContext.Response.Headers.SetCookie.Contains(ours[0]))
-            {
-                httpContext.Response.Headers.Append("Set-Cookie", ours);
-            }
-            return result;
+            return;
         }
+        var now = Environment.TickCount64;
+        var previous = Volatile.Read(ref _lastFailureReport);
+        if (now - previous < 1000 || Interlocked.CompareExchange(ref _lastFailureReport, now, previous) != previous)
+        {
+            return;
+        }
+        var cause = context.Features.Get<IForwarderErrorFeature>()?.Exception?.GetBaseException().Message ?? error.ToString();
+        _log($"service '{Service}': {context.Request.Method} {context.Request.Path} answered {context.Response.StatusCode} ({error}); last tried instance {last.InstanceId}: {cause}");
     }
-
-    private static bool IsSafeToRetry(HttpRequest request) =>
-        (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method) || HttpMethods.IsOptions(request.Method))
-        && request.ContentLength is null or 0
-        && !request.Headers.ContainsKey("Transfer-Encoding");
 
     private Task RespondUnavailableAsync(HttpContext context)
     {
