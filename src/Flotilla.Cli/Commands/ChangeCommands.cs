@@ -113,6 +113,14 @@ internal static class ChangeCommands
             return 0;
         }, tokenName, role, revoke);
 
+        yield return ApiCommand.Create("reload-router", "Replace the router's process by one of the Flotilla program on disk now, without dropping a request", async (parse, client, json, ct) =>
+        {
+            var answer = await client.PostAsync("v1/router/reload", new { }, ct);
+            var reload = JsonSerializer.Deserialize<Flotilla.Api.RouterReload>(answer, ApiJson.Options)!;
+            Console.WriteLine(json ? answer : $"router worker {reload.OldPid} finished its requests; worker {reload.NewPid} serves");
+            return 0;
+        });
+
         var stopAll = new Option<bool>("--stop-all") { Description = "Also drain and stop every instance and the router (default: they keep serving)" };
         yield return ApiCommand.Create("shutdown", "Stop the server", async (parse, client, _, ct) =>
         {

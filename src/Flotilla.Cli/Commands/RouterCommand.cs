@@ -1,12 +1,15 @@
 using System.CommandLine;
-using Flotilla.Router;
 using Flotilla.Router.Remote;
+using Flotilla.Router.Supervisor;
 
 namespace Flotilla.Cli.Commands;
 
 /// <summary>
 /// <c>flotilla router --admin-port N</c> (started by the server, not by people): the data plane
-/// as its own process, configured through its loopback admin API, serving its last table.
+/// as its own process, configured through its loopback admin API, serving its last table. It is
+/// a supervisor that holds the listening sockets and runs the router as a worker process
+/// (<c>--worker</c>) on copies of them; SIGHUP, or the admin API's reload, replaces the worker
+/// without dropping a request.
 /// </summary>
 internal static class RouterCommand
 {
@@ -14,7 +17,9 @@ internal static class RouterCommand
     {
         var port = new Option<int>("--admin-port") { Required = true, Description = "Loopback port of the admin API" };
         var metrics = new Option<string?>("--metrics") { Description = "address:port of an unauthenticated Prometheus endpoint (GET /metrics)" };
-        var command = new Command("router", "Run the data plane process (started by 'flotilla server')") { port, metrics };
+        var worker = new Option<bool>("--worker") { Description = "Serve as the worker of the supervisor given by --supervisor" };
+        var supervisor = new Option<int?>("--supervisor") { Description = "The supervisor's pid (with --worker)" };
+        var command = new Command("router", "Run the data plane process (started by 'flotilla server')") { port, metrics, worker, supervisor };
         command.Hidden = true;
         command.SetAction(async (parse, _) =>
         {
@@ -23,17 +28,34 @@ internal static class RouterCommand
                 Console.Error.WriteLine($"error: {RouterAdmin.SecretVariable} is not set; the router is started by 'flotilla server'");
                 return 2;
             }
-            using var stop = new ShutdownSignal();
-            await using var router = new RouterHost(message => Console.Error.WriteLine($"{DateTimeOffset.UtcNow:O} {message}"));
-            Console.WriteLine($"router {Environment.ProcessId}: admin API on 127.0.0.1:{parse.GetValue(port)}");
-            var exporter = parse.GetValue(metrics) is { } listen && System.Net.IPEndPoint.TryParse(listen, out var endpoint)
-                ? MetricsListener.RunAsync(router, endpoint, Console.WriteLine, stop.Token)
-                : Task.CompletedTask;
-            await RouterAdmin.RunAsync(router, parse.GetValue(port), secret, stop.Token);
-            await exporter;
-            Console.WriteLine("router stopping");
-            return 0;
+            if (parse.GetValue(worker))
+            {
+                return parse.GetValue(supervisor) is { } pid
+                    ? await RunWorkerAsync(pid, parse.GetValue(port), parse.GetValue(metrics), secret)
+                    : Fail("--worker needs --supervisor PID");
+            }
+            return await RunSupervisorAsync(parse.GetValue(port), parse.GetValue(metrics));
         });
         return command;
+    }
+
+    private static int Fail(string message)
+    {
+        Console.Error.WriteLine($"error: {message}");
+        return 2;
+    }
+
+    private static async Task<int> RunSupervisorAsync(int adminPort, string? metrics)
+    {
+        using var stop = new ShutdownSignal();
+        await RouterProcesses.RunSupervisorAsync(ServerCommand.SelfCommand(), adminPort, metrics, stop.Token);
+        return 0;
+    }
+
+    private static async Task<int> RunWorkerAsync(int supervisorPid, int adminPort, string? metrics, string secret)
+    {
+        using var stop = new ShutdownSignal();
+        await RouterProcesses.RunWorkerAsync(supervisorPid, adminPort, metrics, secret, stop.Token);
+        return 0;
     }
 }

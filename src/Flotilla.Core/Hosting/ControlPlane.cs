@@ -67,6 +67,9 @@ public sealed partial class ControlPlane : IAsyncDisposable
             ? await planes.ForAsync(Api.ApiServer.EnvironmentOf(context), create: false, context.RequestAborted)
             : null;
     public StateStore Store => _store;
+
+    /// <summary>The data plane this control plane drives (in this process, or a router process).</summary>
+    public IRouter DataPlane => _router;
     public string DataDirectory => _options.DataDirectory;
     public DesiredState State => Volatile.Read(ref _state);
     public IReadOnlyDictionary<string, int> Endpoints => _router.Endpoints;

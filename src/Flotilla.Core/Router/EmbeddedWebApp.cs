@@ -24,8 +24,21 @@ internal static class EmbeddedWebApp
         return builder;
     }
 
-    /// <summary>Starts an app that listens on one port and returns the port it got; a port in use throws what <paramref name="inUse"/> makes (the app disposed).</summary>
-    public static async Task<int> ListenAsync(WebApplication app, Func<Exception> inUse, CancellationToken cancellationToken)
+    /// <summary>A listener from <paramref name="listeners"/>; a port in use throws what <paramref name="inUse"/> makes.</summary>
+    public static async Task<ListenTarget> OpenAsync(IListenerSource listeners, string key, System.Net.IPEndPoint address, Func<Exception> inUse, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await listeners.OpenAsync(key, address, cancellationToken);
+        }
+        catch (PortInUseException)
+        {
+            throw inUse();
+        }
+    }
+
+    /// <summary>Starts an app that listens on one target and returns its port; a port in use throws what <paramref name="inUse"/> makes (the app disposed).</summary>
+    public static async Task<int> ListenAsync(WebApplication app, ListenTarget target, Func<Exception> inUse, CancellationToken cancellationToken)
     {
         try
         {
@@ -35,6 +48,10 @@ internal static class EmbeddedWebApp
         {
             await app.DisposeAsync();
             throw inUse();
+        }
+        if (target.Handle is not null)
+        {
+            return target.Address.Port;
         }
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new Uri(address).Port;

@@ -8,8 +8,10 @@ namespace Flotilla.Router;
 /// requests at once, and <see cref="WaitForDrainAsync"/> waits for the ones it still serves.
 /// </summary>
 /// <param name="log">Where to say what went wrong with a request (rate-limited per endpoint); nowhere by default.</param>
-public sealed class RouterHost(Action<string>? log = null) : IRouter
+/// <param name="listeners">Where listening sockets come from: bound here by default, or held by the router's supervisor.</param>
+public sealed class RouterHost(Action<string>? log = null, IListenerSource? listeners = null) : IRouter
 {
+    private readonly IListenerSource _listeners = listeners ?? DirectListeners.Instance;
     private readonly ConcurrentDictionary<string, ServiceEndpoint> _endpoints = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, DestinationState> _destinations = new(StringComparer.Ordinal);
     private readonly Lock _applyGate = new();
@@ -33,7 +35,7 @@ public sealed class RouterHost(Action<string>? log = null) : IRouter
         {
             return existing.Port;
         }
-        var endpoint = await ServiceEndpoint.StartAsync(service, port, _clients, _mirror, log, cancellationToken);
+        var endpoint = await ServiceEndpoint.StartAsync(service, port, _listeners, _clients, _mirror, log, cancellationToken);
         _endpoints[service] = endpoint;
         Apply(Table);
         return endpoint.Port;
@@ -45,6 +47,7 @@ public sealed class RouterHost(Action<string>? log = null) : IRouter
         {
             await endpoint.DisposeAsync();
         }
+        await _listeners.CloseAsync(ServiceEndpoint.ListenerKey(service));
     }
 
     public Task ApplyAsync(RoutingTable table)
@@ -122,7 +125,7 @@ public sealed class RouterHost(Action<string>? log = null) : IRouter
                 _flags.Swap(flags);
                 return _flags.Port;
             }
-            var opened = await Flags.Ofrep.OfrepEndpoint.StartAsync(port, flags, cancellationToken);
+            var opened = await Flags.Ofrep.OfrepEndpoint.StartAsync(port, flags, _listeners, cancellationToken);
             if (_flags is not null)
             {
                 await _flags.DisposeAsync();
@@ -145,6 +148,7 @@ public sealed class RouterHost(Action<string>? log = null) : IRouter
             {
                 await _flags.DisposeAsync();
                 _flags = null;
+                await _listeners.CloseAsync(Flags.Ofrep.OfrepEndpoint.ListenerKey);
             }
         }
         finally

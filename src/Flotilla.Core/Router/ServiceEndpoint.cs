@@ -44,9 +44,11 @@ internal sealed class ServiceEndpoint : IAsyncDisposable
     public string Service { get; }
     public int Port { get; private set; }
 
-    /// <summary>Binds and starts the endpoint; throws <see cref="EndpointBindException"/> when the port is taken.</summary>
-    public static async Task<ServiceEndpoint> StartAsync(string service, int? port, UpstreamClients clients, Mirror.MirrorWorker mirror, Action<string>? log, CancellationToken cancellationToken)
+    /// <summary>Listens (a socket from <paramref name="listeners"/>) and starts the endpoint; throws <see cref="EndpointBindException"/> when the port is taken.</summary>
+    public static async Task<ServiceEndpoint> StartAsync(string service, int? port, IListenerSource listeners, UpstreamClients clients, Mirror.MirrorWorker mirror, Action<string>? log, CancellationToken cancellationToken)
     {
+        Exception InUse() => new EndpointBindException(service, port ?? 0, $"service '{service}': endpoint port {port} is already in use by another program (or another environment on this server: give it environments.NAME.portOffset); stop it or change services.{service}.http.port");
+        var target = await EmbeddedWebApp.OpenAsync(listeners, ListenerKey(service), new IPEndPoint(IPAddress.Loopback, port ?? 0), InUse, cancellationToken);
         var builder = EmbeddedWebApp.CreateBuilder();
         builder.Services.AddHttpForwarder();
         builder.WebHost.UseKestrel(kestrel =>
@@ -54,13 +56,15 @@ internal sealed class ServiceEndpoint : IAsyncDisposable
             kestrel.AddServerHeader = false;
             // HTTP/1.1 only: the forwarder speaks HTTP/1.1 to plain-http instances (h2c is not forwarded
             // yet), so accepting prior-knowledge HTTP/2 here would only hide a silent downgrade.
-            kestrel.Listen(IPAddress.Loopback, port ?? 0, listen => listen.Protocols = HttpProtocols.Http1);
+            target.ApplyTo(kestrel, listen => listen.Protocols = HttpProtocols.Http1);
         });
         var endpoint = new ServiceEndpoint(service, builder.Build(), clients, mirror, log);
-        endpoint.Port = await EmbeddedWebApp.ListenAsync(endpoint._app,
-            () => new EndpointBindException(service, port ?? 0, $"service '{service}': endpoint port {port} is already in use by another program (or another environment on this server: give it environments.NAME.portOffset); stop it or change services.{service}.http.port"), cancellationToken);
+        endpoint.Port = await EmbeddedWebApp.ListenAsync(endpoint._app, target, InUse, cancellationToken);
         return endpoint;
     }
+
+    /// <summary>The name of a service endpoint's listening socket where a supervisor holds it.</summary>
+    public static string ListenerKey(string service) => $"service/{service}";
 
     public void SetRoutes(ServiceRoutes routes) => Volatile.Write(ref _routes, routes);
 

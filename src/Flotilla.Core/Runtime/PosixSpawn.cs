@@ -19,7 +19,8 @@ internal static unsafe partial class PosixSpawn
     private const int AttrSize = 1024, ActionsSize = 512, SigsetSize = 256;
 
     /// <summary>Spawns the program and returns its pid; throws with the errno text when it cannot.</summary>
-    public static int Start(string program, IReadOnlyList<string> args, IReadOnlyDictionary<string, string> env, string workingDirectory, string logPath)
+    /// <param name="ownProcessGroup">False: the child joins the caller's process group (a helper that a signal to the group must reach too).</param>
+    public static int Start(string program, IReadOnlyList<string> args, IReadOnlyDictionary<string, string> env, string workingDirectory, string logPath, bool ownProcessGroup = true)
     {
         var attr = stackalloc byte[AttrSize];
         var actions = stackalloc byte[ActionsSize];
@@ -50,7 +51,7 @@ internal static unsafe partial class PosixSpawn
         Check(posix_spawn_file_actions_init(actions), "posix_spawn_file_actions_init");
         try
         {
-            Check(posix_spawnattr_setflags(attr, SetProcessGroup | SetSignalDefaults | SetSignalMask), "setflags");
+            Check(posix_spawnattr_setflags(attr, (short)((ownProcessGroup ? SetProcessGroup : 0) | SetSignalDefaults | SetSignalMask)), "setflags");
             Check(posix_spawnattr_setpgroup(attr, 0), "setpgroup");
             sigemptyset(signals);
             Check(posix_spawnattr_setsigmask(attr, signals), "setsigmask");

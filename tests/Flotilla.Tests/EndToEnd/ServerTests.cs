@@ -88,6 +88,7 @@ public sealed class ServerTests
         var endpoint = (string)(await harness.JsonAsync("status"))["services"]!.AsArray().Single(s => (string?)s!["name"] == "reviews")!["endpoint"]!;
         var before = Instances(await harness.JsonAsync("ps")).Select(i => ((string)i["id"]!, (int)i["pid"]!)).Order().ToList();
         var router = harness.RouterPid!.Value;
+        var routerProcesses = ProcessScan.InGroup(router);
         var eventsBefore = (await harness.CliAsync("events")).Output;
 
         using (var load = new LoadClient(endpoint + "/", concurrency: 4))
@@ -109,7 +110,7 @@ public sealed class ServerTests
         // The same processes, none duplicated, none orphaned; desired state, history and events intact.
         var after = Instances(await harness.JsonAsync("ps")).Select(i => ((string)i["id"]!, (int)i["pid"]!)).Order().ToList();
         Assert.Equal(before, after);
-        Assert.Equal(before.Select(b => b.Item2).Append(router).Order(), harness.DataPlanePids().Order());
+        Assert.Equal(before.Select(b => b.Item2).Concat(routerProcesses).Order(), harness.DataPlanePids().Order());
         Assert.Equal(0, (await harness.CliAsync("diff")).Code);
         Assert.Contains("revision 1", (await harness.CliAsync("status")).Output, StringComparison.Ordinal);
         var history = (await harness.JsonAsync("history")).AsArray();

@@ -54,6 +54,13 @@ public sealed class LoadClient : IDisposable
         }
     }
 
+    /// <summary>Waits until <paramref name="more"/> more requests than now have succeeded (traffic really flows).</summary>
+    public Task WaitForOkAsync(int more, TimeSpan timeout)
+    {
+        var target = Volatile.Read(ref _ok) + more;
+        return Eventually.Until(() => Volatile.Read(ref _ok) >= target, timeout, $"{more} more successful requests");
+    }
+
     public async Task<(int Ok, int Failed, IReadOnlyList<string> Failures)> StopAsync()
     {
         await _stop.CancelAsync();

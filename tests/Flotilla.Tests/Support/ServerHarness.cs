@@ -62,7 +62,10 @@ public sealed class ServerHarness : IDisposable
         ? (int?)JsonNode.Parse(File.ReadAllText(Path.Combine(directory, "router.json")))!["pid"]
         : null;
 
-    /// <summary>Every live process of this data directory except servers: instances (by their command line) and the router.</summary>
+    /// <summary>The router's worker: the process of the router's group that serves (its supervisor is <see cref="RouterPid"/>).</summary>
+    public int? RouterWorkerPid => RouterPid is { } supervisor ? ProcessScan.InGroup(supervisor).Where(p => p != supervisor).Cast<int?>().SingleOrDefault() : null;
+
+    /// <summary>Every live process of this data directory except servers: instances (by their command line) and the router's processes.</summary>
     public IReadOnlyList<int> DataPlanePids()
     {
         var pids = ProcessScan.Mentioning(DataDirectory).Where(p => _servers.All(s => s.Pid != p)).ToList();
@@ -72,7 +75,7 @@ public sealed class ServerHarness : IDisposable
         {
             if (RouterPidIn(directory) is { } router && Posix.IsRunning(router, null))
             {
-                pids.Add(router);
+                pids.AddRange(ProcessScan.InGroup(router).Append(router).Distinct());
             }
         }
         return pids;

@@ -38,19 +38,23 @@ public sealed class OfrepEndpoint : IAsyncDisposable
 
     public void Swap(FlagSet flags) => Volatile.Write(ref _flags, flags);
 
-    /// <summary>Listens on 127.0.0.1 (port 0: any free one); throws <see cref="Router.EndpointBindException"/> when the port is taken.</summary>
-    public static async Task<OfrepEndpoint> StartAsync(int? port, FlagSet flags, CancellationToken cancellationToken = default)
+    /// <summary>The name of the flag port's listening socket where a supervisor holds it.</summary>
+    public const string ListenerKey = "flags";
+
+    /// <summary>Listens on 127.0.0.1 (port 0: any free one; a socket from <paramref name="listeners"/>); throws <see cref="Router.EndpointBindException"/> when the port is taken.</summary>
+    public static async Task<OfrepEndpoint> StartAsync(int? port, FlagSet flags, Router.IListenerSource? listeners = null, CancellationToken cancellationToken = default)
     {
+        Exception InUse() => new Router.EndpointBindException("flags", port ?? 0, $"the flag service's port {port} is already in use by another program (or another environment on this server: give it environments.NAME.portOffset); stop it or change flags.port");
+        var target = await Router.EmbeddedWebApp.OpenAsync(listeners ?? Router.DirectListeners.Instance, ListenerKey, new IPEndPoint(IPAddress.Loopback, port ?? 0), InUse, cancellationToken);
         var builder = Router.EmbeddedWebApp.CreateBuilder();
         builder.WebHost.UseKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = MaxBodyBytes;
-            kestrel.Listen(IPAddress.Loopback, port ?? 0);
+            target.ApplyTo(kestrel);
         });
         var endpoint = new OfrepEndpoint(builder.Build(), flags);
-        endpoint.Port = await Router.EmbeddedWebApp.ListenAsync(endpoint._app,
-            () => new Router.EndpointBindException("flags", port ?? 0, $"the flag service's port {port} is already in use by another program (or another environment on this server: give it environments.NAME.portOffset); stop it or change flags.port"), cancellationToken);
+        endpoint.Port = await Router.EmbeddedWebApp.ListenAsync(endpoint._app, target, InUse, cancellationToken);
         return endpoint;
     }
 

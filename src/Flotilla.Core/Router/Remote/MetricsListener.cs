@@ -12,10 +12,11 @@ namespace Flotilla.Router.Remote;
 public static class MetricsListener
 {
     /// <summary>Serves until <paramref name="stopping"/>; a port that cannot be had is reported and the router serves on without it.</summary>
-    public static async Task RunAsync(RouterHost router, IPEndPoint endpoint, Action<string> report, CancellationToken stopping)
+    public static async Task RunAsync(RouterHost router, ListenTarget listener, Action<string> report, CancellationToken stopping)
     {
+        var endpoint = listener.Address;
         var builder = EmbeddedWebApp.CreateBuilder();
-        builder.WebHost.UseKestrel(k => k.Listen(endpoint));
+        builder.WebHost.UseKestrel(k => listener.ApplyTo(k));
         await using var app = builder.Build();
         app.MapGet("/metrics", async () => Results.Text(await router.PrometheusAsync(), "text/plain; version=0.0.4; charset=utf-8"));
         try

@@ -18,11 +18,13 @@ public static class RouterAdmin
     public const string SecretVariable = "FLOTILLA_ROUTER_SECRET";
     internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    /// <summary>Serves the admin API for <paramref name="router"/> until <paramref name="stopping"/> fires.</summary>
-    public static async Task RunAsync(RouterHost router, int adminPort, string secret, CancellationToken stopping)
+    /// <summary>Serves the admin API for <paramref name="router"/> on <paramref name="listener"/> until <paramref name="stopping"/> fires.</summary>
+    /// <param name="state">Where every change is recorded, for the worker that comes after this one.</param>
+    /// <param name="reload">Starts a new router worker that takes over from this one (null: not a supervised router).</param>
+    internal static async Task RunAsync(RouterHost router, ListenTarget listener, string secret, RouterStateFile? state, Func<Task>? reload, CancellationToken stopping)
     {
         var builder = EmbeddedWebApp.CreateBuilder();
-        builder.WebHost.UseKestrel(k => k.Listen(System.Net.IPAddress.Loopback, adminPort));
+        builder.WebHost.UseKestrel(k => listener.ApplyTo(k));
         await using var app = builder.Build();
         app.Use(async (context, next) =>
         {
@@ -33,6 +35,10 @@ public static class RouterAdmin
                 return;
             }
             await next(context);
+            if ((HttpMethods.IsPut(context.Request.Method) || HttpMethods.IsDelete(context.Request.Method)) && context.Response.StatusCode < 300)
+            {
+                state?.Save(router);
+            }
         });
         app.MapGet("/admin/state", () => Results.Json(new RouterState(router.Endpoints, router.Table, Environment.ProcessId, router.FlagsPort, router.FlagsDocument), Json));
         app.MapPut("/admin/flags", async (HttpRequest request, int? port, CancellationToken ct) =>
@@ -84,6 +90,15 @@ public static class RouterAdmin
         app.MapPost("/admin/metrics/interval", async () => Results.Json((await router.TakeMetricsAsync()).Select(i => i.ToWire()), Json));
         app.MapPost("/admin/drain/{instance}", async (string instance, int timeoutMs, CancellationToken ct) =>
             Results.Json(new { drained = await router.WaitForDrainAsync(instance, TimeSpan.FromMilliseconds(timeoutMs), ct) }, Json));
+        app.MapPost("/admin/reload", async () =>
+        {
+            if (reload is null)
+            {
+                return Results.Json(new { error = "this router runs without a supervisor: nothing can take over from it" }, Json, statusCode: StatusCodes.Status409Conflict);
+            }
+            await reload();
+            return Results.Accepted();
+        });
         await app.StartAsync(stopping);
         try
         {
@@ -96,7 +111,7 @@ public static class RouterAdmin
     }
 
     /// <summary>Ordinal dictionaries, as the router builds its own (JSON gives default comparers).</summary>
-    private static RoutingTable Normalized(RoutingTable table) => new(
+    internal static RoutingTable Normalized(RoutingTable table) => new(
         table.Services.ToDictionary(s => s.Key, s => s.Value, StringComparer.Ordinal),
         table.SplitsOrEmpty.ToDictionary(s => s.Key, s => s.Value, StringComparer.Ordinal),
         table.MirrorsOrEmpty.ToDictionary(s => s.Key, s => s.Value, StringComparer.Ordinal));

@@ -328,6 +328,43 @@ public sealed class RouterClient : IRouter
         return await response.Content.ReadAsStringAsync();
     }
 
+    /// <summary>
+    /// Replaces the router's worker process without dropping a request: a new worker (from the
+    /// Flotilla program on disk now) serves beside the old one, which finishes its requests and
+    /// leaves. Returns the pids of the old and the new worker once the new one has taken over.
+    /// </summary>
+    public async Task<(int Old, int New)> ReloadAsync(CancellationToken cancellationToken = default)
+    {
+        var before = await SendAsync<RouterState>(HttpMethod.Get, "/admin/state", null, cancellationToken);
+        using (var response = await SendRawAsync(HttpMethod.Post, "/admin/reload", null, cancellationToken))
+        {
+            if (response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict)
+            {
+                throw new InvalidOperationException($"router process {_process.Pid} cannot be reloaded: it was started by an older Flotilla without a supervisor; restart it once with 'flotilla shutdown --stop-all' and 'flotilla server'");
+            }
+            response.EnsureSuccessStatusCode();
+        }
+        // The new worker takes the admin API only once the old one has finished (at most ~35 s of draining).
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(120);
+        while (DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100, cancellationToken);
+            try
+            {
+                var now = await SendAsync<RouterState>(HttpMethod.Get, "/admin/state", null, cancellationToken);
+                if (now.Pid != before.Pid)
+                {
+                    return (before.Pid, now.Pid);
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // The admin API is between workers.
+            }
+        }
+        throw new InvalidOperationException($"the router's new worker did not take over in 120 s; see {Path.Combine(_dataDirectory, "logs", "router.log")}");
+    }
+
     /// <summary>Makes disposal stop the router process too (a full shutdown), instead of leaving it serving.</summary>
     public void StopProcessOnDispose() => _stopOnDispose = true;
 

@@ -1,0 +1,84 @@
+using System.Text.Json;
+
+namespace Flotilla.Router.Remote;
+
+/// <summary>
+/// The router's last state on disk (<c>router-state.json</c> beside <c>router.json</c>): its
+/// endpoints, routing table and flags, written after every change the admin API makes. A worker
+/// that replaces a dead or retired one serves from it before it takes a single request, so a
+/// router crash never answers 503 for a service that has ready instances.
+/// </summary>
+internal sealed class RouterStateFile(string path)
+{
+    private readonly Lock _gate = new();
+
+    public const string FileName = "router-state.json";
+
+    public void Save(RouterHost router)
+    {
+        lock (_gate)
+        {
+            var state = new RouterState(router.Endpoints, router.Table, Environment.ProcessId, router.FlagsPort, router.FlagsDocument);
+            var temporary = path + ".tmp";
+            using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 4096, FileOptions.None))
+            {
+                File.SetUnixFileMode(temporary, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+                JsonSerializer.Serialize(file, state, RouterAdmin.Json);
+                file.Flush(flushToDisk: true);
+            }
+            File.Move(temporary, path, overwrite: true);
+        }
+    }
+
+    public RouterState? Load()
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<RouterState>(File.ReadAllText(path), RouterAdmin.Json);
+        }
+        catch (Exception e) when (e is IOException or JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Makes the router serve the saved state: endpoints opened (or closed), the table and the flags.</summary>
+    public async Task RestoreAsync(RouterHost router, Action<string> report, CancellationToken cancellationToken)
+    {
+        if (Load() is not { } saved)
+        {
+            return;
+        }
+        foreach (var (service, port) in saved.Endpoints)
+        {
+            try
+            {
+                await router.AddServiceAsync(service, port, cancellationToken);
+            }
+            catch (EndpointBindException e)
+            {
+                report(e.Message);
+            }
+        }
+        foreach (var service in router.Endpoints.Keys.Except(saved.Endpoints.Keys).ToList())
+        {
+            await router.RemoveServiceAsync(service);
+        }
+        router.Apply(RouterAdmin.Normalized(saved.Table));
+        try
+        {
+            if (saved.FlagsDocument is { } document)
+            {
+                await router.ServeFlagsAsync(saved.FlagsPort, document, cancellationToken);
+            }
+            else if (router.FlagsPort is not null)
+            {
+                await router.StopFlagsAsync();
+            }
+        }
+        catch (Exception e) when (e is EndpointBindException or InvalidOperationException)
+        {
+            report($"flags not restored: {e.Message}");
+        }
+    }
+}
