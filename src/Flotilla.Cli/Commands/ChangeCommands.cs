@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using Flotilla.Api;
 using Flotilla.Cli.Client;
+using Flotilla.Cli.Output;
 using Flotilla.Hosting;
 using Flotilla.Model;
 using Spectre.Console;
@@ -55,6 +56,7 @@ internal static class ChangeCommands
             }
             else
             {
+                SpecErrorPrinter.PrintWarnings(result.Warnings);
                 Console.WriteLine(result.Unchanged ? $"unchanged: revision {result.Revision} already is this spec" : $"revision {result.Revision} applied: {result.Summary}");
             }
             return parse.GetValue(wait) ? await WaitConvergedAsync(client, json, ct) : 0;

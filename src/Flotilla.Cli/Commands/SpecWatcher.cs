@@ -59,7 +59,8 @@ internal sealed class SpecWatcher : IDisposable
         {
             var result = await _host.ApplyAsync(Request(_file, _environment));
             LastResult = $"{DateTime.Now:HH:mm:ss} applied {Path.GetFileName(_file)}: " +
-                (result.Unchanged ? "no change" : $"revision {result.Revision.Number}, {result.Revision.Summary}");
+                (result.Unchanged ? "no change" : $"revision {result.Revision.Number}, {result.Revision.Summary}") +
+                (result.Warnings.Count == 0 ? "" : $"; {result.Warnings.Count} warning(s), first: {result.Warnings[0]}");
         }
         catch (SpecException e)
         {

@@ -62,6 +62,7 @@ internal static class UpCommand
                 var applied = interactive
                     ? await AnsiConsole.Status().StartAsync("starting", ctx => host.ApplyAsync(request, m => ctx.Status(Markup.Escape(m)), stop))
                     : await host.ApplyAsync(request, m => Console.WriteLine($"build: {m}"), stop);
+                SpecErrorPrinter.PrintWarnings(applied.Warnings);
                 Console.WriteLine(applied.Unchanged ? $"revision {applied.Revision.Number} (unchanged)" : $"revision {applied.Revision.Number}: {applied.Revision.Summary}");
             }
             catch (OperationCanceledException)

@@ -5,7 +5,10 @@ using Spectre.Console;
 
 namespace Flotilla.Cli.Commands;
 
-/// <summary><c>flotilla validate [path] [--env E]</c>: every spec error with file, line and column; non-zero exit when any.</summary>
+/// <summary>
+/// <c>flotilla validate [path] [--env E]</c>: every spec error and warning with file, line and column;
+/// non-zero exit when there is an error (a warning does not stop an apply, so it does not fail here either).
+/// </summary>
 internal static class ValidateCommand
 {
     public static Command Create()
@@ -19,7 +22,9 @@ internal static class ValidateCommand
             {
                 return 1;
             }
-            AnsiConsole.MarkupLineInterpolated($"[green]valid[/]: system '{spec.Name}'{(spec.Environment is null ? "" : $" (environment {spec.Environment})")}, {spec.Services.Count} services, {spec.Services.Sum(s => s.Instances)} instances");
+            SpecErrorPrinter.PrintWarnings(spec.Warnings);
+            var warnings = spec.Warnings.Count == 0 ? "" : $", {spec.Warnings.Count} warning{(spec.Warnings.Count == 1 ? "" : "s")}";
+            AnsiConsole.MarkupLineInterpolated($"[green]valid[/]: system '{spec.Name}'{(spec.Environment is null ? "" : $" (environment {spec.Environment})")}, {spec.Services.Count} services, {spec.Services.Sum(s => s.Instances)} instances{warnings}");
             return 0;
         });
         return command;

@@ -47,7 +47,7 @@ internal static class ApiEndpoints
             var plane = await planes.ForAsync(body.Environment ?? named, create: true, context.RequestAborted);
             var result = await plane.ApplyAsync(new ApplyRequest(body.Spec, body.File, body.Environment ?? named, body.BasedOn, ApiAuth.Actor(context), body.GitCommit),
                 cancellationToken: context.RequestAborted);
-            return Results.Json(new ApplyResponse(result.Revision.Number, result.Unchanged, result.Revision.Summary), ApiJson.Options,
+            return Results.Json(new ApplyResponse(result.Revision.Number, result.Unchanged, result.Revision.Summary, result.Warnings.Select(w => w.ToString()).ToList()), ApiJson.Options,
                 statusCode: result.Unchanged ? StatusCodes.Status200OK : StatusCodes.Status201Created);
         }).WithSummary("Makes a spec the desired state as a new revision (409 when basedOn is stale, 422 when invalid).");
         v1.MapPost("/services/{service}/scale", async (string service, HttpContext context, ControlPlane plane) =>

@@ -3,7 +3,8 @@ namespace Flotilla.Api;
 /// <summary>POST /v1/apply: the spec's YAML, its path on the server's machine, and the revision it was based on.</summary>
 public sealed record ApplyBody(string? Spec, string? File, string? Environment, long? BasedOn, string? GitCommit);
 
-public sealed record ApplyResponse(long Revision, bool Unchanged, string Summary);
+/// <summary>What an apply made; <see cref="Warnings"/> are the spec's (file:line:column: path: message), served anyway.</summary>
+public sealed record ApplyResponse(long Revision, bool Unchanged, string Summary, IReadOnlyList<string>? Warnings = null);
 
 public sealed record ScaleBody(int? Instances);
 

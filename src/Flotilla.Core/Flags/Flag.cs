@@ -60,6 +60,11 @@ public sealed class Flag
         {
             result = _targeting.Evaluate(new LogicScope(context.Values, Key, unixSeconds));
         }
+        catch (RuleException e)
+        {
+            // flagd cannot run such a rule either (its JSON Logic engine fails on it): PARSE_ERROR, for this flag alone.
+            return FlagResolution.Failed(Key, FlagErrors.ParseError, $"the targeting rule cannot be evaluated: {e.Message}", Metadata);
+        }
         catch (Exception e) when (e is not (OutOfMemoryException or InsufficientExecutionStackException))
         {
             // A rule's failure is this flag's GENERAL error, never the request's 500 or another flag's answer.
@@ -80,7 +85,8 @@ public sealed class Flag
         {
             return match;
         }
-        return FlagResolution.Failed(Key, FlagErrors.ParseError,
+        // flagd answers GENERAL ("invalid or missing variant") for a result that names no variant.
+        return FlagResolution.Failed(Key, FlagErrors.General,
             $"the targeting rule returned {(variant is null ? LogicValue.KindOf(result) : $"'{variant}'")}, which is not a variant of '{Key}' (variants: {string.Join(", ", Variants.Keys)})", Metadata);
     }
 }

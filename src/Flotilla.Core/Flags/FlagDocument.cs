@@ -7,8 +7,11 @@ namespace Flotilla.Flags;
 
 /// <summary>
 /// Reads and checks flag files in flagd's format (<c>flags</c>, <c>$evaluators</c>, <c>metadata</c>)
-/// and compiles them into a <see cref="FlagSet"/>. Every problem is reported with file, line,
-/// column and path, all at once; a set with any problem is refused whole.
+/// and compiles them into a <see cref="FlagSet"/>. What flagd refuses too (a flag that is not an
+/// object, a default variant that is not a variant, ...) is an error and refuses the set whole;
+/// what flagd loads and serves (a broken targeting rule, an unknown key, ...) is a warning, and the
+/// set is served as flagd serves it, unless the spec asks for <c>strict: true</c>. Every problem is
+/// reported with file, line, column and path, all at once.
 /// </summary>
 public static class FlagDocument
 {
@@ -41,24 +44,37 @@ public static class FlagDocument
         return new Source(document, positions, file);
     }
 
-    /// <summary>Compiles a document; throws <see cref="SpecException"/> with every problem found.</summary>
-    public static FlagSet Compile(Source source)
+    /// <summary>
+    /// Compiles a document; throws <see cref="SpecException"/> with every error found (and every
+    /// warning when <paramref name="strict"/>). The warnings of a set that compiles are in <paramref name="warnings"/>.
+    /// </summary>
+    public static FlagSet Compile(Source source, bool strict, out IReadOnlyList<SpecError> warnings)
     {
         var errors = new List<SpecError>();
-        var set = Compile(source.Document, (path, message) => errors.Add(new SpecError(source.Locate(path), path, message)));
+        var found = new List<SpecError>();
+        void Error(string path, string message) => errors.Add(new SpecError(source.Locate(path), path, message));
+        void Warning(string path, string message) => found.Add(new SpecError(source.Locate(path), path, message));
+        var set = Compile(source.Document, Error, strict ? Error : Warning);
         if (errors.Count > 0)
         {
             throw new SpecException(errors);
         }
+        warnings = found;
         return set;
     }
 
-    /// <summary>Compiles a document whose problems are reported by path only (a change made through the API).</summary>
-    public static FlagSet Compile(JsonObject document, Action<string, string> error)
+    /// <summary>Compiles a document as flagd would serve it, or throws <see cref="SpecException"/>; its warnings are not kept.</summary>
+    public static FlagSet Compile(Source source) => Compile(source, strict: false, out _);
+
+    /// <summary>
+    /// Compiles a document whose problems are reported by path only (a change made through the API):
+    /// <paramref name="error"/> for what refuses it, <paramref name="warning"/> for what flagd serves anyway.
+    /// </summary>
+    public static FlagSet Compile(JsonObject document, Action<string, string> error, Action<string, string> warning)
     {
         foreach (var (key, _) in document.Where(p => !RootKeys.Contains(p.Key)))
         {
-            error(key, $"unknown key '{key}'; valid keys here: {string.Join(", ", RootKeys)}");
+            warning(key, $"unknown key '{key}' (flagd ignores it); valid keys here: {string.Join(", ", RootKeys)}");
         }
         var evaluators = document["$evaluators"] as JsonObject ?? [];
         if (document.ContainsKey("$evaluators") && document["$evaluators"] is not JsonObject)
@@ -80,7 +96,7 @@ public static class FlagDocument
                 error(path, $"'{key}' is not a usable flag key: it goes in a URL path, so no '/' and no spaces");
                 continue;
             }
-            if (ReadFlag(key, node, path, evaluators, setMetadata, error) is { } flag)
+            if (ReadFlag(key, node, path, evaluators, setMetadata, error, warning) is { } flag)
             {
                 flags[key] = flag;
             }
@@ -96,7 +112,7 @@ public static class FlagDocument
     {
         var errors = new List<string>();
         var parsed = JsonNode.Parse(document) as JsonObject ?? throw new InvalidOperationException("the flag document is not a JSON object");
-        var set = Compile(parsed, (path, message) => errors.Add($"{path}: {message}"));
+        var set = Compile(parsed, (path, message) => errors.Add($"{path}: {message}"), (_, _) => { });
         return errors.Count == 0 ? set : throw new InvalidOperationException($"the flag document was refused: {string.Join("; ", errors)}");
     }
 
@@ -122,7 +138,8 @@ public static class FlagDocument
         return merged;
     }
 
-    private static Flag? ReadFlag(string key, JsonNode? node, string path, JsonObject evaluators, IReadOnlyDictionary<string, object?> setMetadata, Action<string, string> error)
+    private static Flag? ReadFlag(string key, JsonNode? node, string path, JsonObject evaluators, IReadOnlyDictionary<string, object?> setMetadata,
+        Action<string, string> error, Action<string, string> warning)
     {
         if (node is not JsonObject definition)
         {
@@ -137,14 +154,19 @@ public static class FlagDocument
         }
         foreach (var (unknown, _) in definition.Where(p => !FlagKeys.Contains(p.Key)))
         {
-            Problem($"{path}.{unknown}", $"unknown key '{unknown}'; valid keys here: {string.Join(", ", FlagKeys)}");
+            warning($"{path}.{unknown}", $"unknown key '{unknown}' (flagd ignores it); valid keys here: {string.Join(", ", FlagKeys)}");
         }
         var state = definition["state"] is JsonValue s && s.TryGetValue<string>(out var text) ? text : null;
-        if (state is not ("ENABLED" or "DISABLED"))
+        if (state is null && definition["state"] is not null)
         {
-            Problem($"{path}.state", definition.ContainsKey("state") ? $"must be \"ENABLED\" or \"DISABLED\", got {definition["state"]?.ToJsonString() ?? "null"}" : "missing: \"state\": \"ENABLED\" or \"DISABLED\"");
+            Problem($"{path}.state", $"must be \"ENABLED\" or \"DISABLED\", got {definition["state"]!.ToJsonString()} (flagd refuses the file for it too)");
         }
-        var variants = Variants(definition["variants"], $"{path}.variants", definition.ContainsKey("variants"), Problem);
+        else if (state is not ("ENABLED" or "DISABLED"))
+        {
+            // flagd disables a flag only for "DISABLED": anything else, or nothing, serves it.
+            warning($"{path}.state", $"{(state is null ? "missing" : $"\"{state}\" is not a state")}: flagd serves the flag as enabled; write \"state\": \"ENABLED\" or \"DISABLED\"");
+        }
+        var variants = Variants(definition["variants"], $"{path}.variants", definition.ContainsKey("variants"), Problem, warning);
         string? defaultVariant = null;
         if (definition["defaultVariant"] is { } defaultNode)
         {
@@ -158,16 +180,17 @@ public static class FlagDocument
             }
         }
         LogicNode? targeting = null;
-        if (definition["targeting"] is JsonObject { Count: > 0 } rule)
+        if (definition.ContainsKey("targeting") && definition["targeting"] is not JsonObject { Count: 0 })
         {
-            var resolved = ResolveReferences(rule, evaluators, $"{path}.targeting", [], Problem);
-            targeting = new LogicCompiler(Problem).Compile(resolved, $"{path}.targeting");
+            if (definition["targeting"] is not JsonObject)
+            {
+                // flagd runs any JSON as a rule: a string names a variant, null is the default (reason DEFAULT, not STATIC).
+                warning($"{path}.targeting", $"must be a JSON Logic rule (an object), or {{}} for none; flagd evaluates {definition["targeting"]?.ToJsonString() ?? "null"} as a rule that yields itself");
+            }
+            var resolved = ResolveReferences(definition["targeting"], evaluators, $"{path}.targeting", [], warning);
+            targeting = new LogicCompiler(warning).Compile(resolved, $"{path}.targeting");
         }
-        else if (definition.ContainsKey("targeting") && definition["targeting"] is not JsonObject)
-        {
-            Problem($"{path}.targeting", "must be a JSON Logic rule (an object), or {} for none");
-        }
-        var metadata = Metadata(definition["metadata"], $"{path}.metadata", Problem);
+        var metadata = Metadata(definition["metadata"], $"{path}.metadata", Problem, warning);
         if (problems > 0 || variants is null)
         {
             return null;
@@ -177,10 +200,10 @@ public static class FlagDocument
         {
             merged[k] = v;
         }
-        return new Flag(key, state == "ENABLED", variants, defaultVariant, targeting, (JsonObject)definition.DeepClone(), merged);
+        return new Flag(key, state != "DISABLED", variants, defaultVariant, targeting, (JsonObject)definition.DeepClone(), merged);
     }
 
-    private static Dictionary<string, object?>? Variants(JsonNode? node, string path, bool present, Action<string, string> error)
+    private static Dictionary<string, object?>? Variants(JsonNode? node, string path, bool present, Action<string, string> error, Action<string, string> warning)
     {
         if (node is not JsonObject { Count: > 0 } declared)
         {
@@ -193,21 +216,19 @@ public static class FlagDocument
             var converted = LogicValue.FromJson(value);
             if (converted is null or object?[])
             {
-                error($"{path}.{name}", $"a variant's value is a boolean, string, number or object, got {(converted is null ? "null" : "a list")}");
-                return null;
+                warning($"{path}.{name}", $"a variant's value is a boolean, string, number or object, got {(converted is null ? "null" : "a list")}; flagd serves it as it is, and typed SDK calls get TYPE_MISMATCH");
             }
             variants[name] = converted;
         }
         var kinds = variants.Values.Select(LogicValue.KindOf).Distinct().ToList();
         if (kinds.Count > 1)
         {
-            error(path, $"all variants of a flag have one type (OpenFeature evaluates a flag as one type); these mix {string.Join(" and ", kinds)}");
-            return null;
+            warning(path, $"all variants of a flag should have one type (OpenFeature evaluates a flag as one type); these mix {string.Join(" and ", kinds)}, so some typed evaluations get TYPE_MISMATCH");
         }
         return variants;
     }
 
-    private static Dictionary<string, object?> Metadata(JsonNode? node, string path, Action<string, string> error)
+    private static Dictionary<string, object?> Metadata(JsonNode? node, string path, Action<string, string> error, Action<string, string>? warning = null)
     {
         var metadata = new Dictionary<string, object?>(StringComparer.Ordinal);
         if (node is null)
@@ -227,37 +248,42 @@ public static class FlagDocument
             }
             else
             {
-                error($"{path}.{key}", "metadata values are strings, numbers or booleans");
+                (warning ?? error)($"{path}.{key}", "metadata values are strings, numbers or booleans; flagd passes this one on as it is");
+                metadata[key] = LogicValue.FromJson(value);
             }
         }
         return metadata;
     }
 
-    /// <summary>Replaces each <c>{"$ref": "name"}</c> by a copy of that evaluator (itself resolved), as flagd does.</summary>
-    private static JsonNode? ResolveReferences(JsonNode? node, JsonObject evaluators, string path, HashSet<string> resolving, Action<string, string> error)
+    /// <summary>
+    /// Replaces each <c>{"$ref": "name"}</c> by a copy of that evaluator (itself resolved), as flagd
+    /// does. A reference to no evaluator, or one that refers back to itself, stays as it is: the
+    /// compiler warns, and evaluating it is that flag's PARSE_ERROR, as in flagd.
+    /// </summary>
+    private static JsonNode? ResolveReferences(JsonNode? node, JsonObject evaluators, string path, HashSet<string> resolving, Action<string, string> warning)
     {
         switch (node)
         {
             case JsonObject { Count: 1 } reference when reference.First().Key == "$ref":
                 var name = reference["$ref"] is JsonValue v && v.TryGetValue<string>(out var text) ? text : null;
-                if (name is null || evaluators[name] is not JsonObject evaluator)
+                if (name is null || !evaluators.TryGetPropertyValue(name, out var evaluator))
                 {
-                    error($"{path}.$ref", $"unknown evaluator {reference["$ref"]?.ToJsonString() ?? "null"}; declared under \"$evaluators\": {(evaluators.Count == 0 ? "none" : string.Join(", ", evaluators.Select(e => e.Key)))}");
-                    return null;
+                    warning($"{path}.$ref", $"unknown evaluator {reference["$ref"]?.ToJsonString() ?? "null"}; declared under \"$evaluators\": {(evaluators.Count == 0 ? "none" : string.Join(", ", evaluators.Select(e => e.Key)))}; flagd keeps the reference, and evaluating it is this flag's PARSE_ERROR");
+                    return reference.DeepClone();
                 }
                 if (!resolving.Add(name))
                 {
-                    error($"{path}.$ref", $"evaluator '{name}' refers to itself (through {string.Join(" -> ", resolving)})");
-                    return null;
+                    warning($"{path}.$ref", $"evaluator '{name}' refers to itself (through {string.Join(" -> ", resolving)}); the reference is left unresolved");
+                    return reference.DeepClone();
                 }
-                var resolved = ResolveReferences(evaluator.DeepClone(), evaluators, path, resolving, error);
+                var resolved = ResolveReferences(evaluator?.DeepClone(), evaluators, path, resolving, warning);
                 resolving.Remove(name);
                 return resolved;
             case JsonObject obj:
                 var copy = new JsonObject();
                 foreach (var (key, value) in obj)
                 {
-                    copy[key] = ResolveReferences(value, evaluators, $"{path}.{key}", resolving, error);
+                    copy[key] = ResolveReferences(value, evaluators, $"{path}.{key}", resolving, warning);
                 }
                 return copy;
             case JsonArray array:
@@ -265,7 +291,7 @@ public static class FlagDocument
                 var i = 0;
                 foreach (var item in array)
                 {
-                    items.Add(ResolveReferences(item, evaluators, $"{path}[{i++}]", resolving, error));
+                    items.Add(ResolveReferences(item, evaluators, $"{path}[{i++}]", resolving, warning));
                 }
                 return items;
             default:

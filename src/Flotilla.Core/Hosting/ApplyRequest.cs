@@ -1,3 +1,4 @@
+using Flotilla.Model;
 using Flotilla.Store;
 
 namespace Flotilla.Hosting;
@@ -9,8 +10,14 @@ namespace Flotilla.Hosting;
 /// </summary>
 public sealed record ApplyRequest(string SpecYaml, string SpecFile, string? Environment, long? BasedOn, string Actor, string? GitCommit = null, string? AuditNote = null);
 
-/// <summary>The revision the apply made, or the latest one when nothing changed.</summary>
-public sealed record ApplyResult(RevisionRecord Revision, bool Unchanged);
+/// <summary>
+/// The revision the apply made, or the latest one when nothing changed, and the spec's warnings
+/// (flag rules served as flagd serves them although they look wrong), for the one who applied to read.
+/// </summary>
+public sealed record ApplyResult(RevisionRecord Revision, bool Unchanged)
+{
+    public IReadOnlyList<SpecError> Warnings { get; init; } = [];
+}
 
 /// <summary>A request the control plane refuses as it stands (unknown service, bad count, a port in use); nothing was changed.</summary>
 public sealed class ControlPlaneException(string message, ControlPlaneError kind) : Exception(message)

@@ -67,7 +67,10 @@ public sealed partial class ControlPlane
         await _router.ServeFlagsAsync(flags.Port, set.Document, cancellationToken);
     }
 
-    /// <summary>The revision's document with each runtime definition in place of the spec's; one that does not compile is left out.</summary>
+    /// <summary>
+    /// The revision's document with each runtime definition in place of the spec's; one that does not
+    /// compile is left out (with strict flags, one with a warning too). What flagd would serve is served.
+    /// </summary>
     private static FlagSet Compose(FlagsState flags, IReadOnlyDictionary<string, FlagOverride> overrides, out List<(string Flag, string Why)> refused)
     {
         refused = [];
@@ -82,14 +85,15 @@ public sealed partial class ControlPlane
             var previous = declared[key]!.DeepClone();
             declared[key] = JsonNode.Parse(change.DefinitionJson);
             var problems = new List<string>();
-            FlagDocument.Compile(document, (path, message) => problems.Add($"{path}: {message}"));
+            void Problem(string path, string message) => problems.Add($"{path}: {message}");
+            FlagDocument.Compile(document, Problem, flags.Strict ? Problem : (_, _) => { });
             if (problems.Count > 0)
             {
                 declared[key] = previous;
                 refused.Add((key, string.Join("; ", problems)));
             }
         }
-        return FlagDocument.Compile(document, (path, message) => throw new InvalidOperationException($"the revision's flags do not compile: {path}: {message}"));
+        return FlagDocument.Compile(document, (path, message) => throw new InvalidOperationException($"the revision's flags do not compile: {path}: {message}"), (_, _) => { });
     }
 
     /// <summary>A new revision that changes a flag's definition supersedes the runtime change of that flag (the newest intent wins).</summary>

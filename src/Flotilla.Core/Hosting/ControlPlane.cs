@@ -232,14 +232,14 @@ public sealed partial class ControlPlane : IAsyncDisposable
             var state = new DesiredState(spec.Name, spec.Environment, spec.ZoneNames,
                 spec.Services.Select(s => Describe(spec, s, artifacts[s.Name], endpoints, flagsPort, SecretRefs(s))).ToList(), endpoints)
             {
-                Flags = spec.Flags is null ? null : new FlagsState(spec.Flags.Document, flagsPort!.Value),
+                Flags = spec.Flags is null ? null : new FlagsState(spec.Flags.Document, flagsPort!.Value, spec.Flags.Strict),
             };
 
             var previous = _store.LatestRevision();
             var json = state.ToJson();
             if (previous is not null && previous.DesiredJson == json && previous.SpecYaml == request.SpecYaml)
             {
-                return new ApplyResult(previous, Unchanged: true);
+                return new ApplyResult(previous, Unchanged: true) { Warnings = spec.Warnings };
             }
             var summary = state.Summarize(State);
             var record = _store.AddRevision(request.BasedOn, request.Actor, spec.Environment, spec.File, request.SpecYaml, request.GitCommit, summary, json, _time.GetUtcNow(), auditNote: request.AuditNote);
@@ -249,7 +249,11 @@ public sealed partial class ControlPlane : IAsyncDisposable
             }
             await MakeDesiredAsync(state, record, request.Actor, cancellationToken);
             Events.Record(spec.Name, $"revision {record.Number} applied by {request.Actor}{(request.GitCommit is null ? "" : $" from commit {request.GitCommit[..Math.Min(12, request.GitCommit.Length)]}")}: {summary}");
-            return new ApplyResult(record, Unchanged: false);
+            if (spec.Warnings.Count > 0)
+            {
+                Events.Record(spec.Name, $"revision {record.Number} has {spec.Warnings.Count} warning{(spec.Warnings.Count == 1 ? "" : "s")} (served as flagd would; 'flotilla validate' lists them), first: {spec.Warnings[0]}", warning: true);
+            }
+            return new ApplyResult(record, Unchanged: false) { Warnings = spec.Warnings };
         }
         finally
         {

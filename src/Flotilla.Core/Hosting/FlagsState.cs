@@ -1,9 +1,15 @@
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 
 namespace Flotilla.Hosting;
 
-/// <summary>A revision's flags: the flagd document as the spec (and its environment) declares it, and the flag port.</summary>
-public sealed record FlagsState(string Document, int Port)
+/// <summary>
+/// A revision's flags: the flagd document as the spec (and its environment) declares it, the flag
+/// port, and whether the spec asked for strict checking (then a runtime change with a questionable
+/// rule is refused, as the file would be). Strict is left out of the JSON when false, so the
+/// revisions recorded before it existed read the same.
+/// </summary>
+public sealed record FlagsState(string Document, int Port, [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] bool Strict = false)
 {
     /// <summary>Each flag's definition by key, as compact JSON (to compare two revisions or a runtime change).</summary>
     public IReadOnlyDictionary<string, string> Definitions() =>

@@ -7,7 +7,7 @@ namespace Flotilla.Model;
 /// <summary>Reads <c>flags:</c> (top level and per environment) and loads, merges and checks the flag files it names.</summary>
 internal static class FlagsReader
 {
-    /// <summary><c>flags: flags.json</c>, or at the top level <c>flags: {file: flags.json, port: 7199}</c>.</summary>
+    /// <summary><c>flags: flags.json</c>, or at the top level <c>flags: {file: flags.json, port: 7199, strict: true}</c>.</summary>
     public static FlagsDeclaration? Declaration(SpecReader reader, YamlNode node, string path, bool topLevel)
     {
         if (node is YamlScalarNode && !SpecReader.IsNull(node))
@@ -17,20 +17,25 @@ internal static class FlagsReader
         if (!topLevel || node is not YamlMappingNode)
         {
             return reader.Invalid<FlagsDeclaration?>(node, path, topLevel
-                ? $"must be a flag file's path (flags: flags.json) or {{file: flags.json, port: 7199}}, got {SpecReader.Describe(node)}"
+                ? $"must be a flag file's path (flags: flags.json) or {{file: flags.json, port: 7199, strict: true}}, got {SpecReader.Describe(node)}"
                 : $"must be a flag file's path whose flags replace the base ones of the same key, got {SpecReader.Describe(node)}", null);
         }
         string? fileName = null;
         int? port = null;
+        var strict = false;
         foreach (var (key, value, _) in reader.Mapping(node, path, SpecKeys.Flags))
         {
-            if (key == "file")
+            switch (key)
             {
-                fileName = reader.String(value, $"{path}.file");
-            }
-            else
-            {
-                port = reader.Int(value, $"{path}.port", 1, 65535, "a TCP port");
+                case "file":
+                    fileName = reader.String(value, $"{path}.file");
+                    break;
+                case "port":
+                    port = reader.Int(value, $"{path}.port", 1, 65535, "a TCP port");
+                    break;
+                default:
+                    strict = reader.Bool(value, $"{path}.strict") ?? false;
+                    break;
             }
         }
         if (fileName is null)
@@ -38,18 +43,23 @@ internal static class FlagsReader
             reader.Error(node, $"{path}.file", "missing: the flag file's path, e.g. 'file: flags.json'");
             return null;
         }
-        return new FlagsDeclaration(fileName, port, reader.At(node));
+        return new FlagsDeclaration(fileName, port, reader.At(node), strict);
     }
 
-    /// <summary>Loads and checks every flag file the spec names (all environments', so validate sees them all); returns the chosen environment's flags.</summary>
+    /// <summary>
+    /// Loads and checks every flag file the spec names (all environments', so validate sees them all);
+    /// returns the chosen environment's flags. The base declaration's <c>strict</c> holds for the
+    /// environments' files too: with it a warning is an error.
+    /// </summary>
     public static FlagsSpec? Resolve(SpecReader reader, string directory, FlagsDeclaration? root, IReadOnlyDictionary<string, EnvironmentSpec> environments, string? environment)
     {
         var baseline = root is null ? null : Load(reader, directory, root, "flags");
+        var strict = root?.Strict ?? false;
         if (baseline is not null)
         {
-            Check(reader, baseline);
+            Check(reader, baseline, strict);
         }
-        FlagsSpec? chosen = baseline is null ? null : new FlagsSpec(baseline.Document.ToJsonString(), root!.Port, [baseline.File]);
+        FlagsSpec? chosen = baseline is null ? null : new FlagsSpec(baseline.Document.ToJsonString(), root!.Port, [baseline.File], strict);
         foreach (var env in environments.Values.Where(e => e.Flags is not null))
         {
             if (Load(reader, directory, env.Flags!, $"environments.{env.Name}.flags") is not { } overlay)
@@ -57,10 +67,10 @@ internal static class FlagsReader
                 continue;
             }
             var merged = Merged(baseline, overlay);
-            Check(reader, merged);
+            Check(reader, merged, strict);
             if (env.Name == environment)
             {
-                chosen = new FlagsSpec(merged.Document.ToJsonString(), root?.Port, baseline is null ? [overlay.File] : [baseline.File, overlay.File]);
+                chosen = new FlagsSpec(merged.Document.ToJsonString(), root?.Port, baseline is null ? [overlay.File] : [baseline.File, overlay.File], strict);
             }
         }
         return chosen;
@@ -88,11 +98,15 @@ internal static class FlagsReader
         }
     }
 
-    private static void Check(SpecReader reader, FlagDocument.Source source)
+    private static void Check(SpecReader reader, FlagDocument.Source source, bool strict)
     {
         try
         {
-            FlagDocument.Compile(source);
+            FlagDocument.Compile(source, strict, out var warnings);
+            foreach (var warning in warnings)
+            {
+                reader.Warning(warning);
+            }
         }
         catch (SpecException e)
         {

@@ -32,6 +32,6 @@ public static class SpecKeys
     public static readonly string[] Compare = ["p95", "successRate", "rankTest"];
     public static readonly string[] Webhook = ["url", "timeout"];
     public static readonly string[] Environment = ["instances", "zones", "env", "services", "flags", "portOffset"];
-    public static readonly string[] Flags = ["file", "port"];
+    public static readonly string[] Flags = ["file", "port", "strict"];
     public static readonly string[] ServiceOverlay = ["instances", "env", "resources"];
 }

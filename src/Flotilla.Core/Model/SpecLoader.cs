@@ -100,7 +100,7 @@ public static class SpecLoader
         }
 
         var ordered = SpecChecks.DependencyOrder(services);
-        var spec = new SystemSpec(name!, directory, file, ordered, environments, environment, zones, flagSet);
+        var spec = new SystemSpec(name!, directory, file, ordered, environments, environment, zones, flagSet) { Warnings = [.. reader.Warnings] };
         if (overlay is null)
         {
             return spec;

@@ -10,14 +10,27 @@ namespace Flotilla.Model;
 internal sealed class SpecReader(string file)
 {
     private readonly List<SpecError> _errors = [];
+    private readonly List<SpecError> _warnings = [];
 
     public IReadOnlyList<SpecError> Errors => _errors;
+
+    /// <summary>What the spec may mean but probably does not (a flag rule flagd serves although it is broken); never refuses it.</summary>
+    public IReadOnlyList<SpecError> Warnings => _warnings;
 
     public SpecLocation At(YamlNode node) => new(file, (int)node.Start.Line, (int)node.Start.Column);
 
     public void Error(YamlNode node, string path, string message) => _errors.Add(new SpecError(At(node), path, message));
 
     public void Error(SpecLocation at, string path, string message) => _errors.Add(new SpecError(at, path, message));
+
+    /// <summary>Records a warning once (a base flag file is checked again under each environment's overlay).</summary>
+    public void Warning(SpecError warning)
+    {
+        if (!_warnings.Contains(warning))
+        {
+            _warnings.Add(warning);
+        }
+    }
 
     /// <summary>Records an error and gives back what to go on with, for use inside expressions.</summary>
     public T Invalid<T>(YamlNode node, string path, string message, T fallback)

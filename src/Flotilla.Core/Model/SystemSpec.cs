@@ -18,4 +18,7 @@ public sealed record SystemSpec(
     public IReadOnlyList<string> ZoneNames => Zones ?? [];
 
     public ServiceSpec? Find(string service) => Services.FirstOrDefault(s => s.Name == service);
+
+    /// <summary>What the spec's files may not mean as written but are used anyway (flag rules flagd serves although broken), by file, line and column.</summary>
+    public IReadOnlyList<SpecError> Warnings { get; init; } = [];
 }

@@ -143,6 +143,23 @@ public sealed class ApiTests(ApiFixture api) : IClassFixture<ApiFixture>
     }
 
     [Fact]
+    public async Task Apply_OfFlagsFlagdServesAlthoughBroken_AnswersTheirWarnings_AndStrictRefusesThem()
+    {
+        File.WriteAllText(Path.Combine(Path.GetDirectoryName(api.SpecFile)!, "warned-flags.json"), """
+            {"flags": {"beta": {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": "off",
+              "targeting": {"if": [{"starts_with": [{"var": "email"}]}, "on", "off"]}}}}
+            """);
+        var applied = await api.ApplyAsync(api.Admin, "flags: warned-flags.json\n" + ApiFixture.Spec());
+        Assert.Equal(HttpStatusCode.Created, applied.StatusCode);
+        var warning = Assert.Single(JsonNode.Parse(await applied.Content.ReadAsStringAsync())!["warnings"]!.AsArray());
+        Assert.Matches(@"warned-flags\.json:2:\d+: flags\.beta\.targeting\.if\[0\]\.starts_with: 'starts_with' takes 2 arguments, got 1", (string?)warning);
+
+        var refused = await api.ApplyAsync(api.Admin, "flags: { file: warned-flags.json, strict: true }\n" + ApiFixture.Spec());
+        Assert.Contains("takes 2 arguments", (await Problem(refused, HttpStatusCode.UnprocessableEntity)).ToJsonString(), StringComparison.Ordinal);
+        await api.ApplyAsync(api.Admin, ApiFixture.Spec());
+    }
+
+    [Fact]
     public async Task Events_StreamOverServerSentEvents()
     {
         await api.ApplyAsync(api.Admin, ApiFixture.Spec());

@@ -100,8 +100,8 @@ public sealed class FlagsServerTests
         (code, output) = await harness.CliAsync("flags", "list", "--env", "prod");
         Assert.True(code == 1 && output.Contains("environment 'prod' does not run on this server", StringComparison.Ordinal), output);
 
-        // A malformed flag file is refused at apply with its position; the flags served do not change.
-        File.WriteAllText(flagFile, Flags.Replace("\"state\": \"ENABLED\",\n      \"variants\": {\"on\": true", "\"state\": \"ON\",\n      \"variants\": {\"on\": true", StringComparison.Ordinal));
+        // A flag file flagd refuses too (a state that is not a string) is refused at apply with its position; the flags served do not change.
+        File.WriteAllText(flagFile, Flags.Replace("\"state\": \"ENABLED\",\n      \"variants\": {\"on\": true", "\"state\": 1,\n      \"variants\": {\"on\": true", StringComparison.Ordinal));
         (code, output) = await harness.CliAsync("apply", "-f", harness.SpecDirectory);
         Assert.True(code == 1, output);
         Assert.True(output.Contains($"{flagFile}:5:16:", StringComparison.Ordinal), output);

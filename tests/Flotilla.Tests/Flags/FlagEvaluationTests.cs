@@ -44,7 +44,7 @@ public sealed class FlagEvaluationTests
     public void Targeting_ThatNamesNoVariant_IsAnError_NotAValue()
     {
         var result = OnOff("""{"if": [true, "maybe", null]}""").Evaluate("f", EvaluationContext.Empty);
-        Assert.Equal((FlagReasons.Error, FlagErrors.ParseError, null), (result.Reason, result.ErrorCode, result.Variant));
+        Assert.Equal((FlagReasons.Error, FlagErrors.General, null), (result.Reason, result.ErrorCode, result.Variant));
         Assert.Contains("'maybe'", result.ErrorDetails, StringComparison.Ordinal);
     }
 
@@ -71,7 +71,7 @@ public sealed class FlagEvaluationTests
     [InlineData("""{"version": "1.9.9"}""", "off")]
     [InlineData("""{"version": "2.0.0-rc.1"}""", "off")]
     [InlineData("""{"version": "not-a-version"}""", "off")]
-    [InlineData("""{"version": 2}""", "off")]
+    [InlineData("""{"version": 2}""", "on")] // flagd reads the number 2 as the version 2 (2.0.0)
     public void SemVer_GreaterOrEqual(string context, string variant) =>
         Assert.Equal(variant, OnOff("""{"if": [{"sem_ver": [{"var": "version"}, ">=", "2.0.0"]}, "on", "off"]}""").Evaluate("f", Context(context)).Variant);
 
@@ -170,37 +170,72 @@ public sealed class FlagEvaluationTests
         Assert.Equal("PR-1", metadata["jira"]);
     }
 
+    // What flagd refuses the whole file for, we refuse too.
     [Fact]
-    public void MalformedFlagFile_IsRefused_WithEveryProblem_ByLineAndPath()
+    public void FlagFile_FlagdRefusesToo_IsRefused_WithEveryProblem_ByLineAndPath()
     {
         var text = """
             {
               "flags": {
-                "a": {"state": "ON", "variants": {"on": true}, "defaultVariant": "on"},
-                "b": {"state": "ENABLED", "variants": {"on": true, "off": "no"}, "defaultVariant": "on"},
+                "a": {"state": 1, "variants": {"on": true}, "defaultVariant": "on"},
                 "c": {"state": "ENABLED", "variants": {"on": true}, "defaultVariant": "maybe"},
-                "d": {"state": "ENABLED", "variants": {"on": true}, "defaultVariant": "on",
-                      "targeting": {"if": [{"bogus_op": [1]}, "on", null]}},
-                "e": {"state": "ENABLED", "variants": {"on": true}, "defaultVariant": "on",
-                      "targeting": {"fractional": [["on", 1.5]]}},
-                "g": {"state": "ENABLED", "variants": {"on": true}, "defaultVariant": "on",
-                      "targeting": {"if": [{"sem_ver": [{"var": "v"}, "=>", "1.0.0"]}, "on", null]}},
-                "h": {"state": "ENABLED", "variants": {"on": true}, "defaultVariant": "on", "targeting": {"$ref": "nope"}},
-                "i": {"state": "ENABLED", "variants": {"on": true}, "defualtVariant": "on"}
-              }
+                "d": 7
+              },
+              "$evaluators": []
             }
             """;
         var e = Assert.Throws<SpecException>(() => FlagDocument.Compile(FlagDocument.Parse(text, "/x/flags.json")));
         string At(string path) => e.Errors.Single(error => error.Path == path).ToString();
         Assert.StartsWith("/x/flags.json:3:", At("flags.a.state"), StringComparison.Ordinal);
+        Assert.StartsWith("/x/flags.json:4:", At("flags.c.defaultVariant"), StringComparison.Ordinal);
+        Assert.Contains("a flag is an object", At("flags.d"), StringComparison.Ordinal);
+        Assert.Contains("named rules", At("$evaluators"), StringComparison.Ordinal);
+    }
+
+    private const string Questionable = """
+        {
+          "flags": {
+            "a": {"state": "ON", "variants": {"on": true}, "defaultVariant": "on"},
+            "b": {"state": "ENABLED", "variants": {"on": true, "off": "no"}, "defaultVariant": "on"},
+            "d": {"state": "ENABLED", "variants": {"on": true}, "defaultVariant": "on",
+                  "targeting": {"if": [{"bogus_op": [1]}, "on", null]}},
+            "e": {"state": "ENABLED", "variants": {"on": true}, "defaultVariant": "on",
+                  "targeting": {"fractional": [["on", 1.5]]}},
+            "g": {"state": "ENABLED", "variants": {"on": true}, "defaultVariant": "on",
+                  "targeting": {"if": [{"sem_ver": [{"var": "v"}, "=>", "1.0.0"]}, "on", null]}},
+            "h": {"state": "ENABLED", "variants": {"on": true}, "defaultVariant": "on", "targeting": {"$ref": "nope"}},
+            "i": {"state": "ENABLED", "variants": {"on": true}, "defualtVariant": "on"},
+            "j": {"state": "ENABLED", "variants": {"on": true}, "defaultVariant": "on", "targeting": {"starts_with": ["x"]}}
+          }
+        }
+        """;
+
+    // What flagd loads and serves although it looks wrong is served, each problem a warning with its place.
+    [Fact]
+    public void FlagFile_FlagdServes_IsServed_WithEveryQuestionableRule_AsAWarning_ByLineAndPath()
+    {
+        var flags = FlagDocument.Compile(FlagDocument.Parse(Questionable, "/x/flags.json"), strict: false, out var warnings);
+        Assert.Equal(["a", "b", "d", "e", "g", "h", "i", "j"], flags.Ordered.Select(f => f.Key));
+        string At(string path) => warnings.Single(w => w.Path == path).ToString();
+        Assert.StartsWith("/x/flags.json:3:", At("flags.a.state"), StringComparison.Ordinal);
         Assert.Contains("mix boolean and string", At("flags.b.variants"), StringComparison.Ordinal);
-        Assert.StartsWith("/x/flags.json:5:", At("flags.c.defaultVariant"), StringComparison.Ordinal);
         Assert.Contains("unknown operator 'bogus_op'", At("flags.d.targeting.if[0].bogus_op"), StringComparison.Ordinal);
-        Assert.StartsWith("/x/flags.json:7:", At("flags.d.targeting.if[0].bogus_op"), StringComparison.Ordinal);
+        Assert.StartsWith("/x/flags.json:6:", At("flags.d.targeting.if[0].bogus_op"), StringComparison.Ordinal);
         Assert.Contains("whole number", At("flags.e.targeting.fractional"), StringComparison.Ordinal);
         Assert.Contains("not a sem_ver operator", At("flags.g.targeting.if[0].sem_ver[1]"), StringComparison.Ordinal);
         Assert.Contains("unknown evaluator", At("flags.h.targeting.$ref"), StringComparison.Ordinal);
         Assert.Contains("unknown key 'defualtVariant'", At("flags.i.defualtVariant"), StringComparison.Ordinal);
+        Assert.Contains("'starts_with' takes 2 arguments, got 1", At("flags.j.targeting.starts_with"), StringComparison.Ordinal);
+        Assert.StartsWith("/x/flags.json:13:", At("flags.j.targeting.starts_with"), StringComparison.Ordinal);
+        Assert.Equal(8, warnings.Count);
+    }
+
+    [Fact]
+    public void FlagFile_Strict_RefusesEveryQuestionableRule_AsToday()
+    {
+        var e = Assert.Throws<SpecException>(() => FlagDocument.Compile(FlagDocument.Parse(Questionable, "/x/flags.json"), strict: true, out _));
+        Assert.Equal(8, e.Errors.Count);
+        Assert.Contains(e.Errors, error => error.Path == "flags.j.targeting.starts_with");
     }
 
     [Theory]
@@ -220,7 +255,7 @@ public sealed class FlagEvaluationTests
     {
         var baseline = FlagDocument.Parse("""{"flags": {"a": {"state": "ENABLED", "defaultVariant": "on", "variants": {"on": true}}, "b": {"state": "ENABLED", "defaultVariant": "x", "variants": {"x": 1}}}}""", "/base.json");
         var prod = FlagDocument.Parse("""{"flags": {"a": {"state": "DISABLED", "defaultVariant": "on", "variants": {"on": true}}}}""", "/prod.json");
-        var merged = FlagDocument.Compile(FlagDocument.Merge(baseline.Document, prod.Document), (path, message) => throw new InvalidOperationException(message));
+        var merged = FlagDocument.Compile(FlagDocument.Merge(baseline.Document, prod.Document), (path, message) => throw new InvalidOperationException(message), (_, _) => { });
         Assert.False(merged.Flags["a"].Enabled);
         Assert.True(merged.Flags["b"].Enabled);
     }

@@ -64,7 +64,7 @@ public sealed class OfrepEndpointTests : IAsyncLifetime
         Assert.Equal((HttpStatusCode.NotFound, "FLAG_NOT_FOUND"), (status, body.GetProperty("errorCode").GetString()));
 
         (status, body, _) = await PostAsync("/ofrep/v1/evaluate/flags/broken", "{}");
-        Assert.Equal((HttpStatusCode.BadRequest, "PARSE_ERROR"), (status, body.GetProperty("errorCode").GetString()));
+        Assert.Equal((HttpStatusCode.BadRequest, "GENERAL"), (status, body.GetProperty("errorCode").GetString()));
 
         (status, body, _) = await PostAsync("/ofrep/v1/evaluate/flags/retired", "{}");
         Assert.Equal((HttpStatusCode.OK, "DISABLED"), (status, body.GetProperty("reason").GetString()));

@@ -67,7 +67,45 @@ public sealed class FlagsSpecTests : IDisposable
         Assert.Contains(errors, e => e.Path == "environments.qa.flags" && e.Message.Contains("'missing.json' not found", StringComparison.Ordinal));
     }
 
+    private const string QuestionableFlags = """
+        {"flags": {
+          "a": {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": "off"},
+          "b": {"state": "ENABLED", "variants": {"true": "t", "false": "f", "x": "x"}, "defaultVariant": "x",
+                "targeting": {"starts_with": ["only-one"]}}}}
+        """;
+
+    [Fact]
+    public void QuestionableFlagRules_AreWarnings_WithTheFlagFilesPosition_AndTheFileIsServed()
+    {
+        _dir.Write("flags.json", QuestionableFlags);
+        _dir.Write("flags.prod.json", """{"flags": {"c": {"state": "ENABLED", "variants": {"on": true}, "defaultVariant": "on", "targeting": {"$ref": "none"}}}}""");
+        var spec = Parse(Spec("flags: flags.json", "environments:\n  prod:\n    flags: flags.prod.json"));
+        // the base file's warning once, although it is checked again under prod's overlay
+        var warning = Assert.Single(spec.Warnings, w => w.Path == "flags.b.targeting.starts_with");
+        Assert.True(warning.At.File.EndsWith("flags.json", StringComparison.Ordinal) && warning.At.Line == 4, warning.ToString());
+        Assert.Contains("takes 2 arguments, got 1", warning.Message, StringComparison.Ordinal);
+        Assert.Contains(spec.Warnings, w => w.At.File.EndsWith("flags.prod.json", StringComparison.Ordinal) && w.Path == "flags.c.targeting.$ref");
+        Assert.Equal(2, spec.Warnings.Count);
+        Assert.Equal("x", Served(spec).Evaluate("b", EvaluationContext.Empty).Variant);
+    }
+
+    [Fact]
+    public void StrictFlags_RefuseQuestionableRules_InTheEnvironmentsFilesToo()
+    {
+        _dir.Write("flags.json", QuestionableFlags);
+        var errors = Errors(Spec("flags: { file: flags.json, strict: true }"));
+        Assert.Contains(errors, e => e.Path == "flags.b.targeting.starts_with" && e.At.Line == 4);
+
+        _dir.Write("flags.json", BaseFlags);
+        _dir.Write("flags.prod.json", """{"flags": {"c": {"state": "ENABLED", "variants": {"on": true}, "defaultVariant": "on", "targeting": {"$ref": "none"}}}}""");
+        var yaml = Spec("flags: { file: flags.json, strict: true }", "environments:\n  prod:\n    flags: flags.prod.json");
+        Assert.Contains(Errors(yaml), e => e.Path == "flags.c.targeting.$ref" && e.At.File.EndsWith("flags.prod.json", StringComparison.Ordinal));
+        Assert.True(Parse(Spec("flags: { file: flags.json, strict: true }")).Flags!.Strict);
+        Assert.False(Parse(Spec("flags: flags.json")).Flags!.Strict);
+    }
+
     [Theory]
+    [InlineData("flags: { file: flags.json, strict: maybe }", "flags.strict", "true or false")]
     [InlineData("flags: { file: flags.json, port: 7001 }", "flags.port", "already an endpoint of service 'web'")]
     [InlineData("flags: { port: 7100 }", "flags.file", "missing")]
     [InlineData("flags: { file: flags.json, port: 99999 }", "flags.port", "a TCP port")]
