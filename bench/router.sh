@@ -71,12 +71,11 @@ for rep in $(seq "$REPS"); do
   for load in saturate moderate; do
     for t in direct nginx flotilla; do
       f="$OUT/wrk-$load-$t-$rep.txt"; script=(); [ "$load" = moderate ] && script=(-s "$PEERS/wrk/paced.lua")
-      # Flotilla's proxy CPU is the router process's (the control plane is another process, idle here).
-      p0=0; [ -n "${PROXY[$t]}" ] && p0=$(awk '{print $14+$15}' "/proc/${PROXY[$t]}/stat")
-      [ "$t" = nginx ] && p0=$(ticks "$ngx_pid")
+      # Flotilla's proxy CPU is the router's supervisor and worker (the control plane is another process, idle here);
+      # nginx's is its master and workers.
+      p0=0; [ -n "${PROXY[$t]}" ] && p0=$(ticks "${PROXY[$t]}")
       WRK_DELAY_MS="$MOD_DELAY_MS" wrk -t2 -c64 -d"$DUR"s --timeout 2s --latency "${script[@]}" "${URL[$t]}" > "$f" 2>&1
-      p1=0; [ -n "${PROXY[$t]}" ] && p1=$(awk '{print $14+$15}' "/proc/${PROXY[$t]}/stat")
-      [ "$t" = nginx ] && p1=$(ticks "$ngx_pid")
+      p1=0; [ -n "${PROXY[$t]}" ] && p1=$(ticks "${PROXY[$t]}")
       read -r req non c r w to rps < <(wrk_summary "$f")
       p50=$(to_ms "$(awk '$1=="50%" {print $2}' "$f")"); p99=$(to_ms "$(awk '$1=="99%" {print $2}' "$f")")
       printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$load" "$t" "$rep" "$req" "$rps" "$p50" "$p99" "$((non+c+r+w+to))" \

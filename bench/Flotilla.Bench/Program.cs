@@ -9,6 +9,7 @@ return name switch
     "release" => await ReleaseBench.RunAsync(args[1..]),
     "flags" => FlagBench.Run(args[1..]),
     "ofrep-server" => await OfrepServer.RunAsync(args[1..]),
+    "disruption" => await DisruptionLoad.RunAsync(args[1..]),
     _ => Usage(),
 };
 
@@ -20,5 +21,6 @@ static int Usage()
     Console.Error.WriteLine("       Flotilla.Bench router-only PORT BACKEND...");
     Console.Error.WriteLine("       Flotilla.Bench flags [BenchmarkDotNet arguments]        (in-process flag evaluation)");
     Console.Error.WriteLine("       Flotilla.Bench ofrep-server PORT FLAGS.json            (OFREP until stdin closes; bench/flags.sh)");
+    Console.Error.WriteLine("       Flotilla.Bench disruption URL --at SECONDS --run COMMAND [--seconds 12] [--connections 8]   (bench/router-crash.sh)");
     return 2;
 }
