@@ -30,6 +30,9 @@ internal sealed class RouterStateFile(string path)
         }
     }
 
+    /// <summary>When the state was last written (by this worker or the one before it).</summary>
+    public DateTime LastWritten => File.Exists(path) ? File.GetLastWriteTimeUtc(path) : DateTime.MinValue;
+
     public RouterState? Load()
     {
         try

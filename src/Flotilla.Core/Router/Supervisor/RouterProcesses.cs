@@ -42,7 +42,22 @@ public static class RouterProcesses
         // Serve the last table before anything else: the sockets hold connections that waited for us.
         await state.RestoreAsync(router, Log, lifetime.Token);
         await channel.SendAsync(new SupervisorRequest("ready"), lifetime.Token);
-        // Our turn: a worker before us may have changed the state until it left.
+        // Beside a worker that is being retired, follow what it still changes until it has left.
+        var seen = state.LastWritten;
+        while (!channel.Turn.IsCompleted && !lifetime.IsCancellationRequested)
+        {
+            await Task.WhenAny(channel.Turn, Task.Delay(100, lifetime.Token));
+            if (state.LastWritten != seen && !lifetime.IsCancellationRequested)
+            {
+                seen = state.LastWritten;
+                await state.RestoreAsync(router, Log, lifetime.Token);
+            }
+        }
+        if (!channel.Turn.IsCompletedSuccessfully)
+        {
+            Console.WriteLine($"router {Environment.ProcessId} stopping before its turn to serve alone{(channel.Lost.IsCancellationRequested ? ": its supervisor is gone" : "")}");
+            return;
+        }
         await state.RestoreAsync(router, Log, lifetime.Token);
         Console.WriteLine($"router {Environment.ProcessId}: serving {router.Endpoints.Count} endpoints; admin API on 127.0.0.1:{adminPort}");
         var admin = await listeners.OpenAsync("admin", new IPEndPoint(IPAddress.Loopback, adminPort), lifetime.Token);

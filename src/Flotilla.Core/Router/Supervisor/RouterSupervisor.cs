@@ -199,7 +199,6 @@ internal sealed class RouterSupervisor
                         break;
                     case "ready" when worker is not null:
                         worker.Ready.TrySetResult();
-                        await worker.MayServe.Task.WaitAsync(stopping);
                         reply = new SupervisorReply();
                         break;
                     case "reload" when worker is not null:
@@ -207,6 +206,9 @@ internal sealed class RouterSupervisor
                         reply = new SupervisorReply();
                         break;
                     case "lifeline" when worker is not null:
+                        // Its turn is said on this line once no other worker changes the state; then silence until we end.
+                        await worker.MayServe.Task.WaitAsync(stopping);
+                        await stream.WriteAsync("go\n"u8.ToArray(), stopping);
                         await Task.Delay(Timeout.Infinite, stopping);
                         return;
                     default:

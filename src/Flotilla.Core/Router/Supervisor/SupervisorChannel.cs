@@ -17,6 +17,7 @@ internal sealed class SupervisorChannel : IAsyncDisposable
     private readonly NetworkStream _stream;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly CancellationTokenSource _lost = new();
+    private readonly TaskCompletionSource _turn = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly int _pidfd;
     private Task _watch = Task.CompletedTask;
 
@@ -48,19 +49,27 @@ internal sealed class SupervisorChannel : IAsyncDisposable
         return channel;
     }
 
+    /// <summary>Completes when this worker may take the admin API (no worker before it changes the state any more).</summary>
+    public Task Turn => _turn.Task;
+
     private async Task WatchAsync()
     {
-        var buffer = new byte[256];
         try
         {
-            // The hello's answer, then nothing until the supervisor ends.
-            while (await _lifeline.ReceiveAsync(buffer) > 0)
+            using var reader = new StreamReader(new NetworkStream(_lifeline, ownsSocket: false), Encoding.UTF8);
+            // The hello's answer, "go" when it is our turn, then nothing until the supervisor ends.
+            while (await reader.ReadLineAsync() is { } line)
             {
+                if (line == "go")
+                {
+                    _turn.TrySetResult();
+                }
             }
         }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
         {
         }
+        _turn.TrySetCanceled();
         await _lost.CancelAsync();
     }
 

@@ -16,10 +16,10 @@ internal static class SupervisorMessages
 
 /// <summary>
 /// <c>hello</c> (the worker's pid, first on each connection), <c>listen</c> (a key, address and
-/// port: the held socket's descriptor), <c>close</c> (a key), <c>ready</c> (answered when this
-/// worker may take the admin API: at once, or once the worker it replaces has ended),
-/// <c>reload</c> (start a new worker and retire this one), <c>lifeline</c> (never answered:
-/// its end tells the worker the supervisor is gone).
+/// port: the held socket's descriptor), <c>close</c> (a key), <c>ready</c> (the worker serves its
+/// endpoints), <c>reload</c> (start a new worker and retire this one), <c>lifeline</c> (answered
+/// <c>go</c> when this worker may take the admin API: at once, or once the worker it replaces has
+/// ended; then nothing, and its end tells the worker the supervisor is gone).
 /// </summary>
 internal sealed record SupervisorRequest(string Op, int? Pid = null, string? Key = null, string? Address = null, int? Port = null);
 
