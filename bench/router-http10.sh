@@ -7,25 +7,12 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 PEERS="${PEERS:-$ROOT/../shared/bench-peers}"
-source "$PEERS/lib.sh"                      # med_range, log
+source "$ROOT/bench/lib.sh"                 # bench_init, start_flotilla, ...; the peers' med_range, log
 REPS="${1:-3}"
-BENCH="$(mktemp -d /tmp/flotilla-http10-bench.XXXXXX)"
-OUT="$BENCH/results"; mkdir -p "$OUT"
 for tool in hey nginx; do command -v "$tool" >/dev/null || { apt-get update -qq; apt-get install -y -qq hey nginx >/dev/null; }; done
-for port in 8190 8191; do
-  if ss -ltn "sport = :$port" | grep -q LISTEN; then echo "port $port is busy" >&2; exit 1; fi
-done
-pids=(); flotilla_pid=""
-export FLOTILLA_CONFIG="$BENCH/config.json"
-FLOTILLA=(dotnet "$ROOT/src/Flotilla.Cli/bin/Release/net10.0/flotilla.dll")
-cleanup() {
-  if [ -n "$flotilla_pid" ]; then "${FLOTILLA[@]}" shutdown --stop-all >/dev/null 2>&1 || true; wait "$flotilla_pid" 2>/dev/null || true; fi
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true
-  rm -rf "$BENCH/state"
-}
-trap cleanup EXIT; trap 'exit 130' INT TERM
+require_free_ports 8190 8191
+bench_init http10
 
-dotnet build -c Release "$ROOT/src/Flotilla.Cli" -v q --nologo >/dev/null
 cat > "$BENCH/flotilla.yaml" <<'YAML'
 name: http10bench
 services:
@@ -34,10 +21,7 @@ services:
     instances: 3
     http: { port: 8190 }
 YAML
-"${FLOTILLA[@]}" server --data "$BENCH/state" --listen 127.0.0.1:0 > "$OUT/flotilla.log" 2>&1 &
-flotilla_pid=$!
-for _ in $(seq 300); do grep -q 'listening on' "$OUT/flotilla.log" && break; sleep 0.1; done
-"${FLOTILLA[@]}" apply -f "$BENCH" --wait > "$OUT/apply.log" 2>&1 || { cat "$OUT/flotilla.log" "$OUT/apply.log" >&2; exit 1; }
+start_flotilla "$BENCH"
 # nginx in front of the very same three instances (their ports from flotilla ps).
 ports=$("${FLOTILLA[@]}" ps -o json | python3 -c "import json,sys; print(' '.join(str(i['port']) for i in json.load(sys.stdin)))")
 mkdir -p "$BENCH/nginx/tmp"
@@ -47,9 +31,7 @@ mkdir -p "$BENCH/nginx/tmp"
   echo "  server { listen 127.0.0.1:8191; location / { proxy_pass http://web; proxy_http_version 1.1; } } }"; } > "$BENCH/nginx/nginx.conf"
 nginx -p "$BENCH/nginx/" -c "$BENCH/nginx/nginx.conf" > "$OUT/nginx.log" 2>&1 &
 pids+=($!)
-for url in http://127.0.0.1:8190/ http://127.0.0.1:8191/; do
-  for _ in $(seq 100); do curl -fs -m 1 "$url" >/dev/null && break; sleep 0.1; done
-done
+wait_for_urls http://127.0.0.1:8190/ http://127.0.0.1:8191/
 declare -A URL=([flotilla]=http://127.0.0.1:8190/ [nginx]=http://127.0.0.1:8191/)
 printf 'target\trep\trequests\trps\tnon2xx\terrors\n' > "$OUT/runs.tsv"
 for rep in $(seq "$REPS"); do

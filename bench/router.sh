@@ -7,54 +7,22 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 PEERS="${PEERS:-$ROOT/../shared/bench-peers}"
-source "$PEERS/lib.sh"                      # wrk_summary, med_range, log
+source "$ROOT/bench/lib.sh"                 # bench_init, start_flotilla, ...; the peers' wrk_summary, med_range, log
 REPS="${1:-3}"; DUR="${DUR:-15}"; MOD_DELAY_MS="${MOD_DELAY_MS:-20}"
-BENCH="$(mktemp -d /tmp/flotilla-router-bench.XXXXXX)"
-OUT="$BENCH/results"; mkdir -p "$OUT"
 for tool in wrk nginx; do command -v "$tool" >/dev/null || { apt-get update -qq; apt-get install -y -qq wrk nginx >/dev/null; }; done
-for port in 5001 5002 8081 8090; do
-  if ss -ltn "sport = :$port" | grep -q LISTEN; then echo "port $port is busy" >&2; exit 1; fi
-done
-
-pids=(); flotilla_pid=""
-export FLOTILLA_CONFIG="$BENCH/config.json"
-FLOTILLA=(dotnet "$ROOT/src/Flotilla.Cli/bin/Release/net10.0/flotilla.dll")
-cleanup() {
-  if [ -n "$flotilla_pid" ]; then "${FLOTILLA[@]}" shutdown --stop-all >/dev/null 2>&1 || true; wait "$flotilla_pid" 2>/dev/null || true; fi
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true
-  rm -rf "$BENCH/state" "$BENCH/build"
-}
-trap cleanup EXIT; trap 'exit 130' INT TERM
+require_free_ports 5001 5002 8081 8090
+bench_init router
 
 log "publishing the app and building Flotilla (Release)"
-dotnet publish "$PEERS/app/AnchorApp.csproj" -c Release -o "$BENCH/app" --artifacts-path "$BENCH/build" -v q --nologo >/dev/null
-dotnet build -c Release "$ROOT/src/Flotilla.Cli" -v q --nologo >/dev/null
-cat > "$BENCH/flotilla.yaml" <<YAML
-name: routerbench
-services:
-  app:
-    command: [$BENCH/app/AnchorApp]
-    instances: 2
-    http: { port: 8090, health: /healthz }
-    env: { APP_VERSION: v1 }
-YAML
+publish_anchor_app
+write_anchor_spec routerbench
 
-for port in 5001 5002; do
-  (cd "$BENCH/app" && ASPNETCORE_URLS="http://127.0.0.1:$port" APP_VERSION=v1 exec ./AnchorApp) > "$OUT/app-$port.log" 2>&1 &
-  pids+=($!)
-done
-mkdir -p "$BENCH/nginx/tmp"
-nginx -p "$BENCH/nginx/" -c "$PEERS/conf/nginx-baseline.conf" > "$OUT/nginx.log" 2>&1 &
-ngx_pid=$!; pids+=($ngx_pid)
-# Production form: `flotilla server` with its router as a separate process (what a team runs).
-"${FLOTILLA[@]}" server --data "$BENCH/state" --listen 127.0.0.1:0 > "$OUT/flotilla.log" 2>&1 &
-flotilla_pid=$!
-for _ in $(seq 300); do grep -q 'listening on' "$OUT/flotilla.log" && break; sleep 0.1; done
-"${FLOTILLA[@]}" apply -f "$BENCH" --wait > "$OUT/apply.log" 2>&1 || { cat "$OUT/flotilla.log" "$OUT/apply.log" >&2; exit 1; }
-router_pid=$(python3 -c "import json;print(json.load(open('$BENCH/state/router.json'))['pid'])")
-for url in http://127.0.0.1:5001/ http://127.0.0.1:8081/ http://127.0.0.1:8090/; do
-  for _ in $(seq 100); do curl -fs -m 1 "$url" >/dev/null && break; sleep 0.1; done
-done
+start_anchor_apps 5001 5002
+start_nginx_baseline
+# Production form: `flotilla server` with its router as separate processes (what a team runs).
+start_flotilla "$BENCH"
+router_pid=$(router_supervisor)
+wait_for_urls http://127.0.0.1:5001/ http://127.0.0.1:8081/ http://127.0.0.1:8090/
 
 declare -A URL=([direct]=http://127.0.0.1:5001/ [nginx]=http://127.0.0.1:8081/ [flotilla]=http://127.0.0.1:8090/)
 declare -A PROXY=([direct]="" [nginx]=$ngx_pid [flotilla]=$router_pid)
