@@ -124,16 +124,24 @@ public sealed class LocalProcessDriverTests : IAsyncLifetime
         var child = Assert.Single(ProcessScan.InGroup(pid), p => p != pid);
         Assert.Contains("sleep", File.ReadAllText($"/proc/{child}/cmdline"), StringComparison.Ordinal);
 
-        var started = DateTime.UtcNow;
-        await _driver.StopAsync(launch.Id, TimeSpan.FromMilliseconds(500), "test stop");
+        try
+        {
+            var started = DateTime.UtcNow;
+            await _driver.StopAsync(launch.Id, TimeSpan.FromMilliseconds(500), "test stop");
 
-        Assert.Equal(InstanceState.Exited, Status(launch.Id).State);
-        Assert.True(Status(launch.Id).StopRequested);
-        Assert.True(Status(launch.Id).Reason?.Contains("sent SIGKILL", StringComparison.Ordinal), Status(launch.Id).Reason);
-        Assert.True(DateTime.UtcNow - started >= TimeSpan.FromMilliseconds(450));
-        await Eventually.Until(() => !Posix.IsAlive(pid) && !File.Exists($"/proc/{pid}/stat"), Wait, "the leader to be reaped");
-        // The child is orphaned and reaped by init once killed: a zombie or nothing is left, never a live sleep.
-        await Eventually.Until(() => ProcessScan.InGroup(pid).Count == 0, Wait, $"the child {child} to be gone (alive: {string.Join(", ", ProcessScan.InGroup(pid))})");
+            Assert.Equal(InstanceState.Exited, Status(launch.Id).State);
+            Assert.True(Status(launch.Id).StopRequested);
+            Assert.True(Status(launch.Id).Reason?.Contains("sent SIGKILL", StringComparison.Ordinal), Status(launch.Id).Reason);
+            Assert.True(DateTime.UtcNow - started >= TimeSpan.FromMilliseconds(450));
+            await Eventually.Until(() => !Posix.IsAlive(pid) && !File.Exists($"/proc/{pid}/stat"), Wait, "the leader to be reaped");
+            // The child is orphaned and reaped by init once killed: a zombie or nothing is left, never a live sleep.
+            await Eventually.Until(() => ProcessScan.InGroup(pid).Count == 0, Wait, $"the child {child} to be gone (alive: {string.Join(", ", ProcessScan.InGroup(pid))})");
+        }
+        finally
+        {
+            // Should the driver leave the child, the test does not.
+            Posix.SignalGroup(pid, Posix.SIGKILL);
+        }
     }
 
     [Fact]
