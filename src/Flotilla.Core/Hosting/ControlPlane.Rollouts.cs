@@ -234,6 +234,8 @@ public sealed partial class ControlPlane
 
     private static string Short(string revision) => revision[..Math.Min(7, revision.Length)];
 
+    private long _rolloutLooks;
+
     private async Task RolloutLoopAsync(CancellationToken cancellationToken)
     {
         while (!cancellationToken.IsCancellationRequested)
@@ -245,6 +247,7 @@ public sealed partial class ControlPlane
                 var observed = _driver.Observe();
                 await WatchReleasesAsync(observed, cancellationToken);
                 await WatchRolloutsAsync(observed);
+                Interlocked.Increment(ref _rolloutLooks);
             }
             catch (OperationCanceledException)
             {

@@ -78,6 +78,12 @@ public sealed partial class ControlPlane : IAsyncDisposable
     /// <summary>Reconcile passes that acted; constant while the system is converged.</summary>
     public long ActiveReconcilePasses => _controller.ActivePasses;
 
+    /// <summary>Reconcile passes, idle ones too.</summary>
+    public long ReconcilePasses => _controller.Passes;
+
+    /// <summary>Looks the rollout watch took at every release and rolling update (every 250 ms).</summary>
+    public long RolloutLooks => Interlocked.Read(ref _rolloutLooks);
+
     /// <summary>The sequence number of the first event this start recorded (what happened at start: router, adoption).</summary>
     public long FirstEventOfThisStart { get; private init; }
 

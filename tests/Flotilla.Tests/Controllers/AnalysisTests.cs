@@ -2,6 +2,7 @@ using Flotilla.Controllers.Rollouts;
 using Flotilla.Model;
 using Flotilla.Router.Metrics;
 using HdrHistogram;
+using Microsoft.AspNetCore.Builder;
 
 namespace Flotilla.Tests.Controllers;
 
@@ -98,5 +99,41 @@ public sealed class AnalysisTests
         var run = Run(new AnalysisSpec { Interval = TimeSpan.FromSeconds(1), Webhooks = [new WebhookSpec($"http://127.0.0.1:{Flotilla.Controllers.InstanceSets.PortAllocator.Next()}/check", TimeSpan.FromSeconds(2))] });
         Assert.Equal(AnalysisPhase.Failed, await run.TickAsync(T0.AddSeconds(1), default));
         Assert.Contains("failed", run.Reason, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(200)]
+    [InlineData(204)]
+    [InlineData(299)]
+    [InlineData(500)]
+    [InlineData(404)]
+    public async Task AWebhook_PassesTheMeasurementOnAny2xx_AndFailsOnAnythingElse_AndIsToldTheRelease(int status)
+    {
+        var calls = new List<System.Text.Json.Nodes.JsonNode?>();
+        await using var hook = await Support.TestBackend.StartAsync("hook", app => app.MapPost("/check", async (Microsoft.AspNetCore.Http.HttpRequest request) =>
+        {
+            var body = System.Text.Json.Nodes.JsonNode.Parse(await new StreamReader(request.Body).ReadToEndAsync());
+            lock (calls)
+            {
+                calls.Add(body);
+            }
+            return Microsoft.AspNetCore.Http.Results.StatusCode(status);
+        }));
+        var run = Run(new AnalysisSpec { Interval = TimeSpan.FromSeconds(1), Webhooks = [new WebhookSpec($"http://127.0.0.1:{hook.Port}/check", TimeSpan.FromSeconds(10))] });
+
+        var phase = await run.TickAsync(T0.AddSeconds(1), default);
+
+        var call = Assert.Single(calls)!;
+        Assert.Equal(("api", "v2", "v1", "test"), ((string?)call["service"], (string?)call["revision"], (string?)call["stable"], (string?)call["analysis"]));
+        if (status is >= 200 and < 300)
+        {
+            Assert.Equal(AnalysisPhase.Successful, phase);
+            Assert.Equal(["all checks passed"], Assert.Single(run.Report().Measurements).Reasons);
+        }
+        else
+        {
+            Assert.Equal(AnalysisPhase.Failed, phase);
+            Assert.Contains($"webhook http://127.0.0.1:{hook.Port}/check answered {status}", run.Reason, StringComparison.Ordinal);
+        }
     }
 }

@@ -84,6 +84,8 @@ public sealed class ZonePlacementTests
     {
         var plan = Plan(Service(2), In(null!), In(null!));
         Assert.True(plan.IsEmpty);
-        Assert.All(Plan(Service(2)).Starts, s => Assert.Null(s.Zone));
+        var starts = Plan(Service(2)).Starts;
+        Assert.Equal(2, starts.Count);
+        Assert.All(starts, s => Assert.Null(s.Zone));
     }
 }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
+using Flotilla.Flags.Logic;
 using Flotilla.Runtime;
 using Flotilla.Tests.Support;
 
@@ -45,6 +46,10 @@ public sealed class FlagsServerTests
     }
 
     private static bool? Value(JsonObject answer) => answer["value"] is JsonValue v ? v.GetValue<bool>() : null;
+
+    /// <summary>A user's point (0..99) in a fractional split of a flag: flagd hashes the flag key followed by the targeting key.</summary>
+    private static ulong FractionalPoint(string flag, string targetingKey) =>
+        MurmurHash3.Hash32(Encoding.UTF8.GetBytes(flag + targetingKey)) * 100UL >> 32;
 
     [Fact]
     public async Task Flags_AreServedToInstances_ChangedLive_Audited_AndOutliveTheControlPlane()
@@ -124,7 +129,12 @@ public sealed class FlagsServerTests
         Assert.Contains("flag new-pricing changed", output, StringComparison.Ordinal);
         Assert.Equal("spec", (string?)(await harness.JsonAsync("flags", "get", "new-pricing"))["source"]);
         Assert.Equal("runtime", (string?)(await harness.JsonAsync("flags", "get", "banner"))["source"]);
-        Assert.False(Value(await EvaluateAsync(http, url, "new-pricing", """{"targetingKey": "alice"}""")) is null);
+        // Served is the new rule, told apart from the two before it by two users: bob's bucket is in [20, 50), on only at 50%;
+        // alice's is past 50, on only under the runtime rule the new revision superseded.
+        Assert.InRange(FractionalPoint("new-pricing", "bob"), 20UL, 49UL);
+        Assert.InRange(FractionalPoint("new-pricing", "alice"), 50UL, 99UL);
+        Assert.True(Value(await EvaluateAsync(http, url, "new-pricing", """{"targetingKey": "bob"}""")));
+        Assert.False(Value(await EvaluateAsync(http, url, "new-pricing", """{"targetingKey": "alice"}""")));
         Assert.Equal(HttpStatusCode.OK, (await http.PostAsync($"{url}/ofrep/v1/evaluate/flags", null)).StatusCode);
         Assert.Equal(0, (await harness.CliAsync("flags", "reset", "banner")).Code);
         Assert.Equal(0, (await harness.CliAsync("diff")).Code);

@@ -111,7 +111,11 @@ public sealed class RolloutTests : IAsyncLifetime
         await _plane.PauseRolloutAsync("reviews", "test");
         await ApplyAsync("2.0.0");
         var v2 = _plane.State.Find("reviews")!.Revision;
-        await Task.Delay(1500);
+        // Held, not merely not yet begun: the controller planned against revision v2 and said it holds, then passed again.
+        await Eventually.Until(() => _plane.Rollout("reviews").Waiting?.StartsWith($"rollout paused: 0 of 3 on revision {v2}", StringComparison.Ordinal) == true,
+            Wait, "the controller to hold the paused rollout");
+        var passes = _plane.ReconcilePasses;
+        await Eventually.Until(() => _plane.ReconcilePasses >= passes + 2, Wait, "two more reconcile passes");
         var paused = _plane.Rollout("reviews");
         Assert.Equal(("paused", 3, 0), (paused.State, paused.Old, paused.Current));
 

@@ -7,8 +7,8 @@ namespace Flotilla.Tests.EndToEnd;
 
 /// <summary>
 /// The example shop, built once for all its tests into a shared artifact directory; each control
-/// plane gets a data directory of its own. Fixed endpoint ports are dropped so the tests never
-/// collide with anything else on the machine.
+/// plane gets a data directory of its own. Fixed ports (the services' endpoints and the flag
+/// service's 7199) are dropped so the tests never collide with anything else on the machine.
 /// </summary>
 public sealed class ShopFixture : IAsyncLifetime
 {
@@ -20,7 +20,11 @@ public sealed class ShopFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var spec = SpecLoader.Load(Path.Combine(Repository.Root, "examples", "shop"));
-        Spec = spec with { Services = spec.Services.Select(s => s with { Http = s.Http with { Port = null } }).ToList() };
+        Spec = spec with
+        {
+            Services = spec.Services.Select(s => s with { Http = s.Http with { Port = null } }).ToList(),
+            Flags = spec.Flags is { } flags ? flags with { Port = null } : null,
+        };
         var store = new ArtifactStore(ArtifactsDirectory);
         foreach (var service in Spec.Services)
         {

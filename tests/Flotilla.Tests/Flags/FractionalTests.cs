@@ -81,15 +81,21 @@ public sealed class FractionalTests
     {
         FlagSet At(int percent) => OnOff($$"""{"fractional": [["on", {{percent}}], ["off", {{100 - percent}}]]}""");
         var (twenty, fifty) = (At(20), At(50));
+        var (onAtTwenty, onAtFifty) = (0, 0);
         for (var i = 0; i < 2000; i++)
         {
             var context = Context($$"""{"targetingKey": "user-{{i}}"}""");
-            Assert.Equal(twenty.Evaluate("f", context).Variant, twenty.Evaluate("f", context).Variant);
-            if (twenty.Evaluate("f", context).Variant == "on")
-            {
-                Assert.Equal("on", fifty.Evaluate("f", context).Variant);
-            }
+            var first = twenty.Evaluate("f", context).Variant;
+            Assert.Equal(first, twenty.Evaluate("f", context).Variant);
+            var grown = fifty.Evaluate("f", context).Variant;
+            Assert.True(first != "on" || grown == "on", $"user-{i} was on at 20% and is {grown} at 50%");
+            onAtTwenty += first == "on" ? 1 : 0;
+            onAtFifty += grown == "on" ? 1 : 0;
         }
+        // Both shares are what they say (4.5 binomial standard deviations of 2,000 users): the users on at 20%
+        // are many, so the claim above was tested on each of them, and growing the share turned others on.
+        Assert.InRange(onAtTwenty, 400 - 80, 400 + 80);
+        Assert.InRange(onAtFifty, 1000 - 101, 1000 + 101);
     }
 
     [Fact]

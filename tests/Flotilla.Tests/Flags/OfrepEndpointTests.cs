@@ -119,7 +119,13 @@ public sealed class OfrepEndpointTests : IAsyncLifetime
     {
         var body = JsonDocument.Parse(await _http.GetStringAsync($"http://127.0.0.1:{_port}/ofrep/v1/configuration")).RootElement;
         Assert.Equal("flotilla", body.GetProperty("name").GetString());
-        Assert.True(body.GetProperty("capabilities").GetProperty("cacheInvalidation").GetProperty("polling").GetProperty("enabled").GetBoolean());
+        var capabilities = body.GetProperty("capabilities");
+        var polling = capabilities.GetProperty("cacheInvalidation").GetProperty("polling");
+        Assert.True(polling.GetProperty("enabled").GetBoolean());
+        Assert.Equal(1000, polling.GetProperty("minPollingIntervalMs").GetInt32());
+        // Every flag value type flagd has (OFREP's names): an SDK refuses to ask for a type not listed.
+        var types = capabilities.GetProperty("flagEvaluation").GetProperty("supportedTypes").EnumerateArray().Select(t => t.GetString()).Order(StringComparer.Ordinal);
+        Assert.Equal(["boolean", "float", "int", "object", "string"], types);
     }
 
     [Fact]

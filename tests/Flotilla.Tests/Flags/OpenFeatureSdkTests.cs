@@ -8,13 +8,15 @@ namespace Flotilla.Tests.Flags;
 /// <summary>
 /// "Any OpenFeature SDK evaluates against Flotilla": the real OpenFeature JavaScript server SDK with
 /// its OFREP provider (npm packages, pinned in tests/sdk/ofrep-js/package-lock.json, installed on
-/// first use) evaluates the example's flags on the router's flag port.
+/// first use) evaluates the example's flags on the router's flag port. Node is a real process:
+/// the test runs with the other process-heavy ones, not beside them.
 /// </summary>
+[Collection(ProcessHeavy.Name)]
 public sealed class OpenFeatureSdkTests
 {
     private static readonly string SdkDirectory = Path.Combine(Repository.Root, "tests", "sdk", "ofrep-js");
 
-    private static async Task<(int Code, string Output, string Errors)> RunAsync(string file, IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? env = null)
+    private static async Task<(int Code, string Output, string Errors)> RunAsync(string file, IEnumerable<string> arguments, TimeSpan limit, IReadOnlyDictionary<string, string>? env = null)
     {
         var start = new ProcessStartInfo(file) { WorkingDirectory = SdkDirectory, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var argument in arguments)
@@ -38,8 +40,18 @@ public sealed class OpenFeatureSdkTests
         {
             var output = process.StandardOutput.ReadToEndAsync();
             var error = process.StandardError.ReadToEndAsync();
-            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-            await process.WaitForExitAsync(timeout.Token);
+            using var timeout = new CancellationTokenSource(limit);
+            try
+            {
+                await process.WaitForExitAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                // Killed by its pid (and its children: npm runs node), never left running after the test.
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync();
+                throw new TimeoutException($"'{file} {string.Join(' ', start.ArgumentList)}' (pid {process.Id}) did not exit within {limit.TotalSeconds:0}s and was killed: {await output}{await error}");
+            }
             return (process.ExitCode, await output, await error);
         }
     }
@@ -50,7 +62,7 @@ public sealed class OpenFeatureSdkTests
         {
             return;
         }
-        var (code, output, errors) = await RunAsync("npm", ["ci", "--no-audit", "--no-fund"]);
+        var (code, output, errors) = await RunAsync("npm", ["ci", "--no-audit", "--no-fund"], TimeSpan.FromMinutes(3));
         Assert.True(code == 0, $"npm ci in {SdkDirectory} failed: {output}{errors}");
     }
 
@@ -68,7 +80,7 @@ public sealed class OpenFeatureSdkTests
             new JsonObject { ["flag"] = "missing", ["type"] = "boolean", ["default"] = true },
             new JsonObject { ["flag"] = "banner", ["type"] = "string", ["default"] = "code default" },
         };
-        var (code, lines, errors) = await RunAsync("node", ["evaluate.mjs", requests.ToJsonString()],
+        var (code, lines, errors) = await RunAsync("node", ["evaluate.mjs", requests.ToJsonString()], TimeSpan.FromSeconds(60),
             new Dictionary<string, string> { ["FLOTILLA_FLAGS_URL"] = $"http://127.0.0.1:{port}" });
         Assert.True(code == 0, $"node exited {code}: {errors}");
         var results = lines.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!).ToList();

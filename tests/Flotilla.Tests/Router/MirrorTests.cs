@@ -103,7 +103,14 @@ public sealed class MirrorTests : IAsyncLifetime
             using var response = await _client.PostAsync($"http://127.0.0.1:{_port}/item", new StringContent("{}"));
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         }
-        await Task.Delay(300);
+        // Not slept on: ten GETs after the writes are mirrored and compared; a copy of a write, queued before
+        // them, would have reached the candidate first and be counted among the comparisons.
+        for (var i = 1; i <= 10; i++)
+        {
+            Assert.Equal("v1", (string?)JsonNode.Parse(await _client.GetStringAsync($"http://127.0.0.1:{_port}/item/{i}"))!["version"]);
+        }
+        var report = await ReportAfterAsync(10);
+        Assert.Equal((10, 0L), (candidate.Gets, report.Compared - 10));
         Assert.Equal((20, 0), (s1.Writes + s2.Writes, candidate.Writes));
 
         _router.Apply(RoutingTable.Empty);

@@ -120,16 +120,28 @@ public sealed class LocalProcessDriverTests : IAsyncLifetime
         // "started" is logged after the trap is set and the child runs: a SIGTERM before that would end sh at once.
         await Eventually.Until(() => File.ReadAllText(Status(launch.Id).LogPath).Contains("\nstarted", StringComparison.Ordinal), Wait, "the child sleep");
         var pid = Status(launch.Id).Pid;
+        // The child's command line is a plain "sleep 300": it is found by its process group (the leader's pid), not by a scan of command lines.
+        var child = Assert.Single(ProcessScan.InGroup(pid), p => p != pid);
+        Assert.Contains("sleep", File.ReadAllText($"/proc/{child}/cmdline"), StringComparison.Ordinal);
 
-        var started = DateTime.UtcNow;
-        await _driver.StopAsync(launch.Id, TimeSpan.FromMilliseconds(500), "test stop");
+        try
+        {
+            var started = DateTime.UtcNow;
+            await _driver.StopAsync(launch.Id, TimeSpan.FromMilliseconds(500), "test stop");
 
-        Assert.Equal(InstanceState.Exited, Status(launch.Id).State);
-        Assert.True(Status(launch.Id).StopRequested);
-        Assert.True(Status(launch.Id).Reason?.Contains("sent SIGKILL", StringComparison.Ordinal), Status(launch.Id).Reason);
-        Assert.True(DateTime.UtcNow - started >= TimeSpan.FromMilliseconds(450));
-        await Eventually.Until(() => !Posix.IsAlive(pid) && !File.Exists($"/proc/{pid}/stat"), Wait, "the leader to be reaped");
-        Assert.DoesNotContain(ProcessScan.Mentioning(_site.Path), p => true);
+            Assert.Equal(InstanceState.Exited, Status(launch.Id).State);
+            Assert.True(Status(launch.Id).StopRequested);
+            Assert.True(Status(launch.Id).Reason?.Contains("sent SIGKILL", StringComparison.Ordinal), Status(launch.Id).Reason);
+            Assert.True(DateTime.UtcNow - started >= TimeSpan.FromMilliseconds(450));
+            await Eventually.Until(() => !Posix.IsAlive(pid) && !File.Exists($"/proc/{pid}/stat"), Wait, "the leader to be reaped");
+            // The child is orphaned and reaped by init once killed: a zombie or nothing is left, never a live sleep.
+            await Eventually.Until(() => ProcessScan.InGroup(pid).Count == 0, Wait, $"the child {child} to be gone (alive: {string.Join(", ", ProcessScan.InGroup(pid))})");
+        }
+        finally
+        {
+            // Should the driver leave the child, the test does not.
+            Posix.SignalGroup(pid, Posix.SIGKILL);
+        }
     }
 
     [Fact]
@@ -192,14 +204,10 @@ public sealed class LocalProcessDriverTests : IAsyncLifetime
         return v1 is not null ? $"/sys/fs/cgroup/{controller}{v1[2]}" : $"/sys/fs/cgroup{lines.First(p => p[0] == "0")[2]}";
     }
 
-    [Fact]
+    [CgroupFact]
     public async Task DeclaredResources_PutTheInstanceInItsOwnLimitedCgroup_RemovedWhenItStops()
     {
-        if (_driver.LimitsUnavailable is { } why)
-        {
-            Assert.Contains("cgroup", why, StringComparison.Ordinal);   // the reason users see in the warning
-            return;
-        }
+        Assert.Null(_driver.LimitsUnavailable);
         var launch = Launch(["sleep", "60"], resources: new ResourcesSpec(0.25, 128L << 20));
         _driver.Start(launch);
         var pid = Status(launch.Id).Pid;
@@ -217,13 +225,10 @@ public sealed class LocalProcessDriverTests : IAsyncLifetime
         Assert.False(Directory.Exists(cpu));
     }
 
-    [Fact]
+    [CgroupFact]
     public async Task InstanceOverItsMemoryLimit_IsKilled_AndTheReasonSaysOutOfMemory()
     {
-        if (_driver.LimitsUnavailable is not null)
-        {
-            return;
-        }
+        Assert.Null(_driver.LimitsUnavailable);
         var launch = Launch(["python3", "-c", "import time; x = b'x' * (400 * 1024 * 1024); time.sleep(60)"], resources: new ResourcesSpec(null, 64L << 20));
         _driver.Start(launch);
         await WaitFor(launch.Id, InstanceState.Exited);

@@ -36,9 +36,13 @@ public sealed class InstanceSetController : IAsyncDisposable
     }
 
     private long _activePasses;
+    private long _passes;
 
     /// <summary>Counts every pass that changed something; a converged system stops counting.</summary>
     public long ActivePasses => Interlocked.Read(ref _activePasses);
+
+    /// <summary>Counts every pass, idle ones too: that passes ran and did nothing is how convergence shows.</summary>
+    public long Passes => Interlocked.Read(ref _passes);
 
     public IReadOnlyList<DesiredService> Desired => Volatile.Read(ref _desired);
     public IReadOnlyDictionary<string, string> Waiting => Volatile.Read(ref _waiting);
@@ -98,6 +102,7 @@ public sealed class InstanceSetController : IAsyncDisposable
         {
             Interlocked.Increment(ref _activePasses);
         }
+        Interlocked.Increment(ref _passes);
         return plan.WakeAt;
     }
 
