@@ -84,12 +84,22 @@ internal sealed class ServiceEndpoint : IAsyncDisposable
             await RespondUnavailableAsync(context);
             return;
         }
-        if (routes.Mirror is { } policy && policy.Mirrors(context.Request.Method) && Random.Shared.NextDouble() * 100 < policy.Sample)
+        // In flight from the moment it is chosen, not only while forwarding: a table swap and a drain
+        // in between (a mirrored request reads its body first) must still wait for this request.
+        destination.Enter();
+        try
         {
-            await MirrorAsync(context, routes, policy, destinations, destination, cookie);
-            return;
+            if (routes.Mirror is { } policy && policy.Mirrors(context.Request.Method) && Random.Shared.NextDouble() * 100 < policy.Sample)
+            {
+                await MirrorAsync(context, routes, policy, destinations, destination, cookie);
+                return;
+            }
+            await ForwardWithRetryAsync(context, destinations, destination, cookie);
         }
-        await ForwardWithRetryAsync(context, destinations, destination, cookie);
+        finally
+        {
+            destination.Leave();
+        }
     }
 
     /// <summary>Forwards, retrying on another instance as <see cref="RetryPolicy"/> allows. Returns the destination that answered.</summary>
@@ -225,7 +235,8 @@ internal sealed class ServiceEndpoint : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        // Requests in flight may finish (a reload retires a worker this way); idle connections close at once.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await _app.StopAsync(timeout.Token);
         await _app.DisposeAsync();
     }

@@ -9,7 +9,7 @@ namespace Flotilla.Tests.Router;
 
 /// <summary>
 /// A request whose instance was picked from one routing table and that is forwarded after the next
-/// table took that instance away and it was stopped. The window is made deterministic: under a
+/// table took that instance away (and, when its drain timed out, stopped it). The window is made deterministic: under a
 /// parallel run that mirrors writes, the router picks the instance and then reads the request's body
 /// before forwarding it; a client that sends <c>Expect: 100-continue</c> learns when the router is
 /// reading, and holds the body until the test has swapped the table and stopped the instance.
@@ -22,6 +22,7 @@ public sealed class TableSwapTests : IAsyncLifetime
     private TestBackend _b = null!;
     private TestBackend _candidate = null!;
     private int _port;
+    private readonly List<TcpClient> _clients = [];
 
     public async Task InitializeAsync()
     {
@@ -33,6 +34,7 @@ public sealed class TableSwapTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        _clients.ForEach(c => c.Dispose());
         await _router.DisposeAsync();
         await _x.DisposeAsync();
         await _b.DisposeAsync();
@@ -45,20 +47,30 @@ public sealed class TableSwapTests : IAsyncLifetime
         new Dictionary<string, MirrorPolicy> { ["api"] = new("v2", 100, ["GET", "POST"], 64 * 1024, [], [], false, "run-1") }));
 
     [Fact]
-    public async Task ARequestPickedJustBeforeATableSwap_ThatReachesAnInstanceAlreadyStopped_IsAnsweredByAnother()
+    public async Task ARequestPickedJustBeforeATableSwap_IsWaitedForByTheDrain_AndAnsweredByItsInstance()
     {
-        // A fresh table: its first pick on the stable side is its first instance, x.
-        Route(new("x", _x.Port, "v1"), new("b", _b.Port, "v1"));
-        using var client = new TcpClient();
-        await client.ConnectAsync(IPAddress.Loopback, _port).WaitAsync(Wait);
-        var stream = client.GetStream();
-        stream.ReadTimeout = (int)Wait.TotalMilliseconds;
-        await stream.WriteAsync(Encoding.ASCII.GetBytes("POST / HTTP/1.1\r\nHost: api\r\nContent-Type: text/plain\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"));
-        Assert.StartsWith("HTTP/1.1 100", await ReadHeadAsync(stream), StringComparison.Ordinal);
+        var stream = await PickXAndHoldTheBodyAsync();
 
-        // Picked, not yet in flight: the swap takes x away, its drain finds nothing to wait for, and it is stopped.
+        // Picked, so in flight already: the swap takes x away, and its drain waits for this request.
         Route(new RouteDestination("b", _b.Port, "v1"));
-        Assert.True(await _router.WaitForDrainAsync("x", TimeSpan.Zero));
+        Assert.False(await _router.WaitForDrainAsync("x", TimeSpan.Zero), "the drain of x ended while a request picked for it was still coming");
+
+        await stream.WriteAsync(Encoding.ASCII.GetBytes("order"));
+        var head = await ReadHeadAsync(stream);
+        Assert.StartsWith("HTTP/1.1 200", head, StringComparison.Ordinal);
+        Assert.Equal("x", await ReadBodyAsync(stream, head));
+        Assert.True(await _router.WaitForDrainAsync("x", Wait), "the drain of x did not end after its last request");
+        Assert.Equal((1, 0), (_x.Requests, _b.Requests));
+    }
+
+    [Fact]
+    public async Task ARequestPickedJustBeforeATableSwap_WhoseInstanceWasStoppedAfterItsDrainTimedOut_IsAnsweredByAnother()
+    {
+        var stream = await PickXAndHoldTheBodyAsync();
+
+        // The drain gives up (timeouts.drain) and x is stopped while the request is still coming: its connection is refused.
+        Route(new RouteDestination("b", _b.Port, "v1"));
+        Assert.False(await _router.WaitForDrainAsync("x", TimeSpan.FromMilliseconds(50)));
         await _x.DisposeAsync();
 
         await stream.WriteAsync(Encoding.ASCII.GetBytes("order"));
@@ -66,6 +78,20 @@ public sealed class TableSwapTests : IAsyncLifetime
         Assert.StartsWith("HTTP/1.1 200", head, StringComparison.Ordinal);
         Assert.Equal("b", await ReadBodyAsync(stream, head));
         Assert.Equal((0, 1), (_x.Requests, _b.Requests));
+    }
+
+    /// <summary>A POST whose instance the router has picked (x, a fresh table's first) and whose body the client holds back.</summary>
+    private async Task<NetworkStream> PickXAndHoldTheBodyAsync()
+    {
+        Route(new("x", _x.Port, "v1"), new("b", _b.Port, "v1"));
+        var client = new TcpClient();
+        _clients.Add(client);
+        await client.ConnectAsync(IPAddress.Loopback, _port).WaitAsync(Wait);
+        var stream = client.GetStream();
+        stream.ReadTimeout = (int)Wait.TotalMilliseconds;
+        await stream.WriteAsync(Encoding.ASCII.GetBytes("POST / HTTP/1.1\r\nHost: api\r\nContent-Type: text/plain\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"));
+        Assert.StartsWith("HTTP/1.1 100", await ReadHeadAsync(stream), StringComparison.Ordinal);
+        return stream;
     }
 
     /// <summary>The status line and headers of the next answer on the connection.</summary>
