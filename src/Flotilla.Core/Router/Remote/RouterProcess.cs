@@ -36,6 +36,10 @@ internal sealed record RouterProcess(int Pid, long? StartTime, int AdminPort, st
         env[RouterAdmin.SecretVariable] = secret;
         // Server GC: ~20% more throughput for the proxy (bench/router.sh); the rest of Flotilla runs workstation GC.
         env.TryAdd("DOTNET_gcServer", "1");
+        // Socket completions run on the epoll threads instead of a thread-pool hop each: +20% saturated
+        // throughput, a third lower p50 at 3k req/s (A/B with the router alone, bench/router.sh). Safe
+        // because nothing on the router's request path blocks.
+        env.TryAdd("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
         var logs = Path.Combine(dataDirectory, "logs");
         Directory.CreateDirectory(logs);
         var log = Path.Combine(logs, "router.log");
