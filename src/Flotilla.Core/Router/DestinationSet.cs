@@ -21,7 +21,6 @@ internal sealed class DestinationSet(DestinationState[] destinations)
             return null;
         }
         var start = (uint)Interlocked.Increment(ref _next);
-        var now = Environment.TickCount64;
         DestinationState? fallback = null;
         for (var i = 0u; i < count; i++)
         {
@@ -30,7 +29,7 @@ internal sealed class DestinationSet(DestinationState[] destinations)
             {
                 continue;
             }
-            if (candidate.IsHealthy(now))
+            if (candidate.IsHealthy())
             {
                 return candidate;
             }

@@ -4,9 +4,10 @@ namespace Flotilla.Router;
 /// Live counters of one instance as the router sees it. The same object survives routing
 /// table swaps, so in-flight counts stay true while an instance is drained.
 /// </summary>
-internal sealed class DestinationState(string instanceId, int port, Metrics.RevisionMetrics metrics)
+/// <param name="time">The clock of passive health (a fake one in tests).</param>
+internal sealed class DestinationState(string instanceId, int port, Metrics.RevisionMetrics metrics, TimeProvider time)
 {
-    private const long PassiveFailurePenaltyMs = 2000;
+    public static readonly TimeSpan PassiveFailurePenalty = TimeSpan.FromSeconds(2);
     private long _inFlight;
     private long _failedUntil;
 
@@ -21,9 +22,9 @@ internal sealed class DestinationState(string instanceId, int port, Metrics.Revi
     public Metrics.RevisionMetrics Metrics { get; } = metrics;
 
     /// <summary>False for a short while after connecting to it failed (passive health).</summary>
-    public bool IsHealthy(long nowMs) => Volatile.Read(ref _failedUntil) <= nowMs;
+    public bool IsHealthy() => Volatile.Read(ref _failedUntil) <= time.GetTimestamp();
 
-    public void MarkFailed() => Volatile.Write(ref _failedUntil, Environment.TickCount64 + PassiveFailurePenaltyMs);
+    public void MarkFailed() => Volatile.Write(ref _failedUntil, time.GetTimestamp() + (long)(PassiveFailurePenalty.TotalSeconds * time.TimestampFrequency));
 
     public void Enter() => Interlocked.Increment(ref _inFlight);
 

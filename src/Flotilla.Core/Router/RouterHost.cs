@@ -9,8 +9,10 @@ namespace Flotilla.Router;
 /// </summary>
 /// <param name="log">Where to say what went wrong with a request (rate-limited per endpoint); nowhere by default.</param>
 /// <param name="listeners">Where listening sockets come from: bound here by default, or held by the router's supervisor.</param>
-public sealed class RouterHost(Action<string>? log = null, IListenerSource? listeners = null) : IRouter
+/// <param name="time">The clock of passive health (how long a failed instance is avoided); the system's by default.</param>
+public sealed class RouterHost(Action<string>? log = null, IListenerSource? listeners = null, TimeProvider? time = null) : IRouter
 {
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly IListenerSource _listeners = listeners ?? DirectListeners.Instance;
     private readonly ConcurrentDictionary<string, ServiceEndpoint> _endpoints = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, DestinationState> _destinations = new(StringComparer.Ordinal);
@@ -67,7 +69,7 @@ public sealed class RouterHost(Action<string>? log = null, IListenerSource? list
             {
                 var routes = table.Services.TryGetValue(name, out var list) ? list : [];
                 var service = RoutingTable.ServiceOf(name);
-                var states = routes.Select(r => _destinations.GetOrAdd(r.InstanceId, _ => new DestinationState(r.InstanceId, r.Port, _metrics.For(service, r.Revision)))).ToArray();
+                var states = routes.Select(r => _destinations.GetOrAdd(r.InstanceId, _ => new DestinationState(r.InstanceId, r.Port, _metrics.For(service, r.Revision), _time))).ToArray();
                 routed.UnionWith(routes.Select(r => r.InstanceId));
                 revisions.UnionWith(routes.Select(r => (service, r.Revision)));
                 var mirror = table.MirrorsOrEmpty.GetValueOrDefault(name);
