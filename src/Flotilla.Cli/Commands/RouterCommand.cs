@@ -19,7 +19,8 @@ internal static class RouterCommand
         var metrics = new Option<string?>("--metrics") { Description = "address:port of an unauthenticated Prometheus endpoint (GET /metrics)" };
         var worker = new Option<bool>("--worker") { Description = "Serve as the worker of the supervisor given by --supervisor" };
         var supervisor = new Option<int?>("--supervisor") { Description = "The supervisor's pid (with --worker)" };
-        var command = new Command("router", "Run the data plane process (started by 'flotilla server')") { port, metrics, worker, supervisor };
+        var warmUp = new Option<bool>("--warm-up") { Description = "Warm the request path up before serving (with --worker, on a reload)" };
+        var command = new Command("router", "Run the data plane process (started by 'flotilla server')") { port, metrics, worker, supervisor, warmUp };
         command.Hidden = true;
         command.SetAction(async (parse, _) =>
         {
@@ -31,7 +32,7 @@ internal static class RouterCommand
             if (parse.GetValue(worker))
             {
                 return parse.GetValue(supervisor) is { } pid
-                    ? await RunWorkerAsync(pid, parse.GetValue(port), parse.GetValue(metrics), secret)
+                    ? await RunWorkerAsync(pid, parse.GetValue(port), parse.GetValue(metrics), secret, parse.GetValue(warmUp))
                     : Fail("--worker needs --supervisor PID");
             }
             return await RunSupervisorAsync(parse.GetValue(port), parse.GetValue(metrics));
@@ -52,10 +53,10 @@ internal static class RouterCommand
         return 0;
     }
 
-    private static async Task<int> RunWorkerAsync(int supervisorPid, int adminPort, string? metrics, string secret)
+    private static async Task<int> RunWorkerAsync(int supervisorPid, int adminPort, string? metrics, string secret, bool warmUp)
     {
         using var stop = new ShutdownSignal();
-        await RouterProcesses.RunWorkerAsync(supervisorPid, adminPort, metrics, secret, stop.Token);
+        await RouterProcesses.RunWorkerAsync(supervisorPid, adminPort, metrics, secret, warmUp, stop.Token);
         return 0;
     }
 }

@@ -20,7 +20,7 @@ public static class RouterProcesses
             .ToDictionary(e => (string)e.Key, e => (string?)e.Value ?? "", StringComparer.Ordinal);
         var log = Path.Combine(Environment.CurrentDirectory, "logs", "router.log");
         var supervisor = new RouterSupervisor(
-            () => Runtime.PosixSpawn.Start(self[0], arguments, env, Environment.CurrentDirectory, log, ownProcessGroup: false), Log);
+            warmUp => Runtime.PosixSpawn.Start(self[0], warmUp ? [.. arguments, "--warm-up"] : arguments, env, Environment.CurrentDirectory, log, ownProcessGroup: false), Log);
         using var reload = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
         {
             context.Cancel = true;
@@ -32,8 +32,13 @@ public static class RouterProcesses
     }
 
     /// <summary>Serves on the supervisor's sockets, from the last saved state, until <paramref name="stopping"/> or the supervisor is gone.</summary>
-    public static async Task RunWorkerAsync(int supervisorPid, int adminPort, string? metrics, string secret, CancellationToken stopping)
+    /// <param name="warmUp">Run requests through a throwaway endpoint first (a reload: the old worker serves meanwhile).</param>
+    public static async Task RunWorkerAsync(int supervisorPid, int adminPort, string? metrics, string secret, bool warmUp, CancellationToken stopping)
     {
+        if (warmUp)
+        {
+            await WorkerWarmUp.RunAsync(stopping);
+        }
         await using var channel = await SupervisorChannel.ConnectAsync(supervisorPid, stopping);
         using var lifetime = CancellationTokenSource.CreateLinkedTokenSource(stopping, channel.Lost);
         var listeners = new HeldListeners(channel);

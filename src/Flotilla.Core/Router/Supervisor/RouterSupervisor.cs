@@ -22,12 +22,12 @@ internal sealed class RouterSupervisor
     private readonly Dictionary<string, Socket> _held = new(StringComparer.Ordinal);
     private readonly Lock _heldGate = new();
     private readonly Dictionary<int, Worker> _workers = [];
-    private readonly Func<int> _spawnWorker;
+    private readonly Func<bool, int> _spawnWorker;
     private readonly Action<string> _log;
     private readonly System.Threading.Channels.Channel<bool> _reloads = System.Threading.Channels.Channel.CreateUnbounded<bool>();
 
-    /// <param name="spawnWorker">Starts a worker process (in this process group) and returns its pid.</param>
-    public RouterSupervisor(Func<int> spawnWorker, Action<string> log)
+    /// <param name="spawnWorker">Starts a worker process (in this process group; warmed up first when true) and returns its pid.</param>
+    public RouterSupervisor(Func<bool, int> spawnWorker, Action<string> log)
     {
         _spawnWorker = spawnWorker;
         _log = log;
@@ -129,7 +129,8 @@ internal sealed class RouterSupervisor
 
     private Worker Start(bool mayServeAtOnce)
     {
-        var pid = _spawnWorker();
+        // A worker that serves at once replaces a dead one (or is the first): no time to warm up.
+        var pid = _spawnWorker(!mayServeAtOnce);
         var worker = new Worker(pid, DateTime.UtcNow, Task.Factory.StartNew(() => PosixSpawn.WaitForExit(pid), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default));
         if (mayServeAtOnce)
         {
