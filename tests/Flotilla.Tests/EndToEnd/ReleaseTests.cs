@@ -261,10 +261,12 @@ public sealed class ReleaseTests : IAsyncLifetime
         const string canary = """
             strategy: canary
             steps:
-              - parallel: { duration: 2s, minRequests: 10, maxMismatchRate: 5%, ignore: ["$.version"] }
+              - parallel: { duration: 60s, requests: 20, minRequests: 10, maxMismatchRate: 5%, ignore: ["$.version"] }
               - weight: 50
               - pause: {}
             """;
+        // The step ends at 20 comparisons, not after a fixed time: its clock starts when the step does,
+        // and on a loaded machine the canary may take longer than a short duration to start.
         await ApplyAsync("1.0.0", canary);
         await _plane.WaitUntilConvergedAsync(Wait);
         using var client = new VersionClient(n => $"{Endpoint}/reviews/{n % 3 + 1}", loops: 2);

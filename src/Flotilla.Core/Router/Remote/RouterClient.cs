@@ -282,7 +282,8 @@ public sealed class RouterClient : IRouter
     {
         try
         {
-            var result = await SendAsync<DrainBody>(HttpMethod.Post, $"/admin/drain/{Uri.EscapeDataString(instanceId)}?timeoutMs={(long)timeout.TotalMilliseconds}", null, cancellationToken);
+            var result = await SendAsync<DrainBody>(HttpMethod.Post, $"/admin/drain/{Uri.EscapeDataString(instanceId)}?timeoutMs={(long)timeout.TotalMilliseconds}", null, cancellationToken,
+                timeout + AdminCallLimit);
             return result.Drained;
         }
         catch (HttpRequestException)
@@ -368,19 +369,36 @@ public sealed class RouterClient : IRouter
     /// <summary>Makes disposal stop the router process too (a full shutdown), instead of leaving it serving.</summary>
     public void StopProcessOnDispose() => _stopOnDispose = true;
 
-    private async Task<T> SendAsync<T>(HttpMethod method, string path, HttpContent? content, CancellationToken cancellationToken)
+    private async Task<T> SendAsync<T>(HttpMethod method, string path, HttpContent? content, CancellationToken cancellationToken, TimeSpan? limit = null)
     {
-        using var response = await SendRawAsync(method, path, content, cancellationToken);
+        using var response = await SendRawAsync(method, path, content, cancellationToken, limit);
         response.EnsureSuccessStatusCode();
         return (await response.Content.ReadFromJsonAsync<T>(RouterAdmin.Json, cancellationToken))!;
     }
 
-    private Task<HttpResponseMessage> SendRawAsync(HttpMethod method, string path, HttpContent? content, CancellationToken cancellationToken)
+    /// <summary>
+    /// One admin call, bounded: the supervisor holds the admin port even while no worker serves it
+    /// (one that cannot start), so a call would otherwise wait in the backlog for good. Running out
+    /// of time is an <see cref="HttpRequestException"/>, as a router that is down.
+    /// </summary>
+    private async Task<HttpResponseMessage> SendRawAsync(HttpMethod method, string path, HttpContent? content, CancellationToken cancellationToken, TimeSpan? limit = null)
     {
-        var request = new HttpRequestMessage(method, $"http://127.0.0.1:{_process.AdminPort}{path}") { Content = content };
+        using var request = new HttpRequestMessage(method, $"http://127.0.0.1:{_process.AdminPort}{path}") { Content = content };
         request.Headers.Add(RouterAdmin.SecretHeader, _process.Secret);
-        return _http.SendAsync(request, cancellationToken);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var allowed = limit ?? AdminCallLimit;
+        timeout.CancelAfter(allowed);
+        try
+        {
+            return await _http.SendAsync(request, timeout.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new HttpRequestException($"router process {_process.Pid} did not answer {method} {path} within {allowed.TotalSeconds:0} s; see {Path.Combine(_dataDirectory, "logs", "router.log")}");
+        }
     }
+
+    private static readonly TimeSpan AdminCallLimit = TimeSpan.FromSeconds(30);
 
     public async ValueTask DisposeAsync()
     {
