@@ -163,8 +163,8 @@ public sealed partial class ControlPlane
                 if (progress is not null && available >= service.Instances)
                 {
                     _rollouts.Remove(service.Name);
-                    RecordResult(service.Name, new RolloutResult("complete", null, service.Revision, null, now));
                     Events.Record(service.Name, $"rollout to revision {service.Revision} complete: {available} of {service.Instances} instances ready");
+                    RecordResult(service.Name, new RolloutResult("complete", null, service.Revision, null, now));
                 }
                 continue;
             }
@@ -201,8 +201,9 @@ public sealed partial class ControlPlane
         try
         {
             var record = await ReplaceServiceAsync(service.Name, earlier, "flotilla (progress deadline)", $"rollback {service.Name} {Short(service.Revision)}→{Short(from)}: {why}");
-            RecordResult(service.Name, new RolloutResult("rolled back", from, service.Revision, why, _time.GetUtcNow()));
+            // The event first: whoever sees the result (rollout status) must find the event that explains it.
             Events.Record(service.Name, $"{stalled}; rolled back to revision {from} (system revision {record.Number})", warning: true);
+            RecordResult(service.Name, new RolloutResult("rolled back", from, service.Revision, why, _time.GetUtcNow()));
         }
         catch (StaleRevisionException)
         {
