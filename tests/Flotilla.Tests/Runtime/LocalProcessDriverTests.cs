@@ -121,8 +121,14 @@ public sealed class LocalProcessDriverTests : IAsyncLifetime
         await Eventually.Until(() => File.ReadAllText(Status(launch.Id).LogPath).Contains("\nstarted", StringComparison.Ordinal), Wait, "the child sleep");
         var pid = Status(launch.Id).Pid;
         // The child's command line is a plain "sleep 300": it is found by its process group (the leader's pid), not by a scan of command lines.
-        var child = Assert.Single(ProcessScan.InGroup(pid), p => p != pid);
-        Assert.Contains("sleep", File.ReadAllText($"/proc/{child}/cmdline"), StringComparison.Ordinal);
+        // (Its command line reads empty while the forked shell is still exec'ing sleep: wait for it.)
+        var child = 0;
+        await Eventually.Until(() =>
+        {
+            var others = ProcessScan.InGroup(pid).Where(p => p != pid).ToList();
+            child = others.Count == 1 && CommandLine(others[0]).Contains("sleep", StringComparison.Ordinal) ? others[0] : 0;
+            return child != 0;
+        }, Wait, "one child running sleep in the leader's group");
 
         try
         {
@@ -141,6 +147,18 @@ public sealed class LocalProcessDriverTests : IAsyncLifetime
         {
             // Should the driver leave the child, the test does not.
             Posix.SignalGroup(pid, Posix.SIGKILL);
+        }
+    }
+
+    private static string CommandLine(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' ');
+        }
+        catch (IOException)
+        {
+            return "";
         }
     }
 
