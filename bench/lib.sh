@@ -7,6 +7,8 @@
 #   start_flotilla SPECDIR     flotilla server on $BENCH/state, the spec applied with --wait
 #   write_anchor_spec NAME     $BENCH/flotilla.yaml: 2 AnchorApp instances behind endpoint port 8090
 #   start_nginx_baseline       the peers' nginx (port 8081 -> 5001, 5002); ngx_pid
+#   start_anchor_setup NAME    all of the above for the three-way setup: 2 AnchorApps direct (5001, 5002), nginx (8081),
+#                              Flotilla (8090) in front of 2 of its own; every URL answers when it returns
 #   router_supervisor          pid of the router process (its supervisor; the worker is its child)
 #   wait_for_urls URL...       each answers 2xx (10 s each at most)
 source "$PEERS/lib.sh"                      # hey_summary, wrk_summary, med_range, log
@@ -74,4 +76,14 @@ wait_for_urls() {
   for url in "$@"; do
     for _ in $(seq 100); do curl -fs -m 1 "$url" >/dev/null && break; sleep 0.1; done
   done
+}
+
+start_anchor_setup() {
+  publish_anchor_app
+  write_anchor_spec "$1"
+  start_anchor_apps 5001 5002
+  start_nginx_baseline
+  # Production form: `flotilla server` with its router as separate processes (what a team runs).
+  start_flotilla "$BENCH"
+  wait_for_urls http://127.0.0.1:5001/ http://127.0.0.1:8081/ http://127.0.0.1:8090/
 }

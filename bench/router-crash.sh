@@ -18,14 +18,9 @@ bench_init crash
 LOAD=(dotnet "$ROOT/bench/Flotilla.Bench/bin/Release/net10.0/Flotilla.Bench.dll" disruption)
 
 log "publishing the app and building Flotilla and the bench (Release)"
-publish_anchor_app
 dotnet build -c Release "$ROOT/bench/Flotilla.Bench" -v q --nologo >/dev/null
-write_anchor_spec crashbench
-start_anchor_apps 5001 5002
-start_nginx_baseline
-start_flotilla "$BENCH"
+start_anchor_setup crashbench
 supervisor=$(router_supervisor)
-wait_for_urls http://127.0.0.1:5001/ http://127.0.0.1:8081/ http://127.0.0.1:8090/
 
 # Each disruption acts on whatever process serves at that moment (by pid, never by name).
 declare -A URL=([flotilla-kill]=http://127.0.0.1:8090/ [flotilla-reload]=http://127.0.0.1:8090/ [nginx-kill]=http://127.0.0.1:8081/)

@@ -14,15 +14,8 @@ require_free_ports 5001 5002 8081 8090
 bench_init router
 
 log "publishing the app and building Flotilla (Release)"
-publish_anchor_app
-write_anchor_spec routerbench
-
-start_anchor_apps 5001 5002
-start_nginx_baseline
-# Production form: `flotilla server` with its router as separate processes (what a team runs).
-start_flotilla "$BENCH"
+start_anchor_setup routerbench
 router_pid=$(router_supervisor)
-wait_for_urls http://127.0.0.1:5001/ http://127.0.0.1:8081/ http://127.0.0.1:8090/
 
 declare -A URL=([direct]=http://127.0.0.1:5001/ [nginx]=http://127.0.0.1:8081/ [flotilla]=http://127.0.0.1:8090/)
 declare -A PROXY=([direct]="" [nginx]=$ngx_pid [flotilla]=$router_pid)

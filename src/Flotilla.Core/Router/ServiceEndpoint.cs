@@ -129,7 +129,16 @@ internal sealed class ServiceEndpoint : IAsyncDisposable
             var next = destinations.Pick(exclude: destination, alsoExclude: earlier) ?? destination;
             earlier = destination;
             destination = next;
-            error = await ForwardAsync(context, destination);
+            // The first instance is in flight since it was picked (HandleAsync); another one from now.
+            destination.Enter();
+            try
+            {
+                error = await ForwardAsync(context, destination);
+            }
+            finally
+            {
+                destination.Leave();
+            }
         }
         if (error != ForwarderError.None)
         {
@@ -193,18 +202,8 @@ internal sealed class ServiceEndpoint : IAsyncDisposable
         _mirror.TryQueue(new Mirror.MirrorJob(policy, report, request, stable, candidate, routes.StableSide.Pick(exclude: result.Answered) ?? result.Answered));
     }
 
-    private async ValueTask<ForwarderError> ForwardAsync(HttpContext context, DestinationState destination)
-    {
-        destination.Enter();
-        try
-        {
-            return await _forwarder.SendAsync(context, destination.Prefix, _clients.For(destination), RequestConfig, destination.Transformer);
-        }
-        finally
-        {
-            destination.Leave();
-        }
-    }
+    private ValueTask<ForwarderError> ForwardAsync(HttpContext context, DestinationState destination) =>
+        _forwarder.SendAsync(context, destination.Prefix, _clients.For(destination), RequestConfig, destination.Transformer);
 
     private long _lastFailureReport;
 

@@ -8,14 +8,14 @@ namespace Flotilla.Router;
 /// </summary>
 internal sealed class UpstreamClients : IDisposable
 {
-    public HttpMessageInvoker Pooled { get; } = Create(TimeSpan.FromSeconds(30), Timeout.InfiniteTimeSpan);
+    public HttpMessageInvoker Pooled { get; } = Create(Timeout.InfiniteTimeSpan);
 
     /// <summary>A lifetime of zero: a connection is closed when its answer has been read, never reused.</summary>
-    public HttpMessageInvoker ClosePerRequest { get; } = Create(TimeSpan.FromSeconds(30), TimeSpan.Zero);
+    public HttpMessageInvoker ClosePerRequest { get; } = Create(TimeSpan.Zero);
 
     public HttpMessageInvoker For(DestinationState destination) => destination.Transformer.ClosesConnections ? ClosePerRequest : Pooled;
 
-    private static HttpMessageInvoker Create(TimeSpan idleTimeout, TimeSpan lifetime) => new(new SocketsHttpHandler
+    private static HttpMessageInvoker Create(TimeSpan lifetime) => new(new SocketsHttpHandler
     {
         UseProxy = false,
         AllowAutoRedirect = false,
@@ -24,7 +24,7 @@ internal sealed class UpstreamClients : IDisposable
         EnableMultipleHttp2Connections = true,
         ActivityHeadersPropagator = null,
         ConnectTimeout = TimeSpan.FromSeconds(2),
-        PooledConnectionIdleTimeout = idleTimeout,
+        PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30),
         PooledConnectionLifetime = lifetime,
     }, disposeHandler: true);
 

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Flotilla.Router;
+using Flotilla.Tests.Support;
 
 namespace Flotilla.Tests.Flags;
 
@@ -18,26 +19,20 @@ public sealed class OfrepEndpointTests : IAsyncLifetime
            "broken": {"state": "ENABLED", "defaultVariant": "a", "variants": {"a": 1, "b": 2}, "targeting": {"cat": ["c"]}}}}
         """;
 
-    private readonly RouterHost _router = new();
-    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(30) };
-    private int _port;
+    private FlagPort _flags = null!;
 
-    public async Task InitializeAsync() => _port = await _router.ServeFlagsAsync(null, Document);
+    public async Task InitializeAsync() => _flags = await FlagPort.StartAsync(Document);
 
-    public async Task DisposeAsync()
-    {
-        _http.Dispose();
-        await _router.DisposeAsync();
-    }
+    public async Task DisposeAsync() => await _flags.DisposeAsync();
 
     private async Task<(HttpStatusCode Status, JsonElement Body, HttpResponseMessage Response)> PostAsync(string path, string? body, string? ifNoneMatch = null)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, $"http://127.0.0.1:{_port}{path}") { Content = body is null ? null : new StringContent(body, Encoding.UTF8, "application/json") };
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"http://127.0.0.1:{_flags.Port}{path}") { Content = body is null ? null : new StringContent(body, Encoding.UTF8, "application/json") };
         if (ifNoneMatch is not null)
         {
             request.Headers.TryAddWithoutValidation("If-None-Match", ifNoneMatch);
         }
-        var response = await _http.SendAsync(request);
+        var response = await _flags.Http.SendAsync(request);
         var text = await response.Content.ReadAsStringAsync();
         return (response.StatusCode, text.Length == 0 ? default : JsonDocument.Parse(text).RootElement.Clone(), response);
     }
@@ -84,7 +79,7 @@ public sealed class OfrepEndpointTests : IAsyncLifetime
             var bytes = new byte[random.Next(0, 64)];
             random.NextBytes(bytes);
             using var content = new ByteArrayContent(bytes);
-            using var response = await _http.PostAsync($"http://127.0.0.1:{_port}/ofrep/v1/evaluate/flags/new-pricing", content);
+            using var response = await _flags.Http.PostAsync($"http://127.0.0.1:{_flags.Port}/ofrep/v1/evaluate/flags/new-pricing", content);
             Assert.True((int)response.StatusCode < 500, $"{response.StatusCode} for {Convert.ToHexString(bytes)}");
         }
     }
@@ -108,7 +103,7 @@ public sealed class OfrepEndpointTests : IAsyncLifetime
         Assert.NotEqual(etag, response.Headers.ETag!.ToString());
 
         // The flags change: the same context's ETag changes too.
-        await _router.ServeFlagsAsync(_port, Document.Replace("\"Welcome\"", "\"Hello\"", StringComparison.Ordinal));
+        await _flags.Router.ServeFlagsAsync(_flags.Port, Document.Replace("\"Welcome\"", "\"Hello\"", StringComparison.Ordinal));
         (status, body, response) = await PostAsync("/ofrep/v1/evaluate/flags", """{"context": {"targetingKey": "u1", "country": "NL"}}""", etag);
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Contains(body.GetProperty("flags").EnumerateArray(), f => f.GetProperty("key").GetString() == "banner" && f.GetProperty("value").GetString() == "Hello");
@@ -117,7 +112,7 @@ public sealed class OfrepEndpointTests : IAsyncLifetime
     [Fact]
     public async Task Configuration_SaysPollingAndTypes()
     {
-        var body = JsonDocument.Parse(await _http.GetStringAsync($"http://127.0.0.1:{_port}/ofrep/v1/configuration")).RootElement;
+        var body = JsonDocument.Parse(await _flags.Http.GetStringAsync($"http://127.0.0.1:{_flags.Port}/ofrep/v1/configuration")).RootElement;
         Assert.Equal("flotilla", body.GetProperty("name").GetString());
         var capabilities = body.GetProperty("capabilities");
         var polling = capabilities.GetProperty("cacheInvalidation").GetProperty("polling");
@@ -132,7 +127,7 @@ public sealed class OfrepEndpointTests : IAsyncLifetime
     public async Task ABodyOver1MiB_Is413_AndAPortInUse_IsRefusedByName()
     {
         using var big = new StringContent("{\"context\": {\"x\": \"" + new string('a', 2 << 20) + "\"}}", Encoding.UTF8, "application/json");
-        using var response = await _http.PostAsync($"http://127.0.0.1:{_port}/ofrep/v1/evaluate/flags/banner", big);
+        using var response = await _flags.Http.PostAsync($"http://127.0.0.1:{_flags.Port}/ofrep/v1/evaluate/flags/banner", big);
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
 
         var taken = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
@@ -153,7 +148,7 @@ public sealed class OfrepEndpointTests : IAsyncLifetime
     [Fact]
     public async Task ARefusedDocument_LeavesThePreviousFlagsServing()
     {
-        await Assert.ThrowsAsync<InvalidOperationException>(() => _router.ServeFlagsAsync(_port, """{"flags": {"x": {"state": "MAYBE"}}}"""));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => _flags.Router.ServeFlagsAsync(_flags.Port, """{"flags": {"x": {"state": "MAYBE"}}}"""));
         var (status, body, _) = await PostAsync("/ofrep/v1/evaluate/flags/banner", "{}");
         Assert.Equal((HttpStatusCode.OK, "Welcome"), (status, body.GetProperty("value").GetString()));
     }

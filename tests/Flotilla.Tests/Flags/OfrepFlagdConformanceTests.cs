@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Flotilla.Router;
+using Flotilla.Tests.Support;
 
 namespace Flotilla.Tests.Flags;
 
@@ -22,22 +23,16 @@ public sealed class OfrepFlagdConformanceTests : IAsyncLifetime
            "no-weight": {"state": "ENABLED", "defaultVariant": "plain", "variants": {"a": "A", "b": "B", "plain": "default"}, "targeting": {"fractional": [["a", 0], ["b", -1]]}}}}
         """;
 
-    private readonly RouterHost _router = new();
-    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(30) };
-    private int _port;
+    private FlagPort _flags = null!;
 
-    public async Task InitializeAsync() => _port = await _router.ServeFlagsAsync(null, Document);
+    public async Task InitializeAsync() => _flags = await FlagPort.StartAsync(Document);
 
-    public async Task DisposeAsync()
-    {
-        _http.Dispose();
-        await _router.DisposeAsync();
-    }
+    public async Task DisposeAsync() => await _flags.DisposeAsync();
 
     private async Task<(HttpStatusCode Status, JsonElement Body)> EvaluateAsync(string key, string context)
     {
         using var content = new StringContent($$"""{"context": {{context}}}""", Encoding.UTF8, "application/json");
-        using var response = await _http.PostAsync($"http://127.0.0.1:{_port}/ofrep/v1/evaluate/flags{(key.Length == 0 ? "" : "/" + key)}", content);
+        using var response = await _flags.Http.PostAsync($"http://127.0.0.1:{_flags.Port}/ofrep/v1/evaluate/flags{(key.Length == 0 ? "" : "/" + key)}", content);
         return (response.StatusCode, JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone());
     }
 
