@@ -28,6 +28,7 @@ public static class ApiErrors
         {
             ControlPlaneError.NotFound => StatusCodes.Status404NotFound,
             ControlPlaneError.Conflict => StatusCodes.Status409Conflict,
+            ControlPlaneError.Unavailable => StatusCodes.Status503ServiceUnavailable,
             _ => StatusCodes.Status400BadRequest,
         }, cp.Message),
         JsonException json => Result(StatusCodes.Status400BadRequest, "malformed JSON", json.Message),

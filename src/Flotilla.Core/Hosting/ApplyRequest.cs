@@ -30,4 +30,6 @@ public enum ControlPlaneError
     Invalid,
     NotFound,
     Conflict,
+    /// <summary>Something the change needs is not there (the Docker Engine, an image): nothing was changed; try again once it is.</summary>
+    Unavailable,
 }

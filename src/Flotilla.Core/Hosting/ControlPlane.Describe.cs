@@ -22,11 +22,13 @@ public sealed partial class ControlPlane
         {
             throw new ControlPlaneException($"service '{service.Name}': {clash.Variable} is both a secret and an environment variable; keep one", ControlPlaneError.Invalid);
         }
-        var revision = RevisionOf(command, env, service.Http, service.Timeouts, service.Resources, secrets);
+        // Local processes are the runtime of every revision recorded before runtimes existed: only another one changes the id.
+        var runtime = spec.RuntimeName == RuntimeKind.Local ? null : spec.RuntimeName;
+        var revision = RevisionOf(command, env, service.Http, service.Timeouts, service.Resources, secrets, runtime);
         var withRevision = new SortedDictionary<string, string>(env.ToDictionary(), StringComparer.Ordinal) { ["FLOTILLA_REVISION"] = revision };
         return new DesiredService(service.Name, revision, service.Instances, command, withRevision, service.Http, service.Timeouts, service.Restart,
             service.DependsOn.Select(d => d.Name).ToList(), service.Resources, Rollout: service.Rollout,
-            Secrets: secrets.Count == 0 ? null : secrets, EnvSources: ServiceEnvironment.Sources(spec, service, withRevision));
+            Secrets: secrets.Count == 0 ? null : secrets, EnvSources: ServiceEnvironment.Sources(spec, service, withRevision), Runtime: runtime);
     }
 
     /// <summary>Where each of a service's secrets is, with a fingerprint of its value now; a secret that cannot be had refuses the apply.</summary>
@@ -55,7 +57,7 @@ public sealed partial class ControlPlane
 
     /// <summary>A digest of everything an instance runs with; the instance count is not part of it.</summary>
     private static string RevisionOf(IReadOnlyList<string> command, IReadOnlyDictionary<string, string> env, HttpSpec http, TimeoutsSpec timeouts, ResourcesSpec? resources,
-        IReadOnlyList<Secrets.SecretRef>? secrets = null)
+        IReadOnlyList<Secrets.SecretRef>? secrets = null, string? runtime = null)
     {
         var text = new StringBuilder();
         text.AppendJoin('\0', command).Append('\n');
@@ -68,6 +70,10 @@ public sealed partial class ControlPlane
         foreach (var secret in secrets ?? [])
         {
             text.Append('\n').Append(secret);
+        }
+        if (runtime is not null)
+        {
+            text.Append("\nruntime=").Append(runtime);
         }
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())))[..10];
     }

@@ -33,7 +33,7 @@ public sealed partial class ControlPlane
         _store.SetGitOpsSource(source);
         _failedCommit = null;
         _gitOpsFailures = 0;
-        Runtime.LocalInstance.TryDelete(GitOpsWorkDirectory);
+        Runtime.Directories.TryDelete(GitOpsWorkDirectory);
         Volatile.Write(ref _gitOps, GitOpsStatus.Starting(source, _time.GetUtcNow()));
         Events.Record("gitops", $"following {source.Repo} ({source.Branch}, {source.Path}) every {source.Interval.TotalSeconds:0}s");
         WakeGitOps();

@@ -24,7 +24,7 @@ public sealed partial class ControlPlane : IAsyncDisposable
     private readonly ControlPlaneOptions _options;
     private readonly StateStore _store;
     private readonly ArtifactStore _artifacts;
-    private readonly LocalProcessDriver _driver;
+    private readonly RuntimeSet _driver;
     private readonly IRouter _router;
     private readonly InstanceSetController _controller;
     private readonly SemaphoreSlim _changing = new(1, 1);
@@ -47,7 +47,7 @@ public sealed partial class ControlPlane : IAsyncDisposable
         Events = events;
         _artifacts = new ArtifactStore(options.ArtifactsDirectory);
         Secrets = new Secrets.SecretStore(store, options.DataDirectory);
-        _driver = new LocalProcessDriver(options.DataDirectory, new StoreJournal(store), _time, Secrets.Resolve);
+        _driver = new RuntimeSet(options.DataDirectory, new StoreJournal(store), _time, Secrets.Resolve);
         _controller = new InstanceSetController(_driver, router, events, _time);
         _releases = new ReleaseController(FindServiceRevision, SaveRelease, events, _time);
     }
@@ -90,9 +90,9 @@ public sealed partial class ControlPlane : IAsyncDisposable
     /// <summary>How long the start took to re-adopt what was running, and how many instances it adopted.</summary>
     public (TimeSpan Took, int Instances) Adoption { get; private set; }
 
-    public IReadOnlyList<string> Warnings => _driver.LimitsUnavailable is { } why
-        ? State.Services.Where(s => s.Resources is not null).Select(s => $"service '{s.Name}': resources are not enforced: {why}").ToList()
-        : [];
+    public IReadOnlyList<string> Warnings => State.Services
+        .Where(s => s.Resources is not null && _driver.LimitsUnavailableOn(s.RuntimeName) is not null)
+        .Select(s => $"service '{s.Name}': resources are not enforced: {_driver.LimitsUnavailableOn(s.RuntimeName)}").ToList();
 
     public static async Task<ControlPlane> StartAsync(ControlPlaneOptions options, CancellationToken cancellationToken = default)
     {
@@ -183,7 +183,8 @@ public sealed partial class ControlPlane : IAsyncDisposable
             Events.Record(record.Id, $"was no longer running (pid {record.Pid}) when the control plane started", warning: true);
             return false;
         }));
-        var strays = await _driver.StopStraysAsync(TimeSpan.FromSeconds(10));
+        var usedDocker = State.Services.Any(s => s.RuntimeName == RuntimeKind.Docker) || records.Any(r => StoreJournal.Launch(r)?.RuntimeName == RuntimeKind.Docker);
+        var strays = await _driver.StopStraysAsync(TimeSpan.FromSeconds(10), usedDocker);
         if (strays.Count > 0)
         {
             Events.Record("control-plane", $"stopped {strays.Count} instance processes that no record knew (started just before a crash): {string.Join(", ", strays)}", warning: true);
@@ -232,6 +233,7 @@ public sealed partial class ControlPlane : IAsyncDisposable
             {
                 progress?.Invoke($"{service.Name}: preparing artifact");
                 artifacts[service.Name] = await _artifacts.EnsureAsync(service, m => progress?.Invoke($"{service.Name}: {m}"), cancellationToken);
+                await PrepareRuntimeAsync(spec.RuntimeName, service.Name, artifacts[service.Name], progress, cancellationToken);
             }
             var endpoints = await OpenEndpointsAsync(spec, cancellationToken);
             var flagsPort = spec.Flags is null ? (int?)null : await OpenFlagsAsync(spec.Flags, cancellationToken);
@@ -264,6 +266,19 @@ public sealed partial class ControlPlane : IAsyncDisposable
         finally
         {
             _changing.Release();
+        }
+    }
+
+    /// <summary>What the runtime needs before an instance of the service can start (a container image); refuses the apply when it cannot be had.</summary>
+    private async Task PrepareRuntimeAsync(string runtime, string service, Artifact? artifact, Action<string>? progress, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _driver.PrepareAsync(runtime, artifact, m => progress?.Invoke($"{service}: {m}"), cancellationToken);
+        }
+        catch (Runtime.Docker.DockerUnavailableException e)
+        {
+            throw new ControlPlaneException($"service '{service}' (runtime {runtime}): {e.Message}", ControlPlaneError.Unavailable);
         }
     }
 
@@ -359,11 +374,11 @@ public sealed partial class ControlPlane : IAsyncDisposable
         if (Path.GetFullPath(_options.ArtifactsDirectory) == Path.GetFullPath(Path.Combine(_options.DataDirectory, "artifacts")))
         {
             // Only the owner of a build cache clears its unfinished builds (environments share the server's).
-            LocalInstance.TryDelete(Path.Combine(_options.ArtifactsDirectory, ".staging"));
+            Directories.TryDelete(Path.Combine(_options.ArtifactsDirectory, ".staging"));
         }
         if (_stoppedDataPlane)
         {
-            LocalInstance.TryDelete(Path.Combine(_options.DataDirectory, "instances"));
+            Directories.TryDelete(Path.Combine(_options.DataDirectory, "instances"));
         }
         _store.Dispose();
         _changing.Dispose();

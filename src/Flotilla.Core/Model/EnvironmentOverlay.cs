@@ -31,6 +31,7 @@ public static class EnvironmentOverlay
             Services = services,
             Environment = overlay.Name,
             Zones = overlay.Zones ?? spec.Zones,
+            Runtime = overlay.Runtime ?? spec.Runtime,
             Flags = spec.Flags is { } flags ? flags with { Port = flags.Port + overlay.PortOffset } : null,
         };
     }

@@ -24,10 +24,10 @@ internal static class EnvironmentReader
                 services[service] = new ServiceOverlaySpec(overlay.Instances, overlay.Env, overlay.Resources, reader.At(serviceNode));
             }
         }
-        return new EnvironmentSpec(name, values.Instances, values.Env, services, reader.At(node), values.Zones, values.Flags, values.PortOffset);
+        return new EnvironmentSpec(name, values.Instances, values.Env, services, reader.At(node), values.Zones, values.Flags, values.PortOffset, values.Runtime);
     }
 
-    private sealed record OverlayValues(int? Instances, IReadOnlyDictionary<string, string> Env, ResourcesSpec? Resources, YamlNode? Services, IReadOnlyList<string>? Zones = null, FlagsDeclaration? Flags = null, int PortOffset = 0);
+    private sealed record OverlayValues(int? Instances, IReadOnlyDictionary<string, string> Env, ResourcesSpec? Resources, YamlNode? Services, IReadOnlyList<string>? Zones = null, FlagsDeclaration? Flags = null, int PortOffset = 0, string? Runtime = null);
 
     /// <summary>The values an overlay may set; <paramref name="keys"/> says which are allowed at this level.</summary>
     private static OverlayValues ReadOverlay(SpecReader reader, string path, YamlNode node, IReadOnlyCollection<string> keys)
@@ -39,6 +39,7 @@ internal static class EnvironmentReader
             {
                 "instances" => values with { Instances = reader.Instances(value, $"{path}.instances") },
                 "env" => values with { Env = reader.EnvMap(value, $"{path}.env") },
+                "runtime" => values with { Runtime = RuntimeKind.Read(reader, value, $"{path}.runtime") },
                 "zones" => values with { Zones = SpecLoader.ReadZones(reader, value, $"{path}.zones") },
                 "portOffset" => values with { PortOffset = reader.Int(value, $"{path}.portOffset", 0, 60000, "a port offset") ?? 0 },
                 "flags" => values with { Flags = FlagsReader.Declaration(reader, value, $"{path}.flags", topLevel: false) },

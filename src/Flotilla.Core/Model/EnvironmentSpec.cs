@@ -12,7 +12,8 @@ public sealed record EnvironmentSpec(
     SpecLocation At,
     IReadOnlyList<string>? Zones = null,
     FlagsDeclaration? Flags = null,
-    int PortOffset = 0);
+    int PortOffset = 0,
+    string? Runtime = null);
 
 /// <summary>What an environment may change of one service.</summary>
 public sealed record ServiceOverlaySpec(int? Instances, IReadOnlyDictionary<string, string> Env, ResourcesSpec? Resources, SpecLocation At);

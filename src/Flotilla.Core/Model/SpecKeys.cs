@@ -6,7 +6,7 @@ namespace Flotilla.Model;
 /// </summary>
 public static class SpecKeys
 {
-    public static readonly string[] Root = ["name", "zones", "services", "environments", "flags"];
+    public static readonly string[] Root = ["name", "runtime", "zones", "services", "environments", "flags"];
     public static readonly string[] Service = ["build", "command", "files", "instances", "http", "env", "resources", "dependsOn", "timeouts", "restart", "rollout", "secrets"];
     public static readonly string[] Secret = ["store", "file", "as"];
     public static readonly string[] Http = ["port", "health", "ready"];
@@ -31,7 +31,7 @@ public static class SpecKeys
     public static readonly string[] Analysis = ["interval", "count", "failureLimit", "minRequests", "successRate", "p50", "p95", "p99", "compare", "webhooks", "baseline"];
     public static readonly string[] Compare = ["p95", "successRate", "rankTest"];
     public static readonly string[] Webhook = ["url", "timeout"];
-    public static readonly string[] Environment = ["instances", "zones", "env", "services", "flags", "portOffset"];
+    public static readonly string[] Environment = ["runtime", "instances", "zones", "env", "services", "flags", "portOffset"];
     public static readonly string[] Flags = ["file", "port", "strict"];
     public static readonly string[] ServiceOverlay = ["instances", "env", "resources"];
 }

@@ -33,6 +33,7 @@ public static class SpecLoader
 
         string? name = null;
         IReadOnlyList<string>? zones = null;
+        string? runtime = null;
         FlagsDeclaration? flags = null;
         var services = new List<ServiceSpec>();
         var environments = new Dictionary<string, EnvironmentSpec>(StringComparer.Ordinal);
@@ -51,6 +52,9 @@ public static class SpecLoader
                     break;
                 case "zones":
                     zones = ReadZones(reader, value, "zones");
+                    break;
+                case "runtime":
+                    runtime = RuntimeKind.Read(reader, value, "runtime");
                     break;
                 case "flags":
                     flags = FlagsReader.Declaration(reader, value, "flags", topLevel: true);
@@ -100,7 +104,7 @@ public static class SpecLoader
         }
 
         var ordered = SpecChecks.DependencyOrder(services);
-        var spec = new SystemSpec(name!, directory, file, ordered, environments, environment, zones, flagSet) { Warnings = [.. reader.Warnings] };
+        var spec = new SystemSpec(name!, directory, file, ordered, environments, environment, zones, flagSet, runtime) { Warnings = [.. reader.Warnings] };
         if (overlay is null)
         {
             return spec;

@@ -12,8 +12,12 @@ public sealed record SystemSpec(
     IReadOnlyDictionary<string, EnvironmentSpec> Environments,
     string? Environment,
     IReadOnlyList<string>? Zones = null,
-    FlagsSpec? Flags = null)
+    FlagsSpec? Flags = null,
+    string? Runtime = null)
 {
+    /// <summary>What runs the instances (<see cref="RuntimeKind"/>); local processes unless the spec or its environment says otherwise.</summary>
+    public string RuntimeName => Runtime ?? RuntimeKind.Local;
+
     /// <summary>The failure domains instances are spread over; empty when none are declared.</summary>
     public IReadOnlyList<string> ZoneNames => Zones ?? [];
 

@@ -18,4 +18,9 @@ public sealed record InstanceLaunch(
     TimeSpan StartTimeout,
     ResourcesSpec? Resources = null,
     string? Zone = null,
-    IReadOnlyList<Secrets.SecretRef>? Secrets = null);
+    IReadOnlyList<Secrets.SecretRef>? Secrets = null,
+    string? Runtime = null)
+{
+    /// <summary>Which runtime runs it (<see cref="RuntimeKind"/>; null: local processes, as every launch recorded before runtimes existed).</summary>
+    public string RuntimeName => Runtime ?? RuntimeKind.Local;
+}

@@ -7,12 +7,12 @@ namespace Flotilla.Runtime;
 /// child), working directory, port, environment and log file. Output goes straight to the log
 /// file, not through Flotilla, so instances do not depend on its pipes.
 /// </summary>
-public sealed class LocalProcessDriver : IRuntimeDriver
+public sealed class LocalProcessDriver : IRuntime
 {
     private static readonly string[] InheritedConflicts = ["ASPNETCORE_URLS", "ASPNETCORE_HTTP_PORTS", "ASPNETCORE_HTTPS_PORTS", "DOTNET_URLS", "URLS", "HTTP_PORTS"];
 
     private const int KeptExitedLogs = 20;
-    private readonly ConcurrentDictionary<string, LocalInstance> _instances = new();
+    private readonly ConcurrentDictionary<string, SupervisedInstance> _instances = new();
     private readonly Prober _prober = new();
     private readonly Cgroups? _cgroups;
     private readonly TimeProvider _time;
@@ -23,8 +23,11 @@ public sealed class LocalProcessDriver : IRuntimeDriver
     private readonly Func<Secrets.SecretRef, string>? _secrets;
 
     /// <param name="secrets">Resolves a secret's value when an instance starts (the control plane's secret store, or the file).</param>
-    public LocalProcessDriver(string stateDirectory, IInstanceJournal? journal = null, TimeProvider? time = null, Func<Secrets.SecretRef, string>? secrets = null)
+    /// <param name="changed">Shared with the other runtimes of a control plane, so one wake-up covers them all.</param>
+    public LocalProcessDriver(string stateDirectory, IInstanceJournal? journal = null, TimeProvider? time = null, Func<Secrets.SecretRef, string>? secrets = null,
+        WakeSignal? changed = null)
     {
+        Changed = changed ?? new WakeSignal();
         _secrets = secrets;
         _time = time ?? TimeProvider.System;
         _journal = journal ?? NoJournal.Instance;
@@ -39,7 +42,7 @@ public sealed class LocalProcessDriver : IRuntimeDriver
     /// <summary>Why CPU/memory limits cannot be enforced on this machine, or null when they can.</summary>
     public string? LimitsUnavailable { get; }
 
-    public WakeSignal Changed { get; } = new();
+    public WakeSignal Changed { get; }
 
     public IReadOnlyList<InstanceStatus> Observe() => _instances.Values.Select(i => i.Status).ToList();
 
@@ -49,7 +52,7 @@ public sealed class LocalProcessDriver : IRuntimeDriver
         var logPath = Path.Combine(_logsDirectory, launch.Service, launch.Id + ".log");
         var initial = new InstanceStatus(launch.Id, launch.Service, launch.Revision, 0, null, launch.Port, InstanceState.Starting,
             _time.GetUtcNow(), null, false, false, null, null, logPath, launch.Zone);
-        var instance = new LocalInstance(launch, initial, workingDirectory, Changed.Set, () => AfterExit(launch));
+        var instance = new SupervisedInstance(launch, initial, Changed.Set);
         _instances[launch.Id] = instance;
         try
         {
@@ -64,12 +67,12 @@ public sealed class LocalProcessDriver : IRuntimeDriver
             {
                 File.AppendAllText(logPath, $"flotilla: {limitError}\n");
             }
-            instance.Attach(pid, _prober, _time);
+            instance.Supervise(WatchExitAsync(instance, pid, adopted: false, workingDirectory), _prober, _time);
         }
         catch (Exception e) when (e is InvalidOperationException or IOException or UnauthorizedAccessException)
         {
             instance.Update(s => s with { State = InstanceState.Exited, Reason = e.Message });
-            LocalInstance.TryDelete(workingDirectory);
+            Directories.TryDelete(workingDirectory);
         }
         Changed.Set();
     }
@@ -112,15 +115,15 @@ public sealed class LocalProcessDriver : IRuntimeDriver
     {
         if (!Posix.IsRunning(pid, processStartTime))
         {
-            LocalInstance.TryDelete(Path.Combine(_instancesDirectory, launch.Id));
+            Directories.TryDelete(Path.Combine(_instancesDirectory, launch.Id));
             return false;
         }
         var logPath = Path.Combine(_logsDirectory, launch.Service, launch.Id + ".log");
         var initial = new InstanceStatus(launch.Id, launch.Service, launch.Revision, pid, processStartTime, launch.Port, InstanceState.Starting,
             startedAt, null, false, false, null, null, logPath, launch.Zone);
-        var instance = new LocalInstance(launch, initial, Path.Combine(_instancesDirectory, launch.Id), Changed.Set, () => AfterExit(launch));
+        var instance = new SupervisedInstance(launch, initial, Changed.Set);
         _instances[launch.Id] = instance;
-        instance.Attach(pid, _prober, _time, adopted: true);
+        instance.Supervise(WatchExitAsync(instance, pid, adopted: true, Path.Combine(_instancesDirectory, launch.Id)), _prober, _time);
         await instance.FirstProbe;
         Changed.Set();
         return true;
@@ -144,9 +147,44 @@ public sealed class LocalProcessDriver : IRuntimeDriver
                 await Task.Delay(20);
             }
             Posix.SignalGroup(stray.Pid, Posix.SIGKILL);
-            LocalInstance.TryDelete(Path.Combine(_instancesDirectory, stray.InstanceId));
+            Directories.TryDelete(Path.Combine(_instancesDirectory, stray.InstanceId));
         }));
         return strays.Select(s => $"{s.InstanceId} (pid {s.Pid})").ToList();
+    }
+
+    /// <summary>
+    /// Waits for the process to end: waitpid for our child (one blocked thread each: it wakes the
+    /// moment the process ends), a pidfd for an adopted one, which is not our child (no exit status).
+    /// Then kills what is left of its group, which would otherwise leak.
+    /// </summary>
+    private async Task<InstanceExit> WatchExitAsync(SupervisedInstance instance, int pid, bool adopted, string workingDirectory)
+    {
+        var startTime = instance.Status.ProcessStartTime;
+        var status = await Task.Factory.StartNew(
+            () =>
+            {
+                if (!adopted)
+                {
+                    return PosixSpawn.WaitForExit(pid);
+                }
+                Posix.WaitForExitOfAny(pid, startTime);
+                return (int?)null;
+            },
+            CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        if (instance.IsDetached)
+        {
+            return new InstanceExit(null, "detached");
+        }
+        Posix.SignalGroup(pid, Posix.SIGKILL);
+        int? code = status is { } s ? PosixSpawn.ExitCode(s) : null;
+        var how = code is null ? (adopted ? "exited (adopted from an earlier control plane: exit status not available)" : "exited (status unavailable)")
+            : code > 128 ? $"killed by {Posix.SignalName(code.Value - 128)}" : $"exited with code {code}";
+        if (AfterExit(instance.Launch) is { } cause)
+        {
+            how = $"{how} ({cause})";
+        }
+        Directories.TryDelete(workingDirectory);
+        return new InstanceExit(code, how);
     }
 
     /// <summary>Removes the instance's record and cgroups; explains an exit the process could not (the OOM killer).</summary>

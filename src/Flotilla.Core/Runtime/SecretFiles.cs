@@ -23,5 +23,5 @@ internal static class SecretFiles
         return path;
     }
 
-    public static void Remove(string instanceId) => LocalInstance.TryDelete(Path.Combine(Root, instanceId));
+    public static void Remove(string instanceId) => Directories.TryDelete(Path.Combine(Root, instanceId));
 }

@@ -34,8 +34,12 @@ public sealed record DesiredService(
     DesiredService? Baseline = null,
     Router.Mirror.MirrorPolicy? Mirror = null,
     IReadOnlyList<Secrets.SecretRef>? Secrets = null,
-    IReadOnlyDictionary<string, string>? EnvSources = null)
+    IReadOnlyDictionary<string, string>? EnvSources = null,
+    string? Runtime = null)
 {
+    /// <summary>What runs this revision's instances (<see cref="Model.RuntimeKind"/>; null: local processes).</summary>
+    public string RuntimeName => Runtime ?? Model.RuntimeKind.Local;
+
     /// <summary>Where each secret's value is (never the value); resolved only when an instance starts.</summary>
     public IReadOnlyList<Secrets.SecretRef> SecretRefs => Secrets ?? [];
 

@@ -1,10 +1,14 @@
 namespace Flotilla.Runtime;
 
+/// <summary>How an instance ended, as its runtime saw it: the exit code when known, and in words.</summary>
+public sealed record InstanceExit(int? Code, string How);
+
 /// <summary>
-/// One running process and its supervision (exit watch, probes). Its status is an immutable
-/// record replaced whole under a lock; readers take the current reference without locking.
+/// One instance under Flotilla's supervision, whatever runs it (a process, a container): its
+/// probes, its state machine and how it ended. The runtime supplies the exit watch. Its status is
+/// an immutable record replaced whole under a lock; readers take the current reference without locking.
 /// </summary>
-internal sealed class LocalInstance(InstanceLaunch launch, InstanceStatus initial, string workingDirectory, Action changed, Func<string?> afterExit)
+internal sealed class SupervisedInstance(InstanceLaunch launch, InstanceStatus initial, Action changed)
 {
     private const int ReadyFailuresToUnready = 2;
     private const int HealthFailuresToUnhealthy = 3;
@@ -16,7 +20,6 @@ internal sealed class LocalInstance(InstanceLaunch launch, InstanceStatus initia
     private InstanceStatus _status = initial;
 
     public InstanceLaunch Launch { get; } = launch;
-    public string WorkingDirectory { get; } = workingDirectory;
     public InstanceStatus Status => Volatile.Read(ref _status);
     public Task Exited { get; private set; } = Task.CompletedTask;
 
@@ -39,21 +42,23 @@ internal sealed class LocalInstance(InstanceLaunch launch, InstanceStatus initia
 
     private readonly TaskCompletionSource _firstProbe = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <summary>Watches the process and probes it. An adopted process is not our child: no exit status, only its end.</summary>
-    public void Attach(int pid, Prober prober, TimeProvider time, bool adopted = false)
+    /// <summary>Watches for the end (<paramref name="exit"/>, from the runtime) and probes the instance meanwhile.</summary>
+    public void Supervise(Task<InstanceExit> exit, Prober prober, TimeProvider time)
     {
-        Exited = WatchExitAsync(pid, adopted ? Status.ProcessStartTime : null, adopted);
+        Exited = WatchExitAsync(exit);
         _ = ProbeLoopAsync(prober, time, _stopping.Token);
     }
 
     private volatile bool _detached;
 
-    /// <summary>Ends supervision without touching the process: it keeps running for the next control plane.</summary>
+    /// <summary>Ends supervision without touching the instance: it keeps running for the next control plane.</summary>
     public void Detach()
     {
         _detached = true;
         _stopping.Cancel();
     }
+
+    public bool IsDetached => _detached;
 
     /// <summary>Stops probing: a stopping instance must not flap back into rotation.</summary>
     public void BeginStop(string reason)
@@ -62,41 +67,21 @@ internal sealed class LocalInstance(InstanceLaunch launch, InstanceStatus initia
         Update(s => s with { State = InstanceState.Stopping, StopRequested = true, Reason = reason });
     }
 
-    private async Task WatchExitAsync(int pid, long? startTime, bool adopted)
+    private async Task WatchExitAsync(Task<InstanceExit> watch)
     {
-        // One blocked thread per instance: waitpid (a pidfd for adopted ones) wakes it the moment the process ends.
-        var status = await Task.Factory.StartNew(
-            () =>
-            {
-                if (!adopted)
-                {
-                    return PosixSpawn.WaitForExit(pid);
-                }
-                Posix.WaitForExitOfAny(pid, startTime);
-                return (int?)null;
-            },
-            CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        var exit = await watch;
         if (_detached)
         {
             return;
         }
         _stopping.Cancel();
-        int? code = status is { } s ? PosixSpawn.ExitCode(s) : null;
-        // Children that outlive the leader would leak; the group still exists while any member lives.
-        Posix.SignalGroup(pid, Posix.SIGKILL);
         var stopping = Status.State == InstanceState.Stopping;
-        var how = code is null ? (adopted ? "exited (adopted from an earlier control plane: exit status not available)" : "exited (status unavailable)") : code > 128 ? $"killed by {Posix.SignalName(code.Value - 128)}" : $"exited with code {code}";
-        if (afterExit() is { } cause)
-        {
-            how = $"{how} ({cause})";
-        }
         Update(s => s with
         {
             State = InstanceState.Exited,
-            ExitCode = code,
-            Reason = stopping ? $"{s.Reason}; {how}" : UnexpectedExit(s, how),
+            ExitCode = exit.Code,
+            Reason = stopping ? $"{s.Reason}; {exit.How}" : UnexpectedExit(s, exit.How),
         });
-        TryDelete(WorkingDirectory);
     }
 
     private static string UnexpectedExit(InstanceStatus status, string how)
@@ -156,23 +141,6 @@ internal sealed class LocalInstance(InstanceLaunch launch, InstanceStatus initia
         finally
         {
             _firstProbe.TrySetResult();
-        }
-    }
-
-    internal static void TryDelete(string directory)
-    {
-        try
-        {
-            if (Directory.Exists(directory))
-            {
-                Directory.Delete(directory, recursive: true);
-            }
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
         }
     }
 }

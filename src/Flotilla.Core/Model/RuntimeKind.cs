@@ -1,0 +1,30 @@
+namespace Flotilla.Model;
+
+/// <summary>
+/// What runs a system's instances: <c>local</c> processes (the default) or <c>docker</c> containers
+/// on one Docker Engine. Chosen per environment; the rest of the spec is the same on each.
+/// </summary>
+public static class RuntimeKind
+{
+    public const string Local = "local";
+    public const string Docker = "docker";
+
+    public static readonly string[] Known = [Local, Docker];
+
+    /// <summary>Runtimes planned but not built yet: named so the error says so instead of "unknown".</summary>
+    private static readonly string[] Planned = ["swarm", "kubernetes"];
+
+    /// <summary>Reads a <c>runtime:</c> value; a bad one is a spec error at its position.</summary>
+    internal static string? Read(SpecReader reader, YamlDotNet.RepresentationModel.YamlNode node, string path)
+    {
+        var value = reader.String(node, path);
+        if (value is null || Known.Contains(value))
+        {
+            return value;
+        }
+        reader.Error(node, path, Planned.Contains(value)
+            ? $"runtime '{value}' is not available yet; this Flotilla runs: {string.Join(", ", Known)}"
+            : $"unknown runtime '{value}': one of {string.Join(", ", Known)}");
+        return null;
+    }
+}

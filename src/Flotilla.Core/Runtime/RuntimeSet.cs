@@ -1,0 +1,87 @@
+using Flotilla.Model;
+using Flotilla.Runtime.Docker;
+
+namespace Flotilla.Runtime;
+
+/// <summary>
+/// The runtimes of one control plane, behind the one seam the controllers know: local processes
+/// always, a Docker Engine once a revision asks for one. Each launch names its runtime, so an
+/// environment moved from one runtime to another is an ordinary rolling update: the new revision's
+/// instances start on the new runtime while the old ones still serve.
+/// </summary>
+public sealed class RuntimeSet : IRuntime
+{
+    private readonly LocalProcessDriver _local;
+    private readonly Lazy<DockerDriver> _docker;
+
+    public RuntimeSet(string stateDirectory, IInstanceJournal journal, TimeProvider time, Func<Secrets.SecretRef, string> secrets)
+    {
+        _local = new LocalProcessDriver(stateDirectory, journal, time, secrets, Changed);
+        _docker = new Lazy<DockerDriver>(() => new DockerDriver(stateDirectory, journal, time, secrets, Changed));
+    }
+
+    public WakeSignal Changed { get; } = new();
+
+    /// <summary>Why limits are not enforced for local processes (containers always have them).</summary>
+    public string? LimitsUnavailable => _local.LimitsUnavailable;
+
+    /// <summary>Why <paramref name="runtime"/> cannot enforce CPU and memory limits here, or null.</summary>
+    public string? LimitsUnavailableOn(string runtime) => runtime == RuntimeKind.Local ? _local.LimitsUnavailable : null;
+
+    private IEnumerable<IRuntime> Created => _docker.IsValueCreated ? [_local, _docker.Value] : [_local];
+
+    private IRuntime For(string runtime) => runtime switch
+    {
+        RuntimeKind.Docker => _docker.Value,
+        _ => _local,
+    };
+
+    /// <summary>
+    /// Makes ready what a revision on <paramref name="runtime"/> needs before any instance starts (a
+    /// container image of its artifact); throws <see cref="DockerUnavailableException"/> saying what is missing.
+    /// </summary>
+    public Task PrepareAsync(string runtime, Artifacts.Artifact? artifact, Action<string>? progress, CancellationToken cancellationToken) =>
+        runtime == RuntimeKind.Docker ? _docker.Value.PrepareAsync(artifact?.Directory, artifact?.Digest, progress, cancellationToken) : Task.CompletedTask;
+
+    public IReadOnlyList<InstanceStatus> Observe() => Created.SelectMany(d => d.Observe()).ToList();
+
+    public void Start(InstanceLaunch launch) => For(launch.RuntimeName).Start(launch);
+
+    public Task StopAsync(string instanceId, TimeSpan grace, string reason) => Task.WhenAll(Created.Select(d => d.StopAsync(instanceId, grace, reason)));
+
+    public void Forget(string instanceId)
+    {
+        foreach (var driver in Created)
+        {
+            driver.Forget(instanceId);
+        }
+    }
+
+    public Task<bool> AdoptAsync(InstanceLaunch launch, int pid, long? processStartTime, DateTimeOffset startedAt) =>
+        For(launch.RuntimeName).AdoptAsync(launch, pid, processStartTime, startedAt);
+
+    /// <summary>Strays of every runtime in use; <paramref name="docker"/>: also look in the Docker Engine (when this environment has used it).</summary>
+    public async Task<IReadOnlyList<string>> StopStraysAsync(TimeSpan grace, bool docker)
+    {
+        var local = await _local.StopStraysAsync(grace);
+        return docker || _docker.IsValueCreated ? [.. local, .. await _docker.Value.StopStraysAsync(grace)] : local;
+    }
+
+    public Task<IReadOnlyList<string>> StopStraysAsync(TimeSpan grace) => StopStraysAsync(grace, docker: false);
+
+    public void LeaveRunningOnDispose()
+    {
+        foreach (var driver in Created)
+        {
+            driver.LeaveRunningOnDispose();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var driver in Created)
+        {
+            await driver.DisposeAsync();
+        }
+    }
+}
