@@ -9,7 +9,7 @@ namespace Flotilla.Hosting;
 /// </summary>
 public static class ServiceEnvironment
 {
-    public const string ContractVersion = "1";
+    public const string ContractVersion = "2";
 
     public static IReadOnlyDictionary<string, string> For(
         SystemSpec spec,
@@ -19,12 +19,14 @@ public static class ServiceEnvironment
         int? flagsPort = null)
     {
         var env = new SortedDictionary<string, string>(service.Env.ToDictionary(), StringComparer.Ordinal);
-        // Preview endpoints (blue-green) are not services: no variable, so opening one changes no revision.
-        foreach (var (name, port) in endpoints.Where(e => Router.RoutingTable.ServiceOf(e.Key) == e.Key))
+        foreach (var name in Reached(service))
         {
-            var url = $"http://127.0.0.1:{port}";
-            env[$"services__{name}__http__0"] = url;
-            env[Names.UrlVariable(name)] = url;
+            if (endpoints.TryGetValue(name, out var port))
+            {
+                var url = $"http://127.0.0.1:{port}";
+                env[$"services__{name}__http__0"] = url;
+                env[Names.UrlVariable(name)] = url;
+            }
         }
         if (flagsPort is { } flags)
         {
@@ -50,6 +52,15 @@ public static class ServiceEnvironment
         }
         return env;
     }
+
+    /// <summary>
+    /// The services whose endpoints an instance is given: its own, and those it names in
+    /// <c>dependsOn</c> or <c>references</c>. Only these, so adding a service to the system changes
+    /// no other service's revision (contract 1 gave every service's, and restarted everything).
+    /// Preview endpoints (blue-green) are not services and never given, so opening one changes no revision.
+    /// </summary>
+    public static IEnumerable<string> Reached(ServiceSpec service) =>
+        service.DependsOn.Concat(service.References).Select(r => r.Name).Prepend(service.Name).Distinct(StringComparer.Ordinal);
 
     /// <summary>
     /// Where each variable of a service's environment came from: the environment overlay's entry for

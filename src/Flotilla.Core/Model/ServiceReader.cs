@@ -42,7 +42,10 @@ internal static class ServiceReader
                     service = service with { Resources = ReadResources(reader, value, at) };
                     break;
                 case "dependsOn":
-                    service = service with { DependsOn = ReadDependsOn(reader, value, at) };
+                    service = service with { DependsOn = ReadServiceNames(reader, value, at) };
+                    break;
+                case "references":
+                    service = service with { References = ReadServiceNames(reader, value, at) };
                     break;
                 case "rollout":
                     service = service with { Rollout = RolloutReader.Read(reader, value, at) };
@@ -63,7 +66,7 @@ internal static class ServiceReader
         {
             reader.Error(node, path, "says nothing to run: add 'build: <.NET project dir>' or 'command: [program, args...]'");
         }
-        // Kept even when it has errors, so cross-references (dependsOn, ports) are checked in the same pass.
+        // Kept even when it has errors, so cross-references (dependsOn, references, ports) are checked in the same pass.
         return node is YamlMappingNode ? service : null;
     }
 
@@ -178,7 +181,7 @@ internal static class ServiceReader
         return resources;
     }
 
-    private static IReadOnlyList<NameRef> ReadDependsOn(SpecReader reader, YamlNode node, string path)
+    private static IReadOnlyList<NameRef> ReadServiceNames(SpecReader reader, YamlNode node, string path)
     {
         if (node is not YamlSequenceNode sequence)
         {

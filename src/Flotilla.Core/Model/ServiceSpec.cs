@@ -18,7 +18,10 @@ public sealed record ServiceSpec
     public HttpSpec Http { get; init; } = new(null, null, null);
     public IReadOnlyDictionary<string, string> Env { get; init; } = new SortedDictionary<string, string>(StringComparer.Ordinal);
     public ResourcesSpec? Resources { get; init; }
+    /// <summary>Services started (ready) before this one; their endpoints are injected, as with <see cref="References"/>.</summary>
     public IReadOnlyList<NameRef> DependsOn { get; init; } = [];
+    /// <summary>Services this one calls without waiting for them at start (Aspire's <c>WithReference</c>): their endpoints are injected.</summary>
+    public IReadOnlyList<NameRef> References { get; init; } = [];
     public TimeoutsSpec Timeouts { get; init; } = TimeoutsSpec.Default;
     public RestartSpec Restart { get; init; } = RestartSpec.Default;
     public RolloutSpec Rollout { get; init; } = RolloutSpec.Default;

@@ -1,6 +1,6 @@
 namespace Flotilla.Model;
 
-/// <summary>Checks that span services: references, dependency cycles, endpoint port clashes.</summary>
+/// <summary>Checks that span services: names in dependsOn and references, dependency cycles, endpoint port clashes.</summary>
 internal static class SpecChecks
 {
     public static void CrossReferences(SpecReader reader, IReadOnlyList<ServiceSpec> services, IReadOnlyDictionary<string, EnvironmentSpec> environments)
@@ -17,7 +17,18 @@ internal static class SpecChecks
                 }
                 else if (!names.Contains(dependency.Name))
                 {
-                    reader.Error(dependency.At, $"services.{service.Name}.dependsOn", $"unknown service '{dependency.Name}'; services declared: {known}");
+                    reader.Error(dependency.At, $"services.{service.Name}.dependsOn", UnknownService(dependency.Name, names, known));
+                }
+            }
+            foreach (var reference in service.References)
+            {
+                if (reference.Name == service.Name)
+                {
+                    reader.Error(reference.At, $"services.{service.Name}.references", "a service is given its own endpoint without referencing itself; remove it from the list");
+                }
+                else if (!names.Contains(reference.Name))
+                {
+                    reader.Error(reference.At, $"services.{service.Name}.references", UnknownService(reference.Name, names, known));
                 }
             }
         }
@@ -37,12 +48,15 @@ internal static class SpecChecks
             {
                 if (!names.Contains(service))
                 {
-                    reader.Error(overlay.At, $"environments.{environment.Name}.services", $"unknown service '{service}'; services declared: {known}");
+                    reader.Error(overlay.At, $"environments.{environment.Name}.services", UnknownService(service, names, known));
                 }
             }
         }
         ReportCycles(reader, services);
     }
+
+    private static string UnknownService(string name, IReadOnlyCollection<string> names, string known) =>
+        $"unknown service '{name}'{SpecReader.Suggest(name, names)}; services declared: {known}";
 
     private static void ReportCycles(SpecReader reader, IReadOnlyList<ServiceSpec> services)
     {

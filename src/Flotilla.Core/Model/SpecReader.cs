@@ -166,7 +166,8 @@ internal sealed class SpecReader(string file)
         _ => "an unsupported value",
     };
 
-    private static string Suggest(string key, IReadOnlyCollection<string> allowed)
+    /// <summary>" (did you mean 'x'?)" when a valid name is close to the one given, else nothing.</summary>
+    public static string Suggest(string key, IReadOnlyCollection<string> allowed)
     {
         var best = allowed.MinBy(a => Names.EditDistance(a.ToLowerInvariant(), key.ToLowerInvariant()));
         return best is not null && Names.EditDistance(best.ToLowerInvariant(), key.ToLowerInvariant()) <= 2 ? $" (did you mean '{best}'?)" : "";

@@ -186,6 +186,37 @@ public sealed class SpecLoaderTests : IDisposable
     }
 
     [Fact]
+    public void UnknownReference_And_SelfReference_AreErrors_WithADidYouMean()
+    {
+        var errors = Errors("name: shop\nservices:\n  api:\n    command: [x]\n    references: [wroker, api]\n  worker: { command: [x] }\n");
+        AssertError(errors, 5, 18, "services.api.references", "unknown service 'wroker' (did you mean 'worker'?); services declared: api, worker");
+        AssertError(errors, 5, 26, "services.api.references", "own endpoint without referencing itself");
+        Assert.Equal(2, errors.Count);
+        var notAList = Assert.Single(Errors("name: shop\nservices:\n  api:\n    command: [x]\n    references: worker\n"));
+        Assert.Contains("must be a list of service names", notAList.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void References_OrderNoStartup_MayBeMutual_AndSurviveEveryEnvironment()
+    {
+        const string yaml = """
+            name: shop
+            services:
+              api: { command: [x], references: [worker] }
+              worker: { command: [x], references: [api] }
+            environments:
+              prod: { services: { api: { instances: 2 } } }
+            """;
+        foreach (var env in new string?[] { null, "prod" })
+        {
+            var spec = Parse(yaml, env);
+            Assert.Equal(["api", "worker"], spec.Services.Select(s => s.Name));
+            Assert.Equal(["worker"], spec.Find("api")!.References.Select(r => r.Name));
+            Assert.Equal(["api"], spec.Find("worker")!.References.Select(r => r.Name));
+        }
+    }
+
+    [Fact]
     public void DependencyCycle_IsReportedOnceWithItsPath()
     {
         var errors = Errors("""

@@ -1,5 +1,6 @@
 // Orders: the front of the shop. It calls catalog, invoices and reviews through their stable
-// endpoints, which Flotilla injects as services__<name>__http__0 (and <NAME>_URL), and evaluates
+// endpoints, which Flotilla injects as services__<name>__http__0 (and <NAME>_URL) because
+// flotilla.yaml names them in orders' dependsOn (a service gets only those it names), and evaluates
 // the feature flag new-pricing over OFREP at FLOTILLA_FLAGS_URL (any OpenFeature SDK's OFREP
 // provider does the same; plain HTTP keeps the example free of packages).
 using System.Net.Http.Json;
@@ -11,7 +12,7 @@ var builder = WebApplication.CreateBuilder(args);
 foreach (var service in new[] { "catalog", "invoices", "reviews" })
 {
     builder.Services.AddHttpClient(service, c => c.BaseAddress = new Uri(builder.Configuration[$"services:{service}:http:0"]
-        ?? throw new InvalidOperationException($"services__{service}__http__0 is not set: run under Flotilla or set it")));
+        ?? throw new InvalidOperationException($"services__{service}__http__0 is not set: run under Flotilla with {service} in orders' dependsOn or references, or set it")));
 }
 var flagsUrl = Environment.GetEnvironmentVariable("FLOTILLA_FLAGS_URL");
 builder.Services.AddHttpClient("flags", c => c.BaseAddress = new Uri(flagsUrl ?? "http://127.0.0.1:1"));
