@@ -1,0 +1,205 @@
+using System.Text.Json.Nodes;
+using Docker.DotNet.Models;
+using Flotilla.Hosting;
+using Flotilla.Runtime.Docker;
+using Flotilla.Tests.Support;
+
+namespace Flotilla.Tests.EndToEnd;
+
+/// <summary>
+/// The scenarios that prove the local runtime, on the Docker runtime: self-healing after kill -9,
+/// a rolling update and a bad canary under load, a control plane killed and restarted. Same spec
+/// as on processes but for <c>runtime: docker</c>; the containers are the engine's, checked through its API.
+/// </summary>
+[Collection(ProcessHeavy.Name)]
+public sealed class DockerTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(90);
+    private static readonly string Reviews = Path.Combine(Repository.Root, "examples", "shop", "services", "Reviews");
+    private readonly TempDirectory _dir = new("flotilla-docker");
+    private ControlPlane? _plane;
+
+    private string DataDirectory => Path.Combine(_dir.Path, "data");
+
+    private ControlPlane Plane => _plane!;
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        if (_plane is not null)
+        {
+            await _plane.StopDataPlaneAsync();
+            await _plane.DisposeAsync();
+        }
+        var left = await ContainersAsync(DataDirectory);
+        // A failed test must not leak containers: the driver's stray sweep removes them, then the check fails it.
+        await using (var sweeper = new DockerDriver(DataDirectory))
+        {
+            await sweeper.StopStraysAsync(TimeSpan.FromSeconds(1));
+        }
+        _dir.Dispose();
+        Assert.Empty(left);
+    }
+
+    private static string Spec(string version, int instances = 3, string? rollout = null, string extraEnv = "") => $$"""
+        name: docker-test
+        runtime: docker
+        services:
+          reviews:
+            command: [python3, "${ARTIFACT}/app.py", "${PORT}"]
+            files: {{Reviews}}
+            instances: {{instances}}
+            http: { health: /healthz, ready: /ready }
+            resources: { memory: 128Mi, cpu: 0.5 }
+            env: { REVIEWS_VERSION: "{{version}}"{{extraEnv}} }
+            rollout:
+        {{string.Join('\n', (rollout ?? "{ maxSurge: 1, maxUnavailable: 0, minReady: 300ms, progressDeadline: 60s }").Split('\n').Select(l => "      " + l))}}
+        """;
+
+    private async Task<ApplyResult> ApplyAsync(string yaml)
+    {
+        _plane ??= await ControlPlane.StartAsync(new ControlPlaneOptions(DataDirectory));
+        var file = Path.Combine(_dir.Path, "flotilla.yaml");
+        await File.WriteAllTextAsync(file, yaml);
+        return await Plane.ApplyAsync(new ApplyRequest(yaml, file, null, null, "test"));
+    }
+
+    /// <summary>The containers the control plane of <paramref name="dataDirectory"/> owns, running or not.</summary>
+    private static async Task<IList<ContainerListResponse>> ContainersAsync(string dataDirectory)
+    {
+        using var engine = await DockerEngine.ConnectAsync();
+        await using var driver = new DockerDriver(dataDirectory);
+        return await engine.Client.Containers.ListContainersAsync(new ContainersListParameters
+        {
+            All = true,
+            Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"io.flotilla.owner={driver.Owner}"] = true } },
+        });
+    }
+
+    private string Endpoint => $"http://127.0.0.1:{Plane.Endpoints["reviews"]}/";
+
+    private IReadOnlyList<Flotilla.Runtime.InstanceStatus> Ready => Plane.Status().Services.Single().Instances.Where(i => i.State == Flotilla.Runtime.InstanceState.Ready).ToList();
+
+    [DockerFact]
+    public async Task KilledContainer_IsReplaced_UnderLoad_WithNoFailedRequest()
+    {
+        await ApplyAsync(Spec("1.0.0"));
+        await Plane.WaitUntilConvergedAsync(Wait);
+        var victim = Ready.First();
+        Assert.Equal(3, (await ContainersAsync(DataDirectory)).Count(c => c.State == "running"));
+
+        using var client = new VersionClient(Endpoint);
+        await Task.Delay(500);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        System.Diagnostics.Process.GetProcessById(victim.Pid).Kill();
+        await Eventually.Until(() => Ready.Count == 3 && Ready.All(i => i.Id != victim.Id), Wait, "a replacement to be ready");
+        var replaced = clock.Elapsed;
+        await Task.Delay(500);
+        var (versions, failures) = await client.StopAsync();
+
+        Assert.True(failures.Count == 0, $"{failures.Count} failed of {versions.Count + failures.Count}: {string.Join("; ", failures.Distinct().Take(5))}");
+        Assert.True(replaced < TimeSpan.FromSeconds(30), $"replaced after {replaced}");
+        Assert.Contains(Plane.Events.Since(0), e => e.Subject == victim.Id && e.Message.Contains("killed by SIGKILL", StringComparison.Ordinal));
+        await Eventually.Until(async () => (await ContainersAsync(DataDirectory)).Count == 3, Wait, "the killed container to be removed");
+        var running = await ContainersAsync(DataDirectory);
+        Assert.DoesNotContain(running, c => c.Labels!["io.flotilla.instance"] == victim.Id);
+    }
+
+    [DockerFact]
+    public async Task RollingUpdate_OfThreeContainers_UnderLoad_FailsNoRequest_AndLeavesOnlyTheNewOnes()
+    {
+        await ApplyAsync(Spec("1.0.0"));
+        await Plane.WaitUntilConvergedAsync(Wait);
+        var old = (await ContainersAsync(DataDirectory)).Select(c => c.ID).ToList();
+
+        using var client = new VersionClient(Endpoint);
+        await Task.Delay(500);
+        await ApplyAsync(Spec("2.0.0"));
+        var v2 = Plane.State.Find("reviews")!.Revision;
+        await Eventually.Until(() => Plane.Rollout("reviews") is { State: "complete" } r && r.Revision == v2 && r.Old == 0, Wait, "the rollout to complete");
+        await Task.Delay(500);
+        var (versions, failures) = await client.StopAsync();
+
+        Assert.True(failures.Count == 0, $"{failures.Count} failed of {versions.Count + failures.Count}: {string.Join("; ", failures.Distinct().Take(5))}");
+        Assert.Equal("reviews 1.0.0", versions[0]);
+        Assert.Equal("reviews 2.0.0", versions[^1]);
+        // An old container is removed just after its exit was seen.
+        await Eventually.Until(async () => (await ContainersAsync(DataDirectory)).Count == 3, Wait, "only the new containers to be left");
+        var now = await ContainersAsync(DataDirectory);
+        Assert.All(now, c => Assert.Equal(v2, c.Labels!["io.flotilla.revision"]));
+        Assert.Empty(now.Select(c => c.ID).Intersect(old));
+    }
+
+    [DockerFact]
+    public async Task ABadCanary_IsAbortedByAnalysis_AndAllTrafficIsBackOnStable()
+    {
+        const string canary = """
+            strategy: canary
+            progressDeadline: 60s
+            steps:
+              - weight: 20
+              - analysis: { interval: 3s, count: 2, minRequests: 10, successRate: ">= 95%" }
+              - weight: 50
+            """;
+        await ApplyAsync(Spec("1.0.0", instances: 2, canary));
+        await Plane.WaitUntilConvergedAsync(Wait);
+        var v1 = Plane.State.Find("reviews")!.Revision;
+        using var client = new VersionClient(Endpoint, loops: 3);
+        await ApplyAsync(Spec("2.0.0", instances: 2, canary, ", REVIEWS_FAIL_RATE: \"0.3\""));
+
+        await Eventually.Until(() => Plane.Rollout("reviews").State == "degraded", Wait, "the analysis to abort the canary");
+        Assert.Contains("success rate", Plane.Rollout("reviews").Release!.Reason, StringComparison.Ordinal);
+        await Task.Delay(500);
+        var seen = client.Seen().Versions.Count;
+        await Eventually.Until(() => client.Seen().Versions.Count > seen + 100, Wait, "100 more answers");
+        var (versions, _) = await client.StopAsync();
+        Assert.All(versions.Skip(seen), v => Assert.Equal("reviews 1.0.0", v));
+        await Eventually.Until(async () => (await ContainersAsync(DataDirectory)).All(c => c.Labels!["io.flotilla.revision"] == v1), Wait, "the canary's containers to be gone");
+    }
+
+    [DockerFact]
+    public async Task KilledServer_UnderLoad_FailsNoRequest_AndTheNextOneAdoptsEveryContainer()
+    {
+        using var harness = new ServerHarness();
+        try
+        {
+            harness.WriteSpec(Spec("1.0.0"));
+            var first = await harness.StartServerAsync();
+            var applied = await harness.CliAsync("apply", "-f", harness.SpecDirectory, "--wait");
+            Assert.True(applied.Code == 0, applied.Output);
+            var endpoint = (string)(await harness.JsonAsync("status"))["services"]!.AsArray().Single()!["endpoint"]!;
+            var before = (await ContainersAsync(harness.DataDirectory)).Select(c => c.ID).Order().ToList();
+            Assert.Equal(3, before.Count);
+
+            using (var load = new LoadClient(endpoint + "/", concurrency: 4))
+            {
+                await Task.Delay(1000);
+                Flotilla.Runtime.Posix.Signal(first.Pid, Flotilla.Runtime.Posix.SIGKILL);
+                await first.WaitForExitAsync(ServerHarness.Wait);
+                await Task.Delay(1000);
+                await harness.StartServerAsync("re-adopted 3 of 3 recorded instances");
+                await Task.Delay(1500);
+                var (ok, failed, failures) = await load.StopAsync();
+                Assert.True(failed == 0, $"{failed} failed requests of {ok + failed}: {string.Join("; ", failures.Distinct().Take(5))}");
+                Assert.True(ok > 20, $"only {ok} requests went through");
+            }
+
+            // The same containers: none duplicated, none orphaned.
+            Assert.Equal(before, (await ContainersAsync(harness.DataDirectory)).Select(c => c.ID).Order().ToList());
+            Assert.Equal(0, (await harness.CliAsync("diff")).Code);
+            var logs = await harness.CliAsync("logs", "reviews");
+            Assert.Equal(0, logs.Code);
+            Assert.Contains("in a container of flotilla-artifact:reviews-", logs.Output, StringComparison.Ordinal);
+
+            Assert.Equal(0, (await harness.CliAsync("shutdown", "--stop-all")).Code);
+            Assert.Equal(0, await harness.Server.WaitForExitAsync(ServerHarness.Wait));
+            Assert.Empty(await ContainersAsync(harness.DataDirectory));
+        }
+        finally
+        {
+            await using var sweeper = new DockerDriver(harness.DataDirectory);
+            await sweeper.StopStraysAsync(TimeSpan.FromSeconds(1));
+        }
+    }
+}
