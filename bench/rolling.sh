@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Rolling update v1 -> v2 of 3 instances under steady load, Flotilla and Docker Swarm in one run,
 # the same app (the peers' AnchorApp) and the same load (hey -c64 -q16 ≈ 1k req/s, as the peers' scripts).
-#   bench/rolling.sh [REPS=3] [SWARM=yes|no]     (DUR=45 s per run, the update issued 5 s in)
+#   bench/rolling.sh [REPS=3] [SWARM=yes|no]     (DUR=45 s per run, the update issued 5 s in;
+#   RUNTIME=docker runs Flotilla's instances as containers on the same engine as Swarm's tasks)
 # Flotilla: `flotilla server` + its router process; `flotilla apply` of the spec with APP_VERSION=v2;
 # converged: from the apply event to the "rollout ... complete" event in the server (its own view, as
 # Swarm's is from docker events), and as a user waits it (`apply` CLI to `rollout status` returning). Also at saturation
@@ -10,7 +11,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 PEERS="${PEERS:-$ROOT/../shared/bench-peers}"
 source "$PEERS/lib.sh"                      # hey_summary, med_range, log
-REPS="${1:-3}"; SWARM="${2:-yes}"; DUR="${DUR:-45}"; LEAD=5
+REPS="${1:-3}"; SWARM="${2:-yes}"; DUR="${DUR:-45}"; LEAD=5; RUNTIME="${RUNTIME:-local}"
 BENCH="$(mktemp -d /tmp/flotilla-rolling-bench.XXXXXX)"; OUT="$BENCH/results"; mkdir -p "$OUT"
 export FLOTILLA_CONFIG="$BENCH/config.json"
 FLOTILLA=(dotnet "$ROOT/src/Flotilla.Cli/bin/Release/net10.0/flotilla.dll")
@@ -26,11 +27,16 @@ log "publishing the app and building Flotilla (Release)"
 dotnet publish "$PEERS/app/AnchorApp.csproj" -c Release -o "$BENCH/app" --artifacts-path "$BENCH/build" -v q --nologo >/dev/null
 dotnet build -c Release "$ROOT/src/Flotilla.Cli" -v q --nologo >/dev/null
 spec() { # version
+  # On docker the app is a file artifact (in the image at /artifact); locally the published apphost runs as is.
+  local run="command: [$BENCH/app/AnchorApp]"
+  [ "$RUNTIME" = docker ] && run="command: [dotnet, \"\${ARTIFACT}/AnchorApp.dll\"]
+    files: $BENCH/app"
   cat > "$BENCH/flotilla.yaml" <<YAML
 name: rollingbench
+runtime: $RUNTIME
 services:
   app:
-    command: [$BENCH/app/AnchorApp]
+    $run
     instances: 3
     http: { port: 8093, health: /healthz }
     env: { APP_VERSION: $1 }
@@ -85,7 +91,7 @@ fi
   for load in steady saturate; do
     col() { awk -F'\t' -v l="$load" -v c="$1" 'NR>1 && $1==l {print $c}' "$OUT/runs.tsv" | med_range; }
     errs() { awk -F'\t' -v l="$load" 'NR>1 && $1==l {print $5+$6+$7+$8}' "$OUT/runs.tsv" | med_range; }
-    echo "| flotilla $load | $(col 3) | $(col 4) | $(errs) | $(col 10) | $(col 11) |"
+    echo "| flotilla ($RUNTIME) $load | $(col 3) | $(col 4) | $(errs) | $(col 10) | $(col 11) |"
   done
   echo
   echo "## Docker Swarm (../shared/bench-peers/swarm-rolling.sh $REPS startfirst)"

@@ -20,12 +20,14 @@ internal static class SelfHealBench
         var instances = Arg(args, "--instances", 3);
         var connections = Arg(args, "--connections", 20);
         var delayMs = Arg(args, "--delay-ms", 20);
+        var runtime = args.SkipWhile(a => a != "--runtime").Skip(1).FirstOrDefault() ?? RuntimeKind.Local;
         var app = Path.GetFullPath(Environment.GetEnvironmentVariable("ANCHOR_APP") ?? "../shared/bench-peers/app");
         var paced = Path.GetFullPath(Environment.GetEnvironmentVariable("PACED_LUA") ?? "../shared/bench-peers/wrk/paced.lua");
         var state = Path.Combine(Path.GetTempPath(), $"flotilla-bench-{Environment.ProcessId}");
 
         var spec = SpecLoader.Parse($$"""
             name: bench
+            runtime: {{runtime}}
             services:
               app:
                 build: {{app}}
@@ -39,7 +41,7 @@ internal static class SelfHealBench
         {
             await host.WaitUntilConvergedAsync(TimeSpan.FromMinutes(2));
             var url = host.Status().Services[0].Endpoint + "/";
-            Console.WriteLine($"# self-healing: {instances} instances of the peers' app, wrk -c{connections} paced {delayMs} ms (~{connections * 1000 / (delayMs + 1)} req/s), kill -9 at 4 s of 12 s, {reps} reps");
+            Console.WriteLine($"# self-healing on runtime {runtime}: {instances} instances of the peers' app, wrk -c{connections} paced {delayMs} ms (~{connections * 1000 / (delayMs + 1)} req/s), kill -9 at 4 s of 12 s, {reps} reps");
             Console.WriteLine("rep\tdetect_ms\tready_ms\tin_rotation_ms\trequests\tfailed");
             var rows = new List<double[]>();
             for (var rep = 1; rep <= reps; rep++)
@@ -47,7 +49,7 @@ internal static class SelfHealBench
                 await host.WaitUntilConvergedAsync(TimeSpan.FromMinutes(1));
                 var load = Wrk.RunAsync(url, connections, TimeSpan.FromSeconds(12), paced, delayMs);
                 await Task.Delay(TimeSpan.FromSeconds(4));
-                var (detect, ready, rotation) = await KillAndTimeAsync(host);
+                var (detect, ready, rotation) = await KillAndTimeAsync(host, runtime);
                 var result = await load;
                 rows.Add([detect, ready, rotation, result.Requests, result.Failed]);
                 Console.WriteLine(string.Join('\t', new object[] { rep, detect, ready, rotation, result.Requests, result.Failed }.Select(Format)));
@@ -67,13 +69,14 @@ internal static class SelfHealBench
     }
 
     /// <summary>Kills one ready instance; returns ms from the kill to detection, replacement ready, and in rotation.</summary>
-    private static async Task<(double Detect, double Ready, double Rotation)> KillAndTimeAsync(ControlPlane host)
+    private static async Task<(double Detect, double Ready, double Rotation)> KillAndTimeAsync(ControlPlane host, string runtime)
     {
         var before = host.Status().Services[0].Instances;
         var victim = before.First(i => i.State == InstanceState.Ready);
         var known = before.Select(i => i.Id).ToHashSet();
         var clock = Stopwatch.StartNew();
-        Posix.SignalGroup(victim.Pid, Posix.SIGKILL);
+        // A container's first process (tini, seen from the host) takes the container with it.
+        _ = runtime == RuntimeKind.Docker ? Posix.Signal(victim.Pid, Posix.SIGKILL) : Posix.SignalGroup(victim.Pid, Posix.SIGKILL);
         double detect = -1, ready = -1, rotation = -1;
         while (clock.Elapsed < TimeSpan.FromSeconds(30) && (detect < 0 || ready < 0 || rotation < 0))
         {
