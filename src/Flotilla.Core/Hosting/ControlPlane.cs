@@ -47,7 +47,7 @@ public sealed partial class ControlPlane : IAsyncDisposable
         Events = events;
         _artifacts = new ArtifactStore(options.ArtifactsDirectory);
         Secrets = new Secrets.SecretStore(store, options.DataDirectory);
-        _driver = new RuntimeSet(options.DataDirectory, new StoreJournal(store), _time, Secrets.Resolve);
+        _driver = new RuntimeSet(options.DataDirectory, new StoreJournal(store), _time, Secrets.Resolve, options.DockerEndpoint);
         _controller = new InstanceSetController(_driver, router, events, _time);
         _releases = new ReleaseController(FindServiceRevision, SaveRelease, events, _time);
     }

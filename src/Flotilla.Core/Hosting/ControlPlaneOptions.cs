@@ -13,6 +13,9 @@ public sealed record ControlPlaneOptions(string DataDirectory, IReadOnlyList<str
     /// <summary>The build cache; by default inside the data directory, shared where several control planes build the same sources (tests).</summary>
     public string ArtifactsDirectory { get; init; } = Path.Combine(DataDirectory, "artifacts");
 
+    /// <summary>The Docker Engine for <c>runtime: docker</c>; null: DOCKER_HOST, else /var/run/docker.sock.</summary>
+    public string? DockerEndpoint { get; init; }
+
     /// <summary>The default for <c>up</c>: .flotilla/ beside the spec file, like .terraform/ or .git/.</summary>
     public static ControlPlaneOptions For(Model.SystemSpec spec) => new(Path.Combine(spec.Directory, ".flotilla"));
 }

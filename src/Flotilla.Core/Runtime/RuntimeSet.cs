@@ -14,10 +14,11 @@ public sealed class RuntimeSet : IRuntime
     private readonly LocalProcessDriver _local;
     private readonly Lazy<DockerDriver> _docker;
 
-    public RuntimeSet(string stateDirectory, IInstanceJournal journal, TimeProvider time, Func<Secrets.SecretRef, string> secrets)
+    /// <param name="dockerEndpoint">The Docker Engine (null: DOCKER_HOST, else the default socket).</param>
+    public RuntimeSet(string stateDirectory, IInstanceJournal journal, TimeProvider time, Func<Secrets.SecretRef, string> secrets, string? dockerEndpoint = null)
     {
         _local = new LocalProcessDriver(stateDirectory, journal, time, secrets, Changed);
-        _docker = new Lazy<DockerDriver>(() => new DockerDriver(stateDirectory, journal, time, secrets, Changed));
+        _docker = new Lazy<DockerDriver>(() => new DockerDriver(stateDirectory, journal, time, secrets, Changed, dockerEndpoint));
     }
 
     public WakeSignal Changed { get; } = new();

@@ -159,8 +159,9 @@ public sealed class DockerDriver : IRuntime
             container.Instance.Update(s => s with { Pid = pid });
             Attach(engine, container, since: null);
         }
-        catch (Exception e) when (e is DockerApiException or DockerUnavailableException or HttpRequestException or InvalidOperationException or IOException or TimeoutException)
+        catch (Exception e)
         {
+            // A background start: whatever went wrong must show as this instance's end, never leave it starting.
             var reason = e is DockerApiException api ? $"the Docker Engine refused: {api.ResponseBody?.Trim()}" : e.Message;
             container.Instance.Update(s => s with { State = InstanceState.Exited, Reason = reason });
             await RemoveAsync(container.Id);
@@ -213,23 +214,44 @@ public sealed class DockerDriver : IRuntime
         }
     }
 
+    /// <summary>How long the engine may not answer about a running container before the instance counts as gone.</summary>
+    private static readonly TimeSpan EngineSilence = TimeSpan.FromSeconds(15);
+
     private async Task<InstanceExit> WaitAsync(DockerEngine engine, Container container)
     {
         var id = container.Id!;
         var launch = container.Instance.Launch;
+        var token = container.Watching.Token;
         long code;
-        try
+        DateTimeOffset? silentSince = null;
+        while (true)
         {
-            code = (await engine.Client.Containers.WaitContainerAsync(id, container.Watching.Token)).StatusCode;
-        }
-        catch (OperationCanceledException)
-        {
-            return new InstanceExit(null, "detached");
-        }
-        catch (Exception e) when (e is DockerApiException or HttpRequestException or IOException)
-        {
-            // The engine went away or the container was removed behind our back: gone either way.
-            code = -1;
+            try
+            {
+                code = (await engine.Client.Containers.WaitContainerAsync(id, token)).StatusCode;
+                break;
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                return new InstanceExit(null, "detached");
+            }
+            catch (Exception e) when (IsNotFound(e))
+            {
+                code = -1;
+                break;
+            }
+            catch (Exception e) when (e is DockerApiException or HttpRequestException or IOException or OperationCanceledException)
+            {
+                // The engine restarting, or a connection lost: ask again, until it has been silent too long.
+                silentSince ??= _time.GetUtcNow();
+                if (_time.GetUtcNow() - silentSince > EngineSilence)
+                {
+                    await container.Watching.CancelAsync();
+                    _journal.Ended(launch.Id);
+                    return new InstanceExit(null, $"the Docker Engine at {engine.Endpoint} stopped answering about its container: {e.Message}");
+                }
+                await Task.Delay(TimeSpan.FromSeconds(1), _time, CancellationToken.None);
+            }
         }
         // The last lines tell why it ended: let the copy reach the end of the output (bounded: the engine may be gone).
         await Task.WhenAny(container.Logs, Task.Delay(TimeSpan.FromSeconds(2), CancellationToken.None));
@@ -245,7 +267,7 @@ public sealed class DockerDriver : IRuntime
         _journal.Ended(launch.Id);
         SecretFiles.Remove(launch.Id);
         await RemoveAsync(id);
-        var how = code < 0 ? "the container is gone (removed, or the engine stopped)"
+        var how = code < 0 ? "the container is gone (removed behind Flotilla's back)"
             : code > 128 ? $"killed by {Posix.SignalName((int)code - 128)}" : $"exited with code {code}";
         if (oom)
         {
@@ -253,6 +275,9 @@ public sealed class DockerDriver : IRuntime
         }
         return new InstanceExit(code < 0 ? null : (int)code, how);
     }
+
+    private static bool IsNotFound(Exception e) =>
+        e is DockerContainerNotFoundException || e is DockerApiException { StatusCode: System.Net.HttpStatusCode.NotFound };
 
     private async Task RemoveAsync(string? id)
     {
