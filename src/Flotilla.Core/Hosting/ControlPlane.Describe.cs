@@ -16,7 +16,8 @@ public sealed partial class ControlPlane
     private static DesiredService Describe(SystemSpec spec, ServiceSpec service, Artifact? artifact, IReadOnlyDictionary<string, int> endpoints, int? flagsPort,
         IReadOnlyList<Secrets.SecretRef> secrets)
     {
-        var command = artifact is { Entry.Count: > 0 } ? artifact.Entry : service.Command!;
+        // An image without a command runs its own (an empty command tells the runtime so).
+        var command = artifact is { Entry.Count: > 0 } ? artifact.Entry : service.Command ?? [];
         var env = ServiceEnvironment.For(spec, service, artifact, endpoints, flagsPort);
         if (secrets.FirstOrDefault(x => env.ContainsKey(x.Variable)) is { } clash)
         {
@@ -24,11 +25,11 @@ public sealed partial class ControlPlane
         }
         // Local processes are the runtime of every revision recorded before runtimes existed: only another one changes the id.
         var runtime = spec.RuntimeName == RuntimeKind.Local ? null : spec.RuntimeName;
-        var revision = RevisionOf(command, env, service.Http, service.Timeouts, service.Resources, secrets, runtime);
+        var revision = RevisionOf(command, env, service.Http, service.Timeouts, service.Resources, secrets, runtime, service.Image);
         var withRevision = new SortedDictionary<string, string>(env.ToDictionary(), StringComparer.Ordinal) { ["FLOTILLA_REVISION"] = revision };
         return new DesiredService(service.Name, revision, service.Instances, command, withRevision, service.Http, service.Timeouts, service.Restart,
             service.DependsOn.Select(d => d.Name).ToList(), service.Resources, Rollout: service.Rollout,
-            Secrets: secrets.Count == 0 ? null : secrets, EnvSources: ServiceEnvironment.Sources(spec, service, withRevision), Runtime: runtime);
+            Secrets: secrets.Count == 0 ? null : secrets, EnvSources: ServiceEnvironment.Sources(spec, service, withRevision), Runtime: runtime, Image: service.Image);
     }
 
     /// <summary>Where each of a service's secrets is, with a fingerprint of its value now; a secret that cannot be had refuses the apply.</summary>
@@ -57,7 +58,7 @@ public sealed partial class ControlPlane
 
     /// <summary>A digest of everything an instance runs with; the instance count is not part of it.</summary>
     private static string RevisionOf(IReadOnlyList<string> command, IReadOnlyDictionary<string, string> env, HttpSpec http, TimeoutsSpec timeouts, ResourcesSpec? resources,
-        IReadOnlyList<Secrets.SecretRef>? secrets = null, string? runtime = null)
+        IReadOnlyList<Secrets.SecretRef>? secrets = null, string? runtime = null, string? image = null)
     {
         var text = new StringBuilder();
         text.AppendJoin('\0', command).Append('\n');
@@ -74,6 +75,10 @@ public sealed partial class ControlPlane
         if (runtime is not null)
         {
             text.Append("\nruntime=").Append(runtime);
+        }
+        if (image is not null)
+        {
+            text.Append("\nimage=").Append(image);
         }
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())))[..10];
     }

@@ -50,12 +50,12 @@ public sealed partial class ControlPlane
             }
             env.Remove("FLOTILLA_REVISION");
             var command = promoted.Command.Select(a => a.Replace(artifact, imported, StringComparison.Ordinal)).ToList();
-            var revision = RevisionOf(command, env, current.Http, current.Timeouts, current.Resources, current.SecretRefs, current.Runtime);
+            var revision = RevisionOf(command, env, current.Http, current.Timeouts, current.Resources, current.SecretRefs, current.Runtime, current.Image);
             if (revision == current.Revision)
             {
                 continue;
             }
-            await PrepareRuntimeAsync(current.RuntimeName, name, new Artifacts.Artifact(digest, imported, []), null, cancellationToken);
+            await PrepareRuntimeAsync(current.RuntimeName, name, current.Image, new Artifacts.Artifact(digest, imported, []), null, cancellationToken);
             env["FLOTILLA_REVISION"] = revision;
             replacements[name] = current with { Revision = revision, Command = command, Env = env };
             parts.Add($"{name} digest {digest[..Math.Min(12, digest.Length)]}");

@@ -233,7 +233,7 @@ public sealed partial class ControlPlane : IAsyncDisposable
             {
                 progress?.Invoke($"{service.Name}: preparing artifact");
                 artifacts[service.Name] = await _artifacts.EnsureAsync(service, m => progress?.Invoke($"{service.Name}: {m}"), cancellationToken);
-                await PrepareRuntimeAsync(spec.RuntimeName, service.Name, artifacts[service.Name], progress, cancellationToken);
+                await PrepareRuntimeAsync(spec.RuntimeName, service.Name, service.Image, artifacts[service.Name], progress, cancellationToken);
             }
             var endpoints = await OpenEndpointsAsync(spec, cancellationToken);
             var flagsPort = spec.Flags is null ? (int?)null : await OpenFlagsAsync(spec.Flags, cancellationToken);
@@ -270,11 +270,11 @@ public sealed partial class ControlPlane : IAsyncDisposable
     }
 
     /// <summary>What the runtime needs before an instance of the service can start (a container image); refuses the apply when it cannot be had.</summary>
-    private async Task PrepareRuntimeAsync(string runtime, string service, Artifact? artifact, Action<string>? progress, CancellationToken cancellationToken)
+    private async Task PrepareRuntimeAsync(string runtime, string service, string? image, Artifact? artifact, Action<string>? progress, CancellationToken cancellationToken)
     {
         try
         {
-            await _driver.PrepareAsync(runtime, artifact, m => progress?.Invoke($"{service}: {m}"), cancellationToken);
+            await _driver.PrepareAsync(runtime, image, artifact, m => progress?.Invoke($"{service}: {m}"), cancellationToken);
         }
         catch (Runtime.Docker.DockerUnavailableException e)
         {

@@ -9,7 +9,7 @@ internal static class ServiceReader
     {
         var path = $"services.{name}";
         var service = new ServiceSpec { Name = name, At = reader.At(node) };
-        YamlNode? buildNode = null, commandNode = null;
+        YamlNode? buildNode = null, commandNode = null, imageNode = null, filesNode = null;
         foreach (var (key, value, _) in reader.Mapping(node, path, SpecKeys.Service))
         {
             var at = $"{path}.{key}";
@@ -23,7 +23,12 @@ internal static class ServiceReader
                     commandNode = value;
                     service = service with { Command = ReadCommand(reader, value, at) };
                     break;
+                case "image":
+                    imageNode = value;
+                    service = service with { Image = ReadImage(reader, value, at) };
+                    break;
                 case "files":
+                    filesNode = value;
                     service = service with { Files = ResolveDirectory(reader, value, at, directory) };
                     break;
                 case "instances":
@@ -62,12 +67,28 @@ internal static class ServiceReader
         {
             reader.Error(commandNode, $"{path}.command", "a service has either 'build' (a .NET project) or 'command' (any program), not both");
         }
-        else if (buildNode is null && commandNode is null && node is YamlMappingNode)
+        else if (imageNode is not null && (buildNode ?? filesNode) is { } other)
         {
-            reader.Error(node, path, "says nothing to run: add 'build: <.NET project dir>' or 'command: [program, args...]'");
+            reader.Error(imageNode, $"{path}.image", $"an image brings its own files: a service has either 'image' or '{(other == buildNode ? "build" : "files")}', not both");
+        }
+        else if (buildNode is null && commandNode is null && imageNode is null && node is YamlMappingNode)
+        {
+            reader.Error(node, path, "says nothing to run: add 'build: <.NET project dir>', 'command: [program, args...]' or, on runtime docker, 'image: NAME:TAG'");
         }
         // Kept even when it has errors, so cross-references (dependsOn, references, ports) are checked in the same pass.
         return node is YamlMappingNode ? service : null;
+    }
+
+    /// <summary>An image reference as Docker writes one (name, optional tag or digest); not checked against an engine here.</summary>
+    private static string? ReadImage(SpecReader reader, YamlNode node, string path)
+    {
+        var image = reader.String(node, path);
+        if (image is not null && !System.Text.RegularExpressions.Regex.IsMatch(image, @"^[a-z0-9]+([._/-][a-z0-9]+)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[0-9a-f]{64})?$"))
+        {
+            reader.Error(node, path, $"'{image}' is not an image reference: lower-case name[:tag] (e.g. 'nginx:1.25' or 'registry.local/team/app:v2')");
+            return null;
+        }
+        return image;
     }
 
     private static string? ResolveBuild(SpecReader reader, YamlNode node, string path, string directory)

@@ -12,6 +12,8 @@ public sealed record ServiceSpec
     public string? Build { get; init; }
     /// <summary>Program and arguments; <c>${VAR}</c> expands from the instance environment.</summary>
     public IReadOnlyList<string>? Command { get; init; }
+    /// <summary>A prebuilt container image to run (runtime docker); its own command unless <see cref="Command"/> overrides it.</summary>
+    public string? Image { get; init; }
     /// <summary>Absolute path of a directory snapshotted as the artifact of a command service.</summary>
     public string? Files { get; init; }
     public int Instances { get; init; } = 1;

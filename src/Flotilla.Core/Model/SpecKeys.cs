@@ -7,7 +7,7 @@ namespace Flotilla.Model;
 public static class SpecKeys
 {
     public static readonly string[] Root = ["name", "runtime", "zones", "services", "environments", "flags"];
-    public static readonly string[] Service = ["build", "command", "files", "instances", "http", "env", "resources", "dependsOn", "references", "timeouts", "restart", "rollout", "secrets"];
+    public static readonly string[] Service = ["build", "command", "image", "files", "instances", "http", "env", "resources", "dependsOn", "references", "timeouts", "restart", "rollout", "secrets"];
     public static readonly string[] Secret = ["store", "file", "as"];
     public static readonly string[] Http = ["port", "health", "ready"];
     public static readonly string[] Resources = ["cpu", "memory"];

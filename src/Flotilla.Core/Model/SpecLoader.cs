@@ -107,9 +107,9 @@ public static class SpecLoader
         var spec = new SystemSpec(name!, directory, file, ordered, environments, environment, zones, flagSet, runtime) { Warnings = [.. reader.Warnings] };
         if (overlay is null)
         {
-            return spec;
+            return ImagesNeedDocker(spec);
         }
-        var overlaid = EnvironmentOverlay.Apply(spec, overlay);
+        var overlaid = ImagesNeedDocker(EnvironmentOverlay.Apply(spec, overlay));
         var beyond = overlaid.Services.SelectMany(s => new[] { (s.Name, Port: s.Http.Port), (s.Name, Port: s.Rollout.PreviewPort) })
             .Append(("the flag service", overlaid.Flags?.Port)).Where(p => p.Port > 65535).ToList();
         if (beyond.Count > 0)
@@ -118,6 +118,16 @@ public static class SpecLoader
                 $"portOffset {overlay.PortOffset} moves the ports of {string.Join(", ", beyond.Select(b => $"{b.Item1} ({b.Port})"))} past 65535; use a smaller offset")]);
         }
         return overlaid;
+    }
+
+    /// <summary>An <c>image:</c> runs only in a container engine: on local processes it is refused where it is declared.</summary>
+    private static SystemSpec ImagesNeedDocker(SystemSpec spec)
+    {
+        var errors = spec.Services.Where(s => s.Image is not null && spec.RuntimeName != RuntimeKind.Docker)
+            .Select(s => new SpecError(s.At, $"services.{s.Name}.image",
+                $"runs image '{s.Image}', which needs 'runtime: docker' ({(spec.Environment is { } e ? $"environment '{e}'" : "this spec")} runs on {spec.RuntimeName})"))
+            .ToList();
+        return errors.Count > 0 ? throw new SpecException(errors) : spec;
     }
 
     /// <summary>A list of zone names: valid names, no duplicates, at least one.</summary>

@@ -159,6 +159,32 @@ public sealed class DockerTests : IAsyncLifetime
     }
 
     [DockerFact]
+    public async Task APrebuiltImage_RunsWithItsCommand_AndOneTheEngineLacks_RefusesTheApply_ChangingNothing()
+    {
+        // The base image stands in for any image already in the engine (none can be pulled here).
+        const string prebuilt = """
+            name: docker-test
+            runtime: docker
+            services:
+              web:
+                image: flotilla-base:1
+                command: [python3, -m, http.server, "${PORT}", --bind, 127.0.0.1]
+            """;
+        await ApplyAsync(prebuilt);
+        await Plane.WaitUntilConvergedAsync(Wait);
+        using var http = new HttpClient();
+        Assert.Contains("Directory listing", await http.GetStringAsync($"http://127.0.0.1:{Plane.Endpoints["web"]}/"), StringComparison.Ordinal);
+        var revisions = Plane.Store.LatestRevisionNumber;
+
+        var e = await Assert.ThrowsAsync<ControlPlaneException>(() => ApplyAsync(prebuilt.Replace("flotilla-base:1", "flotilla-test-no-such-image:1", StringComparison.Ordinal)));
+        Assert.Equal(ControlPlaneError.Unavailable, e.Kind);
+        Assert.Contains("image 'flotilla-test-no-such-image:1' is not in the Docker Engine", e.Message, StringComparison.Ordinal);
+        Assert.Equal(revisions, Plane.Store.LatestRevisionNumber);
+        Assert.Equal("flotilla-base:1", Plane.State.Find("web")!.Image);
+        Assert.Single(await ContainersAsync(DataDirectory));
+    }
+
+    [DockerFact]
     public async Task KilledServer_UnderLoad_FailsNoRequest_AndTheNextOneAdoptsEveryContainer()
     {
         using var harness = new ServerHarness();

@@ -35,7 +35,8 @@ public sealed record DesiredService(
     Router.Mirror.MirrorPolicy? Mirror = null,
     IReadOnlyList<Secrets.SecretRef>? Secrets = null,
     IReadOnlyDictionary<string, string>? EnvSources = null,
-    string? Runtime = null)
+    string? Runtime = null,
+    string? Image = null)
 {
     /// <summary>What runs this revision's instances (<see cref="Model.RuntimeKind"/>; null: local processes).</summary>
     public string RuntimeName => Runtime ?? Model.RuntimeKind.Local;

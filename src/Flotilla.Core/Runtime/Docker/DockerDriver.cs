@@ -25,6 +25,7 @@ public sealed class DockerDriver : IRuntime
     private const string WorkingDirectory = "/work";
 
     private readonly ConcurrentDictionary<string, Container> _instances = new();
+    private readonly ConcurrentDictionary<string, Task> _removals = new();
     private readonly Prober _prober = new();
     private readonly TimeProvider _time;
     private readonly string _logsDirectory;
@@ -76,10 +77,18 @@ public sealed class DockerDriver : IRuntime
     }
 
     /// <summary>Makes sure the image an artifact runs in is in the engine (built now if not); throws <see cref="DockerUnavailableException"/>.</summary>
-    public async Task PrepareAsync(string? artifactDirectory, string? digest, Action<string>? progress, CancellationToken cancellationToken)
+    public async Task PrepareAsync(string? image, string? artifactDirectory, string? digest, Action<string>? progress, CancellationToken cancellationToken)
     {
         var engine = await EngineAsync(cancellationToken);
-        await new ContainerImages(engine).EnsureAsync(artifactDirectory, digest, progress, cancellationToken);
+        var images = new ContainerImages(engine);
+        if (image is null)
+        {
+            await images.EnsureAsync(artifactDirectory, digest, progress, cancellationToken);
+        }
+        else if (!await images.ExistsAsync(image, cancellationToken))
+        {
+            throw new DockerUnavailableException($"image '{image}' is not in the Docker Engine at {engine.Endpoint}, and there is no registry to pull it from: build it there (docker build -t {image} .) or load it (docker load -i FILE)");
+        }
     }
 
     public void Start(InstanceLaunch launch)
@@ -107,7 +116,7 @@ public sealed class DockerDriver : IRuntime
             var artifact = launch.Env.GetValueOrDefault("ARTIFACT");
             var env = ContainerEnvironment(launch, artifact);
             var command = CommandLine.Expand(launch.Command, env).Select(a => InContainer(a, artifact)).ToList();
-            var image = ContainerImages.For(artifact);
+            var image = launch.Image ?? ContainerImages.For(artifact);
             await File.AppendAllTextAsync(logPath, $"--- {DateTimeOffset.UtcNow:O} flotilla: starting {launch.Id} (revision {launch.Revision}) on port {launch.Port} in a container of {image}: {string.Join(' ', command)}\n");
             var binds = new List<string>();
             foreach (var secret in launch.Secrets ?? [])
@@ -128,7 +137,7 @@ public sealed class DockerDriver : IRuntime
             {
                 Name = ContainerName(launch.Id),
                 Image = image,
-                Cmd = command,
+                Cmd = command.Count == 0 ? null : command,
                 Env = env.Select(e => $"{e.Key}={e.Value}").ToList(),
                 WorkingDir = WorkingDirectory,
                 StopSignal = "SIGTERM",
@@ -253,8 +262,10 @@ public sealed class DockerDriver : IRuntime
                 await Task.Delay(TimeSpan.FromSeconds(1), _time, CancellationToken.None);
             }
         }
-        // The last lines tell why it ended: let the copy reach the end of the output (bounded: the engine may be gone).
-        await Task.WhenAny(container.Logs, Task.Delay(TimeSpan.FromSeconds(2), CancellationToken.None));
+        // The last lines tell why it ended: let the copy reach the end of the output. Briefly after a kill (its
+        // replacement waits on this); longer when the program itself failed, whose last words are the reason.
+        var logWait = code is > 0 and <= 128 ? TimeSpan.FromSeconds(2) : TimeSpan.FromMilliseconds(250);
+        await Task.WhenAny(container.Logs, Task.Delay(logWait, CancellationToken.None));
         var oom = false;
         try
         {
@@ -266,7 +277,10 @@ public sealed class DockerDriver : IRuntime
         await container.Watching.CancelAsync();
         _journal.Ended(launch.Id);
         SecretFiles.Remove(launch.Id);
-        await RemoveAsync(id);
+        // Removal takes the engine a while: the exit is reported now (a replacement starts at once), the container goes after.
+        var removal = RemoveAsync(id);
+        _removals[id] = removal;
+        _ = removal.ContinueWith(_ => _removals.TryRemove(id, out var _), TaskScheduler.Default);
         var how = code < 0 ? "the container is gone (removed behind Flotilla's back)"
             : code > 128 ? $"killed by {Posix.SignalName((int)code - 128)}" : $"exited with code {code}";
         if (oom)
@@ -417,6 +431,7 @@ public sealed class DockerDriver : IRuntime
                 .Select(c => StopAsync(c.Instance.Launch.Id, TimeSpan.FromSeconds(10), "driver shutting down")));
         }
         await Task.WhenAll(_instances.Values.Select(c => c.Launched));
+        await Task.WhenAll(_removals.Values);
         _prober.Dispose();
         _engine?.Dispose();
         _connecting.Dispose();
