@@ -11,7 +11,6 @@ public sealed class LocalProcessDriver : IRuntime
 {
     private static readonly string[] InheritedConflicts = ["ASPNETCORE_URLS", "ASPNETCORE_HTTP_PORTS", "ASPNETCORE_HTTPS_PORTS", "DOTNET_URLS", "URLS", "HTTP_PORTS"];
 
-    private const int KeptExitedLogs = 20;
     private readonly ConcurrentDictionary<string, SupervisedInstance> _instances = new();
     private readonly Prober _prober = new();
     private readonly Cgroups? _cgroups;
@@ -58,7 +57,7 @@ public sealed class LocalProcessDriver : IRuntime
         {
             Directory.CreateDirectory(workingDirectory);
             Directory.CreateDirectory(Path.GetDirectoryName(logPath)!);
-            PruneLogs(Path.GetDirectoryName(logPath)!);
+            InstanceLogs.Prune(Path.GetDirectoryName(logPath)!, _instances.Keys);
             var pid = Spawn(launch, workingDirectory, logPath, _secrets);
             var startTime = Posix.StartTime(pid);
             _journal.Started(launch, pid, startTime, initial.StartedAt);
@@ -202,19 +201,6 @@ public sealed class LocalProcessDriver : IRuntime
         var oom = _cgroups.OutOfMemoryKilled(launch.Id);
         _cgroups.Remove(launch.Id);
         return oom ? $"out of memory: over its limit of {launch.Resources.MemoryBytes / (1024 * 1024)}Mi" : null;
-    }
-
-    /// <summary>Keeps the logs of live instances and of the most recent exited ones, so a crash loop cannot fill the disk.</summary>
-    private void PruneLogs(string directory)
-    {
-        var live = _instances.Keys.Select(id => id + ".log").ToHashSet(StringComparer.Ordinal);
-        foreach (var old in new DirectoryInfo(directory).GetFiles("*.log")
-            .Where(f => !live.Contains(f.Name))
-            .OrderByDescending(f => f.LastWriteTimeUtc)
-            .Skip(KeptExitedLogs))
-        {
-            old.Delete();
-        }
     }
 
     public async Task StopAsync(string instanceId, TimeSpan grace, string reason)

@@ -113,6 +113,7 @@ public sealed class DockerDriver : IRuntime
         {
             var engine = await EngineAsync();
             Directory.CreateDirectory(Path.GetDirectoryName(logPath)!);
+            InstanceLogs.Prune(Path.GetDirectoryName(logPath)!, _instances.Keys);
             var artifact = launch.Env.GetValueOrDefault("ARTIFACT");
             var env = ContainerEnvironment(launch, artifact);
             var command = CommandLine.Expand(launch.Command, env).Select(a => InContainer(a, artifact)).ToList();
