@@ -3,6 +3,7 @@ using System.Text.Json;
 using Flotilla.Api;
 using Flotilla.Cli.Client;
 using Flotilla.Cli.Output;
+using Flotilla.Conditions;
 using Flotilla.Hosting;
 using Flotilla.Model;
 using Spectre.Console;
@@ -135,6 +136,18 @@ internal static class ChangeCommands
     private static async Task<T> Spin<T>(string what, Func<Task<T>> work) =>
         Console.IsOutputRedirected ? await work() : await AnsiConsole.Status().StartAsync(what, _ => work());
 
+    /// <summary>
+    /// A release that was aborted (exit 1) or that waits for a person (exit 3) will not converge by
+    /// waiting: the exit code and what to say, decided by the conditions' types; null while waiting helps.
+    /// </summary>
+    internal static (int Code, string Line)? NotConverging(IEnumerable<ServiceDrift> drift) =>
+        drift.SelectMany(d => d.Conditions).FirstOrDefault(c => c.Type is ConditionType.Degraded or ConditionType.Paused) switch
+        {
+            { Type: ConditionType.Degraded } degraded => (1, $"error: {degraded.Text()}"),
+            { } paused => (3, $"not waiting longer: {paused.Text()}; flotilla rollout promote or abort"),
+            null => null,
+        };
+
     private static async Task<int> WaitConvergedAsync(ApiClient client, bool json, CancellationToken ct)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(10);
@@ -156,11 +169,10 @@ internal static class ChangeCommands
                 Console.WriteLine($"waiting: {now}");
                 last = now;
             }
-            // A release that was aborted, or that waits for a person, will not converge by waiting.
-            if (drift.SelectMany(d => d.Differences).FirstOrDefault(d => d.StartsWith("degraded:", StringComparison.Ordinal) || d.StartsWith("paused:", StringComparison.Ordinal)) is { } stuck)
+            if (NotConverging(drift) is var (code, line))
             {
-                Console.Error.WriteLine(stuck.StartsWith("degraded:", StringComparison.Ordinal) ? $"error: {stuck}" : $"not waiting longer: {stuck}; flotilla rollout promote or abort");
-                return stuck.StartsWith("degraded:", StringComparison.Ordinal) ? 1 : 3;
+                Console.Error.WriteLine(line);
+                return code;
             }
             if (DateTime.UtcNow > deadline)
             {

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Flotilla.Api;
 using Flotilla.Cli.Client;
 using Flotilla.Cli.Output;
+using Flotilla.Conditions;
 using Flotilla.Controllers.Rollouts;
 using Flotilla.Hosting;
 using Spectre.Console;
@@ -152,7 +153,7 @@ internal static class RolloutCommand
             outcome = 1;
             return true;
         }
-        if (status.State == "degraded")
+        if (Degraded(status))
         {
             outcome = 1;
             return true;
@@ -165,7 +166,9 @@ internal static class RolloutCommand
         ? $"{s.Service}: {ReleaseView.Line(release)}{(release.Reason is null ? "" : $" ({release.Reason})")}"
         : $"{s.Service} → {s.Revision}: {s.CurrentReady}/{s.Desired} new ready, {s.Current} new, {s.Old} old, {s.State}{(s.Waiting is null ? "" : $" ({s.Waiting})")}";
 
-    private static string Summary(RolloutStatus s) => s.State == "degraded" ? $"{s.Service}: degraded: {s.Release?.Reason}; traffic on the stable revision {s.Release?.Stable}"
+    private static bool Degraded(RolloutStatus s) => s.Conditions.Any(c => c.Type == ConditionType.Degraded);
+
+    private static string Summary(RolloutStatus s) => Degraded(s) ? $"{s.Service}: degraded: {s.Release?.Reason}; traffic on the stable revision {s.Release?.Stable}"
         : s.Last is { State: "rolled back" } last && last.RolledBackTo == s.Revision && s.State != "progressing"
         ? $"rolled back: revision {last.Revision} never became ready ({last.Reason}); {s.Service} runs {s.Revision} again"
         : $"{s.Service}: {s.State} at revision {s.Revision} ({s.CurrentReady}/{s.Desired} ready)";

@@ -1,3 +1,4 @@
+using Flotilla.Conditions;
 using Flotilla.Events;
 using Flotilla.Hosting;
 using Flotilla.Runtime;
@@ -34,7 +35,7 @@ internal static class StatusView
             }
             if (service.Release is { } release)
             {
-                var colour = release.StartsWith("degraded", StringComparison.Ordinal) ? "red" : "yellow";
+                var colour = service.Conditions.Any(c => c.Type == ConditionType.Degraded) ? "red" : "yellow";
                 table.AddRow($"  [{colour}]{Markup.Escape(Shorten(release, 200))}[/]", "", "", "", "", "", "", "");
             }
             foreach (var instance in service.Instances)

@@ -23,7 +23,7 @@ public sealed class ArtifactStore(string root)
         if (service.Build is { } project)
         {
             var digest = SourceDigest.Compute(PublishKind, Path.GetDirectoryName(project)!, includeInherited: true);
-            return await GetOrCreateAsync(service, digest, staging => PublishAsync(service.Name, project, staging, progress, cancellationToken), cancellationToken);
+            return await GetOrCreateAsync(service, digest, staging => OneAtATimeAsync(ScratchOf(service.Name), () => PublishAsync(service.Name, project, staging, progress, cancellationToken), cancellationToken), cancellationToken);
         }
         if (service.Files is { } files)
         {
@@ -113,7 +113,7 @@ public sealed class ArtifactStore(string root)
     private async Task PublishAsync(string service, string project, string output, Action<string>? progress, CancellationToken cancellationToken)
     {
         // Intermediate files go to the store, not the source tree, so a build never changes its own inputs.
-        var scratch = Path.Combine(Root, ".build", service);
+        var scratch = ScratchOf(service);
         var start = new ProcessStartInfo("dotnet")
         {
             ArgumentList = { "publish", project, "-c", "Release", "-o", output, "--nologo", "-v", "quiet", "--artifacts-path", scratch },
@@ -140,6 +140,26 @@ public sealed class ArtifactStore(string root)
         {
             var tail = lines.Where(l => l.Trim().Length > 0).TakeLast(20).ToList();
             throw new ArtifactBuildException(service, $"build of {project} failed (dotnet publish exited with {process.ExitCode})", tail);
+        }
+    }
+
+    private string ScratchOf(string service) => Path.Combine(Root, ".build", service);
+
+    /// <summary>
+    /// Runs one build at a time in a service's intermediate directory: applies build concurrently, and two
+    /// sources of one service have different digests (so different gates in <see cref="GetOrCreateAsync"/>) but share it.
+    /// </summary>
+    private async Task OneAtATimeAsync(string scratch, Func<Task> build, CancellationToken cancellationToken)
+    {
+        var gate = _locks.GetOrAdd(scratch, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            await build();
+        }
+        finally
+        {
+            gate.Release();
         }
     }
 

@@ -1,4 +1,5 @@
 using Flotilla.Artifacts;
+using Flotilla.Conditions;
 using Flotilla.Controllers.GitOps;
 using Flotilla.Model;
 using Flotilla.Store;
@@ -134,12 +135,12 @@ public sealed partial class ControlPlane
         if (drift.Count > 0 && source.SelfHeal)
         {
             await HealAsync(source, head, drift, cancellationToken);
-            SetGitOps(source, "Synced", $"self-healed: {string.Join("; ", drift.Select(d => d.What))}", [], head, now);
+            SetGitOps(source, "Synced", $"self-healed: {string.Join("; ", drift.Select(d => d.Condition.Message))}", [], head, now);
             return;
         }
         if (drift.Count > 0)
         {
-            SetGitOps(source, "OutOfSync", $"runs other than commit {head.Short} says", [], head, now, drift.Select(d => d.What).ToList());
+            SetGitOps(source, "OutOfSync", $"runs other than commit {head.Short} says", [], head, now, drift.Select(d => d.Condition).ToList());
             return;
         }
         var status = Status();
@@ -182,7 +183,7 @@ public sealed partial class ControlPlane
 
     private string Relative(string error) => error.Replace(GitOpsWorkDirectory + Path.DirectorySeparatorChar, "", StringComparison.Ordinal);
 
-    private sealed record Drift(string What, Func<Task> Heal);
+    private sealed record Drift(Condition Condition, Func<Task> Heal);
 
     /// <summary>What runs other than the applied commit says, each with how to put it back.</summary>
     private List<Drift> GitOpsDrift(GitOpsSource source)
@@ -191,12 +192,16 @@ public sealed partial class ControlPlane
         var latest = _store.LatestRevision();
         if (latest is not null && source.LastCommit is { } commit && latest.GitCommit != commit)
         {
-            drift.Add(new Drift($"revision {latest.Number} by {latest.Actor} is not from git ({latest.Summary})", () => Task.CompletedTask));
+            drift.Add(new Drift(new(ConditionType.RevisionDrift, "NotFromGit", $"revision {latest.Number} by {latest.Actor} is not from git ({latest.Summary})"),
+                () => Task.CompletedTask));
         }
         foreach (var (service, change) in _store.ServiceOverrides().Where(o => o.Value.Instances is not null || o.Value.Stopped))
         {
             var declared = State.Find(service)?.Instances;
-            drift.Add(new Drift(change.Stopped ? $"{service} stopped (git says {declared} instances)" : $"{service} scaled to {change.Instances} (git says {declared})", () =>
+            var condition = change.Stopped
+                ? new Condition(ConditionType.ScaleDrift, "StoppedByOperator", $"{service} stopped (git says {declared} instances)")
+                : new Condition(ConditionType.ScaleDrift, "ScaledByOperator", $"{service} scaled to {change.Instances} (git says {declared})");
+            drift.Add(new Drift(condition, () =>
             {
                 _store.SetServiceOverride(change with { Instances = null, Stopped = false }, "gitops", "self-heal", $"{service}: back to {declared} instances as git says", _time.GetUtcNow());
                 return Task.CompletedTask;
@@ -204,7 +209,8 @@ public sealed partial class ControlPlane
         }
         foreach (var flag in FlagDrift())
         {
-            drift.Add(new Drift($"flag {flag.Key} changed at runtime by {flag.ChangedBy}: {flag.Drift}", () => ResetFlagAsync(flag.Key, "gitops (self-heal)")));
+            drift.Add(new Drift(new(ConditionType.FlagDrift, "ChangedAtRuntime", $"flag {flag.Key} changed at runtime by {flag.ChangedBy}: {flag.Drift}"),
+                () => ResetFlagAsync(flag.Key, "gitops (self-heal)")));
         }
         return drift;
     }
@@ -215,19 +221,23 @@ public sealed partial class ControlPlane
         {
             await item.Heal();
         }
-        if (drift.Any(d => d.What.StartsWith("revision ", StringComparison.Ordinal)))
+        if (drift.Any(d => d.Condition.Type == ConditionType.RevisionDrift))
         {
             await ApplyCommitAsync(source, head, "gitops (self-heal)", cancellationToken);
         }
         Publish();
-        Events.Record("gitops", $"self-heal: {string.Join("; ", drift.Select(d => d.What))} -> as commit {head.Short} says");
+        Events.Record("gitops", $"self-heal: {string.Join("; ", drift.Select(d => d.Condition.Message))} -> as commit {head.Short} says");
     }
 
-    private void SetGitOps(GitOpsSource source, string sync, string message, IReadOnlyList<string> errors, GitHead? head, DateTimeOffset at, IReadOnlyList<string>? drift = null)
+    private void SetGitOps(GitOpsSource source, string sync, string message, IReadOnlyList<string> errors, GitHead? head, DateTimeOffset at, IReadOnlyList<Condition>? drift = null)
     {
         var previous = Volatile.Read(ref _gitOps);
         var next = new GitOpsStatus(source.Repo, source.Path, source.Environment, source.Branch, source.Interval, source.SelfHeal, sync, message, errors,
-            _store.GitOpsSource()?.LastCommit, head?.Sha ?? previous?.Head, head?.Author ?? previous?.HeadAuthor, head?.Message ?? previous?.HeadMessage, drift ?? [], at, previous?.NextCheck);
+            _store.GitOpsSource()?.LastCommit, head?.Sha ?? previous?.Head, head?.Author ?? previous?.HeadAuthor, head?.Message ?? previous?.HeadMessage,
+            drift?.Select(d => d.Message).ToList() ?? [], at, previous?.NextCheck)
+        {
+            Conditions = drift ?? [],
+        };
         Volatile.Write(ref _gitOps, next);
         if (previous?.Sync != sync)
         {
@@ -245,6 +255,9 @@ public sealed record GitOpsStatus(
     string Sync, string Message, IReadOnlyList<string> Errors, string? AppliedCommit, string? Head, string? HeadAuthor, string? HeadMessage,
     IReadOnlyList<string> Drift, DateTimeOffset? LastCheck, DateTimeOffset? NextCheck)
 {
+    /// <summary>The drift, typed: what differs from git (a revision, a scale, a flag), why, and in words.</summary>
+    public IReadOnlyList<Condition> Conditions { get; init; } = [];
+
     public static GitOpsStatus Starting(GitOpsSource source, DateTimeOffset at) =>
         new(source.Repo, source.Path, source.Environment, source.Branch, source.Interval, source.SelfHeal, "Unknown", "not checked yet", [], source.LastCommit, null, null, null, [], null, at);
 }

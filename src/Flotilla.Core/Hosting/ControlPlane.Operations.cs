@@ -1,3 +1,4 @@
+using Flotilla.Conditions;
 using Flotilla.Controllers.InstanceSets;
 using Flotilla.Runtime;
 using Flotilla.Store;
@@ -92,13 +93,15 @@ public sealed partial class ControlPlane
             var problem = problems.GetValueOrDefault(service.Name)
                 ?? (waiting.GetValueOrDefault(service.Name) is { } wait ? string.Join("; ", new[] { wait, lastFailure }.OfType<string>()) : lastFailure);
             var own = overrides.GetValueOrDefault(service.Name);
+            var release = ReleaseCondition(service.Name);
             return new ServiceStatus(service.Name, endpoints.TryGetValue(service.Name, out var port) ? port : null,
                 desired.TryGetValue(service.Name, out var d) ? d.Instances : service.Instances,
                 instances.Count(i => i.InRotation), service.Revision, history.TotalRestarts, problem, instances)
             {
                 Declared = service.Instances,
                 Stopped = own?.Stopped ?? false,
-                Release = ReleaseDrift(service.Name),
+                Release = release?.Text(),
+                Conditions = release is null ? [] : [release],
             };
         }).ToList();
         var zonesDown = _store.ZonesDown();
@@ -131,10 +134,10 @@ public sealed partial class ControlPlane
         Status().Services.Select(s =>
         {
             var live = s.Instances.Where(i => i.IsLive).ToList();
-            if (ReleaseDrift(s.Name) is { } release)
+            if (ReleaseCondition(s.Name) is { } release)
             {
                 // Two revisions side by side is what a release in progress is; its state is the difference.
-                return new ServiceDrift(s.Name, s.Revision, s.Desired, live.Count, s.Ready, false, [release]);
+                return new ServiceDrift(s.Name, s.Revision, s.Desired, live.Count, s.Ready, false, [release.Text()]) { Conditions = [release] };
             }
             var byRevision = live.GroupBy(i => i.Revision).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
             var differences = new List<string>();
@@ -175,7 +178,11 @@ public sealed partial class ControlPlane
 }
 
 /// <summary>One service's desired state against what runs.</summary>
-public sealed record ServiceDrift(string Service, string? Revision, int Desired, int Running, int Ready, bool InSync, IReadOnlyList<string> Differences, string? Note = null);
+public sealed record ServiceDrift(string Service, string? Revision, int Desired, int Running, int Ready, bool InSync, IReadOnlyList<string> Differences, string? Note = null)
+{
+    /// <summary>The differences a client decides on, typed (a release paused or degraded will not converge by waiting).</summary>
+    public IReadOnlyList<Condition> Conditions { get; init; } = [];
+}
 
 /// <summary>A failure domain: whether it takes instances, and how many it runs.</summary>
 public sealed record ZoneStatus(string Name, bool Up, int Instances);

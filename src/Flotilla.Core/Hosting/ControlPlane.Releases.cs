@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Flotilla.Conditions;
 using Flotilla.Controllers.InstanceSets;
 using Flotilla.Controllers.Rollouts;
 
@@ -57,21 +58,9 @@ public sealed partial class ControlPlane
         }
     }
 
-    /// <summary>What a service's release in progress still has to do, in words (for diff), or null when none is in progress.</summary>
-    private string? ReleaseDrift(string service)
-    {
-        if (_releases.Get(service) is not { IsActive: true } release)
-        {
-            return null;
-        }
-        var kind = ReleaseState.Kind(release.Strategy);
-        return release.Phase switch
-        {
-            ReleasePhase.Aborted => $"degraded: {kind} of revision {release.Target} aborted ({release.ShownReason}); runs {release.Stable}; apply again or flotilla rollout retry {service}",
-            ReleasePhase.Paused => $"paused: {kind} of revision {release.Target} at {release.Weight}% ({release.Reason})",
-            _ => $"{kind} of revision {release.Target} in progress: {release.Weight}% of traffic on it",
-        };
-    }
+    /// <summary>A service's release in progress, paused or aborted, as a condition (for status and diff), or null when none is.</summary>
+    private Condition? ReleaseCondition(string service) =>
+        _releases.Get(service) is { IsActive: true } release ? release.ToCondition() : null;
 
     private void LoadReleases(DesiredState state) =>
         _releases.Load(state.Services.Select(s => _store.Meta(ReleaseKey(s.Name))).OfType<string>()

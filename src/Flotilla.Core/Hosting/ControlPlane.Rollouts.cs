@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Flotilla.Conditions;
 using Flotilla.Controllers.InstanceSets;
 using Flotilla.Controllers.Rollouts;
 using Flotilla.Runtime;
@@ -53,7 +54,7 @@ public sealed partial class ControlPlane
         }
         return new RolloutStatus(service, desired.Revision, status.Desired, current.Count, current.Count(i => i.InRotation), old, state,
             state is "progressing" or "paused" ? status.Problem : null, last)
-        { Release = release };
+        { Release = release, Conditions = ReleaseCondition(service) is { } condition ? [condition] : [] };
     }
 
     /// <summary>
@@ -267,6 +268,9 @@ public sealed record RolloutStatus(string Service, string Revision, int Desired,
 {
     /// <summary>The canary or blue-green release of the service (null with strategy rolling).</summary>
     public ReleaseStatus? Release { get; init; }
+
+    /// <summary>The release's condition, typed (progressing, paused or degraded), while it is not complete.</summary>
+    public IReadOnlyList<Condition> Conditions { get; init; } = [];
 }
 
 /// <summary>How a rollout ended: complete, or rolled back (from the revision it went back to, to the one that failed, and why).</summary>

@@ -27,6 +27,8 @@ public sealed partial class ControlPlane : IAsyncDisposable
     private readonly RuntimeSet _driver;
     private readonly IRouter _router;
     private readonly InstanceSetController _controller;
+    // Every revision is recorded under this lock (one writer of revisions), and the rollout watch takes it to
+    // publish a release's step or abort: it guards changes of state only, never a build or other slow work.
     private readonly SemaphoreSlim _changing = new(1, 1);
     private readonly TimeProvider _time;
     private DesiredState _state = DesiredState.Empty;
@@ -220,21 +222,24 @@ public sealed partial class ControlPlane : IAsyncDisposable
 
     private async Task<ApplyResult> ApplyAsync(SystemSpec spec, ApplyRequest request, Action<string>? progress, CancellationToken cancellationToken)
     {
+        // A stale apply is refused before it builds anything.
+        ThrowIfStale(request.BasedOn);
+        // Builds take seconds: they run outside the lock, so that a release's abort or any other
+        // change is not held up by another service's build. A build that fails changes nothing.
+        var artifacts = new Dictionary<string, Artifact?>(StringComparer.Ordinal);
+        foreach (var service in spec.Services)
+        {
+            progress?.Invoke($"{service.Name}: preparing artifact");
+            artifacts[service.Name] = await _artifacts.EnsureAsync(service, m => progress?.Invoke($"{service.Name}: {m}"), cancellationToken);
+            // A container image is built here too: as slow as a build, and as fatal to the apply when it fails.
+            await PrepareRuntimeAsync(spec.RuntimeName, service.Name, service.Image, artifacts[service.Name], progress, cancellationToken);
+        }
         await _changing.WaitAsync(cancellationToken);
         try
         {
-            var latest = _store.LatestRevisionNumber;
-            if (request.BasedOn is { } basedOn && basedOn != latest)
-            {
-                throw new StaleRevisionException(basedOn, latest);
-            }
-            var artifacts = new Dictionary<string, Artifact?>(StringComparer.Ordinal);
-            foreach (var service in spec.Services)
-            {
-                progress?.Invoke($"{service.Name}: preparing artifact");
-                artifacts[service.Name] = await _artifacts.EnsureAsync(service, m => progress?.Invoke($"{service.Name}: {m}"), cancellationToken);
-                await PrepareRuntimeAsync(spec.RuntimeName, service.Name, service.Image, artifacts[service.Name], progress, cancellationToken);
-            }
+            // Again under the lock: a revision may have been recorded while this apply built. Whatever
+            // follows (endpoints, secrets, the summary, unchanged or not) is read from the state as it is now.
+            ThrowIfStale(request.BasedOn);
             var endpoints = await OpenEndpointsAsync(spec, cancellationToken);
             var flagsPort = spec.Flags is null ? (int?)null : await OpenFlagsAsync(spec.Flags, cancellationToken);
             var state = new DesiredState(spec.Name, spec.Environment, spec.ZoneNames,
@@ -279,6 +284,16 @@ public sealed partial class ControlPlane : IAsyncDisposable
         catch (Runtime.Docker.DockerUnavailableException e)
         {
             throw new ControlPlaneException($"service '{service}' (runtime {runtime}): {e.Message}", ControlPlaneError.Unavailable);
+        }
+    }
+
+    /// <summary>Refuses an apply based on a revision that is no longer the latest.</summary>
+    private void ThrowIfStale(long? basedOn)
+    {
+        var latest = _store.LatestRevisionNumber;
+        if (basedOn is { } expected && expected != latest)
+        {
+            throw new StaleRevisionException(expected, latest);
         }
     }
 

@@ -1,3 +1,4 @@
+using Flotilla.Conditions;
 using Flotilla.Runtime;
 
 namespace Flotilla.Hosting;
@@ -22,6 +23,9 @@ public sealed record ServiceStatus(
 
     /// <summary>A canary, blue-green or parallel release in progress, paused or aborted, in words; null when none.</summary>
     public string? Release { get; init; }
+
+    /// <summary>The service's conditions, typed: today its release's (progressing, paused or degraded), when it has one.</summary>
+    public IReadOnlyList<Condition> Conditions { get; init; } = [];
 }
 
 /// <summary>A snapshot of the whole system.</summary>

@@ -1,4 +1,6 @@
 using System.Text.Json.Nodes;
+using Flotilla.Hosting;
+using Flotilla.Store;
 using Flotilla.Tests.Support;
 using LibGit2Sharp;
 
@@ -89,6 +91,7 @@ public sealed class GitOpsTests
         Assert.Equal(0, (await harness.CliAsync("scale", "reviews=3")).Code);
         status = await WaitForSyncAsync(harness, "OutOfSync", "the scale to show as drift");
         Assert.Contains(status["drift"]!.AsArray(), d => ((string?)d)!.Contains("reviews scaled to 3 (git says 2)", StringComparison.Ordinal));
+        Assert.Contains(status["conditions"]!.AsArray(), c => (string?)c!["type"] == "scaleDrift" && (string?)c["reason"] == "ScaledByOperator");
         (code, output) = await harness.CliAsync("gitops", "add", source.Path, "--branch", branch, "--env", "prod", "--interval", "1s", "--self-heal");
         Assert.True(code == 0, output);
         await WaitForSyncAsync(harness, "Synced", "the drift to be healed", s => ((string?)s["message"])!.StartsWith("self-healed", StringComparison.Ordinal));
@@ -111,5 +114,40 @@ public sealed class GitOpsTests
         (code, output) = await harness.CliAsync("gitops", "sync");
         Assert.True(code == 0, output);
         await WaitForSyncAsync(harness, "Synced", "the repository to be read again");
+    }
+
+    [Fact]
+    public async Task ARevisionNotFromGit_IsRevisionDrift_WhichSelfHealRevertsByApplyingTheCommitAgain()
+    {
+        using var dir = new TempDirectory("flotilla-gitops-drift");
+        var repo = Path.Combine(dir.Path, "repo");
+        LibGit2Sharp.Repository.Init(repo);
+        using var repository = new LibGit2Sharp.Repository(repo);
+        var commit = Commit(repository, repo, Spec("1"), "one reviews instance");
+        var plane = await ControlPlane.StartAsync(new ControlPlaneOptions(Path.Combine(dir.Path, "data")));
+        try
+        {
+            plane.FollowRepository(new GitOpsSource(repo, "flotilla.yaml", null, repository.Head.FriendlyName, TimeSpan.FromSeconds(1), true, "test", DateTimeOffset.UtcNow));
+            await Eventually.Until(() => plane.GitOps is { Sync: "Synced", AppliedCommit: { } applied } && applied == commit, ServerHarness.Wait, "the commit to be applied");
+
+            // An apply by hand: a revision git did not make.
+            var byHand = Path.Combine(dir.Path, "flotilla.yaml");
+            File.WriteAllText(byHand, Spec("2"));
+            var drifted = await plane.ApplyAsync(new ApplyRequest(Spec("2"), byHand, null, null, "someone"));
+
+            // The self-heal's event comes once its apply is done.
+            await Eventually.Until(() => plane.Events.Since(0).Any(e => e.Message.StartsWith($"self-heal: revision {drifted.Revision.Number} by someone is not from git", StringComparison.Ordinal)),
+                ServerHarness.Wait, "self-heal to apply the commit again");
+            Assert.Equal(commit, plane.Store.LatestRevision()!.GitCommit);
+            Assert.Equal(1, plane.State.Find("reviews")!.Instances);
+            await Eventually.Until(() => plane.GitOps is { Sync: "Synced" }, ServerHarness.Wait, "synced again");
+            Assert.Empty(plane.GitOps!.Conditions);
+        }
+        finally
+        {
+            await plane.StopDataPlaneAsync();
+            await plane.DisposeAsync();
+        }
+        Assert.Empty(ProcessScan.Mentioning(dir.Path));
     }
 }

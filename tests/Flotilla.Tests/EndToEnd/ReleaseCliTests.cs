@@ -43,6 +43,9 @@ public sealed class ReleaseCliTests
         Assert.Equal(25, (int)status["release"]!["weight"]!);
         var service = (await harness.JsonAsync("status"))["services"]![0]!;
         Assert.StartsWith("paused: canary of revision", (string?)service["release"], StringComparison.Ordinal);
+        var condition = service["conditions"]!.AsArray().Single()!;
+        Assert.Equal(("paused", "RolloutPaused"), ((string?)condition["type"], (string?)condition["reason"]));
+        Assert.StartsWith("canary of revision", (string?)condition["message"], StringComparison.Ordinal);
         var endpoint = service["endpoint"]!.ToString();
         using (var http = new HttpClient(new SocketsHttpHandler { UseCookies = false }))
         {

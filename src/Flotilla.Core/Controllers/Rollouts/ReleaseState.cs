@@ -1,3 +1,4 @@
+using Flotilla.Conditions;
 using Flotilla.Controllers.InstanceSets;
 using Flotilla.Model;
 
@@ -54,6 +55,21 @@ public sealed record ReleaseState(
 
     /// <summary>Degraded: aborted, or paused because an analysis could not decide.</summary>
     public bool IsDegraded => Phase == ReleasePhase.Aborted;
+
+    /// <summary>The release as a condition of its service: progressing, paused (waits for a person) or degraded (aborted); null once complete.</summary>
+    public Condition? ToCondition()
+    {
+        var kind = Kind(Strategy);
+        return Phase switch
+        {
+            ReleasePhase.Complete => null,
+            ReleasePhase.Aborted => new(ConditionType.Degraded, "RolloutAborted",
+                $"{kind} of revision {Target} aborted ({ShownReason}); runs {Stable}; apply again or flotilla rollout retry {Service}"),
+            ReleasePhase.Paused => new(ConditionType.Paused, "RolloutPaused", $"{kind} of revision {Target} at {Weight}% ({Reason})"),
+            _ => new(ConditionType.Progressing, Phase == ReleasePhase.Promoting ? "RolloutPromoting" : "RolloutProgressing",
+                $"{kind} of revision {Target} in progress: {Weight}% of traffic on it"),
+        };
+    }
 
     public ReleaseState WithAnalysis(AnalysisReport report) => this with { Analyses = [.. Analyses ?? [], report] };
 
