@@ -5,14 +5,14 @@ namespace Flotilla.Router;
 /// table swaps, so in-flight counts stay true while an instance is drained.
 /// </summary>
 /// <param name="time">The clock of passive health (a fake one in tests).</param>
-internal sealed class DestinationState(string instanceId, int port, Metrics.RevisionMetrics metrics, TimeProvider time)
+internal sealed class DestinationState(string instanceId, string prefix, Metrics.RevisionMetrics metrics, TimeProvider time)
 {
     public static readonly TimeSpan PassiveFailurePenalty = TimeSpan.FromSeconds(2);
     private long _inFlight;
     private long _failedUntil;
 
     public string InstanceId { get; } = instanceId;
-    public string Prefix { get; } = $"http://127.0.0.1:{port}/";
+    public string Prefix { get; } = prefix;
     public long InFlight => Volatile.Read(ref _inFlight);
 
     /// <summary>How requests to this instance are transformed (it learns whether the instance keeps connections).</summary>

@@ -47,7 +47,12 @@ public sealed record RoutingTable(
 }
 
 /// <summary>One instance behind a service endpoint, and the revision it runs.</summary>
-public sealed record RouteDestination(string InstanceId, int Port, string Revision = "");
+/// <summary>One instance the router may send a request to, at <see cref="Host"/>:<see cref="Port"/> (loopback for local processes and host-network containers; a task's or pod's address on an engine that schedules).</summary>
+public sealed record RouteDestination(string InstanceId, int Port, string Revision = "", string Host = "127.0.0.1")
+{
+    /// <summary>The URL prefix of the instance (an IPv6 address in brackets).</summary>
+    public string Prefix => $"http://{(Host.Contains(':') ? $"[{Host}]" : Host)}:{Port}/";
+}
 
 /// <summary>
 /// How a service's traffic divides during a rollout: <see cref="Weight"/> percent of requests

@@ -16,7 +16,8 @@ public sealed record InstanceStatus(
     int? ExitCode,
     string? Reason,
     string LogPath,
-    string? Zone = null)
+    string? Zone = null,
+    string Host = "127.0.0.1")
 {
     public bool IsLive => State is not (InstanceState.Exited or InstanceState.Stopping or InstanceState.Unhealthy);
     public bool InRotation => State == InstanceState.Ready;

@@ -15,19 +15,19 @@ internal sealed class Prober : IDisposable
     })
     { Timeout = Timeout };
 
-    public async Task<bool> ProbeAsync(int port, string? path, CancellationToken cancellationToken)
+    public async Task<bool> ProbeAsync(string host, int port, string? path, CancellationToken cancellationToken)
     {
         try
         {
             if (path is null)
             {
-                using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 timeout.CancelAfter(Timeout);
-                await socket.ConnectAsync(System.Net.IPAddress.Loopback, port, timeout.Token);
+                await socket.ConnectAsync(host, port, timeout.Token);
                 return true;
             }
-            using var response = await _http.GetAsync($"http://127.0.0.1:{port}{path}", HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            using var response = await _http.GetAsync($"http://{(host.Contains(':') ? $"[{host}]" : host)}:{port}{path}", HttpCompletionOption.ResponseHeadersRead, cancellationToken);
             return (int)response.StatusCode is >= 200 and < 400;
         }
         catch (Exception e) when (e is HttpRequestException or SocketException or OperationCanceledException && !cancellationToken.IsCancellationRequested)

@@ -96,7 +96,7 @@ internal sealed class SupervisedInstance(InstanceLaunch launch, InstanceStatus i
         {
             var http = Launch.Http;
             var deadline = time.GetUtcNow() + Launch.StartTimeout;
-            while (!await prober.ProbeAsync(Launch.Port, http.Ready ?? http.Health, cancellationToken))
+            while (!await prober.ProbeAsync(Status.Host, Launch.Port, http.Ready ?? http.Health, cancellationToken))
             {
                 _firstProbe.TrySetResult();
                 if (time.GetUtcNow() > deadline)
@@ -115,14 +115,14 @@ internal sealed class SupervisedInstance(InstanceLaunch launch, InstanceStatus i
                 await Task.Delay(SteadyProbe, time, cancellationToken);
                 if (http.Health is not null)
                 {
-                    healthFailures = await prober.ProbeAsync(Launch.Port, http.Health, cancellationToken) ? 0 : healthFailures + 1;
+                    healthFailures = await prober.ProbeAsync(Status.Host, Launch.Port, http.Health, cancellationToken) ? 0 : healthFailures + 1;
                     if (healthFailures >= HealthFailuresToUnhealthy)
                     {
                         Update(s => s with { State = InstanceState.Unhealthy, Reason = $"liveness probe {http.Health} failed {healthFailures} times in a row" });
                         return;
                     }
                 }
-                var ready = await prober.ProbeAsync(Launch.Port, http.Ready ?? http.Health, cancellationToken);
+                var ready = await prober.ProbeAsync(Status.Host, Launch.Port, http.Ready ?? http.Health, cancellationToken);
                 readyFailures = ready ? 0 : readyFailures + 1;
                 if (ready)
                 {

@@ -51,6 +51,16 @@ public sealed class RouterHostTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ADestination_IsReachedAtItsHost_NotAlwaysAtLoopbacksAddress()
+    {
+        // "localhost" (from /etc/hosts, no DNS) stands for any host a runtime reports: a task's or a pod's address.
+        Route(new RouteDestination("a1", _a.Port, Host: "localhost"));
+        Assert.Equal("a", await _client.GetStringAsync(Url()));
+        Assert.Equal($"http://localhost:{_a.Port}/", new RouteDestination("a1", _a.Port, Host: "localhost").Prefix);
+        Assert.Equal("http://[fd00::7]:8080/", new RouteDestination("v6", 8080, Host: "fd00::7").Prefix);
+    }
+
+    [Fact]
     public async Task NoReadyInstance_Is503_WithTheServiceNamed()
     {
         Route();

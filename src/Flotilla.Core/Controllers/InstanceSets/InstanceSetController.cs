@@ -154,7 +154,7 @@ public sealed class InstanceSetController : IAsyncDisposable
         var ready = _driver.Observe()
             .Where(i => i.InRotation && !_stops.ContainsKey(i.Id))
             .GroupBy(i => i.Service)
-            .ToDictionary(g => g.Key, g => (IReadOnlyList<RouteDestination>)g.OrderBy(i => i.Id, StringComparer.Ordinal).Select(i => new RouteDestination(i.Id, i.Port, i.Revision)).ToList(), StringComparer.Ordinal);
+            .ToDictionary(g => g.Key, g => (IReadOnlyList<RouteDestination>)g.OrderBy(i => i.Id, StringComparer.Ordinal).Select(i => new RouteDestination(i.Id, i.Port, i.Revision, i.Host)).ToList(), StringComparer.Ordinal);
         var splits = new Dictionary<string, TrafficSplit>(StringComparer.Ordinal);
         var mirrors = new Dictionary<string, Router.Mirror.MirrorPolicy>(StringComparer.Ordinal);
         foreach (var service in Desired)
