@@ -13,32 +13,20 @@ public sealed partial class ReleaseController
     /// </summary>
     public ReleaseState Promote(string service, bool full, string actor) => Change(service, $"promote{(full ? " --full" : "")}", actor, state =>
     {
-        var now = time.GetUtcNow();
         _runs.Remove(service);
-        return state switch
-        {
-            { Phase: ReleasePhase.Aborted } => throw new InvalidOperationException($"the release of revision {state.Target} was aborted ({state.Reason}); use retry to start it again"),
-            { Strategy: RolloutStrategy.Parallel } => state with { Phase = ReleasePhase.Complete, Weight = 100, Reason = null },
-            { Strategy: RolloutStrategy.BlueGreen, SwitchedAt: null } => Switch(state with { SkipAnalysis = full || state.SkipAnalysis }, now),
-            { Strategy: RolloutStrategy.BlueGreen } => state with { Phase = ReleasePhase.Complete, Reason = null },
-            _ when full => state with { Phase = ReleasePhase.Promoting, SkipAnalysis = true, Reason = null },
-            _ => Next(state, now),
-        };
+        var plan = ReleasePlanner.Promote(state, full, time.GetUtcNow());
+        Record(service, plan.Messages);
+        return plan.Next;
     });
 
     /// <summary>Aborts by hand; <paramref name="desired"/> and <paramref name="observed"/> tell how much of the traffic the stable side can take now.</summary>
     public ReleaseState Abort(string service, string actor, int desired, IReadOnlyList<InstanceStatus> observed) => Change(service, "abort", actor, state =>
     {
         _runs.Remove(service);
-        return state.Phase == ReleasePhase.Aborted
-            ? throw new InvalidOperationException($"the release of revision {state.Target} is already aborted")
-            : BackOntoStable(state with { Phase = ReleasePhase.Aborted, Reason = $"aborted by {actor}" }, Sides.Of(state, desired, observed));
+        return ReleasePlanner.Abort(state, actor, ReleaseSides.Of(state, desired, observed));
     });
 
-    public ReleaseState Retry(string service, string actor) => Change(service, "retry", actor, state =>
-        state.Phase != ReleasePhase.Aborted
-            ? throw new InvalidOperationException($"only an aborted release can be retried; this one is {state.Phase.ToString().ToLowerInvariant()}")
-            : state with { Phase = ReleasePhase.Progressing, Step = 0, StepStartedAt = time.GetUtcNow(), Weight = 0, Reason = null, SwitchedAt = null, SkipAnalysis = false, Analyses = null });
+    public ReleaseState Retry(string service, string actor) => Change(service, "retry", actor, state => ReleasePlanner.Retry(state, time.GetUtcNow()));
 
     private ReleaseState Change(string service, string verb, string actor, Func<ReleaseState, ReleaseState> change)
     {

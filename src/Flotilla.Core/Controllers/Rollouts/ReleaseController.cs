@@ -116,7 +116,7 @@ public sealed partial class ReleaseController(Func<string, string, DesiredServic
     {
         var rollout = service.RolloutOrDefault;
         var n = service.Instances;
-        var canary = CanaryCount(n, state.Weight);
+        var canary = ReleasePlanner.CanaryCount(n, state.Weight);
         var (target, stable) = (state.Strategy, state.Phase) switch
         {
             (RolloutStrategy.BlueGreen or RolloutStrategy.Parallel, ReleasePhase.Aborted) => (0, n),
@@ -125,7 +125,7 @@ public sealed partial class ReleaseController(Func<string, string, DesiredServic
             (_, ReleasePhase.Promoting) => (n, rollout.DynamicStableScale ? n - canary : n),
             _ => (canary, rollout.DynamicStableScale ? n - canary : n),
         };
-        var baseline = BaselineActive(state, rollout) ? state.StableSpec! with { Revision = BaselineOf(state.Stable), Instances = canary, Zones = service.Zones } : null;
+        var baseline = BaselineActive(state, rollout) ? state.StableSpec! with { Revision = ReleasePlanner.BaselineOf(state.Stable), Instances = canary, Zones = service.Zones } : null;
         var split = state.Strategy == RolloutStrategy.Canary
             ? new TrafficSplit(state.Target, state.Weight, rollout.Match, rollout.StickyHeader, baseline?.Revision)
             : new TrafficSplit(state.Target, state.Weight);
@@ -138,29 +138,17 @@ public sealed partial class ReleaseController(Func<string, string, DesiredServic
             Preview = state.Strategy == RolloutStrategy.BlueGreen && rollout.Preview && state.SwitchedAt is null && state.Phase != ReleasePhase.Aborted,
             Mirror = state switch
             {
-                { Strategy: RolloutStrategy.Parallel, Step: 1, Phase: ReleasePhase.Progressing or ReleasePhase.Paused } => MirrorOf(state, rollout.Parallel),
-                { Strategy: RolloutStrategy.Canary, Phase: ReleasePhase.Progressing or ReleasePhase.Paused } when rollout.Steps.ElementAtOrDefault(state.Step)?.Parallel is { } step => MirrorOf(state, step),
+                { Strategy: RolloutStrategy.Parallel, Step: 1, Phase: ReleasePhase.Progressing or ReleasePhase.Paused } => ReleasePlanner.MirrorOf(state, rollout.Parallel),
+                { Strategy: RolloutStrategy.Canary, Phase: ReleasePhase.Progressing or ReleasePhase.Paused } when rollout.Steps.ElementAtOrDefault(state.Step)?.Parallel is { } step => ReleasePlanner.MirrorOf(state, step),
                 _ => null,
             },
         };
     }
 
-    /// <summary>The router's side of a parallel run; the run id is when comparing began, so a retry starts a new report.</summary>
-    private static MirrorPolicy MirrorOf(ReleaseState state, ParallelSpec spec) =>
-        new(state.Target, spec.Sample, spec.Methods, spec.MaxBodyBytes, spec.Headers, spec.Ignore, spec.ArraysAsSets,
-            state.StepStartedAt.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture));
-
-    /// <summary>The revision label of a baseline: the stable revision's code and config, counted apart by the router.</summary>
-    public static string BaselineOf(string stable) => $"{stable}-baseline";
-
     /// <summary>True while a canary's current step is an analysis against a fresh baseline.</summary>
     private static bool BaselineActive(ReleaseState state, RolloutSpec rollout) =>
         state is { Strategy: RolloutStrategy.Canary, Phase: ReleasePhase.Progressing, Weight: > 0 and < 100 }
         && rollout.Steps.ElementAtOrDefault(state.Step)?.Analysis is { Baseline: true };
-
-    /// <summary>Instances of the canary for a weight: its share of the desired count, at least one while it runs.</summary>
-    public static int CanaryCount(int instances, int weight) =>
-        instances == 0 ? 0 : Math.Clamp((int)Math.Ceiling(instances * weight / 100.0), 1, instances);
 
     /// <summary>One look at every release; true when one changed (the caller publishes).</summary>
     /// <param name="reports">The router's report of a service's parallel run.</param>
@@ -171,7 +159,6 @@ public sealed partial class ReleaseController(Func<string, string, DesiredServic
         foreach (var service in composed.Where(s => s.RolloutOrDefault.IsProgressive))
         {
             ReleaseState? state;
-            AnalysisRun? run;
             lock (_gate)
             {
                 state = _states.GetValueOrDefault(service.Name);
@@ -179,8 +166,7 @@ public sealed partial class ReleaseController(Func<string, string, DesiredServic
                 {
                     continue;
                 }
-                run = _runs.GetValueOrDefault(service.Name);
-                run?.Add(intervals);
+                _runs.GetValueOrDefault(service.Name)?.Add(intervals);
                 if (_live.TryGetValue(service.Name, out var live))
                 {
                     foreach (var interval in intervals.Where(i => i.Service == service.Name))
@@ -189,13 +175,7 @@ public sealed partial class ReleaseController(Func<string, string, DesiredServic
                     }
                 }
             }
-            var side = Sides.Of(state, service.Instances, observed);
-            var next = state.Strategy switch
-            {
-                RolloutStrategy.Canary => await AdvanceCanaryAsync(service, state, side, reports, cancellationToken),
-                RolloutStrategy.Parallel => await AdvanceParallelAsync(service, state, side, reports),
-                _ => await AdvanceBlueGreenAsync(service, state, side, cancellationToken),
-            };
+            var next = await LookAsync(state, service.RolloutOrDefault, ReleaseSides.Of(state, service.Instances, observed), reports, cancellationToken);
             lock (_gate)
             {
                 // An intent (promote, abort) or a new apply that came meanwhile wins over this look.
@@ -209,10 +189,60 @@ public sealed partial class ReleaseController(Func<string, string, DesiredServic
         return changed;
     }
 
-    private ReleaseState Say(ReleaseState state, string message, bool warning = false)
+    /// <summary>
+    /// One look at one release: the planner decides; what it asks to have measured is measured here
+    /// (the step's analysis ticked, the router asked for its parallel-run report), and with that
+    /// the planner decides again. Its messages go to the event log.
+    /// </summary>
+    private async Task<ReleaseState> LookAsync(ReleaseState state, RolloutSpec rollout, ReleaseSides sides, Func<string, Task<ParallelReport?>> reports, CancellationToken cancellationToken)
     {
-        events.Record(state.Service, message, warning);
-        return state;
+        var now = time.GetUtcNow();
+        var plan = ReleasePlanner.Plan(state, rollout, sides, ReleaseEvidence.None, now);
+        if (plan.Analyse is { } analyse && await MeasureAsync(state, analyse, now, cancellationToken) is { } verdict)
+        {
+            plan = ReleasePlanner.Plan(state, rollout, sides, new ReleaseEvidence(Verdict: verdict), now);
+        }
+        else if (plan.ReadReport is { } read && await reports(state.Service) is { } report && report.Candidate == state.Target && report.Run == read.Run)
+        {
+            lock (_gate)
+            {
+                _parallel[state.Service] = report;
+            }
+            plan = ReleasePlanner.Plan(state, rollout, sides, new ReleaseEvidence(Report: report), now);
+        }
+        Record(state.Service, plan.Messages);
+        return plan.Next;
+    }
+
+    /// <summary>Ticks the release's analysis, started now if it has none; its report once it has a verdict, else null.</summary>
+    private async Task<AnalysisReport?> MeasureAsync(ReleaseState state, AnalysisRequest request, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        AnalysisRun run;
+        lock (_gate)
+        {
+            if (!_runs.TryGetValue(state.Service, out run!))
+            {
+                run = new AnalysisRun(request.Name, request.Spec, state.Service, state.Target, request.Against, now);
+                _runs[state.Service] = run;
+            }
+        }
+        if (await run.TickAsync(now, cancellationToken) == AnalysisPhase.Running)
+        {
+            return null;
+        }
+        lock (_gate)
+        {
+            _runs.Remove(state.Service);
+        }
+        return run.Report();
+    }
+
+    private void Record(string service, IReadOnlyList<ReleaseMessage> messages)
+    {
+        foreach (var message in messages)
+        {
+            events.Record(service, message.Text, message.Warning);
+        }
     }
 
     /// <summary>Persists and keeps a state (under the gate).</summary>

@@ -1,0 +1,75 @@
+using Flotilla.Model;
+using Flotilla.Router.Mirror;
+
+namespace Flotilla.Controllers.Rollouts;
+
+/// <summary>
+/// The release decisions as pure functions: a release's state, its rollout, the ready instances
+/// of each side, what was measured and the time in; the next state, what to say and what to
+/// measure out. No lock, clock, event log, router or process, so every decision is a table of
+/// cases. One planner per strategy (<see cref="CanaryPlanner"/>, <see cref="BlueGreenPlanner"/>,
+/// <see cref="ParallelRunPlanner"/>); this class picks one, and holds the operators' intents.
+/// </summary>
+internal static class ReleasePlanner
+{
+    /// <summary>One look at an active release: where it goes from here.</summary>
+    public static ReleasePlan Plan(ReleaseState state, RolloutSpec rollout, ReleaseSides sides, ReleaseEvidence evidence, DateTimeOffset now)
+    {
+        var look = new ReleaseLook(rollout, sides, evidence, now);
+        var next = state.Strategy switch
+        {
+            RolloutStrategy.Canary => CanaryPlanner.Advance(look, state),
+            RolloutStrategy.Parallel => ParallelRunPlanner.Advance(look, state),
+            _ => BlueGreenPlanner.Advance(look, state),
+        };
+        return look.Result(next);
+    }
+
+    /// <summary>
+    /// Promote: the next step (skipping a pause or a running analysis), or with <paramref name="full"/>
+    /// straight to all traffic on the new revision. Blue-green: switch now. Throws
+    /// <see cref="InvalidOperationException"/> with what to do instead when there is nothing to promote.
+    /// </summary>
+    public static ReleasePlan Promote(ReleaseState state, bool full, DateTimeOffset now) => state switch
+    {
+        { Phase: ReleasePhase.Aborted } => throw new InvalidOperationException($"the release of revision {state.Target} was aborted ({state.Reason}); use retry to start it again"),
+        { Strategy: RolloutStrategy.Parallel } => ParallelRunPlanner.Promote(state),
+        { Strategy: RolloutStrategy.BlueGreen } => BlueGreenPlanner.Promote(state, full, now),
+        _ => CanaryPlanner.Promote(state, full, now),
+    };
+
+    /// <summary>Aborts by hand; <paramref name="sides"/> tell how much of the traffic the stable side can take now.</summary>
+    public static ReleaseState Abort(ReleaseState state, string actor, ReleaseSides sides) =>
+        state.Phase == ReleasePhase.Aborted
+            ? throw new InvalidOperationException($"the release of revision {state.Target} is already aborted")
+            : BackOntoStable(state with { Phase = ReleasePhase.Aborted, Reason = $"aborted by {actor}" }, sides);
+
+    /// <summary>Starts an aborted release again from its first step.</summary>
+    public static ReleaseState Retry(ReleaseState state, DateTimeOffset now) =>
+        state.Phase != ReleasePhase.Aborted
+            ? throw new InvalidOperationException($"only an aborted release can be retried; this one is {state.Phase.ToString().ToLowerInvariant()}")
+            : state with { Phase = ReleasePhase.Progressing, Step = 0, StepStartedAt = now, Weight = 0, Reason = null, SwitchedAt = null, SkipAnalysis = false, Analyses = null };
+
+    /// <summary>After an abort: the canary's share shrinks as stable instances become ready; 0 once the stable side is at full size.</summary>
+    public static ReleaseState BackOntoStable(ReleaseState state, ReleaseSides sides)
+    {
+        var weight = sides.StableReady >= sides.Desired || state.Weight == 0 ? 0
+            : Math.Min(state.Weight, (int)Math.Ceiling(100.0 * (sides.Desired - sides.StableReady) / sides.Desired));
+        return weight == state.Weight ? state : state with { Weight = weight };
+    }
+
+    public static ReleaseState Next(ReleaseState state, DateTimeOffset now) =>
+        state with { Step = state.Step + 1, StepStartedAt = now, Phase = ReleasePhase.Progressing, Reason = null };
+
+    /// <summary>The router's side of a parallel run; the run id is when comparing began, so a retry starts a new report.</summary>
+    public static MirrorPolicy MirrorOf(ReleaseState state, ParallelSpec spec) =>
+        new(state.Target, spec.Sample, spec.Methods, spec.MaxBodyBytes, spec.Headers, spec.Ignore, spec.ArraysAsSets,
+            state.StepStartedAt.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    /// <summary>The revision label of a baseline: the stable revision's code and config, counted apart by the router.</summary>
+    public static string BaselineOf(string stable) => $"{stable}-baseline";
+
+    /// <summary>Instances of the canary for a weight: its share of the desired count, at least one while it runs.</summary>
+    public static int CanaryCount(int instances, int weight) =>
+        instances == 0 ? 0 : Math.Clamp((int)Math.Ceiling(instances * weight / 100.0), 1, instances);
+}
