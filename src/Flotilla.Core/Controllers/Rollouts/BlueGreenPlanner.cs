@@ -1,4 +1,6 @@
+using Flotilla.Controllers.InstanceSets;
 using Flotilla.Model;
+using Flotilla.Router;
 
 namespace Flotilla.Controllers.Rollouts;
 
@@ -53,6 +55,15 @@ internal static class BlueGreenPlanner
         return now - switchedAt >= rollout.ScaleDownDelay
             ? look.Say(state with { Phase = ReleasePhase.Complete, Reason = null }, $"scale-down delay over: revision {state.Stable} (the old colour) scaled down")
             : state;
+    }
+
+    /// <summary>Both colours at full size (the new one scaled away once aborted); the new one on the preview endpoint until the switch.</summary>
+    public static DesiredService Desired(DesiredService service, ReleaseState state)
+    {
+        var n = service.Instances;
+        var aborted = state.Phase == ReleasePhase.Aborted;
+        return ReleasePlanner.SideBySide(service, state, aborted ? 0 : n, n, new TrafficSplit(state.Target, state.Weight),
+            preview: service.RolloutOrDefault.Preview && state.SwitchedAt is null && !aborted);
     }
 
     /// <summary>By hand: switch now (with <paramref name="full"/> skipping the analyses), or once switched, finish without waiting for the scale-down delay.</summary>

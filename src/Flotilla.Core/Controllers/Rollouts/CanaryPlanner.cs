@@ -1,4 +1,6 @@
+using Flotilla.Controllers.InstanceSets;
 using Flotilla.Model;
+using Flotilla.Router;
 
 namespace Flotilla.Controllers.Rollouts;
 
@@ -53,6 +55,35 @@ internal static class CanaryPlanner
         }
         return look.Analyse(state, $"step {state.Step + 1} analysis", step.Analysis, look.Next);
     }
+
+    /// <summary>
+    /// The canary at its share of the desired count (none once an abort has all traffic back), the
+    /// stable set at full size or, with dynamicStableScale, what the canary leaves; a baseline beside
+    /// them while an analysis compares with one; the mirror during a parallel step.
+    /// </summary>
+    public static DesiredService Desired(DesiredService service, ReleaseState state)
+    {
+        var rollout = service.RolloutOrDefault;
+        var n = service.Instances;
+        var canary = ReleasePlanner.CanaryCount(n, state.Weight);
+        var (target, stable) = state.Phase switch
+        {
+            ReleasePhase.Aborted => (state.Weight > 0 ? canary : 0, n),
+            ReleasePhase.Promoting => (n, rollout.DynamicStableScale ? n - canary : n),
+            _ => (canary, rollout.DynamicStableScale ? n - canary : n),
+        };
+        var baseline = BaselineActive(state, rollout) ? state.StableSpec! with { Revision = ReleasePlanner.BaselineOf(state.Stable), Instances = canary, Zones = service.Zones } : null;
+        var mirror = state.Phase is ReleasePhase.Progressing or ReleasePhase.Paused && rollout.Steps.ElementAtOrDefault(state.Step)?.Parallel is { } step
+            ? ReleasePlanner.MirrorOf(state, step)
+            : null;
+        return ReleasePlanner.SideBySide(service, state, target, stable,
+            new TrafficSplit(state.Target, state.Weight, rollout.Match, rollout.StickyHeader, baseline?.Revision), baseline, mirror: mirror);
+    }
+
+    /// <summary>True while a canary's current step is an analysis against a fresh baseline.</summary>
+    private static bool BaselineActive(ReleaseState state, RolloutSpec rollout) =>
+        state is { Phase: ReleasePhase.Progressing, Weight: > 0 and < 100 }
+        && rollout.Steps.ElementAtOrDefault(state.Step)?.Analysis is { Baseline: true };
 
     /// <summary>By hand: the next step (skipping a pause or a running analysis), or with <paramref name="full"/> all traffic once the canary is at full size.</summary>
     public static ReleasePlan Promote(ReleaseState state, bool full, DateTimeOffset now) =>

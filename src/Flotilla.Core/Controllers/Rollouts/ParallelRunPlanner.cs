@@ -1,4 +1,6 @@
+using Flotilla.Controllers.InstanceSets;
 using Flotilla.Model;
+using Flotilla.Router;
 
 namespace Flotilla.Controllers.Rollouts;
 
@@ -26,6 +28,14 @@ internal static class ParallelRunPlanner
             passed => spec.AutoPromote
                 ? look.Say(passed with { Phase = ReleasePhase.Complete, Weight = 100, Reason = null }, $"all traffic on revision {state.Target}")
                 : look.Say(passed with { Phase = ReleasePhase.Paused, Reason = $"parallel run passed; waiting for flotilla rollout promote {state.Service}" }, "waiting for promote"));
+    }
+
+    /// <summary>Both revisions at full size (the candidate scaled away once aborted); requests mirrored to the candidate while comparing.</summary>
+    public static DesiredService Desired(DesiredService service, ReleaseState state)
+    {
+        var n = service.Instances;
+        var mirror = state is { Step: 1, Phase: ReleasePhase.Progressing or ReleasePhase.Paused } ? ReleasePlanner.MirrorOf(state, service.RolloutOrDefault.Parallel) : null;
+        return ReleasePlanner.SideBySide(service, state, state.Phase == ReleasePhase.Aborted ? 0 : n, n, new TrafficSplit(state.Target, state.Weight), mirror: mirror);
     }
 
     /// <summary>By hand: all traffic on the candidate, whatever the comparison says so far.</summary>

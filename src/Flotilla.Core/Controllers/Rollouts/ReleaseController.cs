@@ -64,7 +64,7 @@ public sealed partial class ReleaseController(Func<string, string, DesiredServic
                 {
                     state = Begin(service, state, observed);
                 }
-                return state.IsActive ? Apply(service, state) : service;
+                return state.IsActive ? ReleasePlanner.Desired(service, state) : service;
             }).ToList();
         }
     }
@@ -111,44 +111,6 @@ public sealed partial class ReleaseController(Func<string, string, DesiredServic
         Save(state, $"{ReleaseState.Kind(state.Strategy)} of revision {service.Revision} begins (stable: {stable})");
         return state;
     }
-
-    private static DesiredService Apply(DesiredService service, ReleaseState state)
-    {
-        var rollout = service.RolloutOrDefault;
-        var n = service.Instances;
-        var canary = ReleasePlanner.CanaryCount(n, state.Weight);
-        var (target, stable) = (state.Strategy, state.Phase) switch
-        {
-            (RolloutStrategy.BlueGreen or RolloutStrategy.Parallel, ReleasePhase.Aborted) => (0, n),
-            (RolloutStrategy.BlueGreen or RolloutStrategy.Parallel, _) => (n, n),
-            (_, ReleasePhase.Aborted) => (state.Weight > 0 ? canary : 0, n),
-            (_, ReleasePhase.Promoting) => (n, rollout.DynamicStableScale ? n - canary : n),
-            _ => (canary, rollout.DynamicStableScale ? n - canary : n),
-        };
-        var baseline = BaselineActive(state, rollout) ? state.StableSpec! with { Revision = ReleasePlanner.BaselineOf(state.Stable), Instances = canary, Zones = service.Zones } : null;
-        var split = state.Strategy == RolloutStrategy.Canary
-            ? new TrafficSplit(state.Target, state.Weight, rollout.Match, rollout.StickyHeader, baseline?.Revision)
-            : new TrafficSplit(state.Target, state.Weight);
-        return service with
-        {
-            Instances = target,
-            Stable = state.StableSpec! with { Instances = stable, Zones = service.Zones },
-            Baseline = baseline,
-            Traffic = split,
-            Preview = state.Strategy == RolloutStrategy.BlueGreen && rollout.Preview && state.SwitchedAt is null && state.Phase != ReleasePhase.Aborted,
-            Mirror = state switch
-            {
-                { Strategy: RolloutStrategy.Parallel, Step: 1, Phase: ReleasePhase.Progressing or ReleasePhase.Paused } => ReleasePlanner.MirrorOf(state, rollout.Parallel),
-                { Strategy: RolloutStrategy.Canary, Phase: ReleasePhase.Progressing or ReleasePhase.Paused } when rollout.Steps.ElementAtOrDefault(state.Step)?.Parallel is { } step => ReleasePlanner.MirrorOf(state, step),
-                _ => null,
-            },
-        };
-    }
-
-    /// <summary>True while a canary's current step is an analysis against a fresh baseline.</summary>
-    private static bool BaselineActive(ReleaseState state, RolloutSpec rollout) =>
-        state is { Strategy: RolloutStrategy.Canary, Phase: ReleasePhase.Progressing, Weight: > 0 and < 100 }
-        && rollout.Steps.ElementAtOrDefault(state.Step)?.Analysis is { Baseline: true };
 
     /// <summary>One look at every release; true when one changed (the caller publishes).</summary>
     /// <param name="reports">The router's report of a service's parallel run.</param>

@@ -1,4 +1,6 @@
+using Flotilla.Controllers.InstanceSets;
 using Flotilla.Model;
+using Flotilla.Router;
 using Flotilla.Router.Mirror;
 
 namespace Flotilla.Controllers.Rollouts;
@@ -26,6 +28,17 @@ internal static class ReleasePlanner
     }
 
     /// <summary>
+    /// The desired service with its release applied, as the instance-set controller and the router
+    /// take it: how many instances each side keeps, the traffic split, the preview endpoint, the mirror.
+    /// </summary>
+    public static DesiredService Desired(DesiredService service, ReleaseState state) => state.Strategy switch
+    {
+        RolloutStrategy.BlueGreen => BlueGreenPlanner.Desired(service, state),
+        RolloutStrategy.Parallel => ParallelRunPlanner.Desired(service, state),
+        _ => CanaryPlanner.Desired(service, state),
+    };
+
+    /// <summary>
     /// Promote: the next step (skipping a pause or a running analysis), or with <paramref name="full"/>
     /// straight to all traffic on the new revision. Blue-green: switch now. Throws
     /// <see cref="InvalidOperationException"/> with what to do instead when there is nothing to promote.
@@ -49,6 +62,19 @@ internal static class ReleasePlanner
         state.Phase != ReleasePhase.Aborted
             ? throw new InvalidOperationException($"only an aborted release can be retried; this one is {state.Phase.ToString().ToLowerInvariant()}")
             : state with { Phase = ReleasePhase.Progressing, Step = 0, StepStartedAt = now, Weight = 0, Reason = null, SwitchedAt = null, SkipAnalysis = false, Analyses = null };
+
+    /// <summary>The new revision at <paramref name="target"/> instances beside the stable one at <paramref name="stable"/>, and how traffic reaches them.</summary>
+    public static DesiredService SideBySide(DesiredService service, ReleaseState state, int target, int stable, TrafficSplit traffic,
+        DesiredService? baseline = null, bool preview = false, MirrorPolicy? mirror = null) =>
+        service with
+        {
+            Instances = target,
+            Stable = state.StableSpec! with { Instances = stable, Zones = service.Zones },
+            Baseline = baseline,
+            Traffic = traffic,
+            Preview = preview,
+            Mirror = mirror,
+        };
 
     /// <summary>After an abort: the canary's share shrinks as stable instances become ready; 0 once the stable side is at full size.</summary>
     public static ReleaseState BackOntoStable(ReleaseState state, ReleaseSides sides)
