@@ -1,7 +1,6 @@
 using Flotilla.Controllers.InstanceSets;
 using Flotilla.Events;
 using Flotilla.Model;
-using Flotilla.Router;
 using Flotilla.Router.Metrics;
 using Flotilla.Router.Mirror;
 using Flotilla.Runtime;
@@ -10,13 +9,16 @@ namespace Flotilla.Controllers.Rollouts;
 
 /// <summary>
 /// Canary, blue-green and parallel releases: which revisions of a service run side by side, how many
-/// instances each keeps, and how the router splits traffic between them. Each look (every
-/// 250 ms) moves a release on by its steps, pauses and analyses; an overlay turns the releases
-/// into the desired state the instance-set controller and the router act on. Every state change
-/// is persisted (<paramref name="persist"/>) before it is published.
+/// instances each keeps, and how the router splits traffic between them. The decisions are
+/// <see cref="ReleasePlanner"/>'s; this shell keeps the states, gathers what the planner needs
+/// (ready counts, analysis verdicts, the router's parallel-run reports, the time), and records
+/// what it decided. Each look (every 250 ms) moves a release on by its steps, pauses and analyses;
+/// an overlay turns the releases into the desired state the instance-set controller and the router
+/// act on; operators promote, abort and retry. Every state change is persisted
+/// (<paramref name="persist"/>) before it is published.
 /// </summary>
 /// <param name="findRevision">The desired state a service had in an earlier revision (from the store's history).</param>
-public sealed partial class ReleaseController(Func<string, string, DesiredService?> findRevision, Action<ReleaseState> persist, EventLog events, TimeProvider time)
+public sealed class ReleaseController(Func<string, string, DesiredService?> findRevision, Action<ReleaseState> persist, EventLog events, TimeProvider time)
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<string, ReleaseState> _states = new(StringComparer.Ordinal);
@@ -71,45 +73,15 @@ public sealed partial class ReleaseController(Func<string, string, DesiredServic
 
     private ReleaseState Begin(DesiredService service, ReleaseState? prior, IReadOnlyList<InstanceStatus> observed)
     {
-        var now = time.GetUtcNow();
-        var stable = prior switch
+        var plan = ReleasePlanner.Begin(service, prior, observed, findRevision, time.GetUtcNow());
+        if (plan.Next.IsActive)
         {
-            null => observed.Where(i => i.Service == service.Name && i.IsLive && i.Revision != service.Revision)
-                .GroupBy(i => i.Revision).MaxBy(g => g.Count())?.Key,
-            { Phase: ReleasePhase.Complete } => prior.Target,
-            { Strategy: RolloutStrategy.BlueGreen, SwitchedAt: not null, Phase: not ReleasePhase.Aborted } => prior.Target,
-            _ => prior.Stable,
-        };
-        var targetSpec = service with { Stable = null, Traffic = null, Preview = false };
-        ReleaseState Done(string why)
-        {
-            var done = new ReleaseState(service.Name, service.RolloutOrDefault.Strategy, service.Revision, service.Revision, targetSpec, null, ReleasePhase.Complete, 0, now, 100, why);
-            Save(done, $"revision {service.Revision}: {why}");
-            return done;
+            _runs.Remove(service.Name);
+            _live[service.Name] = (new MetricsWindow(), new MetricsWindow());
         }
-        if (stable is null)
-        {
-            return Done("no earlier revision runs: started at full size");
-        }
-        // Back to what ran before this release (an undo, an abandoned canary): its instances are warm, so no steps.
-        if (stable == service.Revision || prior?.Stable == service.Revision)
-        {
-            return Done($"back to revision {service.Revision}, which was stable before: steps skipped");
-        }
-        var stableSpec = prior?.Stable == stable && prior.StableSpec is not null ? prior.StableSpec
-            : prior?.Target == stable && prior.TargetSpec is not null ? prior.TargetSpec
-            : findRevision(service.Name, stable);
-        if (stableSpec is null)
-        {
-            events.Record(service.Name, $"stable revision {stable} is no longer in the history: rolling update instead of a {service.RolloutOrDefault.Strategy}", warning: true);
-            return Done("stable revision unknown: rolling update");
-        }
-        var state = new ReleaseState(service.Name, service.RolloutOrDefault.Strategy, service.Revision, stable, targetSpec, stableSpec with { Stable = null, Traffic = null, Preview = false },
-            ReleasePhase.Progressing, 0, now, 0);
-        _runs.Remove(service.Name);
-        _live[service.Name] = (new MetricsWindow(), new MetricsWindow());
-        Save(state, $"{ReleaseState.Kind(state.Strategy)} of revision {service.Revision} begins (stable: {stable})");
-        return state;
+        Save(plan.Next, null);
+        Record(service.Name, plan.Messages);
+        return plan.Next;
     }
 
     /// <summary>One look at every release; true when one changed (the caller publishes).</summary>
@@ -218,4 +190,75 @@ public sealed partial class ReleaseController(Func<string, string, DesiredServic
         }
     }
 
+    /// <summary>
+    /// Promote: the next step (skipping a pause or a running analysis), or with <paramref name="full"/>
+    /// straight to all traffic on the new revision. Blue-green: switch now. Throws
+    /// <see cref="InvalidOperationException"/> with what to do instead when there is nothing to promote.
+    /// </summary>
+    public ReleaseState Promote(string service, bool full, string actor) => Change(service, $"promote{(full ? " --full" : "")}", actor, state =>
+    {
+        _runs.Remove(service);
+        var plan = ReleasePlanner.Promote(state, full, time.GetUtcNow());
+        Record(service, plan.Messages);
+        return plan.Next;
+    });
+
+    /// <summary>Aborts by hand; <paramref name="desired"/> and <paramref name="observed"/> tell how much of the traffic the stable side can take now.</summary>
+    public ReleaseState Abort(string service, string actor, int desired, IReadOnlyList<InstanceStatus> observed) => Change(service, "abort", actor, state =>
+    {
+        _runs.Remove(service);
+        return ReleasePlanner.Abort(state, actor, ReleaseSides.Of(state, desired, observed));
+    });
+
+    public ReleaseState Retry(string service, string actor) => Change(service, "retry", actor, state => ReleasePlanner.Retry(state, time.GetUtcNow()));
+
+    private ReleaseState Change(string service, string verb, string actor, Func<ReleaseState, ReleaseState> change)
+    {
+        lock (_gate)
+        {
+            var state = _states.GetValueOrDefault(service);
+            if (state is null || !state.IsActive && verb != "retry")
+            {
+                throw new InvalidOperationException(state is null
+                    ? $"service '{service}' has no canary or blue-green release (rollout.strategy is rolling, or nothing was applied since)"
+                    : $"the release of revision {state.Target} is complete; there is nothing to {verb.Split(' ')[0]}");
+            }
+            var next = change(state);
+            Save(next, $"{verb} by {actor}: {Describe(next)}");
+            if (next.Phase == ReleasePhase.Progressing && next.Step == 0)
+            {
+                _live[service] = (new MetricsWindow(), new MetricsWindow());
+            }
+            return next;
+        }
+    }
+
+    /// <summary>The release of a service as status shows it, or null for a service without one.</summary>
+    public ReleaseStatus? Status(string service, RolloutSpec rollout)
+    {
+        lock (_gate)
+        {
+            if (_states.GetValueOrDefault(service) is not { } state || !rollout.IsProgressive)
+            {
+                return null;
+            }
+            var live = _live.GetValueOrDefault(service);
+            var steps = state.Strategy == RolloutStrategy.Canary ? rollout.Steps.Count : 2;
+            return new ReleaseStatus(state.Strategy, state.Phase, state.Target, state.Stable, state.Weight, state.Step, steps, StepText(state, rollout), state.ShownReason, state.IsDegraded,
+                (live.Canary ?? new MetricsWindow()).Summary(), (live.Stable ?? new MetricsWindow()).Summary(), _runs.GetValueOrDefault(service)?.Report(), state.Analyses ?? [])
+            {
+                Parallel = _parallel.GetValueOrDefault(service) is { } report && report.Candidate == state.Target ? report : null,
+            };
+        }
+    }
+
+    private static string StepText(ReleaseState state, RolloutSpec rollout) => state.Strategy switch
+    {
+        _ when state.Phase is ReleasePhase.Complete or ReleasePhase.Aborted or ReleasePhase.Promoting => state.Phase.ToString().ToLowerInvariant(),
+        RolloutStrategy.Canary => state.Step < rollout.Steps.Count ? $"step {state.Step + 1} of {rollout.Steps.Count}: {rollout.Steps[state.Step]}" : "steps done",
+        RolloutStrategy.Parallel => state.Step == 0 ? "starting the candidate (no user traffic)" : $"comparing mirrored requests for {Quantities.Format(rollout.Parallel.Duration)}",
+        _ => state.SwitchedAt is null ? "before the switch (no live traffic)" : "switched; old colour warm for the scale-down delay",
+    };
+
+    private static string Describe(ReleaseState state) => $"{state.Phase.ToString().ToLowerInvariant()}, {state.Weight}% on revision {state.Target}";
 }

@@ -2,6 +2,7 @@ using Flotilla.Controllers.InstanceSets;
 using Flotilla.Model;
 using Flotilla.Router;
 using Flotilla.Router.Mirror;
+using Flotilla.Runtime;
 
 namespace Flotilla.Controllers.Rollouts;
 
@@ -10,10 +11,54 @@ namespace Flotilla.Controllers.Rollouts;
 /// of each side, what was measured and the time in; the next state, what to say and what to
 /// measure out. No lock, clock, event log, router or process, so every decision is a table of
 /// cases. One planner per strategy (<see cref="CanaryPlanner"/>, <see cref="BlueGreenPlanner"/>,
-/// <see cref="ParallelRunPlanner"/>); this class picks one, and holds the operators' intents.
+/// <see cref="ParallelRunPlanner"/>); this class picks one, starts releases, and holds the
+/// operators' intents.
 /// </summary>
 internal static class ReleasePlanner
 {
+    /// <summary>
+    /// The release a service starts when its revision changes, from the revision that ran before
+    /// (the prior release's, else the one most of its live instances run). It is complete at once
+    /// when nothing ran before, when it goes back to the revision that was stable (an undo: warm
+    /// instances, no steps), or when the stable revision's spec is no longer in the history
+    /// (<paramref name="findRevision"/> reads the store's).
+    /// </summary>
+    public static ReleasePlan Begin(DesiredService service, ReleaseState? prior, IReadOnlyList<InstanceStatus> observed, Func<string, string, DesiredService?> findRevision, DateTimeOffset now)
+    {
+        var stable = prior switch
+        {
+            null => observed.Where(i => i.Service == service.Name && i.IsLive && i.Revision != service.Revision)
+                .GroupBy(i => i.Revision).MaxBy(g => g.Count())?.Key,
+            { Phase: ReleasePhase.Complete } => prior.Target,
+            { Strategy: RolloutStrategy.BlueGreen, SwitchedAt: not null, Phase: not ReleasePhase.Aborted } => prior.Target,
+            _ => prior.Stable,
+        };
+        var targetSpec = service with { Stable = null, Traffic = null, Preview = false };
+        ReleasePlan Done(string why, params ReleaseMessage[] before) =>
+            new(new ReleaseState(service.Name, service.RolloutOrDefault.Strategy, service.Revision, service.Revision, targetSpec, null, ReleasePhase.Complete, 0, now, 100, why),
+                [.. before, new ReleaseMessage($"revision {service.Revision}: {why}")]);
+        if (stable is null)
+        {
+            return Done("no earlier revision runs: started at full size");
+        }
+        // Back to what ran before this release (an undo, an abandoned canary): its instances are warm, so no steps.
+        if (stable == service.Revision || prior?.Stable == service.Revision)
+        {
+            return Done($"back to revision {service.Revision}, which was stable before: steps skipped");
+        }
+        var stableSpec = prior?.Stable == stable && prior.StableSpec is not null ? prior.StableSpec
+            : prior?.Target == stable && prior.TargetSpec is not null ? prior.TargetSpec
+            : findRevision(service.Name, stable);
+        if (stableSpec is null)
+        {
+            return Done("stable revision unknown: rolling update",
+                new ReleaseMessage($"stable revision {stable} is no longer in the history: rolling update instead of a {service.RolloutOrDefault.Strategy}", Warning: true));
+        }
+        var state = new ReleaseState(service.Name, service.RolloutOrDefault.Strategy, service.Revision, stable, targetSpec, stableSpec with { Stable = null, Traffic = null, Preview = false },
+            ReleasePhase.Progressing, 0, now, 0);
+        return ReleasePlan.Of(state, $"{ReleaseState.Kind(state.Strategy)} of revision {service.Revision} begins (stable: {stable})");
+    }
+
     /// <summary>One look at an active release: where it goes from here.</summary>
     public static ReleasePlan Plan(ReleaseState state, RolloutSpec rollout, ReleaseSides sides, ReleaseEvidence evidence, DateTimeOffset now)
     {
