@@ -60,10 +60,20 @@ internal sealed class ReleaseScenario
         }
     }
 
+    /// <summary>What the router answers when asked for the parallel run's report (none by default).</summary>
+    public ParallelReport? Report { get; set; }
+
+    /// <summary>How many times the controller asked the router for a report.</summary>
+    public int ReportReads { get; private set; }
+
     /// <summary>One look of the controller with what the router measured since the last one; the release's state after it.</summary>
     public async Task<ReleaseState> TickAsync(params RevisionInterval[] intervals)
     {
-        await Controller.TickAsync([Service], Observed, intervals, _ => Task.FromResult<ParallelReport?>(null), CancellationToken.None);
+        await Controller.TickAsync([Service], Observed, intervals, _ =>
+        {
+            ReportReads++;
+            return Task.FromResult(Report);
+        }, CancellationToken.None);
         return State;
     }
 
