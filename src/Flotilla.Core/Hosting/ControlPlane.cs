@@ -1,9 +1,12 @@
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json.Nodes;
 using Flotilla.Artifacts;
 using Flotilla.Controllers.InstanceSets;
 using Flotilla.Controllers.Rollouts;
 using Flotilla.Events;
+using Flotilla.Flags;
+using Flotilla.Hosting.FlagServing;
 using Flotilla.Model;
 using Flotilla.Router;
 using Flotilla.Router.Remote;
@@ -30,6 +33,7 @@ public sealed partial class ControlPlane : IAsyncDisposable
     // Every revision is recorded under this lock (one writer of revisions), and the rollout watch takes it to
     // publish a release's step or abort: it guards changes of state only, never a build or other slow work.
     private readonly SemaphoreSlim _changing = new(1, 1);
+    private readonly FlagService _flagService;
     private readonly TimeProvider _time;
     private DesiredState _state = DesiredState.Empty;
     private readonly ReleaseController _releases;
@@ -52,6 +56,7 @@ public sealed partial class ControlPlane : IAsyncDisposable
         _driver = new RuntimeSet(options.DataDirectory, new StoreJournal(store), _time, Secrets.Resolve, options.DockerEndpoint);
         _controller = new InstanceSetController(_driver, router, events, _time);
         _releases = new ReleaseController(FindServiceRevision, SaveRelease, events, _time);
+        _flagService = new FlagService(store, router, events, _time, () => State.Flags);
     }
 
     public EventLog Events { get; }
@@ -91,6 +96,27 @@ public sealed partial class ControlPlane : IAsyncDisposable
 
     /// <summary>How long the start took to re-adopt what was running, and how many instances it adopted.</summary>
     public (TimeSpan Took, int Instances) Adoption { get; private set; }
+
+    /// <summary>The flags served now (the revision's with runtime changes over them): <see cref="FlagService"/>.</summary>
+    public FlagSet Flags => _flagService.Served;
+
+    /// <summary>The flags' base URL as instances get it (FLOTILLA_FLAGS_URL), or null.</summary>
+    public string? FlagsUrl => _flagService.Url;
+
+    /// <summary>Changes a flag at runtime (see <see cref="FlagService.ChangeAsync"/>). Throws <see cref="ControlPlaneException"/>.</summary>
+    public Task<FlagView> ChangeFlagAsync(string key, JsonObject patch, string actor, CancellationToken cancellationToken = default) =>
+        UnderLockAsync(ct => _flagService.ChangeAsync(key, patch, actor, ct), cancellationToken);
+
+    /// <summary>Drops a flag's runtime change: the spec's definition serves again.</summary>
+    public Task<FlagView> ResetFlagAsync(string key, string actor, CancellationToken cancellationToken = default) =>
+        UnderLockAsync(ct => _flagService.ResetAsync(key, actor, ct), cancellationToken);
+
+    public IReadOnlyList<FlagView> FlagViews() => _flagService.Views();
+
+    public FlagView View(string key) => _flagService.View(key);
+
+    /// <summary>The flags that differ from the spec because of a runtime change (drift from what git says).</summary>
+    public IReadOnlyList<FlagView> FlagDrift() => _flagService.Drift();
 
     public IReadOnlyList<string> Warnings => State.Services
         .Where(s => s.Resources is not null && _driver.LimitsUnavailableOn(s.RuntimeName) is not null)
@@ -171,7 +197,7 @@ public sealed partial class ControlPlane : IAsyncDisposable
             Volatile.Write(ref _problems, problems);
             Volatile.Write(ref _state, state);
             LoadReleases(state);
-            await RecoverFlagsAsync(cancellationToken);
+            await _flagService.RecoverAsync(cancellationToken);
         }
 
         var records = _store.Instances();
@@ -241,7 +267,7 @@ public sealed partial class ControlPlane : IAsyncDisposable
             // follows (endpoints, secrets, the summary, unchanged or not) is read from the state as it is now.
             ThrowIfStale(request.BasedOn);
             var endpoints = await OpenEndpointsAsync(spec, cancellationToken);
-            var flagsPort = spec.Flags is null ? (int?)null : await OpenFlagsAsync(spec.Flags, cancellationToken);
+            var flagsPort = spec.Flags is null ? (int?)null : await _flagService.OpenAsync(spec.Flags, cancellationToken);
             var state = new DesiredState(spec.Name, spec.Environment, spec.ZoneNames,
                 spec.Services.Select(s => Describe(spec, s, artifacts[s.Name], endpoints, flagsPort, SecretRefs(s))).ToList(), endpoints)
             {
@@ -287,6 +313,20 @@ public sealed partial class ControlPlane : IAsyncDisposable
         }
     }
 
+    /// <summary>Runs a change of state under the one lock of state changes (never a build or other slow work).</summary>
+    private async Task<T> UnderLockAsync<T>(Func<CancellationToken, Task<T>> change, CancellationToken cancellationToken)
+    {
+        await _changing.WaitAsync(cancellationToken);
+        try
+        {
+            return await change(cancellationToken);
+        }
+        finally
+        {
+            _changing.Release();
+        }
+    }
+
     /// <summary>Refuses an apply based on a revision that is no longer the latest.</summary>
     private void ThrowIfStale(long? basedOn)
     {
@@ -307,8 +347,8 @@ public sealed partial class ControlPlane : IAsyncDisposable
         var before = State;
         Volatile.Write(ref _state, state);
         Publish();
-        DropSupersededFlagChanges(before.Flags, state.Flags, record.Number, actor);
-        await PublishFlagsAsync(cancellationToken);
+        _flagService.DropSupersededChanges(before.Flags, state.Flags, record.Number, actor);
+        await _flagService.PublishAsync(cancellationToken);
     }
 
     /// <summary>Opens the endpoint of every service of the spec; on a port that cannot be had, closes what it opened and refuses.</summary>
