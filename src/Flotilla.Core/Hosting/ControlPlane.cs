@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
 using Flotilla.Artifacts;
+using Flotilla.Controllers.GitOps;
 using Flotilla.Controllers.InstanceSets;
 using Flotilla.Controllers.Rollouts;
 using Flotilla.Events;
@@ -22,7 +23,7 @@ namespace Flotilla.Hosting;
 /// is then handed to the controller. On start it re-adopts what an earlier control plane left
 /// running and reconciles only the difference.
 /// </summary>
-public sealed partial class ControlPlane : IAsyncDisposable
+public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
 {
     private readonly ControlPlaneOptions _options;
     private readonly StateStore _store;
@@ -34,6 +35,8 @@ public sealed partial class ControlPlane : IAsyncDisposable
     // publish a release's step or abort: it guards changes of state only, never a build or other slow work.
     private readonly SemaphoreSlim _changing = new(1, 1);
     private readonly FlagService _flagService;
+    private readonly GitOpsSync _gitOpsSync;
+    private Task _gitOpsLoop = Task.CompletedTask;
     private readonly TimeProvider _time;
     private DesiredState _state = DesiredState.Empty;
     private readonly ReleaseController _releases;
@@ -57,6 +60,7 @@ public sealed partial class ControlPlane : IAsyncDisposable
         _controller = new InstanceSetController(_driver, router, events, _time);
         _releases = new ReleaseController(FindServiceRevision, SaveRelease, events, _time);
         _flagService = new FlagService(store, router, events, _time, () => State.Flags);
+        _gitOpsSync = new GitOpsSync(store, this, events, _time, options.DataDirectory);
     }
 
     public EventLog Events { get; }
@@ -118,6 +122,45 @@ public sealed partial class ControlPlane : IAsyncDisposable
     /// <summary>The flags that differ from the spec because of a runtime change (drift from what git says).</summary>
     public IReadOnlyList<FlagView> FlagDrift() => _flagService.Drift();
 
+    /// <summary>Where the followed repository stands; null when none is followed (<see cref="GitOpsSync"/>).</summary>
+    public GitOpsStatus? GitOps => _gitOpsSync.Status;
+
+    public GitOpsStatus FollowRepository(GitOpsSource source) => _gitOpsSync.Follow(source);
+
+    public void StopFollowing(string actor)
+    {
+        if (!_gitOpsSync.StopFollowing(actor))
+        {
+            throw new ControlPlaneException("no repository is followed", ControlPlaneError.NotFound);
+        }
+    }
+
+    /// <summary>Checks the followed repository now instead of at the next interval.</summary>
+    public void WakeGitOps() => _gitOpsSync.Wake();
+
+    async Task<long?> IGitOpsTarget.ApplyAsync(string specYaml, string specFile, string? environment, string actor, string commit, string note, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var result = await ApplyAsync(new ApplyRequest(specYaml, specFile, environment, null, actor, commit, note), cancellationToken: cancellationToken);
+            return result.Unchanged ? null : result.Revision.Number;
+        }
+        catch (ControlPlaneException e)
+        {
+            throw new CommitRefusedException(e.Message, e);
+        }
+    }
+
+    int? IGitOpsTarget.DeclaredInstances(string service) => State.Find(service)?.Instances;
+
+    IReadOnlyList<GitOpsDrift> IGitOpsTarget.FlagDrift() =>
+        FlagDrift().Select(flag => new GitOpsDrift(new(Conditions.ConditionType.FlagDrift, "ChangedAtRuntime", $"flag {flag.Key} changed at runtime by {flag.ChangedBy}: {flag.Drift}"),
+            () => ResetFlagAsync(flag.Key, "gitops (self-heal)"))).ToList();
+
+    void IGitOpsTarget.Publish() => Publish();
+
+    bool IGitOpsTarget.AllReady => Status().AllReady;
+
     public IReadOnlyList<string> Warnings => State.Services
         .Where(s => s.Resources is not null && _driver.LimitsUnavailableOn(s.RuntimeName) is not null)
         .Select(s => $"service '{s.Name}': resources are not enforced: {_driver.LimitsUnavailableOn(s.RuntimeName)}").ToList();
@@ -148,7 +191,7 @@ public sealed partial class ControlPlane : IAsyncDisposable
             await plane.RecoverAsync(cancellationToken);
             plane._controller.Start();
             plane._rolloutLoop = Task.Run(() => plane.RolloutLoopAsync(plane._rolloutStop.Token), CancellationToken.None);
-            plane._gitOpsLoop = Task.Run(() => plane.GitOpsLoopAsync(plane._rolloutStop.Token), CancellationToken.None);
+            plane._gitOpsLoop = Task.Run(() => plane._gitOpsSync.RunAsync(plane._rolloutStop.Token), CancellationToken.None);
             return plane;
         }
         catch
@@ -437,7 +480,7 @@ public sealed partial class ControlPlane : IAsyncDisposable
         }
         _store.Dispose();
         _changing.Dispose();
-        _gitOpsWake.Dispose();
+        _gitOpsSync.Dispose();
         _lock?.Dispose();
     }
 
