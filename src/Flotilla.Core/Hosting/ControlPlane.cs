@@ -36,6 +36,7 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
     private readonly SemaphoreSlim _changing = new(1, 1);
     private readonly FlagService _flagService;
     private readonly GitOpsSync _gitOpsSync;
+    private readonly RolloutWatch _rolloutWatch;
     private Task _gitOpsLoop = Task.CompletedTask;
     private readonly TimeProvider _time;
     private DesiredState _state = DesiredState.Empty;
@@ -61,6 +62,7 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
         _releases = new ReleaseController(FindServiceRevision, SaveRelease, events, _time);
         _flagService = new FlagService(store, router, events, _time, () => State.Flags);
         _gitOpsSync = new GitOpsSync(store, this, events, _time, options.DataDirectory);
+        _rolloutWatch = new RolloutWatch(_controller, FindServiceRevision, ReplaceServiceAsync, RecordResult, events, _time);
     }
 
     public EventLog Events { get; }
