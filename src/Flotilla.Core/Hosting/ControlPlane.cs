@@ -71,14 +71,12 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
     public Secrets.SecretStore Secrets { get; }
 
     /// <summary>
-    /// How minimal APIs bind a handler's <see cref="ControlPlane"/> parameter: the environment the
-    /// request names (X-Flotilla-Environment), else the first one. (Not a scoped service: the
-    /// container would dispose the control plane at the end of each request.)
+    /// How minimal APIs bind a handler's <see cref="ControlPlane"/> parameter: as the API's
+    /// <see cref="IControlPlaneBinder"/> says (the environment the request names). (Not a scoped
+    /// service: the container would dispose the control plane at the end of each request.)
     /// </summary>
-    public static async ValueTask<ControlPlane?> BindAsync(Microsoft.AspNetCore.Http.HttpContext context) =>
-        context.RequestServices.GetService(typeof(ControlPlanes)) is ControlPlanes planes
-            ? await planes.ForAsync(Api.ApiServer.EnvironmentOf(context), create: false, context.RequestAborted)
-            : null;
+    public static ValueTask<ControlPlane?> BindAsync(Microsoft.AspNetCore.Http.HttpContext context) =>
+        context.RequestServices.GetService(typeof(IControlPlaneBinder)) is IControlPlaneBinder binder ? binder.BindAsync(context) : ValueTask.FromResult<ControlPlane?>(null);
     public StateStore Store => _store;
 
     /// <summary>The data plane this control plane drives (in this process, or a router process).</summary>
