@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using Flotilla.Api;
 using Flotilla.Cli.Output;
+using Flotilla.Controllers.GitOps;
 using Flotilla.Hosting;
 using Spectre.Console;
 

@@ -37,6 +37,7 @@ public sealed class ApiServer : IAsyncDisposable
         // Only what went wrong reaches the server's output: an unexpected failure must never be silent.
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddSingleton(planes);
+        builder.Services.AddSingleton<IControlPlaneBinder>(new ControlPlaneBinder(planes));
 
         builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer((doc, _, _) =>
         {

@@ -16,11 +16,6 @@ namespace Flotilla.Hosting;
 /// </summary>
 public sealed partial class ControlPlane
 {
-    private readonly Dictionary<string, RolloutProgress> _rollouts = new(StringComparer.Ordinal);
-
-    /// <summary>Where a rollout got to: the target, the most new instances seen available, and when that last grew.</summary>
-    private sealed record RolloutProgress(string Target, int Best, DateTimeOffset LastProgressAt);
-
     public Task PauseRolloutAsync(string service, string actor) => SetPausedAsync(service, true, actor);
 
     public Task ResumeRolloutAsync(string service, string actor) => SetPausedAsync(service, false, actor);
@@ -143,93 +138,6 @@ public sealed partial class ControlPlane
         }
     }
 
-    /// <summary>
-    /// One look at every service's rollout (run every 250 ms): progress is the number of new
-    /// instances available growing; no progress for the service's progressDeadline (paused time
-    /// does not count) rolls it back to the revision its old instances run.
-    /// </summary>
-    private async Task WatchRolloutsAsync(IReadOnlyList<InstanceStatus> observed)
-    {
-        var now = _time.GetUtcNow();
-        var byService = observed.ToLookup(i => i.Service, StringComparer.Ordinal);
-        // Canary, blue-green and parallel releases have their own watch (ControlPlane.Releases).
-        foreach (var service in _controller.Desired.Where(d => d.Stable is null))
-        {
-            var live = byService[service.Name].Where(i => i.IsLive).ToList();
-            var old = live.Where(i => i.Revision != service.Revision).ToList();
-            var available = live.Count(i => i.Revision == service.Revision && i.InRotation);
-            _rollouts.TryGetValue(service.Name, out var progress);
-            if (old.Count == 0)
-            {
-                if (progress is not null && available >= service.Instances)
-                {
-                    _rollouts.Remove(service.Name);
-                    Events.Record(service.Name, $"rollout to revision {service.Revision} complete: {available} of {service.Instances} instances ready");
-                    RecordResult(service.Name, new RolloutResult("complete", null, service.Revision, null, now));
-                }
-                continue;
-            }
-            if (progress is null || progress.Target != service.Revision)
-            {
-                _rollouts[service.Name] = new RolloutProgress(service.Revision, available, now);
-                continue;
-            }
-            if (available > progress.Best || service.Paused)
-            {
-                _rollouts[service.Name] = progress with { Best = Math.Max(available, progress.Best), LastProgressAt = now };
-                continue;
-            }
-            var deadline = service.RolloutOrDefault.ProgressDeadline;
-            if (now - progress.LastProgressAt > deadline)
-            {
-                await RollBackAsync(service, old, deadline, observed);
-            }
-        }
-    }
-
-    private async Task RollBackAsync(DesiredService service, IReadOnlyList<InstanceStatus> old, TimeSpan deadline, IReadOnlyList<InstanceStatus> observed)
-    {
-        _rollouts.Remove(service.Name);
-        var from = old.GroupBy(i => i.Revision).MaxBy(g => g.Count())!.Key;
-        var earlier = FindServiceRevision(service.Name, from);
-        var why = WhyNotReady(service, observed);
-        var stalled = $"rollout of {service.Name} to revision {service.Revision} made no progress in {Model.Quantities.Format(deadline)}: {why}";
-        if (earlier is null)
-        {
-            Events.Record(service.Name, $"{stalled}; cannot roll back: revision {from} is no longer in the history", warning: true);
-            return;
-        }
-        try
-        {
-            var record = await ReplaceServiceAsync(service.Name, earlier, "flotilla (progress deadline)", $"rollback {service.Name} {Short(service.Revision)}→{Short(from)}: {why}");
-            // The event first: whoever sees the result (rollout status) must find the event that explains it.
-            Events.Record(service.Name, $"{stalled}; rolled back to revision {from} (system revision {record.Number})", warning: true);
-            RecordResult(service.Name, new RolloutResult("rolled back", from, service.Revision, why, _time.GetUtcNow()));
-        }
-        catch (StaleRevisionException)
-        {
-            // Someone applied meanwhile: their revision wins, and the watch starts over on it.
-        }
-    }
-
-    /// <summary>Why the new revision is not ready: the service's last failure (with its log lines), or an instance's state.</summary>
-    private string WhyNotReady(DesiredService service, IReadOnlyList<InstanceStatus> observed)
-    {
-        var health = _controller.Health.GetValueOrDefault(service.Name);
-        if (health is { ConsecutiveFailures: > 0, LastFailure: { } failure })
-        {
-            return $"{health.ConsecutiveFailures} failure(s) in a row, last: {failure}";
-        }
-        var stuck = observed.FirstOrDefault(i => i.Service == service.Name && i.Revision == service.Revision && !i.InRotation);
-        if (stuck is null)
-        {
-            return "no new instance became ready";
-        }
-        var probe = stuck.Reason ?? $"readiness probe {service.Http.Ready ?? service.Http.Health ?? "tcp"} not passing";
-        var tail = LogTail.ProgramLines(stuck.LogPath);
-        return $"{stuck.Id} is {stuck.State} ({probe}){(tail.Length == 0 ? "" : $"; last log lines: {tail}")}";
-    }
-
     private void RecordResult(string service, RolloutResult result) => _store.SetMeta(RolloutKey(service), JsonSerializer.Serialize(result, StoreJournal.Json));
 
     private static string RolloutKey(string service) => $"rollout/{service}";
@@ -248,7 +156,7 @@ public sealed partial class ControlPlane
                 // One look at the instances for both watches.
                 var observed = _driver.Observe();
                 await WatchReleasesAsync(observed, cancellationToken);
-                await WatchRolloutsAsync(observed);
+                await _rolloutWatch.WatchAsync(observed);
                 Interlocked.Increment(ref _rolloutLooks);
             }
             catch (OperationCanceledException)
@@ -272,9 +180,6 @@ public sealed record RolloutStatus(string Service, string Revision, int Desired,
     /// <summary>The release's condition, typed (progressing, paused or degraded), while it is not complete.</summary>
     public IReadOnlyList<Condition> Conditions { get; init; } = [];
 }
-
-/// <summary>How a rollout ended: complete, or rolled back (from the revision it went back to, to the one that failed, and why).</summary>
-public sealed record RolloutResult(string State, string? RolledBackTo, string Revision, string? Reason, DateTimeOffset At);
 
 /// <summary>A system revision in which a service's desired revision changed.</summary>
 public sealed record ServiceRevision(long Number, DateTimeOffset At, string Actor, string Revision, string Summary);

@@ -1,9 +1,13 @@
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json.Nodes;
 using Flotilla.Artifacts;
+using Flotilla.Controllers.GitOps;
 using Flotilla.Controllers.InstanceSets;
 using Flotilla.Controllers.Rollouts;
 using Flotilla.Events;
+using Flotilla.Flags;
+using Flotilla.Hosting.FlagServing;
 using Flotilla.Model;
 using Flotilla.Router;
 using Flotilla.Router.Remote;
@@ -19,7 +23,7 @@ namespace Flotilla.Hosting;
 /// is then handed to the controller. On start it re-adopts what an earlier control plane left
 /// running and reconciles only the difference.
 /// </summary>
-public sealed partial class ControlPlane : IAsyncDisposable
+public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
 {
     private readonly ControlPlaneOptions _options;
     private readonly StateStore _store;
@@ -30,6 +34,10 @@ public sealed partial class ControlPlane : IAsyncDisposable
     // Every revision is recorded under this lock (one writer of revisions), and the rollout watch takes it to
     // publish a release's step or abort: it guards changes of state only, never a build or other slow work.
     private readonly SemaphoreSlim _changing = new(1, 1);
+    private readonly FlagService _flagService;
+    private readonly GitOpsSync _gitOpsSync;
+    private readonly RolloutWatch _rolloutWatch;
+    private Task _gitOpsLoop = Task.CompletedTask;
     private readonly TimeProvider _time;
     private DesiredState _state = DesiredState.Empty;
     private readonly ReleaseController _releases;
@@ -52,6 +60,9 @@ public sealed partial class ControlPlane : IAsyncDisposable
         _driver = new RuntimeSet(options.DataDirectory, new StoreJournal(store), _time, Secrets.Resolve, options.DockerEndpoint);
         _controller = new InstanceSetController(_driver, router, events, _time);
         _releases = new ReleaseController(FindServiceRevision, SaveRelease, events, _time);
+        _flagService = new FlagService(store, router, events, _time, () => State.Flags);
+        _gitOpsSync = new GitOpsSync(store, this, events, _time, options.DataDirectory);
+        _rolloutWatch = new RolloutWatch(_controller, FindServiceRevision, ReplaceServiceAsync, RecordResult, events, _time);
     }
 
     public EventLog Events { get; }
@@ -60,14 +71,12 @@ public sealed partial class ControlPlane : IAsyncDisposable
     public Secrets.SecretStore Secrets { get; }
 
     /// <summary>
-    /// How minimal APIs bind a handler's <see cref="ControlPlane"/> parameter: the environment the
-    /// request names (X-Flotilla-Environment), else the first one. (Not a scoped service: the
-    /// container would dispose the control plane at the end of each request.)
+    /// How minimal APIs bind a handler's <see cref="ControlPlane"/> parameter: as the API's
+    /// <see cref="IControlPlaneBinder"/> says (the environment the request names). (Not a scoped
+    /// service: the container would dispose the control plane at the end of each request.)
     /// </summary>
-    public static async ValueTask<ControlPlane?> BindAsync(Microsoft.AspNetCore.Http.HttpContext context) =>
-        context.RequestServices.GetService(typeof(ControlPlanes)) is ControlPlanes planes
-            ? await planes.ForAsync(Api.ApiServer.EnvironmentOf(context), create: false, context.RequestAborted)
-            : null;
+    public static ValueTask<ControlPlane?> BindAsync(Microsoft.AspNetCore.Http.HttpContext context) =>
+        context.RequestServices.GetService(typeof(IControlPlaneBinder)) is IControlPlaneBinder binder ? binder.BindAsync(context) : ValueTask.FromResult<ControlPlane?>(null);
     public StateStore Store => _store;
 
     /// <summary>The data plane this control plane drives (in this process, or a router process).</summary>
@@ -91,6 +100,66 @@ public sealed partial class ControlPlane : IAsyncDisposable
 
     /// <summary>How long the start took to re-adopt what was running, and how many instances it adopted.</summary>
     public (TimeSpan Took, int Instances) Adoption { get; private set; }
+
+    /// <summary>The flags served now (the revision's with runtime changes over them): <see cref="FlagService"/>.</summary>
+    public FlagSet Flags => _flagService.Served;
+
+    /// <summary>The flags' base URL as instances get it (FLOTILLA_FLAGS_URL), or null.</summary>
+    public string? FlagsUrl => _flagService.Url;
+
+    /// <summary>Changes a flag at runtime (see <see cref="FlagService.ChangeAsync"/>). Throws <see cref="ControlPlaneException"/>.</summary>
+    public Task<FlagView> ChangeFlagAsync(string key, JsonObject patch, string actor, CancellationToken cancellationToken = default) =>
+        UnderLockAsync(ct => _flagService.ChangeAsync(key, patch, actor, ct), cancellationToken);
+
+    /// <summary>Drops a flag's runtime change: the spec's definition serves again.</summary>
+    public Task<FlagView> ResetFlagAsync(string key, string actor, CancellationToken cancellationToken = default) =>
+        UnderLockAsync(ct => _flagService.ResetAsync(key, actor, ct), cancellationToken);
+
+    public IReadOnlyList<FlagView> FlagViews() => _flagService.Views();
+
+    public FlagView View(string key) => _flagService.View(key);
+
+    /// <summary>The flags that differ from the spec because of a runtime change (drift from what git says).</summary>
+    public IReadOnlyList<FlagView> FlagDrift() => _flagService.Drift();
+
+    /// <summary>Where the followed repository stands; null when none is followed (<see cref="GitOpsSync"/>).</summary>
+    public GitOpsStatus? GitOps => _gitOpsSync.Status;
+
+    public GitOpsStatus FollowRepository(GitOpsSource source) => _gitOpsSync.Follow(source);
+
+    public void StopFollowing(string actor)
+    {
+        if (!_gitOpsSync.StopFollowing(actor))
+        {
+            throw new ControlPlaneException("no repository is followed", ControlPlaneError.NotFound);
+        }
+    }
+
+    /// <summary>Checks the followed repository now instead of at the next interval.</summary>
+    public void WakeGitOps() => _gitOpsSync.Wake();
+
+    async Task<long?> IGitOpsTarget.ApplyAsync(string specYaml, string specFile, string? environment, string actor, string commit, string note, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var result = await ApplyAsync(new ApplyRequest(specYaml, specFile, environment, null, actor, commit, note), cancellationToken: cancellationToken);
+            return result.Unchanged ? null : result.Revision.Number;
+        }
+        catch (ControlPlaneException e)
+        {
+            throw new CommitRefusedException(e.Message, e);
+        }
+    }
+
+    int? IGitOpsTarget.DeclaredInstances(string service) => State.Find(service)?.Instances;
+
+    IReadOnlyList<GitOpsDrift> IGitOpsTarget.FlagDrift() =>
+        FlagDrift().Select(flag => new GitOpsDrift(new(Conditions.ConditionType.FlagDrift, "ChangedAtRuntime", $"flag {flag.Key} changed at runtime by {flag.ChangedBy}: {flag.Drift}"),
+            () => ResetFlagAsync(flag.Key, "gitops (self-heal)"))).ToList();
+
+    void IGitOpsTarget.Publish() => Publish();
+
+    bool IGitOpsTarget.AllReady => Status().AllReady;
 
     public IReadOnlyList<string> Warnings => State.Services
         .Where(s => s.Resources is not null && _driver.LimitsUnavailableOn(s.RuntimeName) is not null)
@@ -122,7 +191,7 @@ public sealed partial class ControlPlane : IAsyncDisposable
             await plane.RecoverAsync(cancellationToken);
             plane._controller.Start();
             plane._rolloutLoop = Task.Run(() => plane.RolloutLoopAsync(plane._rolloutStop.Token), CancellationToken.None);
-            plane._gitOpsLoop = Task.Run(() => plane.GitOpsLoopAsync(plane._rolloutStop.Token), CancellationToken.None);
+            plane._gitOpsLoop = Task.Run(() => plane._gitOpsSync.RunAsync(plane._rolloutStop.Token), CancellationToken.None);
             return plane;
         }
         catch
@@ -171,7 +240,7 @@ public sealed partial class ControlPlane : IAsyncDisposable
             Volatile.Write(ref _problems, problems);
             Volatile.Write(ref _state, state);
             LoadReleases(state);
-            await RecoverFlagsAsync(cancellationToken);
+            await _flagService.RecoverAsync(cancellationToken);
         }
 
         var records = _store.Instances();
@@ -241,7 +310,7 @@ public sealed partial class ControlPlane : IAsyncDisposable
             // follows (endpoints, secrets, the summary, unchanged or not) is read from the state as it is now.
             ThrowIfStale(request.BasedOn);
             var endpoints = await OpenEndpointsAsync(spec, cancellationToken);
-            var flagsPort = spec.Flags is null ? (int?)null : await OpenFlagsAsync(spec.Flags, cancellationToken);
+            var flagsPort = spec.Flags is null ? (int?)null : await _flagService.OpenAsync(spec.Flags, cancellationToken);
             var state = new DesiredState(spec.Name, spec.Environment, spec.ZoneNames,
                 spec.Services.Select(s => Describe(spec, s, artifacts[s.Name], endpoints, flagsPort, SecretRefs(s))).ToList(), endpoints)
             {
@@ -287,6 +356,20 @@ public sealed partial class ControlPlane : IAsyncDisposable
         }
     }
 
+    /// <summary>Runs a change of state under the one lock of state changes (never a build or other slow work).</summary>
+    private async Task<T> UnderLockAsync<T>(Func<CancellationToken, Task<T>> change, CancellationToken cancellationToken)
+    {
+        await _changing.WaitAsync(cancellationToken);
+        try
+        {
+            return await change(cancellationToken);
+        }
+        finally
+        {
+            _changing.Release();
+        }
+    }
+
     /// <summary>Refuses an apply based on a revision that is no longer the latest.</summary>
     private void ThrowIfStale(long? basedOn)
     {
@@ -307,8 +390,8 @@ public sealed partial class ControlPlane : IAsyncDisposable
         var before = State;
         Volatile.Write(ref _state, state);
         Publish();
-        DropSupersededFlagChanges(before.Flags, state.Flags, record.Number, actor);
-        await PublishFlagsAsync(cancellationToken);
+        _flagService.DropSupersededChanges(before.Flags, state.Flags, record.Number, actor);
+        await _flagService.PublishAsync(cancellationToken);
     }
 
     /// <summary>Opens the endpoint of every service of the spec; on a port that cannot be had, closes what it opened and refuses.</summary>
@@ -397,7 +480,7 @@ public sealed partial class ControlPlane : IAsyncDisposable
         }
         _store.Dispose();
         _changing.Dispose();
-        _gitOpsWake.Dispose();
+        _gitOpsSync.Dispose();
         _lock?.Dispose();
     }
 

@@ -1,10 +1,10 @@
 using Flotilla.Artifacts;
 using Flotilla.Conditions;
-using Flotilla.Controllers.GitOps;
+using Flotilla.Events;
 using Flotilla.Model;
 using Flotilla.Store;
 
-namespace Flotilla.Hosting;
+namespace Flotilla.Controllers.GitOps;
 
 /// <summary>
 /// GitOps: the control plane follows one branch of one repository. Each new commit is applied as a
@@ -15,45 +15,51 @@ namespace Flotilla.Hosting;
 /// revision not made from the commit) is drift: OutOfSync, or with selfHeal reverted to git.
 /// Release intents (promote, abort) are not drift: they steer a release of the same revision.
 /// </summary>
-public sealed partial class ControlPlane
+/// <remarks>
+/// It reads and writes the followed source and the operator's overrides in the store; what it does
+/// to the system (apply a commit, reset a flag, hand the controllers the healed state) goes through
+/// <see cref="IGitOpsTarget"/>.
+/// </remarks>
+internal sealed class GitOpsSync(StateStore store, IGitOpsTarget target, EventLog events, TimeProvider time, string dataDirectory) : IDisposable
 {
     private static readonly TimeSpan MaxGitOpsBackoff = TimeSpan.FromMinutes(5);
     private readonly SemaphoreSlim _gitOpsWake = new(0, 1);
     private GitOpsStatus? _gitOps;
     private string? _failedCommit;
     private int _gitOpsFailures;
-    private Task _gitOpsLoop = Task.CompletedTask;
 
-    private string GitOpsWorkDirectory => Path.Combine(DataDirectory, "gitops", "work");
+    private string GitOpsWorkDirectory => Path.Combine(dataDirectory, "gitops", "work");
 
     /// <summary>Where the followed repository stands; null when none is followed.</summary>
-    public GitOpsStatus? GitOps => _store.GitOpsSource() is null ? null : Volatile.Read(ref _gitOps);
+    public GitOpsStatus? Status => store.GitOpsSource() is null ? null : Volatile.Read(ref _gitOps);
 
-    public GitOpsStatus FollowRepository(GitOpsSource source)
+    public GitOpsStatus Follow(GitOpsSource source)
     {
-        _store.SetGitOpsSource(source);
+        store.SetGitOpsSource(source);
         _failedCommit = null;
         _gitOpsFailures = 0;
         Runtime.Directories.TryDelete(GitOpsWorkDirectory);
-        Volatile.Write(ref _gitOps, GitOpsStatus.Starting(source, _time.GetUtcNow()));
-        Events.Record("gitops", $"following {source.Repo} ({source.Branch}, {source.Path}) every {source.Interval.TotalSeconds:0}s");
-        WakeGitOps();
+        Volatile.Write(ref _gitOps, GitOpsStatus.Starting(source, time.GetUtcNow()));
+        events.Record("gitops", $"following {source.Repo} ({source.Branch}, {source.Path}) every {source.Interval.TotalSeconds:0}s");
+        Wake();
         return _gitOps!;
     }
 
-    public void StopFollowing(string actor)
+    /// <summary>Stops following; false when no repository was followed.</summary>
+    public bool StopFollowing(string actor)
     {
-        if (_store.GitOpsSource() is null)
+        if (store.GitOpsSource() is null)
         {
-            throw new ControlPlaneException("no repository is followed", ControlPlaneError.NotFound);
+            return false;
         }
-        _store.RemoveGitOpsSource(actor, _time.GetUtcNow());
+        store.RemoveGitOpsSource(actor, time.GetUtcNow());
         Volatile.Write(ref _gitOps, null);
-        Events.Record("gitops", $"no longer following a repository (by {actor})");
+        events.Record("gitops", $"no longer following a repository (by {actor})");
+        return true;
     }
 
     /// <summary>Checks the repository now instead of at the next interval.</summary>
-    public void WakeGitOps()
+    public void Wake()
     {
         if (_gitOpsWake.CurrentCount == 0)
         {
@@ -61,14 +67,15 @@ public sealed partial class ControlPlane
         }
     }
 
-    private async Task GitOpsLoopAsync(CancellationToken cancellationToken)
+    /// <summary>The loop: one sync at every interval (or wake), with back-off while the repository cannot be read.</summary>
+    public async Task RunAsync(CancellationToken cancellationToken)
     {
         while (!cancellationToken.IsCancellationRequested)
         {
             var wait = TimeSpan.FromSeconds(1);
             try
             {
-                if (_store.GitOpsSource() is { } source)
+                if (store.GitOpsSource() is { } source)
                 {
                     wait = source.Interval;
                     await SyncOnceAsync(source, cancellationToken);
@@ -78,7 +85,7 @@ public sealed partial class ControlPlane
                     }
                     if (Volatile.Read(ref _gitOps) is { } status)
                     {
-                        Volatile.Write(ref _gitOps, status with { NextCheck = _time.GetUtcNow() + wait });
+                        Volatile.Write(ref _gitOps, status with { NextCheck = time.GetUtcNow() + wait });
                     }
                 }
             }
@@ -89,7 +96,7 @@ public sealed partial class ControlPlane
             catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException or InvalidOperationException or UnauthorizedAccessException)
             {
                 // Not the repository's fault (that is a GitSourceException): say it, and look again at the next interval.
-                Events.Record("gitops", $"sync failed: {e.GetType().Name}: {e.Message}", warning: true);
+                events.Record("gitops", $"sync failed: {e.GetType().Name}: {e.Message}", warning: true);
             }
             try
             {
@@ -104,7 +111,7 @@ public sealed partial class ControlPlane
 
     private async Task SyncOnceAsync(GitOpsSource source, CancellationToken cancellationToken)
     {
-        var now = _time.GetUtcNow();
+        var now = time.GetUtcNow();
         GitHead head;
         try
         {
@@ -143,14 +150,14 @@ public sealed partial class ControlPlane
             SetGitOps(source, "OutOfSync", $"runs other than commit {head.Short} says", [], head, now, drift.Select(d => d.Condition).ToList());
             return;
         }
-        var status = Status();
-        SetGitOps(source, status.AllReady ? "Synced" : "Progressing", status.AllReady ? $"runs commit {head.Short}" : $"converging on commit {head.Short}", [], head, now);
+        var ready = target.AllReady;
+        SetGitOps(source, ready ? "Synced" : "Progressing", ready ? $"runs commit {head.Short}" : $"converging on commit {head.Short}", [], head, now);
     }
 
     /// <summary>Applies the commit's spec; false (Failed, with the reason) when it cannot be.</summary>
     private async Task<bool> ApplyCommitAsync(GitOpsSource source, GitHead head, string actor, CancellationToken cancellationToken)
     {
-        var now = _time.GetUtcNow();
+        var now = time.GetUtcNow();
         var specFile = Path.GetFullPath(Path.Combine(GitOpsWorkDirectory, source.Path));
         if (!File.Exists(specFile))
         {
@@ -161,61 +168,54 @@ public sealed partial class ControlPlane
         try
         {
             var note = $"from commit {head.Short} by {head.Author}: \"{head.Message}\"";
-            var result = await ApplyAsync(new ApplyRequest(await File.ReadAllTextAsync(specFile, cancellationToken), specFile, source.Environment, null, actor, head.Sha, note),
-                cancellationToken: cancellationToken);
-            _store.SetGitOpsCommit(head.Sha);
+            var revision = await target.ApplyAsync(await File.ReadAllTextAsync(specFile, cancellationToken), specFile, source.Environment, actor, head.Sha, note, cancellationToken);
+            store.SetGitOpsCommit(head.Sha);
             _failedCommit = null;
-            if (!result.Unchanged)
+            if (revision is { } number)
             {
-                Events.Record("gitops", $"applied commit {head.Short} ({head.Message}) as revision {result.Revision.Number}");
+                events.Record("gitops", $"applied commit {head.Short} ({head.Message}) as revision {number}");
             }
             return true;
         }
-        catch (Exception e) when (e is SpecException or ArtifactBuildException or ControlPlaneException)
+        catch (Exception e) when (e is SpecException or ArtifactBuildException or CommitRefusedException)
         {
             _failedCommit = head.Sha;
             var errors = e is SpecException spec ? spec.Errors.Select(x => $"commit {head.Short}: {Relative(x.ToString())}").ToList() : [$"commit {head.Short}: {e.Message}"];
             SetGitOps(source, "Failed", $"commit {head.Short} was not applied; the last good revision keeps running", errors, head, now);
-            Events.Record("gitops", $"commit {head.Short} ({head.Message}) not applied: {string.Join("; ", errors)}", warning: true);
+            events.Record("gitops", $"commit {head.Short} ({head.Message}) not applied: {string.Join("; ", errors)}", warning: true);
             return false;
         }
     }
 
     private string Relative(string error) => error.Replace(GitOpsWorkDirectory + Path.DirectorySeparatorChar, "", StringComparison.Ordinal);
 
-    private sealed record Drift(Condition Condition, Func<Task> Heal);
-
     /// <summary>What runs other than the applied commit says, each with how to put it back.</summary>
-    private List<Drift> GitOpsDrift(GitOpsSource source)
+    private List<GitOpsDrift> GitOpsDrift(GitOpsSource source)
     {
-        var drift = new List<Drift>();
-        var latest = _store.LatestRevision();
+        var drift = new List<GitOpsDrift>();
+        var latest = store.LatestRevision();
         if (latest is not null && source.LastCommit is { } commit && latest.GitCommit != commit)
         {
-            drift.Add(new Drift(new(ConditionType.RevisionDrift, "NotFromGit", $"revision {latest.Number} by {latest.Actor} is not from git ({latest.Summary})"),
+            drift.Add(new GitOpsDrift(new(ConditionType.RevisionDrift, "NotFromGit", $"revision {latest.Number} by {latest.Actor} is not from git ({latest.Summary})"),
                 () => Task.CompletedTask));
         }
-        foreach (var (service, change) in _store.ServiceOverrides().Where(o => o.Value.Instances is not null || o.Value.Stopped))
+        foreach (var (service, change) in store.ServiceOverrides().Where(o => o.Value.Instances is not null || o.Value.Stopped))
         {
-            var declared = State.Find(service)?.Instances;
+            var declared = target.DeclaredInstances(service);
             var condition = change.Stopped
                 ? new Condition(ConditionType.ScaleDrift, "StoppedByOperator", $"{service} stopped (git says {declared} instances)")
                 : new Condition(ConditionType.ScaleDrift, "ScaledByOperator", $"{service} scaled to {change.Instances} (git says {declared})");
-            drift.Add(new Drift(condition, () =>
+            drift.Add(new GitOpsDrift(condition, () =>
             {
-                _store.SetServiceOverride(change with { Instances = null, Stopped = false }, "gitops", "self-heal", $"{service}: back to {declared} instances as git says", _time.GetUtcNow());
+                store.SetServiceOverride(change with { Instances = null, Stopped = false }, "gitops", "self-heal", $"{service}: back to {declared} instances as git says", time.GetUtcNow());
                 return Task.CompletedTask;
             }));
         }
-        foreach (var flag in FlagDrift())
-        {
-            drift.Add(new Drift(new(ConditionType.FlagDrift, "ChangedAtRuntime", $"flag {flag.Key} changed at runtime by {flag.ChangedBy}: {flag.Drift}"),
-                () => ResetFlagAsync(flag.Key, "gitops (self-heal)")));
-        }
+        drift.AddRange(target.FlagDrift());
         return drift;
     }
 
-    private async Task HealAsync(GitOpsSource source, GitHead head, List<Drift> drift, CancellationToken cancellationToken)
+    private async Task HealAsync(GitOpsSource source, GitHead head, List<GitOpsDrift> drift, CancellationToken cancellationToken)
     {
         foreach (var item in drift)
         {
@@ -225,15 +225,15 @@ public sealed partial class ControlPlane
         {
             await ApplyCommitAsync(source, head, "gitops (self-heal)", cancellationToken);
         }
-        Publish();
-        Events.Record("gitops", $"self-heal: {string.Join("; ", drift.Select(d => d.Condition.Message))} -> as commit {head.Short} says");
+        target.Publish();
+        events.Record("gitops", $"self-heal: {string.Join("; ", drift.Select(d => d.Condition.Message))} -> as commit {head.Short} says");
     }
 
     private void SetGitOps(GitOpsSource source, string sync, string message, IReadOnlyList<string> errors, GitHead? head, DateTimeOffset at, IReadOnlyList<Condition>? drift = null)
     {
         var previous = Volatile.Read(ref _gitOps);
         var next = new GitOpsStatus(source.Repo, source.Path, source.Environment, source.Branch, source.Interval, source.SelfHeal, sync, message, errors,
-            _store.GitOpsSource()?.LastCommit, head?.Sha ?? previous?.Head, head?.Author ?? previous?.HeadAuthor, head?.Message ?? previous?.HeadMessage,
+            store.GitOpsSource()?.LastCommit, head?.Sha ?? previous?.Head, head?.Author ?? previous?.HeadAuthor, head?.Message ?? previous?.HeadMessage,
             drift?.Select(d => d.Message).ToList() ?? [], at, previous?.NextCheck)
         {
             Conditions = drift ?? [],
@@ -241,23 +241,9 @@ public sealed partial class ControlPlane
         Volatile.Write(ref _gitOps, next);
         if (previous?.Sync != sync)
         {
-            Events.Record("gitops", $"{sync}: {message}", warning: sync is "Failed" or "OutOfSync");
+            events.Record("gitops", $"{sync}: {message}", warning: sync is "Failed" or "OutOfSync");
         }
     }
-}
 
-/// <summary>
-/// A followed repository's sync status, as Argo CD shows one: Synced, OutOfSync (with the drift),
-/// Progressing (applied, converging) or Failed (with the reason, and a commit's spec errors).
-/// </summary>
-public sealed record GitOpsStatus(
-    string Repo, string Path, string? Environment, string Branch, TimeSpan Interval, bool SelfHeal,
-    string Sync, string Message, IReadOnlyList<string> Errors, string? AppliedCommit, string? Head, string? HeadAuthor, string? HeadMessage,
-    IReadOnlyList<string> Drift, DateTimeOffset? LastCheck, DateTimeOffset? NextCheck)
-{
-    /// <summary>The drift, typed: what differs from git (a revision, a scale, a flag), why, and in words.</summary>
-    public IReadOnlyList<Condition> Conditions { get; init; } = [];
-
-    public static GitOpsStatus Starting(GitOpsSource source, DateTimeOffset at) =>
-        new(source.Repo, source.Path, source.Environment, source.Branch, source.Interval, source.SelfHeal, "Unknown", "not checked yet", [], source.LastCommit, null, null, null, [], null, at);
+    public void Dispose() => _gitOpsWake.Dispose();
 }
