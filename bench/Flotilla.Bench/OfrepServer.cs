@@ -13,7 +13,7 @@ internal static class OfrepServer
             return 2;
         }
         await using var router = new RouterHost();
-        await router.ServeFlagsAsync(port, Flags.FlagDocument.Compile(Flags.FlagDocument.Read(Path.GetFullPath(args[1]))).Document);
+        await router.ServeFlagsAsync(port, Model.FlagFile.Compile(Model.FlagFile.Read(Path.GetFullPath(args[1]))).Document);
         Console.WriteLine($"OFREP on http://127.0.0.1:{port}");
         await Console.In.ReadToEndAsync();
         return 0;

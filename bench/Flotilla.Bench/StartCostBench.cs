@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using Flotilla.Controllers.InstanceSets;
+using Flotilla.Net;
 using Flotilla.Model;
 using Flotilla.Runtime;
 using Flotilla.Runtime.Docker;

@@ -18,7 +18,7 @@ internal static class ChangeCommands
     {
         try
         {
-            return (await client.GetAsync<SystemStatus>("v1/status", ct)).Revision;
+            return (await client.GetAsync<SystemView>("v1/status", ct)).Revision;
         }
         catch (ApiException e) when (e.Status == System.Net.HttpStatusCode.NotFound)
         {

@@ -24,7 +24,7 @@ internal static class InspectCommands
                 Console.WriteLine(await client.GetRawAsync("v1/status", ct));
                 return 0;
             }
-            var status = await client.GetAsync<SystemStatus>("v1/status", ct);
+            var status = await client.GetAsync<SystemView>("v1/status", ct);
             if (!parse.GetValue(watch))
             {
                 AnsiConsole.Write(StatusView.Render(status, [], $"revision {status.Revision}"));
@@ -34,7 +34,7 @@ internal static class InspectCommands
             {
                 while (!ct.IsCancellationRequested)
                 {
-                    status = await client.GetAsync<SystemStatus>("v1/status", ct);
+                    status = await client.GetAsync<SystemView>("v1/status", ct);
                     live.UpdateTarget(StatusView.Render(status, [], $"revision {status.Revision}  ·  Ctrl+C to quit"));
                     await Task.Delay(500, ct);
                 }
@@ -49,7 +49,7 @@ internal static class InspectCommands
                 Console.WriteLine(await client.GetRawAsync("v1/instances", ct));
                 return 0;
             }
-            var instances = await client.GetAsync<List<InstanceStatus>>("v1/instances", ct);
+            var instances = await client.GetAsync<List<InstanceView>>("v1/instances", ct);
             var table = Tables.Create("instance", "service", "zone", "state", "pid", "port", "revision", "age", "reason");
             foreach (var i in instances)
             {

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Flotilla.Api;
 using Flotilla.Artifacts;
 using Flotilla.Cli.Output;
 using Flotilla.Hosting;
@@ -82,12 +83,12 @@ internal static class UpCommand
             using var watcher = new SpecWatcher(spec.File, spec.Environment, host);
             if (interactive)
             {
-                await AnsiConsole.Live(StatusView.Render(host.Status(), [], "")).StartAsync(async live =>
+                await AnsiConsole.Live(StatusView.Render(SystemView.From(host.Status()), [], "")).StartAsync(async live =>
                 {
                     while (!stop.IsCancellationRequested)
                     {
                         var recent = host.Events.Since(0).TakeLast(6).ToList();
-                        live.UpdateTarget(StatusView.Render(host.Status(), recent, $"{watcher.LastResult}  ·  Ctrl+C stops everything"));
+                        live.UpdateTarget(StatusView.Render(SystemView.From(host.Status()), recent, $"{watcher.LastResult}  ·  Ctrl+C stops everything"));
                         await Delay(500, stop);
                     }
                 });
@@ -142,7 +143,7 @@ internal static class UpCommand
                     Console.WriteLine($"{e.At.ToLocalTime():HH:mm:ss.fff} {e.Subject}: {e.Message}");
                 }
             }
-            var status = host.Status();
+            var status = SystemView.From(host.Status());
             log.Write(status);
             if (status.AllReady && !announced)
             {

@@ -1,3 +1,4 @@
+using Flotilla.Api;
 using Flotilla.Hosting;
 using Flotilla.Runtime;
 
@@ -13,7 +14,7 @@ internal sealed class StatusLog(TextWriter output)
     private readonly Dictionary<string, string?> _problems = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string?> _releases = new(StringComparer.Ordinal);
 
-    public void Write(SystemStatus status)
+    public void Write(SystemView status)
     {
         var stamp = DateTimeOffset.Now.ToString("HH:mm:ss.fff", System.Globalization.CultureInfo.InvariantCulture);
         foreach (var service in status.Services)

@@ -1,3 +1,4 @@
+using Flotilla.Api;
 using Flotilla.Conditions;
 using Flotilla.Events;
 using Flotilla.Hosting;
@@ -10,7 +11,7 @@ namespace Flotilla.Cli.Output;
 /// <summary>The live table of <c>flotilla up</c>: a row per service, then a row per instance.</summary>
 internal static class StatusView
 {
-    public static IRenderable Render(SystemStatus status, IReadOnlyList<SystemEvent> recent, string footer)
+    public static IRenderable Render(SystemView status, IReadOnlyList<SystemEvent> recent, string footer)
     {
         var table = new Table().Border(TableBorder.Rounded).Expand();
         table.Title = new TableTitle($"[bold]{Markup.Escape(status.Name)}[/]{(status.Environment is null ? "" : $" ({Markup.Escape(status.Environment)})")}");
@@ -64,7 +65,7 @@ internal static class StatusView
         return new Rows(lines);
     }
 
-    private static string State(InstanceStatus instance)
+    private static string State(InstanceView instance)
     {
         var colour = instance.State switch
         {

@@ -14,8 +14,8 @@ internal static class ApiEndpoints
     public static void Map(WebApplication app, ControlPlanes planes, TaskCompletionSource<bool> shutdown)
     {
         var v1 = app.MapGroup("/v1");
-        v1.MapGet("/status", (ControlPlane plane) => Results.Json(plane.Status(), ApiJson.Options)).WithSummary("The system: services, instances, zones, revision.");
-        v1.MapGet("/instances", (ControlPlane plane) => Results.Json(plane.Status().Services.SelectMany(s => s.Instances), ApiJson.Options)).WithSummary("Every instance, like ps.");
+        v1.MapGet("/status", (ControlPlane plane) => Results.Json(SystemView.From(plane.Status()), ApiJson.Options)).WithSummary("The system: services, instances, zones, revision.");
+        v1.MapGet("/instances", (ControlPlane plane) => Results.Json(plane.Status().Services.SelectMany(s => s.Instances).Select(InstanceView.From), ApiJson.Options)).WithSummary("Every instance, like ps.");
         v1.MapGet("/diff", (ControlPlane plane) => Results.Json(plane.Diff(), ApiJson.Options)).WithSummary("Desired state against what runs, per service.");
         v1.MapGet("/revisions", (int? limit, string? environment, ControlPlane plane) => Results.Json(plane.Store.Revisions(Math.Clamp(limit ?? 50, 1, 1000), environment)
             .Select(r => new RevisionSummary(r.Number, r.CreatedAt, r.Actor, r.Environment, r.SpecFile, r.GitCommit, r.Summary)), ApiJson.Options))

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Flotilla.Flags.Logic;
-using Flotilla.Model;
 
 namespace Flotilla.Flags;
 
@@ -11,60 +10,12 @@ namespace Flotilla.Flags;
 /// object, a default variant that is not a variant, ...) is an error and refuses the set whole;
 /// what flagd loads and serves (a broken targeting rule, an unknown key, ...) is a warning, and the
 /// set is served as flagd serves it, unless the spec asks for <c>strict: true</c>. Every problem is
-/// reported with file, line, column and path, all at once.
+/// reported by path, all at once; the spec's FlagFile (Model) adds file, line and column.
 /// </summary>
 public static class FlagDocument
 {
     private static readonly string[] RootKeys = ["$schema", "flags", "$evaluators", "metadata"];
     private static readonly string[] FlagKeys = ["state", "variants", "defaultVariant", "targeting", "metadata"];
-
-    /// <summary>A flag file parsed, with where each of its values is (by path), or a <see cref="SpecException"/>.</summary>
-    public sealed record Source(JsonObject Document, IReadOnlyDictionary<string, SpecLocation> Positions, string File)
-    {
-        public SpecLocation Locate(string path) => PositionedJson.Find(Positions, path, File);
-    }
-
-    public static Source Read(string file)
-    {
-        if (!System.IO.File.Exists(file))
-        {
-            throw new SpecException([new SpecError(new SpecLocation(file, 0, 0), "", "no flag file here; create it (flagd's format: {\"flags\": {...}}) or fix the path")]);
-        }
-        return Parse(System.IO.File.ReadAllText(file), file);
-    }
-
-    public static Source Parse(string text, string file)
-    {
-        var positions = new Dictionary<string, SpecLocation>(StringComparer.Ordinal);
-        var root = PositionedJson.Parse(text, file, positions);
-        if (root is not JsonObject document)
-        {
-            throw new SpecException([new SpecError(new SpecLocation(file, 1, 1), "", "a flag file is a JSON object: {\"flags\": {...}}")]);
-        }
-        return new Source(document, positions, file);
-    }
-
-    /// <summary>
-    /// Compiles a document; throws <see cref="SpecException"/> with every error found (and every
-    /// warning when <paramref name="strict"/>). The warnings of a set that compiles are in <paramref name="warnings"/>.
-    /// </summary>
-    public static FlagSet Compile(Source source, bool strict, out IReadOnlyList<SpecError> warnings)
-    {
-        var errors = new List<SpecError>();
-        var found = new List<SpecError>();
-        void Error(string path, string message) => errors.Add(new SpecError(source.Locate(path), path, message));
-        void Warning(string path, string message) => found.Add(new SpecError(source.Locate(path), path, message));
-        var set = Compile(source.Document, Error, strict ? Error : Warning);
-        if (errors.Count > 0)
-        {
-            throw new SpecException(errors);
-        }
-        warnings = found;
-        return set;
-    }
-
-    /// <summary>Compiles a document as flagd would serve it, or throws <see cref="SpecException"/>; its warnings are not kept.</summary>
-    public static FlagSet Compile(Source source) => Compile(source, strict: false, out _);
 
     /// <summary>
     /// Compiles a document whose problems are reported by path only (a change made through the API):
@@ -90,7 +41,7 @@ public static class FlagDocument
         }
         foreach (var (key, node) in declared)
         {
-            var path = PositionedJson.Child("flags", key);
+            var path = $"flags.{key}";
             if (key.Length == 0 || key.Any(c => c == '/' || char.IsWhiteSpace(c)))
             {
                 error(path, $"'{key}' is not a usable flag key: it goes in a URL path, so no '/' and no spaces");

@@ -76,7 +76,7 @@ internal static class FlagsReader
         return chosen;
     }
 
-    private static FlagDocument.Source? Load(SpecReader reader, string directory, FlagsDeclaration declaration, string path)
+    private static FlagFile.Source? Load(SpecReader reader, string directory, FlagsDeclaration declaration, string path)
     {
         var file = Path.GetFullPath(Path.Combine(directory, declaration.File));
         if (!File.Exists(file))
@@ -86,7 +86,7 @@ internal static class FlagsReader
         }
         try
         {
-            return FlagDocument.Read(file);
+            return FlagFile.Read(file);
         }
         catch (SpecException e)
         {
@@ -98,11 +98,11 @@ internal static class FlagsReader
         }
     }
 
-    private static void Check(SpecReader reader, FlagDocument.Source source, bool strict)
+    private static void Check(SpecReader reader, FlagFile.Source source, bool strict)
     {
         try
         {
-            FlagDocument.Compile(source, strict, out var warnings);
+            FlagFile.Compile(source, strict, out var warnings);
             foreach (var warning in warnings)
             {
                 reader.Warning(warning);
@@ -118,7 +118,7 @@ internal static class FlagsReader
     }
 
     /// <summary>An environment's flags over the base ones; each value keeps the position of the file it came from.</summary>
-    private static FlagDocument.Source Merged(FlagDocument.Source? baseline, FlagDocument.Source overlay)
+    private static FlagFile.Source Merged(FlagFile.Source? baseline, FlagFile.Source overlay)
     {
         if (baseline is null)
         {
@@ -131,6 +131,6 @@ internal static class FlagsReader
         {
             positions[path] = at;
         }
-        return new FlagDocument.Source(FlagDocument.Merge(baseline.Document, overlay.Document), positions, overlay.File);
+        return new FlagFile.Source(FlagDocument.Merge(baseline.Document, overlay.Document), positions, overlay.File);
     }
 }

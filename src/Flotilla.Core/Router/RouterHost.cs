@@ -22,7 +22,7 @@ public sealed class RouterHost(Action<string>? log = null, IListenerSource? list
     private readonly Mirror.MirrorWorker _mirror = new();
     private readonly ConcurrentDictionary<string, Mirror.MirrorReport> _reports = new(StringComparer.Ordinal);
     private RoutingTable _table = RoutingTable.Empty;
-    private Flags.Ofrep.OfrepEndpoint? _flags;
+    private OfrepEndpoint? _flags;
     private readonly SemaphoreSlim _flagsGate = new(1, 1);
 
     public RoutingTable Table => Volatile.Read(ref _table);
@@ -127,7 +127,7 @@ public sealed class RouterHost(Action<string>? log = null, IListenerSource? list
                 _flags.Swap(flags);
                 return _flags.Port;
             }
-            var opened = await Flags.Ofrep.OfrepEndpoint.StartAsync(port, flags, _listeners, cancellationToken);
+            var opened = await OfrepEndpoint.StartAsync(port, flags, _listeners, cancellationToken);
             if (_flags is not null)
             {
                 await _flags.DisposeAsync();
@@ -150,7 +150,7 @@ public sealed class RouterHost(Action<string>? log = null, IListenerSource? list
             {
                 await _flags.DisposeAsync();
                 _flags = null;
-                await _listeners.CloseAsync(Flags.Ofrep.OfrepEndpoint.ListenerKey);
+                await _listeners.CloseAsync(OfrepEndpoint.ListenerKey);
             }
         }
         finally

@@ -96,7 +96,7 @@ public sealed class AnalysisTests
     [Fact]
     public async Task AWebhookThatRefuses_FailsTheMeasurement()
     {
-        var run = Run(new AnalysisSpec { Interval = TimeSpan.FromSeconds(1), Webhooks = [new WebhookSpec($"http://127.0.0.1:{Flotilla.Controllers.InstanceSets.PortAllocator.Next()}/check", TimeSpan.FromSeconds(2))] });
+        var run = Run(new AnalysisSpec { Interval = TimeSpan.FromSeconds(1), Webhooks = [new WebhookSpec($"http://127.0.0.1:{Flotilla.Net.PortAllocator.Next()}/check", TimeSpan.FromSeconds(2))] });
         Assert.Equal(AnalysisPhase.Failed, await run.TickAsync(T0.AddSeconds(1), default));
         Assert.Contains("failed", run.Reason, StringComparison.Ordinal);
     }

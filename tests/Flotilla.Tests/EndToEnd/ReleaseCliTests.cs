@@ -29,7 +29,7 @@ public sealed class ReleaseCliTests
     {
         using var harness = new ServerHarness();
         harness.WriteSpec(Spec("1.0.0"));
-        var exporter = Flotilla.Controllers.InstanceSets.PortAllocator.Next();
+        var exporter = Flotilla.Net.PortAllocator.Next();
         await harness.StartServerAsync(null, "--metrics", $"127.0.0.1:{exporter}");
         Assert.Equal(0, (await harness.CliAsync("apply", "-f", harness.SpecDirectory, "--wait")).Code);
 

@@ -184,7 +184,7 @@ public sealed class FlagEvaluationTests
               "$evaluators": []
             }
             """;
-        var e = Assert.Throws<SpecException>(() => FlagDocument.Compile(FlagDocument.Parse(text, "/x/flags.json")));
+        var e = Assert.Throws<SpecException>(() => FlagFile.Compile(FlagFile.Parse(text, "/x/flags.json")));
         string At(string path) => e.Errors.Single(error => error.Path == path).ToString();
         Assert.StartsWith("/x/flags.json:3:", At("flags.a.state"), StringComparison.Ordinal);
         Assert.StartsWith("/x/flags.json:4:", At("flags.c.defaultVariant"), StringComparison.Ordinal);
@@ -214,7 +214,7 @@ public sealed class FlagEvaluationTests
     [Fact]
     public void FlagFile_FlagdServes_IsServed_WithEveryQuestionableRule_AsAWarning_ByLineAndPath()
     {
-        var flags = FlagDocument.Compile(FlagDocument.Parse(Questionable, "/x/flags.json"), strict: false, out var warnings);
+        var flags = FlagFile.Compile(FlagFile.Parse(Questionable, "/x/flags.json"), strict: false, out var warnings);
         Assert.Equal(["a", "b", "d", "e", "g", "h", "i", "j"], flags.Ordered.Select(f => f.Key));
         string At(string path) => warnings.Single(w => w.Path == path).ToString();
         Assert.StartsWith("/x/flags.json:3:", At("flags.a.state"), StringComparison.Ordinal);
@@ -233,7 +233,7 @@ public sealed class FlagEvaluationTests
     [Fact]
     public void FlagFile_Strict_RefusesEveryQuestionableRule_AsToday()
     {
-        var e = Assert.Throws<SpecException>(() => FlagDocument.Compile(FlagDocument.Parse(Questionable, "/x/flags.json"), strict: true, out _));
+        var e = Assert.Throws<SpecException>(() => FlagFile.Compile(FlagFile.Parse(Questionable, "/x/flags.json"), strict: true, out _));
         Assert.Equal(8, e.Errors.Count);
         Assert.Contains(e.Errors, error => error.Path == "flags.j.targeting.starts_with");
     }
@@ -245,7 +245,7 @@ public sealed class FlagEvaluationTests
     [InlineData("", "empty")]
     public void MalformedJson_IsRefused_WithItsPosition(string text, string message)
     {
-        var e = Assert.Throws<SpecException>(() => FlagDocument.Parse(text, "/x/flags.json"));
+        var e = Assert.Throws<SpecException>(() => FlagFile.Parse(text, "/x/flags.json"));
         Assert.Contains(message, e.Errors[0].Message, StringComparison.Ordinal);
         Assert.Equal("/x/flags.json", e.Errors[0].At.File);
     }
@@ -253,8 +253,8 @@ public sealed class FlagEvaluationTests
     [Fact]
     public void Merge_ReplacesFlagsOfTheSameKey_AndKeepsTheOthers()
     {
-        var baseline = FlagDocument.Parse("""{"flags": {"a": {"state": "ENABLED", "defaultVariant": "on", "variants": {"on": true}}, "b": {"state": "ENABLED", "defaultVariant": "x", "variants": {"x": 1}}}}""", "/base.json");
-        var prod = FlagDocument.Parse("""{"flags": {"a": {"state": "DISABLED", "defaultVariant": "on", "variants": {"on": true}}}}""", "/prod.json");
+        var baseline = FlagFile.Parse("""{"flags": {"a": {"state": "ENABLED", "defaultVariant": "on", "variants": {"on": true}}, "b": {"state": "ENABLED", "defaultVariant": "x", "variants": {"x": 1}}}}""", "/base.json");
+        var prod = FlagFile.Parse("""{"flags": {"a": {"state": "DISABLED", "defaultVariant": "on", "variants": {"on": true}}}}""", "/prod.json");
         var merged = FlagDocument.Compile(FlagDocument.Merge(baseline.Document, prod.Document), (path, message) => throw new InvalidOperationException(message), (_, _) => { });
         Assert.False(merged.Flags["a"].Enabled);
         Assert.True(merged.Flags["b"].Enabled);

@@ -1,11 +1,12 @@
 using Flotilla.Flags;
+using Flotilla.Model;
 
 namespace Flotilla.Tests.Flags;
 
 /// <summary>Builds flag sets from flagd JSON text, as a flags.json would hold them.</summary>
 internal static class FlagTestSets
 {
-    public static FlagSet Compile(string json) => FlagDocument.Compile(FlagDocument.Parse(json, "/test/flags.json"));
+    public static FlagSet Compile(string json) => FlagFile.Compile(FlagFile.Parse(json, "/test/flags.json"));
 
     public static EvaluationContext Context(string json) =>
         EvaluationContext.TryParseRequest(System.Text.Encoding.UTF8.GetBytes($"{{\"context\": {json}}}"), out var context, out var error)

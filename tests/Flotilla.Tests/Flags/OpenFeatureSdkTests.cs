@@ -71,7 +71,7 @@ public sealed class OpenFeatureSdkTests
     {
         await EnsureInstalledAsync();
         await using var router = new RouterHost();
-        var document = Flotilla.Flags.FlagDocument.Compile(Flotilla.Flags.FlagDocument.Read(Path.Combine(Repository.Root, "examples", "shop", "flags.json"))).Document;
+        var document = Flotilla.Model.FlagFile.Compile(Flotilla.Model.FlagFile.Read(Path.Combine(Repository.Root, "examples", "shop", "flags.json"))).Document;
         var port = await router.ServeFlagsAsync(null, document.Replace("\"banner\":{\"state\":\"ENABLED\"", "\"banner\":{\"state\":\"DISABLED\"", StringComparison.Ordinal));
         var requests = new JsonArray
         {

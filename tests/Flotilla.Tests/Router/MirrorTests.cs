@@ -127,7 +127,7 @@ public sealed class MirrorTests : IAsyncLifetime
     [Fact]
     public async Task ACandidateThatIsDown_IsInvisibleToClients_AndCountedAsErrors()
     {
-        await RouteAsync(candidatePort: Flotilla.Controllers.InstanceSets.PortAllocator.Next());
+        await RouteAsync(candidatePort: Flotilla.Net.PortAllocator.Next());
         for (var i = 1; i <= 50; i++)
         {
             using var response = await _client.GetAsync($"http://127.0.0.1:{_port}/item/{i}");

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
-using Flotilla.Controllers.InstanceSets;
+using Flotilla.Net;
 using Flotilla.Router;
 using Flotilla.Tests.Support;
 

@@ -1,4 +1,4 @@
-using Flotilla.Controllers.InstanceSets;
+using Flotilla.Net;
 using Flotilla.Model;
 using Flotilla.Runtime;
 using Flotilla.Tests.Support;

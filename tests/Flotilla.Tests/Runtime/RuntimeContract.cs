@@ -1,5 +1,5 @@
 using System.Globalization;
-using Flotilla.Controllers.InstanceSets;
+using Flotilla.Net;
 using Flotilla.Model;
 using Flotilla.Runtime;
 using Flotilla.Tests.Support;

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Flotilla.Events;
+using Flotilla.Net;
 using Flotilla.Router;
 using Flotilla.Runtime;
 

@@ -30,7 +30,7 @@ internal sealed record RouterProcess(int Pid, long? StartTime, int AdminPort, st
     public static RouterProcess Spawn(string dataDirectory, IReadOnlyList<string> routerCommand, IReadOnlyList<string>? extraArguments = null)
     {
         var secret = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
-        var adminPort = Controllers.InstanceSets.PortAllocator.Next();
+        var adminPort = Net.PortAllocator.Next();
         var env = Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
             .ToDictionary(e => (string)e.Key, e => (string?)e.Value ?? "", StringComparer.Ordinal);
         env[RouterAdmin.SecretVariable] = secret;

@@ -1,9 +1,9 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Flotilla.Controllers.InstanceSets;
+namespace Flotilla.Net;
 
-/// <summary>Finds a free loopback port by letting the kernel pick one.</summary>
+/// <summary>Finds a free loopback port by letting the kernel pick one (for instances and for the router alike).</summary>
 public static class PortAllocator
 {
     public static int Next()

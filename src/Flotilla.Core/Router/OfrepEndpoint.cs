@@ -1,11 +1,13 @@
 using System.Buffers;
 using System.Net;
 using System.Security.Cryptography;
+using Flotilla.Flags;
+using Flotilla.Flags.Ofrep;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 
-namespace Flotilla.Flags.Ofrep;
+namespace Flotilla.Router;
 
 /// <summary>
 /// The flag service's data plane: OFREP (the OpenFeature Remote Evaluation Protocol) on its own
@@ -41,12 +43,12 @@ public sealed class OfrepEndpoint : IAsyncDisposable
     /// <summary>The name of the flag port's listening socket where a supervisor holds it.</summary>
     public const string ListenerKey = "flags";
 
-    /// <summary>Listens on 127.0.0.1 (port 0: any free one; a socket from <paramref name="listeners"/>); throws <see cref="Router.EndpointBindException"/> when the port is taken.</summary>
-    public static async Task<OfrepEndpoint> StartAsync(int? port, FlagSet flags, Router.IListenerSource? listeners = null, CancellationToken cancellationToken = default)
+    /// <summary>Listens on 127.0.0.1 (port 0: any free one; a socket from <paramref name="listeners"/>); throws <see cref="EndpointBindException"/> when the port is taken.</summary>
+    public static async Task<OfrepEndpoint> StartAsync(int? port, FlagSet flags, IListenerSource? listeners = null, CancellationToken cancellationToken = default)
     {
-        Exception InUse() => new Router.EndpointBindException("flags", port ?? 0, $"the flag service's port {port} is already in use by another program (or another environment on this server: give it environments.NAME.portOffset); stop it or change flags.port");
-        var target = await Router.EmbeddedWebApp.OpenAsync(listeners ?? Router.DirectListeners.Instance, ListenerKey, new IPEndPoint(IPAddress.Loopback, port ?? 0), InUse, cancellationToken);
-        var builder = Router.EmbeddedWebApp.CreateBuilder();
+        Exception InUse() => new EndpointBindException("flags", port ?? 0, $"the flag service's port {port} is already in use by another program (or another environment on this server: give it environments.NAME.portOffset); stop it or change flags.port");
+        var target = await EmbeddedWebApp.OpenAsync(listeners ?? DirectListeners.Instance, ListenerKey, new IPEndPoint(IPAddress.Loopback, port ?? 0), InUse, cancellationToken);
+        var builder = EmbeddedWebApp.CreateBuilder();
         builder.WebHost.UseKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -54,7 +56,7 @@ public sealed class OfrepEndpoint : IAsyncDisposable
             target.ApplyTo(kestrel);
         });
         var endpoint = new OfrepEndpoint(builder.Build(), flags);
-        endpoint.Port = await Router.EmbeddedWebApp.ListenAsync(endpoint._app, target, InUse, cancellationToken);
+        endpoint.Port = await EmbeddedWebApp.ListenAsync(endpoint._app, target, InUse, cancellationToken);
         return endpoint;
     }
 

@@ -1,9 +1,8 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Flotilla.Model;
 
-namespace Flotilla.Flags;
+namespace Flotilla.Model;
 
 /// <summary>
 /// Parses JSON into <see cref="JsonNode"/>s and remembers where each value starts, by path
