@@ -373,7 +373,9 @@ public sealed class DockerDriver : IRuntime
             startedAt, null, false, false, null, null, LogPath(launch), launch.Zone);
         var container = new Container(new SupervisedInstance(launch, initial, Changed.Set)) { Id = found.ID };
         _instances[launch.Id] = container;
-        Attach(engine, container, since: _time.GetUtcNow());
+        // What it printed while no control plane copied it: from the log's last write on (whole seconds: a line may repeat, none is lost).
+        var logPath = LogPath(launch);
+        Attach(engine, container, since: File.Exists(logPath) ? File.GetLastWriteTimeUtc(logPath) : startedAt);
         await container.Instance.FirstProbe;
         Changed.Set();
         return true;
