@@ -337,9 +337,9 @@ public sealed class DockerDriver : IRuntime
         {
             await engine.Client.Containers.KillContainerAsync(id, new ContainerKillParameters { Signal = signal });
         }
-        catch (DockerApiException)
+        catch (Exception e) when (e is DockerApiException or HttpRequestException or IOException)
         {
-            // Already stopped: its exit is on its way to the watch.
+            // Already stopped (its exit is on its way to the watch), or the engine is away (the watch gives up on it in time).
         }
     }
 
