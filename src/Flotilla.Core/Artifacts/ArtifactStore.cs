@@ -51,15 +51,7 @@ public sealed class ArtifactStore(string root)
             if (!Directory.Exists(directory))
             {
                 var staging = Path.Combine(Root, ".staging", $"import-{Guid.NewGuid():N}");
-                await Task.Run(() =>
-                {
-                    foreach (var file in Directory.EnumerateFiles(artifactDirectory, "*", SearchOption.AllDirectories))
-                    {
-                        var destination = Path.Combine(staging, Path.GetRelativePath(artifactDirectory, file));
-                        Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
-                        File.Copy(file, destination);
-                    }
-                }, cancellationToken);
+                await Task.Run(() => Runtime.Directories.CopyTree(artifactDirectory, staging), cancellationToken);
                 Directory.CreateDirectory(staging);
                 Directory.Move(staging, directory);
             }

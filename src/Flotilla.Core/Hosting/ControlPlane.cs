@@ -348,7 +348,7 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
     {
         try
         {
-            await _driver.PrepareAsync(runtime, image, artifact, m => progress?.Invoke($"{service}: {m}"), cancellationToken);
+            await _driver.PrepareAsync(runtime, image, artifact?.Directory, artifact?.Digest, m => progress?.Invoke($"{service}: {m}"), cancellationToken);
         }
         catch (Runtime.Docker.DockerUnavailableException e)
         {

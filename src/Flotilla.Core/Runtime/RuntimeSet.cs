@@ -41,8 +41,8 @@ public sealed class RuntimeSet : IRuntime
     /// Makes ready what a revision on <paramref name="runtime"/> needs before any instance starts (a
     /// container image of its artifact); throws <see cref="DockerUnavailableException"/> saying what is missing.
     /// </summary>
-    public Task PrepareAsync(string runtime, string? image, Artifacts.Artifact? artifact, Action<string>? progress, CancellationToken cancellationToken) =>
-        runtime == RuntimeKind.Docker ? _docker.Value.PrepareAsync(image, artifact?.Directory, artifact?.Digest, progress, cancellationToken) : Task.CompletedTask;
+    public Task PrepareAsync(string runtime, string? image, string? artifactDirectory, string? digest, Action<string>? progress, CancellationToken cancellationToken) =>
+        runtime == RuntimeKind.Docker ? _docker.Value.PrepareAsync(image, artifactDirectory, digest, progress, cancellationToken) : Task.CompletedTask;
 
     public IReadOnlyList<InstanceStatus> Observe() => Created.SelectMany(d => d.Observe()).ToList();
 

@@ -68,13 +68,8 @@ public sealed class DockerTests : IAsyncLifetime
     /// <summary>The containers the control plane of <paramref name="dataDirectory"/> owns, running or not.</summary>
     private static async Task<IList<ContainerListResponse>> ContainersAsync(string dataDirectory)
     {
-        using var engine = await DockerEngine.ConnectAsync();
         await using var driver = new DockerDriver(dataDirectory);
-        return await engine.Client.Containers.ListContainersAsync(new ContainersListParameters
-        {
-            All = true,
-            Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"io.flotilla.owner={driver.Owner}"] = true } },
-        });
+        return await driver.ContainersAsync();
     }
 
     private string Endpoint => $"http://127.0.0.1:{Plane.Endpoints["reviews"]}/";

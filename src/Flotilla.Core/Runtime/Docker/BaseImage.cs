@@ -82,28 +82,18 @@ public static class BaseImage
         var version = runtimeDirectory.Name;
         var dotnetRoot = runtimeDirectory.Parent!.Parent!.Parent!.FullName;
         var target = Path.Combine(root, "usr", "share", "dotnet");
-        CopyTree(Path.Combine(dotnetRoot, "host"), Path.Combine(target, "host"));
+        Directories.CopyTree(Path.Combine(dotnetRoot, "host"), Path.Combine(target, "host"));
         foreach (var framework in new[] { "Microsoft.NETCore.App", "Microsoft.AspNetCore.App" })
         {
             var source = Path.Combine(dotnetRoot, "shared", framework, version);
             if (Directory.Exists(source))
             {
-                CopyTree(source, Path.Combine(target, "shared", framework, version));
+                Directories.CopyTree(source, Path.Combine(target, "shared", framework, version));
             }
         }
         File.Copy(Path.Combine(dotnetRoot, "dotnet"), Path.Combine(target, "dotnet"));
         File.CreateSymbolicLink(Path.Combine(root, "usr", "bin", "dotnet"), "../share/dotnet/dotnet");
         return version;
-    }
-
-    private static void CopyTree(string source, string target)
-    {
-        foreach (var file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
-        {
-            var destination = Path.Combine(target, Path.GetRelativePath(source, file));
-            Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
-            File.Copy(file, destination);
-        }
     }
 
     private static async Task RunAsync(string program, IReadOnlyList<string> arguments, Action<string> progress, CancellationToken cancellationToken)

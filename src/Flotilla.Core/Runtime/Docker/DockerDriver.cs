@@ -388,11 +388,7 @@ public sealed class DockerDriver : IRuntime
         try
         {
             engine = await EngineAsync();
-            mine = await engine.Client.Containers.ListContainersAsync(new ContainersListParameters
-            {
-                All = true,
-                Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"{OwnerLabel}={Owner}"] = true } },
-            });
+            mine = await ContainersAsync();
         }
         catch (Exception e) when (e is DockerApiException or DockerUnavailableException or HttpRequestException or IOException)
         {
@@ -414,6 +410,17 @@ public sealed class DockerDriver : IRuntime
     }
 
     private static string? Label(IDictionary<string, string>? labels, string name) => labels is not null && labels.TryGetValue(name, out var value) ? value : null;
+
+    /// <summary>Every container of this control plane in the engine, running or not.</summary>
+    public async Task<IList<ContainerListResponse>> ContainersAsync()
+    {
+        var engine = await EngineAsync();
+        return await engine.Client.Containers.ListContainersAsync(new ContainersListParameters
+        {
+            All = true,
+            Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"{OwnerLabel}={Owner}"] = true } },
+        });
+    }
 
     public void LeaveRunningOnDispose() => _leaveRunning = true;
 
