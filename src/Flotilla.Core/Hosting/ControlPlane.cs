@@ -57,7 +57,8 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
         Events = events;
         _artifacts = new ArtifactStore(options.ArtifactsDirectory);
         Secrets = new Secrets.SecretStore(store, options.DataDirectory);
-        _driver = new RuntimeSet(options.DataDirectory, new StoreJournal(store), _time, Secrets.Resolve, options.DockerEndpoint);
+        _driver = new RuntimeSet(options.DataDirectory, new StoreJournal(store), _time, Secrets.Resolve, options.DockerEndpoint, options.SwarmEndpoint,
+            (subject, message, warning) => Events.Record(subject, message, warning));
         _controller = new InstanceSetController(_driver, router, events, _time);
         _releases = new ReleaseController(FindServiceRevision, SaveRelease, events, _time);
         _flagService = new FlagService(store, router, events, _time, () => State.Flags);
@@ -256,6 +257,10 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
         }));
         var usedDocker = State.Services.Any(s => s.RuntimeName == RuntimeKind.Docker) || records.Any(r => StoreJournal.Launch(r)?.RuntimeName == RuntimeKind.Docker);
         var strays = await _driver.StopStraysAsync(TimeSpan.FromSeconds(10), usedDocker);
+        if (State.Services.Any(s => s.RuntimeName == RuntimeKind.Swarm))
+        {
+            await AttachSwarmAsync(cancellationToken);
+        }
         if (strays.Count > 0)
         {
             Events.Record("control-plane", $"stopped {strays.Count} instance processes that no record knew (started just before a crash): {string.Join(", ", strays)}", warning: true);
@@ -266,6 +271,22 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
             Events.Record("control-plane", $"re-adopted {Adoption.Instances} of {records.Count} recorded instances in {clock.ElapsedMilliseconds} ms");
         }
         Publish();
+    }
+
+    /// <summary>Re-reads the swarm's services and tasks before the first pass; a manager away now is an event, and the instances stay as they run.</summary>
+    private async Task AttachSwarmAsync(CancellationToken cancellationToken)
+    {
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        bounded.CancelAfter(TimeSpan.FromSeconds(15));
+        try
+        {
+            await _driver.AttachSwarmAsync(bounded.Token);
+            Events.Record("swarm", $"re-read the swarm: {_driver.Observe().Count(i => i.IsLive)} instances running there");
+        }
+        catch (Exception e) when (e is Runtime.Docker.DockerUnavailableException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            Events.Record("swarm", $"cannot read the swarm at start: {(e is OperationCanceledException ? "the manager did not answer within 15 s" : e.Message)}; it is read again every second", warning: true);
+        }
     }
 
     /// <summary>Hands the controller the desired state as it stands in the store now, with the releases in progress laid over it.</summary>

@@ -16,6 +16,9 @@ public sealed record ControlPlaneOptions(string DataDirectory, IReadOnlyList<str
     /// <summary>The Docker Engine for <c>runtime: docker</c>; null: DOCKER_HOST, else /var/run/docker.sock.</summary>
     public string? DockerEndpoint { get; init; }
 
+    /// <summary>The Swarm manager that runs environments with <c>runtime: swarm</c> (FLOTILLA_SWARM; null: the Docker Engine's endpoint).</summary>
+    public string? SwarmEndpoint { get; init; } = Environment.GetEnvironmentVariable("FLOTILLA_SWARM") is { Length: > 0 } swarm ? swarm : null;
+
     /// <summary>The default for <c>up</c>: .flotilla/ beside the spec file, like .terraform/ or .git/.</summary>
     public static ControlPlaneOptions For(Model.SystemSpec spec) => new(Path.Combine(spec.Directory, ".flotilla"));
 }

@@ -1,18 +1,22 @@
 namespace Flotilla.Model;
 
 /// <summary>
-/// What runs a system's instances: <c>local</c> processes (the default) or <c>docker</c> containers
-/// on one Docker Engine. Chosen per environment; the rest of the spec is the same on each.
+/// What runs a system's instances: <c>local</c> processes (the default) <c>docker</c> containers
+/// on one Docker Engine, or <c>swarm</c> services on a Docker Swarm. Chosen per environment; the rest of the spec is the same on each.
 /// </summary>
 public static class RuntimeKind
 {
     public const string Local = "local";
     public const string Docker = "docker";
+    public const string Swarm = "swarm";
 
-    public static readonly string[] Known = [Local, Docker];
+    public static readonly string[] Known = [Local, Docker, Swarm];
 
     /// <summary>Runtimes planned but not built yet: named so the error says so instead of "unknown".</summary>
-    private static readonly string[] Planned = ["swarm", "kubernetes"];
+    private static readonly string[] Planned = ["kubernetes"];
+
+    /// <summary>Runs instances in containers (and so can run a prebuilt <c>image:</c>).</summary>
+    public static bool IsContainer(string runtime) => runtime is Docker or Swarm;
 
     /// <summary>Reads a <c>runtime:</c> value; a bad one is a spec error at its position.</summary>
     internal static string? Read(SpecReader reader, YamlDotNet.RepresentationModel.YamlNode node, string path)

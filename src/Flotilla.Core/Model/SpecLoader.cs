@@ -123,9 +123,9 @@ public static class SpecLoader
     /// <summary>An <c>image:</c> runs only in a container engine: on local processes it is refused where it is declared.</summary>
     private static SystemSpec ImagesNeedDocker(SystemSpec spec)
     {
-        var errors = spec.Services.Where(s => s.Image is not null && spec.RuntimeName != RuntimeKind.Docker)
+        var errors = spec.Services.Where(s => s.Image is not null && !RuntimeKind.IsContainer(spec.RuntimeName))
             .Select(s => new SpecError(s.At, $"services.{s.Name}.image",
-                $"runs image '{s.Image}', which needs 'runtime: docker' ({(spec.Environment is { } e ? $"environment '{e}'" : "this spec")} runs on {spec.RuntimeName})"))
+                $"runs image '{s.Image}', which needs 'runtime: docker' or 'swarm' ({(spec.Environment is { } e ? $"environment '{e}'" : "this spec")} runs on {spec.RuntimeName})"))
             .ToList();
         return errors.Count > 0 ? throw new SpecException(errors) : spec;
     }

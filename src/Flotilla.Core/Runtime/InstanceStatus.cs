@@ -19,6 +19,9 @@ public sealed record InstanceStatus(
     string? Zone = null,
     string Host = "127.0.0.1")
 {
+    /// <summary>The machine it runs on, where an engine places it (Swarm: the node), or null.</summary>
+    public string? Node { get; init; }
+
     public bool IsLive => State is not (InstanceState.Exited or InstanceState.Stopping or InstanceState.Unhealthy);
     public bool InRotation => State == InstanceState.Ready;
 }

@@ -1,5 +1,6 @@
 using Flotilla.Model;
 using Flotilla.Runtime.Docker;
+using Flotilla.Runtime.Swarm;
 
 namespace Flotilla.Runtime;
 
@@ -13,13 +14,24 @@ public sealed class RuntimeSet : IRuntime
 {
     private readonly LocalProcessDriver _local;
     private readonly Lazy<DockerDriver> _docker;
+    private readonly Lazy<SwarmDriver> _swarm;
 
     /// <param name="dockerEndpoint">The Docker Engine (null: DOCKER_HOST, else the default socket).</param>
-    public RuntimeSet(string stateDirectory, IInstanceJournal journal, TimeProvider time, Func<Secrets.SecretRef, string> secrets, string? dockerEndpoint = null)
+    /// <param name="swarmEndpoint">A Swarm manager's engine (null: the same default as Docker's).</param>
+    /// <param name="record">Where the runtimes tell what they saw happen (a node lost, a task moved).</param>
+    public RuntimeSet(string stateDirectory, IInstanceJournal journal, TimeProvider time, Func<Secrets.SecretRef, string> secrets, string? dockerEndpoint = null,
+        string? swarmEndpoint = null, Action<string, string, bool>? record = null)
     {
         _local = new LocalProcessDriver(stateDirectory, journal, time, secrets, Changed);
         _docker = new Lazy<DockerDriver>(() => new DockerDriver(stateDirectory, journal, time, secrets, Changed, dockerEndpoint));
+        _swarm = new Lazy<SwarmDriver>(() => new SwarmDriver(stateDirectory, time, secrets, Changed, swarmEndpoint ?? dockerEndpoint, record));
     }
+
+    /// <summary>The swarm, once a revision has used it (its nodes for status), or null.</summary>
+    public SwarmDriver? Swarm => _swarm.IsValueCreated ? _swarm.Value : null;
+
+    /// <summary>Reads what runs on the swarm before the controllers plan anything, so nothing is started twice after a restart.</summary>
+    public Task AttachSwarmAsync(CancellationToken cancellationToken) => _swarm.Value.AttachAsync(cancellationToken);
 
     public WakeSignal Changed { get; } = new();
 
@@ -29,11 +41,12 @@ public sealed class RuntimeSet : IRuntime
     /// <summary>Why <paramref name="runtime"/> cannot enforce CPU and memory limits here, or null.</summary>
     public string? LimitsUnavailableOn(string runtime) => runtime == RuntimeKind.Local ? _local.LimitsUnavailable : null;
 
-    private IEnumerable<IRuntime> Created => _docker.IsValueCreated ? [_local, _docker.Value] : [_local];
+    private IEnumerable<IRuntime> Created => new IRuntime?[] { _local, _docker.IsValueCreated ? _docker.Value : null, _swarm.IsValueCreated ? _swarm.Value : null }.OfType<IRuntime>();
 
     private IRuntime For(string runtime) => runtime switch
     {
         RuntimeKind.Docker => _docker.Value,
+        RuntimeKind.Swarm => _swarm.Value,
         _ => _local,
     };
 
@@ -42,7 +55,12 @@ public sealed class RuntimeSet : IRuntime
     /// container image of its artifact); throws <see cref="DockerUnavailableException"/> saying what is missing.
     /// </summary>
     public Task PrepareAsync(string runtime, string? image, string? artifactDirectory, string? digest, Action<string>? progress, CancellationToken cancellationToken) =>
-        runtime == RuntimeKind.Docker ? _docker.Value.PrepareAsync(image, artifactDirectory, digest, progress, cancellationToken) : Task.CompletedTask;
+        runtime switch
+        {
+            RuntimeKind.Docker => _docker.Value.PrepareAsync(image, artifactDirectory, digest, progress, cancellationToken),
+            RuntimeKind.Swarm => _swarm.Value.PrepareAsync(image, artifactDirectory, digest, progress, cancellationToken),
+            _ => Task.CompletedTask,
+        };
 
     public IReadOnlyList<InstanceStatus> Observe() => Created.SelectMany(d => d.Observe()).ToList();
 
