@@ -1,0 +1,122 @@
+using Flotilla.Hosting;
+using Flotilla.Runtime;
+using Flotilla.Tests.Support;
+
+namespace Flotilla.Tests.EndToEnd;
+
+/// <summary>
+/// Flotilla on a real multi-node Docker Swarm (three dockerds in network namespaces): six instances
+/// spread over three nodes, a node lost under load, a rolling update across nodes under load, and
+/// a control plane restarted that finds its services again. One scenario, because making the swarm
+/// is most of its cost (about 35 s of its ~100 s on two cores).
+/// </summary>
+[Collection(ProcessHeavy.Name)]
+public sealed class SwarmTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(90);
+    private readonly TempDirectory _dir = new("flotilla-swarm");
+    private readonly SwarmLab _lab = new();
+    private ControlPlane? _plane;
+
+    private string DataDirectory => Path.Combine(_dir.Path, "data");
+
+    private ControlPlane Plane => _plane!;
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        if (_plane is not null)
+        {
+            await _plane.StopDataPlaneAsync();
+            await _plane.DisposeAsync();
+        }
+        await _lab.DisposeAsync();
+        _dir.Dispose();
+    }
+
+    // A tiny HTTP/1.1 server in Debian's python3 (in the base image), answering with its version.
+    private static string Spec(string version) => $$"""
+        name: swarm-test
+        runtime: swarm
+        services:
+          web:
+            command:
+              - python3
+              - -c
+              - |
+                import http.server, os
+                class H(http.server.BaseHTTPRequestHandler):
+                    protocol_version = 'HTTP/1.1'
+                    def do_GET(self):
+                        body = ('{"version": "web ' + os.environ['VERSION'] + '"}').encode()
+                        self.send_response(200); self.send_header('Content-Length', str(len(body))); self.end_headers(); self.wfile.write(body)
+                    def log_message(self, *args): pass
+                http.server.ThreadingHTTPServer(('', int(os.environ['PORT'])), H).serve_forever()
+            instances: 6
+            env: { VERSION: "{{version}}" }
+            resources: { memory: 64Mi, cpu: 0.2 }
+            rollout: { maxSurge: 2, maxUnavailable: 0, minReady: 500ms, progressDeadline: 80s }
+        """;
+
+    private async Task<ApplyResult> ApplyAsync(string yaml)
+    {
+        _plane ??= await StartPlaneAsync();
+        var file = Path.Combine(_dir.Path, "flotilla.yaml");
+        await File.WriteAllTextAsync(file, yaml);
+        return await Plane.ApplyAsync(new ApplyRequest(yaml, file, null, null, "test"));
+    }
+
+    private Task<ControlPlane> StartPlaneAsync() => ControlPlane.StartAsync(new ControlPlaneOptions(DataDirectory) { SwarmEndpoint = _lab.Manager });
+
+    private IReadOnlyList<InstanceStatus> Ready => Plane.Status().Services.Single().Instances.Where(i => i.State == InstanceState.Ready).ToList();
+
+    private async Task<IReadOnlyList<(string Name, ulong Replicas)>> SwarmServicesAsync()
+    {
+        using var engine = await Flotilla.Runtime.Docker.DockerEngine.ConnectAsync(_lab.Manager);
+        return (await engine.Client.Swarm.ListServicesAsync(new Docker.DotNet.Models.ServiceListParameters()))
+            .Select(s => (s.Spec!.Name!, s.Spec.Mode?.Replicated?.Replicas ?? 0)).ToList();
+    }
+
+    [DockerFact]
+    public async Task ANodeLost_AndARollingUpdate_UnderLoad_FailNoRequest_AndARestartedControlPlaneFindsItsServices()
+    {
+        await _lab.UpAsync(3);
+        await ApplyAsync(Spec("1"));
+        await Plane.WaitUntilConvergedAsync(Wait);
+        Assert.Equal(3, Ready.Select(i => i.Host).Distinct().Count());
+        Assert.Equal([("web", 6UL)], (await SwarmServicesAsync()).Select(s => (s.Name.Split('-')[2], s.Replicas)));
+
+        // A node lost under load: its tasks refuse, the router retries them elsewhere, Swarm places them again.
+        var endpoint = $"http://127.0.0.1:{Plane.Endpoints["web"]}/";
+        using var client = new VersionClient(endpoint, loops: 6);
+        await Task.Delay(1000);
+        var lost = SwarmLab.NodeAddress(3);
+        var held = Ready.Count(i => i.Host == lost);
+        Assert.True(held > 0, "node 3 runs instances");
+        await _lab.StopNodeAsync(3);
+        await Eventually.Until(() => Ready.Count == 6 && Ready.All(i => i.Host != lost), Wait, "six ready instances, none on the lost node");
+        Assert.Contains(Plane.Events.Since(0), e => e.Message.Contains($"({lost}, zone c) is down", StringComparison.Ordinal));
+        Assert.Equal(held, Plane.Events.Since(0).Count(e => e.Message.Contains($"moved by Swarm from node", StringComparison.Ordinal)));
+
+        // A rolling update across the two nodes left, under the same load.
+        await ApplyAsync(Spec("2"));
+        var v2 = Plane.State.Find("web")!.Revision;
+        await Eventually.Until(() => Plane.Rollout("web") is { State: "complete" } r && r.Revision == v2 && r.Old == 0, Wait, "the rollout to complete");
+        await Task.Delay(500);
+        var (versions, failures) = await client.StopAsync();
+        Assert.True(failures.Count == 0, $"{failures.Count} failed of {versions.Count + failures.Count}: {string.Join("; ", failures.Distinct().Take(5))}");
+        Assert.Equal("web 1", versions[0]);
+        Assert.Equal("web 2", versions[^1]);
+        await Eventually.Until(async () => (await SwarmServicesAsync()).Count == 1, Wait, "the old revision's Swarm service to be removed");
+
+        // A control plane restarted finds the swarm as it is: no duplicate service, the six instances ready again.
+        await Plane.DisposeAsync();
+        _plane = await StartPlaneAsync();
+        await Plane.WaitUntilConvergedAsync(Wait);
+        await Eventually.Until(() => Ready.Count == 6, Wait, "six ready instances after the restart");
+        await Task.Delay(1500);
+        Assert.Equal([("web", 6UL)], (await SwarmServicesAsync()).Select(s => (s.Name.Split('-')[2], s.Replicas)));
+        Assert.Equal(6, Plane.Status().Services.Single().Instances.Count);
+    }
+}
