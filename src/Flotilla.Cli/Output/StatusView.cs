@@ -42,7 +42,7 @@ internal static class StatusView
             foreach (var instance in service.Instances)
             {
                 table.AddRow(
-                    $"  {Markup.Escape(instance.Id)}{(instance.Zone is null ? "" : $" [grey]{Markup.Escape(instance.Zone)}[/]")}",
+                    $"  {Markup.Escape(instance.Id)}{(instance.Zone is null ? "" : $" [grey]{Markup.Escape(instance.Zone)}[/]")}{(instance.Node is null ? "" : $" [grey]on {Markup.Escape(instance.Host)}[/]")}",
                     State(instance),
                     "",
                     instance.Pid == 0 ? "-" : instance.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -57,6 +57,11 @@ internal static class StatusView
         {
             lines.Add(new Markup("zones: " + string.Join("  ·  ", status.Zones.Select(z =>
                 $"{Markup.Escape(z.Name)} {(z.Up ? "[green]up[/]" : "[red]down[/]")} ({z.Instances})"))));
+        }
+        if (status.Nodes.Count > 0)
+        {
+            lines.Add(new Markup("nodes: " + string.Join("  ·  ", status.Nodes.Select(n =>
+                $"{Markup.Escape(n.Name)} {(n.Ready ? "[green]ready[/]" : $"[red]{Markup.Escape(n.State)}/{Markup.Escape(n.Availability)}[/]")} ({status.Services.Sum(s => s.Instances.Count(i => i.Node == n.Name))})"))));
         }
         lines.AddRange(status.Warnings.Select(w => new Markup($"[yellow]warning[/] {Markup.Escape(w)}")));
         lines.AddRange(recent.Select(e => new Markup(

@@ -10,8 +10,9 @@ public sealed record SystemView(
     bool AllReady,
     IReadOnlyList<ServiceView> Services,
     IReadOnlyList<ZoneStatus> Zones,
-    IReadOnlyList<string> Warnings)
+    IReadOnlyList<string> Warnings,
+    IReadOnlyList<Runtime.NodeStatus> Nodes)
 {
     public static SystemView From(SystemStatus status) => new(
-        status.Name, status.Environment, status.Revision, status.AllReady, [.. status.Services.Select(ServiceView.From)], status.Zones, status.Warnings);
+        status.Name, status.Environment, status.Revision, status.AllReady, [.. status.Services.Select(ServiceView.From)], status.Zones, status.Warnings, status.Nodes);
 }

@@ -106,10 +106,12 @@ public sealed partial class ControlPlane
         }).ToList();
         var zonesDown = _store.ZonesDown();
         var zones = state.Zones.Select(z => new ZoneStatus(z, !zonesDown.Contains(z), observed.Count(i => i.Zone == z && i.IsLive))).ToList();
-        return new SystemStatus(state.System, state.Environment, services, Warnings)
+        var warnings = _driver.Swarm?.Unreachable is { } away ? [.. Warnings, $"the Swarm manager cannot be reached ({away}): what it runs now is not seen"] : Warnings;
+        return new SystemStatus(state.System, state.Environment, services, warnings)
         {
             Revision = _store.LatestRevisionNumber,
             Zones = zones,
+            Nodes = _driver.Swarm?.Nodes ?? [],
         };
     }
 

@@ -36,5 +36,8 @@ public sealed record SystemStatus(string Name, string? Environment, IReadOnlyLis
 
     public IReadOnlyList<ZoneStatus> Zones { get; init; } = [];
 
+    /// <summary>The machines of an engine that places instances itself (Swarm's nodes); empty on one machine.</summary>
+    public IReadOnlyList<Runtime.NodeStatus> Nodes { get; init; } = [];
+
     public bool AllReady => Services.All(s => s.Problem is null && s.Ready == s.Desired && s.Instances.All(i => i.State == InstanceState.Ready));
 }

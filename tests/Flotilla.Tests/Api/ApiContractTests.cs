@@ -19,10 +19,11 @@ public sealed class ApiContractTests
         var json = JsonNode.Parse(JsonSerializer.Serialize(InstanceView.From(Internal), ApiJson.Options))!.AsObject();
 
         Assert.Equal(
-            ["exitCode", "id", "pid", "port", "readySince", "reason", "revision", "service", "startedAt", "state", "zone"],
+            ["exitCode", "host", "id", "node", "pid", "port", "readySince", "reason", "revision", "service", "startedAt", "state", "zone"],
             json.Select(p => p.Key).Order(StringComparer.Ordinal));
         Assert.Equal(4242, (int)json["pid"]!);
         Assert.Equal("a", (string?)json["zone"]);
+        Assert.Equal("127.0.0.1", (string?)json["host"]);
     }
 
     [Fact]

@@ -98,6 +98,8 @@ public sealed class SwarmTests : IAsyncLifetime
         await Eventually.Until(() => Ready.Count == 6 && Ready.All(i => i.Host != lost), Wait, "six ready instances, none on the lost node");
         Assert.Contains(Plane.Events.Since(0), e => e.Message.Contains($"({lost}, zone c) is down", StringComparison.Ordinal));
         Assert.Equal(held, Plane.Events.Since(0).Count(e => e.Message.Contains($"moved by Swarm from node", StringComparison.Ordinal)));
+        await Eventually.Until(() => Plane.Status().Nodes.Count(n => n.Ready) == 2, Wait, "status to show the lost node");
+        Assert.Contains(Plane.Status().Nodes, n => n.Address == lost && n.State == "down");
 
         // A rolling update across the two nodes left, under the same load.
         await ApplyAsync(Spec("2"));

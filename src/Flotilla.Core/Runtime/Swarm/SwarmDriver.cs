@@ -35,7 +35,7 @@ public sealed class SwarmDriver : IRuntime
     private readonly Dictionary<string, Probe> _probes = new(StringComparer.Ordinal);
     private List<SlotBinding> _bindings = [];
     private IReadOnlyList<SwarmTask> _tasks = [];
-    private IReadOnlyDictionary<string, SwarmNode> _nodes = new Dictionary<string, SwarmNode>();
+    private IReadOnlyDictionary<string, NodeStatus> _nodes = new Dictionary<string, NodeStatus>();
     private IReadOnlyDictionary<string, string?> _readyPaths = new Dictionary<string, string?>();
     private DockerEngine? _engine;
     private string? _unreachable;
@@ -61,7 +61,7 @@ public sealed class SwarmDriver : IRuntime
     public string? LimitsUnavailable => null;
 
     /// <summary>The swarm's nodes as last seen.</summary>
-    public IReadOnlyList<SwarmNode> Nodes => Volatile.Read(ref _nodes).Values.OrderBy(n => n.Address, StringComparer.Ordinal).ToList();
+    public IReadOnlyList<NodeStatus> Nodes => Volatile.Read(ref _nodes).Values.OrderBy(n => n.Address, StringComparer.Ordinal).ToList();
 
     /// <summary>Why the manager cannot be reached now, or null.</summary>
     public string? Unreachable => Volatile.Read(ref _unreachable);
@@ -404,7 +404,7 @@ public sealed class SwarmDriver : IRuntime
     private readonly Dictionary<string, (string TaskId, string? Node)> _lastTasks = new(StringComparer.Ordinal);
 
     /// <summary>An event when an instance's task changes: it died and Swarm replaced it, or it moved to another node.</summary>
-    private void ReportMoves(IReadOnlyList<SwarmTask> tasks, IReadOnlyDictionary<string, SwarmNode> nodes)
+    private void ReportMoves(IReadOnlyList<SwarmTask> tasks, IReadOnlyDictionary<string, NodeStatus> nodes)
     {
         Volatile.Write(ref _tasks, tasks);
         foreach (var binding in _bindings.Where(b => !b.Gone))
@@ -424,7 +424,7 @@ public sealed class SwarmDriver : IRuntime
         }
     }
 
-    private void ReportNodes(IReadOnlyDictionary<string, SwarmNode> nodes)
+    private void ReportNodes(IReadOnlyDictionary<string, NodeStatus> nodes)
     {
         var before = Volatile.Read(ref _nodes);
         if (before.Count == 0)
@@ -455,7 +455,7 @@ public sealed class SwarmDriver : IRuntime
         }
     }
 
-    private static SwarmNode ToNode(NodeListResponse node) => new(
+    private static NodeStatus ToNode(NodeListResponse node) => new(
         node.ID,
         node.Description?.Hostname ?? "?",
         node.Status?.Addr ?? "",
