@@ -70,7 +70,7 @@ public sealed class SwarmDriver : IRuntime
     public async Task AttachAsync(CancellationToken cancellationToken)
     {
         await EngineAsync(cancellationToken);
-        _loop ??= Task.Run(() => RunAsync(_stopping.Token), CancellationToken.None);
+        EnsureLoop();
         await _firstSync.Task.WaitAsync(cancellationToken);
     }
 
@@ -129,7 +129,7 @@ public sealed class SwarmDriver : IRuntime
             _bindings.Add(new SlotBinding(launch.Id, launch.Service, launch.Revision, null, false, _time.GetUtcNow()));
         }
         WriteLogNote(launch.Service, launch.Id, launch.Revision);
-        _loop ??= Task.Run(() => RunAsync(_stopping.Token), CancellationToken.None);
+        EnsureLoop();
         _poke.Set();
         Changed.Set();
     }
@@ -192,6 +192,15 @@ public sealed class SwarmDriver : IRuntime
     {
     }
 
+    /// <summary>One loop per driver, however many callers start it at once.</summary>
+    private void EnsureLoop()
+    {
+        lock (_gate)
+        {
+            _loop ??= Task.Run(() => RunAsync(_stopping.Token), CancellationToken.None);
+        }
+    }
+
     private async Task RunAsync(CancellationToken cancellationToken)
     {
         var lastProbe = DateTimeOffset.MinValue;
@@ -240,23 +249,10 @@ public sealed class SwarmDriver : IRuntime
     /// <summary>One look at the swarm: services, tasks and nodes; bindings follow; replica counts pushed where they differ.</summary>
     private async Task SyncAsync(DockerEngine engine, CancellationToken cancellationToken)
     {
-        var client = engine.Client;
-        var services = (await client.Swarm.ListServicesAsync(new ServiceListParameters(), cancellationToken))
-            .Where(s => s.Spec is not null && s.ID is not null && Label(s.Spec.Labels, SwarmServiceSpecs.OwnerLabel) == Owner)
-            .Select(s => new Listed(s.ID!, s.Spec!, s.Version?.Index ?? 0)).ToList();
-        var nodes = (await client.Swarm.ListNodesAsync(cancellationToken)).Select(ToNode).ToDictionary(n => n.Id, StringComparer.Ordinal);
-        var tasks = new List<SwarmTask>();
-        if (services.Count > 0)
-        {
-            var byId = services.ToDictionary(s => s.Id, StringComparer.Ordinal);
-            var listed = await client.Tasks.ListAsync(new TasksListParameters
-            {
-                Filters = new Dictionary<string, IDictionary<string, bool>> { ["service"] = services.ToDictionary(s => s.Id, _ => true) },
-            }, cancellationToken);
-            tasks.AddRange(listed.Where(t => t.ServiceID is not null && byId.ContainsKey(t.ServiceID)).Select(t => ToTask(t, byId[t.ServiceID!])));
-        }
+        var manager = new SwarmManager(engine.Client, Owner, _record);
+        var (services, tasks, nodes) = await manager.ReadAsync(cancellationToken);
         ReportNodes(nodes);
-        IReadOnlyList<(Listed Service, ulong Replicas)> changes;
+        IReadOnlyList<(SwarmManager.Listed Service, ulong Replicas)> changes;
         List<InstanceLaunch> creations;
         lock (_gate)
         {
@@ -271,83 +267,16 @@ public sealed class SwarmDriver : IRuntime
         }
         foreach (var (service, replicas) in changes)
         {
-            await ScaleAsync(client, service, replicas, cancellationToken);
+            await manager.ScaleAsync(service, replicas, cancellationToken);
         }
         foreach (var launch in creations)
         {
-            await CreateAsync(client, launch, cancellationToken);
-        }
-    }
-
-    private const string ReadyLabel = "io.flotilla.ready";
-
-    private async Task CreateAsync(DockerClient client, InstanceLaunch launch, CancellationToken cancellationToken)
-    {
-        ulong replicas;
-        lock (_gate)
-        {
-            replicas = (ulong)_bindings.Count(b => b.Service == launch.Service && b.Revision == launch.Revision && !b.Leaving && !b.Gone);
-        }
-        var secrets = new List<(Secrets.SecretRef, string, string)>();
-        foreach (var secret in launch.Secrets ?? [])
-        {
-            var value = (_secrets ?? throw new InvalidOperationException($"secret {secret.Variable}: this driver has no secret store")).Invoke(secret);
-            var name = SwarmServiceSpecs.SecretName(Owner, launch.Revision, secret.Variable, value);
-            var existing = (await client.Secrets.ListAsync(cancellationToken)).FirstOrDefault(s => s.Spec?.Name == name);
-            var id = existing?.ID ?? (await client.Secrets.CreateAsync(new SwarmSecretSpec
+            ulong replicas;
+            lock (_gate)
             {
-                Name = name,
-                Data = Encoding.UTF8.GetBytes(value),
-                Labels = new Dictionary<string, string> { [SwarmServiceSpecs.OwnerLabel] = Owner, [SwarmServiceSpecs.RevisionLabel] = launch.Revision },
-            }, cancellationToken)).ID;
-            secrets.Add((secret, id, name));
-        }
-        var spec = SwarmServiceSpecs.Build(Owner, launch, replicas, secrets);
-        spec.Labels![ReadyLabel] = launch.Http.Ready ?? "";
-        try
-        {
-            await client.Swarm.CreateServiceAsync(new ServiceCreateParameters { Service = spec }, cancellationToken);
-            _record(launch.Service, $"created Swarm service {spec.Name} for revision {launch.Revision} with {replicas} replica{(replicas == 1 ? "" : "s")}", false);
-        }
-        catch (DockerApiException e) when (e.StatusCode == System.Net.HttpStatusCode.Conflict)
-        {
-            // Made by the pass before this one, seen by the next.
-        }
-    }
-
-    private async Task ScaleAsync(DockerClient client, Listed service, ulong replicas, CancellationToken cancellationToken)
-    {
-        try
-        {
-            if (replicas == 0)
-            {
-                await client.Swarm.RemoveServiceAsync(service.Id, cancellationToken);
-                await RemoveSecretsAsync(client, service, cancellationToken);
-                _record(service.Service, $"removed Swarm service {service.Name} (no instance of its revision is wanted)", false);
-                return;
+                replicas = (ulong)_bindings.Count(b => b.Service == launch.Service && b.Revision == launch.Revision && !b.Leaving && !b.Gone);
             }
-            var spec = service.Spec;
-            spec.Mode = new ServiceMode { Replicated = new ReplicatedService { Replicas = replicas } };
-            await client.Swarm.UpdateServiceAsync(service.Id, new ServiceUpdateParameters { Service = spec, Version = (long)service.Version }, cancellationToken);
-        }
-        catch (DockerApiException e) when (e.StatusCode is System.Net.HttpStatusCode.NotFound or System.Net.HttpStatusCode.Conflict || e.ResponseBody?.Contains("out of sequence", StringComparison.Ordinal) == true)
-        {
-            // Changed or gone since it was listed: the next pass sees it as it is now.
-        }
-    }
-
-    private static async Task RemoveSecretsAsync(DockerClient client, Listed service, CancellationToken cancellationToken)
-    {
-        foreach (var reference in service.Spec.TaskTemplate?.ContainerSpec?.Secrets ?? [])
-        {
-            try
-            {
-                await client.Secrets.DeleteAsync(reference.SecretID ?? "", cancellationToken);
-            }
-            catch (DockerApiException)
-            {
-                // Still in use by a task on its way out, or by another revision with the same value: left for later.
-            }
+            await manager.CreateAsync(launch, replicas, _secrets, cancellationToken);
         }
     }
 
@@ -455,31 +384,6 @@ public sealed class SwarmDriver : IRuntime
         }
     }
 
-    private static NodeStatus ToNode(NodeListResponse node) => new(
-        node.ID,
-        node.Description?.Hostname ?? "?",
-        node.Status?.Addr ?? "",
-        Label(node.Spec?.Labels, "zone"),
-        node.Status?.State ?? "unknown",
-        node.Spec?.Availability ?? "unknown",
-        node.Spec?.Role == "manager");
-
-    private static SwarmTask ToTask(TaskResponse task, Listed service) => new(
-        task.ID ?? "",
-        service.Name,
-        service.Service,
-        service.Revision,
-        (int)(task.Slot ?? 0),
-        string.IsNullOrEmpty(task.NodeID) ? null : task.NodeID,
-        task.Status?.State?.ToString().ToLowerInvariant() ?? "unknown",
-        task.DesiredState?.ToString().ToLowerInvariant() ?? "unknown",
-        task.Status?.Err,
-        task.Status?.PortStatus?.Ports?.FirstOrDefault(p => p.TargetPort == SwarmServiceSpecs.ContainerPort)?.PublishedPort is { } port and > 0 ? (int)port : null,
-        new DateTimeOffset(DateTime.SpecifyKind(task.CreatedAt ?? DateTime.UnixEpoch, DateTimeKind.Utc)),
-        task.Status?.ContainerStatus?.ExitCode);
-
-    private static string? Label(IDictionary<string, string>? labels, string key) => labels is not null && labels.TryGetValue(key, out var value) ? value : null;
-
     private string LogPath(string service, string id) => Path.Combine(_logsDirectory, service, id + ".log");
 
     /// <summary>A task's output stays in its node's engine; the instance's log file says where to read it.</summary>
@@ -511,16 +415,6 @@ public sealed class SwarmDriver : IRuntime
         }
         _prober.Dispose();
         _engine?.Dispose();
-    }
-
-    /// <summary>A Swarm service of this control plane, as listed.</summary>
-    private sealed record Listed(string Id, ServiceSpec Spec, ulong Version)
-    {
-        public string Name => Spec.Name ?? Id;
-        public string Service => Label(Spec.Labels, SwarmServiceSpecs.ServiceLabel) ?? Name;
-        public string Revision => Label(Spec.Labels, SwarmServiceSpecs.RevisionLabel) ?? "";
-        public string? ReadyPath => Label(Spec.Labels, ReadyLabel) is { Length: > 0 } path ? path : null;
-        public ulong Replicas => Spec.Mode?.Replicated?.Replicas ?? 0;
     }
 
     private sealed record Probe(DateTimeOffset? ReadySince = null, bool WasReady = false, int Failures = 0);
