@@ -57,7 +57,7 @@ replaced_after() {
 # seconds from $1 (ns) until 6 distinct instances answer through $2
 full_after() {
   for _ in $(seq 600); do
-    local seen; seen=$(for _ in $(seq 30); do curl -s -m 1 "$2" | sed -n 's/.*"instance":"\([^"]*\)".*/\1/p'; done | sort -u | wc -l)
+    local seen; seen=$(for _ in $(seq 30); do { curl -s -m 1 "$2" || true; echo; } | sed -n 's/.*"instance":"\([^"]*\)".*/\1/p'; done | sort -u | wc -l)
     [ "$seen" -ge 6 ] && { awk -v a="$1" -v b="$(date +%s%N)" 'BEGIN { printf "%.2f", (b - a) / 1e9 }'; return 0; }
     sleep 0.1
   done
