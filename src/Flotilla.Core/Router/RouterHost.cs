@@ -69,7 +69,11 @@ public sealed class RouterHost(Action<string>? log = null, IListenerSource? list
             {
                 var routes = table.Services.TryGetValue(name, out var list) ? list : [];
                 var service = RoutingTable.ServiceOf(name);
-                var states = routes.Select(r => _destinations.GetOrAdd(r.InstanceId, _ => new DestinationState(r.InstanceId, r.Prefix, _metrics.For(service, r.Revision), _time))).ToArray();
+                // An instance that moved (an engine replaced its task on another node) is a new destination at its new address.
+                var states = routes.Select(r => _destinations.AddOrUpdate(
+                    r.InstanceId,
+                    _ => new DestinationState(r.InstanceId, r.Prefix, _metrics.For(service, r.Revision), _time),
+                    (_, known) => known.Prefix == r.Prefix ? known : new DestinationState(r.InstanceId, r.Prefix, _metrics.For(service, r.Revision), _time))).ToArray();
                 routed.UnionWith(routes.Select(r => r.InstanceId));
                 revisions.UnionWith(routes.Select(r => (service, r.Revision)));
                 var mirror = table.MirrorsOrEmpty.GetValueOrDefault(name);

@@ -61,6 +61,19 @@ public sealed class RouterHostTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnInstanceThatMoved_IsReachedAtItsNewAddress()
+    {
+        // On Swarm an instance keeps its name when its task is replaced on another node.
+        Route(new RouteDestination("moving", _a.Port));
+        Assert.Equal("a", await _client.GetStringAsync(Url()));
+        Route(new RouteDestination("moving", _b.Port));
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.Equal("b", await _client.GetStringAsync(Url()));
+        }
+    }
+
+    [Fact]
     public async Task NoReadyInstance_Is503_WithTheServiceNamed()
     {
         Route();
