@@ -49,7 +49,7 @@ public sealed class SwarmTests : IAsyncLifetime
                 class H(http.server.BaseHTTPRequestHandler):
                     protocol_version = 'HTTP/1.1'
                     def do_GET(self):
-                        body = ('{"version": "web ' + os.environ['VERSION'] + '"}').encode()
+                        body = ('{"version": "web ' + os.environ['VERSION'] + '", "instance": "' + os.environ['FLOTILLA_INSTANCE'] + '"}').encode()
                         self.send_response(200); self.send_header('Content-Length', str(len(body))); self.end_headers(); self.wfile.write(body)
                     def log_message(self, *args): pass
                 http.server.ThreadingHTTPServer(('', int(os.environ['PORT'])), H).serve_forever()
@@ -78,6 +78,19 @@ public sealed class SwarmTests : IAsyncLifetime
             .Select(s => (s.Spec!.Name!, s.Spec.Mode?.Replicated?.Replicas ?? 0)).ToList();
     }
 
+    /// <summary>How many distinct tasks answer 30 requests through the router.</summary>
+    private static async Task<int> AnsweringAsync(string endpoint)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < 30; i++)
+        {
+            var body = System.Text.Json.Nodes.JsonNode.Parse(await http.GetStringAsync(endpoint))!;
+            seen.Add((string)body["instance"]!);
+        }
+        return seen.Count;
+    }
+
     [DockerFact]
     public async Task ANodeLost_AndARollingUpdate_UnderLoad_FailNoRequest_AndARestartedControlPlaneFindsItsServices()
     {
@@ -99,6 +112,8 @@ public sealed class SwarmTests : IAsyncLifetime
         Assert.Contains(Plane.Events.Since(0), e => e.Message.Contains($"({lost}, zone c) is down", StringComparison.Ordinal));
         Assert.Equal(held, Plane.Events.Since(0).Count(e => e.Message.Contains($"moved by Swarm from node", StringComparison.Ordinal)));
         await Eventually.Until(() => Plane.Status().Nodes.Count(n => n.Ready) == 2, Wait, "status to show the lost node");
+        // Every instance answers through the router again, the moved ones at their new addresses.
+        await Eventually.Until(async () => (await AnsweringAsync(endpoint)) == 6, Wait, "six instances answering through the router");
         Assert.Contains(Plane.Status().Nodes, n => n.Address == lost && n.State == "down");
 
         // A rolling update across the two nodes left, under the same load.
