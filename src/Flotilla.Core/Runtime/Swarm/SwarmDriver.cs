@@ -176,8 +176,11 @@ public sealed class SwarmDriver : IRuntime
     {
         lock (_gate)
         {
-            _bindings.RemoveAll(b => b.InstanceId == instanceId && b.Gone);
-            _probes.Remove(instanceId);
+            if (_bindings.RemoveAll(b => b.InstanceId == instanceId && b.Gone) > 0)
+            {
+                _probes.Remove(instanceId);
+                _lastTasks.Remove(instanceId);
+            }
         }
     }
 
