@@ -36,19 +36,26 @@ export default {
     for (const c of state.charts ?? []) c.destroy();
   },
 
+  // A rolling service, or a release that completed, is not in the live stream: ask for its rollout, again after each event.
   async refresh(state, ctx) {
-    if (!state.service) return;
-    // Rolling services have no release in the live stream: ask for their rollout.
-    if (!ctx.live.rollout(state.service)) {
-      try { state.fetched = await ctx.api(`/services/${encodeURIComponent(state.service)}/rollout`); } catch (e) { state.fetched = { error: e.message }; }
-      this.update(state, ctx);
+    if (!state.service || ctx.live.rollout(state.service) || state.fetching) return;
+    state.fetching = true;
+    state.fetchedAt = ctx.live.status?.lastEvent;
+    try {
+      state.fetched = await ctx.api(`/services/${encodeURIComponent(state.service)}/rollout`);
+    } catch (e) {
+      state.fetched = { error: e.message };
+    } finally {
+      state.fetching = false;
     }
+    this.update(state, ctx);
   },
 
   update(state, ctx) {
     const status = ctx.live.status;
     if (!status) return;
     if (!state.service) { fill(state.list, list(status)); return; }
+    if (!ctx.live.rollout(state.service) && state.fetchedAt !== status.lastEvent) this.refresh(state, ctx);
     const rollout = ctx.live.rollout(state.service) ?? state.fetched;
     if (!rollout) return;
     if (rollout.error) { fill(state.head, h('p.error', { text: rollout.error })); return; }
