@@ -11,9 +11,9 @@ public sealed class StatusStreamTests(ApiFixture api) : IClassFixture<ApiFixture
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
 
     /// <summary>Reads Server-Sent Events of one type from a streaming response, one data payload at a time.</summary>
-    private static async Task<JsonNode> NextAsync(StreamReader reader, string type)
+    private static async Task<JsonNode> NextAsync(StreamReader reader, string type, TimeSpan? within = null)
     {
-        using var timeout = new CancellationTokenSource(Wait);
+        using var timeout = new CancellationTokenSource(within ?? Wait);
         string? evt = null;
         while (await reader.ReadLineAsync(timeout.Token) is { } line)
         {
@@ -48,6 +48,17 @@ public sealed class StatusStreamTests(ApiFixture api) : IClassFixture<ApiFixture
         // What changed arrives; a message with nothing new is never sent, so the next one shows the new revision.
         Assert.True((long)next["system"]!["revision"]! > revision, $"expected a revision after {revision}: {next.ToJsonString()}");
         Assert.True((long)next["lastEvent"]! >= (long)first["lastEvent"]!);
+    }
+
+    [Fact]
+    public async Task StatusStream_SendsNothingMore_WhileNothingChanges()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "v1/status/stream");
+        using var response = await api.Reader.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        await NextAsync(reader, "status");
+        // It looks every second; three looks at an unchanged system send nothing.
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => NextAsync(reader, "status", TimeSpan.FromSeconds(3.5)));
     }
 
     [Fact]

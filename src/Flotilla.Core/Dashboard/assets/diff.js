@@ -9,8 +9,8 @@ export function diffLines(before, after) {
   let i = 0, j = 0;
   while (i < n || j < m) {
     if (i < n && j < m && a[i] === b[j]) { out.push(['same', a[i]]); i++; j++; }
-    else if (j < m && (i === n || lcs[i][j + 1] >= lcs[i + 1][j])) out.push(['add', b[j++]]);
-    else out.push(['del', a[i++]]);
+    else if (i < n && (j === m || lcs[i + 1][j] >= lcs[i][j + 1])) out.push(['del', a[i++]]);
+    else out.push(['add', b[j++]]);
   }
   return fold(out);
 }
