@@ -116,6 +116,32 @@ public sealed class ReleaseDashboardTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AParallelRun_ThatDiffers_ShowsTheDifferingFieldWithAnExamplePair_AndWhyItStopped()
+    {
+        const string parallel = """
+            strategy: parallel
+            parallel: { duration: 3s, minRequests: 30, maxMismatchRate: 5%, ignore: ["$.version"] }
+            """;
+        await _ui.ApplyAsync("1.0.0", parallel);
+        await _ui.Plane.WaitUntilConvergedAsync(DashboardHarness.Wait);
+        using var traffic = new VersionClient(n => $"{_ui.Endpoint}reviews/{n % 3 + 1}", loops: 2);
+        var page = await _ui.SignInAsync(_ui.AdminToken);
+        await page.GotoAsync(_ui.Url + "#/release/reviews");
+        await Expect(page.Locator("#release-head")).ToContainTextAsync("complete");
+
+        // 2.0.0 rounds item 3's average (4.5 stars) to 5: a real difference; timestamps and ids are noise.
+        await _ui.ApplyAsync("2.0.0", parallel, extraEnv: ", REVIEWS_AVERAGE: \"integer\"");
+        await Expect(page.Locator("#phase")).ToHaveTextAsync("aborted");
+        await Expect(page.Locator("#reason")).ToContainTextAsync("parallel run:");
+        var field = page.Locator("#parallel tbody tr").First;
+        await Expect(field).ToContainTextAsync("$.average");
+        await Expect(field).ToContainTextAsync("4.5");
+        await Expect(page.Locator("#parallel")).ToContainTextAsync("$.generatedAt");
+        await _ui.ScreenshotAsync(page, "release-parallel");
+        await traffic.StopAsync();
+    }
+
+    [Fact]
     public async Task AReadToken_SeesEverything_ButNoButtonThatChangesAnything()
     {
         await _ui.ApplyAsync("1.0.0", Canary, flags: Flags);

@@ -103,7 +103,7 @@ function head(rollout) {
     h('p', null, h('span#phase', null, badge(release.phase, phaseKind(release))), ' ',
       `${release.strategy}: revision ${short(release.target)} over stable ${short(release.stable)} · `,
       h('strong#weight', { text: `${release.weight}%` }), ' of traffic · ',
-      h('span#step', { text: `step ${Math.min(release.step + 1, release.steps)} of ${release.steps}: ${release.stepText}` })),
+      h('span#step', { text: release.stepText })),
     release.reason ? h('p#reason', { class: release.degraded ? 'why bad' : 'why' }, h('strong', null, release.degraded ? 'Why it stopped: ' : 'Why: '), release.reason) : null,
     release.previewPort ? h('p.small', null, `Preview: http://127.0.0.1:${release.previewPort}`) : null);
 }
@@ -142,7 +142,7 @@ function verdict(phase) {
 function parallel(report) {
   return h('div', null,
     h('h3', null, 'Parallel run'),
-    h('p', null, `${report.compared} compared, ${report.mismatches} differ (${fmt(report.mismatchRate * 100)}%), ${report.candidateErrors} candidate errors · p99 stable ${fmt(report.stable.p99)} ms, candidate ${fmt(report.candidateLatency.p99)} ms`),
+    h('p', null, `${report.compared} compared, ${report.mismatches} differ (${fmt(report.mismatchRate)}%), ${report.candidateErrors} candidate errors · p99 stable ${fmt(report.stable.p99)} ms, candidate ${fmt(report.candidateLatency.p99)} ms`),
     report.fields.length ? table(['Field', 'Differs in', 'Stable said', 'Candidate said'], report.fields.map(f => h('tr', null,
       h('td', null, h('code', { text: f.field })), h('td', { text: f.count }), h('td', null, h('code', { text: f.stable })), h('td', null, h('code', { text: f.candidate }))))) : null,
     report.noise.length ? h('p.small.muted', { text: `Noise (differs between two stable answers, not counted): ${report.noise.map(n => n.field).join(', ')}` }) : null);
