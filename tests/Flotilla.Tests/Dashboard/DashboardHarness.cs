@@ -15,6 +15,7 @@ public sealed class DashboardHarness : IAsyncDisposable
     public static readonly TimeSpan Wait = TimeSpan.FromSeconds(90);
     private static readonly string Reviews = Path.Combine(Repository.Root, "examples", "shop", "services", "Reviews");
     private readonly TempDirectory _dir = new("flotilla-ui");
+    private readonly List<string> _pageErrors = [];
     private IPlaywright? _playwright;
 
     private DashboardHarness()
@@ -62,6 +63,8 @@ public sealed class DashboardHarness : IAsyncDisposable
         var context = await Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1360, Height = 900 } });
         context.SetDefaultTimeout(30_000);
         var page = await context.NewPageAsync();
+        // A script error the page swallowed would pass every assertion on what it shows: collect and fail on them.
+        page.PageError += (_, error) => { lock (_pageErrors) { _pageErrors.Add(error); } };
         await page.GotoAsync(Url);
         await page.FillAsync("#token", token);
         await page.ClickAsync("button[type=submit]");
@@ -116,5 +119,6 @@ public sealed class DashboardHarness : IAsyncDisposable
         }
         Assert.Empty(ProcessScan.Mentioning(_dir.Path));
         _dir.Dispose();
+        Assert.True(_pageErrors.Count == 0, $"script errors in the page: {string.Join(" | ", _pageErrors)}");
     }
 }

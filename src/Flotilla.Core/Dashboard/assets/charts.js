@@ -1,7 +1,8 @@
 import { h } from './dom.js';
 
 // A small time chart over uPlot (vendored in vendor/uplot, MIT): one line per series, nulls left as gaps.
-export function timeChart(title, unit, series) {
+// range: 'percent' keeps the y axis within 0..100 (it would otherwise pad past 100).
+export function timeChart(title, unit, series, range) {
   const element = h('figure.chart', { 'data-chart': title }, h('figcaption', { text: title }));
   let plot = null;
   return {
@@ -13,7 +14,7 @@ export function timeChart(title, unit, series) {
           width: 440,
           height: 170,
           legend: { show: true },
-          scales: { x: { time: true } },
+          scales: { x: { time: true }, y: range === 'percent' ? { range: (u, min) => [Math.max(0, Math.floor(Math.min(min ?? 0, 100) / 10) * 10 - 10), 100] } : {} },
           axes: [{}, { label: unit, size: 50 }],
           series: [{}, ...series.map(s => ({ label: s.label, stroke: s.color, width: 2, spanGaps: false, points: { show: xs.length < 3 } }))],
         }, data, element);

@@ -58,8 +58,9 @@ export const live = {
         series = { target: release.target, points: [] };
         this.samples.set(rollout.service, series);
       }
-      const previous = series.points.at(-1);
-      const rate = (now, before) => previous && now >= before && t > previous.t ? (now - before) / (t - previous.t) : null;
+      // Rates over at least a second: a sample taken right after another (an event woke the stream) would divide by almost nothing.
+      const previous = series.points.findLast(p => p.t <= t - 1);
+      const rate = (now, before) => previous && now >= before ? (now - before) / (t - previous.t) : null;
       series.points.push({
         t,
         weight: release.weight,

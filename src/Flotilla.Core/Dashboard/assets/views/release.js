@@ -16,9 +16,9 @@ export default {
     state.head = h('div#release-head');
     state.buttons = h('div#release-buttons.buttons');
     state.charts = [
-      timeChart('Weight on the new revision', '%', [{ label: 'canary weight', color: CANARY }]),
+      timeChart('Weight on the new revision', '%', [{ label: 'canary weight', color: CANARY }], 'percent'),
       timeChart('Requests per second', 'req/s', [{ label: 'canary', color: CANARY }, { label: 'stable', color: STABLE }]),
-      timeChart('Success rate', '%', [{ label: 'canary', color: CANARY }, { label: 'stable', color: STABLE }]),
+      timeChart('Success rate', '%', [{ label: 'canary', color: CANARY }, { label: 'stable', color: STABLE }], 'percent'),
       timeChart('Latency p95', 'ms', [{ label: 'canary', color: CANARY }, { label: 'stable', color: STABLE }]),
     ];
     state.analyses = h('div#analyses');
