@@ -69,5 +69,10 @@ public sealed class DashboardTests : IAsyncLifetime
         await Expect(page.Locator("#instances tbody tr td.state", new() { HasTextString = "ready" })).ToHaveCountAsync(2);
         await page.ClickAsync("nav a[data-view=overview]");
         await Expect(page.Locator("#services tr[data-service=reviews] td.ready")).ToContainTextAsync("2/2");
+
+        // The token is revoked while the page is open: its next call is refused and the page asks to sign in again.
+        _ui.Plane.Store.RevokeToken("alice", "test", DateTimeOffset.UtcNow);
+        await page.ClickAsync("nav a[data-view=history]");
+        await Expect(page.Locator("form.signin .error")).ToContainTextAsync("revoked");
     }
 }

@@ -31,6 +31,8 @@ export async function api(path, { method = 'GET', body, signal } = {}) {
   if (!response.ok) {
     let problem;
     try { problem = await response.json(); } catch { problem = { title: `${response.status} ${response.statusText}` }; }
+    // A token revoked while the page is open: the app returns to the sign-in form.
+    if (response.status === 401 && path !== '/whoami') window.dispatchEvent(new Event('flotilla:unauthorized'));
     throw new ApiError(response.status, problem);
   }
   if (response.status === 204) return null;

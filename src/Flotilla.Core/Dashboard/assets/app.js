@@ -113,4 +113,5 @@ function render(navigated) {
   current.view.update?.(current.state, ctx);
 }
 
+window.addEventListener('flotilla:unauthorized', () => { if (session.token) signedOut(); });
 if (session.token) start(); else signInPage();
