@@ -11,6 +11,7 @@ return name switch
     "ofrep-server" => await OfrepServer.RunAsync(args[1..]),
     "disruption" => await DisruptionLoad.RunAsync(args[1..]),
     "start-cost" => await StartCostBench.RunAsync(args[1..]),
+    "dashboard" => await DashboardBrowse.RunAsync(args[1..]),
     _ => Usage(),
 };
 
@@ -23,6 +24,7 @@ static int Usage()
     Console.Error.WriteLine("       Flotilla.Bench router-only PORT BACKEND...");
     Console.Error.WriteLine("       Flotilla.Bench flags [BenchmarkDotNet arguments]        (in-process flag evaluation)");
     Console.Error.WriteLine("       Flotilla.Bench ofrep-server PORT FLAGS.json            (OFREP until stdin closes; bench/flags.sh)");
+    Console.Error.WriteLine("       Flotilla.Bench dashboard URL TOKEN [--tabs 4] [--seconds 60]   (dashboards open in Chromium; bench/dashboard.sh)");
     Console.Error.WriteLine("       Flotilla.Bench disruption URL --at SECONDS --run COMMAND [--seconds 12] [--connections 8]   (bench/router-crash.sh)");
     return 2;
 }

@@ -17,7 +17,8 @@ public static class ApiAuth
     public static async Task CheckAsync(HttpContext context, Func<Task> next, StateStore store)
     {
         var path = context.Request.Path;
-        if (path == "/healthz" || path == "/v1/openapi.json")
+        // The dashboard's page and scripts hold no data: it signs in with a token and then calls /v1 like the CLI.
+        if (path == "/healthz" || path == "/v1/openapi.json" || path == "/" || path.StartsWithSegments("/ui"))
         {
             await next();
             return;
@@ -42,6 +43,9 @@ public static class ApiAuth
         context.Items[CallerKey] = caller;
         await next();
     }
+
+    /// <summary>The token that made the request (null before the check ran).</summary>
+    public static TokenRecord? Caller(HttpContext context) => context.Items[CallerKey] as TokenRecord;
 
     /// <summary>Who made the request, as audit records name them.</summary>
     public static string Actor(HttpContext context) => context.Items[CallerKey] is TokenRecord caller ? $"token:{caller.Name}" : "anonymous";

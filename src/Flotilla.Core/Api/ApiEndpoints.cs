@@ -15,6 +15,10 @@ internal static class ApiEndpoints
     {
         var v1 = app.MapGroup("/v1");
         v1.MapGet("/status", (ControlPlane plane) => Results.Json(SystemView.From(plane.Status()), ApiJson.Options)).WithSummary("The system: services, instances, zones, revision.");
+        v1.MapGet("/status/stream", (HttpContext context, ControlPlane plane) => StatusStream.WriteAsync(context, plane, TimeProvider.System))
+            .WithSummary("The system and the releases under way as Server-Sent Events (event: status): now, then whenever it changes.");
+        v1.MapGet("/whoami", (HttpContext context) => Results.Json(new CallerView(ApiAuth.Caller(context)!.Name, ApiAuth.Caller(context)!.Role), ApiJson.Options))
+            .WithSummary("The token's name and role (read or admin): what a client may offer its user.");
         v1.MapGet("/instances", (ControlPlane plane) => Results.Json(plane.Status().Services.SelectMany(s => s.Instances).Select(InstanceView.From), ApiJson.Options)).WithSummary("Every instance, like ps.");
         v1.MapGet("/diff", (ControlPlane plane) => Results.Json(plane.Diff(), ApiJson.Options)).WithSummary("Desired state against what runs, per service.");
         v1.MapGet("/revisions", (int? limit, string? environment, ControlPlane plane) => Results.Json(plane.Store.Revisions(Math.Clamp(limit ?? 50, 1, 1000), environment)

@@ -20,3 +20,6 @@ public sealed record ShutdownBody(bool StopDataPlane);
 public sealed record RevisionSummary(long Number, DateTimeOffset CreatedAt, string Actor, string? Environment, string SpecFile, string? GitCommit, string Summary);
 
 public sealed record RevisionDetail(long Number, DateTimeOffset CreatedAt, string Actor, string? Environment, string SpecFile, string? GitCommit, string Summary, string Spec);
+
+/// <summary>GET /v1/whoami: the caller's token name and role.</summary>
+public sealed record CallerView(string Name, string Role);

@@ -72,6 +72,7 @@ public sealed class ApiServer : IAsyncDisposable
         app.MapOpenApi("/{documentName}/openapi.json");
         app.MapGet("/healthz", () => Results.Text("ok\n"));
         ApiEndpoints.Map(app, planes, server._shutdown);
+        Dashboard.DashboardAssets.Map(app);
         await app.StartAsync(cancellationToken);
         var address = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         server.Url = address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal);
