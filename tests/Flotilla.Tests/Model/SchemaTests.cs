@@ -39,6 +39,10 @@ public sealed class SchemaTests
             (SpecKeys.ServiceOverlay, environment.GetProperty("properties").GetProperty("services").GetProperty("additionalProperties")),
             (SpecKeys.Secret, service.GetProperty("properties").GetProperty("secrets").GetProperty("additionalProperties")),
             (SpecKeys.Flags, Def("flags").GetProperty("oneOf")[1]),
+            (SpecKeys.Function, Def("function")),
+            (SpecKeys.Trigger, Def("function").GetProperty("properties").GetProperty("trigger")),
+            (SpecKeys.Scale, Def("function").GetProperty("properties").GetProperty("scale")),
+            (SpecKeys.Hold, Def("function").GetProperty("properties").GetProperty("hold")),
         };
         foreach (var (loader, schema) in cases)
         {
