@@ -32,6 +32,7 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
     private readonly IRouter _router;
     private readonly InstanceSetController _controller;
     private readonly Controllers.Functions.FunctionController _functions;
+    private readonly Controllers.Queues.QueueDelivery _queues;
     // Every revision is recorded under this lock (one writer of revisions), and the rollout watch takes it to
     // publish a release's step or abort: it guards changes of state only, never a build or other slow work.
     private readonly SemaphoreSlim _changing = new(1, 1);
@@ -60,7 +61,8 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
         Secrets = new Secrets.SecretStore(store, options.DataDirectory);
         _driver = new RuntimeSet(options.DataDirectory, new StoreJournal(store), _time, Secrets.Resolve, options.DockerEndpoint);
         _controller = new InstanceSetController(_driver, router, events, _time);
-        _functions = new Controllers.Functions.FunctionController(router, () => State.Services.Where(s => s.Function is not null).ToList(), Publish, events, _time);
+        _functions = new Controllers.Functions.FunctionController(router, Functions, Publish, events, _time);
+        _queues = new Controllers.Queues.QueueDelivery(store, Functions, name => router.Endpoints.TryGetValue(name, out var port) ? port : null, events, _time);
         _releases = new ReleaseController(FindServiceRevision, SaveRelease, events, _time);
         _flagService = new FlagService(store, router, events, _time, () => State.Flags);
         _gitOpsSync = new GitOpsSync(store, this, events, _time, options.DataDirectory);
@@ -68,6 +70,12 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
     }
 
     public EventLog Events { get; }
+
+    /// <summary>The functions of the desired state (services whose count follows demand).</summary>
+    private IReadOnlyList<DesiredService> Functions() => State.Services.Where(s => s.Function is not null).ToList();
+
+    /// <summary>Functions' queues: push, and delivery (<see cref="Controllers.Queues.QueueDelivery"/>).</summary>
+    public Controllers.Queues.QueueDelivery Queues => _queues;
 
     /// <summary>This environment's secrets (its own store and key: environments never see each other's).</summary>
     public Secrets.SecretStore Secrets { get; }
@@ -193,6 +201,7 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
             await plane.RecoverAsync(cancellationToken);
             plane._controller.Start();
             plane._functions.Start();
+            plane._queues.Start();
             plane._rolloutLoop = Task.Run(() => plane.RolloutLoopAsync(plane._rolloutStop.Token), CancellationToken.None);
             plane._gitOpsLoop = Task.Run(() => plane._gitOpsSync.RunAsync(plane._rolloutStop.Token), CancellationToken.None);
             return plane;
@@ -468,6 +477,7 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
         await _rolloutStop.CancelAsync();
         await _rolloutLoop;
         await _gitOpsLoop;
+        await _queues.DisposeAsync();
         await _functions.DisposeAsync();
         await _controller.DisposeAsync();
         if (!_stoppedDataPlane)
@@ -500,6 +510,7 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
         await _rolloutStop.CancelAsync();
         await _rolloutLoop;
         await _gitOpsLoop;
+        await _queues.DisposeAsync();
         await _functions.DisposeAsync();
         await _controller.StopAllAsync();
         if (_router is RouterClient client)

@@ -31,9 +31,22 @@ internal static class FunctionReader
                         }
                     }
                     break;
+                case "queue":
+                    if (reader.String(value, at) is { } queue)
+                    {
+                        if (Names.IsServiceName(queue))
+                        {
+                            trigger = new FunctionTrigger(null, queue);
+                        }
+                        else
+                        {
+                            reader.Error(value, at, $"'{queue}' is not a valid queue name: {Names.ServiceNameHelp}");
+                        }
+                    }
+                    break;
                 default:
                     // Declared so that a spec written for them gets a clear answer instead of "unknown key".
-                    reader.Error(keyNode, at, $"'{key}' triggers are not served yet (issue 19 delivers http first); use 'http: /path' for now");
+                    reader.Error(keyNode, at, $"'{key}' triggers are not served yet (issue 19 delivers http and queue first); use 'http: /path' or 'queue: NAME' for now");
                     break;
             }
         }
@@ -93,6 +106,23 @@ internal static class FunctionReader
             };
         }
         return hold;
+    }
+
+    public static FunctionRetry ReadRetry(SpecReader reader, YamlNode node, string path)
+    {
+        var retry = FunctionRetry.Default;
+        foreach (var (key, value, _) in reader.Mapping(node, path, SpecKeys.Retry))
+        {
+            var at = SpecReader.Join(path, key);
+            retry = key switch
+            {
+                "attempts" => retry with { Attempts = reader.Int(value, at, 1, 1000, "how many times a message is tried in all") ?? retry.Attempts },
+                "backoff" => retry with { Backoff = reader.Duration(value, at) ?? retry.Backoff },
+                "maxBackoff" => retry with { MaxBackoff = reader.Duration(value, at) ?? retry.MaxBackoff },
+                _ => retry,
+            };
+        }
+        return retry;
     }
 
     /// <summary>Memory as Lambda sizes it: the limit, and a CPU share in proportion.</summary>

@@ -9,10 +9,22 @@ namespace Flotilla.Model;
 public sealed record FunctionSpec(FunctionTrigger Trigger, FunctionScale Scale, TimeSpan Timeout, FunctionHold Hold)
 {
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>How a queue message that failed is tried again (queue triggers only).</summary>
+    public FunctionRetry Retry { get; init; } = FunctionRetry.Default;
 }
 
-/// <summary>What runs a function: requests on a path of its endpoint (the only trigger served so far).</summary>
-public sealed record FunctionTrigger(string? Http);
+/// <summary>
+/// What runs a function: requests on a path of its endpoint (<see cref="Http"/>), or the messages
+/// of a queue (<see cref="Queue"/>), each POSTed to the function through its endpoint.
+/// </summary>
+public sealed record FunctionTrigger(string? Http, string? Queue = null);
+
+/// <summary>A failed queue message is tried again after <see cref="Backoff"/>, doubling up to <see cref="MaxBackoff"/>, at most <see cref="Attempts"/> times in all; then it is dead.</summary>
+public sealed record FunctionRetry(int Attempts, TimeSpan Backoff, TimeSpan MaxBackoff)
+{
+    public static FunctionRetry Default { get; } = new(5, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(1));
+}
 
 /// <summary>
 /// Demand scaling: between <see cref="Min"/> and <see cref="Max"/> instances, each given about

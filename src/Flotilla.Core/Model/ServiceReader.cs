@@ -12,7 +12,7 @@ internal static class ServiceReader
         var service = new ServiceSpec { Name = name, At = reader.At(node) };
         YamlNode? buildNode = null, commandNode = null, imageNode = null, filesNode = null;
         FunctionTrigger? trigger = null;
-        var (scale, timeout, hold) = (FunctionScale.Default, FunctionSpec.DefaultTimeout, FunctionHold.Default);
+        var (scale, timeout, hold, retry) = (FunctionScale.Default, FunctionSpec.DefaultTimeout, FunctionHold.Default, FunctionRetry.Default);
         foreach (var (key, value, _) in reader.Mapping(node, path, function ? SpecKeys.Function : SpecKeys.Service))
         {
             var at = $"{path}.{key}";
@@ -76,6 +76,9 @@ internal static class ServiceReader
                 case "hold":
                     hold = FunctionReader.ReadHold(reader, value, at);
                     break;
+                case "retry":
+                    retry = FunctionReader.ReadRetry(reader, value, at);
+                    break;
                 case "memory":
                     service = service with { Resources = FunctionReader.ReadMemory(reader, value, at) };
                     break;
@@ -87,7 +90,7 @@ internal static class ServiceReader
             {
                 reader.Error(node, $"{path}.trigger", "missing: say what runs the function, e.g. 'trigger: { http: /thumbnail }'");
             }
-            service = service with { Instances = scale.Min, Function = new FunctionSpec(trigger ?? new FunctionTrigger("/"), scale, timeout, hold) };
+            service = service with { Instances = scale.Min, Function = new FunctionSpec(trigger ?? new FunctionTrigger("/"), scale, timeout, hold) { Retry = retry } };
         }
         if (buildNode is not null && commandNode is not null)
         {

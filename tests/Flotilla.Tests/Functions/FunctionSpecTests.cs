@@ -73,7 +73,7 @@ public sealed class FunctionSpecTests : IDisposable
                 instances: 2
               b:
                 command: [x]
-                trigger: { queue: images }
+                trigger: { schedule: "* * * * *" }
               c:
                 command: [x]
               d:
@@ -86,7 +86,7 @@ public sealed class FunctionSpecTests : IDisposable
         AssertError(errors, 6, 19, "functions.a.scale.min", "min (3) is above max (2)");
         AssertError(errors, 6, 30, "functions.a.scale.concurency", "did you mean 'concurrency'?");
         AssertError(errors, 7, 5, "functions.a.instances", "unknown key 'instances'");
-        AssertError(errors, 10, 16, "functions.b.trigger.queue", "not served yet");
+        AssertError(errors, 10, 16, "functions.b.trigger.schedule", "not served yet");
         AssertError(errors, 12, 5, "functions.c.trigger", "missing");
         AssertError(errors, 16, 14, "functions.d.timeout", "must be");
         AssertError(errors, 17, 13, "functions.d.memory", "256Mi");

@@ -43,6 +43,7 @@ public sealed class SchemaTests
             (SpecKeys.Trigger, Def("function").GetProperty("properties").GetProperty("trigger")),
             (SpecKeys.Scale, Def("function").GetProperty("properties").GetProperty("scale")),
             (SpecKeys.Hold, Def("function").GetProperty("properties").GetProperty("hold")),
+            (SpecKeys.Retry, Def("function").GetProperty("properties").GetProperty("retry")),
         };
         foreach (var (loader, schema) in cases)
         {
