@@ -137,6 +137,7 @@ internal static class ReconcileBench
         }
 
         public Task<bool> WaitForDrainAsync(string instanceId, TimeSpan timeout, CancellationToken cancellationToken = default) => Task.FromResult(true);
+        public Task<Flotilla.Router.Functions.DemandReport> WaitForDemandAsync(long after, TimeSpan wait, CancellationToken cancellationToken = default) => Task.FromResult(Flotilla.Router.Functions.DemandReport.Empty);
         public Task<IReadOnlyList<Flotilla.Router.Metrics.RevisionInterval>> TakeMetricsAsync() => Task.FromResult<IReadOnlyList<Flotilla.Router.Metrics.RevisionInterval>>([]);
         public Task<string> PrometheusAsync() => Task.FromResult("");
         public Task<Flotilla.Router.Mirror.ParallelReport?> ParallelReportAsync(string service) => Task.FromResult<Flotilla.Router.Mirror.ParallelReport?>(null);

@@ -19,6 +19,7 @@ var root = new RootCommand("Flotilla: run a system of microservices as many inst
     ParallelCommand.Create(),
     FlagsCommand.Create(),
     GitOpsCommand.Create(),
+    QueueCommand.Create(),
     ImageCommand.Create(),
 };
 foreach (var command in ChangeCommands.Create().Concat(InspectCommands.Create()).Concat(EnvironmentCommands.Create()).Concat(ConfigCommands.Create()))

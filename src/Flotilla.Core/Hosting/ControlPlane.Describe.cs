@@ -29,7 +29,7 @@ public sealed partial class ControlPlane
         var withRevision = new SortedDictionary<string, string>(env.ToDictionary(), StringComparer.Ordinal) { ["FLOTILLA_REVISION"] = revision };
         return new DesiredService(service.Name, revision, service.Instances, command, withRevision, service.Http, service.Timeouts, service.Restart,
             service.DependsOn.Select(d => d.Name).ToList(), service.Resources, Rollout: service.Rollout,
-            Secrets: secrets.Count == 0 ? null : secrets, EnvSources: ServiceEnvironment.Sources(spec, service, withRevision), Runtime: runtime, Image: service.Image);
+            Secrets: secrets.Count == 0 ? null : secrets, EnvSources: ServiceEnvironment.Sources(spec, service, withRevision), Runtime: runtime, Image: service.Image, Function: service.Function);
     }
 
     /// <summary>Where each of a service's secrets is, with a fingerprint of its value now; a secret that cannot be had refuses the apply.</summary>

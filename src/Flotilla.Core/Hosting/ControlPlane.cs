@@ -31,6 +31,8 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
     private readonly RuntimeSet _driver;
     private readonly IRouter _router;
     private readonly InstanceSetController _controller;
+    private readonly Controllers.Functions.FunctionController _functions;
+    private readonly Controllers.Queues.QueueDelivery _queues;
     // Every revision is recorded under this lock (one writer of revisions), and the rollout watch takes it to
     // publish a release's step or abort: it guards changes of state only, never a build or other slow work.
     private readonly SemaphoreSlim _changing = new(1, 1);
@@ -60,6 +62,8 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
         _driver = new RuntimeSet(options.DataDirectory, new StoreJournal(store), _time, Secrets.Resolve, options.DockerEndpoint, options.SwarmEndpoint,
             (subject, message, warning) => Events.Record(subject, message, warning));
         _controller = new InstanceSetController(_driver, router, events, _time);
+        _functions = new Controllers.Functions.FunctionController(router, Functions, Publish, events, _time);
+        _queues = new Controllers.Queues.QueueDelivery(store, Functions, name => router.Endpoints.TryGetValue(name, out var port) ? port : null, events, _time);
         _releases = new ReleaseController(FindServiceRevision, SaveRelease, events, _time);
         _flagService = new FlagService(store, router, events, _time, () => State.Flags);
         _gitOpsSync = new GitOpsSync(store, this, events, _time, options.DataDirectory);
@@ -67,6 +71,12 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
     }
 
     public EventLog Events { get; }
+
+    /// <summary>The functions of the desired state (services whose count follows demand).</summary>
+    private IReadOnlyList<DesiredService> Functions() => State.Services.Where(s => s.Function is not null).ToList();
+
+    /// <summary>Functions' queues: push, and delivery (<see cref="Controllers.Queues.QueueDelivery"/>).</summary>
+    public Controllers.Queues.QueueDelivery Queues => _queues;
 
     /// <summary>This environment's secrets (its own store and key: environments never see each other's).</summary>
     public Secrets.SecretStore Secrets { get; }
@@ -191,6 +201,8 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
             plane = new ControlPlane(options, store, router, events) { FirstEventOfThisStart = firstOfThisStart, _lock = exclusive };
             await plane.RecoverAsync(cancellationToken);
             plane._controller.Start();
+            plane._functions.Start();
+            plane._queues.Start();
             plane._rolloutLoop = Task.Run(() => plane.RolloutLoopAsync(plane._rolloutStop.Token), CancellationToken.None);
             plane._gitOpsLoop = Task.Run(() => plane._gitOpsSync.RunAsync(plane._rolloutStop.Token), CancellationToken.None);
             return plane;
@@ -266,6 +278,9 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
             Events.Record("control-plane", $"stopped {strays.Count} instance processes that no record knew (started just before a crash): {string.Join(", ", strays)}", warning: true);
         }
         Adoption = (clock.Elapsed, adopted.Count(a => a));
+        // A function keeps what was left running until its demand says otherwise.
+        var live = _driver.Observe().Where(i => i.State != InstanceState.Exited).GroupBy(i => i.Service).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+        _functions.Adopt(State.Services.Where(s => s.Function is not null).ToDictionary(s => s.Name, s => live.GetValueOrDefault(s.Name), StringComparer.Ordinal));
         if (records.Count > 0)
         {
             Events.Record("control-plane", $"re-adopted {Adoption.Instances} of {records.Count} recorded instances in {clock.ElapsedMilliseconds} ms");
@@ -292,7 +307,7 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
     /// <summary>Hands the controller the desired state as it stands in the store now, with the releases in progress laid over it.</summary>
     private void Publish()
     {
-        var composed = State.Compose(_store.ServiceOverrides(), _store.ZonesDown());
+        var composed = State.Compose(_store.ServiceOverrides(), _store.ZonesDown(), _functions.Counts);
         Volatile.Write(ref _composed, composed);
         _controller.SetDesired(_releases.Overlay(composed, _driver.Observe()));
     }
@@ -483,6 +498,8 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
         await _rolloutStop.CancelAsync();
         await _rolloutLoop;
         await _gitOpsLoop;
+        await _queues.DisposeAsync();
+        await _functions.DisposeAsync();
         await _controller.DisposeAsync();
         if (!_stoppedDataPlane)
         {
@@ -514,6 +531,8 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
         await _rolloutStop.CancelAsync();
         await _rolloutLoop;
         await _gitOpsLoop;
+        await _queues.DisposeAsync();
+        await _functions.DisposeAsync();
         await _controller.StopAllAsync();
         if (_router is RouterClient client)
         {

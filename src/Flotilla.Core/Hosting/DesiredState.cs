@@ -23,14 +23,20 @@ public sealed record DesiredState(string System, string? Environment, IReadOnlyL
 
     public DesiredService? Find(string service) => Services.FirstOrDefault(s => s.Name == service);
 
-    /// <summary>The services as the controllers should run them now: operator overrides and zones that are down applied.</summary>
-    public IReadOnlyList<DesiredService> Compose(IReadOnlyDictionary<string, ServiceOverride> overrides, IReadOnlySet<string> zonesDown)
+    /// <summary>
+    /// The services as the controllers should run them now: operator overrides and zones that are down
+    /// applied; a function runs as many instances as demand asks (<paramref name="functionCounts"/>), its
+    /// <c>scale.min</c> until the autoscaler has spoken, none while it is stopped.
+    /// </summary>
+    public IReadOnlyList<DesiredService> Compose(IReadOnlyDictionary<string, ServiceOverride> overrides, IReadOnlySet<string> zonesDown, IReadOnlyDictionary<string, int>? functionCounts = null)
     {
         var zones = Zones.Where(z => !zonesDown.Contains(z)).ToList();
         return Services.Select(s =>
         {
             var own = overrides.GetValueOrDefault(s.Name);
-            var instances = own is { Stopped: true } ? 0 : own?.Instances ?? s.Instances;
+            var instances = own is { Stopped: true } ? 0
+                : s.Function is not null ? functionCounts?.GetValueOrDefault(s.Name, s.Instances) ?? s.Instances
+                : own?.Instances ?? s.Instances;
             return s with { Instances = instances, Zones = zones, Paused = own?.Paused ?? false };
         }).ToList();
     }

@@ -5,12 +5,15 @@ namespace Flotilla.Model;
 /// <summary>Reads one entry of <c>services:</c>.</summary>
 internal static class ServiceReader
 {
-    public static ServiceSpec? Read(SpecReader reader, string name, YamlNode node, string directory)
+    /// <param name="function">True for an entry of <c>functions:</c>: its own keys are read, and its count starts at <c>scale.min</c>.</param>
+    public static ServiceSpec? Read(SpecReader reader, string name, YamlNode node, string directory, bool function = false)
     {
-        var path = $"services.{name}";
+        var path = function ? $"functions.{name}" : $"services.{name}";
         var service = new ServiceSpec { Name = name, At = reader.At(node) };
         YamlNode? buildNode = null, commandNode = null, imageNode = null, filesNode = null;
-        foreach (var (key, value, _) in reader.Mapping(node, path, SpecKeys.Service))
+        FunctionTrigger? trigger = null;
+        var (scale, timeout, hold, retry) = (FunctionScale.Default, FunctionSpec.DefaultTimeout, FunctionHold.Default, FunctionRetry.Default);
+        foreach (var (key, value, _) in reader.Mapping(node, path, function ? SpecKeys.Function : SpecKeys.Service))
         {
             var at = $"{path}.{key}";
             switch (key)
@@ -61,7 +64,33 @@ internal static class ServiceReader
                 case "restart":
                     service = service with { Restart = ReadRestart(reader, value, at) };
                     break;
+                case "trigger":
+                    trigger = FunctionReader.ReadTrigger(reader, value, at);
+                    break;
+                case "scale":
+                    scale = FunctionReader.ReadScale(reader, value, at);
+                    break;
+                case "timeout":
+                    timeout = reader.Duration(value, at) ?? timeout;
+                    break;
+                case "hold":
+                    hold = FunctionReader.ReadHold(reader, value, at);
+                    break;
+                case "retry":
+                    retry = FunctionReader.ReadRetry(reader, value, at);
+                    break;
+                case "memory":
+                    service = service with { Resources = FunctionReader.ReadMemory(reader, value, at) };
+                    break;
             }
+        }
+        if (function)
+        {
+            if (trigger is null && node is YamlMappingNode map && !map.Children.ContainsKey(new YamlScalarNode("trigger")))
+            {
+                reader.Error(node, $"{path}.trigger", "missing: say what runs the function, e.g. 'trigger: { http: /thumbnail }'");
+            }
+            service = service with { Instances = scale.Min, Function = new FunctionSpec(trigger ?? new FunctionTrigger("/"), scale, timeout, hold) { Retry = retry } };
         }
         if (buildNode is not null && commandNode is not null)
         {

@@ -29,5 +29,7 @@ public sealed record ServiceSpec
     public RolloutSpec Rollout { get; init; } = RolloutSpec.Default;
     /// <summary>Secrets by variable: where their values are, never the values.</summary>
     public IReadOnlyList<SecretSpec> Secrets { get; init; } = [];
+    /// <summary>Set for an entry of <c>functions:</c>: its trigger and demand scaling (its instance count follows demand).</summary>
+    public FunctionSpec? Function { get; init; }
     public required SpecLocation At { get; init; }
 }

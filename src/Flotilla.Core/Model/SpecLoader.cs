@@ -68,6 +68,15 @@ public static class SpecLoader
                         }
                     }
                     break;
+                case "functions":
+                    foreach (var (functionName, functionNode) in NamedEntries(reader, value, "functions", "function"))
+                    {
+                        if (ServiceReader.Read(reader, functionName, functionNode, directory, function: true) is { } function)
+                        {
+                            services.Add(function);
+                        }
+                    }
+                    break;
                 case "environments":
                     foreach (var (envName, envNode) in NamedEntries(reader, value, "environments", "environment"))
                     {
@@ -81,11 +90,16 @@ public static class SpecLoader
         {
             reader.Error(rootAt, "name", "missing: give the system a name, e.g. 'name: shop'");
         }
-        if (!seen.Contains("services"))
+        if (!seen.Contains("services") && !seen.Contains("functions"))
         {
-            reader.Error(rootAt, "services", "missing: declare at least one service under 'services:'");
+            reader.Error(rootAt, "services", "missing: declare at least one service under 'services:' (or a function under 'functions:')");
         }
 
+        foreach (var function in services.Where(f => f.Function is not null && services.Any(s => s.Function is null && s.Name == f.Name)).ToList())
+        {
+            reader.Error(function.At, $"functions.{function.Name}", $"'{function.Name}' is already a service; functions and services share one namespace (endpoints and instances are named by it): rename one");
+            services.Remove(function);
+        }
         SpecChecks.CrossReferences(reader, services, environments);
         EnvironmentSpec? overlay = null;
         if (environment is not null && !environments.TryGetValue(environment, out overlay))

@@ -42,6 +42,13 @@ public interface IRouter : IAsyncDisposable
     /// <summary>Closes the flag port (the spec no longer declares flags).</summary>
     Task StopFlagsAsync();
 
+    /// <summary>
+    /// Every function's demand since the last call; waits up to <paramref name="wait"/> for a request
+    /// to be held for want of an instance (a sequence above <paramref name="after"/>), and returns
+    /// at once when one was held already (one caller: the control plane's function autoscaler).
+    /// </summary>
+    Task<Functions.DemandReport> WaitForDemandAsync(long after, TimeSpan wait, CancellationToken cancellationToken = default);
+
     /// <summary>Waits until the instance has no request in flight through the router, or the timeout passes.</summary>
     Task<bool> WaitForDrainAsync(string instanceId, TimeSpan timeout, CancellationToken cancellationToken = default);
 }

@@ -37,7 +37,7 @@ public sealed class RouterHost(Action<string>? log = null, IListenerSource? list
         {
             return existing.Port;
         }
-        var endpoint = await ServiceEndpoint.StartAsync(service, port, _listeners, _clients, _mirror, log, cancellationToken);
+        var endpoint = await ServiceEndpoint.StartAsync(service, port, _listeners, _clients, _mirror, log, DemandHeld, cancellationToken);
         _endpoints[service] = endpoint;
         Apply(Table);
         return endpoint.Port;
@@ -77,7 +77,8 @@ public sealed class RouterHost(Action<string>? log = null, IListenerSource? list
                 routed.UnionWith(routes.Select(r => r.InstanceId));
                 revisions.UnionWith(routes.Select(r => (service, r.Revision)));
                 var mirror = table.MirrorsOrEmpty.GetValueOrDefault(name);
-                endpoint.SetRoutes(new ServiceRoutes(name, states, routes, table.SplitsOrEmpty.GetValueOrDefault(name), mirror, mirror is null ? null : ReportFor(name, mirror)));
+                endpoint.SetRoutes(new ServiceRoutes(name, states, routes, table.SplitsOrEmpty.GetValueOrDefault(name), mirror, mirror is null ? null : ReportFor(name, mirror),
+                    table.FunctionsOrEmpty.GetValueOrDefault(name)));
             }
             _metrics.Prune(revisions);
             foreach (var (service, report) in _reports)
@@ -112,8 +113,35 @@ public sealed class RouterHost(Action<string>? log = null, IListenerSource? list
     /// <summary>Requests per service and revision since the last call (for canary analysis).</summary>
     public Task<IReadOnlyList<Metrics.RevisionInterval>> TakeMetricsAsync() => Task.FromResult(_metrics.TakeIntervals());
 
-    /// <summary>Cumulative request counts and latency histograms per service and revision, in Prometheus' text format.</summary>
-    public Task<string> PrometheusAsync() => Task.FromResult(_metrics.Prometheus());
+    /// <summary>Cumulative request counts and latency histograms per service and revision, then functions' cold starts, in Prometheus' text format.</summary>
+    public Task<string> PrometheusAsync() => Task.FromResult(_metrics.Prometheus() + Functions.ColdStartMetrics.Render(_endpoints.Values.Where(e => e.IsFunction).Select(e => (e.Service, e.Gate))));
+
+    private long _demandSequence;
+    private TaskCompletionSource _demandHeld = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>A request was held for want of an instance: wake the control plane's autoscaler.</summary>
+    private void DemandHeld()
+    {
+        Interlocked.Increment(ref _demandSequence);
+        Interlocked.Exchange(ref _demandHeld, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+    }
+
+    public async Task<Functions.DemandReport> WaitForDemandAsync(long after, TimeSpan wait, CancellationToken cancellationToken = default)
+    {
+        var held = Volatile.Read(ref _demandHeld).Task;
+        if (Interlocked.Read(ref _demandSequence) <= after && wait > TimeSpan.Zero)
+        {
+            try
+            {
+                await held.WaitAsync(wait, cancellationToken);
+            }
+            catch (TimeoutException)
+            {
+            }
+        }
+        var functions = _endpoints.Values.Where(e => e.IsFunction).Select(e => e.Gate.Take(e.Service)).ToList();
+        return new Functions.DemandReport(Interlocked.Read(ref _demandSequence), functions);
+    }
 
     public int? FlagsPort => _flags?.Port;
 

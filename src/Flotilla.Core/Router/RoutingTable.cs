@@ -11,8 +11,15 @@ namespace Flotilla.Router;
 public sealed record RoutingTable(
     IReadOnlyDictionary<string, IReadOnlyList<RouteDestination>> Services,
     IReadOnlyDictionary<string, TrafficSplit>? Splits = null,
-    IReadOnlyDictionary<string, Mirror.MirrorPolicy>? Mirrors = null)
+    IReadOnlyDictionary<string, Mirror.MirrorPolicy>? Mirrors = null,
+    IReadOnlyDictionary<string, Functions.FunctionRoute>? Functions = null)
 {
+    /// <summary>The endpoints that are functions' (requests held while they have no instance).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public IReadOnlyDictionary<string, Functions.FunctionRoute> FunctionsOrEmpty => Functions ?? NoFunctions;
+
+    private static readonly Dictionary<string, Functions.FunctionRoute> NoFunctions = new(StringComparer.Ordinal);
+
     public static RoutingTable Empty { get; } = new(new Dictionary<string, IReadOnlyList<RouteDestination>>());
 
     /// <summary>The endpoint name of a service's preview (blue-green): service names have no dots, so it cannot clash.</summary>
@@ -38,7 +45,9 @@ public sealed record RoutingTable(
         && SplitsOrEmpty.Count == other.SplitsOrEmpty.Count
         && SplitsOrEmpty.All(s => other.SplitsOrEmpty.TryGetValue(s.Key, out var o) && s.Value == o)
         && MirrorsOrEmpty.Count == other.MirrorsOrEmpty.Count
-        && MirrorsOrEmpty.All(m => other.MirrorsOrEmpty.TryGetValue(m.Key, out var o) && Same(m.Value, o));
+        && MirrorsOrEmpty.All(m => other.MirrorsOrEmpty.TryGetValue(m.Key, out var o) && Same(m.Value, o))
+        && FunctionsOrEmpty.Count == other.FunctionsOrEmpty.Count
+        && FunctionsOrEmpty.All(f => other.FunctionsOrEmpty.TryGetValue(f.Key, out var o) && f.Value == o);
 
     // Records compare lists by reference; a policy is the same when its values are.
     private static bool Same(Mirror.MirrorPolicy a, Mirror.MirrorPolicy b) =>

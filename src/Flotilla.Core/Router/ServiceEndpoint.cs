@@ -19,7 +19,6 @@ namespace Flotilla.Router;
 /// </summary>
 internal sealed class ServiceEndpoint : IAsyncDisposable
 {
-    private static readonly ForwarderRequestConfig RequestConfig = new() { ActivityTimeout = TimeSpan.FromSeconds(100) };
     private readonly WebApplication _app;
     private readonly IHttpForwarder _forwarder;
     private readonly UpstreamClients _clients;
@@ -29,8 +28,9 @@ internal sealed class ServiceEndpoint : IAsyncDisposable
 
     private readonly Mirror.MirrorWorker _mirror;
 
-    private ServiceEndpoint(string service, WebApplication app, UpstreamClients clients, Mirror.MirrorWorker mirror, Action<string>? log)
+    private ServiceEndpoint(string service, WebApplication app, UpstreamClients clients, Mirror.MirrorWorker mirror, Action<string>? log, Action held)
     {
+        Gate = new Functions.FunctionGate(held);
         Service = service;
         _app = app;
         _clients = clients;
@@ -42,10 +42,16 @@ internal sealed class ServiceEndpoint : IAsyncDisposable
     }
 
     public string Service { get; }
+
+    /// <summary>Demand and held requests, when this endpoint is a function's.</summary>
+    public Functions.FunctionGate Gate { get; }
+
+    /// <summary>Whether the last table made this endpoint a function's.</summary>
+    public bool IsFunction => Volatile.Read(ref _routes).Function is not null;
     public int Port { get; private set; }
 
     /// <summary>Listens (a socket from <paramref name="listeners"/>) and starts the endpoint; throws <see cref="EndpointBindException"/> when the port is taken.</summary>
-    public static async Task<ServiceEndpoint> StartAsync(string service, int? port, IListenerSource listeners, UpstreamClients clients, Mirror.MirrorWorker mirror, Action<string>? log, CancellationToken cancellationToken)
+    public static async Task<ServiceEndpoint> StartAsync(string service, int? port, IListenerSource listeners, UpstreamClients clients, Mirror.MirrorWorker mirror, Action<string>? log, Action held, CancellationToken cancellationToken)
     {
         Exception InUse() => new EndpointBindException(service, port ?? 0, $"service '{service}': endpoint port {port} is already in use by another program (or another environment on this server: give it environments.NAME.portOffset); stop it or change services.{service}.http.port");
         var target = await EmbeddedWebApp.OpenAsync(listeners, ListenerKey(service), new IPEndPoint(IPAddress.Loopback, port ?? 0), InUse, cancellationToken);
@@ -58,7 +64,7 @@ internal sealed class ServiceEndpoint : IAsyncDisposable
             // yet), so accepting prior-knowledge HTTP/2 here would only hide a silent downgrade.
             target.ApplyTo(kestrel, listen => listen.Protocols = HttpProtocols.Http1);
         });
-        var endpoint = new ServiceEndpoint(service, builder.Build(), clients, mirror, log);
+        var endpoint = new ServiceEndpoint(service, builder.Build(), clients, mirror, log, held);
         endpoint.Port = await EmbeddedWebApp.ListenAsync(endpoint._app, target, InUse, cancellationToken);
         return endpoint;
     }
@@ -66,11 +72,79 @@ internal sealed class ServiceEndpoint : IAsyncDisposable
     /// <summary>The name of a service endpoint's listening socket where a supervisor holds it.</summary>
     public static string ListenerKey(string service) => $"service/{service}";
 
-    public void SetRoutes(ServiceRoutes routes) => Volatile.Write(ref _routes, routes);
+    public void SetRoutes(ServiceRoutes routes)
+    {
+        // The routes first: a held request that wakes reads them.
+        Volatile.Write(ref _routes, routes);
+        Gate.SetReady(!routes.IsEmpty);
+    }
 
-    private async Task HandleAsync(HttpContext context)
+    private Task HandleAsync(HttpContext context)
     {
         var routes = Volatile.Read(ref _routes);
+        return routes.Function is null ? HandleServiceAsync(context, routes) : HandleFunctionAsync(context, routes, routes.Function);
+    }
+
+    /// <summary>
+    /// A function's request: demand from the moment it arrives; held while the function has no ready
+    /// instance (the control plane is told at once and starts one), then forwarded like any other.
+    /// </summary>
+    private async Task HandleFunctionAsync(HttpContext context, ServiceRoutes routes, Functions.FunctionRoute function)
+    {
+        if (!UnderPath(context.Request.Path, function.Path))
+        {
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            await context.Response.WriteAsync($"flotilla: function '{Service}' serves requests under {function.Path}\n");
+            return;
+        }
+        Gate.Enter();
+        try
+        {
+            if (routes.IsEmpty)
+            {
+                var held = System.Diagnostics.Stopwatch.GetTimestamp();
+                var outcome = await Gate.HoldAsync(function, () => !Volatile.Read(ref _routes).IsEmpty, context.RequestAborted);
+                if (outcome != Functions.HoldOutcome.Ready)
+                {
+                    await RespondColdRefusedAsync(context, function, outcome);
+                    return;
+                }
+                context.Response.Headers["X-Flotilla-Cold-Start"] = ((long)System.Diagnostics.Stopwatch.GetElapsedTime(held).TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                routes = Volatile.Read(ref _routes);
+            }
+            Gate.Forwarding(1);
+            try
+            {
+                await HandleServiceAsync(context, routes);
+            }
+            finally
+            {
+                Gate.Forwarding(-1);
+            }
+        }
+        finally
+        {
+            Gate.Leave();
+        }
+    }
+
+    private static bool UnderPath(PathString path, string prefix) =>
+        prefix == "/" || path.StartsWithSegments(prefix, StringComparison.Ordinal);
+
+    /// <summary>Held past the bounds: 503 with Retry-After and the reason (never a hang, never a 502).</summary>
+    private Task RespondColdRefusedAsync(HttpContext context, Functions.FunctionRoute function, Functions.HoldOutcome outcome)
+    {
+        context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        context.Response.Headers.RetryAfter = outcome == Functions.HoldOutcome.TooManyPending ? "1" : Math.Max(1, (int)Math.Ceiling(function.StartBudget.TotalSeconds / 2)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var why = outcome == Functions.HoldOutcome.TooManyPending
+            ? $"{function.MaxPending} requests are already waiting for an instance (functions.{Service}.hold.pending)"
+            : $"no instance became ready within {function.StartBudget.TotalSeconds:0.###} s (functions.{Service}.hold.budget); see 'flotilla events {Service}'";
+        return context.Response.WriteAsync($"flotilla: function '{Service}' is starting: {why}\n");
+    }
+
+    private async Task HandleServiceAsync(HttpContext context, ServiceRoutes routes)
+    {
         var destinations = routes.Choose(context, out var newBucket);
         // Sticky: the user stays on this side of the split for the rest of the rollout.
         var cookie = newBucket is { } bucket ? $"{routes.CookieName}={bucket}; Path=/; HttpOnly; SameSite=Lax" : null;
@@ -94,7 +168,7 @@ internal sealed class ServiceEndpoint : IAsyncDisposable
                 await MirrorAsync(context, routes, policy, destinations, destination, cookie);
                 return;
             }
-            await ForwardWithRetryAsync(context, destinations, destination, cookie);
+            await ForwardWithRetryAsync(context, destinations, destination, cookie, routes.RequestConfig);
         }
         finally
         {
@@ -103,10 +177,10 @@ internal sealed class ServiceEndpoint : IAsyncDisposable
     }
 
     /// <summary>Forwards, retrying on another instance as <see cref="RetryPolicy"/> allows. Returns the destination that answered.</summary>
-    private async Task<(DestinationState Answered, ForwarderError Error)> ForwardWithRetryAsync(HttpContext context, DestinationSet destinations, DestinationState destination, string? cookie)
+    private async Task<(DestinationState Answered, ForwarderError Error)> ForwardWithRetryAsync(HttpContext context, DestinationSet destinations, DestinationState destination, string? cookie, ForwarderRequestConfig config)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        var error = await ForwardAsync(context, destination);
+        var error = await ForwardAsync(context, destination, config);
         DestinationState? earlier = null;
         for (var attempt = 1; error == ForwarderError.Request && !context.Response.HasStarted; attempt++)
         {
@@ -133,7 +207,7 @@ internal sealed class ServiceEndpoint : IAsyncDisposable
             destination.Enter();
             try
             {
-                error = await ForwardAsync(context, destination);
+                error = await ForwardAsync(context, destination, config);
             }
             finally
             {
@@ -180,7 +254,7 @@ internal sealed class ServiceEndpoint : IAsyncDisposable
         (DestinationState Answered, ForwarderError Error) result;
         try
         {
-            result = await ForwardWithRetryAsync(context, destinations, destination, cookie);
+            result = await ForwardWithRetryAsync(context, destinations, destination, cookie, routes.RequestConfig);
         }
         finally
         {
@@ -202,8 +276,8 @@ internal sealed class ServiceEndpoint : IAsyncDisposable
         _mirror.TryQueue(new Mirror.MirrorJob(policy, report, request, stable, candidate, routes.StableSide.Pick(exclude: result.Answered) ?? result.Answered));
     }
 
-    private ValueTask<ForwarderError> ForwardAsync(HttpContext context, DestinationState destination) =>
-        _forwarder.SendAsync(context, destination.Prefix, _clients.For(destination), RequestConfig, destination.Transformer);
+    private ValueTask<ForwarderError> ForwardAsync(HttpContext context, DestinationState destination, ForwarderRequestConfig config) =>
+        _forwarder.SendAsync(context, destination.Prefix, _clients.For(destination), config, destination.Transformer);
 
     private long _lastFailureReport;
 

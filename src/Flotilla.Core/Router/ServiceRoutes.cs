@@ -10,6 +10,8 @@ namespace Flotilla.Router;
 /// </summary>
 internal sealed class ServiceRoutes
 {
+    // Before Empty: static fields initialize in the order they are written.
+    private static readonly Yarp.ReverseProxy.Forwarder.ForwarderRequestConfig DefaultRequestConfig = new() { ActivityTimeout = TimeSpan.FromSeconds(100) };
     private readonly DestinationSet _all;
     private readonly DestinationSet _stable;
     private readonly DestinationSet _canary;
@@ -18,8 +20,11 @@ internal sealed class ServiceRoutes
     private readonly TrafficSplit? _split;
     private readonly string _cookie;
 
-    public ServiceRoutes(string service, DestinationState[] destinations, IReadOnlyList<RouteDestination> routes, TrafficSplit? split, Mirror.MirrorPolicy? mirror = null, Mirror.MirrorReport? report = null)
+    public ServiceRoutes(string service, DestinationState[] destinations, IReadOnlyList<RouteDestination> routes, TrafficSplit? split, Mirror.MirrorPolicy? mirror = null, Mirror.MirrorReport? report = null,
+        Functions.FunctionRoute? function = null)
     {
+        Function = function;
+        RequestConfig = function is null ? DefaultRequestConfig : new() { ActivityTimeout = function.Timeout };
         Mirror = mirror;
         Report = report;
         _all = new DestinationSet(destinations);
@@ -69,6 +74,15 @@ internal sealed class ServiceRoutes
     }
 
     public string CookieName => _cookie;
+
+    /// <summary>Set when the endpoint is a function's: requests are held while it has no instance.</summary>
+    public Functions.FunctionRoute? Function { get; }
+
+    /// <summary>How long an instance may stay silent before the request gets 504 (a function's timeout; 100 s for a service).</summary>
+    public Yarp.ReverseProxy.Forwarder.ForwarderRequestConfig RequestConfig { get; }
+
+    /// <summary>True when no instance at all receives traffic.</summary>
+    public bool IsEmpty => _all.IsEmpty;
 
     /// <summary>A parallel run: sampled requests are copied to the candidate after stable answered.</summary>
     public Mirror.MirrorPolicy? Mirror { get; }

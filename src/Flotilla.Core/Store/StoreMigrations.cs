@@ -106,6 +106,22 @@ internal static class StoreMigrations
             at INTEGER NOT NULL
         );
         """,
+        // 6: functions' queues: messages with their delivery lease, attempts and, once given up on, the reason.
+        """
+        CREATE TABLE queue_messages (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            queue TEXT NOT NULL,
+            body BLOB NOT NULL,
+            content_type TEXT,
+            created_at INTEGER NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            dead INTEGER NOT NULL DEFAULT 0,
+            visible_at INTEGER NOT NULL,
+            lease_token TEXT,
+            last_error TEXT
+        );
+        CREATE INDEX queue_messages_due ON queue_messages (queue, dead, visible_at);
+        """,
     ];
 
     public static int Latest => Migrations.Length;

@@ -39,6 +39,11 @@ public sealed class SchemaTests
             (SpecKeys.ServiceOverlay, environment.GetProperty("properties").GetProperty("services").GetProperty("additionalProperties")),
             (SpecKeys.Secret, service.GetProperty("properties").GetProperty("secrets").GetProperty("additionalProperties")),
             (SpecKeys.Flags, Def("flags").GetProperty("oneOf")[1]),
+            (SpecKeys.Function, Def("function")),
+            (SpecKeys.Trigger, Def("function").GetProperty("properties").GetProperty("trigger")),
+            (SpecKeys.Scale, Def("function").GetProperty("properties").GetProperty("scale")),
+            (SpecKeys.Hold, Def("function").GetProperty("properties").GetProperty("hold")),
+            (SpecKeys.Retry, Def("function").GetProperty("properties").GetProperty("retry")),
         };
         foreach (var (loader, schema) in cases)
         {

@@ -21,7 +21,7 @@ public sealed class StateStoreTests : IDisposable
     {
         using var store = StateStore.Open(_dir.Path);
         Assert.True(store.Created);
-        Assert.Equal(5, store.SchemaVersion);
+        Assert.Equal(6, store.SchemaVersion);
         Assert.Equal(0, store.LatestRevisionNumber);
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(store.Path));
         using var probe = new SqliteConnection($"Data Source={store.Path}");
@@ -107,11 +107,11 @@ public sealed class StateStoreTests : IDisposable
             // Back to what Flotilla with schema 1 wrote: no paused column, no flag_overrides, gitops or secrets table.
             raw.Open();
             using var command = raw.CreateCommand();
-            command.CommandText = "ALTER TABLE service_overrides DROP COLUMN paused; DROP TABLE flag_overrides; DROP TABLE gitops; DROP TABLE secrets; PRAGMA user_version = 1;";
+            command.CommandText = "ALTER TABLE service_overrides DROP COLUMN paused; DROP TABLE flag_overrides; DROP TABLE gitops; DROP TABLE secrets; DROP TABLE queue_messages; PRAGMA user_version = 1;";
             command.ExecuteNonQuery();
         }
         using var migrated = StateStore.Open(_dir.Path);
-        Assert.Equal(5, migrated.SchemaVersion);
+        Assert.Equal(6, migrated.SchemaVersion);
         Assert.Equal(new ServiceOverride("api", 4, false, false), migrated.ServiceOverrides()["api"]);
         migrated.SetServiceOverride(new ServiceOverride("api", 4, false, Paused: true), "bob", "pause", "", At);
         Assert.True(migrated.ServiceOverrides()["api"].Paused);
@@ -134,7 +134,7 @@ public sealed class StateStoreTests : IDisposable
             command.ExecuteNonQuery();
         }
         var e = Assert.Throws<InvalidOperationException>(() => StateStore.Open(_dir.Path));
-        Assert.Contains("schema version 99, newer than this Flotilla knows (5)", e.Message, StringComparison.Ordinal);
+        Assert.Contains("schema version 99, newer than this Flotilla knows (6)", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -36,7 +36,8 @@ public sealed record DesiredService(
     IReadOnlyList<Secrets.SecretRef>? Secrets = null,
     IReadOnlyDictionary<string, string>? EnvSources = null,
     string? Runtime = null,
-    string? Image = null)
+    string? Image = null,
+    FunctionSpec? Function = null)
 {
     /// <summary>What runs this revision's instances (<see cref="Model.RuntimeKind"/>; null: local processes).</summary>
     public string RuntimeName => Runtime ?? Model.RuntimeKind.Local;

@@ -158,8 +158,13 @@ public sealed class InstanceSetController : IAsyncDisposable
             .ToDictionary(g => g.Key, g => (IReadOnlyList<RouteDestination>)g.OrderBy(i => i.Id, StringComparer.Ordinal).Select(i => new RouteDestination(i.Id, i.Port, i.Revision, i.Host)).ToList(), StringComparer.Ordinal);
         var splits = new Dictionary<string, TrafficSplit>(StringComparer.Ordinal);
         var mirrors = new Dictionary<string, Router.Mirror.MirrorPolicy>(StringComparer.Ordinal);
+        var functions = new Dictionary<string, Router.Functions.FunctionRoute>(StringComparer.Ordinal);
         foreach (var service in Desired)
         {
+            if (service.Function is { } function)
+            {
+                functions[service.Name] = new Router.Functions.FunctionRoute(function.Trigger.Http ?? "/", function.Hold.Pending, function.Hold.Budget, function.Timeout);
+            }
             if (service.Mirror is { } mirror)
             {
                 mirrors[service.Name] = mirror;
@@ -173,7 +178,7 @@ public sealed class InstanceSetController : IAsyncDisposable
                 ready[RoutingTable.PreviewOf(service.Name)] = ready.GetValueOrDefault(service.Name, []).Where(r => r.Revision == service.Revision).ToList();
             }
         }
-        var table = new RoutingTable(ready, splits, mirrors);
+        var table = new RoutingTable(ready, splits, mirrors, functions);
         if (!table.SameAs(_router.Table))
         {
             await _router.ApplyAsync(table);

@@ -90,6 +90,8 @@ public static class RouterAdmin
         app.MapPost("/admin/metrics/interval", async () => Results.Json((await router.TakeMetricsAsync()).Select(i => i.ToWire()), Json));
         app.MapPost("/admin/drain/{instance}", async (string instance, int timeoutMs, CancellationToken ct) =>
             Results.Json(new { drained = await router.WaitForDrainAsync(instance, TimeSpan.FromMilliseconds(timeoutMs), ct) }, Json));
+        app.MapGet("/admin/demand", async (long after, int waitMs, CancellationToken ct) =>
+            Results.Json(await router.WaitForDemandAsync(after, TimeSpan.FromMilliseconds(Math.Clamp(waitMs, 0, 30_000)), ct), Json));
         app.MapPost("/admin/reload", async () =>
         {
             if (reload is null)
@@ -114,7 +116,8 @@ public static class RouterAdmin
     internal static RoutingTable Normalized(RoutingTable table) => new(
         table.Services.ToDictionary(s => s.Key, s => s.Value, StringComparer.Ordinal),
         table.SplitsOrEmpty.ToDictionary(s => s.Key, s => s.Value, StringComparer.Ordinal),
-        table.MirrorsOrEmpty.ToDictionary(s => s.Key, s => s.Value, StringComparer.Ordinal));
+        table.MirrorsOrEmpty.ToDictionary(s => s.Key, s => s.Value, StringComparer.Ordinal),
+        table.FunctionsOrEmpty.ToDictionary(s => s.Key, s => s.Value, StringComparer.Ordinal));
 }
 
 /// <summary>What a router process serves right now.</summary>

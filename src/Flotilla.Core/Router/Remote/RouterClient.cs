@@ -294,6 +294,20 @@ public sealed class RouterClient : IRouter
     }
 
     /// <summary>Requests per service and revision since the last call; none while the router does not answer.</summary>
+    public async Task<Functions.DemandReport> WaitForDemandAsync(long after, TimeSpan wait, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await SendAsync<Functions.DemandReport>(HttpMethod.Get, $"/admin/demand?after={after}&waitMs={(long)wait.TotalMilliseconds}", null, cancellationToken, wait + AdminCallLimit);
+        }
+        catch (HttpRequestException)
+        {
+            // The router is restarting: no demand seen is the safe answer (the autoscaler keeps its counts).
+            await Task.Delay(wait, cancellationToken);
+            return new Functions.DemandReport(after, []);
+        }
+    }
+
     public async Task<IReadOnlyList<Metrics.RevisionInterval>> TakeMetricsAsync()
     {
         try

@@ -1,0 +1,106 @@
+using Flotilla.Controllers.Queues;
+using Flotilla.Hosting;
+using Flotilla.Runtime;
+using Flotilla.Tests.Support;
+
+namespace Flotilla.Tests.Functions;
+
+/// <summary>Queue triggers for real: a control plane delivering to a Python function from zero; and a server killed (-9) mid-delivery.</summary>
+[Collection(ProcessHeavy.Name)]
+public sealed class QueueEndToEndTests
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(90);
+
+    private static string Spec(string directory, string output, int sleepMs, string extra = "") => $$"""
+        name: queue-test
+        functions:
+          worker:
+            command: [python3, "${ARTIFACT}/app.py", "${PORT}"]
+            files: {{directory}}
+            env: { OUT: "{{output}}", SLEEP_MS: "{{sleepMs}}" }
+            trigger: { queue: jobs }
+            scale: { min: 0, max: 2, concurrency: 4, idle: 2s }
+            {{extra}}
+        """;
+
+    [Fact]
+    public async Task Messages_AreDeliveredFromZero_FailuresRetriedWithBackoff_ThenDead_AndRetriedOnDemand()
+    {
+        using var dir = new TempDirectory("flotilla-queue");
+        dir.Write("fn/app.py", QueueApp.Source);
+        var output = Path.Combine(dir.Path, "deliveries.txt");
+        await using var plane = await ControlPlane.StartAsync(new ControlPlaneOptions(Path.Combine(dir.Path, "data")));
+        try
+        {
+            var yaml = Spec(Path.Combine(dir.Path, "fn"), output, 50, "retry: { attempts: 3, backoff: 200ms }\n    timeout: 5s");
+            var file = Path.Combine(dir.Path, "flotilla.yaml");
+            File.WriteAllText(file, yaml);
+            await plane.ApplyAsync(new ApplyRequest(yaml, file, null, null, "test"));
+            Assert.Throws<UnknownQueueException>(() => plane.Queues.Push("nope", [1], null));
+
+            var ids = Enumerable.Range(0, 20).Select(i => plane.Queues.Push("jobs", System.Text.Encoding.UTF8.GetBytes($"job-{i}"), "text/plain")).ToList();
+            var failing = plane.Queues.Push("jobs", "fail-1"u8.ToArray(), "text/plain");
+            await Eventually.Until(() => plane.Store.DeadMessages("jobs", 10).Count == 1 && ids.All(QueueApp.Deliveries(output).ContainsKey), Wait, "every message delivered and the failing one dead");
+            var deliveries = QueueApp.Deliveries(output);
+            Assert.All(ids, id => Assert.Equal($"job-{ids.IndexOf(id)}", deliveries[id].Single().Body));
+            Assert.Equal(3, deliveries[failing].Count);
+            // Back-off: 200 ms, then 400 ms between the starts of the attempts.
+            var starts = deliveries[failing].Select(d => d.Start).ToList();
+            Assert.True(starts[1] - starts[0] >= 150 && starts[2] - starts[1] >= 350, $"attempts started at {string.Join(", ", starts)}");
+            var dead = Assert.Single(plane.Store.DeadMessages("jobs", 10));
+            Assert.Contains("attempt 3: answered 500", dead.LastError, StringComparison.Ordinal);
+            Assert.Contains(plane.Events.Since(0), e => e.Subject == "worker" && e.Message.Contains($"message {failing} is dead after 3 attempts", StringComparison.Ordinal));
+
+            Assert.Equal(1, plane.Store.RetryDead("jobs", failing, DateTimeOffset.UtcNow));
+            plane.Queues.Wake();
+            await Eventually.Until(() => QueueApp.Deliveries(output)[failing].Count == 6, Wait, "the retried message to be tried 3 more times");
+            // Idle again: the function is back at zero.
+            await Eventually.Until(() => !plane.Status().Services.Single().Instances.Any(i => i.IsLive), Wait, "the worker to scale to zero");
+        }
+        finally
+        {
+            await plane.StopDataPlaneAsync();
+        }
+        Assert.Empty(ProcessScan.Mentioning(dir.Path));
+    }
+
+    [Fact]
+    public async Task AServerKilledMidDelivery_LosesNoMessage_AndNeverDeliversOneTwiceAtOnce()
+    {
+        using var harness = new ServerHarness();
+        var output = Path.Combine(harness.SpecDirectory, "deliveries.txt");
+        Directory.CreateDirectory(Path.Combine(harness.SpecDirectory, "fn"));
+        File.WriteAllText(Path.Combine(harness.SpecDirectory, "fn", "app.py"), QueueApp.Source);
+        // Each delivery takes 2 s; a lease lasts hold budget + timeout + 10 s = 16 s.
+        harness.WriteSpec(Spec(Path.Combine(harness.SpecDirectory, "fn"), output, 2000, "timeout: 4s\n    hold: { budget: 2s }"));
+        var first = await harness.StartServerAsync();
+        Assert.Equal(0, (await harness.CliAsync("apply", "-f", harness.SpecDirectory)).Code);
+        var ids = new List<long>();
+        for (var i = 0; i < 12; i++)
+        {
+            ids.Add((long)(await harness.JsonAsync("queue", "push", "jobs", $"job-{i}"))["id"]!);
+        }
+        // Mid-delivery: a message is in the function's hands, not yet answered.
+        await Eventually.Until(() => QueueApp.Deliveries(output).Values.Any(list => list.Any(d => d.End is null)), Wait, "a delivery to start");
+        Posix.Signal(first.Pid, Posix.SIGKILL);
+        await first.WaitForExitAsync(ServerHarness.Wait);
+
+        await harness.StartServerAsync();
+        await Eventually.Until(() => ids.All(id => QueueApp.Deliveries(output).GetValueOrDefault(id)?.Any(d => d.End is not null) == true), Wait, "every message to be delivered after the restart");
+        await Eventually.Until(async () => (string)(await harness.JsonAsync("queue", "ls"))[0]!["waiting"]!.ToString() == "0"
+            && (await harness.JsonAsync("queue", "ls"))[0]!["inDelivery"]!.ToString() == "0", Wait, "the queue to empty");
+
+        var deliveries = QueueApp.Deliveries(output);
+        Assert.Equal(ids.Order(), deliveries.Keys.Order());
+        foreach (var (id, list) in deliveries)
+        {
+            var sorted = list.OrderBy(d => d.Start).ToList();
+            for (var i = 1; i < sorted.Count; i++)
+            {
+                Assert.True(sorted[i - 1].End is { } end && end <= sorted[i].Start, $"message {id} was delivered twice at once: {string.Join("; ", sorted)}");
+            }
+        }
+        Assert.Contains("jobs", (await harness.CliAsync("queue", "ls")).Output, StringComparison.Ordinal);
+        Assert.Equal(0, (await harness.CliAsync("shutdown", "--stop-all")).Code);
+    }
+}
