@@ -47,6 +47,7 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
     private readonly CancellationTokenSource _rolloutStop = new();
     private Task _rolloutLoop = Task.CompletedTask;
     private DataDirectoryLock? _lock;
+    private readonly DatabaseApplyStep _databases;
 
     private ControlPlane(ControlPlaneOptions options, StateStore store, IRouter router, EventLog events)
     {
@@ -57,6 +58,7 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
         Events = events;
         _artifacts = new ArtifactStore(options.ArtifactsDirectory);
         Secrets = new Secrets.SecretStore(store, options.DataDirectory);
+        _databases = new DatabaseApplyStep(options.DataDirectory, Secrets, store, () => new HashSet<string>());
         _driver = new RuntimeSet(options.DataDirectory, new StoreJournal(store), _time, Secrets.Resolve, options.DockerEndpoint);
         _controller = new InstanceSetController(_driver, router, events, _time);
         _releases = new ReleaseController(FindServiceRevision, SaveRelease, events, _time);
@@ -303,6 +305,9 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
             // A container image is built here too: as slow as a build, and as fatal to the apply when it fails.
             await PrepareRuntimeAsync(spec.RuntimeName, service.Name, service.Image, artifacts[service.Name], progress, cancellationToken);
         }
+        // Databases are provisioned and migrated before the revision is recorded, so before any of its instances starts;
+        // a migration that fails refuses the apply. Slow (a backfill): outside the lock, serialised by the database's own.
+        spec = await _databases.PrepareAsync(spec, $"{request.Actor} (apply)", progress, cancellationToken);
         await _changing.WaitAsync(cancellationToken);
         try
         {

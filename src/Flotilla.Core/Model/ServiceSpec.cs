@@ -29,5 +29,7 @@ public sealed record ServiceSpec
     public RolloutSpec Rollout { get; init; } = RolloutSpec.Default;
     /// <summary>Secrets by variable: where their values are, never the values.</summary>
     public IReadOnlyList<SecretSpec> Secrets { get; init; } = [];
+    /// <summary>The service's own database; null when it declares none.</summary>
+    public DatabaseSpec? Database { get; init; }
     public required SpecLocation At { get; init; }
 }

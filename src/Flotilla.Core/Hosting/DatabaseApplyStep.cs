@@ -1,0 +1,38 @@
+using Flotilla.Databases;
+using Flotilla.Model;
+
+namespace Flotilla.Hosting;
+
+/// <summary>
+/// The composition hook of databases into an apply: the environment's secret store as
+/// <see cref="IDatabaseSecrets"/>, and the errors of <see cref="DatabaseProvisioning"/> as the
+/// control plane's (a failed migration is the spec's fault: Invalid; an engine away: Unavailable).
+/// </summary>
+internal sealed class DatabaseApplyStep(string dataDirectory, Secrets.SecretStore secrets, Store.StateStore store, Func<IReadOnlySet<string>> runningEngines) : IDatabaseSecrets
+{
+
+    public string? Get(string name) => secrets.Get(name);
+
+    public void Set(string name, string value) => secrets.Set(name, value, "flotilla (database provisioning)", DateTimeOffset.UtcNow);
+
+    public async Task<SystemSpec> PrepareAsync(SystemSpec spec, string actor, Action<string>? progress, CancellationToken cancellationToken)
+    {
+        if (spec.Services.All(s => s.Database is null))
+        {
+            return spec;
+        }
+        var provisioning = new DatabaseProvisioning(dataDirectory, this, () => store.Secrets().Select(s => s.Name).ToHashSet(StringComparer.Ordinal), runningEngines);
+        try
+        {
+            return await provisioning.PrepareAsync(spec, actor, progress, cancellationToken);
+        }
+        catch (MigrationException e)
+        {
+            throw new ControlPlaneException($"migration refused, the revision was not applied and the running one keeps serving: {e.Message}", ControlPlaneError.Invalid);
+        }
+        catch (DatabaseException e)
+        {
+            throw new ControlPlaneException(e.Message, ControlPlaneError.Unavailable);
+        }
+    }
+}
