@@ -56,13 +56,17 @@ internal static class MigrationRunner
         }
         foreach (var file in plan.Pending)
         {
-            try
+            // PostgreSQL's statements one by one, to say which line failed; SQLite's file as one (its triggers hold ';').
+            foreach (var (offset, statement) in postgres ? SqlStatements.Split(file.Sql) : [(0, file.Sql)])
             {
-                await ExecuteAsync(connection, transaction, file.Sql, cancellationToken);
-            }
-            catch (DbException e) when (e is PostgresException or SqliteException)
-            {
-                throw new MigrationException($"{file.Path}{LineOf(file, e)}: migration {file.Name} failed, nothing of this apply's migrations was committed: {Message(e)}", e);
+                try
+                {
+                    await ExecuteAsync(connection, transaction, statement, cancellationToken);
+                }
+                catch (DbException e) when (e is PostgresException or SqliteException)
+                {
+                    throw new MigrationException($"{file.Path}{LineOf(file, offset, e)}: migration {file.Name} failed, nothing of this apply's migrations was committed: {Message(e)}", e);
+                }
             }
             await using var record = connection.CreateCommand();
             record.Transaction = transaction;
@@ -114,17 +118,15 @@ internal static class MigrationRunner
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    /// <summary>":LINE" of the statement PostgreSQL reports (its position is a character offset into the file's text).</summary>
-    private static string LineOf(MigrationFile file, Exception error)
+    /// <summary>":LINE" of the failing statement, or of where PostgreSQL points inside it.</summary>
+    private static string LineOf(MigrationFile file, int offset, Exception error)
     {
-        if (error is PostgresException { Position: > 0 } e)
+        if (error is not PostgresException e)
         {
-            // Npgsql sends a file's statements as a batch: the position is within the failing statement.
-            var start = e.BatchCommand?.CommandText is { Length: > 0 } statement ? Math.Max(0, file.Sql.IndexOf(statement.Trim(), StringComparison.Ordinal)) : 0;
-            var offset = Math.Min(file.Sql.Length, start + e.Position - 1);
-            return ":" + (file.Sql.AsSpan(0, offset).Count('\n') + 1);
+            return "";
         }
-        return "";
+        var at = Math.Min(file.Sql.Length, offset + Math.Max(0, e.Position - 1));
+        return ":" + (file.Sql.AsSpan(0, at).Count('\n') + 1);
     }
 
     private static string Message(Exception error) => error switch
