@@ -92,6 +92,7 @@ internal static class ApiEndpoints
         EnvironmentEndpoints.Map(v1, planes);
         ConfigEndpoints.Map(v1);
         RouterEndpoints.Map(v1);
+        DatabaseEndpoints.Map(v1);
         foreach (var state in new[] { "down", "up" })
         {
             v1.MapPost($"/zones/{{zone}}/{state}", async (string zone, HttpContext context, ControlPlane plane) =>

@@ -13,8 +13,12 @@ namespace Flotilla.Databases;
 /// <see cref="DatabaseException"/> or <see cref="MigrationException"/>: the apply records nothing
 /// and the running revision keeps serving.
 /// </summary>
-public sealed class DatabaseProvisioning(string dataDirectory, IDatabaseSecrets secrets, Func<IReadOnlySet<string>> secretNames, Func<IReadOnlySet<string>> runningEngines)
+/// <param name="replicaPorts">The ports of an engine's replicas (none for an external engine or one without).</param>
+public sealed class DatabaseProvisioning(string dataDirectory, IDatabaseSecrets secrets, Func<IReadOnlySet<string>> secretNames, Func<IReadOnlySet<string>> runningEngines,
+    Func<string, IReadOnlyList<int>>? replicaPorts = null)
 {
+    private readonly HashSet<string> _withReplicas = new(StringComparer.Ordinal);
+
     public const string ConnectionStringPrefix = "ConnectionStrings__";
 
     public async Task<SystemSpec> PrepareAsync(SystemSpec spec, string appliedBy, Action<string>? progress, CancellationToken cancellationToken)
@@ -47,7 +51,7 @@ public sealed class DatabaseProvisioning(string dataDirectory, IDatabaseSecrets 
     }
 
     /// <summary>The service with its connection string as a secret of the store (never the value in desired state).</summary>
-    private static ServiceSpec WithConnectionStrings(ServiceSpec service, DatabaseStep step)
+    private ServiceSpec WithConnectionStrings(ServiceSpec service, DatabaseStep step)
     {
         var variable = ConnectionStringPrefix + step.Database;
         if (service.Secrets.Any(s => s.Variable == variable) || service.Env.ContainsKey(variable))
@@ -55,7 +59,12 @@ public sealed class DatabaseProvisioning(string dataDirectory, IDatabaseSecrets 
             throw new DatabaseException($"service '{service.Name}': {variable} is set by the service's own env or secrets and is also its database's connection string; remove it from env/secrets (Flotilla injects it)");
         }
         var injected = new SecretSpec(variable, DatabaseSecretNames.App(service.Name), null, false, service.Database!.At);
-        return service with { Secrets = [.. service.Secrets, injected] };
+        if (!_withReplicas.Contains(service.Name))
+        {
+            return service with { Secrets = [.. service.Secrets, injected] };
+        }
+        var readOnly = new SecretSpec(variable + "_readonly", DatabaseSecretNames.ReadOnly(service.Name), null, false, service.Database.At);
+        return service with { Secrets = [.. service.Secrets, injected, readOnly] };
     }
 
     private SqliteConnection ProvisionSqlite(DatabaseStep step)
@@ -92,7 +101,19 @@ public sealed class DatabaseProvisioning(string dataDirectory, IDatabaseSecrets 
         }
         var owner = PostgresDatabases.ConnectionString(admin, step.Database, PostgresDatabases.OwnerRole(step.Database), ownerPassword);
         SetIfChanged(DatabaseSecretNames.Owner(step.Service), owner);
-        SetIfChanged(DatabaseSecretNames.App(step.Service), PostgresDatabases.ConnectionString(admin, step.Database, PostgresDatabases.AppRole(step.Database), appPassword));
+        var app = PostgresDatabases.ConnectionString(admin, step.Database, PostgresDatabases.AppRole(step.Database), appPassword);
+        SetIfChanged(DatabaseSecretNames.App(step.Service), app);
+        if (replicaPorts?.Invoke(step.Engine!) is { Count: > 0 } ports)
+        {
+            // Roles and passwords replicate with everything else: the app's own login reads from the replicas,
+            // spread over them, and from the primary when none answers.
+            var builder = new NpgsqlConnectionStringBuilder(app);
+            builder.Host = string.Join(",", ports.Select(p => $"{builder.Host}:{p}").Append($"{builder.Host}:{builder.Port}"));
+            builder.LoadBalanceHosts = true;
+            builder.TargetSessionAttributes = "prefer-standby";
+            SetIfChanged(DatabaseSecretNames.ReadOnly(step.Service), builder.ToString());
+            _withReplicas.Add(step.Service);
+        }
         return new NpgsqlConnection(new NpgsqlConnectionStringBuilder(owner) { Pooling = false }.ToString());
     }
 

@@ -58,7 +58,9 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
         Events = events;
         _artifacts = new ArtifactStore(options.ArtifactsDirectory);
         Secrets = new Secrets.SecretStore(store, options.DataDirectory);
-        _databases = new DatabaseApplyStep(options.DataDirectory, Secrets, store, () => new HashSet<string>());
+        _databases = new DatabaseApplyStep(options.DataDirectory, Secrets, store);
+        Engines = new Databases.Engines.EngineController(Path.Combine(options.DataDirectory, "engines"), _databases, (subject, message, warning) => events.Record(subject, message, warning), _time);
+        _databases.Engines = Engines;
         _driver = new RuntimeSet(options.DataDirectory, new StoreJournal(store), _time, Secrets.Resolve, options.DockerEndpoint);
         _controller = new InstanceSetController(_driver, router, events, _time);
         _releases = new ReleaseController(FindServiceRevision, SaveRelease, events, _time);
@@ -68,6 +70,9 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
     }
 
     public EventLog Events { get; }
+
+    /// <summary>The database engines this environment runs itself (PostgreSQL primaries and replicas).</summary>
+    public Databases.Engines.EngineController Engines { get; }
 
     /// <summary>This environment's secrets (its own store and key: environments never see each other's).</summary>
     public Secrets.SecretStore Secrets { get; }
@@ -191,6 +196,8 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
                 : new RouterHost(message => events.Record("router", message, true));
             plane = new ControlPlane(options, store, router, events) { FirstEventOfThisStart = firstOfThisStart, _lock = exclusive };
             await plane.RecoverAsync(cancellationToken);
+            plane.Engines.SetDesired(plane.State.Engines ?? []);
+            plane.Engines.Start();
             plane._controller.Start();
             plane._rolloutLoop = Task.Run(() => plane.RolloutLoopAsync(plane._rolloutStop.Token), CancellationToken.None);
             plane._gitOpsLoop = Task.Run(() => plane._gitOpsSync.RunAsync(plane._rolloutStop.Token), CancellationToken.None);
@@ -320,6 +327,8 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
                 spec.Services.Select(s => Describe(spec, s, artifacts[s.Name], endpoints, flagsPort, SecretRefs(s))).ToList(), endpoints)
             {
                 Flags = spec.Flags is null ? null : new FlagsState(spec.Flags.Document, flagsPort!.Value, spec.Flags.Strict),
+                Engines = spec.Engines,
+                Databases = spec.Services.Any(s => s.Database is not null) ? spec.Services.Where(s => s.Database is not null).ToDictionary(s => s.Name, s => s.Database!, StringComparer.Ordinal) : null,
             };
 
             var previous = _store.LatestRevision();
@@ -394,6 +403,7 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
         Volatile.Write(ref _problems, new Dictionary<string, string>());
         var before = State;
         Volatile.Write(ref _state, state);
+        Engines.SetDesired(state.Engines ?? []);
         Publish();
         _flagService.DropSupersededChanges(before.Flags, state.Flags, record.Number, actor);
         await _flagService.PublishAsync(cancellationToken);
@@ -468,6 +478,7 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
         await _rolloutLoop;
         await _gitOpsLoop;
         await _controller.DisposeAsync();
+        await Engines.DisposeAsync();
         if (!_stoppedDataPlane)
         {
             _driver.LeaveRunningOnDispose();
@@ -499,6 +510,8 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
         await _rolloutLoop;
         await _gitOpsLoop;
         await _controller.StopAllAsync();
+        // After the instances (which use them); their data stays, for the next start.
+        await Engines.StopAllAsync();
         if (_router is RouterClient client)
         {
             client.StopProcessOnDispose();

@@ -8,8 +8,13 @@ namespace Flotilla.Hosting;
 /// <see cref="IDatabaseSecrets"/>, and the errors of <see cref="DatabaseProvisioning"/> as the
 /// control plane's (a failed migration is the spec's fault: Invalid; an engine away: Unavailable).
 /// </summary>
-internal sealed class DatabaseApplyStep(string dataDirectory, Secrets.SecretStore secrets, Store.StateStore store, Func<IReadOnlySet<string>> runningEngines) : IDatabaseSecrets
+internal sealed class DatabaseApplyStep(string dataDirectory, Secrets.SecretStore secrets, Store.StateStore store) : IDatabaseSecrets
 {
+    /// <summary>How long an apply waits for an engine Flotilla runs to accept connections (its first start includes initdb).</summary>
+    public static readonly TimeSpan EngineStartTimeout = TimeSpan.FromSeconds(90);
+
+    public Databases.Engines.EngineController? Engines { get; set; }
+
 
     public string? Get(string name) => secrets.Get(name);
 
@@ -21,9 +26,16 @@ internal sealed class DatabaseApplyStep(string dataDirectory, Secrets.SecretStor
         {
             return spec;
         }
-        var provisioning = new DatabaseProvisioning(dataDirectory, this, () => store.Secrets().Select(s => s.Name).ToHashSet(StringComparer.Ordinal), runningEngines);
+        var engines = Engines ?? throw new InvalidOperationException("the engine controller is not wired");
+        var provisioning = new DatabaseProvisioning(dataDirectory, this, () => store.Secrets().Select(s => s.Name).ToHashSet(StringComparer.Ordinal), () => engines.Running, engines.ReplicaPorts);
         try
         {
+            var used = spec.EngineList.Where(e => spec.Services.Any(s => s.Database?.Engine == e.Name)).ToList();
+            if (used.Any(e => !e.IsExternal))
+            {
+                progress?.Invoke($"engines: starting {string.Join(", ", used.Where(e => !e.IsExternal).Select(e => e.Name))}");
+            }
+            await engines.EnsureAsync(used, EngineStartTimeout, cancellationToken);
             return await provisioning.PrepareAsync(spec, actor, progress, cancellationToken);
         }
         catch (MigrationException e)

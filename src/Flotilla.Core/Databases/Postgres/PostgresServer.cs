@@ -67,14 +67,14 @@ public static class PostgresServer
     }
 
     /// <summary>As root, the server's user must own its files (and reach them: every directory above must let it pass).</summary>
-    public static async Task HandToServerUserAsync(string path, CancellationToken cancellationToken)
+    public static async Task HandToServerUserAsync(string path, CancellationToken cancellationToken, bool passThroughParents = true)
     {
         if (!IsRoot)
         {
             return;
         }
         await RunAsync(["chown", "-R", $"{ServerUser}:{ServerUser}", path], "chown", cancellationToken);
-        for (var parent = Path.GetDirectoryName(Path.GetFullPath(path)); parent is not null && parent != "/"; parent = Path.GetDirectoryName(parent))
+        for (var parent = Path.GetDirectoryName(Path.GetFullPath(path)); passThroughParents && parent is not null && parent != "/"; parent = Path.GetDirectoryName(parent))
         {
             var mode = File.GetUnixFileMode(parent);
             if (!mode.HasFlag(UnixFileMode.OtherExecute))
@@ -107,9 +107,32 @@ public static class PostgresServer
         throw new DatabaseException($"PostgreSQL did not accept connections within {timeout.TotalSeconds:0} s: {last?.Message}", last);
     }
 
-    private static async Task RunAsync(IReadOnlyList<string> command, string what, CancellationToken cancellationToken)
+    /// <summary>
+    /// A replica's data directory copied from the primary with pg_basebackup (WAL streamed during the
+    /// copy) and set to stream from it under <paramref name="name"/> (what pg_stat_replication shows).
+    /// </summary>
+    public static async Task BaseBackupAsync(string adminConnectionString, int primaryPort, string dataDirectory, string name, CancellationToken cancellationToken)
+    {
+        var admin = new NpgsqlConnectionStringBuilder(adminConnectionString);
+        Directory.CreateDirectory(dataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        await HandToServerUserAsync(dataDirectory, cancellationToken);
+        var conninfo = $"host=127.0.0.1 port={primaryPort} user={admin.Username} application_name={name}";
+        // The password by environment, never on a command line (which every user of the machine can read).
+        await RunAsync(AsServerUser([Path.Combine(RequireBinDirectory(), "pg_basebackup"), "-d", conninfo, "-D", dataDirectory, "-R", "-X", "stream", "-c", "fast"]),
+            "pg_basebackup", cancellationToken, new Dictionary<string, string> { ["PGPASSWORD"] = admin.Password ?? "" });
+        // -R writes primary_conninfo; written again here with the password, so the replica can reconnect after any restart.
+        var auto = Path.Combine(dataDirectory, "postgresql.auto.conf");
+        await File.AppendAllTextAsync(auto, $"primary_conninfo = '{conninfo} password={admin.Password}'\n", cancellationToken);
+        await HandToServerUserAsync(auto, cancellationToken, passThroughParents: false);
+    }
+
+    private static async Task RunAsync(IReadOnlyList<string> command, string what, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? env = null)
     {
         var start = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var (name, value) in env ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
         foreach (var argument in command.Skip(1))
         {
             start.ArgumentList.Add(argument);
