@@ -92,6 +92,14 @@ public sealed class EngineTests
         await Eventually.Until(async () => PostmasterPidOrZero(harness.DataDirectory, "replica-1") is var now && now != replica && now != 0
             && (await harness.CliAsync("db", "status")).Output.Contains("replica-1 streaming", StringComparison.Ordinal), ServerHarness.Wait, "the replica to be back and streaming");
 
+        // A replica that cannot start any more (its control file lost) is rebuilt from the primary, and has every row.
+        replica = PostmasterPid(harness.DataDirectory, "replica-1");
+        File.Delete(Path.Combine(harness.DataDirectory, "engines", "pg", "replica-1", "data", "global", "pg_control"));
+        Posix.Signal(replica, Posix.SIGKILL);
+        await Eventually.Until(async () => (await harness.CliAsync("events")).Output.Contains("rebuilding it from the primary", StringComparison.Ordinal)
+            && (await harness.CliAsync("db", "status")).Output.Contains("replica-1 streaming", StringComparison.Ordinal), ServerHarness.Wait, "the replica to be rebuilt and streaming");
+        await Eventually.Until(async () => Equals(await ScalarAsync(replicaOnly, "SELECT count(*) FROM orders"), 3L), ServerHarness.Wait, "the rebuilt replica to have every row");
+
         // A restarted control plane adopts the running servers: same pids.
         var primaryPid = PostmasterPid(harness.DataDirectory, "primary");
         var replicaPid = PostmasterPid(harness.DataDirectory, "replica-1");

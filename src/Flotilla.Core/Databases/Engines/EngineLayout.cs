@@ -11,7 +11,18 @@ internal sealed class EngineLayout(string directory)
 {
     public string Directory => directory;
 
+    private readonly Lock _ports = new();
+
     public IReadOnlyList<EngineMember> Members(string engine, int replicas)
+    {
+        // The controller's loop and an apply may ask at once: one chooses a new member's port, the other reads it.
+        lock (_ports)
+        {
+            return MembersUnlocked(engine, replicas);
+        }
+    }
+
+    private List<EngineMember> MembersUnlocked(string engine, int replicas)
     {
         var folder = Path.Combine(directory, engine);
         System.IO.Directory.CreateDirectory(folder);
