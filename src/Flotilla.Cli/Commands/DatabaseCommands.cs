@@ -54,6 +54,40 @@ internal static class DatabaseCommands
             }
             return 0;
         }));
+        var service = new Argument<string>("service");
+        var dryRun = new Option<bool>("--dry-run") { Description = "Show what the next apply would run (the only mode: migrations run as a step of 'flotilla apply')" };
+        command.Subcommands.Add(ApiCommand.Create("migrate", "A service's migrations: applied (when, by whom) and what the next apply would run, or why it would refuse", async (parse, client, json, ct) =>
+        {
+            if (!parse.GetValue(dryRun))
+            {
+                throw new ApiException("migrations run as a step of 'flotilla apply', before the new revision's instances start; use --dry-run to see what it would run");
+            }
+            var path = $"v1/databases/{Uri.EscapeDataString(parse.GetValue(service)!)}/migrations";
+            if (json)
+            {
+                Console.WriteLine(await client.GetRawAsync(path, ct));
+                return 0;
+            }
+            var report = await client.GetAsync<Flotilla.Databases.MigrationReport>(path, ct);
+            foreach (var applied in report.Applied)
+            {
+                Console.WriteLine($"applied  {applied.Name}  {Tables.When(applied.AppliedAt)} by {applied.AppliedBy}  sha256 {applied.Checksum[..12]}");
+            }
+            foreach (var pending in report.Pending)
+            {
+                Console.WriteLine($"pending  {pending}  (runs at the next apply)");
+            }
+            if (report.Refusal is { } refusal)
+            {
+                Console.WriteLine($"refused: {refusal}");
+                return 1;
+            }
+            if (report.Applied.Count == 0 && report.Pending.Count == 0)
+            {
+                Console.WriteLine("no migrations");
+            }
+            return 0;
+        }, service, dryRun));
         yield return command;
     }
 }

@@ -23,6 +23,25 @@ internal static class DatabaseEndpoints
                 .Select(m => new EngineMemberView(m.Key.Engine, m.Key.Role, m.Key.Port, m.Value.Pid, m.Value.Ready, m.Value.Failures)).ToList();
             return Results.Json(new DatabasesView(databases, engines, members, plane.Engines.Lags), ApiJson.Options);
         }).WithSummary("Each service's database (engine, name, injected variables), the engines, the servers Flotilla runs (port, pid, ready) and each replica's lag.");
+        v1.MapGet("/databases/{service}/migrations", async (string service, ControlPlane plane, CancellationToken cancellationToken) =>
+        {
+            var database = plane.State.Databases?.GetValueOrDefault(service)
+                ?? throw new ControlPlaneException($"service '{service}' has no database in the applied revision (flotilla db ls)", ControlPlaneError.NotFound);
+            var owner = plane.Secrets.Get(Databases.DatabaseSecretNames.Owner(service))
+                ?? throw new ControlPlaneException($"service '{service}': its database was never provisioned (apply the spec)", ControlPlaneError.NotFound);
+            try
+            {
+                return Results.Json(await Databases.MigrationReport.ReadAsync(service, database, owner, cancellationToken), ApiJson.Options);
+            }
+            catch (Databases.MigrationException e)
+            {
+                throw new ControlPlaneException(e.Message, ControlPlaneError.Invalid);
+            }
+            catch (Databases.DatabaseException e)
+            {
+                throw new ControlPlaneException(e.Message, ControlPlaneError.Unavailable);
+            }
+        }).WithSummary("A service's migrations without running them: the history its database has, the files the next apply would run, or why it would refuse them.");
     }
 }
 

@@ -115,6 +115,15 @@ public sealed class DatabaseTests
         Assert.Equal((instances["orders"], revision), ((int)after["pid"]!, (string)after["revision"]!));
         Assert.Equal(0L, await postgres.ScalarAsync("SELECT count(*) FROM information_schema.columns WHERE table_name = 'orders' AND column_name = 'note'", "orders"));
 
+        // The dry run says what the next apply would do, and changes nothing.
+        (code, output) = await harness.CliAsync("db", "migrate", "orders", "--dry-run");
+        outputs.AppendLine(output);
+        Assert.True(code == 0 && output.Contains("applied  001_create.sql", StringComparison.Ordinal) && output.Contains("pending  002_add_note.sql", StringComparison.Ordinal), output);
+        (code, output) = await harness.CliAsync("db", "migrate", "reviews", "--dry-run");
+        Assert.True(code == 0 && output.Contains("applied  001_create.sql", StringComparison.Ordinal) && !output.Contains("pending", StringComparison.Ordinal), output);
+        var listed = (await harness.JsonAsync("db", "ls"))["databases"]!.AsArray().Select(d => ((string)d!["service"]!, (string)d["engine"]!)).ToList();
+        Assert.Equal([("billing", "pg"), ("orders", "pg"), ("reviews", "sqlite")], listed);
+
         // Fixed: the migration runs before the new revision's instances start, and they see its column.
         File.WriteAllText(Path.Combine(spec, "orders-db", "002_add_note.sql"), "ALTER TABLE orders ADD COLUMN note text NOT NULL DEFAULT 'none';");
         (code, output) = await harness.CliAsync("apply", "-f", spec, "--wait");
