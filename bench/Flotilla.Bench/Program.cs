@@ -11,6 +11,7 @@ return name switch
     "ofrep-server" => await OfrepServer.RunAsync(args[1..]),
     "disruption" => await DisruptionLoad.RunAsync(args[1..]),
     "start-cost" => await StartCostBench.RunAsync(args[1..]),
+    "db-migration" => await MigrationBench.RunAsync(args[1..]),
     _ => Usage(),
 };
 
@@ -18,6 +19,7 @@ static int Usage()
 {
     Console.Error.WriteLine("usage: Flotilla.Bench selfheal [--reps N] [--instances N] [--connections N] [--delay-ms N] [--runtime local|docker]");
     Console.Error.WriteLine("       Flotilla.Bench start-cost [--reps N]                   (an instance's start to ready: process vs container)");
+    Console.Error.WriteLine("       Flotilla.Bench db-migration [ROWS=1000000] [REPS=3]      (a column with a default + backfill: Flotilla's migration runner beside psql)");
     Console.Error.WriteLine("       Flotilla.Bench reconcile [SERVICES=1000] [INSTANCES=5]");
     Console.Error.WriteLine("       Flotilla.Bench release [--reps N] [--connections N] [--router-process PATH/flotilla]   (from the repository root)");
     Console.Error.WriteLine("       Flotilla.Bench router-only PORT BACKEND...");
