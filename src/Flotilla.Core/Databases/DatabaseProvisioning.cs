@@ -21,7 +21,8 @@ public sealed class DatabaseProvisioning(string dataDirectory, IDatabaseSecrets 
 
     public const string ConnectionStringPrefix = "ConnectionStrings__";
 
-    public async Task<SystemSpec> PrepareAsync(SystemSpec spec, string appliedBy, Action<string>? progress, CancellationToken cancellationToken)
+    /// <param name="contractBlocked">For a service (with its connection strings), why a contract migration may not run now, or null.</param>
+    public async Task<SystemSpec> PrepareAsync(SystemSpec spec, string appliedBy, Action<string>? progress, CancellationToken cancellationToken, Func<ServiceSpec, string?>? contractBlocked = null)
     {
         var plan = DatabasePlanner.Plan(spec, secretNames(), runningEngines());
         if (plan.Refusals.FirstOrDefault() is { } refused)
@@ -36,7 +37,8 @@ public sealed class DatabaseProvisioning(string dataDirectory, IDatabaseSecrets 
             {
                 var files = MigrationSet.Read(directory);
                 await using var connection = migrator;
-                var applied = await MigrationRunner.RunAsync(connection, files, appliedBy, dryRun: false, cancellationToken);
+                var blocked = files.Any(f => f.Contract) ? contractBlocked?.Invoke(WithConnectionStrings(spec.Services.Single(s => s.Name == step.Service), step)) : null;
+                var applied = await MigrationRunner.RunAsync(connection, files, appliedBy, dryRun: false, cancellationToken, blocked);
                 progress?.Invoke(applied.Count == 0
                     ? $"{step.Service}: migrations up to date ({files.Count})"
                     : $"{step.Service}: applied {string.Join(", ", applied.Select(f => f.Name))}");

@@ -8,7 +8,8 @@ namespace Flotilla.Databases;
 /// </summary>
 internal static class MigrationPlanner
 {
-    public static MigrationPlan Plan(IReadOnlyList<MigrationFile> files, IReadOnlyList<AppliedMigration> applied)
+    /// <param name="contractBlocked">Why a contract migration may not run now (older revisions of the service still run), or null.</param>
+    public static MigrationPlan Plan(IReadOnlyList<MigrationFile> files, IReadOnlyList<AppliedMigration> applied, string? contractBlocked = null)
     {
         var byVersion = files.ToDictionary(f => f.Version);
         foreach (var done in applied.OrderBy(a => a.Version))
@@ -28,6 +29,10 @@ internal static class MigrationPlanner
         if (pending.FirstOrDefault(f => f.Version < highest) is { } late)
         {
             return Refuse($"{late.Path}:1: migration {late.Name} is numbered below {highest}, which this database already has; renumber it above {highest}");
+        }
+        if (contractBlocked is not null && pending.FirstOrDefault(f => f.Contract) is { } contract)
+        {
+            return Refuse($"{contract.Path}:1: migration {contract.Name} is a contract migration ({MigrationSet.ContractMarker}) and {contractBlocked}; apply the code that no longer needs what it removes first, then this migration alone once that rollout has completed");
         }
         return new MigrationPlan(pending, null);
     }

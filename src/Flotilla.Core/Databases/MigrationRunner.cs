@@ -21,7 +21,7 @@ internal static class MigrationRunner
     private const long AdvisoryLockKey = 0x466c6f74696c6c61; // "Flotilla"
 
     /// <summary>Applies what is pending (or with <paramref name="dryRun"/> only says what would be), returning the files applied.</summary>
-    public static async Task<IReadOnlyList<MigrationFile>> RunAsync(DbConnection connection, IReadOnlyList<MigrationFile> files, string appliedBy, bool dryRun, CancellationToken cancellationToken)
+    public static async Task<IReadOnlyList<MigrationFile>> RunAsync(DbConnection connection, IReadOnlyList<MigrationFile> files, string appliedBy, bool dryRun, CancellationToken cancellationToken, string? contractBlocked = null)
     {
         var postgres = connection is NpgsqlConnection;
         if (connection.State != System.Data.ConnectionState.Open)
@@ -44,7 +44,7 @@ internal static class MigrationRunner
         var timestamp = postgres ? "timestamptz" : "text";
         await ExecuteAsync(connection, transaction,
             $"CREATE TABLE IF NOT EXISTS {HistoryTable} (version bigint PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, applied_at {timestamp} NOT NULL, applied_by text NOT NULL)", cancellationToken);
-        var plan = MigrationPlanner.Plan(files, await HistoryAsync(connection, transaction, cancellationToken));
+        var plan = MigrationPlanner.Plan(files, await HistoryAsync(connection, transaction, cancellationToken), contractBlocked);
         if (plan.Refusal is { } refusal)
         {
             throw new MigrationException(refusal);

@@ -314,7 +314,8 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
         }
         // Databases are provisioned and migrated before the revision is recorded, so before any of its instances starts;
         // a migration that fails refuses the apply. Slow (a backfill): outside the lock, serialised by the database's own.
-        spec = await _databases.PrepareAsync(spec, $"{request.Actor} (apply)", progress, cancellationToken);
+        var applying = spec;
+        spec = await _databases.PrepareAsync(spec, $"{request.Actor} (apply)", progress, s => OlderRevisionsRunning(applying, s, artifacts[s.Name]), cancellationToken);
         await _changing.WaitAsync(cancellationToken);
         try
         {

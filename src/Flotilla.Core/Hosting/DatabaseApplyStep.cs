@@ -20,7 +20,7 @@ internal sealed class DatabaseApplyStep(string dataDirectory, Secrets.SecretStor
 
     public void Set(string name, string value) => secrets.Set(name, value, "flotilla (database provisioning)", DateTimeOffset.UtcNow);
 
-    public async Task<SystemSpec> PrepareAsync(SystemSpec spec, string actor, Action<string>? progress, CancellationToken cancellationToken)
+    public async Task<SystemSpec> PrepareAsync(SystemSpec spec, string actor, Action<string>? progress, Func<ServiceSpec, string?> contractBlocked, CancellationToken cancellationToken)
     {
         if (spec.Services.All(s => s.Database is null))
         {
@@ -36,7 +36,7 @@ internal sealed class DatabaseApplyStep(string dataDirectory, Secrets.SecretStor
                 progress?.Invoke($"engines: starting {string.Join(", ", used.Where(e => !e.IsExternal).Select(e => e.Name))}");
             }
             await engines.EnsureAsync(used, EngineStartTimeout, cancellationToken);
-            return await provisioning.PrepareAsync(spec, actor, progress, cancellationToken);
+            return await provisioning.PrepareAsync(spec, actor, progress, cancellationToken, contractBlocked);
         }
         catch (MigrationException e)
         {

@@ -39,6 +39,17 @@ public sealed class MigrationPlannerTests
     }
 
     [Fact]
+    public void AContractMigration_IsRefusedWhileOlderRevisionsRun_AndRunsOtherwise()
+    {
+        var contract = File(2) with { Contract = true };
+        var refused = MigrationPlanner.Plan([File(1), contract], [Applied(1)], "instances of revision abc still run");
+        Assert.StartsWith("/m/002_m.sql:1: migration 002_m.sql is a contract migration (-- flotilla: contract) and instances of revision abc still run", refused.Refusal, StringComparison.Ordinal);
+        Assert.Equal([2L], MigrationPlanner.Plan([File(1), contract], [Applied(1)]).Pending.Select(f => f.Version));
+        // Applied already: an older revision running later does not matter.
+        Assert.True(MigrationPlanner.Plan([File(1), contract], [Applied(1), Applied(2)], "instances of revision abc still run").IsEmpty);
+    }
+
+    [Fact]
     public void Converged_IsAnEmptyPlan()
     {
         Assert.True(MigrationPlanner.Plan([File(1)], [Applied(1)]).IsEmpty);

@@ -133,6 +133,19 @@ public sealed class DatabaseTests
         Assert.NotEqual(revision, (string)next["revision"]!);
         Assert.Equal("none", await ScalarAsync(Environ((int)next["pid"]!)["ConnectionStrings__orders"], "SELECT note FROM orders"));
 
+        // A contract migration with a code change is refused while the older revision runs; alone (same revision) it runs.
+        File.WriteAllText(Path.Combine(spec, "orders-db", "003_drop_note.sql"), "-- flotilla: contract\nALTER TABLE orders DROP COLUMN note;");
+        harness.WriteSpec(Spec(ordersVersion: "3"));
+        (code, output) = await harness.CliAsync("apply", "-f", spec, "--wait");
+        outputs.AppendLine(output);
+        Assert.True(code == 1 && output.Contains("003_drop_note.sql:1: migration 003_drop_note.sql is a contract migration", StringComparison.Ordinal)
+            && output.Contains("still run", StringComparison.Ordinal), output);
+        harness.WriteSpec(Spec(ordersVersion: "2"));
+        (code, output) = await harness.CliAsync("apply", "-f", spec, "--wait");
+        outputs.AppendLine(output);
+        Assert.True(code == 0, output);
+        Assert.Equal(0L, await postgres.ScalarAsync("SELECT count(*) FROM information_schema.columns WHERE table_name = 'orders' AND column_name = 'note'", "orders"));
+
         // No password reached any output.
         foreach (var secret in new[] { ordersConnection.Password!, new NpgsqlConnectionStringBuilder(billing["ConnectionStrings__billing"]).Password!, postgres.Password })
         {
