@@ -22,7 +22,7 @@ var root = new RootCommand("Flotilla: run a system of microservices as many inst
     QueueCommand.Create(),
     ImageCommand.Create(),
 };
-foreach (var command in ChangeCommands.Create().Concat(InspectCommands.Create()).Concat(EnvironmentCommands.Create()).Concat(ConfigCommands.Create()))
+foreach (var command in ChangeCommands.Create().Concat(InspectCommands.Create()).Concat(EnvironmentCommands.Create()).Concat(ConfigCommands.Create()).Concat(DatabaseCommands.Create()))
 {
     root.Subcommands.Add(command);
 }

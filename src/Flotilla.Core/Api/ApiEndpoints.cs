@@ -97,6 +97,7 @@ internal static class ApiEndpoints
         ConfigEndpoints.Map(v1);
         RouterEndpoints.Map(v1);
         QueueEndpoints.Map(v1);
+        DatabaseEndpoints.Map(v1);
         foreach (var state in new[] { "down", "up" })
         {
             v1.MapPost($"/zones/{{zone}}/{state}", async (string zone, HttpContext context, ControlPlane plane) =>

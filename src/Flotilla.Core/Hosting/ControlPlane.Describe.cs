@@ -56,6 +56,18 @@ public sealed partial class ControlPlane
             secret.Store ?? secret.File!, secret.AsFile, Secrets.Fingerprint(value));
     }).ToList();
 
+    /// <summary>
+    /// Why a contract migration of the service may not run now: instances of a revision older than
+    /// the one this apply makes still run (a rollout in progress, or this apply changes the service too). Null: none does.
+    /// </summary>
+    private string? OlderRevisionsRunning(SystemSpec spec, ServiceSpec service, Artifact? artifact)
+    {
+        var next = Describe(spec, service, artifact, _router.Endpoints, State.Flags?.Port, SecretRefs(service)).Revision;
+        var older = _driver.Observe().Where(i => i.Service == service.Name && i.Revision != next && i.State != Runtime.InstanceState.Exited)
+            .Select(i => i.Revision).Distinct().Order(StringComparer.Ordinal).ToList();
+        return older.Count == 0 ? null : $"instances of revision {string.Join(", ", older)} still run (older than {next}, which this apply would run)";
+    }
+
     /// <summary>A digest of everything an instance runs with; the instance count is not part of it.</summary>
     private static string RevisionOf(IReadOnlyList<string> command, IReadOnlyDictionary<string, string> env, HttpSpec http, TimeoutsSpec timeouts, ResourcesSpec? resources,
         IReadOnlyList<Secrets.SecretRef>? secrets = null, string? runtime = null, string? image = null)

@@ -49,6 +49,7 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
     private readonly CancellationTokenSource _rolloutStop = new();
     private Task _rolloutLoop = Task.CompletedTask;
     private DataDirectoryLock? _lock;
+    private readonly DatabaseApplyStep _databases;
 
     private ControlPlane(ControlPlaneOptions options, StateStore store, IRouter router, EventLog events)
     {
@@ -59,6 +60,9 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
         Events = events;
         _artifacts = new ArtifactStore(options.ArtifactsDirectory);
         Secrets = new Secrets.SecretStore(store, options.DataDirectory);
+        _databases = new DatabaseApplyStep(options.DataDirectory, Secrets, store);
+        Engines = new Databases.Engines.EngineController(Path.Combine(options.DataDirectory, "engines"), _databases, (subject, message, warning) => events.Record(subject, message, warning), _time);
+        _databases.Engines = Engines;
         _driver = new RuntimeSet(options.DataDirectory, new StoreJournal(store), _time, Secrets.Resolve, options.DockerEndpoint, options.SwarmEndpoint,
             (subject, message, warning) => Events.Record(subject, message, warning));
         _controller = new InstanceSetController(_driver, router, events, _time);
@@ -77,6 +81,8 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
 
     /// <summary>Functions' queues: push, and delivery (<see cref="Controllers.Queues.QueueDelivery"/>).</summary>
     public Controllers.Queues.QueueDelivery Queues => _queues;
+    /// <summary>The database engines this environment runs itself (PostgreSQL primaries and replicas).</summary>
+    public Databases.Engines.EngineController Engines { get; }
 
     /// <summary>This environment's secrets (its own store and key: environments never see each other's).</summary>
     public Secrets.SecretStore Secrets { get; }
@@ -200,6 +206,8 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
                 : new RouterHost(message => events.Record("router", message, true));
             plane = new ControlPlane(options, store, router, events) { FirstEventOfThisStart = firstOfThisStart, _lock = exclusive };
             await plane.RecoverAsync(cancellationToken);
+            plane.Engines.SetDesired(plane.State.Engines ?? []);
+            plane.Engines.Start();
             plane._controller.Start();
             plane._functions.Start();
             plane._queues.Start();
@@ -339,6 +347,10 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
             // A container image is built here too: as slow as a build, and as fatal to the apply when it fails.
             await PrepareRuntimeAsync(spec.RuntimeName, service.Name, service.Image, artifacts[service.Name], progress, cancellationToken);
         }
+        // Databases are provisioned and migrated before the revision is recorded, so before any of its instances starts;
+        // a migration that fails refuses the apply. Slow (a backfill): outside the lock, serialised by the database's own.
+        var applying = spec;
+        spec = await _databases.PrepareAsync(spec, $"{request.Actor} (apply)", progress, s => OlderRevisionsRunning(applying, s, artifacts[s.Name]), cancellationToken);
         await _changing.WaitAsync(cancellationToken);
         try
         {
@@ -351,6 +363,8 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
                 spec.Services.Select(s => Describe(spec, s, artifacts[s.Name], endpoints, flagsPort, SecretRefs(s))).ToList(), endpoints)
             {
                 Flags = spec.Flags is null ? null : new FlagsState(spec.Flags.Document, flagsPort!.Value, spec.Flags.Strict),
+                Engines = spec.Engines,
+                Databases = spec.Services.Any(s => s.Database is not null) ? spec.Services.Where(s => s.Database is not null).ToDictionary(s => s.Name, s => s.Database!, StringComparer.Ordinal) : null,
             };
 
             var previous = _store.LatestRevision();
@@ -425,6 +439,7 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
         Volatile.Write(ref _problems, new Dictionary<string, string>());
         var before = State;
         Volatile.Write(ref _state, state);
+        Engines.SetDesired(state.Engines ?? []);
         Publish();
         _flagService.DropSupersededChanges(before.Flags, state.Flags, record.Number, actor);
         await _flagService.PublishAsync(cancellationToken);
@@ -501,6 +516,7 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
         await _queues.DisposeAsync();
         await _functions.DisposeAsync();
         await _controller.DisposeAsync();
+        await Engines.DisposeAsync();
         if (!_stoppedDataPlane)
         {
             _driver.LeaveRunningOnDispose();
@@ -534,6 +550,8 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
         await _queues.DisposeAsync();
         await _functions.DisposeAsync();
         await _controller.StopAllAsync();
+        // After the instances (which use them); their data stays, for the next start.
+        await Engines.StopAllAsync();
         if (_router is RouterClient client)
         {
             client.StopProcessOnDispose();

@@ -14,6 +14,12 @@ public sealed record DesiredState(string System, string? Environment, IReadOnlyL
     /// <summary>The revision's flags (one flagd document) and the port they are served on; null when the spec has none.</summary>
     public FlagsState? Flags { get; init; }
 
+    /// <summary>The database engines of the revision (those Flotilla runs are kept running by the engine controller); null: none.</summary>
+    public IReadOnlyList<Model.EngineSpec>? Engines { get; init; }
+
+    /// <summary>Each service's database as declared, by service; null: none.</summary>
+    public IReadOnlyDictionary<string, Model.DatabaseSpec>? Databases { get; init; }
+
     public static DesiredState Empty { get; } = new("", null, [], [], new Dictionary<string, int>());
 
     public string ToJson() => JsonSerializer.Serialize(this, StoreJournal.Json);

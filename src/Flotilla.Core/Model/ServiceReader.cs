@@ -43,6 +43,9 @@ internal static class ServiceReader
                 case "env":
                     service = service with { Env = reader.EnvMap(value, at) };
                     break;
+                case "database":
+                    service = service with { Database = DatabaseReader.Database(reader, name, value, at, directory) };
+                    break;
                 case "secrets":
                     service = service with { Secrets = ReadSecrets(reader, value, at, directory) };
                     break;

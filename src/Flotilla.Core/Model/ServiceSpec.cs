@@ -31,5 +31,7 @@ public sealed record ServiceSpec
     public IReadOnlyList<SecretSpec> Secrets { get; init; } = [];
     /// <summary>Set for an entry of <c>functions:</c>: its trigger and demand scaling (its instance count follows demand).</summary>
     public FunctionSpec? Function { get; init; }
+    /// <summary>The service's own database; null when it declares none.</summary>
+    public DatabaseSpec? Database { get; init; }
     public required SpecLocation At { get; init; }
 }

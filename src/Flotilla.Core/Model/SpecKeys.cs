@@ -6,14 +6,17 @@ namespace Flotilla.Model;
 /// </summary>
 public static class SpecKeys
 {
-    public static readonly string[] Root = ["name", "runtime", "zones", "services", "environments", "flags", "functions"];
-    public static readonly string[] Service = ["build", "command", "image", "files", "instances", "http", "env", "resources", "dependsOn", "references", "timeouts", "restart", "rollout", "secrets"];
+    public static readonly string[] Root = ["name", "runtime", "zones", "engines", "services", "environments", "flags", "functions"];
+    public static readonly string[] Service = ["build", "command", "image", "files", "instances", "http", "env", "resources", "dependsOn", "references", "timeouts", "restart", "rollout", "secrets", "database"];
     public static readonly string[] Function = ["build", "command", "image", "files", "http", "env", "references", "timeouts", "restart", "rollout", "secrets", "trigger", "scale", "timeout", "memory", "hold", "retry"];
     public static readonly string[] Trigger = ["http", "queue", "files", "schedule"];
     public static readonly string[] Scale = ["min", "max", "concurrency", "idle"];
     public static readonly string[] Hold = ["pending", "budget"];
     public static readonly string[] Retry = ["attempts", "backoff", "maxBackoff"];
     public static readonly string[] Secret = ["store", "file", "as"];
+    public static readonly string[] Database = ["engine", "migrations", "name"];
+    public static readonly string[] Engine = ["kind", "replicas", "external"];
+    public static readonly string[] ExternalEngine = ["secret"];
     public static readonly string[] Http = ["port", "health", "ready"];
     public static readonly string[] Resources = ["cpu", "memory"];
     public static readonly string[] Timeouts = ["start", "drain", "stop"];

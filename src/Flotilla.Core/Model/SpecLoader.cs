@@ -35,6 +35,7 @@ public static class SpecLoader
         IReadOnlyList<string>? zones = null;
         string? runtime = null;
         FlagsDeclaration? flags = null;
+        IReadOnlyList<EngineSpec> engines = [];
         var services = new List<ServiceSpec>();
         var environments = new Dictionary<string, EnvironmentSpec>(StringComparer.Ordinal);
         var seen = new HashSet<string>();
@@ -55,6 +56,9 @@ public static class SpecLoader
                     break;
                 case "runtime":
                     runtime = RuntimeKind.Read(reader, value, "runtime");
+                    break;
+                case "engines":
+                    engines = DatabaseReader.Engines(reader, value);
                     break;
                 case "flags":
                     flags = FlagsReader.Declaration(reader, value, "flags", topLevel: true);
@@ -101,6 +105,7 @@ public static class SpecLoader
             services.Remove(function);
         }
         SpecChecks.CrossReferences(reader, services, environments);
+        DatabaseReader.Check(reader, services, engines);
         EnvironmentSpec? overlay = null;
         if (environment is not null && !environments.TryGetValue(environment, out overlay))
         {
@@ -118,7 +123,7 @@ public static class SpecLoader
         }
 
         var ordered = SpecChecks.DependencyOrder(services);
-        var spec = new SystemSpec(name!, directory, file, ordered, environments, environment, zones, flagSet, runtime) { Warnings = [.. reader.Warnings] };
+        var spec = new SystemSpec(name!, directory, file, ordered, environments, environment, zones, flagSet, runtime, engines.Count == 0 ? null : engines) { Warnings = [.. reader.Warnings] };
         if (overlay is null)
         {
             return ImagesNeedDocker(spec);

@@ -13,8 +13,12 @@ public sealed record SystemSpec(
     string? Environment,
     IReadOnlyList<string>? Zones = null,
     FlagsSpec? Flags = null,
-    string? Runtime = null)
+    string? Runtime = null,
+    IReadOnlyList<EngineSpec>? Engines = null)
 {
+    /// <summary>The database engines declared; empty when every database is SQLite (or there is none).</summary>
+    public IReadOnlyList<EngineSpec> EngineList => Engines ?? [];
+
     /// <summary>What runs the instances (<see cref="RuntimeKind"/>); local processes unless the spec or its environment says otherwise.</summary>
     public string RuntimeName => Runtime ?? RuntimeKind.Local;
 
