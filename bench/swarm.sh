@@ -37,9 +37,9 @@ log "lab up ($MANAGER); loading the images into every node"
 D=(docker -H "$MANAGER")
 LOST=10.231.0.13
 
-lose_node() { if [ "$MODE" = cut ]; then ip link set flt-lab-v3 down; else "$LAB" stop-node 3; fi; }
+lose_node() { if [ "$MODE" = cut ]; then "$LAB" cut-node 3; else "$LAB" stop-node 3; fi; }
 restore_node() {
-  if [ "$MODE" = cut ]; then ip link set flt-lab-v3 up; else "$LAB" start-node 3; fi
+  if [ "$MODE" = cut ]; then "$LAB" mend-node 3; else "$LAB" start-node 3; fi
   for _ in $(seq 300); do [ "$("${D[@]}" node ls --format '{{.Status}}' | grep -c Ready)" = 3 ] && return 0; sleep 0.2; done
 }
 # seconds from $1 (ns) until the swarm runs 6 tasks of service $2, none on the lost node

@@ -7,6 +7,8 @@
 #   lab.sh load IMAGE...     copy images from the host's engine into every node (there is no registry)
 #   lab.sh stop-node N       stop node N's dockerd (its containers die with it: a lost machine)
 #   lab.sh start-node N      start it again (it rejoins the swarm by itself)
+#   lab.sh cut-node N        cut node N off the network (its containers run on, unreachable: a lost link)
+#   lab.sh mend-node N       connect it again
 #   lab.sh endpoint N        node N's engine endpoint (unix socket)
 #   lab.sh down              remove everything: daemons, namespaces, bridge, data, iptables rule
 #
@@ -118,7 +120,9 @@ case "${1:-}" in
   load) shift; load "$@" ;;
   stop-node) stop_daemon "$2" ;;
   start-node) start_daemon "$2" ;;
+  cut-node) ip link set "flt-lab-v$2" down ;;
+  mend-node) ip link set "flt-lab-v$2" up ;;
   endpoint) echo "unix://$(sock "$2")" ;;
   down) down ;;
-  *) sed -n '2,13p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,15p' "$0" >&2; exit 2 ;;
 esac

@@ -12,6 +12,22 @@ internal sealed class DestinationSet(DestinationState[] destinations)
 
     public bool IsEmpty => destinations.Length == 0;
 
+    /// <summary>
+    /// Marks every destination on the same machine as <paramref name="unreachable"/> failed for a while:
+    /// a machine that acknowledges nothing on one connection (its network is cut) will not on another.
+    /// </summary>
+    public void MarkMachineFailed(DestinationState unreachable)
+    {
+        var host = new Uri(unreachable.Prefix).Host;
+        foreach (var destination in destinations)
+        {
+            if (destination == unreachable || new Uri(destination.Prefix).Host == host)
+            {
+                destination.MarkFailed();
+            }
+        }
+    }
+
     /// <summary>Round-robin over healthy destinations other than the excluded ones; any other one if none is healthy.</summary>
     public DestinationState? Pick(DestinationState? exclude = null, DestinationState? alsoExclude = null)
     {

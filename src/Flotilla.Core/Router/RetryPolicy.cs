@@ -10,7 +10,8 @@ namespace Flotilla.Router;
 /// <list type="bullet">
 /// <item>The instance could not be connected to (refused, reset or timed out while connecting):
 /// the request never left the router, so any method is retried, with its body.</item>
-/// <item>The request was sent and the connection ended or was reset before any byte of an
+/// <item>The request was sent and the connection ended, was reset, or was never acknowledged
+/// (the instance's machine is gone: <see cref="UpstreamClients.SendTimeout"/>) before any byte of an
 /// answer: retried for idempotent methods without a body (GET, HEAD, OPTIONS, TRACE, PUT,
 /// DELETE); a POST or PATCH may have been acted on, so it gets the 502.</item>
 /// <item>A timeout (504) and an answer of any status from the instance are never retried.</item>
@@ -44,7 +45,7 @@ internal static class RetryPolicy
             switch (e)
             {
                 case HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError }:
-                case SocketException { SocketErrorCode: SocketError.ConnectionRefused or SocketError.TimedOut or SocketError.HostUnreachable or SocketError.NetworkUnreachable }:
+                case SocketException { SocketErrorCode: SocketError.ConnectionRefused or SocketError.HostUnreachable or SocketError.NetworkUnreachable }:
                     return Failure.Connect;
                 case HttpRequestException { HttpRequestError: HttpRequestError.ResponseEnded }:
                 case HttpIOException { HttpRequestError: HttpRequestError.ResponseEnded }:
@@ -53,11 +54,15 @@ internal static class RetryPolicy
                     return Failure.Other;
             }
         }
-        // A reset while sending or before the status line surfaces as a bare IOException around a SocketException.
-        return exception?.GetBaseException() is SocketException { SocketErrorCode: SocketError.ConnectionReset or SocketError.Shutdown or SocketError.ConnectionAborted }
+        // A reset while sending or before the status line surfaces as a bare IOException around a SocketException;
+        // so does a send never acknowledged (TimedOut: the instance's machine is unreachable, see UpstreamClients.SendTimeout).
+        return exception?.GetBaseException() is SocketException { SocketErrorCode: SocketError.ConnectionReset or SocketError.Shutdown or SocketError.ConnectionAborted or SocketError.TimedOut }
             ? Failure.NoAnswer
             : Failure.Other;
     }
+
+    /// <summary>The instance's machine did not acknowledge what was sent: it is unreachable, not merely slow.</summary>
+    public static bool Unreachable(Exception? exception) => exception?.GetBaseException() is SocketException { SocketErrorCode: SocketError.TimedOut };
 
     public static bool Allows(HttpRequest request, Failure failure) => failure switch
     {

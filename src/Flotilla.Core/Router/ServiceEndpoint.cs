@@ -182,10 +182,17 @@ internal sealed class ServiceEndpoint : IAsyncDisposable
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var error = await ForwardAsync(context, destination, config);
         DestinationState? earlier = null;
-        for (var attempt = 1; error == ForwarderError.Request && !context.Response.HasStarted; attempt++)
+        // A machine that stopped acknowledging can fail a forward after the answer began to arrive, but
+        // while nothing has reached the client it is retried like a request that got no answer.
+        for (var attempt = 1; (error == ForwarderError.Request || RetryPolicy.Unreachable(context.Features.Get<IForwarderErrorFeature>()?.Exception)) && !context.Response.HasStarted; attempt++)
         {
-            var failure = RetryPolicy.Classify(context.Features.Get<IForwarderErrorFeature>()?.Exception);
-            if (failure == RetryPolicy.Failure.Connect)
+            var exception = context.Features.Get<IForwarderErrorFeature>()?.Exception;
+            var failure = RetryPolicy.Classify(exception);
+            if (RetryPolicy.Unreachable(exception))
+            {
+                destinations.MarkMachineFailed(destination);
+            }
+            else if (failure == RetryPolicy.Failure.Connect)
             {
                 destination.MarkFailed();
             }

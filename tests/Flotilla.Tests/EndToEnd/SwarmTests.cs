@@ -1,3 +1,4 @@
+using Flotilla.Controllers.Rollouts;
 using Flotilla.Hosting;
 using Flotilla.Runtime;
 using Flotilla.Tests.Support;
@@ -7,7 +8,8 @@ namespace Flotilla.Tests.EndToEnd;
 /// <summary>
 /// Flotilla on a real multi-node Docker Swarm (three dockerds in network namespaces): six instances
 /// spread over three nodes, a node lost under load, a rolling update across nodes under load, and
-/// a control plane restarted that finds its services again. One scenario, because making the swarm
+/// a control plane restarted that finds its services again, and a canary held at 50% then promoted.
+/// One scenario, because making the swarm
 /// is most of its cost (about 35 s of its ~100 s on two cores).
 /// </summary>
 [Collection(ProcessHeavy.Name)]
@@ -36,7 +38,9 @@ public sealed class SwarmTests : IAsyncLifetime
     }
 
     // A tiny HTTP/1.1 server in Debian's python3 (in the base image), answering with its version.
-    private static string Spec(string version) => $$"""
+    private const string Rolling = "{ maxSurge: 2, maxUnavailable: 0, minReady: 500ms, progressDeadline: 80s }";
+
+    private static string Spec(string version, string rollout = Rolling) => $$"""
         name: swarm-test
         runtime: swarm
         services:
@@ -56,7 +60,7 @@ public sealed class SwarmTests : IAsyncLifetime
             instances: 6
             env: { VERSION: "{{version}}" }
             resources: { memory: 64Mi, cpu: 0.2 }
-            rollout: { maxSurge: 2, maxUnavailable: 0, minReady: 500ms, progressDeadline: 80s }
+            rollout: {{rollout}}
         """;
 
     private async Task<ApplyResult> ApplyAsync(string yaml)
@@ -100,14 +104,15 @@ public sealed class SwarmTests : IAsyncLifetime
         Assert.Equal(3, Ready.Select(i => i.Host).Distinct().Count());
         Assert.Equal([("web", 6UL)], (await SwarmServicesAsync()).Select(s => (s.Name.Split('-')[2], s.Replicas)));
 
-        // A node lost under load: its tasks refuse, the router retries them elsewhere, Swarm places them again.
+        // A node lost under load, the hard way: its network cut, so connections to it hang instead of being refused.
+        // Requests stuck on it are retried elsewhere once it does not acknowledge them; Swarm places its tasks again.
         var endpoint = $"http://127.0.0.1:{Plane.Endpoints["web"]}/";
         using var client = new VersionClient(endpoint, loops: 6);
         await Task.Delay(1000);
         var lost = SwarmLab.NodeAddress(3);
         var held = Ready.Count(i => i.Host == lost);
         Assert.True(held > 0, "node 3 runs instances");
-        await _lab.StopNodeAsync(3);
+        await _lab.CutNodeAsync(3);
         await Eventually.Until(() => Ready.Count == 6 && Ready.All(i => i.Host != lost), Wait, "six ready instances, none on the lost node");
         Assert.Contains(Plane.Events.Since(0), e => e.Message.Contains($"({lost}, zone c) is down", StringComparison.Ordinal));
         Assert.Equal(held, Plane.Events.Since(0).Count(e => e.Message.Contains($"moved by Swarm from node", StringComparison.Ordinal)));
@@ -122,7 +127,8 @@ public sealed class SwarmTests : IAsyncLifetime
         await Eventually.Until(() => Plane.Rollout("web") is { State: "complete" } r && r.Revision == v2 && r.Old == 0, Wait, "the rollout to complete");
         await Task.Delay(500);
         var (versions, failures) = await client.StopAsync();
-        Assert.True(failures.Count == 0, $"{failures.Count} failed of {versions.Count + failures.Count}: {string.Join("; ", failures.Distinct().Take(5))}");
+        Assert.True(failures.Count == 0, $"{failures.Count} failed of {versions.Count + failures.Count}: {string.Join("; ", failures.Distinct().Take(5))}; "
+            + $"the router said: {string.Join("; ", Plane.Events.Since(0).Where(e => e.Subject == "router").Select(e => e.Message).TakeLast(3))}");
         Assert.Equal("web 1", versions[0]);
         Assert.Equal("web 2", versions[^1]);
         await Eventually.Until(async () => (await SwarmServicesAsync()).Count == 1, Wait, "the old revision's Swarm service to be removed");
@@ -135,5 +141,22 @@ public sealed class SwarmTests : IAsyncLifetime
         await Task.Delay(1500);
         Assert.Equal([("web", 6UL)], (await SwarmServicesAsync()).Select(s => (s.Name.Split('-')[2], s.Replicas)));
         Assert.Equal(6, Plane.Status().Services.Single().Instances.Count);
+
+        // A canary across the swarm: the new revision's own Swarm service beside the stable one, half the requests, held by a pause, then promoted.
+        await ApplyAsync(Spec("3", "{ strategy: canary, progressDeadline: 80s, steps: [{ weight: 50 }, { pause: {} }] }"));
+        await Eventually.Until(() => Plane.Rollout("web").Release is { Phase: ReleasePhase.Paused }, Wait, "the canary to pause at 50%");
+        Assert.Equal(2, (await SwarmServicesAsync()).Count);
+        using (var split = new VersionClient(endpoint, loops: 2))
+        {
+            await Eventually.Until(() => split.Seen().Versions.Count >= 200, Wait, "200 answers during the canary");
+            var (seen, failed) = await split.StopAsync();
+            Assert.Empty(failed);
+            Assert.InRange(seen.Count(v => v == "web 3"), seen.Count / 5, seen.Count * 4 / 5);
+            Assert.Equal(seen.Count, seen.Count(v => v is "web 2" or "web 3"));
+        }
+        await Plane.PromoteReleaseAsync("web", false, "test");
+        await Eventually.Until(() => Plane.Rollout("web") is { State: "complete", Old: 0 }, Wait, "the promoted canary to complete");
+        await Eventually.Until(async () => (await SwarmServicesAsync()).Count == 1, Wait, "the stable revision's Swarm service to be removed");
+        await Eventually.Until(() => Ready.Count(i => i.Revision == Plane.State.Find("web")!.Revision) == 6, Wait, "six ready instances of the promoted revision");
     }
 }

@@ -23,6 +23,9 @@ public sealed class SwarmLab : IAsyncDisposable
         await RunAsync(TimeSpan.FromMinutes(4), "load", Flotilla.Runtime.Docker.ContainerImages.BaseImage);
     }
 
+    /// <summary>Cuts a node off the network: its tasks run on but nothing reaches them (connections hang, not refused).</summary>
+    public Task CutNodeAsync(int node) => RunAsync(TimeSpan.FromMinutes(1), "cut-node", node.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
     public Task StopNodeAsync(int node) => RunAsync(TimeSpan.FromMinutes(1), "stop-node", node.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
     private static async Task<string> RunAsync(TimeSpan timeout, params string[] arguments)

@@ -46,6 +46,13 @@ public sealed class VersionClient : IDisposable
             {
                 return;
             }
+            catch (OperationCanceledException e) when (e.InnerException is TimeoutException)
+            {
+                lock (_versions)
+                {
+                    _failures.Add($"no answer within {_client.Timeout.TotalSeconds} s");
+                }
+            }
             catch (HttpRequestException e)
             {
                 lock (_versions)
