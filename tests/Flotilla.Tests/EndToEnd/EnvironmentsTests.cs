@@ -38,8 +38,20 @@ public sealed class EnvironmentsTests
         throw new InvalidOperationException("no two free ports in a row");
     }
 
-    private static string InstanceEnv(int pid, string name) =>
-        File.ReadAllText($"/proc/{pid}/environ").Split('\0').Single(v => v.StartsWith(name + "=", StringComparison.Ordinal))[(name.Length + 1)..];
+    /// <summary>A variable of an instance's environment; null once its process is gone (a rollout can replace it between `ps` and this read).</summary>
+    private static string? InstanceEnv(int pid, string name)
+    {
+        string environ;
+        try
+        {
+            environ = File.ReadAllText($"/proc/{pid}/environ");
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        return environ.Split('\0').FirstOrDefault(v => v.StartsWith(name + "=", StringComparison.Ordinal))?[(name.Length + 1)..];
+    }
 
     private static async Task<List<JsonNode>> ReviewsAsync(ServerHarness harness, string env) =>
         (await harness.JsonAsync("ps", "--env", env)).AsArray().Select(i => i!).Where(i => string.Equals((string?)i["state"], "ready", StringComparison.OrdinalIgnoreCase)).ToList();
@@ -92,7 +104,7 @@ public sealed class EnvironmentsTests
         async Task<string?> Banner(string url) =>
             (string?)JsonNode.Parse(await (await http.PostAsync($"{url}/ofrep/v1/evaluate/flags/banner", new StringContent("{}", Encoding.UTF8, "application/json"))).Content.ReadAsStringAsync())!["value"];
         Assert.Equal(("Welcome", "Sale"), (await Banner(prodFlags), await Banner(stagingFlags)));
-        var stagingDigest = InstanceEnv((int)staging["pid"]!, "FLOTILLA_ARTIFACT_DIGEST");
+        var stagingDigest = InstanceEnv((int)staging["pid"]!, "FLOTILLA_ARTIFACT_DIGEST")!;
         // One build cache per server, addressed by content: staging's build is where prod will find it.
         Assert.StartsWith(Path.Combine(harness.DataDirectory, "artifacts") + "/", InstanceEnv((int)staging["pid"]!, "ARTIFACT"), StringComparison.Ordinal);
         var first = InstanceEnv((int)prod["pid"]!, "FLOTILLA_ARTIFACT_DIGEST");
