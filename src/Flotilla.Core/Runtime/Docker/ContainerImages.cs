@@ -25,6 +25,23 @@ public sealed class ContainerImages(DockerEngine engine)
         artifactDirectory is null ? BaseImage : $"{ArtifactRepository}:{Path.GetFileName(Path.TrimEndingDirectorySeparator(artifactDirectory))}";
 
     /// <summary>
+    /// Makes sure what a revision runs is in the engine: its artifact's image (built if missing), or a
+    /// prebuilt <paramref name="image"/>, which cannot be pulled here: <paramref name="where"/> names the
+    /// engine and <paramref name="fix"/> says how to get the image there.
+    /// </summary>
+    public async Task PrepareAsync(string? image, string? artifactDirectory, string? digest, string where, string fix, Action<string>? progress, CancellationToken cancellationToken)
+    {
+        if (image is null)
+        {
+            await EnsureAsync(artifactDirectory, digest, progress, cancellationToken);
+        }
+        else if (!await ExistsAsync(image, cancellationToken))
+        {
+            throw new DockerUnavailableException($"image '{image}' is not {where} at {engine.Endpoint}, and there is no registry to pull it from: {fix}");
+        }
+    }
+
+    /// <summary>
     /// Makes sure the image for <paramref name="artifactDirectory"/> is in the engine, building it if
     /// not; throws <see cref="DockerUnavailableException"/> when the base image is missing or the
     /// build fails, so an apply that needs it is refused with nothing changed.

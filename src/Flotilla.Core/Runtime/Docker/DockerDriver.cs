@@ -80,15 +80,8 @@ public sealed class DockerDriver : IRuntime
     public async Task PrepareAsync(string? image, string? artifactDirectory, string? digest, Action<string>? progress, CancellationToken cancellationToken)
     {
         var engine = await EngineAsync(cancellationToken);
-        var images = new ContainerImages(engine);
-        if (image is null)
-        {
-            await images.EnsureAsync(artifactDirectory, digest, progress, cancellationToken);
-        }
-        else if (!await images.ExistsAsync(image, cancellationToken))
-        {
-            throw new DockerUnavailableException($"image '{image}' is not in the Docker Engine at {engine.Endpoint}, and there is no registry to pull it from: build it there (docker build -t {image} .) or load it (docker load -i FILE)");
-        }
+        await new ContainerImages(engine).PrepareAsync(image, artifactDirectory, digest, "in the Docker Engine",
+            $"build it there (docker build -t {image} .) or load it (docker load -i FILE)", progress, cancellationToken);
     }
 
     public void Start(InstanceLaunch launch)

@@ -78,15 +78,8 @@ public sealed class SwarmDriver : IRuntime
     public async Task PrepareAsync(string? image, string? artifactDirectory, string? digest, Action<string>? progress, CancellationToken cancellationToken)
     {
         var engine = await EngineAsync(cancellationToken);
-        var images = new ContainerImages(engine);
-        if (image is null)
-        {
-            await images.EnsureAsync(artifactDirectory, digest, progress, cancellationToken);
-        }
-        else if (!await images.ExistsAsync(image, cancellationToken))
-        {
-            throw new DockerUnavailableException($"image '{image}' is not on the Swarm manager at {engine.Endpoint}, and there is no registry to pull it from: load it into every node's engine (docker save | docker load; deploy/swarm-lab/lab.sh load {image})");
-        }
+        await new ContainerImages(engine).PrepareAsync(image, artifactDirectory, digest, "on the Swarm manager",
+            $"load it into every node's engine (docker save | docker load; deploy/swarm-lab/lab.sh load {image})", progress, cancellationToken);
         await AttachAsync(cancellationToken);
     }
 
