@@ -37,8 +37,9 @@ public sealed class RouterHost(Action<string>? log = null, IListenerSource? list
         {
             return existing.Port;
         }
-        var endpoint = await ServiceEndpoint.StartAsync(service, port, _listeners, _clients, _mirror, log, DemandHeld, cancellationToken);
+        var endpoint = await ServiceEndpoint.StartAsync(service, port, _listeners, _clients, _mirror, log, DemandHeld, () => RoutesFor(service, Table), cancellationToken);
         _endpoints[service] = endpoint;
+        // A table applied while it opened did not reach it yet.
         Apply(Table);
         return endpoint.Port;
     }
@@ -68,17 +69,9 @@ public sealed class RouterHost(Action<string>? log = null, IListenerSource? list
             foreach (var (name, endpoint) in _endpoints)
             {
                 var routes = table.Services.TryGetValue(name, out var list) ? list : [];
-                var service = RoutingTable.ServiceOf(name);
-                // An instance that moved (an engine replaced its task on another node) is a new destination at its new address.
-                var states = routes.Select(r => _destinations.AddOrUpdate(
-                    r.InstanceId,
-                    _ => new DestinationState(r.InstanceId, r.Prefix, _metrics.For(service, r.Revision), _time),
-                    (_, known) => known.Prefix == r.Prefix ? known : new DestinationState(r.InstanceId, r.Prefix, _metrics.For(service, r.Revision), _time))).ToArray();
                 routed.UnionWith(routes.Select(r => r.InstanceId));
-                revisions.UnionWith(routes.Select(r => (service, r.Revision)));
-                var mirror = table.MirrorsOrEmpty.GetValueOrDefault(name);
-                endpoint.SetRoutes(new ServiceRoutes(name, states, routes, table.SplitsOrEmpty.GetValueOrDefault(name), mirror, mirror is null ? null : ReportFor(name, mirror),
-                    table.FunctionsOrEmpty.GetValueOrDefault(name)));
+                revisions.UnionWith(routes.Select(r => (RoutingTable.ServiceOf(name), r.Revision)));
+                endpoint.SetRoutes(RoutesFor(name, table));
             }
             _metrics.Prune(revisions);
             foreach (var (service, report) in _reports)
@@ -97,6 +90,24 @@ public sealed class RouterHost(Action<string>? log = null, IListenerSource? list
                 }
             }
             Volatile.Write(ref _table, table);
+        }
+    }
+
+    /// <summary>What one endpoint serves under <paramref name="table"/>; its destinations keep their counters across tables.</summary>
+    private ServiceRoutes RoutesFor(string name, RoutingTable table)
+    {
+        lock (_applyGate)
+        {
+            var routes = table.Services.TryGetValue(name, out var list) ? list : [];
+            var service = RoutingTable.ServiceOf(name);
+            // An instance that moved (an engine replaced its task on another node) is a new destination at its new address.
+            var states = routes.Select(r => _destinations.AddOrUpdate(
+                r.InstanceId,
+                _ => new DestinationState(r.InstanceId, r.Prefix, _metrics.For(service, r.Revision), _time),
+                (_, known) => known.Prefix == r.Prefix ? known : new DestinationState(r.InstanceId, r.Prefix, _metrics.For(service, r.Revision), _time))).ToArray();
+            var mirror = table.MirrorsOrEmpty.GetValueOrDefault(name);
+            return new ServiceRoutes(name, states, routes, table.SplitsOrEmpty.GetValueOrDefault(name), mirror, mirror is null ? null : ReportFor(name, mirror),
+                table.FunctionsOrEmpty.GetValueOrDefault(name));
         }
     }
 

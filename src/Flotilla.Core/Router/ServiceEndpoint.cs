@@ -50,8 +50,12 @@ internal sealed class ServiceEndpoint : IAsyncDisposable
     public bool IsFunction => Volatile.Read(ref _routes).Function is not null;
     public int Port { get; private set; }
 
-    /// <summary>Listens (a socket from <paramref name="listeners"/>) and starts the endpoint; throws <see cref="EndpointBindException"/> when the port is taken.</summary>
-    public static async Task<ServiceEndpoint> StartAsync(string service, int? port, IListenerSource listeners, UpstreamClients clients, Mirror.MirrorWorker mirror, Action<string>? log, Action held, CancellationToken cancellationToken)
+    /// <summary>
+    /// Listens (a socket from <paramref name="listeners"/>) and starts the endpoint; throws <see cref="EndpointBindException"/>
+    /// when the port is taken. <paramref name="routesBeforeServing"/> gives its first routes before it takes a request:
+    /// a socket held by the supervisor has connections waiting, and none of them may meet an empty table.
+    /// </summary>
+    public static async Task<ServiceEndpoint> StartAsync(string service, int? port, IListenerSource listeners, UpstreamClients clients, Mirror.MirrorWorker mirror, Action<string>? log, Action held, Func<ServiceRoutes> routesBeforeServing, CancellationToken cancellationToken)
     {
         Exception InUse() => new EndpointBindException(service, port ?? 0, $"service '{service}': endpoint port {port} is already in use by another program (or another environment on this server: give it environments.NAME.portOffset); stop it or change services.{service}.http.port");
         var target = await EmbeddedWebApp.OpenAsync(listeners, ListenerKey(service), new IPEndPoint(IPAddress.Loopback, port ?? 0), InUse, cancellationToken);
@@ -65,6 +69,7 @@ internal sealed class ServiceEndpoint : IAsyncDisposable
             target.ApplyTo(kestrel, listen => listen.Protocols = HttpProtocols.Http1);
         });
         var endpoint = new ServiceEndpoint(service, builder.Build(), clients, mirror, log, held);
+        endpoint.SetRoutes(routesBeforeServing());
         endpoint.Port = await EmbeddedWebApp.ListenAsync(endpoint._app, target, InUse, cancellationToken);
         return endpoint;
     }

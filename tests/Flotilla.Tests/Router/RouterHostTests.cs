@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Flotilla.Net;
 using Flotilla.Router;
+using Flotilla.Router.Remote;
 using Flotilla.Tests.Support;
 
 namespace Flotilla.Tests.Router;
@@ -248,5 +249,77 @@ public sealed class RouterHostTests : IAsyncLifetime
         var e = await Assert.ThrowsAsync<EndpointBindException>(() => _router.AddServiceAsync("orders", port));
         Assert.Contains($"service 'orders': endpoint port {port} is already in use", e.Message, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, (await _client.GetAsync(Url())).StatusCode);
+    }
+    [Fact]
+    public async Task ARouterRestoredOnHeldSockets_AnswersTheConnectionsWaitingOnThem_FromTheSavedTable_NeverWith503()
+    {
+        // The state a dead worker left on disk: endpoints, each with a ready instance (several: they open one by one).
+        string[] services = ["api", "web", "orders", "reviews", "users", "search", "cart", "stock"];
+        var stateFile = new RouterStateFile(Path.Combine(Path.GetTempPath(), $"flotilla-router-state-{Guid.NewGuid():N}.json"));
+        try
+        {
+            await using (var dead = new RouterHost())
+            {
+                foreach (var service in services)
+                {
+                    await dead.AddServiceAsync(service, null);
+                }
+                dead.Apply(new RoutingTable(services.ToDictionary(s => s, IReadOnlyList<RouteDestination> (s) => [new($"{s}-1", _a.Port)])));
+                stateFile.Save(dead);
+            }
+
+            // Its replacement: the supervisor's sockets, with clients already waiting in their backlogs.
+            var held = new HeldSockets(services);
+            await using var router = new RouterHost(listeners: held);
+            using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 16 }) { Timeout = TimeSpan.FromSeconds(20) };
+            var waiting = services.SelectMany(s => Enumerable.Range(0, 16).Select(_ => client.GetAsync($"http://127.0.0.1:{held.Port(s)}/"))).ToList();
+            await Task.Delay(300);   // connected through the backlogs, requests sent, nobody accepting yet
+            await stateFile.RestoreAsync(router, _ => { }, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+
+            var codes = new List<HttpStatusCode>();
+            foreach (var answer in waiting)
+            {
+                using var response = await answer.WaitAsync(TimeSpan.FromSeconds(30));
+                codes.Add(response.StatusCode);
+            }
+            Assert.All(codes, code => Assert.Equal(HttpStatusCode.OK, code));
+        }
+        finally
+        {
+            File.Delete(stateFile.Path);
+        }
+    }
+
+    /// <summary>
+    /// Listening sockets opened before the router, handed over as the router's supervisor does: the endpoint owns
+    /// each from then on (so they are not disposed here, as a worker owns the supervisor's copies).
+    /// </summary>
+    private sealed class HeldSockets : IListenerSource
+    {
+        private readonly Dictionary<string, Socket> _sockets = new(StringComparer.Ordinal);
+
+        public HeldSockets(IEnumerable<string> services)
+        {
+            foreach (var service in services)
+            {
+                var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+                socket.Listen(256);
+                _sockets[ServiceEndpoint.ListenerKey(service)] = socket;
+            }
+        }
+
+        public int Port(string service) => ((IPEndPoint)_sockets[ServiceEndpoint.ListenerKey(service)].LocalEndPoint!).Port;
+
+        public Task<ListenTarget> OpenAsync(string key, IPEndPoint address, CancellationToken cancellationToken = default)
+        {
+            var socket = _sockets[key];
+            var bound = (IPEndPoint)socket.LocalEndPoint!;
+            var handle = (ulong)socket.SafeHandle.DangerousGetHandle();
+            socket.SafeHandle.SetHandleAsInvalid();
+            return Task.FromResult(new ListenTarget(bound, handle));
+        }
+
+        public Task CloseAsync(string key) => Task.CompletedTask;
     }
 }

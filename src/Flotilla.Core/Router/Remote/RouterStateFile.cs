@@ -14,6 +14,8 @@ internal sealed class RouterStateFile(string path)
 
     public const string FileName = "router-state.json";
 
+    public string Path => path;
+
     public void Save(RouterHost router)
     {
         lock (_gate)
@@ -52,6 +54,8 @@ internal sealed class RouterStateFile(string path)
         {
             return;
         }
+        // The table first: each endpoint then opens with its routes, and no waiting connection meets an empty one.
+        router.Apply(RouterAdmin.Normalized(saved.Table));
         foreach (var (service, port) in saved.Endpoints)
         {
             try
@@ -67,7 +71,6 @@ internal sealed class RouterStateFile(string path)
         {
             await router.RemoveServiceAsync(service);
         }
-        router.Apply(RouterAdmin.Normalized(saved.Table));
         try
         {
             if (saved.FlagsDocument is { } document)
