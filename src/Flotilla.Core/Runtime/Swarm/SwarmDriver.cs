@@ -39,6 +39,7 @@ public sealed class SwarmDriver : IRuntime
     private IReadOnlyDictionary<string, string?> _readyPaths = new Dictionary<string, string?>();
     private DockerEngine? _engine;
     private string? _unreachable;
+    private object[]? _lastSeen;
     private Task? _loop;
 
     public SwarmDriver(string stateDirectory, TimeProvider? time = null, Func<Secrets.SecretRef, string>? secrets = null, WakeSignal? changed = null,
@@ -230,7 +231,7 @@ public sealed class SwarmDriver : IRuntime
                     Interlocked.CompareExchange(ref _engine, null, broken);
                 }
             }
-            Changed.Set();
+            SignalIfChanged();
             try
             {
                 await _poke.WaitAsync(Interval, cancellationToken);
@@ -239,6 +240,20 @@ public sealed class SwarmDriver : IRuntime
             {
                 return;
             }
+        }
+    }
+
+    /// <summary>
+    /// Wakes the controllers only when what they can observe changed (an instance, a node, whether the
+    /// manager answers): a pass that found the swarm as it was is not news, and every wake costs a reconcile.
+    /// </summary>
+    private void SignalIfChanged()
+    {
+        object[] seen = [.. Observe(), .. Nodes, Unreachable ?? ""];
+        if (_lastSeen is null || !seen.SequenceEqual(_lastSeen))
+        {
+            _lastSeen = seen;
+            Changed.Set();
         }
     }
 
