@@ -8,7 +8,8 @@ namespace Flotilla.Tests.EndToEnd;
 /// <summary>
 /// Flotilla on a real multi-node Docker Swarm (three dockerds in network namespaces): six instances
 /// spread over three nodes, a node lost under load, a rolling update across nodes under load, and
-/// a control plane restarted that finds its services again, and a canary held at 50% then promoted.
+/// a control plane restarted that finds its services again, a canary held at 50% then promoted, a blue-green
+/// switch and a parallel run.
 /// One scenario, because making the swarm
 /// is most of its cost (about 35 s of its ~100 s on two cores).
 /// </summary>
@@ -158,5 +159,47 @@ public sealed class SwarmTests : IAsyncLifetime
         await Eventually.Until(() => Plane.Rollout("web") is { State: "complete", Old: 0 }, Wait, "the promoted canary to complete");
         await Eventually.Until(async () => (await SwarmServicesAsync()).Count == 1, Wait, "the stable revision's Swarm service to be removed");
         await Eventually.Until(() => Ready.Count(i => i.Revision == Plane.State.Find("web")!.Revision) == 6, Wait, "six ready instances of the promoted revision");
+
+        // Blue-green across the swarm: green is a whole second Swarm service, seen only on the preview endpoint
+        // until the promote switches every user to it at once, under load.
+        await ApplyAsync(Spec("4", "{ strategy: blueGreen, preview: true, autoPromote: false, scaleDownDelay: 2s, progressDeadline: 80s }"));
+        await Eventually.Until(() => Plane.Rollout("web").Release is { Phase: ReleasePhase.Paused }, Wait, "green to be ready and wait for the promote");
+        Assert.Equal(2, (await SwarmServicesAsync()).Count);
+        Assert.Equal("web 4", await VersionAsync($"http://127.0.0.1:{Plane.Endpoints["web.preview"]}/"));
+        Assert.Equal("web 3", await VersionAsync(endpoint));
+        using (var switching = new VersionClient(endpoint, loops: 2))
+        {
+            await Eventually.Until(() => switching.Seen().Versions.Count >= 50, Wait, "50 answers before the switch");
+            await Plane.PromoteReleaseAsync("web", false, "test");
+            await Eventually.Until(() => Plane.Rollout("web") is { State: "complete", Old: 0 }, Wait, "blue to be scaled down");
+            var (seen, failed) = await switching.StopAsync();
+            Assert.True(failed.Count == 0, $"{failed.Count} failed during the switch: {string.Join("; ", failed.Distinct().Take(5))}");
+            Assert.Equal(("web 3", "web 4"), (seen[0], seen[^1]));
+        }
+        await Eventually.Until(async () => (await SwarmServicesAsync()).Count == 1, Wait, "blue's Swarm service to be removed");
+
+        // A parallel run across the swarm: the candidate's tasks get a copy of each request, users get stable's answers
+        // only; the answers agree (but for the fields that name the version and the task), so it promotes itself.
+        await ApplyAsync(Spec("5", """{ strategy: parallel, parallel: { duration: 3s, minRequests: 30, maxMismatchRate: 5%, ignore: ["$.version", "$.instance"] }, progressDeadline: 80s }"""));
+        var v5 = Plane.State.Find("web")!.Revision;
+        using (var mirrored = new VersionClient(endpoint, loops: 2))
+        {
+            await Eventually.Until(() => Plane.Rollout("web") is { State: "complete", Old: 0 } r && r.Revision == v5, Wait, "the parallel run to pass and promote");
+            var report = await Plane.ParallelReportAsync("web");
+            Assert.True(report.Compared >= 30 && report.Mismatches == 0, $"compared {report.Compared}, {report.Mismatches} mismatched");
+            await Task.Delay(500);
+            var (seen, failed) = await mirrored.StopAsync();
+            Assert.Empty(failed);
+            // Each comparison was a user's request answered by stable (30 at least), so the candidate's first answer comes after them.
+            var promotedAt = seen.ToList().IndexOf("web 5");
+            Assert.True(promotedAt >= 28, $"users saw the candidate before its run was over: answer {promotedAt} of {seen.Count}");
+            Assert.Equal("web 5", seen[^1]);
+        }
+    }
+
+    private static async Task<string> VersionAsync(string url)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        return (string)System.Text.Json.Nodes.JsonNode.Parse(await http.GetStringAsync(url))!["version"]!;
     }
 }
