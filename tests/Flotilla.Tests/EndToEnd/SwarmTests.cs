@@ -57,6 +57,7 @@ public sealed class SwarmTests : IAsyncLifetime
                         body = ('{"version": "web ' + os.environ['VERSION'] + '", "instance": "' + os.environ['FLOTILLA_INSTANCE'] + '"}').encode()
                         self.send_response(200); self.send_header('Content-Length', str(len(body))); self.end_headers(); self.wfile.write(body)
                     def log_message(self, *args): pass
+                print('web', os.environ['VERSION'], 'listening on', os.environ['PORT'], flush=True)
                 http.server.ThreadingHTTPServer(('', int(os.environ['PORT'])), H).serve_forever()
             instances: 6
             env: { VERSION: "{{version}}" }
@@ -104,6 +105,9 @@ public sealed class SwarmTests : IAsyncLifetime
         await Plane.WaitUntilConvergedAsync(Wait);
         Assert.Equal(3, Ready.Select(i => i.Host).Distinct().Count());
         Assert.Equal([("web", 6UL)], (await SwarmServicesAsync()).Select(s => (s.Name.Split('-')[2], s.Replicas)));
+        // What a task prints reaches its instance's log file, whichever node runs it.
+        await Eventually.Until(() => Ready.All(i => File.Exists(i.LogPath) && File.ReadAllText(i.LogPath).Contains("web 1 listening on 8080", StringComparison.Ordinal)),
+            Wait, "each task's output in its instance's log file");
 
         // A node lost under load, the hard way: its network cut, so connections to it hang instead of being refused.
         // Requests stuck on it are retried elsewhere once it does not acknowledge them; Swarm places its tasks again.

@@ -27,6 +27,7 @@ public sealed class SwarmDriver : IRuntime
     private readonly Func<Secrets.SecretRef, string>? _secrets;
     private readonly Action<string, string, bool> _record;
     private readonly string _logsDirectory;
+    private readonly SwarmLogs _logs;
     private readonly Prober _prober = new();
     private readonly WakeSignal _poke = new();
     private readonly CancellationTokenSource _stopping = new();
@@ -51,6 +52,7 @@ public sealed class SwarmDriver : IRuntime
         _endpoint = endpoint;
         _record = record ?? ((_, _, _) => { });
         _logsDirectory = Path.Combine(stateDirectory, "logs");
+        _logs = new SwarmLogs(LogPathOfTask, swarmService => Path.Combine(_logsDirectory, "swarm", swarmService + ".log"), _time);
         Owner = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Path.GetFullPath(stateDirectory))))[..12];
     }
 
@@ -262,6 +264,7 @@ public sealed class SwarmDriver : IRuntime
     {
         var manager = new SwarmManager(engine.Client, Owner, _record);
         var (services, tasks, nodes) = await manager.ReadAsync(cancellationToken);
+        _logs.Track(engine.Client, services.Select(s => s.Name).ToList());
         ReportNodes(nodes);
         IReadOnlyList<(SwarmManager.Listed Service, ulong Replicas)> changes;
         List<InstanceLaunch> creations;
@@ -397,14 +400,25 @@ public sealed class SwarmDriver : IRuntime
 
     private string LogPath(string service, string id) => Path.Combine(_logsDirectory, service, id + ".log");
 
-    /// <summary>A task's output stays in its node's engine; the instance's log file says where to read it.</summary>
+    /// <summary>The log file of the instance a task fills the slot of, or null when no instance is bound to it.</summary>
+    private string? LogPathOfTask(string taskId)
+    {
+        lock (_gate)
+        {
+            var task = Volatile.Read(ref _tasks).FirstOrDefault(t => t.Id == taskId);
+            var binding = task is null ? null : _bindings.FirstOrDefault(b => b.Service == task.Service && b.Revision == task.Revision && b.Slot == task.Slot);
+            return binding is null ? null : LogPath(binding.Service, binding.InstanceId);
+        }
+    }
+
+    /// <summary>The instance's log file starts with where it runs; <see cref="SwarmLogs"/> copies its task's output after it.</summary>
     private void WriteLogNote(string service, string id, string revision)
     {
         try
         {
             var path = LogPath(service, id);
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            File.AppendAllText(path, $"--- {DateTimeOffset.UtcNow:O} flotilla: {id} (revision {revision}) runs as a task of Swarm service {SwarmServiceSpecs.Name(Owner, service, revision)}: its output is in the engine (docker service logs {SwarmServiceSpecs.Name(Owner, service, revision)})\n");
+            File.AppendAllText(path, $"--- {DateTimeOffset.UtcNow:O} flotilla: {id} (revision {revision}) runs as a task of Swarm service {SwarmServiceSpecs.Name(Owner, service, revision)} (its output follows, copied from the manager)\n");
         }
         catch (IOException)
         {
@@ -424,6 +438,7 @@ public sealed class SwarmDriver : IRuntime
             {
             }
         }
+        await _logs.DisposeAsync();
         _prober.Dispose();
         _engine?.Dispose();
     }
