@@ -97,7 +97,8 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
     public StateStore Store => _store;
 
     /// <summary>The data plane this control plane drives (in this process, or a router process).</summary>
-    public IRouter DataPlane => _router;
+    /// <summary>The control plane's own router (its replicas, when it has any, follow it).</summary>
+    public IRouter DataPlane => _router is RouterSet set ? set.Primary : _router;
     public string DataDirectory => _options.DataDirectory;
     public DesiredState State => Volatile.Read(ref _state);
     public IReadOnlyDictionary<string, int> Endpoints => _router.Endpoints;
@@ -204,6 +205,7 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
             router = options.RouterCommand is { } command
                 ? await RouterClient.AttachOrStartAsync(options.DataDirectory, command, (message, warning) => events.Record("router", message, warning), options.RouterArguments, cancellationToken)
                 : new RouterHost(message => events.Record("router", message, true));
+            router = RouterSet.Compose(router, options.RouterReplicas, options.RouterReplicaSecret, (message, warning) => events.Record("router", message, warning));
             plane = new ControlPlane(options, store, router, events) { FirstEventOfThisStart = firstOfThisStart, _lock = exclusive };
             await plane.RecoverAsync(cancellationToken);
             plane.Engines.SetDesired(plane.State.Engines ?? []);
@@ -552,7 +554,7 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
         await _controller.StopAllAsync();
         // After the instances (which use them); their data stays, for the next start.
         await Engines.StopAllAsync();
-        if (_router is RouterClient client)
+        if (DataPlane is RouterClient client)
         {
             client.StopProcessOnDispose();
         }

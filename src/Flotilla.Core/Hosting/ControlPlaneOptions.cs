@@ -19,6 +19,16 @@ public sealed record ControlPlaneOptions(string DataDirectory, IReadOnlyList<str
     /// <summary>The Swarm manager that runs environments with <c>runtime: swarm</c> (FLOTILLA_SWARM; null: the Docker Engine's endpoint).</summary>
     public string? SwarmEndpoint { get; init; } = Environment.GetEnvironmentVariable("FLOTILLA_SWARM") is { Length: > 0 } swarm ? swarm : null;
 
+    /// <summary>
+    /// Routers on other machines that serve what this control plane's router serves (FLOTILLA_ROUTERS: admin URLs, comma
+    /// separated, e.g. <c>http://10.0.0.12:7071</c>, each a <c>flotilla router --bind ADDRESS</c> started with FLOTILLA_ROUTER_SECRET
+    /// set to <see cref="RouterReplicaSecret"/>). A server feeds them its default environment.
+    /// </summary>
+    public string? RouterReplicas { get; init; } = Environment.GetEnvironmentVariable("FLOTILLA_ROUTERS") is { Length: > 0 } routers ? routers : null;
+
+    /// <summary>The admin secret of the router replicas (FLOTILLA_ROUTERS_SECRET).</summary>
+    public string? RouterReplicaSecret { get; init; } = Environment.GetEnvironmentVariable("FLOTILLA_ROUTERS_SECRET");
+
     /// <summary>The default for <c>up</c>: .flotilla/ beside the spec file, like .terraform/ or .git/.</summary>
     public static ControlPlaneOptions For(Model.SystemSpec spec) => new(Path.Combine(spec.Directory, ".flotilla"));
 }

@@ -20,6 +20,7 @@ public sealed class SwarmTests : IAsyncLifetime
     private readonly TempDirectory _dir = new("flotilla-swarm");
     private readonly SwarmLab _lab = new();
     private ControlPlane? _plane;
+    private NodeRouter? _replica;
 
     private string DataDirectory => Path.Combine(_dir.Path, "data");
 
@@ -33,6 +34,10 @@ public sealed class SwarmTests : IAsyncLifetime
         {
             await _plane.StopDataPlaneAsync();
             await _plane.DisposeAsync();
+        }
+        if (_replica is not null)
+        {
+            await _replica.DisposeAsync();
         }
         await _lab.DisposeAsync();
         _dir.Dispose();
@@ -73,7 +78,12 @@ public sealed class SwarmTests : IAsyncLifetime
         return await Plane.ApplyAsync(new ApplyRequest(yaml, file, null, null, "test"));
     }
 
-    private Task<ControlPlane> StartPlaneAsync() => ControlPlane.StartAsync(new ControlPlaneOptions(DataDirectory) { SwarmEndpoint = _lab.Manager });
+    private Task<ControlPlane> StartPlaneAsync() => ControlPlane.StartAsync(new ControlPlaneOptions(DataDirectory)
+    {
+        SwarmEndpoint = _lab.Manager,
+        RouterReplicas = _replica?.Admin,
+        RouterReplicaSecret = _replica?.Secret,
+    });
 
     private IReadOnlyList<InstanceStatus> Ready => Plane.Status().Services.Single().Instances.Where(i => i.State == InstanceState.Ready).ToList();
 
@@ -101,6 +111,8 @@ public sealed class SwarmTests : IAsyncLifetime
     public async Task ANodeLost_AndARollingUpdate_UnderLoad_FailNoRequest_AndARestartedControlPlaneFindsItsServices()
     {
         await _lab.UpAsync(3);
+        // A second router, on node 2, fed by the control plane: clients may use either.
+        _replica = new NodeRouter(2);
         await ApplyAsync(Spec("1"));
         await Plane.WaitUntilConvergedAsync(Wait);
         Assert.Equal(3, Ready.Select(i => i.Host).Distinct().Count());
@@ -108,11 +120,14 @@ public sealed class SwarmTests : IAsyncLifetime
         // What a task prints reaches its instance's log file, whichever node runs it.
         await Eventually.Until(() => Ready.All(i => File.Exists(i.LogPath) && File.ReadAllText(i.LogPath).Contains("web 1 listening on 8080", StringComparison.Ordinal)),
             Wait, "each task's output in its instance's log file");
+        var replicaEndpoint = _replica.Url(Plane.Endpoints["web"]);
+        await Eventually.Until(async () => await TryVersionAsync(replicaEndpoint) == "web 1", Wait, "the router replica on node 2 to serve web");
 
         // A node lost under load, the hard way: its network cut, so connections to it hang instead of being refused.
         // Requests stuck on it are retried elsewhere once it does not acknowledge them; Swarm places its tasks again.
         var endpoint = $"http://127.0.0.1:{Plane.Endpoints["web"]}/";
         using var client = new VersionClient(endpoint, loops: 6);
+        using var viaReplica = new VersionClient(replicaEndpoint, loops: 2);
         await Task.Delay(1000);
         var lost = SwarmLab.NodeAddress(3);
         var held = Ready.Count(i => i.Host == lost);
@@ -136,10 +151,16 @@ public sealed class SwarmTests : IAsyncLifetime
             + $"the router said: {string.Join("; ", Plane.Events.Since(0).Where(e => e.Subject == "router").Select(e => e.Message).TakeLast(3))}");
         Assert.Equal("web 1", versions[0]);
         Assert.Equal("web 2", versions[^1]);
+        // The replica got every table before each drain was waited for: its clients saw no failure either.
+        var (replicaVersions, replicaFailures) = await viaReplica.StopAsync();
+        Assert.True(replicaFailures.Count == 0, $"{replicaFailures.Count} failed through the replica of {replicaVersions.Count + replicaFailures.Count}: {string.Join("; ", replicaFailures.Distinct().Take(5))}");
+        Assert.Equal(("web 1", "web 2"), (replicaVersions[0], replicaVersions[^1]));
         await Eventually.Until(async () => (await SwarmServicesAsync()).Count == 1, Wait, "the old revision's Swarm service to be removed");
 
         // A control plane restarted finds the swarm as it is: no duplicate service, the six instances ready again.
         await Plane.DisposeAsync();
+        // The router in this test's process went with it; the replica on node 2 serves on, alone.
+        Assert.Equal("web 2", await VersionAsync(replicaEndpoint));
         _plane = await StartPlaneAsync();
         await Plane.WaitUntilConvergedAsync(Wait);
         await Eventually.Until(() => Ready.Count == 6, Wait, "six ready instances after the restart");
@@ -198,6 +219,18 @@ public sealed class SwarmTests : IAsyncLifetime
             var promotedAt = seen.ToList().IndexOf("web 5");
             Assert.True(promotedAt >= 28, $"users saw the candidate before its run was over: answer {promotedAt} of {seen.Count}");
             Assert.Equal("web 5", seen[^1]);
+        }
+    }
+
+    private static async Task<string?> TryVersionAsync(string url)
+    {
+        try
+        {
+            return await VersionAsync(url);
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException)
+        {
+            return null;
         }
     }
 

@@ -37,9 +37,10 @@ internal sealed class RouterSupervisor
     public void RequestReload() => _reloads.Writer.TryWrite(true);
 
     /// <summary>Opens the admin port, then supervises workers until <paramref name="stopping"/>; the running worker is stopped last.</summary>
-    public async Task RunAsync(int adminPort, CancellationToken stopping)
+    /// <param name="bind">The address every socket of this router listens on (loopback unless it serves other machines).</param>
+    public async Task RunAsync(IPAddress bind, int adminPort, CancellationToken stopping)
     {
-        var admin = Listen("admin", new IPEndPoint(IPAddress.Loopback, adminPort));
+        var admin = Listen("admin", new IPEndPoint(bind, adminPort));
         if (admin.Error is { } error)
         {
             throw new IOException($"the router's admin port {adminPort}: {error}");
