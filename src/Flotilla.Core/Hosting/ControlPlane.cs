@@ -185,6 +185,15 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
 
     public static async Task<ControlPlane> StartAsync(ControlPlaneOptions options, CancellationToken cancellationToken = default)
     {
+        IReadOnlyList<Uri> replicas;
+        try
+        {
+            replicas = RouterSet.ParseReplicas(options.RouterReplicas, options.RouterReplicaSecret);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ControlPlaneException(e.Message, ControlPlaneError.Invalid);
+        }
         var exclusive = DataDirectoryLock.Acquire(options.DataDirectory);
         StateStore store;
         try
@@ -205,7 +214,7 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
             router = options.RouterCommand is { } command
                 ? await RouterClient.AttachOrStartAsync(options.DataDirectory, command, (message, warning) => events.Record("router", message, warning), options.RouterArguments, cancellationToken)
                 : new RouterHost(message => events.Record("router", message, true));
-            router = RouterSet.Compose(router, options.RouterReplicas, options.RouterReplicaSecret, (message, warning) => events.Record("router", message, warning));
+            router = RouterSet.Compose(router, replicas, options.RouterReplicaSecret ?? "", (message, warning) => events.Record("router", message, warning));
             plane = new ControlPlane(options, store, router, events) { FirstEventOfThisStart = firstOfThisStart, _lock = exclusive };
             await plane.RecoverAsync(cancellationToken);
             plane.Engines.SetDesired(plane.State.Engines ?? []);

@@ -11,15 +11,12 @@ namespace Flotilla.Router;
 /// </summary>
 internal sealed class RouterSet(IRouter primary, IReadOnlyList<Remote.RouterReplica> replicas) : IRouter
 {
-    /// <summary>
-    /// <paramref name="primary"/> alone when <paramref name="replicas"/> names none, else the set, started; a list that is not
-    /// admin URLs, or no secret, throws <see cref="ArgumentException"/> saying what to set.
-    /// </summary>
-    public static IRouter Compose(IRouter primary, string? replicas, string? secret, Action<string, bool> report)
+    /// <summary>The replicas' admin URLs from FLOTILLA_ROUTERS; a list that is not admin URLs, or no secret, throws <see cref="ArgumentException"/> saying what to set.</summary>
+    public static IReadOnlyList<Uri> ParseReplicas(string? replicas, string? secret)
     {
         if (string.IsNullOrWhiteSpace(replicas))
         {
-            return primary;
+            return [];
         }
         var admins = new List<Uri>();
         foreach (var text in replicas.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
@@ -33,6 +30,16 @@ internal sealed class RouterSet(IRouter primary, IReadOnlyList<Remote.RouterRepl
         if (string.IsNullOrEmpty(secret))
         {
             throw new ArgumentException("FLOTILLA_ROUTERS names router replicas but FLOTILLA_ROUTERS_SECRET is not set: give it the FLOTILLA_ROUTER_SECRET the replicas were started with");
+        }
+        return admins;
+    }
+
+    /// <summary><paramref name="primary"/> alone when there are no replicas, else the set, started.</summary>
+    public static IRouter Compose(IRouter primary, IReadOnlyList<Uri> admins, string secret, Action<string, bool> report)
+    {
+        if (admins.Count == 0)
+        {
+            return primary;
         }
         var set = new RouterSet(primary, admins.Select(a => new Remote.RouterReplica(a, secret, report)).ToList());
         set.Start();
