@@ -81,12 +81,20 @@ internal sealed class RouterReplica : IAsyncDisposable
         {
             _table = table;
         }
+        if (Down is not null)
+        {
+            // Not waited for: a replica that is away would hold every reconcile up by the call's limit.
+            Poke();
+            return;
+        }
         try
         {
             await PushTableAsync(table, _stopping.Token);
         }
         catch (Exception e) when (e is HttpRequestException or OperationCanceledException)
         {
+            Interlocked.CompareExchange(ref _down, e.Message, null);
+            _report($"router replica {Admin.Authority} did not take the table: {e.Message}; it gets it when it answers again", true);
             Poke();
         }
     }
