@@ -38,14 +38,15 @@ public sealed class QueueDelivery(StateStore store, Func<IReadOnlyList<DesiredSe
     public void Start() => _loop = Task.Run(() => RunAsync(_stop.Token));
 
     /// <summary>Stores a message (durable when this returns) and wakes delivery; throws <see cref="UnknownQueueException"/> for a queue no function reads.</summary>
-    public long Push(string queue, byte[] body, string? contentType)
+    /// <param name="key">Messages with the same key are delivered one at a time, in the order pushed (as SQS FIFO's message group).</param>
+    public long Push(string queue, byte[] body, string? contentType, string? key = null)
     {
         if (!Queues().ContainsKey(queue))
         {
             var known = Queues().Keys.Order(StringComparer.Ordinal).ToList();
             throw new UnknownQueueException(queue, known);
         }
-        var id = store.Enqueue(queue, body, contentType, _time.GetUtcNow());
+        var id = store.Enqueue(queue, body, contentType, _time.GetUtcNow(), key: key);
         Wake();
         return id;
     }
@@ -112,6 +113,10 @@ public sealed class QueueDelivery(StateStore store, Func<IReadOnlyList<DesiredSe
             request.Headers.Add("X-Flotilla-Queue", message.Queue);
             request.Headers.Add("X-Flotilla-Message-Id", message.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
             request.Headers.Add("X-Flotilla-Attempt", message.Attempts.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            if (message.Key is { } key)
+            {
+                request.Headers.Add("X-Flotilla-Key", Uri.EscapeDataString(key));
+            }
             if (message.Source is { } file)
             {
                 request.Headers.Add("X-Flotilla-File", Uri.EscapeDataString(Inboxes.InboxPaths.OriginalName(file)));
