@@ -15,6 +15,7 @@ internal static class QueueCommand
         var queue = new Argument<string>("queue") { Description = "The queue's name (a function declares 'trigger: { queue: NAME }')" };
         var message = new Argument<string?>("message") { Description = "The message's text (or --file, or '-' for stdin)", Arity = ArgumentArity.ZeroOrOne };
         var file = new Option<string?>("--file", "-f") { Description = "Send this file's bytes as the message" };
+        var key = new Option<string?>("--key") { Description = "An ordering key: messages with the same key are delivered one at a time, in the order pushed" };
         var contentType = new Option<string>("--content-type") { Description = "The message's content type, as the function receives it", DefaultValueFactory = _ => "text/plain; charset=utf-8" };
         command.Subcommands.Add(ApiCommand.Create("push", "Queue one message; durable once this answers (delivered at least once)", async (parse, client, json, ct) =>
         {
@@ -23,11 +24,12 @@ internal static class QueueCommand
                 : text == "-" ? await ReadStdinAsync(ct)
                 : text is not null ? System.Text.Encoding.UTF8.GetBytes(text)
                 : throw new Client.ApiException("give the message as an argument, '-' for stdin, or --file PATH");
-            var answer = await client.PostBytesAsync($"v1/queues/{Uri.EscapeDataString(parse.GetValue(queue)!)}/messages", body, parse.GetValue(contentType)!, ct);
+            var query = parse.GetValue(key) is { } k ? $"?key={Uri.EscapeDataString(k)}" : "";
+            var answer = await client.PostBytesAsync($"v1/queues/{Uri.EscapeDataString(parse.GetValue(queue)!)}/messages{query}", body, parse.GetValue(contentType)!, ct);
             var pushed = JsonSerializer.Deserialize<PushedMessage>(answer, ApiJson.Options)!;
             Console.WriteLine(json ? answer : $"queued message {pushed.Id} on {pushed.Queue}");
             return 0;
-        }, queue, message, file, contentType));
+        }, queue, message, file, key, contentType));
 
         command.Subcommands.Add(ApiCommand.Create("ls", "Every queue: the function it triggers, messages waiting, in delivery and dead", async (_, client, json, ct) =>
         {

@@ -39,6 +39,11 @@ internal static class StatusView
                 var colour = service.Conditions.Any(c => c.Type == ConditionType.Degraded) ? "red" : "yellow";
                 table.AddRow($"  [{colour}]{Markup.Escape(Shorten(release, 200))}[/]", "", "", "", "", "", "", "");
             }
+            if (service.Schedule is { } schedule)
+            {
+                var skipped = schedule.LastSkipped is { } skip ? $"; skipped {skip.UtcDateTime:HH:mm:ss}Z: {schedule.LastSkipReason}" : "";
+                table.AddRow($"  [grey]{Markup.Escape(Shorten($"schedule '{schedule.Cron}' ({schedule.TimeZone}): next {schedule.Next?.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture) ?? "never"}Z{(schedule.LastRun is { } run ? $", last run {run.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z" : "")}{skipped}", 200))}[/]", "", "", "", "", "", "", "");
+            }
             foreach (var instance in service.Instances)
             {
                 table.AddRow(

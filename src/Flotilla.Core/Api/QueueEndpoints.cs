@@ -10,6 +10,7 @@ namespace Flotilla.Api;
 internal static class QueueEndpoints
 {
     private const int MaxBodyBytes = 1 << 20;
+    private const int MaxKeyLength = 256;
 
     public static void Map(RouteGroupBuilder v1)
     {
@@ -21,8 +22,13 @@ internal static class QueueEndpoints
             return Results.Json(names.Select(q => new QueueView(q, queues.GetValueOrDefault(q), counts.GetValueOrDefault(q)?.Waiting ?? 0,
                 counts.GetValueOrDefault(q)?.Leased ?? 0, counts.GetValueOrDefault(q)?.Dead ?? 0)), ApiJson.Options);
         }).WithSummary("Every queue: the function it triggers, messages waiting, in delivery and dead.");
-        v1.MapPost("/queues/{queue}/messages", async (string queue, HttpContext context, ControlPlane plane) =>
+        v1.MapPost("/queues/{queue}/messages", async (string queue, string? key, HttpContext context, ControlPlane plane) =>
         {
+            key ??= context.Request.Headers["X-Flotilla-Key"].FirstOrDefault();
+            if (key is { Length: 0 or > MaxKeyLength })
+            {
+                return ApiErrors.Result(StatusCodes.Status400BadRequest, $"an ordering key is 1 to {MaxKeyLength} characters, got {key.Length}", "give a short key, such as the aggregate's id, or none for no order");
+            }
             using var body = new MemoryStream();
             await context.Request.Body.CopyToAsync(body, context.RequestAborted);
             if (body.Length > MaxBodyBytes)
@@ -31,14 +37,14 @@ internal static class QueueEndpoints
             }
             try
             {
-                var id = plane.Queues.Push(queue, body.ToArray(), context.Request.ContentType);
+                var id = plane.Queues.Push(queue, body.ToArray(), context.Request.ContentType, key);
                 return Results.Json(new PushedMessage(queue, id), ApiJson.Options, statusCode: StatusCodes.Status201Created);
             }
             catch (UnknownQueueException e)
             {
                 return ApiErrors.Result(StatusCodes.Status404NotFound, e.Message);
             }
-        }).WithSummary("Queues the request body as one message (durable when answered 201); delivered at least once to the function the queue triggers.");
+        }).WithSummary("Queues the request body as one message (durable when answered 201); delivered at least once to the function the queue triggers. With ?key= (or X-Flotilla-Key), messages of one key are delivered one at a time, in order.");
         v1.MapGet("/queues/{queue}/dead", (string queue, int? limit, ControlPlane plane) =>
             Results.Json(plane.Store.DeadMessages(queue, Math.Clamp(limit ?? 100, 1, 10_000)).Select(m => new DeadMessage(m.Id, m.Attempts, m.LastError, m.CreatedAt, Preview(m.Body))), ApiJson.Options))
             .WithSummary("Messages given up on after their last attempt, with the reason.");

@@ -19,7 +19,14 @@ public sealed record ServiceView(
     IReadOnlyList<Condition> Conditions,
     IReadOnlyList<InstanceView> Instances)
 {
+    /// <summary>A scheduled function's schedule: next occurrence, last run, last skip and why (absent for anything else).</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public Controllers.Schedules.ScheduleStatus? Schedule { get; init; }
+
     public static ServiceView From(ServiceStatus service) => new(
         service.Name, service.EndpointPort, service.Endpoint, service.Desired, service.Declared, service.Ready, service.Revision,
-        service.Restarts, service.Problem, service.Stopped, service.Release, service.Conditions, [.. service.Instances.Select(InstanceView.From)]);
+        service.Restarts, service.Problem, service.Stopped, service.Release, service.Conditions, [.. service.Instances.Select(InstanceView.From)])
+    {
+        Schedule = service.Schedule,
+    };
 }

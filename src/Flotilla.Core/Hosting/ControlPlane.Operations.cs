@@ -102,6 +102,7 @@ public sealed partial class ControlPlane
                 Stopped = own?.Stopped ?? false,
                 Release = release?.Text(),
                 Conditions = release is null ? [] : [release],
+                Schedule = _schedules.Statuses.GetValueOrDefault(service.Name),
             };
         }).ToList();
         var zonesDown = _store.ZonesDown();

@@ -33,6 +33,8 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
     private readonly InstanceSetController _controller;
     private readonly Controllers.Functions.FunctionController _functions;
     private readonly Controllers.Queues.QueueDelivery _queues;
+    private readonly Controllers.Schedules.ScheduleController _schedules;
+    private readonly Controllers.Inboxes.InboxController _inboxes;
     // Every revision is recorded under this lock (one writer of revisions), and the rollout watch takes it to
     // publish a release's step or abort: it guards changes of state only, never a build or other slow work.
     private readonly SemaphoreSlim _changing = new(1, 1);
@@ -68,6 +70,9 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
         _controller = new InstanceSetController(_driver, router, events, _time);
         _functions = new Controllers.Functions.FunctionController(router, Functions, Publish, events, _time);
         _queues = new Controllers.Queues.QueueDelivery(store, Functions, name => router.Endpoints.TryGetValue(name, out var port) ? port : null, events, _time);
+        // Schedules and inboxes only enqueue; their runs are delivered as the queue's messages are.
+        _schedules = new Controllers.Schedules.ScheduleController(store, Functions, _queues.Wake, events, _time);
+        _inboxes = new Controllers.Inboxes.InboxController(store, Functions, _queues.Wake, events, _time);
         _releases = new ReleaseController(FindServiceRevision, SaveRelease, events, _time);
         _flagService = new FlagService(store, router, events, _time, () => State.Flags);
         _gitOpsSync = new GitOpsSync(store, this, events, _time, options.DataDirectory);
@@ -81,6 +86,9 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
 
     /// <summary>Functions' queues: push, and delivery (<see cref="Controllers.Queues.QueueDelivery"/>).</summary>
     public Controllers.Queues.QueueDelivery Queues => _queues;
+
+    /// <summary>Functions' schedules as of the last look (next occurrence, last run and skip).</summary>
+    public IReadOnlyDictionary<string, Controllers.Schedules.ScheduleStatus> Schedules => _schedules.Statuses;
     /// <summary>The database engines this environment runs itself (PostgreSQL primaries and replicas).</summary>
     public Databases.Engines.EngineController Engines { get; }
 
@@ -222,6 +230,8 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
             plane._controller.Start();
             plane._functions.Start();
             plane._queues.Start();
+            plane._schedules.Start();
+            plane._inboxes.Start();
             plane._rolloutLoop = Task.Run(() => plane.RolloutLoopAsync(plane._rolloutStop.Token), CancellationToken.None);
             plane._gitOpsLoop = Task.Run(() => plane._gitOpsSync.RunAsync(plane._rolloutStop.Token), CancellationToken.None);
             return plane;
@@ -524,6 +534,8 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
         await _rolloutStop.CancelAsync();
         await _rolloutLoop;
         await _gitOpsLoop;
+        await _schedules.DisposeAsync();
+        await _inboxes.DisposeAsync();
         await _queues.DisposeAsync();
         await _functions.DisposeAsync();
         await _controller.DisposeAsync();
@@ -558,6 +570,8 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
         await _rolloutStop.CancelAsync();
         await _rolloutLoop;
         await _gitOpsLoop;
+        await _schedules.DisposeAsync();
+        await _inboxes.DisposeAsync();
         await _queues.DisposeAsync();
         await _functions.DisposeAsync();
         await _controller.StopAllAsync();

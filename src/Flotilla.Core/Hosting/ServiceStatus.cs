@@ -26,6 +26,9 @@ public sealed record ServiceStatus(
 
     /// <summary>The service's conditions, typed: today its release's (progressing, paused or degraded), when it has one.</summary>
     public IReadOnlyList<Condition> Conditions { get; init; } = [];
+
+    /// <summary>A scheduled function's schedule: next occurrence, last run and last skip (null for anything else).</summary>
+    public Controllers.Schedules.ScheduleStatus? Schedule { get; init; }
 }
 
 /// <summary>A snapshot of the whole system.</summary>

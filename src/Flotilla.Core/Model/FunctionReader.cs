@@ -2,17 +2,17 @@ using YamlDotNet.RepresentationModel;
 
 namespace Flotilla.Model;
 
-/// <summary>Reads the keys of a <c>functions:</c> entry that a service does not have: trigger, scale, timeout, memory, hold.</summary>
+/// <summary>Reads the keys of a <c>functions:</c> entry that a service does not have: trigger (its schedule and files forms in <see cref="TriggerReader"/>), scale, timeout, memory, hold.</summary>
 internal static class FunctionReader
 {
     /// <summary>Lambda's rule: a full core for every 1,769 MB of memory (never less than a tenth of one).</summary>
     private const double BytesPerCore = 1769.0 * 1024 * 1024;
 
-    public static FunctionTrigger? ReadTrigger(SpecReader reader, YamlNode node, string path)
+    public static FunctionTrigger? ReadTrigger(SpecReader reader, YamlNode node, string path, string directory)
     {
         FunctionTrigger? trigger = null;
         var count = 0;
-        foreach (var (key, value, keyNode) in reader.Mapping(node, path, SpecKeys.Trigger))
+        foreach (var (key, value, _) in reader.Mapping(node, path, SpecKeys.Trigger))
         {
             count++;
             var at = SpecReader.Join(path, key);
@@ -44,9 +44,11 @@ internal static class FunctionReader
                         }
                     }
                     break;
-                default:
-                    // Declared so that a spec written for them gets a clear answer instead of "unknown key".
-                    reader.Error(keyNode, at, $"'{key}' triggers are not served yet (issue 19 delivers http and queue first); use 'http: /path' or 'queue: NAME' for now");
+                case "schedule":
+                    trigger = TriggerReader.ReadSchedule(reader, value, at) is { } schedule ? new FunctionTrigger(null) { Schedule = schedule } : trigger;
+                    break;
+                case "files":
+                    trigger = TriggerReader.ReadFiles(reader, value, at, directory) is { } files ? new FunctionTrigger(null) { Files = files } : trigger;
                     break;
             }
         }

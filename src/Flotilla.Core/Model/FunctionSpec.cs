@@ -15,10 +15,24 @@ public sealed record FunctionSpec(FunctionTrigger Trigger, FunctionScale Scale, 
 }
 
 /// <summary>
-/// What runs a function: requests on a path of its endpoint (<see cref="Http"/>), or the messages
-/// of a queue (<see cref="Queue"/>), each POSTed to the function through its endpoint.
+/// What runs a function: requests on a path of its endpoint (<see cref="Http"/>), the messages of a
+/// queue (<see cref="Queue"/>), the occurrences of a <see cref="Schedule"/> or the files dropped in
+/// a directory (<see cref="Files"/>). All but HTTP are delivered through a queue in the store, each
+/// invocation POSTed to the function through its endpoint.
 /// </summary>
-public sealed record FunctionTrigger(string? Http, string? Queue = null);
+public sealed record FunctionTrigger(string? Http, string? Queue = null)
+{
+    public ScheduleTrigger? Schedule { get; init; }
+
+    public FileTrigger? Files { get; init; }
+
+    /// <summary>
+    /// The queue a function's invocations go through: the declared one, or for a schedule or a
+    /// directory one of its own (named with a '.', which no declared queue can have, so they never mix).
+    /// </summary>
+    public string? DeliveryQueue(string function) =>
+        Queue ?? (Schedule is not null ? $"{function}.schedule" : Files is not null ? $"{function}.files" : null);
+}
 
 /// <summary>A failed queue message is tried again after <see cref="Backoff"/>, doubling up to <see cref="MaxBackoff"/>, at most <see cref="Attempts"/> times in all; then it is dead.</summary>
 public sealed record FunctionRetry(int Attempts, TimeSpan Backoff, TimeSpan MaxBackoff)

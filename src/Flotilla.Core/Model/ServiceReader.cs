@@ -68,7 +68,7 @@ internal static class ServiceReader
                     service = service with { Restart = ReadRestart(reader, value, at) };
                     break;
                 case "trigger":
-                    trigger = FunctionReader.ReadTrigger(reader, value, at);
+                    trigger = FunctionReader.ReadTrigger(reader, value, at, directory);
                     break;
                 case "scale":
                     scale = FunctionReader.ReadScale(reader, value, at);

@@ -122,6 +122,20 @@ internal static class StoreMigrations
         );
         CREATE INDEX queue_messages_due ON queue_messages (queue, dead, visible_at);
         """,
+        // 7: schedule and file triggers. A message made from a dropped file names it (source) and, once
+        // answered, stays as done until its file is moved to processed/; a schedule's cursor is the time
+        // through which its occurrences were handled (fired or skipped). A message's key orders it behind
+        // the earlier messages of the same key (delivered one at a time, in order).
+        """
+        ALTER TABLE queue_messages ADD COLUMN source TEXT;
+        ALTER TABLE queue_messages ADD COLUMN key TEXT;
+        CREATE INDEX queue_messages_key ON queue_messages (queue, key, id);
+        ALTER TABLE queue_messages ADD COLUMN done INTEGER NOT NULL DEFAULT 0;
+        CREATE TABLE schedule_cursors (
+            function TEXT PRIMARY KEY,
+            handled_through INTEGER NOT NULL
+        );
+        """,
     ];
 
     public static int Latest => Migrations.Length;

@@ -73,7 +73,7 @@ public sealed class FunctionSpecTests : IDisposable
                 instances: 2
               b:
                 command: [x]
-                trigger: { schedule: "* * * * *" }
+                trigger: { schedule: "* * *" }
               c:
                 command: [x]
               d:
@@ -86,7 +86,7 @@ public sealed class FunctionSpecTests : IDisposable
         AssertError(errors, 6, 19, "functions.a.scale.min", "min (3) is above max (2)");
         AssertError(errors, 6, 30, "functions.a.scale.concurency", "did you mean 'concurrency'?");
         AssertError(errors, 7, 5, "functions.a.instances", "unknown key 'instances'");
-        AssertError(errors, 10, 16, "functions.b.trigger.schedule", "not served yet");
+        AssertError(errors, 10, 26, "functions.b.trigger.schedule", "'* * *' is not a cron expression");
         AssertError(errors, 12, 5, "functions.c.trigger", "missing");
         AssertError(errors, 16, 14, "functions.d.timeout", "must be");
         AssertError(errors, 17, 13, "functions.d.memory", "256Mi");
@@ -103,5 +103,47 @@ public sealed class FunctionSpecTests : IDisposable
               api: { command: [x] }
             """);
         Assert.Contains(errors, e => e.Path == "functions.api" && e.Message.Contains("already a service", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void ScheduleAndFilesTriggers_AreRead_InBothForms()
+    {
+        _dir.Write("inbox/.keep", "");
+        var spec = Parse("""
+            name: shop
+            functions:
+              nightly: { command: [x], files: fn, trigger: { schedule: "*/5 * * * *" } }
+              paris: { command: [x], files: fn, trigger: { schedule: { cron: "0 3 * * *", timeZone: Europe/Paris, startingDeadline: 10m } } }
+              ingest: { command: [x], files: fn, trigger: { files: inbox/ } }
+              slow: { command: [x], files: fn, trigger: { files: { directory: inbox, settle: 3s } } }
+            """);
+        Assert.Equal(new ScheduleTrigger("*/5 * * * *"), spec.Find("nightly")!.Function!.Trigger.Schedule);
+        Assert.Equal("nightly.schedule", spec.Find("nightly")!.Function!.Trigger.DeliveryQueue("nightly"));
+        Assert.Equal(new ScheduleTrigger("0 3 * * *", "Europe/Paris", TimeSpan.FromMinutes(10)), spec.Find("paris")!.Function!.Trigger.Schedule);
+        Assert.Equal(new FileTrigger(Path.Combine(_dir.Path, "inbox"), FileTrigger.DefaultSettle), spec.Find("ingest")!.Function!.Trigger.Files);
+        Assert.Equal("ingest.files", spec.Find("ingest")!.Function!.Trigger.DeliveryQueue("ingest"));
+        Assert.Equal(new FileTrigger(Path.Combine(_dir.Path, "inbox"), TimeSpan.FromSeconds(3)), spec.Find("slow")!.Function!.Trigger.Files);
+        Assert.Null(spec.Find("slow")!.Function!.Trigger.Http);
+    }
+
+    [Fact]
+    public void ScheduleAndFilesMistakes_AreNamedWithFileLineAndColumn()
+    {
+        var errors = Errors("""
+            name: shop
+            functions:
+              a: { command: [x], trigger: { schedule: "61 * * * *" } }
+              b: { command: [x], trigger: { schedule: { cron: "0 3 * * *", timeZone: Mars/Olympus } } }
+              c: { command: [x], trigger: { files: nowhere/ } }
+              d: { command: [x], trigger: { schedule: "* * * * *", http: /d } }
+              e: { command: [x], trigger: { schedule: { timeZone: UTC } } }
+              f: { command: [x], trigger: { files: { settle: 2s } } }
+            """);
+        AssertError(errors, 3, 43, "functions.a.trigger.schedule", "'61 * * * *' is not a cron expression");
+        AssertError(errors, 4, 74, "functions.b.trigger.schedule.timeZone", "'Mars/Olympus' is not a time zone");
+        AssertError(errors, 5, 40, "functions.c.trigger.files", "'nowhere/' is not a directory");
+        AssertError(errors, 6, 31, "functions.d.trigger", "a function has one trigger");
+        AssertError(errors, 7, 43, "functions.e.trigger.schedule.cron", "missing");
+        AssertError(errors, 8, 40, "functions.f.trigger.files.directory", "missing");
     }
 }

@@ -103,4 +103,48 @@ public sealed class QueueEndToEndTests
         Assert.Contains("jobs", (await harness.CliAsync("queue", "ls")).Output, StringComparison.Ordinal);
         Assert.Equal(0, (await harness.CliAsync("shutdown", "--stop-all")).Code);
     }
+
+    [Fact]
+    public async Task MessagesWithAKey_AreDeliveredOneAtATime_InOrder_WhileKeysRunInParallel()
+    {
+        using var dir = new TempDirectory("flotilla-queue-keys");
+        dir.Write("fn/app.py", QueueApp.Source);
+        var output = Path.Combine(dir.Path, "deliveries.txt");
+        await using var plane = await ControlPlane.StartAsync(new ControlPlaneOptions(Path.Combine(dir.Path, "data")));
+        try
+        {
+            var yaml = Spec(Path.Combine(dir.Path, "fn"), output, 150);
+            var file = Path.Combine(dir.Path, "flotilla.yaml");
+            File.WriteAllText(file, yaml);
+            await plane.ApplyAsync(new ApplyRequest(yaml, file, null, null, "test"));
+            var pushed = new List<(string Key, long Id)>();
+            for (var i = 0; i < 6; i++)
+            {
+                foreach (var key in new[] { "order-1", "order-2", "order-3" })
+                {
+                    pushed.Add((key, plane.Queues.Push("jobs", System.Text.Encoding.UTF8.GetBytes($"{key}:{i}"), "text/plain", key)));
+                }
+            }
+            await Eventually.Until(() => pushed.All(p => QueueApp.Deliveries(output).GetValueOrDefault(p.Id)?.Any(d => d.End is not null) == true), Wait, "every keyed message delivered");
+
+            var deliveries = QueueApp.Deliveries(output);
+            foreach (var group in pushed.GroupBy(p => p.Key))
+            {
+                var runs = group.SelectMany(p => deliveries[p.Id].Select(d => (p.Id, d.Start, d.End))).OrderBy(r => r.Start).ToList();
+                Assert.Equal(group.Select(p => p.Id), runs.Select(r => r.Id));
+                for (var i = 1; i < runs.Count; i++)
+                {
+                    Assert.True(runs[i - 1].End <= runs[i].Start, $"{group.Key}: message {runs[i].Id} started before {runs[i - 1].Id} ended");
+                }
+            }
+            // The keys did run side by side (so the order above is the keys', not a queue delivered one by one).
+            var all = deliveries.Values.SelectMany(list => list).OrderBy(d => d.Start).ToList();
+            Assert.Contains(all.Skip(1).Zip(all), pair => pair.First.Start < pair.Second.End);
+        }
+        finally
+        {
+            await plane.StopDataPlaneAsync();
+        }
+        Assert.Empty(ProcessScan.Mentioning(dir.Path));
+    }
 }

@@ -81,4 +81,31 @@ public sealed class QueueStoreTests : IDisposable
         var next = QueueRetries.Next(retry, attempts, T0);
         Assert.Equal(seconds is null ? null : T0 + TimeSpan.FromSeconds(Math.Min(seconds.Value, 3)), next);
     }
+
+    [Fact]
+    public void MessagesOfOneKey_AreLeasedOneAtATime_InOrder_OthersAlongside()
+    {
+        long Keyed(string text, string? key) => _store.Enqueue("images", System.Text.Encoding.UTF8.GetBytes(text), "text/plain", T0, key: key);
+        string Text(QueueMessage m) => System.Text.Encoding.UTF8.GetString(m.Body);
+        Keyed("a1", "a");
+        Keyed("b1", "b");
+        Keyed("a2", "a");
+        Keyed("free", null);
+        Keyed("a3", "a");
+        var first = _store.Lease("images", 10, T0, T0.AddSeconds(30));
+        Assert.Equal(["a1", "b1", "free"], first.Select(Text));
+        Assert.Equal("a", first[0].Key);
+        // a2 waits while a1 is in delivery, and while a1 waits for its retry.
+        Assert.Empty(_store.Lease("images", 10, T0.AddSeconds(1), T0.AddSeconds(31)));
+        Assert.True(_store.Fail(first[0].Id, first[0].Token!, "attempt 1: answered 500", T0.AddSeconds(5)));
+        Assert.Empty(_store.Lease("images", 10, T0.AddSeconds(2), T0.AddSeconds(32)));
+        var again = Assert.Single(_store.Lease("images", 10, T0.AddSeconds(5), T0.AddSeconds(35)));
+        Assert.Equal(("a1", 2), (Text(again), again.Attempts));
+        Assert.True(_store.Acknowledge(again.Id, again.Token!));
+        var second = Assert.Single(_store.Lease("images", 10, T0.AddSeconds(6), T0.AddSeconds(36)));
+        Assert.Equal("a2", Text(second));
+        // A dead message no longer holds its key back.
+        Assert.True(_store.Fail(second.Id, second.Token!, "attempt 1: gave up", null));
+        Assert.Equal("a3", Text(Assert.Single(_store.Lease("images", 10, T0.AddSeconds(7), T0.AddSeconds(37)))));
+    }
 }

@@ -41,6 +41,8 @@ public sealed class SchemaTests
             (SpecKeys.Flags, Def("flags").GetProperty("oneOf")[1]),
             (SpecKeys.Function, Def("function")),
             (SpecKeys.Trigger, Def("function").GetProperty("properties").GetProperty("trigger")),
+            (SpecKeys.Schedule, Def("function").GetProperty("properties").GetProperty("trigger").GetProperty("properties").GetProperty("schedule").GetProperty("oneOf")[1]),
+            (SpecKeys.Files, Def("function").GetProperty("properties").GetProperty("trigger").GetProperty("properties").GetProperty("files").GetProperty("oneOf")[1]),
             (SpecKeys.Scale, Def("function").GetProperty("properties").GetProperty("scale")),
             (SpecKeys.Hold, Def("function").GetProperty("properties").GetProperty("hold")),
             (SpecKeys.Retry, Def("function").GetProperty("properties").GetProperty("retry")),

@@ -29,23 +29,24 @@ public sealed class QueueDelivery(StateStore store, Func<IReadOnlyList<DesiredSe
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task _loop = Task.CompletedTask;
 
-    /// <summary>The queues some declared function is triggered by, with that function's name.</summary>
+    /// <summary>The queues some declared function is triggered by (its schedule's and inbox's too), with that function's name.</summary>
     public IReadOnlyDictionary<string, string> Queues() => functions()
-        .Where(f => f.Function?.Trigger.Queue is not null)
-        .GroupBy(f => f.Function!.Trigger.Queue!)
+        .Where(f => f.Function?.Trigger.DeliveryQueue(f.Name) is not null)
+        .GroupBy(f => f.Function!.Trigger.DeliveryQueue(f.Name)!)
         .ToDictionary(g => g.Key, g => g.First().Name, StringComparer.Ordinal);
 
     public void Start() => _loop = Task.Run(() => RunAsync(_stop.Token));
 
     /// <summary>Stores a message (durable when this returns) and wakes delivery; throws <see cref="UnknownQueueException"/> for a queue no function reads.</summary>
-    public long Push(string queue, byte[] body, string? contentType)
+    /// <param name="key">Messages with the same key are delivered one at a time, in the order pushed (as SQS FIFO's message group).</param>
+    public long Push(string queue, byte[] body, string? contentType, string? key = null)
     {
         if (!Queues().ContainsKey(queue))
         {
             var known = Queues().Keys.Order(StringComparer.Ordinal).ToList();
             throw new UnknownQueueException(queue, known);
         }
-        var id = store.Enqueue(queue, body, contentType, _time.GetUtcNow());
+        var id = store.Enqueue(queue, body, contentType, _time.GetUtcNow(), key: key);
         Wake();
         return id;
     }
@@ -83,16 +84,17 @@ public sealed class QueueDelivery(StateStore store, Func<IReadOnlyList<DesiredSe
     private void Look(CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow();
-        foreach (var function in functions().Where(f => f.Function?.Trigger.Queue is not null))
+        foreach (var function in functions().Where(f => f.Function?.Trigger.DeliveryQueue(f.Name) is not null))
         {
             var spec = function.Function!;
+            var queue = spec.Trigger.DeliveryQueue(function.Name)!;
             if (endpoint(function.Name) is not { } port)
             {
                 continue;
             }
             var free = Math.Min(MaxLeasePerLook, spec.Scale.Max * spec.Scale.Concurrency - _inFlight.GetValueOrDefault(function.Name));
             var lease = QueueRetries.Lease(spec);
-            foreach (var message in store.Lease(spec.Trigger.Queue!, free, now, now + lease))
+            foreach (var message in store.Lease(queue, free, now, now + lease))
             {
                 _inFlight.AddOrUpdate(function.Name, 1, (_, n) => n + 1);
                 _deliveries[message.Id] = DeliverAsync(function, port, message, lease - TimeSpan.FromSeconds(5), cancellationToken);
@@ -111,6 +113,14 @@ public sealed class QueueDelivery(StateStore store, Func<IReadOnlyList<DesiredSe
             request.Headers.Add("X-Flotilla-Queue", message.Queue);
             request.Headers.Add("X-Flotilla-Message-Id", message.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
             request.Headers.Add("X-Flotilla-Attempt", message.Attempts.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            if (message.Key is { } key)
+            {
+                request.Headers.Add("X-Flotilla-Key", Uri.EscapeDataString(key));
+            }
+            if (message.Source is { } file)
+            {
+                request.Headers.Add("X-Flotilla-File", Uri.EscapeDataString(Inboxes.InboxPaths.OriginalName(file)));
+            }
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(limit);
             using var response = await _http.SendAsync(request, timeout.Token);
