@@ -21,7 +21,7 @@ public sealed class StateStoreTests : IDisposable
     {
         using var store = StateStore.Open(_dir.Path);
         Assert.True(store.Created);
-        Assert.Equal(6, store.SchemaVersion);
+        Assert.Equal(StoreMigrations.Latest, store.SchemaVersion);
         Assert.Equal(0, store.LatestRevisionNumber);
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(store.Path));
         using var probe = new SqliteConnection($"Data Source={store.Path}");
@@ -104,14 +104,14 @@ public sealed class StateStoreTests : IDisposable
         }
         using (var raw = new SqliteConnection($"Data Source={Path.Combine(_dir.Path, StateStore.FileName)};Pooling=false"))
         {
-            // Back to what Flotilla with schema 1 wrote: no paused column, no flag_overrides, gitops or secrets table.
+            // Back to what Flotilla with schema 1 wrote: no paused column, no flag_overrides, gitops, secrets, queue or schedule table.
             raw.Open();
             using var command = raw.CreateCommand();
-            command.CommandText = "ALTER TABLE service_overrides DROP COLUMN paused; DROP TABLE flag_overrides; DROP TABLE gitops; DROP TABLE secrets; DROP TABLE queue_messages; PRAGMA user_version = 1;";
+            command.CommandText = "ALTER TABLE service_overrides DROP COLUMN paused; DROP TABLE flag_overrides; DROP TABLE gitops; DROP TABLE secrets; DROP TABLE queue_messages; DROP TABLE schedule_cursors; PRAGMA user_version = 1;";
             command.ExecuteNonQuery();
         }
         using var migrated = StateStore.Open(_dir.Path);
-        Assert.Equal(6, migrated.SchemaVersion);
+        Assert.Equal(StoreMigrations.Latest, migrated.SchemaVersion);
         Assert.Equal(new ServiceOverride("api", 4, false, false), migrated.ServiceOverrides()["api"]);
         migrated.SetServiceOverride(new ServiceOverride("api", 4, false, Paused: true), "bob", "pause", "", At);
         Assert.True(migrated.ServiceOverrides()["api"].Paused);
@@ -134,7 +134,7 @@ public sealed class StateStoreTests : IDisposable
             command.ExecuteNonQuery();
         }
         var e = Assert.Throws<InvalidOperationException>(() => StateStore.Open(_dir.Path));
-        Assert.Contains("schema version 99, newer than this Flotilla knows (6)", e.Message, StringComparison.Ordinal);
+        Assert.Contains($"schema version 99, newer than this Flotilla knows ({StoreMigrations.Latest})", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
