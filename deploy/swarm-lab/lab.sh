@@ -33,11 +33,22 @@ sock() { echo "$LAB_RUN/node$1.sock"; }
 dk() { local n=$1; shift; docker -H "unix://$(sock "$n")" "$@"; }
 nodes() { local f; for f in "$LAB_DIR"/node*; do [ -d "$f" ] && basename "$f" | sed 's/node//'; done | sort -n; }
 
+# Runs a command with only stdin, stdout and stderr open (bash keeps the script itself on fd 255, not passed on).
+without_inherited_fds() {
+  local fd args=()
+  for fd in $(ls /proc/self/fd); do
+    [ "$fd" -gt 2 ] && [ "$fd" -ne 255 ] && args+=("$fd>&-")
+  done
+  eval "\"\$@\" ${args[*]}"
+}
+
 start_daemon() {
   local n=$1
   mkdir -p "$LAB_DIR/node$n/data" "$LAB_RUN/n$n"
   # DOCKER_SERVICE_PREFER_OFFLINE_IMAGE: Swarm uses the image a node has instead of asking a registry first.
-  DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1 setsid nsenter --net="/run/netns/$(ns "$n")" \
+  # The daemon outlives this script: it must not keep open what the caller had open (a flock on a lock
+  # file, a test runner's pipes), or the caller's lock stays held for as long as the lab runs.
+  DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1 without_inherited_fds setsid nsenter --net="/run/netns/$(ns "$n")" \
     dockerd --data-root "$LAB_DIR/node$n/data" --exec-root "$LAB_RUN/n$n" -H "unix://$(sock "$n")" \
       --pidfile "$LAB_RUN/node$n.pid" --iptables=true --ip-masq=false \
       --storage-driver overlay2 >"$LAB_DIR/node$n/dockerd.log" 2>&1 < /dev/null &
