@@ -33,6 +33,8 @@ app.MapPost("/orders", async (NewOrder order, CancellationToken ct) =>
     var added = await store.AddAsync(order.ItemId, order.Quantity, ct);
     return Results.Created($"/orders/{added.Id}", added);
 });
+app.MapGet("/orders/{id:long}/status", async (long id, CancellationToken ct) =>
+    await store.FindAsync(id, ct) is { } order ? Results.Ok(new { order.Id, order.Status }) : Results.NotFound(new { error = $"no order {id}" }));
 app.MapGet("/orders/{id:long}", async (long id, IHttpClientFactory http, HttpContext context) =>
 {
     if (await store.FindAsync(id, context.RequestAborted) is not { } order)
