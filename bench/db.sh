@@ -51,13 +51,14 @@ server_pid=$!
 for _ in $(seq 300); do grep -q 'listening on' "$OUT/server.log" && break; sleep 0.1; done
 spec v1 0; "${FLOTILLA[@]}" apply -f "$BENCH" --wait > "$OUT/apply-1.log" 2>&1 || { cat "$OUT/apply-1.log" >&2; exit 1; }
 log "filling orders with $ROWS rows"
-"${FLOTILLA[@]}" db shell orders -c "INSERT INTO orders (id, item_id, quantity) SELECT g, 1 + g % 3, 1 + g % 5 FROM generate_series(10, $ROWS + 9) g; VACUUM ANALYZE orders;" > "$OUT/fill.log" 2>&1
+"${FLOTILLA[@]}" db shell orders -c "INSERT INTO orders (id, item_id, quantity) SELECT g, 1 + g % 3, 1 + g % 5 FROM generate_series(10, $ROWS + 9) g" > "$OUT/fill.log" 2>&1
+"${FLOTILLA[@]}" db shell orders -c "VACUUM ANALYZE orders" >> "$OUT/fill.log" 2>&1
 
 # Half the rate reads, half writes; hey's -q is per connection (16 connections each).
-load() { # name
+load() { # name; sets r and w (the two hey pids) and t_load
   hey -z "${DUR}s" -c 16 -q $((RATE / 32)) -t 10 -o csv "http://127.0.0.1:$PORT/orders/1/status" > "$OUT/$1-reads.csv" 2>"$OUT/$1-reads.err" & r=$!
   hey -z "${DUR}s" -c 16 -q $((RATE / 32)) -t 10 -o csv -m POST -T application/json -d '{"itemId":2,"quantity":1}' "http://127.0.0.1:$PORT/orders" > "$OUT/$1-writes.csv" 2>"$OUT/$1-writes.err" & w=$!
-  echo "$r $w"
+  t_load=$(date +%s.%N)
 }
 # hey's CSV: response-time,DNS+dialup,DNS,Request-write,Response-delay,Response-read,status-code,offset (s from its start).
 summary() { # name window_start_s window_end_s (offsets from the load's start)
@@ -82,19 +83,20 @@ errors() { cat "$OUT/$1-reads.err" "$OUT/$1-writes.err" | grep -c . || true; }
 printf 'run\trequests\treq_per_s\tnon2xx\tp99_all_ms\tp99_during_ms\tduring_n\tstep_s\terrors\n' > "$OUT/migration.tsv"
 log "1a: rolling update with 003_backfill.sql under load"
 curl -fs "http://127.0.0.1:$PORT/orders/1/status" >/dev/null
-read -r r w < <(load flotilla); t_load=$(date +%s.%N)
+load flotilla
 sleep "$LEAD"
 echo "$BACKFILL" > "$BENCH/db/003_backfill.sql"; spec v2 0
 t0=$(date +%s.%N); "${FLOTILLA[@]}" apply -f "$BENCH" > "$OUT/apply-2.log" 2>&1; t1=$(date +%s.%N)
 "${FLOTILLA[@]}" rollout status orders > "$OUT/rollout-2.log" 2>&1 || true
 wait "$r" "$w" || true
 step=$(python3 -c "print(f'{$t1 - $t0:.2f}')")
-printf 'flotilla (apply: migration + rollout)\t%s\t%s\t%s\n' "$(summary flotilla "$(python3 -c "print($t0 - $t_load)")" "$(python3 -c "print($t1 - $t_load)")")" "$step" "$(errors flotilla)" | tee -a "$OUT/migration.tsv" >&2
+printf 'flotilla apply (migration, then rolling update)\t%s\t%s\t%s\n' "$(summary flotilla "$(python3 -c "print($t0 - $t_load)")" "$(python3 -c "print($t1 - $t_load)")")" "$step" "$(errors flotilla)" | tee -a "$OUT/migration.tsv" >&2
 
 log "1b: the same SQL by hand with psql under the same load"
-"${FLOTILLA[@]}" db shell orders -c "ALTER TABLE orders DROP COLUMN channel, DROP COLUMN total_cents; VACUUM orders;" > /dev/null
+"${FLOTILLA[@]}" db shell orders -c "ALTER TABLE orders DROP COLUMN channel, DROP COLUMN total_cents" > /dev/null
+"${FLOTILLA[@]}" db shell orders -c "VACUUM FULL orders" > /dev/null
 sleep 2
-read -r r w < <(load psql); t_load=$(date +%s.%N)
+load psql
 sleep "$LEAD"
 t0=$(date +%s.%N); "${FLOTILLA[@]}" db shell orders -c "BEGIN; $BACKFILL COMMIT;" > "$OUT/psql.log" 2>&1; t1=$(date +%s.%N)
 wait "$r" "$w" || true
@@ -104,36 +106,44 @@ printf 'psql by hand (one transaction)\t%s\t%s\t%s\n' "$(summary psql "$(python3
 log "2: replica lag under pgbench (-R $TPS tps, 30 s)"
 spec v2 1; "${FLOTILLA[@]}" apply -f "$BENCH" --wait > "$OUT/apply-3.log" 2>&1
 for _ in $(seq 120); do "${FLOTILLA[@]}" db status | grep -q 'streaming quorum' && break; sleep 0.5; done
-# pgbench connects as the database's owner; the password goes in its environment only (never printed).
-session=$(curl -fs -X POST -H "Authorization: Bearer $(python3 -c "import json;print(json.load(open('$FLOTILLA_CONFIG'))['token'])")" \
-  -H 'Content-Type: application/json' -d '{"readOnly":false}' "$(python3 -c "import json;print(json.load(open('$FLOTILLA_CONFIG'))['server'].rstrip('/'))")/v1/databases/orders/session")
-eval "$(python3 -c "
+# pgbench connects as the database's owner; passwords go in environments only (never printed).
+api() { python3 -c "import json;c=json.load(open('$FLOTILLA_CONFIG'));print(c['$1'].rstrip('/') if '$1'=='server' else c['$1'])"; }
+session() { # readOnly: the owner on the primary (false), the app's role on the replica (true); prints PG* exports
+  curl -fs -X POST -H "Authorization: Bearer $(api token)" -H 'Content-Type: application/json' -d "{\"readOnly\":$1}" "$(api server)/v1/databases/orders/session" \
+  | python3 -c "
 import json, sys, shlex
-s = json.loads(sys.argv[1])
+s = json.load(sys.stdin)
 for k, v in (('PGHOST', s['host']), ('PGPORT', s['port']), ('PGDATABASE', s['database']), ('PGUSER', s['username']), ('PGPASSWORD', s['password'])):
-    print(f'export {k}={shlex.quote(str(v))}')" "$session")"
+    print(f'export {k}={shlex.quote(str(v))}')"
+}
+replica_env=$(session true)
+eval "$(session false)"
 pgbench -i -s 10 -q > "$OUT/pgbench-init.log" 2>&1
 pgbench -c 4 -j 2 -T 30 -R "$TPS" -P 5 > "$OUT/pgbench.log" 2>&1 & pg=$!
+sleep 2
+# Every 0.2 s: on the replica, how old its last replayed commit is (writes arrive every few ms, so this is
+# its staleness), and what Flotilla reports (the primary's replay_lag, read by its engine loop each second).
 : > "$OUT/lag.tsv"
 while kill -0 "$pg" 2>/dev/null; do
-  "${FLOTILLA[@]}" db status -o json | python3 -c "
+  stale=$(eval "$replica_env"; unset PGOPTIONS; psql -XAtq -c "SELECT round((extract(epoch FROM now() - pg_last_xact_replay_timestamp()) * 1000)::numeric, 2)" 2>/dev/null || echo None)
+  reported=$(curl -fs -H "Authorization: Bearer $(api token)" "$(api server)/v1/databases" | python3 -c "
 import json, sys
-for r in json.load(sys.stdin)['replicas']:
-    print(f\"{r.get('replayLagMs')}\t{r['lagBytes']}\")" >> "$OUT/lag.tsv"
+print(next((r.get('replayLagMs') for r in json.load(sys.stdin)['replicas']), None))")
+  printf '%s\t%s\n' "$stale" "$reported" >> "$OUT/lag.tsv"
   sleep 0.2
 done
 wait "$pg" || true
 python3 - "$OUT/lag.tsv" "$OUT/pgbench.log" <<'PY' | tee "$OUT/lag-summary.txt" >&2
 import re, sys
-ms, b = [], []
+stale, reported = [], []
 for line in open(sys.argv[1]):
-    m, n = line.split("\t")
-    b.append(int(n))
-    if m != "None": ms.append(float(m))
+    a, b = line.rstrip("\n").split("\t")
+    if a not in ("None", ""): stale.append(float(a))
+    if b not in ("None", ""): reported.append(float(b))
 q = lambda xs, p: sorted(xs)[min(len(xs) - 1, int(p * len(xs)))] if xs else float("nan")
 tps = re.search(r"tps = ([0-9.]+)", open(sys.argv[2]).read())
-print(f"samples {len(b)}; replay lag ms p50 {q(ms, .5):.2f} p99 {q(ms, .99):.2f} max {max(ms) if ms else float('nan'):.2f}; "
-      f"bytes behind p50 {q(b, .5)} p99 {q(b, .99)}; pgbench tps {tps.group(1) if tps else '?'}")
+print(f"pgbench tps {tps.group(1) if tps else '?'}; replica staleness ms (n={len(stale)}) p50 {q(stale, .5):.1f} p99 {q(stale, .99):.1f} max {max(stale, default=float('nan')):.1f}; "
+      f"Flotilla's reported replay lag ms (n={len(reported)}) p50 {q(reported, .5):.2f} p99 {q(reported, .99):.2f}")
 PY
 column -t -s $'\t' "$OUT/migration.tsv" >&2
 log "results in $OUT"
