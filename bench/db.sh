@@ -116,7 +116,7 @@ s = json.load(sys.stdin)
 for k, v in (('PGHOST', s['host']), ('PGPORT', s['port']), ('PGDATABASE', s['database']), ('PGUSER', s['username']), ('PGPASSWORD', s['password'])):
     print(f'export {k}={shlex.quote(str(v))}')"
 }
-replica_env=$(session true)
+replica_env=$(session true); TOKEN=$(api token); SERVER=$(api server)
 eval "$(session false)"
 pgbench -i -s 10 -q > "$OUT/pgbench-init.log" 2>&1
 pgbench -c 4 -j 2 -T 30 -R "$TPS" -P 5 > "$OUT/pgbench.log" 2>&1 & pg=$!
@@ -125,11 +125,9 @@ sleep 2
 # its staleness), and what Flotilla reports (the primary's replay_lag, read by its engine loop each second).
 : > "$OUT/lag.tsv"
 while kill -0 "$pg" 2>/dev/null; do
-  stale=$(eval "$replica_env"; unset PGOPTIONS; psql -XAtq -c "SELECT round((extract(epoch FROM now() - pg_last_xact_replay_timestamp()) * 1000)::numeric, 2)" 2>/dev/null || echo None)
-  reported=$(curl -fs -H "Authorization: Bearer $(api token)" "$(api server)/v1/databases" | python3 -c "
-import json, sys
-print(next((r.get('replayLagMs') for r in json.load(sys.stdin)['replicas']), None))")
-  printf '%s\t%s\n' "$stale" "$reported" >> "$OUT/lag.tsv"
+  stale=$(eval "$replica_env"; unset PGOPTIONS; psql -XAtq -c "SELECT round((extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp()) * 1000)::numeric, 2)" 2>/dev/null || echo None)
+  reported=$(curl -fs -H "Authorization: Bearer $TOKEN" "$SERVER/v1/databases" | grep -o '"replayLagMs":[^,}]*' | head -1 | cut -d: -f2)
+  printf '%s\t%s\n' "$stale" "${reported:-None}" >> "$OUT/lag.tsv"
   sleep 0.2
 done
 wait "$pg" || true
@@ -139,7 +137,7 @@ stale, reported = [], []
 for line in open(sys.argv[1]):
     a, b = line.rstrip("\n").split("\t")
     if a not in ("None", ""): stale.append(float(a))
-    if b not in ("None", ""): reported.append(float(b))
+    if b not in ("None", "", "null"): reported.append(float(b))
 q = lambda xs, p: sorted(xs)[min(len(xs) - 1, int(p * len(xs)))] if xs else float("nan")
 tps = re.search(r"tps = ([0-9.]+)", open(sys.argv[2]).read())
 print(f"pgbench tps {tps.group(1) if tps else '?'}; replica staleness ms (n={len(stale)}) p50 {q(stale, .5):.1f} p99 {q(stale, .99):.1f} max {max(stale, default=float('nan')):.1f}; "
