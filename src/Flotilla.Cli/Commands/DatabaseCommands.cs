@@ -6,12 +6,12 @@ using Spectre.Console;
 
 namespace Flotilla.Cli.Commands;
 
-/// <summary><c>flotilla db ls|status</c>: each service's database, and the engines Flotilla runs with their replicas' lag.</summary>
+/// <summary><c>flotilla db ls|status|migrate|shell</c>: each service's database, the engines Flotilla runs with their replicas' lag, migrations, a person's session.</summary>
 internal static class DatabaseCommands
 {
     public static IEnumerable<Command> Create()
     {
-        var command = new Command("db", "Databases: each service's own (ls) and the engines Flotilla runs, with replica lag (status)");
+        var command = new Command("db", "Databases: each service's own (ls), the engines Flotilla runs with replica lag (status), migrations (migrate --dry-run), psql or sqlite3 on one (shell)");
         command.Subcommands.Add(ApiCommand.Create("ls", "Each service's database: engine, name, injected variables, migrations", async (_, client, json, ct) =>
         {
             if (json)
@@ -88,6 +88,7 @@ internal static class DatabaseCommands
             }
             return 0;
         }, service, dryRun));
+        command.Subcommands.Add(DatabaseShell.Create());
         yield return command;
     }
 }

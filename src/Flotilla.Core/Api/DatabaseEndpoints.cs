@@ -42,12 +42,34 @@ internal static class DatabaseEndpoints
                 throw new ControlPlaneException(e.Message, ControlPlaneError.Unavailable);
             }
         }).WithSummary("A service's migrations without running them: the history its database has, the files the next apply would run, or why it would refuse them.");
+        v1.MapPost("/databases/{service}/session", async (string service, ControlPlane plane, HttpContext context) =>
+        {
+            var body = context.Request.ContentLength is 0 ? new SessionBody(false) : await ApiEndpoints.ReadAsync<SessionBody>(context);
+            var database = plane.State.Databases?.GetValueOrDefault(service)
+                ?? throw new ControlPlaneException($"service '{service}' has no database in the applied revision (flotilla db ls)", ControlPlaneError.NotFound);
+            Databases.DatabaseSession session;
+            try
+            {
+                var replicas = database.Engine is { } engine ? plane.Engines.ReplicaPorts(engine) : [];
+                session = Databases.DatabaseSessions.For(service, database, plane.Secrets.Get, replicas, body.ReadOnly);
+            }
+            catch (Databases.DatabaseException e)
+            {
+                throw new ControlPlaneException(e.Message, ControlPlaneError.NotFound);
+            }
+            // Who opened a session on which database is audited; the credentials are not.
+            plane.Store.AddAudit(ApiAuth.Actor(context), "db shell",
+                $"{service}: database {session.Database} on {database.Engine ?? "SQLite"}, {(body.ReadOnly ? "read-only" : "read-write")}{(session.Username is { } user ? $" as {user}" : "")}", DateTimeOffset.UtcNow);
+            return Results.Json(session, ApiJson.Options);
+        }).WithSummary("Credentials for a person's session on a service's database (flotilla db shell; admin only, audited): the owner's role, or with readOnly the application's on a replica or in read-only transactions.");
     }
 }
 
 public sealed record DatabasesView(IReadOnlyList<DatabaseView> Databases, IReadOnlyList<EngineView> Engines, IReadOnlyList<EngineMemberView> Servers, IReadOnlyList<ReplicaLag> Replicas);
 
 public sealed record DatabaseView(string Service, string Database, string Engine, string? Migrations, IReadOnlyList<string> Variables);
+
+public sealed record SessionBody(bool ReadOnly);
 
 public sealed record EngineView(string Name, string Kind, string RunBy, int Replicas);
 

@@ -5,15 +5,24 @@ namespace Flotilla.Model;
 /// <summary>Reads <c>engines:</c> and a service's <c>database:</c>.</summary>
 internal static class DatabaseReader
 {
-    public static IReadOnlyList<EngineSpec> Engines(SpecReader reader, YamlNode node)
+    /// <summary>An overlay's <c>database: { engine: ... }</c> names a SQLite file with this word.</summary>
+    public const string Sqlite = "sqlite";
+
+    /// <param name="where">Where the mapping is: <c>engines</c>, or <c>environments.E.engines</c>.</param>
+    public static IReadOnlyList<EngineSpec> Engines(SpecReader reader, YamlNode node, string where = "engines")
     {
         var engines = new List<EngineSpec>();
-        foreach (var (name, value, keyNode) in reader.Mapping(node, "engines", null))
+        foreach (var (name, value, keyNode) in reader.Mapping(node, where, null))
         {
-            var path = SpecReader.Join("engines", name);
+            var path = SpecReader.Join(where, name);
             if (!Names.IsServiceName(name))
             {
                 reader.Error(keyNode, path, $"'{name}' is not a valid engine name: {Names.ServiceNameHelp}");
+                continue;
+            }
+            if (name == Sqlite)
+            {
+                reader.Error(keyNode, path, $"'{Sqlite}' is reserved (an environment's 'database: {{ engine: {Sqlite} }}' means a SQLite file): give this engine another name");
                 continue;
             }
             string? kind = null, secret = null;
@@ -112,6 +121,65 @@ internal static class DatabaseReader
             }
         }
         return node is YamlMappingNode ? new DatabaseSpec(name, engine, migrations, reader.At(node)) : null;
+    }
+
+    /// <summary>An environment's <c>database:</c> of a service: only where it lives (<c>engine: NAME</c> or <c>engine: sqlite</c>).</summary>
+    public static DatabaseOverlaySpec? Overlay(SpecReader reader, YamlNode node, string path)
+    {
+        string? engine = null;
+        foreach (var (key, value, _) in reader.Mapping(node, path, SpecKeys.DatabaseOverlay))
+        {
+            engine = reader.String(value, SpecReader.Join(path, key));
+        }
+        if (engine is null)
+        {
+            if (node is YamlMappingNode || SpecReader.IsNull(node))
+            {
+                reader.Error(node, path, $"say where the database lives in this environment: 'database: {{ engine: NAME }}' (an engine of the spec or of this environment) or 'database: {{ engine: {Sqlite} }}'");
+            }
+            return null;
+        }
+        return new DatabaseOverlaySpec(engine == Sqlite ? null : engine, reader.At(node));
+    }
+
+    /// <summary>
+    /// Each environment's database overlays: of a service that has a database, on an engine of the
+    /// base spec or of that environment; and no two services share a database there either.
+    /// </summary>
+    public static void CheckEnvironments(SpecReader reader, IReadOnlyList<ServiceSpec> services, IReadOnlyList<EngineSpec> engines, IEnumerable<EnvironmentSpec> environments)
+    {
+        foreach (var environment in environments)
+        {
+            var names = engines.Select(e => e.Name).Union(environment.Engines?.Select(e => e.Name) ?? []).ToList();
+            var placed = new List<(ServiceSpec Service, string? Engine, SpecLocation At)>();
+            foreach (var service in services.Where(s => s.Database is not null))
+            {
+                var overlay = environment.Services.GetValueOrDefault(service.Name)?.Database;
+                placed.Add((service, overlay is null ? service.Database!.Engine : overlay.Engine, overlay?.At ?? service.Database!.At));
+            }
+            foreach (var (service, own) in environment.Services.Where(s => s.Value.Database is not null))
+            {
+                var path = $"environments.{environment.Name}.services.{service}.database";
+                var declared = services.FirstOrDefault(s => s.Name == service);
+                if (declared is not null && declared.Database is null)
+                {
+                    reader.Error(own.Database!.At, path, $"service '{service}' has no database in the base spec: declare 'database:' under services.{service} (an environment chooses where a database lives, not whether there is one)");
+                }
+                else if (own.Database!.Engine is { } engine && !names.Contains(engine))
+                {
+                    var known = names.Count == 0 ? $"neither the spec nor environment '{environment.Name}' declares engines (add 'engines: {{ pg: {{ kind: postgres }} }}' under environments.{environment.Name})" : $"engines here: {string.Join(", ", names)}";
+                    reader.Error(own.Database.At, $"{path}.engine", $"unknown engine '{engine}'{SpecReader.Suggest(engine, names)}; {known}, or '{Sqlite}' for a SQLite file");
+                }
+            }
+            foreach (var group in placed.GroupBy(p => (p.Engine, p.Service.Database!.Name)))
+            {
+                foreach (var clash in group.Skip(1))
+                {
+                    reader.Error(clash.At, $"environments.{environment.Name}.services.{clash.Service.Name}.database",
+                        $"in environment '{environment.Name}', database '{group.Key.Name}' on {group.Key.Engine ?? "SQLite"} is already the database of '{group.First().Service.Name}'; each service has its own (give one another 'name', or another engine)");
+                }
+            }
+        }
     }
 
     /// <summary>Every database names a declared engine, and no two services share a database name on one engine.</summary>

@@ -24,6 +24,7 @@ public static class EnvironmentOverlay
                 Resources = Merge(service.Resources, own?.Resources),
                 Http = service.Http with { Port = service.Http.Port + overlay.PortOffset },
                 Rollout = service.Rollout with { PreviewPort = service.Rollout.PreviewPort + overlay.PortOffset },
+                Database = own?.Database is { } moved && service.Database is { } database ? database with { Engine = moved.Engine, At = moved.At } : service.Database,
             };
         }).ToList();
         return spec with
@@ -33,7 +34,19 @@ public static class EnvironmentOverlay
             Zones = overlay.Zones ?? spec.Zones,
             Runtime = overlay.Runtime ?? spec.Runtime,
             Flags = spec.Flags is { } flags ? flags with { Port = flags.Port + overlay.PortOffset } : null,
+            Engines = Engines(spec.EngineList, overlay.Engines),
         };
+    }
+
+    /// <summary>An environment's engine replaces the base spec's of the same name whole (prod: replicas; dev: none); others are added.</summary>
+    private static IReadOnlyList<EngineSpec>? Engines(IReadOnlyList<EngineSpec> baseline, IReadOnlyList<EngineSpec>? over)
+    {
+        if (over is null or { Count: 0 })
+        {
+            return baseline.Count == 0 ? null : baseline;
+        }
+        var merged = baseline.Where(e => over.All(o => o.Name != e.Name)).Concat(over).ToList();
+        return merged;
     }
 
     private static ResourcesSpec? Merge(ResourcesSpec? baseline, ResourcesSpec? over) =>

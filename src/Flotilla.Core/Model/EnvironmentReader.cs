@@ -21,13 +21,14 @@ internal static class EnvironmentReader
             foreach (var (service, serviceNode, _) in reader.Mapping(servicesNode, $"{path}.services", null))
             {
                 var overlay = ReadOverlay(reader, $"{path}.services.{service}", serviceNode, SpecKeys.ServiceOverlay);
-                services[service] = new ServiceOverlaySpec(overlay.Instances, overlay.Env, overlay.Resources, reader.At(serviceNode));
+                services[service] = new ServiceOverlaySpec(overlay.Instances, overlay.Env, overlay.Resources, reader.At(serviceNode), overlay.Database);
             }
         }
-        return new EnvironmentSpec(name, values.Instances, values.Env, services, reader.At(node), values.Zones, values.Flags, values.PortOffset, values.Runtime);
+        return new EnvironmentSpec(name, values.Instances, values.Env, services, reader.At(node), values.Zones, values.Flags, values.PortOffset, values.Runtime, values.Engines);
     }
 
-    private sealed record OverlayValues(int? Instances, IReadOnlyDictionary<string, string> Env, ResourcesSpec? Resources, YamlNode? Services, IReadOnlyList<string>? Zones = null, FlagsDeclaration? Flags = null, int PortOffset = 0, string? Runtime = null);
+    private sealed record OverlayValues(int? Instances, IReadOnlyDictionary<string, string> Env, ResourcesSpec? Resources, YamlNode? Services, IReadOnlyList<string>? Zones = null, FlagsDeclaration? Flags = null, int PortOffset = 0, string? Runtime = null,
+        IReadOnlyList<EngineSpec>? Engines = null, DatabaseOverlaySpec? Database = null);
 
     /// <summary>The values an overlay may set; <paramref name="keys"/> says which are allowed at this level.</summary>
     private static OverlayValues ReadOverlay(SpecReader reader, string path, YamlNode node, IReadOnlyCollection<string> keys)
@@ -44,6 +45,8 @@ internal static class EnvironmentReader
                 "portOffset" => values with { PortOffset = reader.Int(value, $"{path}.portOffset", 0, 60000, "a port offset") ?? 0 },
                 "flags" => values with { Flags = FlagsReader.Declaration(reader, value, $"{path}.flags", topLevel: false) },
                 "resources" => values with { Resources = ServiceReader.ReadResources(reader, value, $"{path}.resources") },
+                "engines" => values with { Engines = DatabaseReader.Engines(reader, value, $"{path}.engines") },
+                "database" => values with { Database = DatabaseReader.Overlay(reader, value, $"{path}.database") },
                 _ => values with { Services = value },
             };
         }

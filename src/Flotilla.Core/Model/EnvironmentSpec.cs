@@ -13,7 +13,8 @@ public sealed record EnvironmentSpec(
     IReadOnlyList<string>? Zones = null,
     FlagsDeclaration? Flags = null,
     int PortOffset = 0,
-    string? Runtime = null);
+    string? Runtime = null,
+    IReadOnlyList<EngineSpec>? Engines = null);
 
 /// <summary>What an environment may change of one service.</summary>
-public sealed record ServiceOverlaySpec(int? Instances, IReadOnlyDictionary<string, string> Env, ResourcesSpec? Resources, SpecLocation At);
+public sealed record ServiceOverlaySpec(int? Instances, IReadOnlyDictionary<string, string> Env, ResourcesSpec? Resources, SpecLocation At, DatabaseOverlaySpec? Database = null);

@@ -41,7 +41,8 @@ public static class SpecKeys
     public static readonly string[] Analysis = ["interval", "count", "failureLimit", "minRequests", "successRate", "p50", "p95", "p99", "compare", "webhooks", "baseline"];
     public static readonly string[] Compare = ["p95", "successRate", "rankTest"];
     public static readonly string[] Webhook = ["url", "timeout"];
-    public static readonly string[] Environment = ["runtime", "instances", "zones", "env", "services", "flags", "portOffset"];
+    public static readonly string[] Environment = ["runtime", "instances", "zones", "env", "engines", "services", "flags", "portOffset"];
     public static readonly string[] Flags = ["file", "port", "strict"];
-    public static readonly string[] ServiceOverlay = ["instances", "env", "resources"];
+    public static readonly string[] ServiceOverlay = ["instances", "env", "resources", "database"];
+    public static readonly string[] DatabaseOverlay = ["engine"];
 }

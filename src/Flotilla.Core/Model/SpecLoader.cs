@@ -106,6 +106,7 @@ public static class SpecLoader
         }
         SpecChecks.CrossReferences(reader, services, environments);
         DatabaseReader.Check(reader, services, engines);
+        DatabaseReader.CheckEnvironments(reader, services, engines, environments.Values);
         EnvironmentSpec? overlay = null;
         if (environment is not null && !environments.TryGetValue(environment, out overlay))
         {

@@ -223,4 +223,51 @@ public sealed class DockerTests : IAsyncLifetime
             await sweeper.StopStraysAsync(TimeSpan.FromSeconds(1));
         }
     }
+
+    [DockerFact]
+    public async Task AServicesSqliteDatabase_IsReachedFromItsContainers_AtTheSamePath()
+    {
+        // Each container writes its instance id into the service's SQLite file at start, then serves.
+        var app = Path.Combine(_dir.Path, "app");
+        Directory.CreateDirectory(app);
+        await File.WriteAllTextAsync(Path.Combine(app, "app.py"), """
+            import os, sqlite3, sys
+            from http.server import BaseHTTPRequestHandler, HTTPServer
+            path = os.environ["ConnectionStrings__notes"].split(";")[0].split("=", 1)[1]
+            with sqlite3.connect(path, timeout=30) as db:
+                db.execute("INSERT INTO notes (instance) VALUES (?)", (os.environ["FLOTILLA_INSTANCE"],))
+            class Handler(BaseHTTPRequestHandler):
+                def do_GET(self):
+                    self.send_response(200); self.send_header("Content-Length", "2"); self.end_headers(); self.wfile.write(b"ok")
+            HTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+            """);
+        Directory.CreateDirectory(Path.Combine(_dir.Path, "notes-db"));
+        await File.WriteAllTextAsync(Path.Combine(_dir.Path, "notes-db", "001_create.sql"), "CREATE TABLE notes (instance text NOT NULL);");
+        await ApplyAsync($$"""
+            name: docker-test
+            runtime: docker
+            services:
+              notes:
+                command: [python3, "${ARTIFACT}/app.py", "${PORT}"]
+                files: {{app}}
+                instances: 2
+                http: { health: /healthz, ready: /ready }
+                database: { migrations: notes-db }
+            """);
+        await Plane.WaitUntilConvergedAsync(Wait);
+        var file = Path.Combine(DataDirectory, "databases", "notes", "notes.db");
+        await using var sqlite = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={file};Mode=ReadOnly;Pooling=False");
+        await sqlite.OpenAsync();
+        await using var command = sqlite.CreateCommand();
+        command.CommandText = "SELECT instance FROM notes ORDER BY instance";
+        var written = new List<string>();
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                written.Add(reader.GetString(0));
+            }
+        }
+        Assert.Equal(Plane.Status().Services.Single().Instances.Select(i => i.Id).Order(), written);
+    }
 }

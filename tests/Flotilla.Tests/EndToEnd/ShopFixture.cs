@@ -19,17 +19,23 @@ public sealed class ShopFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var spec = SpecLoader.Load(Path.Combine(Repository.Root, "examples", "shop"));
-        Spec = spec with
-        {
-            Services = spec.Services.Select(s => s with { Http = s.Http with { Port = null } }).ToList(),
-            Flags = spec.Flags is { } flags ? flags with { Port = null } : null,
-        };
+        Spec = Load();
         var store = new ArtifactStore(ArtifactsDirectory);
         foreach (var service in Spec.Services)
         {
             await store.EnsureAsync(service);
         }
+    }
+
+    /// <summary>The shop's spec (in <paramref name="environment"/>, when given) without its fixed ports.</summary>
+    public static SystemSpec Load(string? environment = null)
+    {
+        var spec = SpecLoader.Load(Path.Combine(Repository.Root, "examples", "shop"), environment);
+        return spec with
+        {
+            Services = spec.Services.Select(s => s with { Http = s.Http with { Port = null } }).ToList(),
+            Flags = spec.Flags is { } flags ? flags with { Port = null } : null,
+        };
     }
 
     private string ArtifactsDirectory => System.IO.Path.Combine(StateDirectory, "artifacts");

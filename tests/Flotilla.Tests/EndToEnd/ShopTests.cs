@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Flotilla.Hosting;
 using Flotilla.Model;
@@ -167,4 +168,55 @@ public sealed class ShopTests(ShopFixture shop) : IClassFixture<ShopFixture>
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(after.Services.Single(s => s.Name == "catalog").Endpoint + "/items")).StatusCode);
         return true;
     });
+
+    [Fact]
+    public async Task Orders_KeepsItsOrdersInItsOwnDatabase_SqliteByDefault_PostgresInProd()
+    {
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        async Task<long> PlaceAndReadBack(string endpoint, string engine)
+        {
+            Assert.Equal(engine, (string?)(await GetJson(client, endpoint + "/"))["database"]);
+            using var placed = await client.PostAsJsonAsync(endpoint + "/orders", new { itemId = 2, quantity = 5 });
+            Assert.Equal(HttpStatusCode.Created, placed.StatusCode);
+            var id = JsonNode.Parse(await placed.Content.ReadAsStringAsync())!["id"]!.GetValue<long>();
+            // Read back through the other instances too: the order is in the database they share, not in one's memory.
+            for (var i = 0; i < 6; i++)
+            {
+                var order = await GetJson(client, $"{endpoint}/orders/{id}");
+                Assert.Equal((5, "placed"), (order["quantity"]!.GetValue<int>(), (string?)order["status"]));
+            }
+            // The rows the migrations seeded, with the column the second one added.
+            Assert.Equal("placed", (string?)(await GetJson(client, $"{endpoint}/orders/1"))["status"]);
+            return id;
+        }
+
+        // The default: a SQLite file of its own under the data directory, which both migrations made.
+        await WithShop(async host =>
+        {
+            var id = await PlaceAndReadBack(host.Status().Services.Single(s => s.Name == "orders").Endpoint!, "sqlite");
+            var file = Path.Combine(host.DataDirectory, "databases", "orders", "orders.db");
+            await using var sqlite = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={file};Mode=ReadOnly;Pooling=False");
+            await sqlite.OpenAsync();
+            await using var command = sqlite.CreateCommand();
+            command.CommandText = $"SELECT count(*) FROM orders WHERE id = {id}";
+            Assert.Equal(1L, await command.ExecuteScalarAsync());
+            return true;
+        });
+
+        // prod: the same migrations and code on the PostgreSQL Flotilla runs (with a replica), by one overlay.
+        var prod = ShopFixture.Load("prod");
+        Assert.Equal(("pg", 1), (prod.Services.Single(s => s.Name == "orders").Database!.Engine, prod.EngineList.Single().Replicas));
+        await WithShop(async host =>
+        {
+            var id = await PlaceAndReadBack(host.Status().Services.Single(s => s.Name == "orders").Endpoint!, "postgres");
+            var connection = host.Secrets.Get(Flotilla.Databases.DatabaseSecretNames.App("orders"))!;
+            await using var postgres = new Npgsql.NpgsqlConnection(new Npgsql.NpgsqlConnectionStringBuilder(connection) { Pooling = false }.ToString());
+            await postgres.OpenAsync();
+            await using var command = new Npgsql.NpgsqlCommand($"SELECT count(*) FROM orders WHERE id = {id}", postgres);
+            Assert.Equal(1L, await command.ExecuteScalarAsync());
+            Assert.All(host.Status().Services.Single(s => s.Name == "orders").Instances,
+                i => Assert.Contains("ConnectionStrings__orders_readonly=", File.ReadAllText($"/proc/{i.Pid}/environ"), StringComparison.Ordinal));
+            return true;
+        }, prod);
+    }
 }

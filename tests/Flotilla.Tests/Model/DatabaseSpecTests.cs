@@ -77,4 +77,67 @@ public sealed class DatabaseSpecTests : IDisposable
             """)).Errors;
         Assert.Contains(errors, e => e.Path == "services.other.database.name" && e.Message.Contains("already the database of 'web-shop'", StringComparison.Ordinal));
     }
+
+    private SystemSpec ParseIn(string? environment, string engines, string database, string environments) => SpecLoader.Parse($$"""
+        name: shop
+        {{engines}}
+        services:
+          web-shop:
+            command: [python3, "${ARTIFACT}/app.py", "${PORT}"]
+            files: files
+            database: {{database}}
+          other:
+            command: [python3, "${ARTIFACT}/app.py", "${PORT}"]
+            files: files
+        environments:
+        {{environments}}
+        """, Path.Combine(_dir.Path, "flotilla.yaml"), environment);
+
+    [Fact]
+    public void AnEnvironment_MovesADatabase_ToItsOwnEngine_AndBackToSqlite()
+    {
+        const string environments = """
+              dev: {}
+              prod:
+                engines: { pg: { kind: postgres, replicas: 1 } }
+                services:
+                  web-shop: { database: { engine: pg } }
+              local:
+                services:
+                  web-shop: { database: { engine: sqlite } }
+            """;
+        var engines = "engines: { pg: { kind: postgres, external: { secret: pg-admin } } }";
+        var baseline = ParseIn(null, engines, "{ engine: pg, migrations: db/migrations }", environments);
+        Assert.Equal(("pg", true), (baseline.Services[0].Database!.Engine, baseline.EngineList.Single().IsExternal));
+        // prod replaces the engine of the same name whole (run by Flotilla, a replica); the name and migrations stay.
+        var prod = ParseIn("prod", engines, "{ engine: pg, migrations: db/migrations }", environments);
+        var database = prod.Services.Single(s => s.Name == "web-shop").Database!;
+        Assert.Equal(("web_shop", "pg", Path.Combine(_dir.Path, "db", "migrations")), (database.Name, database.Engine, database.Migrations));
+        Assert.Equal(("pg", false, 1), (prod.EngineList.Single().Name, prod.EngineList.Single().IsExternal, prod.EngineList.Single().Replicas));
+        Assert.Null(prod.Services.Single(s => s.Name == "other").Database);
+        // local puts it in a SQLite file; dev keeps the base spec's.
+        Assert.Null(ParseIn("local", engines, "{ engine: pg }", environments).Services[0].Database!.Engine);
+        Assert.Equal("pg", ParseIn("dev", engines, "{ engine: pg }", environments).Services[0].Database!.Engine);
+        // An engine only an environment declares: the base spec stays on SQLite.
+        var sqliteFirst = ParseIn("prod", "", "{ migrations: db/migrations }", environments);
+        Assert.Equal("pg", sqliteFirst.Services[0].Database!.Engine);
+        Assert.Null(ParseIn(null, "", "{ migrations: db/migrations }", environments).Services[0].Database!.Engine);
+    }
+
+    [Theory]
+    [InlineData("prod: { services: { web-shop: { database: { engine: pgg } } }, engines: { pg: { kind: postgres } } }", "environments.prod.services.web-shop.database.engine", "unknown engine 'pgg' (did you mean 'pg'?); engines here: pg, or 'sqlite'")]
+    [InlineData("prod: { services: { web-shop: { database: { engine: pg } } } }", "environments.prod.services.web-shop.database.engine", "neither the spec nor environment 'prod' declares engines")]
+    [InlineData("prod: { services: { other: { database: { engine: sqlite } } } }", "environments.prod.services.other.database", "service 'other' has no database in the base spec")]
+    [InlineData("prod: { services: { web-shop: { database: { name: x } } } }", "environments.prod.services.web-shop.database.name", "valid keys here: engine")]
+    [InlineData("prod: { services: { web-shop: { database: {} } } }", "environments.prod.services.web-shop.database", "say where the database lives")]
+    [InlineData("prod: { engines: { pg: { kind: mysql } } }", "environments.prod.engines.pg.kind", "unknown engine kind 'mysql'")]
+    [InlineData("prod: { engines: { sqlite: { kind: postgres } } }", "environments.prod.engines.sqlite", "'sqlite' is reserved")]
+    [InlineData("prod: { engines: { pg: { kind: postgres, replicas: 7 } } }", "environments.prod.engines.pg.replicas", "0 to 5")]
+    [InlineData("prod: { engine: { pg: { kind: postgres } } }", "environments.prod.engine", "did you mean 'engines'")]
+    public void BadEnvironmentDatabases_AreRefused_WithTheirPosition_EvenWhenAnotherEnvironmentIsApplied(string environments, string path, string fragment)
+    {
+        var errors = Assert.Throws<SpecException>(() => ParseIn(null, "", "{ migrations: db/migrations }", "  " + environments)).Errors;
+        Assert.True(errors.Any(e => e.Path == path && e.Message.Contains(fragment, StringComparison.Ordinal) && e.At.Line > 0 && e.At.Column > 0),
+            string.Join("\n", errors));
+    }
 }

@@ -7,7 +7,7 @@ var app = WebApplication.CreateBuilder(args).Build();
 app.MapGet("/healthz", () => "ok");
 app.MapGet("/ready", () => "ready");
 app.MapGet("/", () => new { service = "invoices", version = Version, instance });
-app.MapGet("/invoices/{orderId:int}", (int orderId, decimal price, int quantity) =>
+app.MapGet("/invoices/{orderId:long}", (long orderId, decimal price, int quantity) =>
 {
     var net = price * quantity;
     return new { version = Version, instance, orderId, net, vat = Math.Round(net * VatRate, 2), total = Math.Round(net * (1 + VatRate), 2) };

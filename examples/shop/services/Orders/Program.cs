@@ -2,7 +2,8 @@
 // endpoints, which Flotilla injects as services__<name>__http__0 (and <NAME>_URL) because
 // flotilla.yaml names them in orders' dependsOn (a service gets only those it names), and evaluates
 // the feature flag new-pricing over OFREP at FLOTILLA_FLAGS_URL (any OpenFeature SDK's OFREP
-// provider does the same; plain HTTP keeps the example free of packages).
+// provider does the same; plain HTTP keeps the example free of packages). Its orders are in its own
+// database (OrderStore.cs): SQLite by default, PostgreSQL in environment prod.
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 
@@ -14,17 +15,29 @@ foreach (var service in new[] { "catalog", "invoices", "reviews" })
     builder.Services.AddHttpClient(service, c => c.BaseAddress = new Uri(builder.Configuration[$"services:{service}:http:0"]
         ?? throw new InvalidOperationException($"services__{service}__http__0 is not set: run under Flotilla with {service} in orders' dependsOn or references, or set it")));
 }
+var store = new OrderStore(builder.Configuration.GetConnectionString("orders")
+    ?? throw new InvalidOperationException("ConnectionStrings__orders is not set: run under Flotilla (flotilla.yaml gives orders a database), or set it, e.g. to 'Data Source=orders.db'"));
 var flagsUrl = Environment.GetEnvironmentVariable("FLOTILLA_FLAGS_URL");
 builder.Services.AddHttpClient("flags", c => c.BaseAddress = new Uri(flagsUrl ?? "http://127.0.0.1:1"));
 var app = builder.Build();
-var orders = new Dictionary<int, (int ItemId, int Quantity)> { [1] = (1, 2), [2] = (3, 1), [3] = (2, 4) };
 
 app.MapGet("/healthz", () => "ok");
-app.MapGet("/ready", () => "ready");
-app.MapGet("/", () => new { service = "orders", version = Version, instance });
-app.MapGet("/orders/{id:int}", async (int id, IHttpClientFactory http, HttpContext context) =>
+app.MapGet("/ready", async (CancellationToken ct) => await store.PingAsync(ct) ? Results.Text("ready") : Results.Text($"not ready: its {store.Engine} database does not answer", statusCode: 503));
+app.MapGet("/", () => new { service = "orders", version = Version, instance, database = store.Engine });
+app.MapPost("/orders", async (NewOrder order, CancellationToken ct) =>
 {
-    if (!orders.TryGetValue(id, out var order))
+    if (order.ItemId <= 0 || order.Quantity <= 0)
+    {
+        return Results.BadRequest(new { error = "itemId and quantity must be positive" });
+    }
+    var added = await store.AddAsync(order.ItemId, order.Quantity, ct);
+    return Results.Created($"/orders/{added.Id}", added);
+});
+app.MapGet("/orders/{id:long}/status", async (long id, CancellationToken ct) =>
+    await store.FindAsync(id, ct) is { } order ? Results.Ok(new { order.Id, order.Status }) : Results.NotFound(new { error = $"no order {id}" }));
+app.MapGet("/orders/{id:long}", async (long id, IHttpClientFactory http, HttpContext context) =>
+{
+    if (await store.FindAsync(id, context.RequestAborted) is not { } order)
     {
         return Results.NotFound(new { error = $"no order {id}" });
     }
@@ -38,7 +51,7 @@ app.MapGet("/orders/{id:int}", async (int id, IHttpClientFactory http, HttpConte
     var newPricing = await FlagAsync(http, "new-pricing", user, country);
     var total = invoice!["total"]!.GetValue<decimal>();
     var pricing = new { rule = newPricing ? "new" : "standard", total = newPricing ? Math.Round(total * 0.9m, 2) : total };
-    return Results.Ok(new { version = Version, instance, orderId = id, order.Quantity, item = item["item"], invoice, pricing, reviews = reviews!["reviews"] });
+    return Results.Ok(new { version = Version, instance, orderId = id, order.Quantity, order.Status, item = item["item"], invoice, pricing, reviews = reviews!["reviews"] });
 });
 
 // OFREP single-flag evaluation; any failure (no flag service, an error answer) means the code default: off.
@@ -65,3 +78,5 @@ static async Task<bool> FlagAsync(IHttpClientFactory http, string flag, string u
     }
 }
 app.Run();
+
+internal sealed record NewOrder(int ItemId, int Quantity);

@@ -98,6 +98,17 @@ public sealed class DockerDriver : IRuntime
 
     private string ContainerName(string instanceId) => $"flotilla-{Owner}-{instanceId}";
 
+    /// <summary>The directory of a database's SQLite file when <paramref name="variable"/> is its connection string.</summary>
+    internal static string? SqliteDirectory(string variable, string value)
+    {
+        if (!variable.StartsWith("ConnectionStrings__", StringComparison.Ordinal) || !value.StartsWith("Data Source=", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+        var file = new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(value).DataSource;
+        return Path.IsPathFullyQualified(file) ? Path.GetDirectoryName(file) : null;
+    }
+
     private async Task RunAsync(Container container)
     {
         var launch = container.Instance.Launch;
@@ -125,6 +136,12 @@ public sealed class DockerDriver : IRuntime
                 else
                 {
                     env[secret.Variable] = value;
+                    if (SqliteDirectory(secret.Variable, value) is { } directory)
+                    {
+                        // The service's SQLite file lives under the server's data directory; its directory (for WAL's
+                        // side files too) is mounted at the same path, so the connection string holds in the container.
+                        binds.Add($"{directory}:{directory}");
+                    }
                 }
             }
             var created = await engine.Client.Containers.CreateContainerAsync(new CreateContainerParameters

@@ -1,0 +1,31 @@
+using Flotilla.Model;
+using Npgsql;
+
+namespace Flotilla.Databases;
+
+/// <summary>
+/// The credentials of a person's session on a service's database, from what provisioning keeps in
+/// the secret store. Read-write is the owner's role (a fix at 3 a.m. may need the schema);
+/// read-only is the application's role on a replica when there is one (read-only by nature), else
+/// on the primary with every transaction read-only (a guard against a slip, not a permission:
+/// <c>SET</c> lifts it). On SQLite it is the file, opened read-only by sqlite3 when asked.
+/// </summary>
+public static class DatabaseSessions
+{
+    public const string ReadOnlyOptions = "-c default_transaction_read_only=on";
+
+    /// <param name="replicaPorts">The ports of the database's engine's replicas (none: none, or an external engine).</param>
+    public static DatabaseSession For(string service, DatabaseSpec database, Func<string, string?> secret, IReadOnlyList<int> replicaPorts, bool readOnly)
+    {
+        var name = readOnly ? DatabaseSecretNames.App(service) : DatabaseSecretNames.Owner(service);
+        var text = secret(name) ?? throw new DatabaseException($"service '{service}': its database was never provisioned (secret '{name}' is missing): apply the spec first");
+        if (database.Engine is null)
+        {
+            var file = new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(text).DataSource;
+            return new DatabaseSession(service, "sqlite", readOnly, null, null, database.Name, null, null, file, null);
+        }
+        var builder = new NpgsqlConnectionStringBuilder(text);
+        var port = readOnly && replicaPorts.Count > 0 ? replicaPorts[0] : builder.Port;
+        return new DatabaseSession(service, EngineSpec.Postgres, readOnly, builder.Host, port, builder.Database, builder.Username, builder.Password, null, readOnly ? ReadOnlyOptions : null);
+    }
+}
