@@ -7,9 +7,8 @@ namespace Flotilla.Kubernetes;
 
 /// <summary>
 /// How Flotilla names and labels what it renders for Kubernetes. A revision is a digest of what
-/// the service runs (image or artifact source, command, environment, resources, probes, secret
-/// references): the same spec renders the same names on every machine, a changed one a new
-/// Deployment beside the old, so a release moves replicas and router weights between two revisions.
+/// the service runs: the same spec and sources render the same names on every machine, a changed
+/// one a new Deployment beside the old, so a release moves replicas and router weights between two revisions.
 /// </summary>
 internal static class KubernetesNames
 {
@@ -42,28 +41,27 @@ internal static class KubernetesNames
         return text.Length == 0 ? "x" : text[..Math.Min(63, text.Length)];
     }
 
-    /// <summary>A stable digest (10 hex digits) of what a service runs; paths are relative to the spec so a checkout anywhere renders the same.</summary>
-    public static string Revision(SystemSpec spec, ServiceSpec service)
+    /// <summary>
+    /// A stable digest (10 hex digits) of everything a revision's pods get: the image (or the
+    /// artifact's content digest), command, environment as rendered (so a moved endpoint is a new
+    /// revision too: its ConfigMap is immutable), resources, probes, timeouts and secret references.
+    /// </summary>
+    public static string Revision(ServiceSpec service, string image, IReadOnlyDictionary<string, string> environment)
     {
         var identity = new
         {
             service.Name,
-            service.Image,
-            Build = Relative(spec, service.Build),
-            Files = Relative(spec, service.Files),
+            Image = image,
             service.Command,
-            Env = service.Env.OrderBy(e => e.Key, StringComparer.Ordinal).ToList(),
+            Env = environment.OrderBy(e => e.Key, StringComparer.Ordinal).ToList(),
             service.Resources,
             Http = new { service.Http.Health, service.Http.Ready },
+            Timeouts = new { service.Timeouts.Start, service.Timeouts.Stop },
             Secrets = service.Secrets.Select(s => new { s.Variable, s.Store, File = s.File is null ? null : Path.GetFileName(s.File), s.AsFile }).ToList(),
-            DependsOn = service.DependsOn.Concat(service.References).Select(r => r.Name).ToList(),
         };
         var bytes = JsonSerializer.SerializeToUtf8Bytes(identity);
         return Convert.ToHexStringLower(SHA256.HashData(bytes))[..10];
     }
-
-    private static string? Relative(SystemSpec spec, string? path) =>
-        path is null ? null : Path.GetRelativePath(spec.Directory, path).Replace('\\', '/');
 
     public static Dictionary<string, string> Labels(SystemSpec spec, string service, string? revision, string component)
     {

@@ -78,12 +78,28 @@ public static class KubernetesRenderer
         return endpoints;
     }
 
-    public static string Image(SystemSpec spec, ServiceSpec service, string revision, KubernetesRenderOptions options) =>
-        service.Image ?? $"{(options.Registry is { } r ? r.TrimEnd('/') + "/" : "")}flotilla-{spec.Name}-{service.Name}:{revision}";
+    /// <summary>
+    /// A prebuilt image as given; an artifact's image tagged by the artifact's content digest (the same
+    /// artifact is the same image in every environment: built once, promoted unchanged); a command
+    /// with no artifact runs on Flotilla's base image, as on Docker.
+    /// </summary>
+    public static string Image(SystemSpec spec, ServiceSpec service, KubernetesRenderOptions options)
+    {
+        if (service.Image is { } image)
+        {
+            return image;
+        }
+        var registry = options.Registry is { } r ? r.TrimEnd('/') + "/" : "";
+        return options.DigestOf(service) is { } digest
+            ? $"{registry}flotilla-{spec.Name}-{service.Name}:{digest[..Math.Min(12, digest.Length)]}"
+            : registry + Runtime.Docker.ContainerImages.BaseImage;
+    }
 
     private static IEnumerable<IKubernetesObject> ServiceObjects(SystemSpec spec, string ns, ServiceSpec service, IReadOnlyDictionary<string, int> endpoints, KubernetesRenderOptions options)
     {
-        var revision = KubernetesNames.Revision(spec, service);
+        var image = Image(spec, service, options);
+        var environment = ServicePods.Environment(spec, service, endpoints);
+        var revision = KubernetesNames.Revision(service, image, environment);
         var labels = KubernetesNames.Labels(spec, service.Name, revision, "service");
         var serviceLabels = KubernetesNames.Labels(spec, service.Name, null, "service");
         var selector = new Dictionary<string, string>(StringComparer.Ordinal) { [KubernetesNames.SystemLabel] = spec.Name, [KubernetesNames.ServiceLabel] = service.Name };
@@ -92,7 +108,7 @@ public static class KubernetesRenderer
             ApiVersion = "v1",
             Kind = "ConfigMap",
             Metadata = new V1ObjectMeta { Name = KubernetesNames.ConfigMap(service.Name, revision), NamespaceProperty = ns, Labels = labels },
-            Data = ServicePods.Environment(spec, service, endpoints),
+            Data = environment,
             // A revision's config never changes: a changed value is a new revision, rolled out like any other.
             Immutable = true,
         };
@@ -110,7 +126,7 @@ public static class KubernetesRenderer
                 Strategy = new V1DeploymentStrategy { Type = "RollingUpdate", RollingUpdate = new V1RollingUpdateDeployment { MaxSurge = "1", MaxUnavailable = "0" } },
                 MinReadySeconds = 0,
                 RevisionHistoryLimit = 1,
-                Template = ServicePods.Template(spec, service, revision, labels, Image(spec, service, revision, options)),
+                Template = ServicePods.Template(spec, service, revision, labels, image),
             },
         };
         yield return new V1Service

@@ -21,7 +21,7 @@ public sealed class HelmChartTests
     public void TheChart_WithItsDefaultValues_InstallsExactlyThePlainRender()
     {
         var spec = SpecLoader.Load(KubernetesSpecs.Shop, "prod");
-        var manifest = KubernetesRenderer.Render(spec, new KubernetesRenderOptions());
+        var manifest = KubernetesRenderer.Render(spec, KubernetesSpecs.Options);
         var files = HelmChart.Files(spec, manifest, "1.2.3");
 
         Assert.Contains("version: 1.2.3\n", files["Chart.yaml"], StringComparison.Ordinal);
@@ -34,7 +34,7 @@ public sealed class HelmChartTests
     public void TheChartsValues_SetNamespaceImagesAndReplicas()
     {
         var spec = SpecLoader.Load(KubernetesSpecs.Shop);
-        var files = HelmChart.Files(spec, KubernetesRenderer.Render(spec, new KubernetesRenderOptions()), "0.1.0");
+        var files = HelmChart.Files(spec, KubernetesRenderer.Render(spec, KubernetesSpecs.Options), "0.1.0");
         var values = files["values.yaml"].Replace("namespace: shop", "namespace: shop-blue", StringComparison.Ordinal)
             .Replace("replicas: 3", "replicas: 9", StringComparison.Ordinal);
 
@@ -50,9 +50,9 @@ public sealed class HelmChartTests
     {
         using var directory = new TempDirectory();
         var spec = SpecLoader.Load(KubernetesSpecs.Shop);
-        HelmChart.Write(spec, KubernetesRenderer.Render(spec, new KubernetesRenderOptions()), "0.1.0", directory.Path);
+        HelmChart.Write(spec, KubernetesRenderer.Render(spec, KubernetesSpecs.Options), "0.1.0", directory.Path);
         var smaller = spec with { Services = spec.Services.Where(s => s.Name == "catalog").ToList() };
-        HelmChart.Write(smaller, KubernetesRenderer.Render(smaller, new KubernetesRenderOptions()), "0.2.0", directory.Path);
+        HelmChart.Write(smaller, KubernetesRenderer.Render(smaller, KubernetesSpecs.Options), "0.2.0", directory.Path);
 
         Assert.DoesNotContain(Directory.GetFiles(Path.Combine(directory.Path, "templates")), f => f.Contains("orders", StringComparison.Ordinal));
         Assert.Contains("version: 0.2.0", File.ReadAllText(Path.Combine(directory.Path, "Chart.yaml")), StringComparison.Ordinal);

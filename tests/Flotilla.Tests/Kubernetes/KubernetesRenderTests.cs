@@ -21,7 +21,7 @@ public sealed class KubernetesRenderTests
     public void TheShop_RendersAsItsGoldenFile(string? environment)
     {
         var spec = SpecLoader.Load(KubernetesSpecs.Shop, environment);
-        var yaml = ManifestYaml.Stream(KubernetesRenderer.Render(spec, new KubernetesRenderOptions()));
+        var yaml = ManifestYaml.Stream(KubernetesRenderer.Render(spec, KubernetesSpecs.Options));
         var golden = Path.Combine(GoldenDirectory, $"shop{(environment is null ? "" : "-" + environment)}.yaml");
         if (Environment.GetEnvironmentVariable("FLOTILLA_UPDATE_GOLDEN") == "1")
         {
@@ -34,8 +34,8 @@ public sealed class KubernetesRenderTests
     [Fact]
     public void AnEnvironment_IsANamespace_WithTheOverlaysCounts()
     {
-        var prod = KubernetesRenderer.Render(SpecLoader.Load(KubernetesSpecs.Shop, "prod"), new KubernetesRenderOptions());
-        var plain = KubernetesRenderer.Render(SpecLoader.Load(KubernetesSpecs.Shop), new KubernetesRenderOptions());
+        var prod = KubernetesRenderer.Render(SpecLoader.Load(KubernetesSpecs.Shop, "prod"), KubernetesSpecs.Options);
+        var plain = KubernetesRenderer.Render(SpecLoader.Load(KubernetesSpecs.Shop), KubernetesSpecs.Options);
 
         Assert.Equal(("shop-prod", "shop"), (prod.Namespace, plain.Namespace));
         Assert.All(prod.Objects.Skip(1), o => Assert.Equal("shop-prod", ((k8s.IKubernetesObject<V1ObjectMeta>)o).Metadata.NamespaceProperty));
@@ -49,8 +49,8 @@ public sealed class KubernetesRenderTests
     public void ARevision_IsItsOwnDeployment_AndAChangedValueIsANewOne()
     {
         using var directory = new TempDirectory();
-        var before = KubernetesRenderer.Render(KubernetesSpecs.LoadZoned(directory), new KubernetesRenderOptions());
-        var after = KubernetesRenderer.Render(SpecLoader.Load(directory.Write("flotilla.yaml", KubernetesSpecs.Zoned.Replace("LOG_LEVEL: info", "LOG_LEVEL: debug", StringComparison.Ordinal))), new KubernetesRenderOptions());
+        var before = KubernetesRenderer.Render(KubernetesSpecs.LoadZoned(directory), KubernetesSpecs.Options);
+        var after = KubernetesRenderer.Render(SpecLoader.Load(directory.Write("flotilla.yaml", KubernetesSpecs.Zoned.Replace("LOG_LEVEL: info", "LOG_LEVEL: debug", StringComparison.Ordinal))), KubernetesSpecs.Options);
 
         var (old, @new) = (Deployment(before, "api"), Deployment(after, "api"));
         Assert.NotEqual(old.Metadata.Name, @new.Metadata.Name);
@@ -65,7 +65,7 @@ public sealed class KubernetesRenderTests
     public void Zones_SecretsAndResources_BecomeSpreadReferencesAndLimits()
     {
         using var directory = new TempDirectory();
-        var manifest = KubernetesRenderer.Render(KubernetesSpecs.LoadZoned(directory, "prod"), new KubernetesRenderOptions());
+        var manifest = KubernetesRenderer.Render(KubernetesSpecs.LoadZoned(directory, "prod"), KubernetesSpecs.Options);
         var api = Deployment(manifest, "api");
         var pod = api.Spec.Template.Spec;
         var container = pod.Containers[0];
@@ -103,6 +103,25 @@ public sealed class KubernetesRenderTests
         var quota = manifest.Objects.OfType<V1ResourceQuota>().Single().Spec.Hard;
         Assert.Equal(("18", "7", "4608Mi"), (quota["pods"].ToString(), quota["limits.cpu"].ToString(), quota["limits.memory"].ToString()));
         Assert.Contains(manifest.Objects, o => o is V1PodDisruptionBudget { Metadata.Name: "api" });
+    }
+
+    [Fact]
+    public void AnArtifactsImage_IsTaggedByItsSourcesDigest_SoChangedCodeIsANewImageAndRevision()
+    {
+        using var directory = new TempDirectory();
+        directory.Write("site/app.py", "print('v1')");
+        var file = directory.Write("flotilla.yaml", "name: web\nservices:\n  site: { command: [python3, \"${ARTIFACT}/app.py\"], files: site }\n  plain: { command: [sleep, infinity] }\n");
+        var before = KubernetesRenderer.Render(SpecLoader.Load(file), new KubernetesRenderOptions());
+        directory.Write("site/app.py", "print('v2')");
+        var after = KubernetesRenderer.Render(SpecLoader.Load(file), new KubernetesRenderOptions());
+
+        var (old, @new) = (Deployment(before, "site").Spec.Template.Spec.Containers[0].Image, Deployment(after, "site").Spec.Template.Spec.Containers[0].Image);
+        Assert.Matches("^flotilla-web-site:[0-9a-f]{12}$", old);
+        Assert.NotEqual(old, @new);
+        Assert.NotEqual(Deployment(before, "site").Metadata.Name, Deployment(after, "site").Metadata.Name);
+        // A command with no artifact runs on Flotilla's base image, as on Docker, and did not change.
+        Assert.Equal("flotilla-base:1", Deployment(after, "plain").Spec.Template.Spec.Containers[0].Image);
+        Assert.Equal(Deployment(before, "plain").Metadata.Name, Deployment(after, "plain").Metadata.Name);
     }
 
     internal static V1Deployment Deployment(KubernetesManifest manifest, string service) =>

@@ -1,3 +1,4 @@
+using Flotilla.Kubernetes;
 using Flotilla.Model;
 using Flotilla.Tests.Support;
 
@@ -7,6 +8,13 @@ namespace Flotilla.Tests.Kubernetes;
 internal static class KubernetesSpecs
 {
     public static readonly string Shop = Path.Combine(Repository.Root, "examples", "shop");
+
+    /// <summary>
+    /// Render options with each artifact's digest fixed (by service name): the golden files must not
+    /// change whenever someone edits an example service's code. The real digest is tested on its own.
+    /// </summary>
+    public static readonly KubernetesRenderOptions Options = new(ArtifactDigest: s =>
+        s.Build is null && s.Files is null ? null : Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(s.Name))));
 
     public const string Zoned = """
         name: pay

@@ -71,7 +71,7 @@ public sealed class SchemaValidationTests
         var objects = 0;
         foreach (var spec in specs)
         {
-            var manifest = KubernetesRenderer.Render(spec, new KubernetesRenderOptions(Registry: "registry.example.com/team"));
+            var manifest = KubernetesRenderer.Render(spec, KubernetesSpecs.Options with { Registry = "registry.example.com/team" });
             yaml.Append(ManifestYaml.Stream(manifest));
             foreach (var document in HelmChartTests.InstantiatedDocuments(HelmChart.Files(spec, manifest, "0.1.0")))
             {
@@ -89,7 +89,7 @@ public sealed class SchemaValidationTests
     [Fact]
     public async Task TheValidator_RefusesAnObjectTheApiServerWouldRefuse()
     {
-        var yaml = ManifestYaml.Stream(KubernetesRenderer.Render(SpecLoader.Load(KubernetesSpecs.Shop), new KubernetesRenderOptions()))
+        var yaml = ManifestYaml.Stream(KubernetesRenderer.Render(SpecLoader.Load(KubernetesSpecs.Shop), KubernetesSpecs.Options))
             .Replace("  replicas: 3\n", "  replicas: three\n", StringComparison.Ordinal)
             .Replace("        whenUnsatisfiable: ScheduleAnyway\n", "", StringComparison.Ordinal);
 
