@@ -12,6 +12,7 @@ var root = new RootCommand("Flotilla: run a system of microservices as many inst
 {
     UpCommand.Create(),
     ValidateCommand.Create(),
+    RenderCommand.Create(),
     SchemaCommand.Create(),
     ServerCommand.Create(),
     RouterCommand.Create(),

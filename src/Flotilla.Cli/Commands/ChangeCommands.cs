@@ -32,7 +32,7 @@ internal static class ChangeCommands
         var basedOn = new Option<long?>("--based-on") { Description = "Refuse unless this is still the latest revision (default: the latest when the command starts)" };
         var wait = new Option<bool>("--wait") { Description = "Wait until every instance runs the new revision and is ready (exit 1: a release was aborted, 3: a release waits for promote)" };
         var revision = new Option<long?>("--revision") { Description = "Apply an earlier revision again (its artifacts, config, endpoints and flags as they were; nothing is rebuilt) instead of a spec" };
-        yield return ApiCommand.Create("apply", "Make a spec the desired state, as a new audited revision", async (parse, client, json, ct) =>
+        var apply = ApiCommand.Create("apply", "Make a spec the desired state, as a new audited revision (or, with --target kubernetes, apply it to a cluster)", async (parse, client, json, ct) =>
         {
             if (parse.GetValue(revision) is { } number)
             {
@@ -62,6 +62,8 @@ internal static class ChangeCommands
             }
             return parse.GetValue(wait) ? await WaitConvergedAsync(client, json, ct) : 0;
         }, file, basedOn, wait, revision);
+        KubernetesApplyCommand.Extend(apply, file);
+        yield return apply;
 
         var assignment = new Argument<string>("service=instances") { Description = "e.g. orders=5" };
         yield return ApiCommand.Create("scale", "Run a service with another instance count (until the next apply)", async (parse, client, _, ct) =>

@@ -17,6 +17,12 @@ public sealed class ArtifactStore(string root)
 
     public string Root { get; } = Path.GetFullPath(root);
 
+    /// <summary>The digest an artifact of this service would have, without building it (null: the service has no artifact).</summary>
+    public static string? DigestOf(ServiceSpec service) =>
+        service.Build is { } project ? SourceDigest.Compute(PublishKind, Path.GetDirectoryName(project)!, includeInherited: true)
+        : service.Files is { } files ? SourceDigest.Compute(SnapshotKind, files, includeInherited: false)
+        : null;
+
     /// <summary>The artifact of a service: built now if its inputs changed, else the stored one.</summary>
     public async Task<Artifact?> EnsureAsync(ServiceSpec service, Action<string>? progress = null, CancellationToken cancellationToken = default)
     {

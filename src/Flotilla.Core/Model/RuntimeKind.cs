@@ -27,7 +27,7 @@ public static class RuntimeKind
             return value;
         }
         reader.Error(node, path, Planned.Contains(value)
-            ? $"runtime '{value}' is not available yet; this Flotilla runs: {string.Join(", ", Known)}"
+            ? $"runtime '{value}' is not available yet; this Flotilla runs: {string.Join(", ", Known)}{(value == "kubernetes" ? " (to run this spec on a cluster, use 'flotilla render --target kubernetes' or 'flotilla apply --target kubernetes')" : "")}"
             : $"unknown runtime '{value}': one of {string.Join(", ", Known)}");
         return null;
     }

@@ -1,0 +1,16 @@
+using Flotilla.Model;
+
+namespace Flotilla.Kubernetes;
+
+/// <summary>
+/// What a render may vary beyond the spec: <see cref="Registry"/> prefixes the images Flotilla
+/// builds (a cluster pulls from a registry, not from this machine), <see cref="RouterImage"/> is the
+/// image that runs Flotilla's router, and <see cref="ArtifactDigest"/> gives the content digest of a
+/// service's artifact (of its sources, as the artifact store computes it, unless a test fixes it).
+/// </summary>
+public sealed record KubernetesRenderOptions(string? Registry = null, string RouterImage = KubernetesRenderOptions.DefaultRouterImage, Func<ServiceSpec, string?>? ArtifactDigest = null)
+{
+    public const string DefaultRouterImage = "flotilla:latest";
+
+    public string? DigestOf(ServiceSpec service) => (ArtifactDigest ?? Artifacts.ArtifactStore.DigestOf)(service);
+}

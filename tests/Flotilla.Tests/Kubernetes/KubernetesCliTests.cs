@@ -1,0 +1,56 @@
+using Flotilla.Tests.Support;
+
+namespace Flotilla.Tests.Kubernetes;
+
+/// <summary>The commands as a user runs them: the flotilla CLI as its own process.</summary>
+[Collection(ProcessHeavy.Name)]
+public sealed class KubernetesCliTests
+{
+    private static async Task<(int Code, string Output)> RunAsync(IReadOnlyDictionary<string, string> env, params string[] args)
+    {
+        using var cli = CliProcess.Start(env, args);
+        var code = await cli.WaitForExitAsync(TimeSpan.FromSeconds(90));
+        return (code, cli.Output);
+    }
+
+    [Fact]
+    public async Task Render_WritesAFilePerObject_AndAChart_AndNamesTheSecretsNeeded()
+    {
+        using var directory = new TempDirectory();
+        var spec = KubernetesSpecs.LoadZoned(directory).File;
+        var objects = Path.Combine(directory.Path, "out");
+        var chart = Path.Combine(directory.Path, "chart");
+
+        var (code, output) = await RunAsync(new Dictionary<string, string>(), "render", "--target", "kubernetes", spec, "--env", "prod", "-o", objects);
+        Assert.True(code == 0, output);
+        var files = Directory.GetFiles(objects).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(("00-namespace-pay-prod.yaml", "01-resourcequota-pay.yaml"), (files[0], files[1]));
+        Assert.Contains("needs Secret 'pay-db-password' in namespace pay-prod", output, StringComparison.Ordinal);
+
+        (code, output) = await RunAsync(new Dictionary<string, string>(), "render", "--target", "kubernetes", spec, "--helm", "-o", chart, "--chart-version", "2.0.1");
+        Assert.True(code == 0, output);
+        Assert.Contains("version: 2.0.1", File.ReadAllText(Path.Combine(chart, "Chart.yaml")), StringComparison.Ordinal);
+        Assert.Contains("pay-tls", File.ReadAllText(Path.Combine(chart, "templates", "NOTES.txt")), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ApplyToKubernetes_ReachesTheClusterOfTheContext_WithNoFlotillaServer()
+    {
+        await using var server = await RecordingApiServer.StartAsync();
+        using var directory = new TempDirectory();
+        var kubeconfig = directory.Write("config", server.Kubeconfig("recorded"));
+        // KUBECONFIG lists a missing file first: kubectl skips it, and so does Flotilla.
+        var env = new Dictionary<string, string> { ["KUBECONFIG"] = $"{Path.Combine(directory.Path, "absent")}:{kubeconfig}", ["FLOTILLA_SERVER"] = "http://127.0.0.1:1" };
+
+        var (code, output) = await RunAsync(env, "apply", "--target", "kubernetes", "--context", "recorded", "-f", KubernetesSpecs.Shop, "--env", "prod");
+
+        Assert.True(code == 0, output);
+        Assert.Contains("namespace/shop-prod applied", output, StringComparison.Ordinal);
+        Assert.Contains($"objects applied to {server.Url}", output, StringComparison.Ordinal);
+        Assert.Contains(server.Requests, r => r.Path == "/apis/apps/v1/namespaces/shop-prod/deployments/flotilla-router");
+
+        (code, output) = await RunAsync(env, "apply", "--target", "kubernetes", "--context", "staging", "-f", KubernetesSpecs.Shop);
+        Assert.Equal(1, code);
+        Assert.Contains("error: context 'staging' is not in kubeconfig", output, StringComparison.Ordinal);
+    }
+}
