@@ -36,6 +36,7 @@ public sealed class ControlPlanes : IAsyncDisposable
     {
         var root = await ControlPlane.StartAsync(options, cancellationToken);
         var planes = new ControlPlanes(options, root);
+        root.Admission = new TenantAdmission(planes, Tenancy.TenantRoles.DefaultTenant);
         try
         {
             var directory = Path.Combine(options.DataDirectory, "environments");
@@ -43,6 +44,7 @@ public sealed class ControlPlanes : IAsyncDisposable
             {
                 var name = Path.GetFileName(existing);
                 planes._others[name] = await ControlPlane.StartAsync(planes.OptionsFor(name), cancellationToken);
+                planes._others[name].Admission = root.Admission;
             }
             foreach (var tenant in root.Store.Tenants().Where(t => t.Name != Tenancy.TenantRoles.DefaultTenant))
             {
@@ -50,12 +52,14 @@ public sealed class ControlPlanes : IAsyncDisposable
                 if (Directory.Exists(Path.Combine(home, "base")))
                 {
                     planes._tenantPlanes[tenant.Name + "/"] = await ControlPlane.StartAsync(planes.OptionsFor(tenant.Name, null), cancellationToken);
+                    planes._tenantPlanes[tenant.Name + "/"].Admission = new TenantAdmission(planes, tenant.Name);
                 }
                 var environments = Path.Combine(home, "environments");
                 foreach (var existing in Directory.Exists(environments) ? Directory.GetDirectories(environments).Order(StringComparer.Ordinal).ToArray() : [])
                 {
                     var name = Path.GetFileName(existing);
                     planes._tenantPlanes[$"{tenant.Name}/{name}"] = await ControlPlane.StartAsync(planes.OptionsFor(tenant.Name, name), cancellationToken);
+                    planes._tenantPlanes[$"{tenant.Name}/{name}"].Admission = new TenantAdmission(planes, tenant.Name);
                 }
             }
             return planes;
@@ -124,6 +128,7 @@ public sealed class ControlPlanes : IAsyncDisposable
                 throw new ControlPlaneException($"this control plane runs environment '{Root.State.Environment ?? "(base)"}' only", ControlPlaneError.Conflict);
             }
             plane = await ControlPlane.StartAsync(OptionsFor(tenant, environment), cancellationToken);
+            plane.Admission = new TenantAdmission(this, tenant);
             _tenantPlanes[key] = plane;
             // In the tenant's own events: the root environment's events are the default tenant's to read.
             plane.Events.Record("control-plane", $"environment {environment ?? "(base)"} of tenant {tenant} started in {plane.DataDirectory}");
@@ -171,6 +176,7 @@ public sealed class ControlPlanes : IAsyncDisposable
                 throw new ControlPlaneException($"this control plane runs environment '{Root.State.Environment ?? "(base)"}' only", ControlPlaneError.Conflict);
             }
             plane = await ControlPlane.StartAsync(OptionsFor(environment), cancellationToken);
+            plane.Admission = Root.Admission;
             _others[environment] = plane;
             Root.Events.Record("control-plane", $"environment {environment} started in {plane.DataDirectory}");
             return plane;
