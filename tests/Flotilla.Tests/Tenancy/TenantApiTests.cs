@@ -43,14 +43,15 @@ public sealed class TenantApiTests
         Assert.Equal(HttpStatusCode.Created, (await alpha.PostAsJsonAsync("v1/tokens", new TokenBody("ci", TenantRoles.Viewer), ApiJson.Options)).StatusCode);
 
         // The tenant's audit names its environments and its tokens; the server's audit is the operator's.
-        var audit = await alpha.GetStringAsync("v1/tenants/alpha/audit");
-        Assert.Contains("token 'ci' with role viewer", audit, StringComparison.Ordinal);
-        Assert.Contains("\"environment\":\"alpha-env-7\"", audit, StringComparison.Ordinal);
-        Assert.DoesNotContain("bravo", audit, StringComparison.Ordinal);
+        var audit = (await alpha.GetFromJsonAsync<List<Flotilla.Store.AuditRecord>>("v1/tenants/alpha/audit", ApiJson.Options))!;
+        Assert.Contains(audit, a => a.Detail == "token 'ci' with role viewer" && a.Tenant == "alpha");
+        Assert.Contains(audit, a => a.Action == "apply" && a.Environment == "alpha-env-7");
+        Assert.DoesNotContain(audit, a => a.Detail.Contains("bravo", StringComparison.Ordinal));
         Assert.Equal(HttpStatusCode.Forbidden, (await alpha.GetAsync("v1/audit/server")).StatusCode);
-        var server = await h.Operator.GetStringAsync("v1/audit/server");
-        Assert.Contains("tenant 'bravo'", server, StringComparison.Ordinal);
-        Assert.Contains("token 'ci' with role viewer", server, StringComparison.Ordinal);
+        var server = (await h.Operator.GetFromJsonAsync<List<Flotilla.Store.AuditRecord>>("v1/audit/server", ApiJson.Options))!;
+        Assert.Contains(server, a => a.Detail == "tenant 'bravo'");
+        Assert.Contains(server, a => a.Detail == "token 'ci' with role viewer");
+        Assert.Contains(server, a => a.Action == "apply" && a.Actor == "token:bravo/lead");
 
         await h.RestartAsync();
         Assert.Equal(["alpha-env-7"], h.Planes.Of("bravo").Select(p => p.State.Environment));
