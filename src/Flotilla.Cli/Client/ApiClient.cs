@@ -11,11 +11,14 @@ internal sealed class ApiClient : IDisposable
 {
     private readonly HttpClient _http;
     private readonly ClientConfig _config;
+    private readonly string? _tenant;
 
     /// <param name="environment">The environment every request acts on (sent as X-Flotilla-Environment); null: the server's first.</param>
-    public ApiClient(ClientConfig config, string? environment = null)
+    /// <param name="tenant">The tenant a server-wide token acts in (sent as X-Flotilla-Tenant); null: default, or the token's own.</param>
+    public ApiClient(ClientConfig config, string? environment = null, string? tenant = null)
     {
         _config = config;
+        _tenant = tenant;
         if (config.Server is null)
         {
             throw new ApiException("no Flotilla server configured: start one with 'flotilla server --data <dir>' (it writes the config), or pass --server and --token (or FLOTILLA_SERVER, FLOTILLA_TOKEN)");
@@ -29,10 +32,17 @@ internal sealed class ApiClient : IDisposable
         {
             _http.DefaultRequestHeaders.Add(Hosting.ControlPlanes.EnvironmentHeader, environment);
         }
+        if (tenant is not null)
+        {
+            _http.DefaultRequestHeaders.Add(Api.ApiAuth.TenantHeader, tenant);
+        }
     }
 
+    /// <summary>The tenant named with --tenant (null: the token's own, or default).</summary>
+    public string? Tenant => _tenant;
+
     /// <summary>The same server and token, acting on another environment.</summary>
-    public ApiClient For(string environment) => new(_config, environment);
+    public ApiClient For(string environment) => new(_config, environment, _tenant);
 
     public async Task<T> GetAsync<T>(string path, CancellationToken cancellationToken = default)
     {

@@ -101,22 +101,8 @@ internal static class ChangeCommands
             return 0;
         }, zoneState, zone);
 
-        var tokenName = new Argument<string>("name");
-        var role = new Option<string>("--role") { Description = "read (may look) or admin (may change)", DefaultValueFactory = _ => ApiAuth.Read };
-        role.AcceptOnlyFromAmong(ApiAuth.Roles);
-        var revoke = new Option<bool>("--revoke") { Description = "Revoke the token of that name instead (it stops working at once)" };
-        yield return ApiCommand.Create("token", "Create an API token (printed once; only its hash is stored), or revoke one", async (parse, client, json, ct) =>
-        {
-            if (parse.GetValue(revoke))
-            {
-                await client.DeleteAsync($"v1/tokens/{Uri.EscapeDataString(parse.GetValue(tokenName)!)}", ct);
-                Console.WriteLine($"token '{parse.GetValue(tokenName)}' revoked");
-                return 0;
-            }
-            var answer = await client.PostAsync("v1/tokens", new TokenBody(parse.GetValue(tokenName), parse.GetValue(role)), ct);
-            Console.WriteLine(json ? answer : JsonSerializer.Deserialize<TokenResponse>(answer, ApiJson.Options)!.Token);
-            return 0;
-        }, tokenName, role, revoke);
+        yield return TenantCommands.Token();
+        yield return TenantCommands.Tenant();
 
         yield return ApiCommand.Create("reload-router", "Replace the router's process by one of the Flotilla program on disk now, without dropping a request", async (parse, client, json, ct) =>
         {

@@ -96,17 +96,17 @@ internal static class ServerCommand
     }
 
     /// <summary>
-    /// First start: an admin and a read-only token, the admin one saved to the client config.
+    /// First start: a server-wide operator token and a server-wide viewer token, the operator one saved to the client config.
     /// Later starts: the config's URL follows the server (a new port), its token stays.
     /// </summary>
     private static void Credentials(ControlPlane plane, string url)
     {
         if (plane.Store.Tokens().Count == 0)
         {
-            var admin = plane.Store.CreateToken("admin", ApiAuth.Admin, "server", DateTimeOffset.UtcNow);
-            var read = plane.Store.CreateToken("read", ApiAuth.Read, "server", DateTimeOffset.UtcNow);
+            var admin = plane.Store.CreateToken("admin", Tenancy.TenantRoles.Operator, "server", DateTimeOffset.UtcNow);
+            var read = plane.Store.CreateToken("read", Tenancy.TenantRoles.Viewer, "server", DateTimeOffset.UtcNow);
             new ClientConfig(url, admin).Save();
-            Console.WriteLine($"created the admin token and saved it with the URL to {ClientConfig.FilePath}");
+            Console.WriteLine($"created the operator token 'admin' and saved it with the URL to {ClientConfig.FilePath}");
             Console.WriteLine($"read-only token (shown once): {read}");
         }
         else if (ClientConfig.Load() is { } config && config.Server != url)

@@ -17,8 +17,8 @@ internal static class ApiEndpoints
         v1.MapGet("/status", (ControlPlane plane) => Results.Json(SystemView.From(plane.Status()), ApiJson.Options)).WithSummary("The system: services, instances, zones, revision.");
         v1.MapGet("/status/stream", (HttpContext context, ControlPlane plane) => StatusStream.WriteAsync(context, plane, TimeProvider.System))
             .WithSummary("The system and the releases under way as Server-Sent Events (event: status): now, then whenever it changes.");
-        v1.MapGet("/whoami", (HttpContext context) => Results.Json(new CallerView(ApiAuth.Caller(context)!.Name, ApiAuth.Caller(context)!.Role), ApiJson.Options))
-            .WithSummary("The token's name and role (read or admin): what a client may offer its user.");
+        v1.MapGet("/whoami", (HttpContext context) => Results.Json(CallerView.Of(ApiAuth.Caller(context)), ApiJson.Options))
+            .WithSummary("The token's name, role (viewer, deployer, admin, operator), its tenant (none: server-wide) and the tenant the request acts in: what a client may offer its user.");
         v1.MapGet("/instances", (ControlPlane plane) => Results.Json(plane.Status().Services.SelectMany(s => s.Instances).Select(InstanceView.From), ApiJson.Options)).WithSummary("Every instance, like ps.");
         v1.MapGet("/diff", (ControlPlane plane) => Results.Json(plane.Diff(), ApiJson.Options)).WithSummary("Desired state against what runs, per service.");
         v1.MapGet("/revisions", (int? limit, string? environment, ControlPlane plane) => Results.Json(plane.Store.Revisions(Math.Clamp(limit ?? 50, 1, 1000), environment)
@@ -32,7 +32,8 @@ internal static class ApiEndpoints
             var record = await plane.ReapplyAsync(number, ApiAuth.Actor(context), context.RequestAborted);
             return Results.Json(new ApplyResponse(record.Number, false, record.Summary), ApiJson.Options, statusCode: StatusCodes.Status201Created);
         }).WithSummary("Makes an earlier revision's desired state the desired state again, as a new revision (nothing rebuilt).");
-        v1.MapGet("/audit", (int? limit, ControlPlane plane) => Results.Json(plane.Store.Audit(Math.Clamp(limit ?? 100, 1, 10_000)), ApiJson.Options)).WithSummary("Who changed what, newest first.");
+        v1.MapGet("/audit", (int? limit, HttpContext context, ControlPlane plane) => Results.Json(plane.Store.Audit(Math.Clamp(limit ?? 100, 1, 10_000), ApiAuth.Caller(context).AuditScope), ApiJson.Options))
+            .WithSummary("Who changed what in this environment, newest first.");
         v1.MapGet("/events", EventsAsync).WithSummary("Events after ?since=; ?follow=true streams them as Server-Sent Events.");
         v1.MapGet("/services/{service}/logs", LogsAsync).WithSummary("Instance logs of a service (?instance=, ?tail=, ?follow=true).");
 
@@ -48,7 +49,7 @@ internal static class ApiEndpoints
             {
                 return ApiErrors.Result(StatusCodes.Status400BadRequest, $"the request names environment '{named}' but the apply is for '{body.Environment}'");
             }
-            var plane = await planes.ForAsync(body.Environment ?? named, create: true, context.RequestAborted);
+            var plane = await planes.ForAsync(ApiAuth.Tenant(context), body.Environment ?? named, create: true, context.RequestAborted);
             var result = await plane.ApplyAsync(new ApplyRequest(body.Spec, body.File, body.Environment ?? named, body.BasedOn, ApiAuth.Actor(context), body.GitCommit),
                 cancellationToken: context.RequestAborted);
             return Results.Json(new ApplyResponse(result.Revision.Number, result.Unchanged, result.Revision.Summary, result.Warnings.Select(w => w.ToString()).ToList()), ApiJson.Options,
@@ -106,35 +107,8 @@ internal static class ApiEndpoints
                 return Results.NoContent();
             }).WithSummary(state == "down" ? "Marks a zone down: its instances are re-placed in the others." : "Marks a zone up: the spread is restored.");
         }
-        v1.MapPost("/tokens", async (HttpContext context) =>
-        {
-            var body = await ReadAsync<TokenBody>(context);
-            if (string.IsNullOrWhiteSpace(body.Name) || !ApiAuth.Roles.Contains(body.Role))
-            {
-                return ApiErrors.Result(StatusCodes.Status400BadRequest, $"a token needs a 'name' and a 'role' ({string.Join(" or ", ApiAuth.Roles)})");
-            }
-            if (planes.Root.Store.Tokens().Any(t => t.Name == body.Name))
-            {
-                return ApiErrors.Result(StatusCodes.Status409Conflict, $"a token named '{body.Name}' exists");
-            }
-            var secret = planes.Root.Store.CreateToken(body.Name, body.Role!, ApiAuth.Actor(context), DateTimeOffset.UtcNow);
-            return Results.Json(new TokenResponse(body.Name, body.Role!, secret), ApiJson.Options, statusCode: StatusCodes.Status201Created);
-        });
-        v1.MapGet("/tokens", () => Results.Json(planes.Root.Store.Tokens(), ApiJson.Options)).WithSummary("Token names and roles (never their secrets).");
-        v1.MapDelete("/tokens/{name}", (string name, HttpContext context) =>
-        {
-            var tokens = planes.Root.Store.Tokens();
-            if (tokens.SingleOrDefault(t => t.Name == name) is not { } token)
-            {
-                return ApiErrors.Result(StatusCodes.Status404NotFound, $"no token named '{name}'", $"tokens: {string.Join(", ", tokens.Select(t => t.Name))}");
-            }
-            if (token.Role == ApiAuth.Admin && tokens.Count(t => t.Role == ApiAuth.Admin) == 1)
-            {
-                return ApiErrors.Result(StatusCodes.Status409Conflict, $"'{name}' is the last admin token; create another admin token first");
-            }
-            planes.Root.Store.RevokeToken(name, ApiAuth.Actor(context), DateTimeOffset.UtcNow);
-            return Results.NoContent();
-        }).WithSummary("Revokes a token at once (not the last admin token).");
+        TokenEndpoints.Map(v1, planes);
+        TenantEndpoints.Map(v1, planes);
         v1.MapPost("/shutdown", async (HttpContext context) =>
         {
             var body = await ReadAsync<ShutdownBody>(context);

@@ -10,9 +10,9 @@ public sealed record ScaleBody(int? Instances);
 
 public sealed record UndoBody(long? ToRevision);
 
-public sealed record TokenBody(string? Name, string? Role);
+public sealed record TokenBody(string? Name, string? Role, string? Tenant = null);
 
-public sealed record TokenResponse(string Name, string Role, string Token);
+public sealed record TokenResponse(string Name, string Role, string Token, string? Tenant = null);
 
 public sealed record ShutdownBody(bool StopDataPlane);
 
@@ -22,4 +22,7 @@ public sealed record RevisionSummary(long Number, DateTimeOffset CreatedAt, stri
 public sealed record RevisionDetail(long Number, DateTimeOffset CreatedAt, string Actor, string? Environment, string SpecFile, string? GitCommit, string Summary, string Spec);
 
 /// <summary>GET /v1/whoami: the caller's token name and role.</summary>
-public sealed record CallerView(string Name, string Role);
+public sealed record CallerView(string Name, string Role, string? Tenant = null, string? ActsIn = null)
+{
+    public static CallerView Of(ApiCaller caller) => new(caller.Token.Name, caller.Token.Role, caller.Token.Tenant, caller.Tenant);
+}

@@ -23,6 +23,10 @@ public sealed class ApiServer : IAsyncDisposable
 
     public string Url { get; private set; } = "";
 
+    /// <summary>Every route the app answers (from ASP.NET's endpoint data sources): what a conformance test must walk, so none is forgotten.</summary>
+    public IReadOnlyList<Microsoft.AspNetCore.Routing.RouteEndpoint> Routes =>
+        [.. ((Microsoft.AspNetCore.Routing.IEndpointRouteBuilder)_app).DataSources.SelectMany(d => d.Endpoints).OfType<Microsoft.AspNetCore.Routing.RouteEndpoint>()];
+
     /// <summary>Completes when a client asks the server to exit; true when it asked to stop the data plane too.</summary>
     public Task<bool> ShutdownRequested => _shutdown.Task;
 

@@ -10,8 +10,8 @@ internal static class EnvironmentEndpoints
 {
     public static void Map(RouteGroupBuilder v1, ControlPlanes planes)
     {
-        v1.MapGet("/environments", () => Results.Json(planes.All.Select(EnvironmentSummary.Of), ApiJson.Options))
-            .WithSummary("The environments this server runs side by side: revision, services, instances ready.");
+        v1.MapGet("/environments", (HttpContext context) => Results.Json(planes.Of(ApiAuth.Tenant(context)).Select(EnvironmentSummary.Of), ApiJson.Options))
+            .WithSummary("The environments the tenant runs side by side: revision, services, instances ready.");
         v1.MapPost("/promote", async (HttpContext context, ControlPlane plane) =>
         {
             var body = await ApiEndpoints.ReadAsync<PromoteBody>(context);
@@ -19,7 +19,7 @@ internal static class EnvironmentEndpoints
             {
                 return ApiErrors.Result(StatusCodes.Status400BadRequest, "promote needs 'from': the environment whose artifacts move");
             }
-            var source = await planes.ForAsync(body.From, create: false, context.RequestAborted);
+            var source = await planes.ForAsync(ApiAuth.Tenant(context), body.From, create: false, context.RequestAborted);
             if (ReferenceEquals(source, plane))
             {
                 return ApiErrors.Result(StatusCodes.Status400BadRequest, $"'{body.From}' is the environment promoted to; name another with X-Flotilla-Environment (--to)");

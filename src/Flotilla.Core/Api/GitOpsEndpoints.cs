@@ -34,7 +34,7 @@ internal static class GitOpsEndpoints
             }
             // Following a repository for an environment not run yet starts it (its first commit is its first apply).
             var environment = body.Environment ?? ApiServer.EnvironmentOf(context);
-            var plane = await planes.ForAsync(environment, create: true, context.RequestAborted);
+            var plane = await planes.ForAsync(ApiAuth.Tenant(context), environment, create: true, context.RequestAborted);
             var source = new GitOpsSource(body.Repo, path, environment, string.IsNullOrWhiteSpace(body.Branch) ? "main" : body.Branch, interval, body.SelfHeal ?? false,
                 ApiAuth.Actor(context), DateTimeOffset.UtcNow);
             return Results.Json(plane.FollowRepository(source), ApiJson.Options, statusCode: StatusCodes.Status201Created);

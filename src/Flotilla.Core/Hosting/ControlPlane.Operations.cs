@@ -17,7 +17,9 @@ public sealed partial class ControlPlane
                 throw new ControlPlaneException($"instances must be between 0 and {Model.SpecLoader.MaxInstances}, not {instances}", ControlPlaneError.Invalid);
             }
             var own = _store.ServiceOverrides().GetValueOrDefault(service);
-            _store.SetServiceOverride(new ServiceOverride(service, instances == declared.Instances ? null : instances, own?.Stopped ?? false, own?.Paused ?? false), actor, "scale",
+            var scaled = new ServiceOverride(service, instances == declared.Instances ? null : instances, own?.Stopped ?? false, own?.Paused ?? false);
+            Admit(State, OverridesWith(scaled));
+            _store.SetServiceOverride(scaled, actor, "scale",
                 $"{service} scaled to {instances} (the spec says {declared.Instances})", _time.GetUtcNow());
             Events.Record(service, $"scaled to {instances} by {actor}{(own?.Stopped == true ? " (stays stopped until started)" : "")}");
         });
@@ -32,7 +34,12 @@ public sealed partial class ControlPlane
         {
             Known(service);
             var own = _store.ServiceOverrides().GetValueOrDefault(service);
-            _store.SetServiceOverride(new ServiceOverride(service, own?.Instances, stopped, own?.Paused ?? false), actor, stopped ? "stop" : "start",
+            var changed = new ServiceOverride(service, own?.Instances, stopped, own?.Paused ?? false);
+            if (!stopped)
+            {
+                Admit(State, OverridesWith(changed));
+            }
+            _store.SetServiceOverride(changed, actor, stopped ? "stop" : "start",
                 $"{service} {(stopped ? "stopped" : "started")}", _time.GetUtcNow());
             Events.Record(service, $"{(stopped ? "stopped" : "started")} by {actor}");
         });

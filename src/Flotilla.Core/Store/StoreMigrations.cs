@@ -136,6 +136,27 @@ internal static class StoreMigrations
             handled_through INTEGER NOT NULL
         );
         """,
+        // 8: tenants. Tokens belong to a tenant ('' = server-wide) and names are unique inside it, so
+        // one tenant's token names never collide with (or reveal) another's. What existed keeps working:
+        // admin tokens become operators, read tokens server-wide viewers, and everything is tenant 'default'.
+        """
+        CREATE TABLE tenants (name TEXT PRIMARY KEY, created_at INTEGER NOT NULL, quota_json TEXT);
+        INSERT INTO tenants (name, created_at) VALUES ('default', 0);
+        CREATE TABLE tokens_by_tenant (
+            id INTEGER PRIMARY KEY,
+            tenant TEXT NOT NULL DEFAULT '',
+            name TEXT NOT NULL,
+            role TEXT NOT NULL,
+            sha256 TEXT NOT NULL UNIQUE,
+            created_at INTEGER NOT NULL,
+            UNIQUE (tenant, name)
+        );
+        INSERT INTO tokens_by_tenant (id, tenant, name, role, sha256, created_at)
+            SELECT id, '', name, CASE role WHEN 'admin' THEN 'operator' WHEN 'read' THEN 'viewer' ELSE role END, sha256, created_at FROM tokens;
+        DROP TABLE tokens;
+        ALTER TABLE tokens_by_tenant RENAME TO tokens;
+        ALTER TABLE audit ADD COLUMN tenant TEXT;
+        """,
     ];
 
     public static int Latest => Migrations.Length;

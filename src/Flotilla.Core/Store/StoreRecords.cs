@@ -25,7 +25,11 @@ public sealed record InstanceRecord(
     string LaunchJson);
 
 /// <summary>Who changed the desired state, when, how, and from which commit when known.</summary>
-public sealed record AuditRecord(long Id, DateTimeOffset At, string Actor, string Action, string Detail, long? Revision, string? GitCommit);
+public sealed record AuditRecord(long Id, DateTimeOffset At, string Actor, string Action, string Detail, long? Revision, string? GitCommit, string? Tenant = null)
+{
+    /// <summary>The environment the record belongs to, filled in when records of several environments are merged.</summary>
+    public string? Environment { get; init; }
+}
 
 /// <summary>What an operator changed beside the spec: a scale, a stop, a paused rollout.</summary>
 public sealed record ServiceOverride(string Service, int? Instances, bool Stopped, bool Paused = false)
@@ -33,8 +37,11 @@ public sealed record ServiceOverride(string Service, int? Instances, bool Stoppe
     public bool IsEmpty => Instances is null && !Stopped && !Paused;
 }
 
-/// <summary>An API token's identity; the secret itself is never stored, only its SHA-256.</summary>
-public sealed record TokenRecord(string Name, string Role, DateTimeOffset CreatedAt);
+/// <summary>An API token's identity (tenant null: server-wide); the secret itself is never stored, only its SHA-256.</summary>
+public sealed record TokenRecord(string Name, string Role, DateTimeOffset CreatedAt, string? Tenant = null);
+
+/// <summary>A tenant: a team's share of the server, with its quota as JSON (null: none).</summary>
+public sealed record TenantRecord(string Name, DateTimeOffset CreatedAt, string? QuotaJson);
 
 /// <summary>The revision an apply was based on is no longer the latest.</summary>
 public sealed class StaleRevisionException(long expected, long current)

@@ -41,8 +41,8 @@ public sealed class ApiFixture : IAsyncLifetime
         Plane = await ControlPlane.StartAsync(new ControlPlaneOptions(Path.Combine(_dir.Path, "data")));
         Server = await ApiServer.StartAsync(Plane, new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
         Anonymous = Client(null);
-        Admin = Client(Plane.Store.CreateToken("admin", ApiAuth.Admin, "test", DateTimeOffset.UtcNow));
-        Reader = Client(Plane.Store.CreateToken("reader", ApiAuth.Read, "test", DateTimeOffset.UtcNow));
+        Admin = Client(Plane.Store.CreateToken("admin", Flotilla.Tenancy.TenantRoles.Operator, "test", DateTimeOffset.UtcNow));
+        Reader = Client(Plane.Store.CreateToken("reader", Flotilla.Tenancy.TenantRoles.Viewer, "test", DateTimeOffset.UtcNow));
     }
 
     private HttpClient Client(string? token)

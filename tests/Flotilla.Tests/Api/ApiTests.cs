@@ -33,7 +33,7 @@ public sealed class ApiTests(ApiFixture api) : IClassFixture<ApiFixture>
         Assert.Equal(HttpStatusCode.OK, (await api.Reader.GetAsync("v1/status")).StatusCode);
         var before = await Revision();
         var write = await api.ApplyAsync(api.Reader, ApiFixture.Spec(extra: "\n    env: { X: reader }"));
-        Assert.Contains("role 'read'", (string?)(await Problem(write, HttpStatusCode.Forbidden))["title"], StringComparison.Ordinal);
+        Assert.Contains("role 'viewer'", (string?)(await Problem(write, HttpStatusCode.Forbidden))["title"], StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.Forbidden, (await api.Reader.PostAsJsonAsync("v1/services/web/scale", new ScaleBody(1))).StatusCode);
         Assert.Equal(before, await Revision());
 
@@ -46,18 +46,18 @@ public sealed class ApiTests(ApiFixture api) : IClassFixture<ApiFixture>
     [Fact]
     public async Task ARevokedToken_StopsWorkingAtOnce_AndTheLastAdminTokenCannotBeRevoked()
     {
-        var created = await api.Admin.PostAsJsonAsync("v1/tokens", new TokenBody("ci", ApiAuth.Read), ApiJson.Options);
+        var created = await api.Admin.PostAsJsonAsync("v1/tokens", new TokenBody("ci", Flotilla.Tenancy.TenantRoles.Viewer), ApiJson.Options);
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         var secret = (string)JsonNode.Parse(await created.Content.ReadAsStringAsync())!["token"]!;
         using var ci = new HttpClient { BaseAddress = api.Admin.BaseAddress };
         ci.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", secret);
         Assert.Equal(HttpStatusCode.OK, (await ci.GetAsync("v1/status")).StatusCode);
-        Assert.DoesNotContain(secret, await api.Reader.GetStringAsync("v1/tokens"), StringComparison.Ordinal);
+        Assert.DoesNotContain(secret, await api.Admin.GetStringAsync("v1/tokens"), StringComparison.Ordinal);
 
         Assert.Equal(HttpStatusCode.NoContent, (await api.Admin.DeleteAsync("v1/tokens/ci")).StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await ci.GetAsync("v1/status")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await api.Admin.DeleteAsync("v1/tokens/ci")).StatusCode);
-        Assert.Contains("last admin token", (string?)(await Problem(await api.Admin.DeleteAsync("v1/tokens/admin"), HttpStatusCode.Conflict))["title"], StringComparison.Ordinal);
+        Assert.Contains("last operator token", (string?)(await Problem(await api.Admin.DeleteAsync("v1/tokens/admin"), HttpStatusCode.Conflict))["title"], StringComparison.Ordinal);
         Assert.Contains(JsonNode.Parse(await api.Reader.GetStringAsync("v1/audit"))!.AsArray(), a => (string?)a!["action"] == "token revoke");
     }
 

@@ -71,8 +71,8 @@ public sealed class StatusStreamTests(ApiFixture api) : IClassFixture<ApiFixture
     [Fact]
     public async Task WhoAmI_NamesTheTokenAndItsRole()
     {
-        Assert.Equal(new CallerView("reader", "read"), await api.Reader.GetFromJsonAsync<CallerView>("v1/whoami", ApiJson.Options));
-        Assert.Equal(new CallerView("admin", "admin"), await api.Admin.GetFromJsonAsync<CallerView>("v1/whoami", ApiJson.Options));
+        Assert.Equal(new CallerView("reader", "viewer", null, "default"), await api.Reader.GetFromJsonAsync<CallerView>("v1/whoami", ApiJson.Options));
+        Assert.Equal(new CallerView("admin", "operator", null, "default"), await api.Admin.GetFromJsonAsync<CallerView>("v1/whoami", ApiJson.Options));
         Assert.Equal(HttpStatusCode.Unauthorized, (await api.Anonymous.GetAsync("v1/whoami")).StatusCode);
     }
 

@@ -42,8 +42,8 @@ public sealed class DashboardHarness : IAsyncDisposable
         {
             harness.Plane = await ControlPlane.StartAsync(new ControlPlaneOptions(Path.Combine(harness._dir.Path, "data")));
             harness.Api = await ApiServer.StartAsync(harness.Plane, new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
-            harness.AdminToken = harness.Plane.Store.CreateToken("alice", ApiAuth.Admin, "test", DateTimeOffset.UtcNow);
-            harness.ReadToken = harness.Plane.Store.CreateToken("bob", ApiAuth.Read, "test", DateTimeOffset.UtcNow);
+            harness.AdminToken = harness.Plane.Store.CreateToken("alice", Flotilla.Tenancy.TenantRoles.Operator, "test", DateTimeOffset.UtcNow);
+            harness.ReadToken = harness.Plane.Store.CreateToken("bob", Flotilla.Tenancy.TenantRoles.Viewer, "test", DateTimeOffset.UtcNow);
             Assert.True(File.Exists(Chromium), $"no browser at {Chromium}: apt-get install chromium (or set FLOTILLA_CHROMIUM)");
             harness._playwright = await Playwright.CreateAsync();
             harness.Browser = await harness._playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = Chromium, Headless = true, Timeout = 60_000 });

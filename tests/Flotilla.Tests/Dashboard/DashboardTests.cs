@@ -35,7 +35,7 @@ public sealed class DashboardTests : IAsyncLifetime
         await context.CloseAsync();
 
         page = await _ui.SignInAsync(_ui.AdminToken);
-        await Expect(page.Locator("#who")).ToHaveTextAsync("alice (admin)");
+        await Expect(page.Locator("#who")).ToHaveTextAsync("alice (operator)");
         var reviews = page.Locator("#services tr[data-service=reviews]");
         await Expect(reviews.Locator("td.ready")).ToContainTextAsync("2/2");
         await Expect(reviews).ToContainTextAsync(_ui.Endpoint.TrimEnd('/'));

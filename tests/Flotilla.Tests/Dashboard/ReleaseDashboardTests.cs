@@ -147,7 +147,7 @@ public sealed class ReleaseDashboardTests : IAsyncLifetime
         await _ui.ApplyAsync("1.0.0", Canary, flags: Flags);
         await _ui.Plane.WaitUntilConvergedAsync(DashboardHarness.Wait);
         var page = await _ui.SignInAsync(_ui.ReadToken);
-        await Expect(page.Locator("#who")).ToHaveTextAsync("bob (read)");
+        await Expect(page.Locator("#who")).ToHaveTextAsync("bob (viewer)");
         await Expect(page.Locator("#services tr[data-service=reviews] td.ready")).ToContainTextAsync("2/2");
 
         await page.GotoAsync(_ui.Url + "#/release/reviews");

@@ -65,7 +65,7 @@ public sealed class ServerTests
         Assert.Equal(0, (await ServerHarness.CliAsync(readOnly, "status")).Code);
         var (deniedCode, denied) = await ServerHarness.CliAsync(readOnly, "scale", "reviews=1");
         Assert.Equal(1, deniedCode);
-        Assert.Contains("has the role 'read', which may not change anything", denied, StringComparison.Ordinal);
+        Assert.Contains("has the role 'viewer', which may not do this", denied, StringComparison.Ordinal);
 
         var (_, history) = await harness.CliAsync("history", "--audit");
         Assert.Contains("token:admin", history, StringComparison.Ordinal);

@@ -95,6 +95,48 @@ public sealed class StateStoreTests : IDisposable
         Assert.False(System.Text.Encoding.ASCII.GetString(bytes).Contains(secret, StringComparison.Ordinal), "the secret must not be stored");
     }
 
+    /// <summary>Back to schema 6: tokens without tenants (names unique server-wide), no tenants table, no audit tenant column.</summary>
+    private const string UndoTenants = """
+        CREATE TABLE tokens6 (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, role TEXT NOT NULL, sha256 TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL);
+        INSERT INTO tokens6 SELECT id, name, role, sha256, created_at FROM tokens;
+        DROP TABLE tokens;
+        ALTER TABLE tokens6 RENAME TO tokens;
+        DROP TABLE tenants;
+        ALTER TABLE audit DROP COLUMN tenant;
+        """;
+
+    [Fact]
+    public void AStoreFromBeforeTenants_IsTenantDefault_ItsAdminTokensOperators_ItsReadTokensServerWideViewers()
+    {
+        string admin, read;
+        using (var store = StateStore.Open(_dir.Path))
+        {
+            admin = store.CreateToken("admin", "admin", "server", At);
+            read = store.CreateToken("read", "read", "server", At);
+        }
+        using (var raw = new SqliteConnection($"Data Source={Path.Combine(_dir.Path, StateStore.FileName)};Pooling=false"))
+        {
+            raw.Open();
+            using var command = raw.CreateCommand();
+            command.CommandText = UndoTenants + "PRAGMA user_version = 7;";
+            command.ExecuteNonQuery();
+        }
+        using var migrated = StateStore.Open(_dir.Path);
+        Assert.Equal(StoreMigrations.Latest, migrated.SchemaVersion);
+        Assert.Equal(new TokenRecord("admin", "operator", At, null), migrated.FindToken(admin));
+        Assert.Equal(new TokenRecord("read", "viewer", At, null), migrated.FindToken(read));
+        Assert.Equal(["default"], migrated.Tenants().Select(t => t.Name));
+        // Names are unique inside a tenant only: another tenant may have an 'admin' token too.
+        Assert.True(migrated.CreateTenant("payments", "admin", At));
+        Assert.False(migrated.CreateTenant("payments", "admin", At));
+        var theirs = migrated.CreateToken("admin", "admin", "token:admin", At, "payments");
+        Assert.Equal(new TokenRecord("admin", "admin", At, "payments"), migrated.FindToken(theirs));
+        // Rows written before the migration are the default tenant's (everything was); new ones say whose they are.
+        Assert.Equal(4, migrated.Audit(100, "*").Count(a => a.Action is "tenant create" or "token create"));
+        Assert.DoesNotContain(migrated.Audit(100, "default"), a => a.Action == "tenant create" || a.Actor == "token:admin");
+        Assert.Single(migrated.Audit(100, "payments"), a => a.Tenant == "payments");
+    }
+
     [Fact]
     public void AStoreAtSchema1_IsMigratedForward_KeepingItsData()
     {
@@ -107,7 +149,7 @@ public sealed class StateStoreTests : IDisposable
             // Back to what Flotilla with schema 1 wrote: no paused column, no flag_overrides, gitops, secrets, queue or schedule table.
             raw.Open();
             using var command = raw.CreateCommand();
-            command.CommandText = "ALTER TABLE service_overrides DROP COLUMN paused; DROP TABLE flag_overrides; DROP TABLE gitops; DROP TABLE secrets; DROP TABLE queue_messages; DROP TABLE schedule_cursors; PRAGMA user_version = 1;";
+            command.CommandText = UndoTenants + "ALTER TABLE service_overrides DROP COLUMN paused; DROP TABLE flag_overrides; DROP TABLE gitops; DROP TABLE secrets; DROP TABLE queue_messages; DROP TABLE schedule_cursors; PRAGMA user_version = 1;";
             command.ExecuteNonQuery();
         }
         using var migrated = StateStore.Open(_dir.Path);

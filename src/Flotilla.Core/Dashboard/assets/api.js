@@ -6,7 +6,7 @@ export const session = {
   token: sessionStorage.getItem(TOKEN),
   environment: sessionStorage.getItem(ENV) ?? '',
   me: null,
-  get admin() { return this.me?.role === 'admin'; },
+  get admin() { return ['deployer', 'admin', 'operator'].includes(this.me?.role); },
   signIn(token) { this.token = token; sessionStorage.setItem(TOKEN, token); },
   signOut() { this.token = null; this.me = null; sessionStorage.removeItem(TOKEN); },
   use(environment) { this.environment = environment ?? ''; sessionStorage.setItem(ENV, this.environment); },

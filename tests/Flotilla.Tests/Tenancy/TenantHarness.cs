@@ -1,0 +1,165 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using Flotilla.Api;
+using Flotilla.Hosting;
+using Flotilla.Store;
+using Flotilla.Tenancy;
+using Flotilla.Tests.Support;
+using Microsoft.Data.Sqlite;
+
+namespace Flotilla.Tests.Tenancy;
+
+/// <summary>
+/// A server (several environments, several tenants) with its API on a real loopback socket and a
+/// server-wide operator token; specs whose command does not exist, so applying never starts a process.
+/// </summary>
+public sealed class TenantHarness : IAsyncDisposable
+{
+    private readonly TempDirectory _dir = new("flotilla-tenants");
+    private readonly List<HttpClient> _clients = [];
+    private string? _operatorToken;
+
+    private TenantHarness()
+    {
+    }
+
+    public ControlPlanes Planes { get; private set; } = null!;
+    public ApiServer Server { get; private set; } = null!;
+    public HttpClient Operator { get; private set; } = null!;
+    public string DataDirectory => Path.Combine(_dir.Path, "data");
+    public string SpecFile => Path.Combine(_dir.Path, "flotilla.yaml");
+
+    public static async Task<TenantHarness> StartAsync()
+    {
+        var harness = new TenantHarness();
+        foreach (var prefix in new[] { "alpha", "omega", "bravo" })
+        {
+            harness._dir.Write($"{prefix}-flags.json", "{\"flags\": {\"" + prefix + "-flag\": {\"state\": \"ENABLED\", \"variants\": {\"on\": true, \"off\": false}, \"defaultVariant\": \"on\"}}}");
+        }
+        await harness.StartServerAsync();
+        harness._operatorToken = harness.Planes.Root.Store.CreateToken("op", TenantRoles.Operator, "test", DateTimeOffset.UtcNow);
+        harness.Operator = harness.Client(harness._operatorToken);
+        return harness;
+    }
+
+    /// <summary>A spec whose every name starts with <paramref name="prefix"/>, with an environment <c>PREFIX-env-7</c>.</summary>
+    public static string Spec(string prefix) => $$"""
+        name: {{prefix}}-system
+        zones: [{{prefix}}-za, {{prefix}}-zb]
+        flags: {{prefix}}-flags.json
+        services:
+          {{prefix}}-web:
+            command: [definitely-not-a-program, "${PORT}"]
+            instances: 0
+            http: { ready: /ready }
+          {{prefix}}-worker:
+            command: [definitely-not-a-program]
+            instances: 0
+        environments:
+          {{prefix}}-env-7: { instances: 0 }
+        """;
+
+    public HttpClient Client(string? token, string? environment = null, string? tenant = null)
+    {
+        var client = new HttpClient { BaseAddress = new Uri(Server.Url + "/"), Timeout = TimeSpan.FromSeconds(30) };
+        if (token is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+        if (environment is not null)
+        {
+            client.DefaultRequestHeaders.Add(ControlPlanes.EnvironmentHeader, environment);
+        }
+        if (tenant is not null)
+        {
+            client.DefaultRequestHeaders.Add(ApiAuth.TenantHeader, tenant);
+        }
+        _clients.Add(client);
+        return client;
+    }
+
+    /// <summary>Creates a tenant's token through the API as the operator; returns its secret.</summary>
+    public async Task<string> TokenAsync(string tenant, string name, string role)
+    {
+        var created = await Operator.PostAsJsonAsync("v1/tokens", new TokenBody(name, role, tenant), ApiJson.Options);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        return (await created.Content.ReadFromJsonAsync<TokenResponse>(ApiJson.Options))!.Token;
+    }
+
+    public async Task CreateTenantAsync(string name) =>
+        Assert.Equal(HttpStatusCode.Created, (await Operator.PostAsJsonAsync("v1/tenants", new TenantBody(name), ApiJson.Options)).StatusCode);
+
+    public async Task<HttpResponseMessage> ApplyAsync(HttpClient client, string prefix, string environment) =>
+        await client.PostAsJsonAsync("v1/apply", new ApplyBody(Spec(prefix), SpecFile, environment, null, null), ApiJson.Options);
+
+    /// <summary>Every row of every table of a store but its events (written by controllers on their own), as text: equal means nothing changed.</summary>
+    public static string Dump(string dataDirectory)
+    {
+        using var connection = new SqliteConnection($"Data Source={Path.Combine(dataDirectory, StateStore.FileName)};Mode=ReadOnly;Pooling=false");
+        connection.Open();
+        var text = new StringBuilder();
+        var tables = new List<string>();
+        using (var list = connection.CreateCommand())
+        {
+            list.CommandText = "SELECT name FROM sqlite_master WHERE type = 'table' AND name <> 'events' ORDER BY name";
+            using var reader = list.ExecuteReader();
+            while (reader.Read())
+            {
+                tables.Add(reader.GetString(0));
+            }
+        }
+        foreach (var table in tables)
+        {
+            using var rows = connection.CreateCommand();
+            rows.CommandText = $"SELECT * FROM \"{table}\" ORDER BY rowid";
+            using var reader = rows.ExecuteReader();
+            text.Append("# ").AppendLine(table);
+            while (reader.Read())
+            {
+                for (var i = 0; i < reader.FieldCount; i++)
+                {
+                    text.Append(reader.IsDBNull(i) ? "null" : Convert.ToString(reader.GetValue(i) is byte[] b ? Convert.ToHexString(b) : reader.GetValue(i), System.Globalization.CultureInfo.InvariantCulture)).Append('|');
+                }
+                text.AppendLine();
+            }
+        }
+        return text.ToString();
+    }
+
+    /// <summary>Stops the server (control planes and API; nothing runs) and starts it again on the same data directory.</summary>
+    public async Task RestartAsync()
+    {
+        await StopServerAsync();
+        await StartServerAsync();
+    }
+
+    private async Task StartServerAsync()
+    {
+        Planes = await ControlPlanes.StartAsync(new ControlPlaneOptions(DataDirectory));
+        Server = await ApiServer.StartAsync(Planes, new IPEndPoint(IPAddress.Loopback, 0));
+        if (_operatorToken is not null)
+        {
+            Operator = Client(_operatorToken);
+        }
+    }
+
+    private async Task StopServerAsync()
+    {
+        foreach (var client in _clients)
+        {
+            client.Dispose();
+        }
+        _clients.Clear();
+        await Server.DisposeAsync();
+        await Planes.StopDataPlanesAsync();
+        await Planes.DisposeAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopServerAsync();
+        _dir.Dispose();
+    }
+}
