@@ -10,10 +10,11 @@
 #  2. Replica lag under a steady write load: replicas: 1, then pgbench (TPC-B-like, -R TPS) against the
 #     service's database as its owner; the replica's replay lag as the primary reports it
 #     (flotilla db status -o json), sampled every 0.2 s; p50/p99.
-#   bench/db.sh [ROWS=1000000] [RATE=1000] [DUR=40] [TPS=300]
+#  3. Kill -9 of the primary: time from the kill until a write through the service succeeds again.
+#   bench/db.sh [ROWS=1000000] [RATE=1000] [DUR=40] [TPS=300] [KILLS=5]
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-ROWS="${1:-1000000}"; RATE="${2:-1000}"; DUR="${3:-40}"; TPS="${4:-300}"; LEAD=8; PORT=8095
+ROWS="${1:-1000000}"; RATE="${2:-1000}"; DUR="${3:-40}"; TPS="${4:-300}"; KILLS="${5:-5}"; LEAD=8; PORT=8095
 BENCH="$(mktemp -d /tmp/flotilla-db-bench.XXXXXX)"; OUT="$BENCH/results"; mkdir -p "$OUT" "$BENCH/db"
 export FLOTILLA_CONFIG="$BENCH/config.json"
 FLOTILLA=(dotnet "$ROOT/src/Flotilla.Cli/bin/Release/net10.0/flotilla.dll")
@@ -143,5 +144,24 @@ tps = re.search(r"tps = ([0-9.]+)", open(sys.argv[2]).read())
 print(f"pgbench tps {tps.group(1) if tps else '?'}; replica staleness ms (n={len(stale)}) p50 {q(stale, .5):.1f} p99 {q(stale, .99):.1f} max {max(stale, default=float('nan')):.1f}; "
       f"Flotilla's reported replay lag ms (n={len(reported)}) p50 {q(reported, .5):.2f} p99 {q(reported, .99):.2f}")
 PY
+
+# 3. kill -9 of the primary (a synchronous replica streams beside it), KILLS times: from the kill to the first
+# write through the service that succeeds again (POST /orders every 50 ms), and the writes refused meanwhile.
+log "3: kill -9 of the primary, $KILLS times: time until a write through orders succeeds again"
+printf 'kill\tms_to_write\trefused_writes\n' > "$OUT/primary-kill.tsv"
+for k in $(seq "$KILLS"); do
+  pm=$(head -1 "$BENCH/state/engines/pg/primary/data/postmaster.pid")
+  t0=$(date +%s.%N); kill -9 "$pm"
+  refused=0
+  until curl -fs -m 2 -X POST -H 'Content-Type: application/json' -d '{"itemId":2,"quantity":1}' "http://127.0.0.1:$PORT/orders" >/dev/null; do
+    refused=$((refused + 1)); sleep 0.05
+    if [ "$refused" -gt 1200 ]; then log "no write succeeded within a minute of the kill"; exit 1; fi
+  done
+  t1=$(date +%s.%N)
+  printf '%s\t%s\t%s\n' "$k" "$(python3 -c "print(f'{($t1 - $t0) * 1000:.0f}')")" "$refused" >> "$OUT/primary-kill.tsv"
+  sleep 3
+done
+column -t -s $'\t' "$OUT/primary-kill.tsv" >&2
+
 column -t -s $'\t' "$OUT/migration.tsv" >&2
 log "results in $OUT"
