@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Flotilla.Router;
 using Flotilla.Tests.Support;
@@ -16,45 +15,8 @@ public sealed class OpenFeatureSdkTests
 {
     private static readonly string SdkDirectory = Path.Combine(Repository.Root, "tests", "sdk", "ofrep-js");
 
-    private static async Task<(int Code, string Output, string Errors)> RunAsync(string file, IEnumerable<string> arguments, TimeSpan limit, IReadOnlyDictionary<string, string>? env = null)
-    {
-        var start = new ProcessStartInfo(file) { WorkingDirectory = SdkDirectory, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-        foreach (var (name, value) in env ?? new Dictionary<string, string>())
-        {
-            start.Environment[name] = value;
-        }
-        Process process;
-        try
-        {
-            process = Process.Start(start)!;
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            throw new InvalidOperationException($"'{file}' is needed for the OpenFeature SDK check ({e.Message}); .ci/run installs Node.js and npm (apt-get install nodejs npm)", e);
-        }
-        using (process)
-        {
-            var output = process.StandardOutput.ReadToEndAsync();
-            var error = process.StandardError.ReadToEndAsync();
-            using var timeout = new CancellationTokenSource(limit);
-            try
-            {
-                await process.WaitForExitAsync(timeout.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                // Killed by its pid (and its children: npm runs node), never left running after the test.
-                process.Kill(entireProcessTree: true);
-                await process.WaitForExitAsync();
-                throw new TimeoutException($"'{file} {string.Join(' ', start.ArgumentList)}' (pid {process.Id}) did not exit within {limit.TotalSeconds:0}s and was killed: {await output}{await error}");
-            }
-            return (process.ExitCode, await output, await error);
-        }
-    }
+    private static Task<(int Code, string Output, string Errors)> RunAsync(string file, IEnumerable<string> arguments, TimeSpan limit, IReadOnlyDictionary<string, string>? env = null) =>
+        NodeProcess.RunAsync(SdkDirectory, "the OpenFeature SDK check", file, arguments, limit, env);
 
     private static async Task EnsureInstalledAsync()
     {

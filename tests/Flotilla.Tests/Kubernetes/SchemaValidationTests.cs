@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Flotilla.Kubernetes;
 using Flotilla.Model;
 using Flotilla.Tests.Support;
@@ -18,37 +17,8 @@ public sealed class SchemaValidationTests
 
     private static async Task<(int Code, string Output)> RunAsync(string file, IReadOnlyList<string> arguments, TimeSpan limit)
     {
-        var start = new ProcessStartInfo(file) { WorkingDirectory = ValidatorDirectory, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-        Process process;
-        try
-        {
-            process = Process.Start(start)!;
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            throw new InvalidOperationException($"'{file}' is needed for the Kubernetes schema check ({e.Message}); .ci/run installs Node.js and npm (apt-get install nodejs npm)", e);
-        }
-        using (process)
-        {
-            var output = process.StandardOutput.ReadToEndAsync();
-            var error = process.StandardError.ReadToEndAsync();
-            using var timeout = new CancellationTokenSource(limit);
-            try
-            {
-                await process.WaitForExitAsync(timeout.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                process.Kill(entireProcessTree: true);
-                await process.WaitForExitAsync();
-                throw new TimeoutException($"'{file} {string.Join(' ', arguments)}' (pid {process.Id}) did not exit within {limit.TotalSeconds:0}s and was killed: {await output}{await error}");
-            }
-            return (process.ExitCode, await output + await error);
-        }
+        var (code, output, errors) = await NodeProcess.RunAsync(ValidatorDirectory, "the Kubernetes schema check", file, arguments, limit);
+        return (code, output + errors);
     }
 
     private static async Task<(int Code, string Output)> ValidateAsync(string yaml)

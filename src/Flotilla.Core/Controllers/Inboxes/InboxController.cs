@@ -31,30 +31,7 @@ public sealed class InboxController(StateStore store, Func<IReadOnlyList<Desired
     private readonly Dictionary<string, IReadOnlyDictionary<string, InboxSighting>> _sightings = new(StringComparer.Ordinal);
     private Task _loop = Task.CompletedTask;
 
-    public void Start() => _loop = Task.Run(() => RunAsync(_stop.Token));
-
-    private async Task RunAsync(CancellationToken cancellationToken)
-    {
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            try
-            {
-                Look();
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                events.Record("inboxes", $"inbox look failed: {e.GetType().Name}: {e.Message}", warning: true);
-            }
-            try
-            {
-                await Task.Delay(Tick, _time, cancellationToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
-    }
+    public void Start() => _loop = Task.Run(() => RecordedLoop.RunAsync(Look, Tick, _time, events, "inboxes", "inbox look", _stop.Token));
 
     /// <summary>One look at every function's inbox.</summary>
     internal void Look()

@@ -26,30 +26,7 @@ public sealed class ScheduleController(StateStore store, Func<IReadOnlyList<Desi
     /// <summary>Each scheduled function's schedule as of the last look.</summary>
     public IReadOnlyDictionary<string, ScheduleStatus> Statuses => Volatile.Read(ref _statuses);
 
-    public void Start() => _loop = Task.Run(() => RunAsync(_stop.Token));
-
-    private async Task RunAsync(CancellationToken cancellationToken)
-    {
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            try
-            {
-                Look();
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                events.Record("schedules", $"schedule look failed: {e.GetType().Name}: {e.Message}", warning: true);
-            }
-            try
-            {
-                await Task.Delay(Tick, _time, cancellationToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
-    }
+    public void Start() => _loop = Task.Run(() => RecordedLoop.RunAsync(Look, Tick, _time, events, "schedules", "schedule look", _stop.Token));
 
     /// <summary>One look at every scheduled function.</summary>
     internal void Look()
