@@ -13,12 +13,12 @@ namespace Flotilla.Hosting;
 /// </summary>
 public sealed partial class ControlPlane
 {
-    private static DesiredService Describe(SystemSpec spec, ServiceSpec service, Artifact? artifact, IReadOnlyDictionary<string, int> endpoints, int? flagsPort,
+    private static DesiredService Describe(SystemSpec spec, ServiceSpec service, Artifact? artifact, IReadOnlyDictionary<string, int> endpoints, string? flagsUrl,
         IReadOnlyList<Secrets.SecretRef> secrets)
     {
         // An image without a command runs its own (an empty command tells the runtime so).
         var command = artifact is { Entry.Count: > 0 } ? artifact.Entry : service.Command ?? [];
-        var env = ServiceEnvironment.For(spec, service, artifact, endpoints, flagsPort);
+        var env = ServiceEnvironment.For(spec, service, artifact, endpoints, flagsUrl);
         if (secrets.FirstOrDefault(x => env.ContainsKey(x.Variable)) is { } clash)
         {
             throw new ControlPlaneException($"service '{service.Name}': {clash.Variable} is both a secret and an environment variable; keep one", ControlPlaneError.Invalid);
@@ -62,7 +62,7 @@ public sealed partial class ControlPlane
     /// </summary>
     private string? OlderRevisionsRunning(SystemSpec spec, ServiceSpec service, Artifact? artifact)
     {
-        var next = Describe(spec, service, artifact, _router.Endpoints, State.Flags?.Port, SecretRefs(service)).Revision;
+        var next = Describe(spec, service, artifact, _router.Endpoints, State.Flags is { } flags ? _flagService.UrlFor(flags.Port) : null, SecretRefs(service)).Revision;
         var older = _driver.Observe().Where(i => i.Service == service.Name && i.Revision != next && i.State != Runtime.InstanceState.Exited)
             .Select(i => i.Revision).Distinct().Order(StringComparer.Ordinal).ToList();
         return older.Count == 0 ? null : $"instances of revision {string.Join(", ", older)} still run (older than {next}, which this apply would run)";

@@ -67,7 +67,7 @@ public sealed partial class ControlPlane
             }
             if (state.Flags is { } flags)
             {
-                await _router.ServeFlagsAsync(flags.Port, Flags.Document, cancellationToken);
+                await _flagService.ServeAgainAsync(flags, cancellationToken);
             }
         }
         catch (EndpointBindException e)

@@ -74,7 +74,7 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
         _schedules = new Controllers.Schedules.ScheduleController(store, Functions, _queues.Wake, events, _time);
         _inboxes = new Controllers.Inboxes.InboxController(store, Functions, _queues.Wake, events, _time);
         _releases = new ReleaseController(FindServiceRevision, SaveRelease, events, _time);
-        _flagService = new FlagService(store, router, events, _time, () => State.Flags);
+        _flagService = new FlagService(store, router, events, _time, () => State.Flags, () => Secrets.Derive("flags-access"));
         _gitOpsSync = new GitOpsSync(store, this, events, _time, options.DataDirectory);
         _rolloutWatch = new RolloutWatch(_controller, FindServiceRevision, ReplaceServiceAsync, RecordResult, events, _time);
     }
@@ -380,10 +380,11 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
             ThrowIfStale(request.BasedOn);
             var endpoints = await OpenEndpointsAsync(spec, cancellationToken);
             var flagsPort = spec.Flags is null ? (int?)null : await _flagService.OpenAsync(spec.Flags, cancellationToken);
+            var flagsUrl = flagsPort is { } port ? _flagService.UrlFor(port) : null;
             var state = new DesiredState(spec.Name, spec.Environment, spec.ZoneNames,
-                spec.Services.Select(s => Describe(spec, s, artifacts[s.Name], endpoints, flagsPort, SecretRefs(s))).ToList(), endpoints)
+                spec.Services.Select(s => Describe(spec, s, artifacts[s.Name], endpoints, flagsUrl, SecretRefs(s))).ToList(), endpoints)
             {
-                Flags = spec.Flags is null ? null : new FlagsState(spec.Flags.Document, flagsPort!.Value, spec.Flags.Strict),
+                Flags = spec.Flags is null ? null : new FlagsState(spec.Flags.Document, flagsPort!.Value, spec.Flags.Strict, Keyed: true),
                 Engines = spec.Engines,
                 Databases = spec.Services.Any(s => s.Database is not null) ? spec.Services.Where(s => s.Database is not null).ToDictionary(s => s.Name, s => s.Database!, StringComparer.Ordinal) : null,
             };

@@ -7,9 +7,13 @@ namespace Flotilla.Hosting;
 /// A revision's flags: the flagd document as the spec (and its environment) declares it, the flag
 /// port, and whether the spec asked for strict checking (then a runtime change with a questionable
 /// rule is refused, as the file would be). Strict is left out of the JSON when false, so the
-/// revisions recorded before it existed read the same.
+/// revisions recorded before it existed read the same. Keyed: the revision's instances were given the
+/// flags' URL with the environment's access key in it; a revision recorded before keys existed was
+/// not, so its flags are served at the root until an apply records a keyed one.
 /// </summary>
-public sealed record FlagsState(string Document, int Port, [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] bool Strict = false)
+public sealed record FlagsState(string Document, int Port,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] bool Strict = false,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] bool Keyed = false)
 {
     /// <summary>Each flag's definition by key, as compact JSON (to compare two revisions or a runtime change).</summary>
     public IReadOnlyDictionary<string, string> Definitions() =>

@@ -16,7 +16,7 @@ public static class ServiceEnvironment
         ServiceSpec service,
         Artifact? artifact,
         IReadOnlyDictionary<string, int> endpoints,
-        int? flagsPort = null)
+        string? flagsUrl = null)
     {
         var env = new SortedDictionary<string, string>(service.Env.ToDictionary(), StringComparer.Ordinal);
         foreach (var name in Reached(service))
@@ -28,10 +28,10 @@ public static class ServiceEnvironment
                 env[Names.UrlVariable(name)] = url;
             }
         }
-        if (flagsPort is { } flags)
+        if (flagsUrl is not null)
         {
-            // The OFREP base URL: an OpenFeature SDK's OFREP provider takes it as is.
-            env["FLOTILLA_FLAGS_URL"] = $"http://127.0.0.1:{flags}";
+            // The OFREP base URL, the environment's access key in its path: an OpenFeature SDK's OFREP provider takes it as is.
+            env["FLOTILLA_FLAGS_URL"] = flagsUrl;
         }
         env["FLOTILLA_CONTRACT"] = ContractVersion;
         env["FLOTILLA_SYSTEM"] = spec.Name;

@@ -33,11 +33,15 @@ public interface IRouter : IAsyncDisposable
     /// <summary>The port of the flag service (OFREP), when it serves.</summary>
     int? FlagsPort { get; }
 
+    /// <summary>The path segment the flag service answers under (the environment's flag access key), or null: at the root.</summary>
+    string? FlagsAccess { get; }
+
     /// <summary>
     /// Serves this flagd document over OFREP, opening the flag port on the first call (null: any free
     /// one; another port than the open one moves it); returns the port or throws <see cref="EndpointBindException"/>.
+    /// With an <paramref name="access"/> key the flags answer only under <c>/{access}/ofrep/...</c>.
     /// </summary>
-    Task<int> ServeFlagsAsync(int? port, string document, CancellationToken cancellationToken = default);
+    Task<int> ServeFlagsAsync(int? port, string document, string? access, CancellationToken cancellationToken = default);
 
     /// <summary>Closes the flag port (the spec no longer declares flags).</summary>
     Task StopFlagsAsync();

@@ -14,6 +14,10 @@ namespace Flotilla.Router;
 /// loopback port, in the router process, so flags keep evaluating while the control plane
 /// restarts. Any OpenFeature SDK with an OFREP provider evaluates against it; its base URL is
 /// handed to every instance as FLOTILLA_FLAGS_URL. The flag set is swapped whole.
+/// With an access key (a per-environment secret), it answers only under <c>/{key}/ofrep/...</c>, so the
+/// base URL an environment's instances get is a capability: an instance of another environment or
+/// tenant, which can reach the loopback port, cannot read these flags. Any SDK takes such a base URL
+/// as it is. Every miss (no key, a wrong key, the root path) is the same bare 404.
 /// </summary>
 public sealed class OfrepEndpoint : IAsyncDisposable
 {
@@ -24,27 +28,56 @@ public sealed class OfrepEndpoint : IAsyncDisposable
 
     private readonly WebApplication _app;
     private FlagSet _flags;
+    private string? _access;
 
-    private OfrepEndpoint(WebApplication app, FlagSet flags)
+    private OfrepEndpoint(WebApplication app, FlagSet flags, string? access)
     {
         _app = app;
         _flags = flags;
-        app.MapPost("/ofrep/v1/evaluate/flags/{key}", EvaluateOneAsync);
-        app.MapPost("/ofrep/v1/evaluate/flags", EvaluateAllAsync);
-        app.MapGet("/ofrep/v1/configuration", (HttpContext context) => WriteAsync(context, 200, Configuration));
+        _access = access;
+        foreach (var prefix in new[] { "", "/{access}" })
+        {
+            app.MapPost(prefix + "/ofrep/v1/evaluate/flags/{key}", (HttpContext context, string key, string? access) => Admitted(context, access) ? EvaluateOneAsync(context, key) : NotFound(context));
+            app.MapPost(prefix + "/ofrep/v1/evaluate/flags", (HttpContext context, string? access) => Admitted(context, access) ? EvaluateAllAsync(context) : NotFound(context));
+            app.MapGet(prefix + "/ofrep/v1/configuration", (HttpContext context, string? access) => Admitted(context, access) ? WriteAsync(context, 200, Configuration) : NotFound(context));
+        }
     }
 
     public int Port { get; private set; }
 
     public FlagSet Flags => Volatile.Read(ref _flags);
 
-    public void Swap(FlagSet flags) => Volatile.Write(ref _flags, flags);
+    /// <summary>The path segment the flags are served under, or null: at the root.</summary>
+    public string? Access => Volatile.Read(ref _access);
+
+    public void Swap(FlagSet flags, string? access)
+    {
+        Volatile.Write(ref _access, access);
+        Volatile.Write(ref _flags, flags);
+    }
+
+    /// <summary>The request named the access key the flags are served under (in constant time), or none when there is none.</summary>
+    private bool Admitted(HttpContext context, string? given)
+    {
+        if (Access is not { } expected)
+        {
+            return given is null;
+        }
+        return given is not null && CryptographicOperations.FixedTimeEquals(System.Text.Encoding.UTF8.GetBytes(given), System.Text.Encoding.UTF8.GetBytes(expected));
+    }
+
+    /// <summary>What an unmatched path answers too, so a wrong key tells nothing.</summary>
+    private static Task NotFound(HttpContext context)
+    {
+        context.Response.StatusCode = StatusCodes.Status404NotFound;
+        return Task.CompletedTask;
+    }
 
     /// <summary>The name of the flag port's listening socket where a supervisor holds it.</summary>
     public const string ListenerKey = "flags";
 
     /// <summary>Listens on 127.0.0.1 (port 0: any free one; a socket from <paramref name="listeners"/>); throws <see cref="EndpointBindException"/> when the port is taken.</summary>
-    public static async Task<OfrepEndpoint> StartAsync(int? port, FlagSet flags, IListenerSource? listeners = null, CancellationToken cancellationToken = default)
+    public static async Task<OfrepEndpoint> StartAsync(int? port, FlagSet flags, string? access = null, IListenerSource? listeners = null, CancellationToken cancellationToken = default)
     {
         Exception InUse() => new EndpointBindException("flags", port ?? 0, $"the flag service's port {port} is already in use by another program (or another environment on this server: give it environments.NAME.portOffset); stop it or change flags.port");
         var target = await EmbeddedWebApp.OpenAsync(listeners ?? DirectListeners.Instance, ListenerKey, new IPEndPoint(IPAddress.Loopback, port ?? 0), InUse, cancellationToken);
@@ -55,7 +88,7 @@ public sealed class OfrepEndpoint : IAsyncDisposable
             kestrel.Limits.MaxRequestBodySize = MaxBodyBytes;
             target.ApplyTo(kestrel);
         });
-        var endpoint = new OfrepEndpoint(builder.Build(), flags);
+        var endpoint = new OfrepEndpoint(builder.Build(), flags, access);
         endpoint.Port = await EmbeddedWebApp.ListenAsync(endpoint._app, target, InUse, cancellationToken);
         return endpoint;
     }

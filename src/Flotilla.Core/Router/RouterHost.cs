@@ -159,7 +159,9 @@ public sealed class RouterHost(Action<string>? log = null, IListenerSource? list
     /// <summary>The flagd document the flag service serves now (null when it does not serve).</summary>
     public string? FlagsDocument => _flags?.Flags.Document;
 
-    public async Task<int> ServeFlagsAsync(int? port, string document, CancellationToken cancellationToken = default)
+    public string? FlagsAccess => _flags?.Access;
+
+    public async Task<int> ServeFlagsAsync(int? port, string document, string? access, CancellationToken cancellationToken = default)
     {
         var flags = Flags.FlagDocument.CompileServed(document);
         await _flagsGate.WaitAsync(cancellationToken);
@@ -167,10 +169,10 @@ public sealed class RouterHost(Action<string>? log = null, IListenerSource? list
         {
             if (_flags is not null && (port is null || port == _flags.Port))
             {
-                _flags.Swap(flags);
+                _flags.Swap(flags, access);
                 return _flags.Port;
             }
-            var opened = await OfrepEndpoint.StartAsync(port, flags, _listeners, cancellationToken);
+            var opened = await OfrepEndpoint.StartAsync(port, flags, access, _listeners, cancellationToken);
             if (_flags is not null)
             {
                 await _flags.DisposeAsync();

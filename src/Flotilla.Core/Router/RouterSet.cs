@@ -55,6 +55,8 @@ internal sealed class RouterSet(IRouter primary, IReadOnlyList<Remote.RouterRepl
     public RoutingTable Table => primary.Table;
     public int? FlagsPort => primary.FlagsPort;
 
+    public string? FlagsAccess => primary.FlagsAccess;
+
     public void Start()
     {
         foreach (var (service, port) in primary.Endpoints)
@@ -104,12 +106,12 @@ internal sealed class RouterSet(IRouter primary, IReadOnlyList<Remote.RouterRepl
 
     public Task<string> PrometheusAsync() => primary.PrometheusAsync();
 
-    public async Task<int> ServeFlagsAsync(int? port, string document, CancellationToken cancellationToken = default)
+    public async Task<int> ServeFlagsAsync(int? port, string document, string? access, CancellationToken cancellationToken = default)
     {
-        var opened = await primary.ServeFlagsAsync(port, document, cancellationToken);
+        var opened = await primary.ServeFlagsAsync(port, document, access, cancellationToken);
         foreach (var replica in replicas)
         {
-            replica.Flags((opened, document));
+            replica.Flags((opened, document, access));
         }
         return opened;
     }

@@ -49,6 +49,13 @@ public sealed class SecretStore(StateStore store, string dataDirectory)
     /// <summary>A keyed hash of a value: changes when the value does, tells nothing about it.</summary>
     public string Fingerprint(string value) => Convert.ToHexStringLower(HMACSHA256.HashData(_key.Value, Encoding.UTF8.GetBytes(value)))[..12];
 
+    /// <summary>
+    /// A secret of this environment for one purpose (e.g. the flags' access key), derived from the
+    /// store's key: the same across restarts, never stored, URL-safe, and telling nothing of the key.
+    /// </summary>
+    public string Derive(string purpose) => Convert.ToBase64String(HMACSHA256.HashData(_key.Value, Encoding.UTF8.GetBytes("flotilla/" + purpose)))
+        .TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
     private static byte[] LoadOrCreateKey(string path)
     {
         if (File.Exists(path))

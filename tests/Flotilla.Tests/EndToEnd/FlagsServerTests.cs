@@ -76,6 +76,13 @@ public sealed class FlagsServerTests
 
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
         Assert.True(Value(await EvaluateAsync(http, url, "new-pricing", """{"targetingKey": "alice", "country": "NL"}""")));
+        // The URL holds the environment's access key: the port alone (all another tenant's instance could know) reads nothing.
+        var root = new Uri(url).GetLeftPart(UriPartial.Authority);
+        Assert.NotEqual(root, url.TrimEnd('/'));
+        using (var bare = await http.PostAsync($"{root}/ofrep/v1/evaluate/flags/new-pricing", new StringContent("{}", Encoding.UTF8, "application/json")))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.NotFound, bare.StatusCode);
+        }
 
         // On for one user: live, no instance restarted, audited with old -> new, and drift from the spec.
         (code, output) = await harness.CliAsync("flags", "set", "new-pricing", "--targeting", """{"if": [{"==": [{"var": "targetingKey"}, "alice"]}, "on", "off"]}""");

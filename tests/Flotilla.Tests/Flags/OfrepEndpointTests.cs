@@ -103,7 +103,7 @@ public sealed class OfrepEndpointTests : IAsyncLifetime
         Assert.NotEqual(etag, response.Headers.ETag!.ToString());
 
         // The flags change: the same context's ETag changes too.
-        await _flags.Router.ServeFlagsAsync(_flags.Port, Document.Replace("\"Welcome\"", "\"Hello\"", StringComparison.Ordinal));
+        await _flags.Router.ServeFlagsAsync(_flags.Port, Document.Replace("\"Welcome\"", "\"Hello\"", StringComparison.Ordinal), null);
         (status, body, response) = await PostAsync("/ofrep/v1/evaluate/flags", """{"context": {"targetingKey": "u1", "country": "NL"}}""", etag);
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Contains(body.GetProperty("flags").EnumerateArray(), f => f.GetProperty("key").GetString() == "banner" && f.GetProperty("value").GetString() == "Hello");
@@ -135,7 +135,7 @@ public sealed class OfrepEndpointTests : IAsyncLifetime
         try
         {
             await using var other = new RouterHost();
-            var e = await Assert.ThrowsAsync<EndpointBindException>(() => other.ServeFlagsAsync(((IPEndPoint)taken.LocalEndpoint).Port, Document));
+            var e = await Assert.ThrowsAsync<EndpointBindException>(() => other.ServeFlagsAsync(((IPEndPoint)taken.LocalEndpoint).Port, Document, null));
             Assert.Contains("flag service's port", e.Message, StringComparison.Ordinal);
             Assert.Null(other.FlagsPort);
         }
@@ -148,8 +148,39 @@ public sealed class OfrepEndpointTests : IAsyncLifetime
     [Fact]
     public async Task ARefusedDocument_LeavesThePreviousFlagsServing()
     {
-        await Assert.ThrowsAsync<InvalidOperationException>(() => _flags.Router.ServeFlagsAsync(_flags.Port, """{"flags": {"x": {"state": "MAYBE"}}}"""));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => _flags.Router.ServeFlagsAsync(_flags.Port, """{"flags": {"x": {"state": "MAYBE"}}}""", null));
         var (status, body, _) = await PostAsync("/ofrep/v1/evaluate/flags/banner", "{}");
         Assert.Equal((HttpStatusCode.OK, "Welcome"), (status, body.GetProperty("value").GetString()));
+    }
+
+    [Fact]
+    public async Task UnderAnAccessKey_FlagsAnswerOnlyThere_AndEveryMissIsTheSameBare404()
+    {
+        const string Key = "k3y-Of_this-environment";
+        await _flags.Router.ServeFlagsAsync(_flags.Port, Document, Key);
+        var (status, body, _) = await PostAsync($"/{Key}/ofrep/v1/evaluate/flags/banner", "{}");
+        Assert.Equal((HttpStatusCode.OK, "Welcome"), (status, body.GetProperty("value").GetString()));
+        (status, body, _) = await PostAsync($"/{Key}/ofrep/v1/evaluate/flags", "{}");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(HttpStatusCode.OK, (await _flags.Http.GetAsync($"http://127.0.0.1:{_flags.Port}/{Key}/ofrep/v1/configuration")).StatusCode);
+
+        // No key, a wrong one, one that differs in case or length, an unknown path: one answer, a bare 404, so nothing tells a key apart.
+        var misses = new List<string>();
+        foreach (var path in new[] { "", "/k3y-of_this-environment", "/k3y-Of_this-environmen", "/x", $"/{Key}x" })
+        {
+            foreach (var tail in new[] { "/ofrep/v1/evaluate/flags/banner", "/ofrep/v1/evaluate/flags" })
+            {
+                var (missStatus, missBody, response) = await PostAsync(path + tail, "{}");
+                misses.Add($"{(int)missStatus} {response.Content.Headers.ContentLength} {missBody.ValueKind}");
+            }
+            using var configuration = await _flags.Http.GetAsync($"http://127.0.0.1:{_flags.Port}{path}/ofrep/v1/configuration");
+            misses.Add($"{(int)configuration.StatusCode} {configuration.Content.Headers.ContentLength} Undefined");
+        }
+        Assert.All(misses, m => Assert.Equal("404 0 Undefined", m));
+
+        // Back to no key: the root answers again, a key does not.
+        await _flags.Router.ServeFlagsAsync(_flags.Port, Document, null);
+        Assert.Equal(HttpStatusCode.OK, (await PostAsync("/ofrep/v1/evaluate/flags/banner", "{}")).Status);
+        Assert.Equal(HttpStatusCode.NotFound, (await PostAsync($"/{Key}/ofrep/v1/evaluate/flags/banner", "{}")).Status);
     }
 }

@@ -34,7 +34,8 @@ public sealed class OpenFeatureSdkTests
         await EnsureInstalledAsync();
         await using var router = new RouterHost();
         var document = Flotilla.Model.FlagFile.Compile(Flotilla.Model.FlagFile.Read(Path.Combine(Repository.Root, "examples", "shop", "flags.json"))).Document;
-        var port = await router.ServeFlagsAsync(null, document.Replace("\"banner\":{\"state\":\"ENABLED\"", "\"banner\":{\"state\":\"DISABLED\"", StringComparison.Ordinal));
+        // Served under an access key, as an environment's flags are: the SDK takes the base URL with its path as it is.
+        var port = await router.ServeFlagsAsync(null, document.Replace("\"banner\":{\"state\":\"ENABLED\"", "\"banner\":{\"state\":\"DISABLED\"", StringComparison.Ordinal), "sdk-access_Key");
         var requests = new JsonArray
         {
             new JsonObject { ["flag"] = "new-pricing", ["type"] = "boolean", ["default"] = false, ["context"] = new JsonObject { ["targetingKey"] = "u1", ["country"] = "NL" } },
@@ -43,7 +44,7 @@ public sealed class OpenFeatureSdkTests
             new JsonObject { ["flag"] = "banner", ["type"] = "string", ["default"] = "code default" },
         };
         var (code, lines, errors) = await RunAsync("node", ["evaluate.mjs", requests.ToJsonString()], TimeSpan.FromSeconds(60),
-            new Dictionary<string, string> { ["FLOTILLA_FLAGS_URL"] = $"http://127.0.0.1:{port}" });
+            new Dictionary<string, string> { ["FLOTILLA_FLAGS_URL"] = $"http://127.0.0.1:{port}/sdk-access_Key" });
         Assert.True(code == 0, $"node exited {code}: {errors}");
         var results = lines.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!).ToList();
 

@@ -13,10 +13,10 @@ public sealed class FlagPort : IAsyncDisposable
     public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromSeconds(30) };
     public int Port { get; private set; }
 
-    public static async Task<FlagPort> StartAsync(string document)
+    public static async Task<FlagPort> StartAsync(string document, string? access = null)
     {
         var flags = new FlagPort();
-        flags.Port = await flags.Router.ServeFlagsAsync(null, document);
+        flags.Port = await flags.Router.ServeFlagsAsync(null, document, access);
         return flags;
     }
 

@@ -18,7 +18,8 @@ foreach (var service in new[] { "catalog", "invoices", "reviews" })
 var store = new OrderStore(builder.Configuration.GetConnectionString("orders")
     ?? throw new InvalidOperationException("ConnectionStrings__orders is not set: run under Flotilla (flotilla.yaml gives orders a database), or set it, e.g. to 'Data Source=orders.db'"));
 var flagsUrl = Environment.GetEnvironmentVariable("FLOTILLA_FLAGS_URL");
-builder.Services.AddHttpClient("flags", c => c.BaseAddress = new Uri(flagsUrl ?? "http://127.0.0.1:1"));
+// The URL has a path (the environment's access key): a base address ending in '/' and relative paths keep it.
+builder.Services.AddHttpClient("flags", c => c.BaseAddress = new Uri((flagsUrl ?? "http://127.0.0.1:1").TrimEnd('/') + "/"));
 var app = builder.Build();
 
 app.MapGet("/healthz", () => "ok");
@@ -68,7 +69,7 @@ static async Task<bool> FlagAsync(IHttpClientFactory http, string flag, string u
         {
             context["targetingKey"] = user;
         }
-        using var response = await http.CreateClient("flags").PostAsJsonAsync($"/ofrep/v1/evaluate/flags/{flag}", new JsonObject { ["context"] = context });
+        using var response = await http.CreateClient("flags").PostAsJsonAsync($"ofrep/v1/evaluate/flags/{flag}", new JsonObject { ["context"] = context });
         var answer = await response.Content.ReadFromJsonAsync<JsonObject>();
         return response.IsSuccessStatusCode && answer?["value"] is JsonValue value && value.TryGetValue<bool>(out var on) && on;
     }

@@ -16,10 +16,20 @@ namespace Flotilla.Hosting.FlagServing;
 /// It needs the store (runtime changes and their audit), the router (the flag port), the event log
 /// and the revision's flags as they stand (<c>declared</c>). It takes no lock: the
 /// control plane calls the changing members under its one lock of state changes.
+/// The flags are served under the environment's access key (<paramref name="accessKey"/>), which
+/// only the environment's instances get, inside FLOTILLA_FLAGS_URL: another tenant's instance can
+/// reach the loopback port but cannot read these flags.
 /// </remarks>
-internal sealed class FlagService(StateStore store, IRouter router, EventLog events, TimeProvider time, Func<FlagsState?> declared)
+internal sealed class FlagService(StateStore store, IRouter router, EventLog events, TimeProvider time, Func<FlagsState?> declared, Func<string> accessKey)
 {
     private FlagSet _flags = FlagSet.Empty;
+    private bool _saidUnkeyed;
+
+    /// <summary>The access key the recorded revision's flags are served under: none for a revision recorded before keys existed.</summary>
+    private string? Access => declared() is { Keyed: false } ? null : accessKey();
+
+    /// <summary>The flags' base URL as instances of a new revision get it (FLOTILLA_FLAGS_URL).</summary>
+    public string UrlFor(int port) => $"http://127.0.0.1:{port}/{accessKey()}";
 
     /// <summary>The flags served now (the revision's with runtime changes over them).</summary>
     public FlagSet Served => Volatile.Read(ref _flags);
@@ -31,7 +41,7 @@ internal sealed class FlagService(StateStore store, IRouter router, EventLog eve
         {
             // Until the revision is recorded the router keeps what it serves; a first apply serves the new flags at once.
             var serving = declared() is not null ? Served.Document : flags.Document;
-            return await router.ServeFlagsAsync(flags.Port ?? declared()?.Port, serving, cancellationToken);
+            return await router.ServeFlagsAsync(flags.Port ?? declared()?.Port, serving, Access, cancellationToken);
         }
         catch (EndpointBindException e)
         {
@@ -71,8 +81,17 @@ internal sealed class FlagService(StateStore store, IRouter router, EventLog eve
             events.Record("flags", $"the runtime change of flag {flag} no longer fits the revision's flags and was dropped: {why}", warning: true);
         }
         Volatile.Write(ref _flags, set);
-        await router.ServeFlagsAsync(flags.Port, set.Document, cancellationToken);
+        await router.ServeFlagsAsync(flags.Port, set.Document, Access, cancellationToken);
+        if (!flags.Keyed && !_saidUnkeyed)
+        {
+            _saidUnkeyed = true;
+            events.Record("flags", "the flags are served without an access key, because the revision was recorded before flag keys existed: any instance on this machine can read them. The next apply gives instances a keyed FLOTILLA_FLAGS_URL (their flag calls get 404 until they are replaced)", warning: true);
+        }
     }
+
+    /// <summary>Serves the recorded revision's flags again as they are (after the router lost them).</summary>
+    public Task<int> ServeAgainAsync(FlagsState flags, CancellationToken cancellationToken) =>
+        router.ServeFlagsAsync(flags.Port, Served.Document, Access, cancellationToken);
 
     /// <summary>
     /// The revision's document with each runtime definition in place of the spec's; one that does not
@@ -217,8 +236,8 @@ internal sealed class FlagService(StateStore store, IRouter router, EventLog eve
     /// <summary>The flags that differ from the spec because of a runtime change (drift from what git says).</summary>
     public IReadOnlyList<FlagView> Drift() => Views().Where(v => v.Source == "runtime").ToList();
 
-    /// <summary>The flags' base URL as instances get it (FLOTILLA_FLAGS_URL), or null.</summary>
-    public string? Url => declared() is { } flags ? $"http://127.0.0.1:{flags.Port}" : null;
+    /// <summary>The flags' base URL as the recorded revision's instances get it (FLOTILLA_FLAGS_URL), or null.</summary>
+    public string? Url => declared() is { } flags ? flags.Keyed ? UrlFor(flags.Port) : $"http://127.0.0.1:{flags.Port}" : null;
 
     /// <summary>What differs between two definitions of a flag, part by part: "state ENABLED→DISABLED, targeting {...}→{...}".</summary>
     private static string Describe(JsonObject before, JsonObject after)

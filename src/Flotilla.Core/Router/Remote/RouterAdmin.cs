@@ -14,6 +14,20 @@ public static class RouterAdmin
 {
     public const string SecretHeader = "X-Flotilla-Router-Secret";
 
+    /// <summary>The flags' access key on PUT /admin/flags: a header, not the query, so no access log holds it.</summary>
+    public const string FlagsAccessHeader = "X-Flotilla-Flags-Access";
+
+    /// <summary>The body of PUT /admin/flags: the flagd document, with the access key in its header.</summary>
+    public static HttpContent FlagsContent(string document, string? access)
+    {
+        var content = new StringContent(document, System.Text.Encoding.UTF8, "application/json");
+        if (access is not null)
+        {
+            content.Headers.TryAddWithoutValidation(FlagsAccessHeader, access);
+        }
+        return content;
+    }
+
     /// <summary>The environment variable that hands the router process its admin secret (not argv: ps shows that).</summary>
     public const string SecretVariable = "FLOTILLA_ROUTER_SECRET";
     internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
@@ -40,14 +54,15 @@ public static class RouterAdmin
                 state?.Save(router);
             }
         });
-        app.MapGet("/admin/state", () => Results.Json(new RouterState(router.Endpoints, router.Table, Environment.ProcessId, router.FlagsPort, router.FlagsDocument), Json));
+        app.MapGet("/admin/state", () => Results.Json(new RouterState(router.Endpoints, router.Table, Environment.ProcessId, router.FlagsPort, router.FlagsDocument, router.FlagsAccess), Json));
         app.MapPut("/admin/flags", async (HttpRequest request, int? port, CancellationToken ct) =>
         {
             using var reader = new StreamReader(request.Body);
             var document = await reader.ReadToEndAsync(ct);
             try
             {
-                return Results.Json(new { port = await router.ServeFlagsAsync(port, document, ct) }, Json);
+                var access = request.Headers[FlagsAccessHeader].ToString();
+                return Results.Json(new { port = await router.ServeFlagsAsync(port, document, access.Length == 0 ? null : access, ct) }, Json);
             }
             catch (EndpointBindException e)
             {
@@ -121,4 +136,4 @@ public static class RouterAdmin
 }
 
 /// <summary>What a router process serves right now.</summary>
-public sealed record RouterState(IReadOnlyDictionary<string, int> Endpoints, RoutingTable Table, int Pid, int? FlagsPort = null, string? FlagsDocument = null);
+public sealed record RouterState(IReadOnlyDictionary<string, int> Endpoints, RoutingTable Table, int Pid, int? FlagsPort = null, string? FlagsDocument = null, string? FlagsAccess = null);

@@ -22,7 +22,7 @@ public sealed class RouterClient : IRouter
     private RoutingTable _table = RoutingTable.Empty;
     private RouterProcess _process = null!;
     private bool _tableDirty;
-    private (int? Port, string? Document) _flags;
+    private (int? Port, string? Document, string? Access) _flags;
     private bool _flagsDirty;
     private bool _stopOnDispose;
     private Task _watchdog = Task.CompletedTask;
@@ -73,7 +73,7 @@ public sealed class RouterClient : IRouter
             var state = await SendAsync<RouterState>(HttpMethod.Get, "/admin/state", null, cancellationToken);
             Volatile.Write(ref _endpoints, new Dictionary<string, int>(state.Endpoints, StringComparer.Ordinal));
             Volatile.Write(ref _table, state.Table);
-            _flags = (state.FlagsPort, state.FlagsDocument);
+            _flags = (state.FlagsPort, state.FlagsDocument, state.FlagsAccess);
             return true;
         }
         catch (HttpRequestException)
@@ -141,7 +141,7 @@ public sealed class RouterClient : IRouter
                     }
                     if (_flagsDirty && _flags.Document is { } document)
                     {
-                        await PushFlagsAsync(_flags.Port, document, cancellationToken);
+                        await PushFlagsAsync(_flags.Port, document, _flags.Access, cancellationToken);
                     }
                 }
                 finally
@@ -220,17 +220,19 @@ public sealed class RouterClient : IRouter
 
     public int? FlagsPort => _flags.Port;
 
+    public string? FlagsAccess => _flags.Access;
+
     /// <summary>Remembers the flags first: a router that is down gets them from the watchdog when it is back (on the same port).</summary>
-    public async Task<int> ServeFlagsAsync(int? port, string document, CancellationToken cancellationToken = default)
+    public async Task<int> ServeFlagsAsync(int? port, string document, string? access, CancellationToken cancellationToken = default)
     {
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            return await PushFlagsAsync(port ?? _flags.Port, document, cancellationToken);
+            return await PushFlagsAsync(port ?? _flags.Port, document, access, cancellationToken);
         }
         catch (HttpRequestException) when ((port ?? _flags.Port) is not null)
         {
-            _flags = (port ?? _flags.Port, document);
+            _flags = (port ?? _flags.Port, document, access);
             _flagsDirty = true;
             return _flags.Port!.Value;
         }
@@ -240,10 +242,10 @@ public sealed class RouterClient : IRouter
         }
     }
 
-    private async Task<int> PushFlagsAsync(int? port, string document, CancellationToken cancellationToken)
+    private async Task<int> PushFlagsAsync(int? port, string document, string? access, CancellationToken cancellationToken)
     {
         var query = port is { } p ? $"?port={p}" : "";
-        using var response = await SendRawAsync(HttpMethod.Put, $"/admin/flags{query}", new StringContent(document, System.Text.Encoding.UTF8, "application/json"), cancellationToken);
+        using var response = await SendRawAsync(HttpMethod.Put, $"/admin/flags{query}", RouterAdmin.FlagsContent(document, access), cancellationToken);
         if (response.StatusCode is HttpStatusCode.Conflict or HttpStatusCode.UnprocessableEntity)
         {
             var error = await response.Content.ReadFromJsonAsync<ErrorBody>(RouterAdmin.Json, cancellationToken);
@@ -253,7 +255,7 @@ public sealed class RouterClient : IRouter
         }
         response.EnsureSuccessStatusCode();
         var opened = await response.Content.ReadFromJsonAsync<PortBody>(RouterAdmin.Json, cancellationToken);
-        _flags = (opened!.Port, document);
+        _flags = (opened!.Port, document, access);
         _flagsDirty = false;
         return opened.Port;
     }
@@ -263,7 +265,7 @@ public sealed class RouterClient : IRouter
         await _gate.WaitAsync();
         try
         {
-            _flags = (null, null);
+            _flags = (null, null, null);
             _flagsDirty = false;
             using var response = await SendRawAsync(HttpMethod.Delete, "/admin/flags", null, CancellationToken.None);
             response.EnsureSuccessStatusCode();

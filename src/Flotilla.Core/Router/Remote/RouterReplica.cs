@@ -24,7 +24,7 @@ internal sealed class RouterReplica : IAsyncDisposable
     // Null until the control plane has a table: a replica keeps what it serves until then (it may be
     // serving the table of a control plane that is only restarting), so nothing is pushed before it.
     private RoutingTable? _table;
-    private (int Port, string Document)? _flags;
+    private (int Port, string Document, string? Access)? _flags;
     private string? _down;
     private Task _loop = Task.CompletedTask;
 
@@ -65,7 +65,7 @@ internal sealed class RouterReplica : IAsyncDisposable
         Poke();
     }
 
-    public void Flags((int Port, string Document)? flags)
+    public void Flags((int Port, string Document, string? Access)? flags)
     {
         lock (_gate)
         {
@@ -173,7 +173,7 @@ internal sealed class RouterReplica : IAsyncDisposable
     {
         Dictionary<string, int> endpoints;
         RoutingTable? table;
-        (int Port, string Document)? flags;
+        (int Port, string Document, string? Access)? flags;
         lock (_gate)
         {
             (endpoints, table, flags) = (_endpoints, _table, _flags);
@@ -197,9 +197,9 @@ internal sealed class RouterReplica : IAsyncDisposable
             {
                 using var _ = await SendAsync(HttpMethod.Delete, $"/admin/endpoints/{Uri.EscapeDataString(service)}", null, CallLimit, cancellationToken);
             }
-            if (flags is { } wanted && (state.FlagsPort != wanted.Port || state.FlagsDocument != wanted.Document))
+            if (flags is { } wanted && (state.FlagsPort != wanted.Port || state.FlagsDocument != wanted.Document || state.FlagsAccess != wanted.Access))
             {
-                using var _ = await SendAsync(HttpMethod.Put, $"/admin/flags?port={wanted.Port}", new StringContent(wanted.Document, System.Text.Encoding.UTF8, "application/json"), CallLimit, cancellationToken, allowConflict: true);
+                using var _ = await SendAsync(HttpMethod.Put, $"/admin/flags?port={wanted.Port}", RouterAdmin.FlagsContent(wanted.Document, wanted.Access), CallLimit, cancellationToken, allowConflict: true);
             }
             else if (flags is null && state.FlagsPort is not null)
             {

@@ -20,7 +20,7 @@ internal sealed class RouterStateFile(string path)
     {
         lock (_gate)
         {
-            var state = new RouterState(router.Endpoints, router.Table, Environment.ProcessId, router.FlagsPort, router.FlagsDocument);
+            var state = new RouterState(router.Endpoints, router.Table, Environment.ProcessId, router.FlagsPort, router.FlagsDocument, router.FlagsAccess);
             var temporary = path + ".tmp";
             using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 4096, FileOptions.None))
             {
@@ -75,7 +75,7 @@ internal sealed class RouterStateFile(string path)
         {
             if (saved.FlagsDocument is { } document)
             {
-                await router.ServeFlagsAsync(saved.FlagsPort, document, cancellationToken);
+                await router.ServeFlagsAsync(saved.FlagsPort, document, saved.FlagsAccess, cancellationToken);
             }
             else if (router.FlagsPort is not null)
             {
