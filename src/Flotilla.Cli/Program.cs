@@ -15,6 +15,7 @@ var root = new RootCommand("Flotilla: run a system of microservices as many inst
     RenderCommand.Create(),
     SchemaCommand.Create(),
     ServerCommand.Create(),
+    LoginCommand.Create(),
     RouterCommand.Create(),
     RolloutCommand.Create(),
     ParallelCommand.Create(),

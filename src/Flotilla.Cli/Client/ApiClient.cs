@@ -11,6 +11,7 @@ internal sealed class ApiClient : IDisposable
 {
     private readonly HttpClient _http;
     private readonly ClientConfig _config;
+    private readonly ServerTrust _trust;
     private readonly string? _tenant;
 
     /// <param name="environment">The environment every request acts on (sent as X-Flotilla-Environment); null: the server's first.</param>
@@ -23,7 +24,12 @@ internal sealed class ApiClient : IDisposable
         {
             throw new ApiException("no Flotilla server configured: start one with 'flotilla server --data <dir>' (it writes the config), or pass --server and --token (or FLOTILLA_SERVER, FLOTILLA_TOKEN)");
         }
-        _http = new HttpClient { BaseAddress = new Uri(config.Server.TrimEnd('/') + "/"), Timeout = Timeout.InfiniteTimeSpan };
+        if (!Uri.TryCreate(config.Server.TrimEnd('/') + "/", UriKind.Absolute, out var server) || (server.Scheme != Uri.UriSchemeHttp && server.Scheme != Uri.UriSchemeHttps))
+        {
+            throw new ApiException($"the server URL '{config.Server}' is not an http:// or https:// URL, e.g. https://flotilla.example:7070");
+        }
+        _trust = new ServerTrust(server, config.Fingerprint, config.CaFile);
+        _http = new HttpClient(_trust.Handler()) { BaseAddress = server, Timeout = Timeout.InfiniteTimeSpan };
         if (config.Token is not null)
         {
             _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", config.Token);
@@ -37,6 +43,9 @@ internal sealed class ApiClient : IDisposable
             _http.DefaultRequestHeaders.Add(Api.ApiAuth.TenantHeader, tenant);
         }
     }
+
+    /// <summary>The server, token and trust this client uses (what <c>flotilla login</c> saves once it answered).</summary>
+    public ClientConfig Config => _config;
 
     /// <summary>The tenant named with --tenant (null: the token's own, or default).</summary>
     public string? Tenant => _tenant;
@@ -107,7 +116,7 @@ internal sealed class ApiClient : IDisposable
         }
         catch (HttpRequestException e)
         {
-            throw new ApiException($"cannot reach the Flotilla server at {_http.BaseAddress}: {e.Message}");
+            throw Unreachable(e);
         }
     }
 
@@ -129,7 +138,7 @@ internal sealed class ApiClient : IDisposable
         }
         catch (HttpRequestException e)
         {
-            throw new ApiException($"cannot reach the Flotilla server at {_http.BaseAddress}: {e.Message}");
+            throw Unreachable(e);
         }
         if (response.IsSuccessStatusCode)
         {
@@ -149,6 +158,12 @@ internal sealed class ApiClient : IDisposable
             throw new ApiException(problem?.Title ?? $"{(int)response.StatusCode} {response.ReasonPhrase}", problem?.Detail, problem?.Errors ?? [], response.StatusCode);
         }
     }
+
+    /// <summary>A certificate refused in the handshake says why (both fingerprints, the fix); anything else that the server cannot be reached.</summary>
+    private ApiException Unreachable(HttpRequestException e) =>
+        _trust.Refusal is { } refusal && e.InnerException is System.Security.Authentication.AuthenticationException
+            ? new ApiException(refusal)
+            : new ApiException($"cannot reach the Flotilla server at {_http.BaseAddress}: {e.Message}");
 
     public void Dispose() => _http.Dispose();
 }

@@ -4,13 +4,15 @@ using Flotilla.Cli.Client;
 namespace Flotilla.Cli.Commands;
 
 /// <summary>
-/// The frame of every verb that talks to a server: --server, --token and -o, one client,
+/// The frame of every verb that talks to a server: --server, --token, the server's certificate (--fingerprint, --ca-file) and -o, one client,
 /// and an API refusal printed as an error (exit 1) rather than a stack trace.
 /// </summary>
 internal static class ApiCommand
 {
     public static readonly Option<string?> Server = new("--server") { Description = "The server's URL (default: FLOTILLA_SERVER, then the config file)", Recursive = true };
     public static readonly Option<string?> Token = new("--token") { Description = "The bearer token (default: FLOTILLA_TOKEN, then the config file)", Recursive = true };
+    public static readonly Option<string?> Fingerprint = new("--fingerprint") { Description = "The SHA-256 fingerprint the server's certificate must have, as 'flotilla server' prints it (default: FLOTILLA_FINGERPRINT, then the config file's, for its server)", Recursive = true };
+    public static readonly Option<string?> CaFile = new("--ca-file") { Description = "A PEM file of the CA the server's certificate must chain to (default: FLOTILLA_CA_FILE, then the config file's, for its server)", Recursive = true };
     public static readonly Option<string?> Environment = new("--env", "-e") { Description = "The environment to act on (the server runs each side by side; default: its first)", Recursive = true };
     public static readonly Option<string?> Tenant = new("--tenant") { Description = "The tenant to act in, for a server-wide token (a tenant's token acts in its own; default: default)", Recursive = true };
     public static readonly Option<string> Output = new("--output", "-o") { Description = "Output format: table (for people) or json (for scripts)", DefaultValueFactory = _ => "table", Recursive = true };
@@ -34,6 +36,8 @@ internal static class ApiCommand
         }
         command.Options.Add(Server);
         command.Options.Add(Token);
+        command.Options.Add(Fingerprint);
+        command.Options.Add(CaFile);
         command.Options.Add(Environment);
         command.Options.Add(Tenant);
         command.Options.Add(Output);
@@ -47,7 +51,7 @@ internal static class ApiCommand
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stop.Token);
         try
         {
-            using var client = new ApiClient(ClientConfig.Resolve(parse.GetValue(Server), parse.GetValue(Token)), parse.GetValue(Environment), parse.GetValue(Tenant));
+            using var client = new ApiClient(ClientConfig.Resolve(parse.GetValue(Server), parse.GetValue(Token), parse.GetValue(Fingerprint), parse.GetValue(CaFile)), parse.GetValue(Environment), parse.GetValue(Tenant));
             return await action(parse, client, parse.GetValue(Output) == "json", linked.Token);
         }
         catch (ApiException e)

@@ -30,7 +30,11 @@ internal static class ServerCommand
         {
             Description = "Address and port where the router process serves Prometheus metrics itself (GET /metrics, no token), e.g. 127.0.0.1:9464",
         };
-        var command = new Command("server", "Run the control plane: HTTP API, durable store, controllers; the data plane outlives it") { data, listen, metrics };
+        var certificate = new Option<string?>("--tls-cert") { Description = "PEM certificate (chain) the API serves HTTPS with; with --tls-key" };
+        var key = new Option<string?>("--tls-key") { Description = "PEM private key of --tls-cert (unencrypted)" };
+        var tls = new Option<bool>("--tls") { Description = "Serve HTTPS even on loopback (a self-signed certificate kept in the data directory, unless --tls-cert)" };
+        var insecure = new Option<bool>("--insecure-http") { Description = "Serve plain HTTP on a non-loopback address (tokens cross the network in clear text; for a TLS-terminating proxy in front)" };
+        var command = new Command("server", "Run the control plane: HTTP API, durable store, controllers; the data plane outlives it") { data, listen, metrics, certificate, key, tls, insecure };
         command.SetAction(async (parse, _) =>
         {
             if (!IPEndPoint.TryParse(parse.GetValue(listen)!, out var endpoint))
@@ -43,12 +47,24 @@ internal static class ServerCommand
                 Console.Error.WriteLine($"error: --metrics '{exporter}' is not an address:port, e.g. 127.0.0.1:9464");
                 return 2;
             }
-            return await RunAsync(Path.GetFullPath(parse.GetValue(data)!), endpoint, parse.GetValue(metrics));
+            var directory = Path.GetFullPath(parse.GetValue(data)!);
+            ApiTls? transport;
+            try
+            {
+                // Before anything starts: a certificate that cannot be used leaves nothing running.
+                transport = ApiTls.Resolve(directory, endpoint, parse.GetValue(certificate), parse.GetValue(key), parse.GetValue(tls), parse.GetValue(insecure));
+            }
+            catch (Tls.TlsSetupException e)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return 2;
+            }
+            return await RunAsync(directory, endpoint, parse.GetValue(metrics), transport);
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(string data, IPEndPoint listen, string? metrics)
+    private static async Task<int> RunAsync(string data, IPEndPoint listen, string? metrics, ApiTls? transport)
     {
         using var stop = new ShutdownSignal();
         ControlPlanes planes;
@@ -64,9 +80,10 @@ internal static class ServerCommand
         var stopDataPlane = false;
         try
         {
-            await using var api = await ApiServer.StartAsync(planes, listen, stop.Token);
+            await using var api = await ApiServer.StartAsync(planes, listen, transport?.Certificate, stop.Token);
             Console.WriteLine($"flotilla server listening on {api.Url} (data: {data})");
-            Credentials(planes.Root, api.Url);
+            transport?.Announce(api.Url, listen);
+            Credentials(planes.Root, api.Url, transport?.Fingerprint);
             foreach (var plane in planes.All)
             {
                 var prefix = plane == planes.Root ? "" : $"[{plane.State.Environment}] ";
@@ -97,22 +114,22 @@ internal static class ServerCommand
 
     /// <summary>
     /// First start: a server-wide operator token and a server-wide viewer token, the operator one saved to the client config.
-    /// Later starts: the config's URL follows the server (a new port), its token stays.
+    /// Later starts: the config's URL and pinned fingerprint follow the server (a new port, a new certificate), its token stays.
     /// </summary>
-    private static void Credentials(ControlPlane plane, string url)
+    private static void Credentials(ControlPlane plane, string url, string? fingerprint)
     {
         if (plane.Store.Tokens().Count == 0)
         {
             var admin = plane.Store.CreateToken("admin", Tenancy.TenantRoles.Operator, "server", DateTimeOffset.UtcNow);
             var read = plane.Store.CreateToken("read", Tenancy.TenantRoles.Viewer, "server", DateTimeOffset.UtcNow);
-            new ClientConfig(url, admin).Save();
-            Console.WriteLine($"created the operator token 'admin' and saved it with the URL to {ClientConfig.FilePath}");
+            new ClientConfig(url, admin, fingerprint).Save();
+            Console.WriteLine($"created the operator token 'admin' and saved it with the URL{(fingerprint is null ? "" : " and the certificate's fingerprint")} to {ClientConfig.FilePath}");
             Console.WriteLine($"read-only token (shown once): {read}");
         }
-        else if (ClientConfig.Load() is { } config && config.Server != url)
+        else if (ClientConfig.Load() is { } config && (config.Server != url || config.Fingerprint != fingerprint))
         {
-            (config with { Server = url }).Save();
-            Console.WriteLine($"updated the server URL in {ClientConfig.FilePath}");
+            (config with { Server = url, Fingerprint = fingerprint, CaFile = fingerprint is null ? config.CaFile : null }).Save();
+            Console.WriteLine($"updated the server URL{(config.Fingerprint == fingerprint ? "" : " and the pinned fingerprint")} in {ClientConfig.FilePath}");
         }
     }
 

@@ -34,7 +34,11 @@ public sealed class ApiServer : IAsyncDisposable
     public static Task<ApiServer> StartAsync(ControlPlane plane, System.Net.IPEndPoint listen, CancellationToken cancellationToken = default) =>
         StartAsync(ControlPlanes.Of(plane), listen, cancellationToken);
 
-    public static async Task<ApiServer> StartAsync(ControlPlanes planes, System.Net.IPEndPoint listen, CancellationToken cancellationToken = default)
+    public static Task<ApiServer> StartAsync(ControlPlanes planes, System.Net.IPEndPoint listen, CancellationToken cancellationToken = default) =>
+        StartAsync(planes, listen, null, cancellationToken);
+
+    /// <param name="certificate">Serves HTTPS with it (TLS 1.2 or later); null: plain HTTP (<see cref="Tls.ApiTransport"/> decides which).</param>
+    public static async Task<ApiServer> StartAsync(ControlPlanes planes, System.Net.IPEndPoint listen, System.Security.Cryptography.X509Certificates.X509Certificate2? certificate, CancellationToken cancellationToken = default)
     {
         var plane = planes.Root;
         var builder = Router.EmbeddedWebApp.CreateBuilder();
@@ -51,7 +55,13 @@ public sealed class ApiServer : IAsyncDisposable
         }));
         builder.WebHost.UseKestrel(k =>
         {
-            k.Listen(listen);
+            k.Listen(listen, o =>
+            {
+                if (certificate is not null)
+                {
+                    o.UseHttps(certificate);
+                }
+            });
             k.Limits.MaxRequestBodySize = MaxBodyBytes;
             k.AddServerHeader = false;
         });

@@ -12,8 +12,9 @@ public sealed partial class ControlPlane
     /// <summary>The services as they run now: overrides, zones that are down and functions' demand applied.</summary>
     public IReadOnlyList<DesiredService> Composed() => State.Compose(_store.ServiceOverrides(), _store.ZonesDown(), _functions.Counts);
 
-    private void Admit(DesiredState next, IReadOnlyDictionary<string, ServiceOverride> overrides) =>
-        Admission?.Admit(this, next.Compose(overrides, _store.ZonesDown(), _functions.Counts));
+    /// <summary>Admits the change or throws; dispose the answer once the change is recorded (the new state set), not before.</summary>
+    private IDisposable Admit(DesiredState next, IReadOnlyDictionary<string, ServiceOverride> overrides) =>
+        Admission?.Admit(this, next.Compose(overrides, _store.ZonesDown(), _functions.Counts)) ?? NothingHeld.Instance;
 
     /// <summary>The overrides once a revision made from a spec is recorded: scales are dropped (<see cref="StateStore.AddRevision"/>), stops and pauses stay.</summary>
     private Dictionary<string, ServiceOverride> OverridesAfterApply() =>

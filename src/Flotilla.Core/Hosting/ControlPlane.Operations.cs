@@ -18,7 +18,7 @@ public sealed partial class ControlPlane
             }
             var own = _store.ServiceOverrides().GetValueOrDefault(service);
             var scaled = new ServiceOverride(service, instances == declared.Instances ? null : instances, own?.Stopped ?? false, own?.Paused ?? false);
-            Admit(State, OverridesWith(scaled));
+            using var admitted = Admit(State, OverridesWith(scaled));
             _store.SetServiceOverride(scaled, actor, "scale",
                 $"{service} scaled to {instances} (the spec says {declared.Instances})", _time.GetUtcNow());
             Events.Record(service, $"scaled to {instances} by {actor}{(own?.Stopped == true ? " (stays stopped until started)" : "")}");
@@ -35,10 +35,7 @@ public sealed partial class ControlPlane
             Known(service);
             var own = _store.ServiceOverrides().GetValueOrDefault(service);
             var changed = new ServiceOverride(service, own?.Instances, stopped, own?.Paused ?? false);
-            if (!stopped)
-            {
-                Admit(State, OverridesWith(changed));
-            }
+            using var admitted = stopped ? NothingHeld.Instance : Admit(State, OverridesWith(changed));
             _store.SetServiceOverride(changed, actor, stopped ? "stop" : "start",
                 $"{service} {(stopped ? "stopped" : "started")}", _time.GetUtcNow());
             Events.Record(service, $"{(stopped ? "stopped" : "started")} by {actor}");

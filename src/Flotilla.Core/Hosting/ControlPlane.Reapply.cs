@@ -30,7 +30,8 @@ public sealed partial class ControlPlane
             {
                 throw new ControlPlaneException($"revision {latest.Number} already runs what revision {number} ran", ControlPlaneError.Conflict);
             }
-            Admit(state, OverridesAfterApply());
+            // Held until the revision is recorded and made the desired state: see TenantAdmission.
+            using var admitted = Admit(state, OverridesAfterApply());
             await RestoreEndpointsAsync(state, cancellationToken);
             var summary = $"re-apply revision {number}: {state.Summarize(State)}";
             var record = _store.AddRevision(latest.Number, actor, earlier.Environment, earlier.SpecFile, earlier.SpecYaml, earlier.GitCommit, summary, earlier.DesiredJson, _time.GetUtcNow());

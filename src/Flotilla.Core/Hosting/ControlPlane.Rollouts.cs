@@ -126,7 +126,7 @@ public sealed partial class ControlPlane
             var latest = _store.LatestRevision()!;
             // Not an apply of the spec: the operator's scale overrides stay.
             // Nor is it made from a git commit: GitOps sees it as drift.
-            Admit(next, _store.ServiceOverrides());
+            using var admitted = Admit(next, _store.ServiceOverrides());
             var record = _store.AddRevision(latest.Number, actor, latest.Environment, latest.SpecFile, latest.SpecYaml, null, summary, next.ToJson(), _time.GetUtcNow(), resetScale: false);
             Volatile.Write(ref _state, next);
             Publish();

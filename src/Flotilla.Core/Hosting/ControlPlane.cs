@@ -395,7 +395,8 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
             {
                 return new ApplyResult(previous, Unchanged: true) { Warnings = spec.Warnings };
             }
-            Admit(state, OverridesAfterApply());
+            // Held until the revision is recorded and made the desired state: see TenantAdmission.
+            using var admitted = Admit(state, OverridesAfterApply());
             var summary = state.Summarize(State);
             var record = _store.AddRevision(request.BasedOn, request.Actor, spec.Environment, spec.File, request.SpecYaml, request.GitCommit, summary, json, _time.GetUtcNow(), auditNote: request.AuditNote);
             foreach (var gone in _router.Endpoints.Keys.Where(name => !endpoints.ContainsKey(name)).ToList())

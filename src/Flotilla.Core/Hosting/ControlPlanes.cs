@@ -21,6 +21,7 @@ public sealed class ControlPlanes : IAsyncDisposable
     private readonly ConcurrentDictionary<string, ControlPlane> _tenantPlanes = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _creating = new(1, 1);
     private readonly bool _createsEnvironments;
+    private readonly ConcurrentDictionary<string, TenantAdmission> _admissions = new(StringComparer.Ordinal);
 
     private ControlPlanes(ControlPlaneOptions options, ControlPlane root, bool createsEnvironments = true)
     {
@@ -36,7 +37,7 @@ public sealed class ControlPlanes : IAsyncDisposable
     {
         var root = await ControlPlane.StartAsync(options, cancellationToken);
         var planes = new ControlPlanes(options, root);
-        root.Admission = new TenantAdmission(planes, Tenancy.TenantRoles.DefaultTenant);
+        root.Admission = planes.AdmissionOf(Tenancy.TenantRoles.DefaultTenant);
         try
         {
             var directory = Path.Combine(options.DataDirectory, "environments");
@@ -52,14 +53,14 @@ public sealed class ControlPlanes : IAsyncDisposable
                 if (Directory.Exists(Path.Combine(home, "base")))
                 {
                     planes._tenantPlanes[tenant.Name + "/"] = await ControlPlane.StartAsync(planes.OptionsFor(tenant.Name, null), cancellationToken);
-                    planes._tenantPlanes[tenant.Name + "/"].Admission = new TenantAdmission(planes, tenant.Name);
+                    planes._tenantPlanes[tenant.Name + "/"].Admission = planes.AdmissionOf(tenant.Name);
                 }
                 var environments = Path.Combine(home, "environments");
                 foreach (var existing in Directory.Exists(environments) ? Directory.GetDirectories(environments).Order(StringComparer.Ordinal).ToArray() : [])
                 {
                     var name = Path.GetFileName(existing);
                     planes._tenantPlanes[$"{tenant.Name}/{name}"] = await ControlPlane.StartAsync(planes.OptionsFor(tenant.Name, name), cancellationToken);
-                    planes._tenantPlanes[$"{tenant.Name}/{name}"].Admission = new TenantAdmission(planes, tenant.Name);
+                    planes._tenantPlanes[$"{tenant.Name}/{name}"].Admission = planes.AdmissionOf(tenant.Name);
                 }
             }
             return planes;
@@ -81,6 +82,9 @@ public sealed class ControlPlanes : IAsyncDisposable
     public IReadOnlyList<ControlPlane> Of(string tenant) => tenant == Tenancy.TenantRoles.DefaultTenant
         ? [Root, .. _others.OrderBy(o => o.Key, StringComparer.Ordinal).Select(o => o.Value)]
         : [.. _tenantPlanes.Where(o => o.Key.StartsWith(tenant + "/", StringComparison.Ordinal)).OrderBy(o => o.Key, StringComparer.Ordinal).Select(o => o.Value)];
+
+    /// <summary>The one admission of a tenant, shared by all its environments: its quota checks are serialised with each other.</summary>
+    public TenantAdmission AdmissionOf(string tenant) => _admissions.GetOrAdd(tenant, t => new TenantAdmission(this, t));
 
     /// <summary>The tenant an environment belongs to.</summary>
     public string TenantOf(ControlPlane plane) =>
@@ -128,7 +132,7 @@ public sealed class ControlPlanes : IAsyncDisposable
                 throw new ControlPlaneException($"this control plane runs environment '{Root.State.Environment ?? "(base)"}' only", ControlPlaneError.Conflict);
             }
             plane = await ControlPlane.StartAsync(OptionsFor(tenant, environment), cancellationToken);
-            plane.Admission = new TenantAdmission(this, tenant);
+            plane.Admission = AdmissionOf(tenant);
             _tenantPlanes[key] = plane;
             // In the tenant's own events: the root environment's events are the default tenant's to read.
             plane.Events.Record("control-plane", $"environment {environment ?? "(base)"} of tenant {tenant} started in {plane.DataDirectory}");

@@ -9,5 +9,10 @@ namespace Flotilla.Hosting;
 /// </summary>
 public interface IAdmission
 {
-    void Admit(ControlPlane plane, IReadOnlyList<DesiredService> proposed);
+    /// <summary>
+    /// Admits the change or throws. The admission holds until the answer is disposed, which the
+    /// caller does once the change's desired state is recorded: no other change checked against the
+    /// same limits is decided in between, so two changes cannot both pass on the same headroom.
+    /// </summary>
+    IDisposable Admit(ControlPlane plane, IReadOnlyList<DesiredService> proposed);
 }
