@@ -81,6 +81,10 @@ internal static class DatabaseReader
             {
                 reader.Error(replicasNode!, SpecReader.Join(path, "replicas"), "an external server's replicas are its operator's: 'replicas' is for a server Flotilla runs (leave out 'external')");
             }
+            if (secret is not null && failover is not null)
+            {
+                reader.Error(value, SpecReader.Join(path, "failover"), "an external server's failover is its operator's: 'failover' is for a server Flotilla runs (leave out 'external')");
+            }
             if (kind is not null)
             {
                 engines.Add(new EngineSpec(name, kind, replicas, secret, reader.At(value), failover));

@@ -58,6 +58,7 @@ public sealed class DatabaseSpecTests : IDisposable
     [InlineData("engines: { pg: { kind: postgres, replicas: 1, external: { secret: a } } }", "{}", "engines.pg.replicas", "external server's replicas")]
     [InlineData("engines: { pg: { kind: postgres, size: 3 } }", "{}", "engines.pg.size", "valid keys here: kind, replicas, external, failover")]
     [InlineData("engines: { pg: { kind: postgres, replicas: 1, failover: soon } }", "{}", "engines.pg.failover", "before a replica is promoted")]
+    [InlineData("engines: { pg: { kind: postgres, failover: 5s, external: { secret: a } } }", "{}", "engines.pg.failover", "external server's failover")]
     [InlineData("runtime: swarm", "{ migrations: db/migrations }", "services.web-shop.database", "put the database on PostgreSQL that the nodes reach")]
     [InlineData("engines: { pg: { kind: postgres } }", "{ engine: pgg }", "services.web-shop.database.engine", "unknown engine 'pgg' (did you mean 'pg'?)")]
     [InlineData("", "{ engine: pg }", "services.web-shop.database.engine", "declares no engines")]

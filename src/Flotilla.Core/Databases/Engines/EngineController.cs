@@ -252,7 +252,12 @@ public sealed class EngineController : IAsyncDisposable
         var clock = System.Diagnostics.Stopwatch.StartNew();
         await Failover.PromoteAsync(_layout, candidate, old, admin, cancellationToken);
         _secrets.Set(DatabaseSecretNames.EngineAdmin(candidate.Engine), Failover.AdminFor(admin, candidate) ?? admin);
-        _record($"engine-{candidate.Engine}", $"failover: {candidate.Role} (port {candidate.Port}) is the primary (promoted in {clock.ElapsedMilliseconds} ms){(old is null ? "" : $"; the old primary {old.Role} (port {old.Port}) is fenced and will be copied again from it as a replica")}", false);
+        _record($"engine-{candidate.Engine}", $"failover: {candidate.Role} (port {candidate.Port}) is the primary (promoted in {clock.ElapsedMilliseconds} ms){(old is null ? "" : $"; the old primary ({old.Role}, port {old.Port}) is fenced and will be copied again from it as a replica")}", false);
+        // Every member's identity (primary or not) changed: what was seen of them before says nothing now.
+        foreach (var stale in _history.Keys.Where(k => k.Engine == candidate.Engine).ToList())
+        {
+            _history.Remove(stale);
+        }
         _wake.Release();
     }
 
