@@ -104,8 +104,8 @@ public sealed class DatabaseProvisioning(string dataDirectory, IDatabaseSecrets 
         var ports = memberPorts?.Invoke(step.Engine!) ?? [];
         var owner = EveryMember(PostgresDatabases.ConnectionString(admin, step.Database, PostgresDatabases.OwnerRole(step.Database), ownerPassword), ports, "primary");
         SetIfChanged(DatabaseSecretNames.Owner(step.Service), owner);
-        var app = EveryMember(PostgresDatabases.ConnectionString(admin, step.Database, PostgresDatabases.AppRole(step.Database), appPassword), ports, "primary");
-        SetIfChanged(DatabaseSecretNames.App(step.Service), app);
+        var app = PostgresDatabases.ConnectionString(admin, step.Database, PostgresDatabases.AppRole(step.Database), appPassword);
+        SetIfChanged(DatabaseSecretNames.App(step.Service), EveryMember(app, ports, "primary"));
         if (ports.Count > 0)
         {
             // Roles and passwords replicate with everything else: the app's own login reads from the replicas,
@@ -132,6 +132,7 @@ public sealed class DatabaseProvisioning(string dataDirectory, IDatabaseSecrets 
         }
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
         builder.Host = string.Join(",", ports.Select(p => $"{builder.Host}:{p}"));
+        builder.Port = ports[0]; // not the primary's (the admin string's) port: the string stays the same across a failover
         builder.TargetSessionAttributes = target;
         builder.HostRecheckSeconds = 1;
         return builder.ToString();

@@ -28,7 +28,24 @@ public static class DatabaseSessions
         var builder = new NpgsqlConnectionStringBuilder(text);
         var port = readOnly && replicaPorts.Count > 0 ? replicaPorts[0] : primaryPort ?? builder.Port;
         // psql takes one host: the first of a multi-host string ("127.0.0.1:5432,127.0.0.1:5433"), without its port.
-        var host = builder.Host?.Split(',')[0] is { } first && first.LastIndexOf(':') is var colon and > 0 && !first.EndsWith(']') ? first[..colon] : builder.Host?.Split(',')[0];
+        var host = FirstHost(builder.Host);
         return new DatabaseSession(service, EngineSpec.Postgres, readOnly, host, port, builder.Database, builder.Username, builder.Password, null, readOnly ? ReadOnlyOptions : null);
+    }
+
+    /// <summary>The first host of Npgsql's Host (<c>h1:p1,h2:p2</c>), without its port; an IPv6 address is left whole unless bracketed.</summary>
+    internal static string? FirstHost(string? hosts)
+    {
+        var first = hosts?.Split(',')[0].Trim();
+        if (first is null)
+        {
+            return null;
+        }
+        var colon = first.LastIndexOf(':');
+        var bracketed = first.StartsWith('[') && colon > 0 && first[colon - 1] == ']';
+        if (colon > 0 && first[(colon + 1)..].All(char.IsAsciiDigit) && (bracketed || first.IndexOf(':') == colon))
+        {
+            first = first[..colon];
+        }
+        return first.Trim('[', ']');
     }
 }

@@ -137,6 +137,9 @@ public sealed class EngineFailoverTests
         var onOld = new NpgsqlConnectionStringBuilder(admin) { Port = oldPort }.ToString();
         Assert.Equal(true, await ScalarAsync(onOld, "SELECT pg_is_in_recovery()"));
         Assert.Contains("fenced", (await harness.CliAsync("events")).Output, StringComparison.Ordinal);
+        // The service's _readonly string reaches the rebuilt replica, which has every acknowledged write.
+        var readOnly = new NpgsqlConnectionStringBuilder(Environ((int)instance["pid"]!)["ConnectionStrings__orders_readonly"]) { TargetSessionAttributes = "standby" }.ToString();
+        await Eventually.Until(async () => Equals(await ScalarAsync(readOnly, $"SELECT count(*) FROM orders WHERE id IN ({ids})"), (long)acknowledged.Count), ServerHarness.Wait, "the rebuilt replica to have every acknowledged write");
 
         // A restarted control plane keeps the new topology: the old primary stays a replica, the service still writes.
         Posix.Signal(server.Pid, Posix.SIGKILL);
