@@ -153,6 +153,27 @@ public sealed class EngineFailoverTests
             Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
         }
 
+        // The injected strings did not change with the failover: an apply (a slower failover now) keeps the instance.
+        harness.WriteSpec(Spec.Replace("failover: 0s", "failover: 5m", StringComparison.Ordinal));
+        (code, output) = await harness.CliAsync("apply", "-f", harness.SpecDirectory, "--wait");
+        Assert.True(code == 0, output);
+        Assert.Equal((int)instance["pid"]!, (int)(await harness.JsonAsync("ps")).AsArray().Single()!["pid"]!);
+
+        // The primary's data directory lost: never an empty new primary; the replica is promoted at once, not after 5 minutes.
+        var dataDirectory = Path.Combine(harness.DataDirectory, "engines", "pg", "replica-1", "data");
+        var primaryPid = PostmasterPid(harness.DataDirectory, "replica-1");
+        Directory.Move(dataDirectory, dataDirectory + ".lost");
+        Posix.Signal(primaryPid, Posix.SIGKILL);
+        await Eventually.Until(async () => (await harness.CliAsync("events")).Output.Contains("lost its data directory", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "a failover for the lost directory");
+        await Eventually.Until(async () =>
+        {
+            using var response = await http.PostAsJsonAsync("/orders", new { itemId = 1, quantity = 1 });
+            return response.IsSuccessStatusCode;
+        }, TimeSpan.FromSeconds(30), "writes through the service on the primary slot again");
+        Assert.Equal((long)acknowledged.Count, await ScalarAsync(onOld, $"SELECT count(*) FROM orders WHERE id IN ({ids})"));
+        Assert.Equal(false, await ScalarAsync(onOld, "SELECT pg_is_in_recovery()"));
+        await Eventually.Until(async () => (await harness.CliAsync("db", "status")).Output.Contains("replica-1 streaming", StringComparison.Ordinal), ServerHarness.Wait, "the lost member to be copied again as a replica");
+
         Assert.Equal(0, (await harness.CliAsync("shutdown", "--stop-all")).Code);
         Assert.Equal(0, await harness.Server.WaitForExitAsync(ServerHarness.Wait));
         Assert.Empty(harness.DataPlanePids());
