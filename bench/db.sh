@@ -10,7 +10,8 @@
 #  2. Replica lag under a steady write load: replicas: 1, then pgbench (TPC-B-like, -R TPS) against the
 #     service's database as its owner; the replica's replay lag as the primary reports it
 #     (flotilla db status -o json), sampled every 0.2 s; p50/p99.
-#  3. Kill -9 of the primary: time from the kill until a write through the service succeeds again.
+#  3. Kill -9 of the primary: time from the kill until a write through the service succeeds again, restarted in
+#     place beside failed over to the replica (failover: 0s), in the same run.
 #   bench/db.sh [ROWS=1000000] [RATE=1000] [DUR=40] [TPS=300] [KILLS=5]
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -145,22 +146,47 @@ print(f"pgbench tps {tps.group(1) if tps else '?'}; replica staleness ms (n={len
       f"Flotilla's reported replay lag ms (n={len(reported)}) p50 {q(reported, .5):.2f} p99 {q(reported, .99):.2f}")
 PY
 
-# 3. kill -9 of the primary (a synchronous replica streams beside it), KILLS times: from the kill to the first
-# write through the service that succeeds again (POST /orders every 50 ms), and the writes refused meanwhile.
-log "3: kill -9 of the primary, $KILLS times: time until a write through orders succeeds again"
-printf 'kill\tms_to_write\trefused_writes\n' > "$OUT/primary-kill.tsv"
-for k in $(seq "$KILLS"); do
-  pm=$(head -1 "$BENCH/state/engines/pg/primary/data/postmaster.pid")
-  t0=$(date +%s.%N); kill -9 "$pm"
-  refused=0
+# 3. kill -9 of the primary (a synchronous replica streams beside it), KILLS times in each mode, same run: from the
+# kill to the first write through the service that succeeds again (POST /orders every 50 ms), and the writes refused
+# meanwhile. Mode "restart": failover: 60s, so the primary is restarted in place; kills 32 s apart, so each is a first
+# failure (restarted at once, not met by the back-off). Mode "failover": failover: 0s, the replica is promoted at once;
+# the next kill waits until the old primary streams again from the new one (the primary alternates between the two).
+engine_spec() { sed -i "s/^  pg: .*/  pg: { kind: postgres, replicas: 1, failover: $1 }/" "$BENCH/flotilla.yaml"; "${FLOTILLA[@]}" apply -f "$BENCH" --wait > "$OUT/apply-failover-$1.log" 2>&1; }
+primary_pid() { # the pid of whichever server is the primary now
+  "${FLOTILLA[@]}" db status -o json | python3 -c "import json,sys; print([s['pid'] for s in json.load(sys.stdin)['servers'] if s['primary'] and s['ready']][0])"
+}
+streaming() { "${FLOTILLA[@]}" db status | grep -q 'streaming quorum'; }
+kill_and_time() { # mode k
+  local pm; pm=$(primary_pid)
+  local t0; t0=$(date +%s.%N); kill -9 "$pm"
+  local refused=0
   until curl -fs -m 2 -X POST -H 'Content-Type: application/json' -d '{"itemId":2,"quantity":1}' "http://127.0.0.1:$PORT/orders" >/dev/null; do
     refused=$((refused + 1)); sleep 0.05
     if [ "$refused" -gt 1200 ]; then log "no write succeeded within a minute of the kill"; exit 1; fi
   done
-  t1=$(date +%s.%N)
-  printf '%s\t%s\t%s\n' "$k" "$(python3 -c "print(f'{($t1 - $t0) * 1000:.0f}')")" "$refused" >> "$OUT/primary-kill.tsv"
-  sleep 3
+  local t1; t1=$(date +%s.%N)
+  printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$(python3 -c "print(f'{($t1 - $t0) * 1000:.0f}')")" "$refused" >> "$OUT/primary-kill.tsv"
+}
+log "3: kill -9 of the primary, $KILLS times restarted in place and $KILLS times failed over: time until a write through orders succeeds again"
+printf 'mode\tkill\tms_to_write\trefused_writes\n' > "$OUT/primary-kill.tsv"
+engine_spec 60s
+for k in $(seq "$KILLS"); do
+  for _ in $(seq 120); do streaming && break; sleep 0.5; done
+  kill_and_time restart "$k"
+  if [ "$k" -lt "$KILLS" ]; then sleep 32; fi
 done
+engine_spec 0s
+for k in $(seq "$KILLS"); do
+  sleep 2; for _ in $(seq 240); do streaming && break; sleep 0.5; done
+  kill_and_time failover "$k"
+done
+"${FLOTILLA[@]}" events > "$OUT/events.log" 2>&1 || true
+python3 - "$OUT/primary-kill.tsv" <<'PY' | tee "$OUT/primary-kill-summary.txt" >&2
+import statistics, sys
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])][1:]
+med = {m: statistics.median(int(r[2]) for r in rows if r[0] == m) for m in ("restart", "failover")}
+print(f"kill -9 of the primary to a write again, median: restart in place {med['restart']:.0f} ms, failover {med['failover']:.0f} ms ({med['restart'] / med['failover']:.1f}x)")
+PY
 column -t -s $'\t' "$OUT/primary-kill.tsv" >&2
 
 column -t -s $'\t' "$OUT/migration.tsv" >&2

@@ -41,7 +41,7 @@ internal static class DatabaseCommands
                 Console.WriteLine($"engine {engine.Name} ({engine.Kind}, {engine.RunBy}{(engine.Replicas > 0 ? $", {engine.Replicas} replica{(engine.Replicas == 1 ? "" : "s")}" : "")})");
                 foreach (var server in view.Servers.Where(s => s.Engine == engine.Name))
                 {
-                    Console.WriteLine($"  {server.Role} port {server.Port} {(server.Pid is { } pid ? $"pid {pid}" : "not running")} {(server.Ready ? "ready" : "not ready")}{(server.Failures > 0 ? $" ({server.Failures} failures)" : "")}");
+                    Console.WriteLine($"  {server.Role}{(server.Primary ? " [primary]" : "")} port {server.Port} {(server.Pid is { } pid ? $"pid {pid}" : "not running")} {(server.Ready ? "ready" : "not ready")}{(server.Failures > 0 ? $" ({server.Failures} failures)" : "")}");
                 }
                 foreach (var replica in view.Replicas.Where(r => r.Engine == engine.Name))
                 {

@@ -20,7 +20,7 @@ internal static class DatabaseEndpoints
                 .ToList();
             var engines = (state.Engines ?? []).Select(e => new EngineView(e.Name, e.Kind, e.IsExternal ? $"external (secret {e.ExternalSecret})" : "run by flotilla", e.Replicas)).ToList();
             var members = plane.Engines.Observed.OrderBy(m => m.Key.Engine, StringComparer.Ordinal).ThenBy(m => m.Key.Role, StringComparer.Ordinal)
-                .Select(m => new EngineMemberView(m.Key.Engine, m.Key.Role, m.Key.Port, m.Value.Pid, m.Value.Ready, m.Value.Failures)).ToList();
+                .Select(m => new EngineMemberView(m.Key.Engine, m.Key.Role, m.Key.Port, m.Value.Pid, m.Value.Ready, m.Value.Failures, m.Key.IsPrimary)).ToList();
             return Results.Json(new DatabasesView(databases, engines, members, plane.Engines.Lags), ApiJson.Options);
         }).WithSummary("Each service's database (engine, name, injected variables), the engines, the servers Flotilla runs (port, pid, ready) and each replica's lag.");
         v1.MapGet("/databases/{service}/migrations", async (string service, ControlPlane plane, CancellationToken cancellationToken) =>
@@ -51,7 +51,7 @@ internal static class DatabaseEndpoints
             try
             {
                 var replicas = database.Engine is { } engine ? plane.Engines.ReplicaPorts(engine) : [];
-                session = Databases.DatabaseSessions.For(service, database, plane.Secrets.Get, replicas, body.ReadOnly);
+                session = Databases.DatabaseSessions.For(service, database, plane.Secrets.Get, replicas, body.ReadOnly, database.Engine is { } named ? plane.Engines.PrimaryPort(named) : null);
             }
             catch (Databases.DatabaseException e)
             {
@@ -73,4 +73,5 @@ public sealed record SessionBody(bool ReadOnly);
 
 public sealed record EngineView(string Name, string Kind, string RunBy, int Replicas);
 
-public sealed record EngineMemberView(string Engine, string Role, int Port, int? Pid, bool Ready, int Failures);
+/// <param name="Primary">Whether this server is the engine's primary now (a replica after a failover is promoted; its slot name, Role, stays).</param>
+public sealed record EngineMemberView(string Engine, string Role, int Port, int? Pid, bool Ready, int Failures, bool Primary = false);

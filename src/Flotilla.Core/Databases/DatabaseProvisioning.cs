@@ -13,9 +13,9 @@ namespace Flotilla.Databases;
 /// <see cref="DatabaseException"/> or <see cref="MigrationException"/>: the apply records nothing
 /// and the running revision keeps serving.
 /// </summary>
-/// <param name="replicaPorts">The ports of an engine's replicas (none for an external engine or one without).</param>
+/// <param name="memberPorts">The ports of every server of an engine with replicas, in a fixed order (none for an external engine or one without replicas).</param>
 public sealed class DatabaseProvisioning(string dataDirectory, IDatabaseSecrets secrets, Func<IReadOnlySet<string>> secretNames, Func<IReadOnlySet<string>> runningEngines,
-    Func<string, IReadOnlyList<int>>? replicaPorts = null)
+    Func<string, IReadOnlyList<int>>? memberPorts = null)
 {
     private readonly HashSet<string> _withReplicas = new(StringComparer.Ordinal);
 
@@ -101,22 +101,41 @@ public sealed class DatabaseProvisioning(string dataDirectory, IDatabaseSecrets 
             var builder = new NpgsqlConnectionStringBuilder(admin);
             throw new DatabaseException($"service '{step.Service}': engine '{step.Engine}' at {builder.Host}:{builder.Port} cannot provision database '{step.Database}': {(e is PostgresException p ? $"{p.SqlState}: {p.MessageText}" : e.Message)}", e);
         }
-        var owner = PostgresDatabases.ConnectionString(admin, step.Database, PostgresDatabases.OwnerRole(step.Database), ownerPassword);
+        var ports = memberPorts?.Invoke(step.Engine!) ?? [];
+        var owner = EveryMember(PostgresDatabases.ConnectionString(admin, step.Database, PostgresDatabases.OwnerRole(step.Database), ownerPassword), ports, "primary");
         SetIfChanged(DatabaseSecretNames.Owner(step.Service), owner);
         var app = PostgresDatabases.ConnectionString(admin, step.Database, PostgresDatabases.AppRole(step.Database), appPassword);
-        SetIfChanged(DatabaseSecretNames.App(step.Service), app);
-        if (replicaPorts?.Invoke(step.Engine!) is { Count: > 0 } ports)
+        SetIfChanged(DatabaseSecretNames.App(step.Service), EveryMember(app, ports, "primary"));
+        if (ports.Count > 0)
         {
             // Roles and passwords replicate with everything else: the app's own login reads from the replicas,
             // spread over them, and from the primary when none answers.
-            var builder = new NpgsqlConnectionStringBuilder(app);
-            builder.Host = string.Join(",", ports.Select(p => $"{builder.Host}:{p}").Append($"{builder.Host}:{builder.Port}"));
-            builder.LoadBalanceHosts = true;
-            builder.TargetSessionAttributes = "prefer-standby";
+            var builder = new NpgsqlConnectionStringBuilder(EveryMember(app, ports, "prefer-standby")) { LoadBalanceHosts = true };
             SetIfChanged(DatabaseSecretNames.ReadOnly(step.Service), builder.ToString());
             _withReplicas.Add(step.Service);
         }
         return new NpgsqlConnection(new NpgsqlConnectionStringBuilder(owner) { Pooling = false }.ToString());
+    }
+
+    /// <summary>
+    /// With replicas, every server of the engine (in a fixed order, so the string does not change
+    /// with a failover) and the session Npgsql must find: <c>primary</c> for writes, so an instance
+    /// reaches whichever server is the primary now without being redeployed (libpq's
+    /// <c>target_session_attrs=read-write</c>). Npgsql remembers a server's role for
+    /// <c>Host Recheck Seconds</c> (10 by default): 1, so a promoted replica is found within a second.
+    /// </summary>
+    private static string EveryMember(string connectionString, IReadOnlyList<int> ports, string target)
+    {
+        if (ports.Count == 0)
+        {
+            return connectionString;
+        }
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        builder.Host = string.Join(",", ports.Select(p => $"{builder.Host}:{p}"));
+        builder.Port = ports[0]; // not the primary's (the admin string's) port: the string stays the same across a failover
+        builder.TargetSessionAttributes = target;
+        builder.HostRecheckSeconds = 1;
+        return builder.ToString();
     }
 
     private string? PasswordOf(string secret)

@@ -27,7 +27,7 @@ internal sealed class DatabaseApplyStep(string dataDirectory, Secrets.SecretStor
             return spec;
         }
         var engines = Engines ?? throw new InvalidOperationException("the engine controller is not wired");
-        var provisioning = new DatabaseProvisioning(dataDirectory, this, () => store.Secrets().Select(s => s.Name).ToHashSet(StringComparer.Ordinal), () => engines.Running, engines.ReplicaPorts);
+        var provisioning = new DatabaseProvisioning(dataDirectory, this, () => store.Secrets().Select(s => s.Name).ToHashSet(StringComparer.Ordinal), () => engines.Running, engines.MemberPorts);
         try
         {
             var used = spec.EngineList.Where(e => spec.Services.Any(s => s.Database?.Engine == e.Name)).ToList();

@@ -28,6 +28,7 @@ internal static class DatabaseReader
             string? kind = null, secret = null;
             var replicas = 0;
             YamlNode? replicasNode = null;
+            TimeSpan? failover = null;
             foreach (var (key, item, _) in reader.Mapping(value, path, SpecKeys.Engine))
             {
                 var at = SpecReader.Join(path, key);
@@ -44,6 +45,17 @@ internal static class DatabaseReader
                     case "replicas":
                         replicasNode = item;
                         replicas = reader.Int(item, at, 0, 5, "a number of streaming replicas") ?? 0;
+                        break;
+                    case "failover":
+                        // 0s is allowed here (promote at once), unlike most durations.
+                        if (item is YamlScalarNode { Value: { } text } && Quantities.TryParseDuration(text, out var after) && after >= TimeSpan.Zero)
+                        {
+                            failover = after;
+                        }
+                        else
+                        {
+                            reader.Error(item, at, $"must be how long the primary may be down before a replica is promoted: {Quantities.DurationHelp} (0s: at once)");
+                        }
                         break;
                     default:
                         foreach (var (externalKey, externalValue, _) in reader.Mapping(item, at, SpecKeys.ExternalEngine))
@@ -69,9 +81,13 @@ internal static class DatabaseReader
             {
                 reader.Error(replicasNode!, SpecReader.Join(path, "replicas"), "an external server's replicas are its operator's: 'replicas' is for a server Flotilla runs (leave out 'external')");
             }
+            if (secret is not null && failover is not null)
+            {
+                reader.Error(value, SpecReader.Join(path, "failover"), "an external server's failover is its operator's: 'failover' is for a server Flotilla runs (leave out 'external')");
+            }
             if (kind is not null)
             {
-                engines.Add(new EngineSpec(name, kind, replicas, secret, reader.At(value)));
+                engines.Add(new EngineSpec(name, kind, replicas, secret, reader.At(value), failover));
             }
         }
         return engines;

@@ -17,7 +17,7 @@ public static class SpecKeys
     public static readonly string[] Retry = ["attempts", "backoff", "maxBackoff"];
     public static readonly string[] Secret = ["store", "file", "as"];
     public static readonly string[] Database = ["engine", "migrations", "name"];
-    public static readonly string[] Engine = ["kind", "replicas", "external"];
+    public static readonly string[] Engine = ["kind", "replicas", "external", "failover"];
     public static readonly string[] ExternalEngine = ["secret"];
     public static readonly string[] Http = ["port", "health", "ready"];
     public static readonly string[] Resources = ["cpu", "memory"];

@@ -127,9 +127,9 @@ public static class SpecLoader
         var spec = new SystemSpec(name!, directory, file, ordered, environments, environment, zones, flagSet, runtime, engines.Count == 0 ? null : engines) { Warnings = [.. reader.Warnings] };
         if (overlay is null)
         {
-            return ImagesNeedDocker(spec);
+            return SqliteNeedsOneMachine(ImagesNeedDocker(spec));
         }
-        var overlaid = ImagesNeedDocker(EnvironmentOverlay.Apply(spec, overlay));
+        var overlaid = SqliteNeedsOneMachine(ImagesNeedDocker(EnvironmentOverlay.Apply(spec, overlay)));
         var beyond = overlaid.Services.SelectMany(s => new[] { (s.Name, Port: s.Http.Port), (s.Name, Port: s.Rollout.PreviewPort) })
             .Append(("the flag service", overlaid.Flags?.Port)).Where(p => p.Port > 65535).ToList();
         if (beyond.Count > 0)
@@ -146,6 +146,22 @@ public static class SpecLoader
         var errors = spec.Services.Where(s => s.Image is not null && !RuntimeKind.IsContainer(spec.RuntimeName))
             .Select(s => new SpecError(s.At, $"services.{s.Name}.image",
                 $"runs image '{s.Image}', which needs 'runtime: docker' or 'swarm' ({(spec.Environment is { } e ? $"environment '{e}'" : "this spec")} runs on {spec.RuntimeName})"))
+            .ToList();
+        return errors.Count > 0 ? throw new SpecException(errors) : spec;
+    }
+
+    /// <summary>
+    /// A SQLite database is a file on the control plane's machine; a swarm's tasks run on any node,
+    /// and a file under a bind mount would be a different, empty one on each. Refused where the
+    /// database is declared rather than half-working (pinning the tasks to the control plane's
+    /// node would also defeat the swarm).
+    /// </summary>
+    private static SystemSpec SqliteNeedsOneMachine(SystemSpec spec)
+    {
+        var errors = spec.Services.Where(s => s.Database is { Engine: null } && spec.RuntimeName == RuntimeKind.Swarm)
+            .Select(s => new SpecError(s.Database!.At, $"services.{s.Name}.database",
+                $"service '{s.Name}' keeps its database in a SQLite file, which lives on the control plane's machine, but {(spec.Environment is { } e ? $"environment '{e}'" : "this spec")} runs on Docker Swarm, whose tasks run on any node: "
+                + $"put the database on PostgreSQL that the nodes reach (engines: {{ pg: {{ kind: postgres, external: {{ secret: pg-admin }} }} }}, then database: {{ engine: pg }}), or run this environment on 'runtime: local' or 'docker'"))
             .ToList();
         return errors.Count > 0 ? throw new SpecException(errors) : spec;
     }

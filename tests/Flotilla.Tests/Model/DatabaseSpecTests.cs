@@ -44,6 +44,9 @@ public sealed class DatabaseSpecTests : IDisposable
         Assert.Equal(new EngineSpec("pg", "postgres", 1, null, spec.EngineList[0].At), spec.EngineList[0]);
         Assert.Equal(("ext", "pg-admin", true), (spec.EngineList[1].Name, spec.EngineList[1].ExternalSecret, spec.EngineList[1].IsExternal));
         Assert.Equal(("orders", "pg"), (spec.Services[0].Database!.Name, spec.Services[0].Database!.Engine));
+        Assert.Equal(EngineSpec.DefaultFailoverAfter, spec.EngineList[0].Failover);
+        Assert.Equal(TimeSpan.Zero, Parse("engines: { pg: { kind: postgres, replicas: 1, failover: 0s } }", "{ engine: pg }").EngineList[0].Failover);
+        Assert.Equal(TimeSpan.FromSeconds(30), Parse("engines: { pg: { kind: postgres, replicas: 1, failover: 30s } }", "{ engine: pg }").EngineList[0].Failover);
     }
 
     [Theory]
@@ -53,7 +56,10 @@ public sealed class DatabaseSpecTests : IDisposable
     [InlineData("engines: { pg: { kind: postgres, replicas: 9 } }", "{}", "engines.pg.replicas", "0 to 5")]
     [InlineData("engines: { pg: { kind: postgres, external: {} } }", "{}", "engines.pg.external", "admin connection string")]
     [InlineData("engines: { pg: { kind: postgres, replicas: 1, external: { secret: a } } }", "{}", "engines.pg.replicas", "external server's replicas")]
-    [InlineData("engines: { pg: { kind: postgres, size: 3 } }", "{}", "engines.pg.size", "valid keys here: kind, replicas, external")]
+    [InlineData("engines: { pg: { kind: postgres, size: 3 } }", "{}", "engines.pg.size", "valid keys here: kind, replicas, external, failover")]
+    [InlineData("engines: { pg: { kind: postgres, replicas: 1, failover: soon } }", "{}", "engines.pg.failover", "before a replica is promoted")]
+    [InlineData("engines: { pg: { kind: postgres, failover: 5s, external: { secret: a } } }", "{}", "engines.pg.failover", "external server's failover")]
+    [InlineData("runtime: swarm", "{ migrations: db/migrations }", "services.web-shop.database", "put the database on PostgreSQL that the nodes reach")]
     [InlineData("engines: { pg: { kind: postgres } }", "{ engine: pgg }", "services.web-shop.database.engine", "unknown engine 'pgg' (did you mean 'pg'?)")]
     [InlineData("", "{ engine: pg }", "services.web-shop.database.engine", "declares no engines")]
     [InlineData("", "{ name: Orders }", "services.web-shop.database.name", "not a valid database name")]

@@ -1,5 +1,6 @@
 using Flotilla.Databases.Postgres;
 using Flotilla.Model;
+using Npgsql;
 
 namespace Flotilla.Databases.Engines;
 
@@ -9,6 +10,8 @@ namespace Flotilla.Databases.Engines;
 /// and does it; woken by a change of desired engines, else every second. Members run detached,
 /// like instances: a control plane that stops leaves them running and the next one adopts them;
 /// only <see cref="StopAllAsync"/> (shutdown --stop-all) stops them, and it never deletes their data.
+/// A primary that stays down is replaced by its most up-to-date replica (see <see cref="EnginePlanner"/>
+/// and <see cref="Failover"/>).
 /// </summary>
 public sealed class EngineController : IAsyncDisposable
 {
@@ -18,7 +21,7 @@ public sealed class EngineController : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly SemaphoreSlim _wake = new(0);
     private readonly CancellationTokenSource _stop = new();
-    private readonly Dictionary<EngineMember, (int Failures, DateTimeOffset? Last, int? Pid)> _history = [];
+    private readonly Dictionary<EngineMember, (int Failures, DateTimeOffset? Last, int? Pid, DateTimeOffset? DownSince)> _history = [];
     private IReadOnlyList<EngineSpec> _desired = [];
     private IReadOnlyDictionary<EngineMember, MemberObservation> _observed = new Dictionary<EngineMember, MemberObservation>();
     private Task _loop = Task.CompletedTask;
@@ -47,6 +50,20 @@ public sealed class EngineController : IAsyncDisposable
     public IReadOnlyList<int> ReplicaPorts(string engine) => Volatile.Read(ref _desired).FirstOrDefault(e => e.Name == engine) is { Replicas: > 0 } spec
         ? [.. _layout.Members(engine, spec.Replicas).Where(m => !m.IsPrimary).Select(m => m.Port)]
         : [];
+
+    /// <summary>
+    /// The ports of every member of an engine with replicas, in a fixed order (the primary slot, then
+    /// replica-1...), whichever is the primary now: the hosts of a multi-host connection string that
+    /// stays valid across a failover. Empty for an engine without replicas or not run by this controller.
+    /// </summary>
+    public IReadOnlyList<int> MemberPorts(string engine) => Volatile.Read(ref _desired).FirstOrDefault(e => e.Name == engine) is { Replicas: > 0 } spec
+        ? [.. _layout.Members(engine, spec.Replicas).Select(m => m.Port)]
+        : [];
+
+    /// <summary>The port of the engine's primary now (null: not run by this controller).</summary>
+    public int? PrimaryPort(string engine) => Volatile.Read(ref _desired).FirstOrDefault(e => e.Name == engine) is { } spec
+        ? _layout.Members(engine, spec.Replicas).First(m => m.IsPrimary).Port
+        : null;
 
     public void Start() => _loop = Task.Run(() => RunAsync(_stop.Token));
 
@@ -115,11 +132,20 @@ public sealed class EngineController : IAsyncDisposable
     {
         var engines = Volatile.Read(ref _desired);
         var members = engines.SelectMany(e => _layout.Members(e.Name, e.Replicas)).ToList();
+        foreach (var primary in members.Where(m => m.IsPrimary))
+        {
+            // After a failover (or a crash in the middle of one) the admin secret is aimed at the new primary.
+            if (Failover.AdminFor(AdminFor(primary.Engine), primary) is { } moved)
+            {
+                _secrets.Set(DatabaseSecretNames.EngineAdmin(primary.Engine), moved);
+            }
+        }
         var observed = await ObserveAsync(members, cancellationToken);
         Volatile.Write(ref _observed, observed);
-        foreach (var action in EnginePlanner.Plan(members, observed, _time.GetUtcNow()))
+        var failoverAfter = engines.ToDictionary(e => e.Name, e => e.Failover, StringComparer.Ordinal);
+        foreach (var action in EnginePlanner.Plan(members, observed, _time.GetUtcNow(), failoverAfter))
         {
-            await ActAsync(action, cancellationToken);
+            await ActAsync(action, members, cancellationToken);
         }
         foreach (var engine in engines.Where(e => e.Replicas > 0))
         {
@@ -138,52 +164,104 @@ public sealed class EngineController : IAsyncDisposable
         foreach (var member in members)
         {
             var pid = MemberProcess.Pid(member);
-            var (failures, last, seenPid) = _history.GetValueOrDefault(member);
+            var (failures, last, seenPid, downSince) = _history.GetValueOrDefault(member);
             if (pid is null && seenPid is not null)
             {
                 failures++;
                 last = now;
                 _record($"engine-{member.Engine}", $"{member} stopped (pid {seenPid}); {(failures == 1 ? "restarting it now" : $"restarting it in {EnginePlanner.Backoff(failures).TotalSeconds:0} s")}", true);
             }
-            var ready = pid is not null && AdminFor(member.Engine) is { } admin && await MemberProcess.ReadyAsync(member, admin, cancellationToken);
-            _history[member] = (ready && failures > 0 && last is { } l && now - l > TimeSpan.FromSeconds(30) ? 0 : failures, last, pid);
-            observed[member] = new MemberObservation(MemberProcess.Initialized(member), pid, ready, _history[member].Failures, last);
+            var (ready, inRecovery, lsn) = pid is not null && AdminFor(member.Engine) is { } admin
+                ? await MemberProcess.ProbeAsync(member, admin, cancellationToken)
+                : (false, null, null);
+            downSince = ready ? null : downSince ?? now;
+            _history[member] = (ready && failures > 0 && last is { } l && now - l > TimeSpan.FromSeconds(30) ? 0 : failures, last, pid, downSince);
+            var initialized = MemberProcess.Initialized(member);
+            observed[member] = new MemberObservation(initialized, pid, ready, _history[member].Failures, last,
+                initialized && MemberProcess.Standby(member), inRecovery, lsn, downSince, MemberProcess.UpstreamPort(member));
         }
         return observed;
     }
 
     private string? AdminFor(string engine) => _secrets.Get(DatabaseSecretNames.EngineAdmin(engine));
 
-    private async Task ActAsync(EngineAction action, CancellationToken cancellationToken)
+    private async Task ActAsync(EngineAction action, IReadOnlyList<EngineMember> members, CancellationToken cancellationToken)
     {
         var member = action.Member;
+        var primary = members.First(m => m.Engine == member.Engine && m.IsPrimary);
         try
         {
             switch (action.Kind)
             {
+                case EngineActionKind.Promote:
+                    await PromoteAsync(action, primary, cancellationToken);
+                    return;
+                case EngineActionKind.Fence:
+                    _record($"engine-{member.Engine}", $"{member}: {action.Reason}; fenced (killed), it will be copied again from the primary", true);
+                    await MemberProcess.StopAsync(member, TimeSpan.Zero);
+                    return;
+                case EngineActionKind.Follow:
+                    await Failover.FollowAsync(member, primary, AdminFor(member.Engine)!, cancellationToken);
+                    _record($"engine-{member.Engine}", $"{member}: {action.Reason}; now streaming from the primary", false);
+                    return;
                 case EngineActionKind.Rebuild:
                     _record($"engine-{member.Engine}", $"{member}: {action.Reason}; rebuilding it from the primary", true);
                     Directory.Delete(member.DataDirectory, recursive: true);
                     _history[member] = default;
-                    await InitializeAsync(member, cancellationToken);
+                    await InitializeAsync(member, primary, cancellationToken);
                     break;
                 case EngineActionKind.Initialize:
-                    await InitializeAsync(member, cancellationToken);
+                    await InitializeAsync(member, primary, cancellationToken);
                     break;
             }
-            var pid = MemberProcess.Start(member);
-            _history[member] = (_history.GetValueOrDefault(member).Failures, _history.GetValueOrDefault(member).Last, pid);
+            var pid = MemberProcess.Start(member, WakeOnExit);
+            var history = _history.GetValueOrDefault(member);
+            _history[member] = (history.Failures, history.Last, pid, history.DownSince);
             _record($"engine-{member.Engine}", $"{member} started (pid {pid}): {action.Reason}", false);
         }
-        catch (Exception e) when (e is DatabaseException or IOException or InvalidOperationException)
+        catch (Exception e) when (e is DatabaseException or IOException or InvalidOperationException or NpgsqlException or TimeoutException)
         {
-            var (failures, _, _) = _history.GetValueOrDefault(member);
-            _history[member] = (failures + 1, _time.GetUtcNow(), null);
-            _record($"engine-{member.Engine}", $"{member} could not be {(action.Kind == EngineActionKind.Start ? "started" : "created")}: {e.Message}", true);
+            var (failures, _, _, downSince) = _history.GetValueOrDefault(member);
+            _history[member] = (failures + 1, _time.GetUtcNow(), null, downSince);
+            _record($"engine-{member.Engine}", $"{member} could not be {action.Kind switch { EngineActionKind.Start => "started", EngineActionKind.Promote => "promoted", EngineActionKind.Fence => "fenced", EngineActionKind.Follow => "pointed at the primary", _ => "created" }}: {e.Message}", true);
         }
     }
 
-    private async Task InitializeAsync(EngineMember member, CancellationToken cancellationToken)
+    private void WakeOnExit()
+    {
+        try
+        {
+            _wake.Release();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The controller was disposed; the server outlives it, as designed.
+        }
+    }
+
+    private async Task PromoteAsync(EngineAction action, EngineMember primary, CancellationToken cancellationToken)
+    {
+        var candidate = action.Member;
+        var admin = AdminFor(candidate.Engine) ?? throw new DatabaseException($"{candidate}: the engine's admin secret is missing");
+        var old = primary == candidate ? null : primary;
+        var lsn = Volatile.Read(ref _observed).GetValueOrDefault(candidate)?.ReceivedLsn;
+        if (old is not null)
+        {
+            _record($"engine-{candidate.Engine}", $"failover: {action.Reason}; promoting {candidate.Role} (port {candidate.Port}, WAL received up to {(lsn is { } l ? $"{l >> 32:X}/{l & 0xFFFFFFFF:X}" : "?")}), the most up-to-date replica", true);
+        }
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await Failover.PromoteAsync(_layout, candidate, old, admin, cancellationToken);
+        _secrets.Set(DatabaseSecretNames.EngineAdmin(candidate.Engine), Failover.AdminFor(admin, candidate) ?? admin);
+        _record($"engine-{candidate.Engine}", $"failover: {candidate.Role} (port {candidate.Port}) is the primary (promoted in {clock.ElapsedMilliseconds} ms){(old is null ? "" : $"; the old primary ({old.Role}, port {old.Port}) is fenced and will be copied again from it as a replica")}", false);
+        // Every member's identity (primary or not) changed: what was seen of them before says nothing now.
+        foreach (var stale in _history.Keys.Where(k => k.Engine == candidate.Engine).ToList())
+        {
+            _history.Remove(stale);
+        }
+        _wake.Release();
+    }
+
+    private async Task InitializeAsync(EngineMember member, EngineMember primary, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(member.Directory);
         if (Directory.Exists(member.DataDirectory))
@@ -201,7 +279,6 @@ public sealed class EngineController : IAsyncDisposable
         else
         {
             var admin = AdminFor(member.Engine) ?? throw new DatabaseException($"{member}: the primary's admin secret is missing");
-            var primary = _layout.Members(member.Engine, 0)[0];
             await PostgresServer.BaseBackupAsync(admin, primary.Port, member.DataDirectory, member.Role.Replace('-', '_'), cancellationToken);
             _record($"engine-{member.Engine}", $"{member}: copied from the primary (pg_basebackup), streaming from port {primary.Port}", false);
         }

@@ -34,22 +34,51 @@ internal static class MemberProcess
         return null;
     }
 
-    public static async Task<bool> ReadyAsync(EngineMember member, string adminConnectionString, CancellationToken cancellationToken)
+    /// <summary>A standby's directory (pg_basebackup -R writes it; promotion removes it).</summary>
+    public static bool Standby(EngineMember member) => File.Exists(Path.Combine(member.DataDirectory, "standby.signal"));
+
+    /// <summary>The port of the last <c>primary_conninfo</c> in the member's postgresql.auto.conf (the one PostgreSQL uses), or null.</summary>
+    public static int? UpstreamPort(EngineMember member)
     {
         try
         {
-            var builder = new NpgsqlConnectionStringBuilder(adminConnectionString) { Port = member.Port, Pooling = false, Timeout = 2 };
-            await using var connection = new NpgsqlConnection(builder.ToString());
-            await connection.OpenAsync(cancellationToken);
-            return true;
+            var line = File.ReadLines(Path.Combine(member.DataDirectory, "postgresql.auto.conf")).LastOrDefault(l => l.StartsWith("primary_conninfo", StringComparison.Ordinal));
+            var match = line is null ? null : System.Text.RegularExpressions.Regex.Match(line, @"\bport=(\d+)");
+            return match is { Success: true } ? int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : null;
         }
-        catch (Exception e) when (e is NpgsqlException or TimeoutException)
+        catch (IOException)
         {
-            return false;
+            return null;
         }
     }
 
-    public static int Start(EngineMember member)
+    /// <summary>A connection to this member alone, whatever hosts the admin string names.</summary>
+    public static string ConnectionString(EngineMember member, string adminConnectionString, int timeoutSeconds = 2) =>
+        new NpgsqlConnectionStringBuilder(adminConnectionString) { Host = "127.0.0.1", Port = member.Port, Pooling = false, Timeout = timeoutSeconds, TargetSessionAttributes = null }.ToString();
+
+    /// <summary>Whether the member accepts connections; if so whether it is in recovery (a replica) and how much WAL it has (received or replayed).</summary>
+    public static async Task<(bool Ready, bool? InRecovery, long? Lsn)> ProbeAsync(EngineMember member, string adminConnectionString, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var connection = new NpgsqlConnection(ConnectionString(member, adminConnectionString));
+            await connection.OpenAsync(cancellationToken);
+            // Received, not only replayed: a synchronous commit is acknowledged once a replica has flushed it,
+            // and a promoted replica replays everything it received before it takes writes.
+            await using var command = new NpgsqlCommand(
+                "SELECT pg_is_in_recovery(), (GREATEST(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()) - '0/0'::pg_lsn)::bigint", connection);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            await reader.ReadAsync(cancellationToken);
+            return (true, reader.GetBoolean(0), reader.IsDBNull(1) ? null : reader.GetInt64(1));
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException)
+        {
+            return (false, null, null);
+        }
+    }
+
+    /// <param name="exited">Called when the server exits (for a server this control plane started): the controller looks at once rather than at its next tick.</param>
+    public static int Start(EngineMember member, Action? exited = null)
     {
         var command = PostgresServer.Command(member.DataDirectory, member.Port);
         var env = new Dictionary<string, string>(StringComparer.Ordinal) { ["PATH"] = Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin", ["LANG"] = "C.UTF-8" };
@@ -57,7 +86,11 @@ internal static class MemberProcess
         File.AppendAllText(member.LogFile, $"--- {DateTimeOffset.UtcNow:O} flotilla: starting {member}\n");
         var pid = PosixSpawn.Start(program, command.Skip(1).ToList(), env, member.Directory, member.LogFile);
         // Our child until this control plane ends: reaped here, so a killed server is not left a zombie that looks alive.
-        new Thread(() => PosixSpawn.WaitForExit(pid)) { IsBackground = true, Name = $"reap {member.Engine}/{member.Role}" }.Start();
+        new Thread(() =>
+        {
+            PosixSpawn.WaitForExit(pid);
+            exited?.Invoke();
+        }) { IsBackground = true, Name = $"reap {member.Engine}/{member.Role}" }.Start();
         return pid;
     }
 
