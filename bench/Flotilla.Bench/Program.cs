@@ -13,6 +13,7 @@ return name switch
     "start-cost" => await StartCostBench.RunAsync(args[1..]),
     "dashboard" => await DashboardBrowse.RunAsync(args[1..]),
     "coldstart" => await ColdStartBench.RunAsync(args[1..]),
+    "cold-start" => await ColdStartVariantsBench.RunAsync(args[1..]),
     "db-migration" => await MigrationBench.RunAsync(args[1..]),
     _ => Usage(),
 };
@@ -22,6 +23,7 @@ static int Usage()
     Console.Error.WriteLine("usage: Flotilla.Bench selfheal [--reps N] [--instances N] [--connections N] [--delay-ms N] [--runtime local|docker]");
     Console.Error.WriteLine("       Flotilla.Bench start-cost [--reps N]                   (an instance's start to ready: process vs container)");
     Console.Error.WriteLine("       Flotilla.Bench coldstart [--reps 20] [--burst 500]      (a function from zero: first byte, burst, scale-down; from the repository root)");
+    Console.Error.WriteLine("       Flotilla.Bench cold-start [--reps 20] [--variants jit,r2r,aot]   (a .NET function from zero, three ways, beside the same binary by hand; bench/cold-start.sh)");
     Console.Error.WriteLine("       Flotilla.Bench db-migration [ROWS=1000000] [REPS=3]      (a column with a default + backfill: Flotilla's migration runner beside psql)");
     Console.Error.WriteLine("       Flotilla.Bench reconcile [SERVICES=1000] [INSTANCES=5]");
     Console.Error.WriteLine("       Flotilla.Bench release [--reps N] [--connections N] [--router-process PATH/flotilla]   (from the repository root)");

@@ -100,7 +100,7 @@ public sealed class ArtifactStore(string root)
                     }
                 }
             }
-            return new Artifact(digest, directory, service.Build is null ? [] : DotnetEntry(service.Name, directory));
+            return new Artifact(digest, directory, service.Build is { } project ? DotnetEntry(service.Name, project, directory) : []);
         }
         finally
         {
@@ -172,18 +172,31 @@ public sealed class ArtifactStore(string root)
         }
     }
 
-    /// <summary>How to run a published app: through the dotnet host, or its own executable when self-contained.</summary>
-    private static IReadOnlyList<string> DotnetEntry(string service, string directory)
+    /// <summary>
+    /// How to run a published app: through the dotnet host, its own executable when self-contained,
+    /// or the native executable Native AOT (<c>PublishAot</c> in the project) leaves with no runtimeconfig.
+    /// </summary>
+    private static IReadOnlyList<string> DotnetEntry(string service, string project, string directory)
     {
         var config = Directory.GetFiles(directory, "*.runtimeconfig.json");
+        if (config.Length == 0 && NativeExecutable(project, directory) is { } native)
+        {
+            return [native];
+        }
         if (config.Length != 1)
         {
-            throw new ArtifactBuildException(service, $"the published output in {directory} has {config.Length} runtimeconfig files; expected exactly one application", []);
+            throw new ArtifactBuildException(service, $"the published output in {directory} has {config.Length} runtimeconfig files and no native executable named after {Path.GetFileName(project)}; expected exactly one application (publish one project, or set its AssemblyName to the project's name)", []);
         }
         var name = Path.GetFileName(config[0])[..^".runtimeconfig.json".Length];
         using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(config[0]));
         var selfContained = json.RootElement.TryGetProperty("runtimeOptions", out var options) && options.TryGetProperty("includedFrameworks", out _);
         return selfContained ? [Path.Combine(directory, name)] : ["dotnet", Path.Combine(directory, name + ".dll")];
+    }
+
+    private static string? NativeExecutable(string project, string directory)
+    {
+        var path = Path.Combine(directory, Path.GetFileNameWithoutExtension(project));
+        return File.Exists(path) && (File.GetUnixFileMode(path) & UnixFileMode.UserExecute) != 0 ? path : null;
     }
 
     private static void CopyTree(string source, string target)

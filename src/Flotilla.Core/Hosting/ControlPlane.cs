@@ -71,7 +71,7 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
         _functions = new Controllers.Functions.FunctionController(router, Functions, Publish, events, _time);
         _queues = new Controllers.Queues.QueueDelivery(store, Functions, name => router.Endpoints.TryGetValue(name, out var port) ? port : null, events, _time);
         // Schedules and inboxes only enqueue; their runs are delivered as the queue's messages are.
-        _schedules = new Controllers.Schedules.ScheduleController(store, Functions, _queues.Wake, events, _time);
+        _schedules = new Controllers.Schedules.ScheduleController(store, Functions, _queues.Wake, _queues.Stop, events, _time);
         _inboxes = new Controllers.Inboxes.InboxController(store, Functions, _queues.Wake, events, _time);
         _releases = new ReleaseController(FindServiceRevision, SaveRelease, events, _time);
         _flagService = new FlagService(store, router, events, _time, () => State.Flags, () => Secrets.Derive("flags-access"));

@@ -10,7 +10,7 @@ public static class SpecKeys
     public static readonly string[] Service = ["build", "command", "image", "files", "instances", "http", "env", "resources", "dependsOn", "references", "timeouts", "restart", "rollout", "secrets", "database"];
     public static readonly string[] Function = ["build", "command", "image", "files", "http", "env", "references", "timeouts", "restart", "rollout", "secrets", "trigger", "scale", "timeout", "memory", "hold", "retry"];
     public static readonly string[] Trigger = ["http", "queue", "files", "schedule"];
-    public static readonly string[] Schedule = ["cron", "timeZone", "startingDeadline"];
+    public static readonly string[] Schedule = ["cron", "timeZone", "startingDeadline", "concurrencyPolicy"];
     public static readonly string[] Files = ["directory", "settle"];
     public static readonly string[] Scale = ["min", "max", "concurrency", "idle"];
     public static readonly string[] Hold = ["pending", "budget"];

@@ -5,7 +5,7 @@ namespace Flotilla.Model;
 /// <summary>Reads the schedule and files triggers of a function (<c>trigger: { schedule: ... }</c>, <c>trigger: { files: ... }</c>).</summary>
 internal static class TriggerReader
 {
-    /// <summary><c>schedule: "*/5 * * * *"</c> (UTC), or <c>schedule: { cron: ..., timeZone: Europe/Paris, startingDeadline: 10m }</c>.</summary>
+    /// <summary><c>schedule: "*/5 * * * *"</c> (UTC), or <c>schedule: { cron: ..., timeZone: Europe/Paris, startingDeadline: 10m, concurrencyPolicy: Replace }</c>.</summary>
     public static ScheduleTrigger? ReadSchedule(SpecReader reader, YamlNode node, string path)
     {
         if (node is not YamlMappingNode)
@@ -13,7 +13,7 @@ internal static class TriggerReader
             return Cron(reader, node, path) is { } cron ? new ScheduleTrigger(cron) : null;
         }
         string? expression = null;
-        var (zone, deadline, valid) = ("UTC", (TimeSpan?)null, true);
+        var (zone, deadline, policy, valid) = ("UTC", (TimeSpan?)null, ConcurrencyPolicy.Forbid, true);
         foreach (var (key, value, _) in reader.Mapping(node, path, SpecKeys.Schedule))
         {
             var at = SpecReader.Join(path, key);
@@ -40,13 +40,27 @@ internal static class TriggerReader
                 case "startingDeadline":
                     deadline = reader.Duration(value, at);
                     break;
+                case "concurrencyPolicy":
+                    if (reader.String(value, at) is { } name)
+                    {
+                        if (Enum.GetNames<ConcurrencyPolicy>().Contains(name, StringComparer.Ordinal))
+                        {
+                            policy = Enum.Parse<ConcurrencyPolicy>(name);
+                        }
+                        else
+                        {
+                            reader.Error(value, at, $"'{name}' is not a concurrency policy: give Forbid (skip an occurrence while the previous run is unfinished, the default), Allow (run beside it) or Replace (stop it and run the new one){SpecReader.Suggest(name, Enum.GetNames<ConcurrencyPolicy>())}");
+                            valid = false;
+                        }
+                    }
+                    break;
             }
         }
         if (expression is null && valid)
         {
             reader.Error(node, SpecReader.Join(path, "cron"), "missing: give the cron expression, e.g. 'cron: \"0 3 * * *\"'");
         }
-        return expression is not null && valid ? new ScheduleTrigger(expression, zone, deadline) : null;
+        return expression is not null && valid ? new ScheduleTrigger(expression, zone, deadline, policy) : null;
     }
 
     private static string? Cron(SpecReader reader, YamlNode node, string path)

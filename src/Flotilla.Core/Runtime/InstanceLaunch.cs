@@ -7,6 +7,9 @@ namespace Flotilla.Runtime;
 /// <see cref="Secrets"/> say where secret values are: the driver resolves them into the process
 /// only, so a launch (journaled in the store for re-adoption) never holds a value. <see cref="Image"/>:
 /// a prebuilt container image (runtime docker), whose own command runs when <see cref="Command"/> is empty.
+/// <see cref="Awaited"/>: requests wait on this start (a function's instance: requests are held for it at
+/// zero), so its readiness is probed every 2 ms in its first second, since a late probe is added to the cold
+/// start; others are probed every 25 ms, so a hundred starting at once do not flood the machine with probes.
 /// </summary>
 public sealed record InstanceLaunch(
     string Id,
@@ -21,7 +24,8 @@ public sealed record InstanceLaunch(
     string? Zone = null,
     IReadOnlyList<Secrets.SecretRef>? Secrets = null,
     string? Runtime = null,
-    string? Image = null)
+    string? Image = null,
+    bool Awaited = false)
 {
     /// <summary>Which runtime runs it (<see cref="RuntimeKind"/>; null: local processes, as every launch recorded before runtimes existed).</summary>
     public string RuntimeName => Runtime ?? RuntimeKind.Local;

@@ -12,13 +12,24 @@ public sealed partial class StateStore
     public DateTimeOffset? ScheduleCursor(string function) =>
         Read(c => Scalar(c, "SELECT handled_through FROM schedule_cursors WHERE function = $f", null, ("$f", function)) is long ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : (DateTimeOffset?)null);
 
-    /// <summary>Moves a schedule's cursor and, when given, enqueues its run, atomically; returns the run's message id.</summary>
-    public long? AdvanceSchedule(string function, DateTimeOffset handledThrough, (string Queue, byte[] Body)? run, DateTimeOffset now) =>
+    /// <summary>
+    /// Moves a schedule's cursor and, when given, enqueues its run, atomically. With <paramref name="replacing"/> (a reason)
+    /// the run's queue's unfinished messages are set aside as dead first, in the same transaction (concurrency policy
+    /// Replace): their leases end, so a delivery still under way settles nothing. Returns the run's id and the ids set aside.
+    /// </summary>
+    public (long? Id, IReadOnlyList<long> Replaced) AdvanceSchedule(string function, DateTimeOffset handledThrough, (string Queue, byte[] Body)? run, DateTimeOffset now, string? replacing = null) =>
         Write((c, t) =>
         {
             Execute(c, "INSERT INTO schedule_cursors (function, handled_through) VALUES ($f, $at) ON CONFLICT (function) DO UPDATE SET handled_through = $at", t,
                 ("$f", function), ("$at", handledThrough.ToUnixTimeMilliseconds()));
-            return run is { } r ? Insert(c, t, r.Queue, r.Body, "application/json", now, null) : (long?)null;
+            IReadOnlyList<long> replaced = [];
+            if (replacing is not null && run is { } old)
+            {
+                replaced = QueryIn(c, t, "SELECT id FROM queue_messages WHERE queue = $q AND dead = 0 AND done = 0 ORDER BY id", r => r.GetInt64(0), ("$q", old.Queue));
+                Execute(c, "UPDATE queue_messages SET dead = 1, lease_token = NULL, last_error = $e WHERE queue = $q AND dead = 0 AND done = 0", t,
+                    ("$q", old.Queue), ("$e", replacing));
+            }
+            return (run is { } r ? Insert(c, t, r.Queue, r.Body, "application/json", now, null) : (long?)null, replaced);
         });
 
     /// <summary>A queue's messages not yet finished: waiting, in delivery or waiting for a retry (dead and done ones not counted).</summary>

@@ -115,11 +115,14 @@ public sealed class FunctionSpecTests : IDisposable
               nightly: { command: [x], files: fn, trigger: { schedule: "*/5 * * * *" } }
               paris: { command: [x], files: fn, trigger: { schedule: { cron: "0 3 * * *", timeZone: Europe/Paris, startingDeadline: 10m } } }
               ingest: { command: [x], files: fn, trigger: { files: inbox/ } }
+              replace: { command: [x], files: fn, trigger: { schedule: { cron: "* * * * *", concurrencyPolicy: Replace } } }
               slow: { command: [x], files: fn, trigger: { files: { directory: inbox, settle: 3s } } }
             """);
         Assert.Equal(new ScheduleTrigger("*/5 * * * *"), spec.Find("nightly")!.Function!.Trigger.Schedule);
         Assert.Equal("nightly.schedule", spec.Find("nightly")!.Function!.Trigger.DeliveryQueue("nightly"));
         Assert.Equal(new ScheduleTrigger("0 3 * * *", "Europe/Paris", TimeSpan.FromMinutes(10)), spec.Find("paris")!.Function!.Trigger.Schedule);
+        Assert.Equal(ConcurrencyPolicy.Forbid, spec.Find("nightly")!.Function!.Trigger.Schedule!.Concurrency);
+        Assert.Equal(new ScheduleTrigger("* * * * *", Concurrency: ConcurrencyPolicy.Replace), spec.Find("replace")!.Function!.Trigger.Schedule);
         Assert.Equal(new FileTrigger(Path.Combine(_dir.Path, "inbox"), FileTrigger.DefaultSettle), spec.Find("ingest")!.Function!.Trigger.Files);
         Assert.Equal("ingest.files", spec.Find("ingest")!.Function!.Trigger.DeliveryQueue("ingest"));
         Assert.Equal(new FileTrigger(Path.Combine(_dir.Path, "inbox"), TimeSpan.FromSeconds(3)), spec.Find("slow")!.Function!.Trigger.Files);
@@ -138,6 +141,7 @@ public sealed class FunctionSpecTests : IDisposable
               d: { command: [x], trigger: { schedule: "* * * * *", http: /d } }
               e: { command: [x], trigger: { schedule: { timeZone: UTC } } }
               f: { command: [x], trigger: { files: { settle: 2s } } }
+              g: { command: [x], trigger: { schedule: { cron: "* * * * *", concurrencyPolicy: Replase } } }
             """);
         AssertError(errors, 3, 43, "functions.a.trigger.schedule", "'61 * * * *' is not a cron expression");
         AssertError(errors, 4, 74, "functions.b.trigger.schedule.timeZone", "'Mars/Olympus' is not a time zone");
@@ -145,5 +149,6 @@ public sealed class FunctionSpecTests : IDisposable
         AssertError(errors, 6, 31, "functions.d.trigger", "a function has one trigger");
         AssertError(errors, 7, 43, "functions.e.trigger.schedule.cron", "missing");
         AssertError(errors, 8, 40, "functions.f.trigger.files.directory", "missing");
+        AssertError(errors, 9, 83, "functions.g.trigger.schedule.concurrencyPolicy", "'Replase' is not a concurrency policy: give Forbid (skip an occurrence while the previous run is unfinished, the default), Allow (run beside it) or Replace (stop it and run the new one) (did you mean 'Replace'?)");
     }
 }

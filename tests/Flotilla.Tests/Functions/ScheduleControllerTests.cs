@@ -9,7 +9,7 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace Flotilla.Tests.Functions;
 
-/// <summary>The schedule controller over a real SQLite store under fake time: runs enqueued once, a restart after an outage catches up once, Forbid.</summary>
+/// <summary>The schedule controller over a real SQLite store under fake time: runs enqueued once, a restart after an outage catches up once, Forbid, Allow, Replace.</summary>
 public sealed class ScheduleControllerTests : IDisposable
 {
     private static readonly DateTimeOffset T0 = new(2026, 12, 5, 12, 0, 30, TimeSpan.Zero);
@@ -31,11 +31,14 @@ public sealed class ScheduleControllerTests : IDisposable
         _dir.Dispose();
     }
 
-    private static DesiredService Function(string cron) =>
-        new("report", "rev1", 0, ["app"], new Dictionary<string, string>(), new HttpSpec(null, null, null), TimeoutsSpec.Default, RestartSpec.Default, [],
-            Function: new FunctionSpec(new FunctionTrigger(null) { Schedule = new ScheduleTrigger(cron) }, FunctionScale.Default, FunctionSpec.DefaultTimeout, FunctionHold.Default));
+    private readonly List<long> _stopped = [];
 
-    private ScheduleController Controller(string cron = "* * * * *") => new(_store, () => [Function(cron)], () => _wakes++, _events, _time);
+    private static DesiredService Function(string cron, ConcurrencyPolicy policy) =>
+        new("report", "rev1", 0, ["app"], new Dictionary<string, string>(), new HttpSpec(null, null, null), TimeoutsSpec.Default, RestartSpec.Default, [],
+            Function: new FunctionSpec(new FunctionTrigger(null) { Schedule = new ScheduleTrigger(cron, Concurrency: policy) }, FunctionScale.Default, FunctionSpec.DefaultTimeout, FunctionHold.Default));
+
+    private ScheduleController Controller(string cron = "* * * * *", ConcurrencyPolicy policy = ConcurrencyPolicy.Forbid) =>
+        new(_store, () => [Function(cron, policy)], () => _wakes++, _stopped.AddRange, _events, _time);
 
     /// <summary>Takes every message of the schedule's queue and answers it (the function ran).</summary>
     private List<JsonObject> Deliver()
@@ -101,5 +104,42 @@ public sealed class ScheduleControllerTests : IDisposable
         _time.Advance(TimeSpan.FromMinutes(1));
         controller.Look();
         Assert.Equal("2026-12-05T12:03:00Z", (string)Assert.Single(Deliver())["scheduledAt"]!);
+    }
+
+    [Fact]
+    public void Allow_AnUnfinishedRun_DoesNotHoldTheNextOccurrenceBack()
+    {
+        var controller = Controller(policy: ConcurrencyPolicy.Allow);
+        controller.Look();
+        _time.Advance(TimeSpan.FromMinutes(1));
+        controller.Look();
+        var slow = Assert.Single(_store.Lease("report.schedule", 10, _time.GetUtcNow(), _time.GetUtcNow().AddMinutes(5)));
+        _time.Advance(TimeSpan.FromMinutes(1));
+        controller.Look();
+        // Both runs are there: the slow one still in delivery, the new one due beside it.
+        Assert.Equal("2026-12-05T12:02:00Z", (string)Assert.Single(Deliver())["scheduledAt"]!);
+        Assert.True(_store.Acknowledge(slow.Id, slow.Token!));
+        Assert.Null(controller.Statuses["report"].LastSkipped);
+        Assert.Empty(_stopped);
+    }
+
+    [Fact]
+    public void Replace_AnUnfinishedRun_IsStoppedAndSetAside_AndTheNewOneRuns()
+    {
+        var controller = Controller(policy: ConcurrencyPolicy.Replace);
+        controller.Look();
+        _time.Advance(TimeSpan.FromMinutes(1));
+        controller.Look();
+        var slow = Assert.Single(_store.Lease("report.schedule", 10, _time.GetUtcNow(), _time.GetUtcNow().AddMinutes(5)));
+        _time.Advance(TimeSpan.FromMinutes(1));
+        controller.Look();
+        Assert.Equal([slow.Id], _stopped);
+        var dead = Assert.Single(_store.DeadMessages("report.schedule", 10));
+        Assert.Equal(slow.Id, dead.Id);
+        Assert.Equal("replaced by the run of 2026-12-05 12:02:00Z (concurrency policy Replace)", dead.LastError);
+        // The cut delivery's answer (if one still comes) settles nothing: its lease is gone.
+        Assert.False(_store.Acknowledge(slow.Id, slow.Token!));
+        Assert.Equal("2026-12-05T12:02:00Z", (string)Assert.Single(Deliver())["scheduledAt"]!);
+        Assert.Contains(_events.Since(0), e => e.Message.Contains($"concurrency policy Replace) (stopped and set aside: message {slow.Id})", StringComparison.Ordinal));
     }
 }

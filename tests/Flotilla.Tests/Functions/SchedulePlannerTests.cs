@@ -3,7 +3,7 @@ using Flotilla.Model;
 
 namespace Flotilla.Tests.Functions;
 
-/// <summary>The schedule planner's policy by table: catch-up once, Forbid, startingDeadline, time zones, a converged schedule.</summary>
+/// <summary>The schedule planner's policy by table: catch-up once, Forbid, Allow, Replace, startingDeadline, time zones, a converged schedule.</summary>
 public sealed class SchedulePlannerTests
 {
     private static readonly DateTimeOffset T0 = new(2026, 12, 5, 12, 0, 0, TimeSpan.Zero);
@@ -23,6 +23,22 @@ public sealed class SchedulePlannerTests
             new(T0.AddMinutes(62), T0.AddMinutes(60), 11, null, T0.AddMinutes(65), "11 earlier occurrences were missed (the control plane was down) and run once, as this one") },
         { "Forbid: the previous run unfinished, the occurrence is skipped", Every5, T0, true, T0.AddMinutes(5),
             new(T0.AddMinutes(5), null, 0, T0.AddMinutes(5), T0.AddMinutes(10), "the previous run has not finished (concurrency policy Forbid)") },
+        { "Forbid is the default", Every5 with { Concurrency = ConcurrencyPolicy.Forbid }, T0, true, T0.AddMinutes(5),
+            new(T0.AddMinutes(5), null, 0, T0.AddMinutes(5), T0.AddMinutes(10), "the previous run has not finished (concurrency policy Forbid)") },
+        { "Allow: the previous run unfinished, the occurrence runs beside it", Every5 with { Concurrency = ConcurrencyPolicy.Allow }, T0, true, T0.AddMinutes(5),
+            new(T0.AddMinutes(5), T0.AddMinutes(5), 0, null, T0.AddMinutes(10), "the previous run has not finished: this one runs beside it (concurrency policy Allow)") },
+        { "Allow: nothing unfinished, a plain run", Every5 with { Concurrency = ConcurrencyPolicy.Allow }, T0, false, T0.AddMinutes(5),
+            new(T0.AddMinutes(5), T0.AddMinutes(5), 0, null, T0.AddMinutes(10), null) },
+        { "Replace: the previous run unfinished, it is stopped and the occurrence runs", Every5 with { Concurrency = ConcurrencyPolicy.Replace }, T0, true, T0.AddMinutes(5),
+            new(T0.AddMinutes(5), T0.AddMinutes(5), 0, null, T0.AddMinutes(10), "the previous run had not finished: it is stopped (concurrency policy Replace)", ReplacesUnfinished: true) },
+        { "Replace: nothing unfinished, a plain run that replaces nothing", Every5 with { Concurrency = ConcurrencyPolicy.Replace }, T0, false, T0.AddMinutes(5),
+            new(T0.AddMinutes(5), T0.AddMinutes(5), 0, null, T0.AddMinutes(10), null) },
+        { "Replace after an outage: the latest runs once, missed counted, the unfinished one stopped", Every5 with { Concurrency = ConcurrencyPolicy.Replace }, T0, true, T0.AddMinutes(12),
+            new(T0.AddMinutes(12), T0.AddMinutes(10), 1, null, T0.AddMinutes(15), "1 earlier occurrences were missed (the control plane was down) and run once, as this one; the previous run had not finished: it is stopped (concurrency policy Replace)", ReplacesUnfinished: true) },
+        { "Replace: nothing due yet, the unfinished run is left alone", Every5 with { Concurrency = ConcurrencyPolicy.Replace }, T0, true, T0.AddMinutes(4),
+            new(null, null, 0, null, T0.AddMinutes(5), null) },
+        { "Replace past startingDeadline: skipped, nothing stopped", Every5 with { Concurrency = ConcurrencyPolicy.Replace, StartingDeadline = TimeSpan.FromMinutes(1) }, T0, true, T0.AddMinutes(62),
+            new(T0.AddMinutes(62), null, 0, T0.AddMinutes(60), T0.AddMinutes(65), "the run of 2026-12-05 13:00:00Z is 2 min late, past its startingDeadline of 60 s (with 11 earlier missed occurrences)") },
         { "startingDeadline: too late after an outage, skipped", Every5 with { StartingDeadline = TimeSpan.FromMinutes(1) }, T0, false, T0.AddMinutes(62),
             new(T0.AddMinutes(62), null, 0, T0.AddMinutes(60), T0.AddMinutes(65), "the run of 2026-12-05 13:00:00Z is 2 min late, past its startingDeadline of 60 s (with 11 earlier missed occurrences)") },
         { "startingDeadline: within it, runs", Every5 with { StartingDeadline = TimeSpan.FromMinutes(3) }, T0, false, T0.AddMinutes(62),

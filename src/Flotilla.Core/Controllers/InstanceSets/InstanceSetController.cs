@@ -213,7 +213,7 @@ public sealed class InstanceSetController : IAsyncDisposable
             env["FLOTILLA_ZONE"] = zone;
         }
         return new InstanceLaunch(id, service.Name, service.Revision, service.Command, env, port, service.Http, service.Timeouts.Start, service.Resources, zone,
-            service.SecretRefs.Count == 0 ? null : service.SecretRefs, service.Runtime, service.Image);
+            service.SecretRefs.Count == 0 ? null : service.SecretRefs, service.Runtime, service.Image, Awaited: service.Function is not null);
     }
 
     /// <summary>Stops the loop; running instances are left as they are (see <see cref="StopAllAsync"/>).</summary>

@@ -24,6 +24,7 @@ public sealed class QueueDelivery(StateStore store, Func<IReadOnlyList<DesiredSe
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly CancellationTokenSource _stop = new();
     private readonly ConcurrentDictionary<long, Task> _deliveries = new();
+    private readonly ConcurrentDictionary<long, CancellationTokenSource> _cuts = new();
     private readonly ConcurrentDictionary<string, int> _inFlight = new(StringComparer.Ordinal);
     private readonly HttpClient _http = new(new SocketsHttpHandler { PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30) }) { Timeout = Timeout.InfiniteTimeSpan };
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -49,6 +50,29 @@ public sealed class QueueDelivery(StateStore store, Func<IReadOnlyList<DesiredSe
         var id = store.Enqueue(queue, body, contentType, _time.GetUtcNow(), key: key);
         Wake();
         return id;
+    }
+
+    /// <summary>
+    /// Cuts the deliveries under way of these messages (a schedule's run replaced by a newer one): the request to the
+    /// function is aborted (the function sees its request aborted). Their store rows were set aside before, so the cut
+    /// delivery settles nothing.
+    /// </summary>
+    public void Stop(IReadOnlyList<long> messages)
+    {
+        foreach (var id in messages)
+        {
+            try
+            {
+                if (_cuts.TryGetValue(id, out var cut))
+                {
+                    cut.Cancel();
+                }
+            }
+            catch (ObjectDisposedException)
+            {
+                // That delivery ended meanwhile.
+            }
+        }
     }
 
     public void Wake() => Interlocked.Exchange(ref _wake, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
@@ -122,6 +146,7 @@ public sealed class QueueDelivery(StateStore store, Func<IReadOnlyList<DesiredSe
                 request.Headers.Add("X-Flotilla-File", Uri.EscapeDataString(Inboxes.InboxPaths.OriginalName(file)));
             }
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            _cuts[message.Id] = timeout;
             timeout.CancelAfter(limit);
             using var response = await _http.SendAsync(request, timeout.Token);
             failure = response.IsSuccessStatusCode ? null : $"answered {(int)response.StatusCode}: {Truncate(await response.Content.ReadAsStringAsync(timeout.Token))}";
@@ -139,6 +164,7 @@ public sealed class QueueDelivery(StateStore store, Func<IReadOnlyList<DesiredSe
         {
             _inFlight.AddOrUpdate(function.Name, 0, (_, n) => n - 1);
             _deliveries.TryRemove(message.Id, out _);
+            _cuts.TryRemove(message.Id, out _);
         }
         Settle(function, message, failure);
     }

@@ -15,7 +15,8 @@ namespace Flotilla.Controllers.Schedules;
 /// </summary>
 /// <param name="functions">The functions declared now.</param>
 /// <param name="wake">Wakes queue delivery after a run was enqueued.</param>
-public sealed class ScheduleController(StateStore store, Func<IReadOnlyList<DesiredService>> functions, Action wake, EventLog events, TimeProvider? time = null) : IAsyncDisposable
+/// <param name="stop">Cuts the deliveries of runs a newer one replaced (concurrency policy Replace).</param>
+public sealed class ScheduleController(StateStore store, Func<IReadOnlyList<DesiredService>> functions, Action wake, Action<IReadOnlyList<long>> stop, EventLog events, TimeProvider? time = null) : IAsyncDisposable
 {
     private static readonly TimeSpan Tick = TimeSpan.FromSeconds(1);
     private readonly TimeProvider _time = time ?? TimeProvider.System;
@@ -46,11 +47,17 @@ public sealed class ScheduleController(StateStore store, Func<IReadOnlyList<Desi
             if (plan.HandledThrough is { } through)
             {
                 var run = plan.Fire is { } at ? (queue, Body(function.Name, schedule, at, plan.Missed)) : ((string, byte[])?)null;
-                var id = store.AdvanceSchedule(function.Name, through, run, now);
+                var replacing = plan.ReplacesUnfinished && plan.Fire is { } next ? $"replaced by the run of {next.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z (concurrency policy Replace)" : null;
+                var (id, replaced) = store.AdvanceSchedule(function.Name, through, run, now, replacing);
+                if (replaced.Count > 0)
+                {
+                    stop(replaced);
+                }
                 if (plan.Fire is { } fired)
                 {
                     status = status with { LastRun = fired };
-                    events.Record(function.Name, $"schedule '{schedule.Cron}': run of {fired.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z queued as message {id} on {queue}{(plan.Reason is null ? "" : $"; {plan.Reason}")}");
+                    var stopped = replaced.Count == 0 ? "" : $" (stopped and set aside: message{(replaced.Count == 1 ? "" : "s")} {string.Join(", ", replaced)})";
+                    events.Record(function.Name, $"schedule '{schedule.Cron}': run of {fired.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z queued as message {id} on {queue}{(plan.Reason is null ? "" : $"; {plan.Reason}")}{stopped}");
                     wake();
                 }
                 if (plan.Skipped is { } skipped)

@@ -10,8 +10,9 @@ namespace Flotilla.Controllers.Schedules;
 /// hour runs a 5-minute schedule once when it is back, not twelve times.</item>
 /// <item><c>startingDeadlineSeconds</c>: when given, a latest due occurrence older than it is
 /// skipped instead (too late to matter).</item>
-/// <item><c>concurrencyPolicy: Forbid</c>: while the previous run is still waiting, in delivery or
-/// waiting for a retry, a due occurrence is skipped, not queued behind it.</item>
+/// <item><c>concurrencyPolicy</c>, when the previous run is still waiting, in delivery or waiting
+/// for a retry: <c>Forbid</c> (the default) skips the due occurrence, not queued behind it;
+/// <c>Allow</c> runs it beside; <c>Replace</c> stops the unfinished run and runs the new one.</item>
 /// </list>
 /// The cursor starts at the first look (occurrences from before a schedule existed never run).
 /// </summary>
@@ -59,12 +60,19 @@ public static class SchedulePlanner
             return new SchedulePlan(now, null, 0, run, Next(now),
                 $"{Describe(run)} is {Seconds(now - run)} late, past its startingDeadline of {Seconds(deadline)}{Also(missed)}");
         }
-        if (previousRunUnfinished)
+        if (previousRunUnfinished && schedule.Concurrency == ConcurrencyPolicy.Forbid)
         {
             return new SchedulePlan(now, null, 0, run, Next(now), $"the previous run has not finished (concurrency policy Forbid){Also(missed)}");
         }
-        return new SchedulePlan(now, run, missed, null, Next(now),
-            missed == 0 ? null : $"{(due >= MaxCounted ? "at least " : "")}{missed} earlier occurrences were missed (the control plane was down) and run once, as this one");
+        var reasons = new[]
+        {
+            missed == 0 ? null : $"{(due >= MaxCounted ? "at least " : "")}{missed} earlier occurrences were missed (the control plane was down) and run once, as this one",
+            !previousRunUnfinished ? null
+                : schedule.Concurrency == ConcurrencyPolicy.Replace ? "the previous run had not finished: it is stopped (concurrency policy Replace)"
+                : "the previous run has not finished: this one runs beside it (concurrency policy Allow)",
+        }.OfType<string>().ToList();
+        return new SchedulePlan(now, run, missed, null, Next(now), reasons.Count == 0 ? null : string.Join("; ", reasons),
+            ReplacesUnfinished: previousRunUnfinished && schedule.Concurrency == ConcurrencyPolicy.Replace);
     }
 
     private static DateTimeOffset Latest(Cronos.CronExpression expression, TimeZoneInfo zone, DateTimeOffset known, DateTimeOffset now)
