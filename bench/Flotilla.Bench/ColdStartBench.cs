@@ -112,16 +112,18 @@ internal static class ColdStartBench
         return 0;
     }
 
-    private static async Task AtZeroAsync(ControlPlane plane)
+    /// <summary>Waits (up to a minute) until the service (the only one when null) runs no instance.</summary>
+    internal static async Task AtZeroAsync(ControlPlane plane, string? name = null)
     {
         var deadline = Stopwatch.StartNew();
-        while (plane.Status().Services.Single().Instances.Any(i => i.State != Runtime.InstanceState.Exited) && deadline.Elapsed < TimeSpan.FromSeconds(60))
+        while (plane.Status().Services.Single(s => name is null || s.Name == name).Instances.Any(i => i.State != Runtime.InstanceState.Exited) && deadline.Elapsed < TimeSpan.FromSeconds(60))
         {
             await Task.Delay(5);
         }
     }
 
-    private static async Task<double> FirstByteAsync(HttpClient client, string url)
+    /// <summary>Milliseconds from sending a GET to its response headers.</summary>
+    internal static async Task<double> FirstByteAsync(HttpClient client, string url)
     {
         var clock = Stopwatch.StartNew();
         using var response = await client.GetAsync(url, HttpCompletionOption.ResponseHeadersRead);

@@ -60,10 +60,10 @@ internal static class ColdStartVariantsBench
                 var warm = new List<double>();
                 for (var rep = 0; rep < reps; rep++)
                 {
-                    await AtZeroAsync(plane, name);
+                    await ColdStartBench.AtZeroAsync(plane, name);
                     byHand.Add(await ByHandAsync(entry, dir));
                     cold.Add(await ColdAsync(plane, client, name, url));
-                    warm.Add(await FirstByteAsync(client, url));
+                    warm.Add(await ColdStartBench.FirstByteAsync(client, url));
                 }
                 var firstBytes = cold.Select(c => c[0]).ToList();
                 Console.WriteLine(string.Join('\t', name, F(Median(firstBytes)), F(P99(firstBytes)), F(Median(byHand)), F(P99(byHand)),
@@ -101,7 +101,7 @@ internal static class ColdStartVariantsBench
     private static async Task<double[]> ColdAsync(ControlPlane plane, HttpClient client, string name, string url)
     {
         var sent = DateTimeOffset.UtcNow;
-        var firstByte = await FirstByteAsync(client, url);
+        var firstByte = await ColdStartBench.FirstByteAsync(client, url);
         var instance = plane.Status().Services.Single(s => s.Name == name).Instances.Where(i => i.ReadySince is not null).MaxBy(i => i.StartedAt)
             ?? throw new InvalidOperationException($"{name}: answered, but no instance was ready");
         var reaction = (instance.StartedAt - sent).TotalMilliseconds;
@@ -153,24 +153,6 @@ internal static class ColdStartVariantsBench
     {
         var dll = Path.Combine(artifact, "MinimalFunction.dll");
         return File.Exists(dll) ? ["dotnet", dll] : [Path.Combine(artifact, "MinimalFunction")];
-    }
-
-    private static async Task AtZeroAsync(ControlPlane plane, string name)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (plane.Status().Services.Single(s => s.Name == name).Instances.Any(i => i.State != Runtime.InstanceState.Exited) && deadline.Elapsed < TimeSpan.FromSeconds(60))
-        {
-            await Task.Delay(5);
-        }
-    }
-
-    private static async Task<double> FirstByteAsync(HttpClient client, string url)
-    {
-        var clock = Stopwatch.StartNew();
-        using var response = await client.GetAsync(url, HttpCompletionOption.ResponseHeadersRead);
-        var elapsed = clock.Elapsed.TotalMilliseconds;
-        response.EnsureSuccessStatusCode();
-        return elapsed;
     }
 
     private static int FreePort()

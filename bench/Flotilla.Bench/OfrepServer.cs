@@ -13,7 +13,8 @@ internal static class OfrepServer
             return 2;
         }
         await using var router = new RouterHost();
-        await router.ServeFlagsAsync(port, Model.FlagFile.Compile(Model.FlagFile.Read(Path.GetFullPath(args[1]))).Document);
+        // At the root, as flagd serves beside it in the bench (an access key costs one string compare).
+        await router.ServeFlagsAsync(port, Model.FlagFile.Compile(Model.FlagFile.Read(Path.GetFullPath(args[1]))).Document, null);
         Console.WriteLine($"OFREP on http://127.0.0.1:{port}");
         await Console.In.ReadToEndAsync();
         return 0;

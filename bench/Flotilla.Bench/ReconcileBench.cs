@@ -142,7 +142,8 @@ internal static class ReconcileBench
         public Task<string> PrometheusAsync() => Task.FromResult("");
         public Task<Flotilla.Router.Mirror.ParallelReport?> ParallelReportAsync(string service) => Task.FromResult<Flotilla.Router.Mirror.ParallelReport?>(null);
         public int? FlagsPort => null;
-        public Task<int> ServeFlagsAsync(int? port, string document, CancellationToken cancellationToken = default) => Task.FromResult(0);
+        public string? FlagsAccess => null;
+        public Task<int> ServeFlagsAsync(int? port, string document, string? access, CancellationToken cancellationToken = default) => Task.FromResult(0);
         public Task StopFlagsAsync() => Task.CompletedTask;
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
