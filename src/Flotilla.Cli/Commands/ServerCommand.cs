@@ -18,8 +18,7 @@ internal static class ServerCommand
         var data = new Option<string>("--data")
         {
             Description = "Where the store, artifacts, instance directories and logs go",
-            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("FLOTILLA_DATA")
-                ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "share", "flotilla"),
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("FLOTILLA_DATA") ?? DefaultDataDirectory(),
         };
         var listen = new Option<string>("--listen")
         {
@@ -30,7 +29,12 @@ internal static class ServerCommand
         {
             Description = "Address and port where the router process serves Prometheus metrics itself (GET /metrics, no token), e.g. 127.0.0.1:9464",
         };
-        var command = new Command("server", "Run the control plane: HTTP API, durable store, controllers; the data plane outlives it") { data, listen, metrics };
+        var instanceUsers = new Option<string?>("--instance-users")
+        {
+            Description = "on (the default as root): each service's local instances run as a Unix user of their own; off: as Flotilla's user, not isolated from each other (also FLOTILLA_INSTANCE_USERS=off)",
+        };
+        instanceUsers.AcceptOnlyFromAmong("on", "off");
+        var command = new Command("server", "Run the control plane: HTTP API, durable store, controllers; the data plane outlives it") { data, listen, metrics, instanceUsers };
         command.SetAction(async (parse, _) =>
         {
             if (!IPEndPoint.TryParse(parse.GetValue(listen)!, out var endpoint))
@@ -43,18 +47,29 @@ internal static class ServerCommand
                 Console.Error.WriteLine($"error: --metrics '{exporter}' is not an address:port, e.g. 127.0.0.1:9464");
                 return 2;
             }
-            return await RunAsync(Path.GetFullPath(parse.GetValue(data)!), endpoint, parse.GetValue(metrics));
+            return await RunAsync(Path.GetFullPath(parse.GetValue(data)!), endpoint, parse.GetValue(metrics), parse.GetValue(instanceUsers));
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(string data, IPEndPoint listen, string? metrics)
+    /// <summary>
+    /// ~/.local/share/flotilla; as root /var/lib/flotilla (unless the former exists already): root's home is
+    /// 0700, which instance users cannot pass through to reach their own files (see InstanceUsers).
+    /// </summary>
+    private static string DefaultDataDirectory()
+    {
+        var home = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "share", "flotilla");
+        return Environment.IsPrivilegedProcess && !Directory.Exists(home) ? "/var/lib/flotilla" : home;
+    }
+
+    private static async Task<int> RunAsync(string data, IPEndPoint listen, string? metrics, string? instanceUsers)
     {
         using var stop = new ShutdownSignal();
         ControlPlanes planes;
         try
         {
-            planes = await ControlPlanes.StartAsync(new ControlPlaneOptions(data, SelfCommand()) { RouterArguments = metrics is null ? [] : ["--metrics", metrics] }, stop.Token);
+            var options = new ControlPlaneOptions(data, SelfCommand()) { RouterArguments = metrics is null ? [] : ["--metrics", metrics] };
+            planes = await ControlPlanes.StartAsync(instanceUsers is null ? options : options with { InstanceUsers = instanceUsers == "on" }, stop.Token);
         }
         catch (ControlPlaneException e)
         {

@@ -35,6 +35,26 @@ public static partial class FileOwnership
         }
     }
 
+    /// <summary>Whether any user may pass through <paramref name="directory"/> and every directory above it (o+x all the way).</summary>
+    public static bool ReachableByOthers(string directory)
+    {
+        try
+        {
+            for (var d = Path.GetFullPath(directory); d is not null; d = Path.GetDirectoryName(d))
+            {
+                if (!Directory.Exists(d) || (File.GetUnixFileMode(d) & UnixFileMode.OtherExecute) == 0)
+                {
+                    return false;
+                }
+            }
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            return false;
+        }
+    }
+
     [LibraryImport("libc", EntryPoint = "lchown", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int lchown(string path, uint owner, uint group);
 }

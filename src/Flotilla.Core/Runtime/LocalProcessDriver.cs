@@ -122,6 +122,15 @@ public sealed class LocalProcessDriver : IRuntime
             env[secret.Variable] = secret.AsFile ? SecretFiles.Write(launch.Id, secret.Variable, value, workingDirectory, user) : value;
         }
         var command = CommandLine.Expand(launch.Command, launch.Env);
+        string? unreachable = null;
+        if (user is not null && env.TryGetValue("PATH", out var inherited))
+        {
+            // Flotilla's PATH may name directories the user cannot enter (root's ~/.pyenv/shims): a program found
+            // there would fail with "Permission denied", so the user's PATH leaves them out and finds the next one.
+            var entries = inherited.Split(':', StringSplitOptions.RemoveEmptyEntries);
+            env["PATH"] = string.Join(':', entries.Where(FileOwnership.ReachableByOthers));
+            unreachable = string.Join(':', entries.Where(e => !FileOwnership.ReachableByOthers(e)));
+        }
         env.TryGetValue("PATH", out var path);
         var program = CommandLine.Resolve(command[0], workingDirectory, path)
             ?? throw new InvalidOperationException($"command '{command[0]}' not found (searched PATH: {path})");
@@ -131,6 +140,10 @@ public sealed class LocalProcessDriver : IRuntime
             return PosixSpawn.Start(program, command.Skip(1).ToList(), env, workingDirectory, logPath);
         }
         FileOwnership.Give(logPath, user, FileOwnership.PrivateFile);
+        if (unreachable is { Length: > 0 })
+        {
+            File.AppendAllText(logPath, $"flotilla: left out of PATH, not reachable by {user.Name}: {unreachable}\n");
+        }
         // posix_spawn sets the process group, opens the log and changes directory as root; setpriv then
         // drops to the user (real, effective and saved ids; no supplementary groups, so no capabilities)
         // and execs the program: same pid, same group, so Flotilla's signals and waitpid work as before.
