@@ -23,7 +23,7 @@ public sealed class RuntimeSet : IRuntime
         string? swarmEndpoint = null, Action<string, string, bool>? record = null, Isolation.InstanceUsers? users = null)
     {
         _local = new LocalProcessDriver(stateDirectory, journal, time, secrets, Changed, users);
-        _docker = new Lazy<DockerDriver>(() => new DockerDriver(stateDirectory, journal, time, secrets, Changed, dockerEndpoint));
+        _docker = new Lazy<DockerDriver>(() => new DockerDriver(stateDirectory, journal, time, secrets, Changed, dockerEndpoint, users));
         _swarm = new Lazy<SwarmDriver>(() => new SwarmDriver(stateDirectory, time, secrets, Changed, swarmEndpoint ?? dockerEndpoint, record));
     }
 
