@@ -18,8 +18,7 @@ internal static class ServerCommand
         var data = new Option<string>("--data")
         {
             Description = "Where the store, artifacts, instance directories and logs go",
-            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("FLOTILLA_DATA")
-                ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "share", "flotilla"),
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("FLOTILLA_DATA") ?? DefaultDataDirectory(),
         };
         var listen = new Option<string>("--listen")
         {
@@ -34,7 +33,12 @@ internal static class ServerCommand
         var key = new Option<string?>("--tls-key") { Description = "PEM private key of --tls-cert (unencrypted)" };
         var tls = new Option<bool>("--tls") { Description = "Serve HTTPS even on loopback (a self-signed certificate kept in the data directory, unless --tls-cert)" };
         var insecure = new Option<bool>("--insecure-http") { Description = "Serve plain HTTP on a non-loopback address (tokens cross the network in clear text; for a TLS-terminating proxy in front)" };
-        var command = new Command("server", "Run the control plane: HTTP API, durable store, controllers; the data plane outlives it") { data, listen, metrics, certificate, key, tls, insecure };
+        var instanceUsers = new Option<string?>("--instance-users")
+        {
+            Description = "on (the default as root): each service's local instances run as a Unix user of their own; off: as Flotilla's user, not isolated from each other (also FLOTILLA_INSTANCE_USERS=off)",
+        };
+        instanceUsers.AcceptOnlyFromAmong("on", "off");
+        var command = new Command("server", "Run the control plane: HTTP API, durable store, controllers; the data plane outlives it") { data, listen, metrics, certificate, key, tls, insecure, instanceUsers };
         command.SetAction(async (parse, _) =>
         {
             if (!IPEndPoint.TryParse(parse.GetValue(listen)!, out var endpoint))
@@ -59,18 +63,29 @@ internal static class ServerCommand
                 Console.Error.WriteLine($"error: {e.Message}");
                 return 2;
             }
-            return await RunAsync(directory, endpoint, parse.GetValue(metrics), transport);
+            return await RunAsync(directory, endpoint, parse.GetValue(metrics), transport, parse.GetValue(instanceUsers));
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(string data, IPEndPoint listen, string? metrics, ApiTls? transport)
+    /// <summary>
+    /// ~/.local/share/flotilla; as root /var/lib/flotilla (unless the former exists already): root's home is
+    /// 0700, which instance users cannot pass through to reach their own files (see InstanceUsers).
+    /// </summary>
+    private static string DefaultDataDirectory()
+    {
+        var home = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "share", "flotilla");
+        return Environment.IsPrivilegedProcess && !Directory.Exists(home) ? "/var/lib/flotilla" : home;
+    }
+
+    private static async Task<int> RunAsync(string data, IPEndPoint listen, string? metrics, ApiTls? transport, string? instanceUsers)
     {
         using var stop = new ShutdownSignal();
         ControlPlanes planes;
         try
         {
-            planes = await ControlPlanes.StartAsync(new ControlPlaneOptions(data, SelfCommand()) { RouterArguments = metrics is null ? [] : ["--metrics", metrics] }, stop.Token);
+            var options = new ControlPlaneOptions(data, SelfCommand()) { RouterArguments = metrics is null ? [] : ["--metrics", metrics] };
+            planes = await ControlPlanes.StartAsync(instanceUsers is null ? options : options with { InstanceUsers = instanceUsers == "on" }, stop.Token);
         }
         catch (ControlPlaneException e)
         {

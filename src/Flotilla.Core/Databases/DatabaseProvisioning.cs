@@ -14,8 +14,9 @@ namespace Flotilla.Databases;
 /// and the running revision keeps serving.
 /// </summary>
 /// <param name="memberPorts">The ports of every server of an engine with replicas, in a fixed order (none for an external engine or one without replicas).</param>
+/// <param name="users">Whose a service's SQLite file is (its instance user), or null: Flotilla's own.</param>
 public sealed class DatabaseProvisioning(string dataDirectory, IDatabaseSecrets secrets, Func<IReadOnlySet<string>> secretNames, Func<IReadOnlySet<string>> runningEngines,
-    Func<string, IReadOnlyList<int>>? memberPorts = null)
+    Func<string, IReadOnlyList<int>>? memberPorts = null, Isolation.InstanceUsers? users = null)
 {
     private readonly HashSet<string> _withReplicas = new(StringComparer.Ordinal);
 
@@ -71,7 +72,7 @@ public sealed class DatabaseProvisioning(string dataDirectory, IDatabaseSecrets 
 
     private SqliteConnection ProvisionSqlite(DatabaseStep step)
     {
-        var connectionString = SqliteDatabases.Ensure(dataDirectory, step.Service, step.Database);
+        var connectionString = SqliteDatabases.Ensure(dataDirectory, step.Service, step.Database, users?.For(step.Service));
         SetIfChanged(DatabaseSecretNames.App(step.Service), connectionString);
         SetIfChanged(DatabaseSecretNames.Owner(step.Service), connectionString);
         // The control plane's own connection is not pooled: the file is not held open after the apply.

@@ -62,11 +62,12 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
         Events = events;
         _artifacts = new ArtifactStore(options.ArtifactsDirectory);
         Secrets = new Secrets.SecretStore(store, options.DataDirectory);
-        _databases = new DatabaseApplyStep(options.DataDirectory, Secrets, store);
+        var users = InstanceIsolation.Compose(options, events);
+        _databases = new DatabaseApplyStep(options.DataDirectory, Secrets, store, users);
         Engines = new Databases.Engines.EngineController(Path.Combine(options.DataDirectory, "engines"), _databases, (subject, message, warning) => events.Record(subject, message, warning), _time);
         _databases.Engines = Engines;
         _driver = new RuntimeSet(options.DataDirectory, new StoreJournal(store), _time, Secrets.Resolve, options.DockerEndpoint, options.SwarmEndpoint,
-            (subject, message, warning) => Events.Record(subject, message, warning));
+            (subject, message, warning) => Events.Record(subject, message, warning), users);
         _controller = new InstanceSetController(_driver, router, events, _time);
         _functions = new Controllers.Functions.FunctionController(router, Functions, Publish, events, _time);
         _queues = new Controllers.Queues.QueueDelivery(store, Functions, name => router.Endpoints.TryGetValue(name, out var port) ? port : null, events, _time);

@@ -29,6 +29,12 @@ public sealed record ControlPlaneOptions(string DataDirectory, IReadOnlyList<str
     /// <summary>The admin secret of the router replicas (FLOTILLA_ROUTERS_SECRET).</summary>
     public string? RouterReplicaSecret { get; init; } = Environment.GetEnvironmentVariable("FLOTILLA_ROUTERS_SECRET");
 
+    /// <summary>
+    /// Whether each service's local instances run as a Unix user of their own when Flotilla runs as root
+    /// (<c>flotilla server --instance-users off</c>, or FLOTILLA_INSTANCE_USERS=off: they share Flotilla's user, with a warning).
+    /// </summary>
+    public bool InstanceUsers { get; init; } = !string.Equals(Environment.GetEnvironmentVariable("FLOTILLA_INSTANCE_USERS"), "off", StringComparison.OrdinalIgnoreCase);
+
     /// <summary>The default for <c>up</c>: .flotilla/ beside the spec file, like .terraform/ or .git/.</summary>
     public static ControlPlaneOptions For(Model.SystemSpec spec) => new(Path.Combine(spec.Directory, ".flotilla"));
 }

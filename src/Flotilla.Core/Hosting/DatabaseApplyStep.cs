@@ -8,7 +8,7 @@ namespace Flotilla.Hosting;
 /// <see cref="IDatabaseSecrets"/>, and the errors of <see cref="DatabaseProvisioning"/> as the
 /// control plane's (a failed migration is the spec's fault: Invalid; an engine away: Unavailable).
 /// </summary>
-internal sealed class DatabaseApplyStep(string dataDirectory, Secrets.SecretStore secrets, Store.StateStore store) : IDatabaseSecrets
+internal sealed class DatabaseApplyStep(string dataDirectory, Secrets.SecretStore secrets, Store.StateStore store, Isolation.InstanceUsers? users = null) : IDatabaseSecrets
 {
     /// <summary>How long an apply waits for an engine Flotilla runs to accept connections (its first start includes initdb).</summary>
     public static readonly TimeSpan EngineStartTimeout = TimeSpan.FromSeconds(90);
@@ -27,7 +27,7 @@ internal sealed class DatabaseApplyStep(string dataDirectory, Secrets.SecretStor
             return spec;
         }
         var engines = Engines ?? throw new InvalidOperationException("the engine controller is not wired");
-        var provisioning = new DatabaseProvisioning(dataDirectory, this, () => store.Secrets().Select(s => s.Name).ToHashSet(StringComparer.Ordinal), () => engines.Running, engines.MemberPorts);
+        var provisioning = new DatabaseProvisioning(dataDirectory, this, () => store.Secrets().Select(s => s.Name).ToHashSet(StringComparer.Ordinal), () => engines.Running, engines.MemberPorts, users);
         try
         {
             var used = spec.EngineList.Where(e => spec.Services.Any(s => s.Database?.Engine == e.Name)).ToList();

@@ -1,11 +1,14 @@
 using System.Collections.Concurrent;
+using Flotilla.Isolation;
 
 namespace Flotilla.Runtime;
 
 /// <summary>
 /// Runs each instance as its own local process: its own process group (so a stop reaches every
 /// child), working directory, port, environment and log file. Output goes straight to the log
-/// file, not through Flotilla, so instances do not depend on its pipes.
+/// file, not through Flotilla, so instances do not depend on its pipes. With instance users (Flotilla
+/// as root), each service's instances run as its own Unix user, and their directories, logs and
+/// secret files are that user's alone: see <see cref="InstanceUsers"/>.
 /// </summary>
 public sealed class LocalProcessDriver : IRuntime
 {
@@ -18,14 +21,17 @@ public sealed class LocalProcessDriver : IRuntime
     private readonly string _instancesDirectory;
     private readonly string _logsDirectory;
     private readonly IInstanceJournal _journal;
+    private readonly InstanceUsers _users;
 
     private readonly Func<Secrets.SecretRef, string>? _secrets;
 
     /// <param name="secrets">Resolves a secret's value when an instance starts (the control plane's secret store, or the file).</param>
     /// <param name="changed">Shared with the other runtimes of a control plane, so one wake-up covers them all.</param>
+    /// <param name="users">Who instances run as (null: Flotilla's own user, as a driver alone in a test).</param>
     public LocalProcessDriver(string stateDirectory, IInstanceJournal? journal = null, TimeProvider? time = null, Func<Secrets.SecretRef, string>? secrets = null,
-        WakeSignal? changed = null)
+        WakeSignal? changed = null, InstanceUsers? users = null)
     {
+        _users = users ?? InstanceUsers.Shared("a driver without instance users");
         Changed = changed ?? new WakeSignal();
         _secrets = secrets;
         _time = time ?? TimeProvider.System;
@@ -34,6 +40,12 @@ public sealed class LocalProcessDriver : IRuntime
         _logsDirectory = Path.Combine(stateDirectory, "logs");
         Directory.CreateDirectory(_instancesDirectory);
         Directory.CreateDirectory(_logsDirectory);
+        if (_users.Off is null)
+        {
+            // Instance users pass through to their own directories, but cannot list anyone's.
+            File.SetUnixFileMode(_instancesDirectory, FileOwnership.Traversable);
+            File.SetUnixFileMode(_logsDirectory, FileOwnership.Traversable);
+        }
         _cgroups = Cgroups.Detect(out var unavailable);
         LimitsUnavailable = unavailable;
     }
@@ -55,10 +67,16 @@ public sealed class LocalProcessDriver : IRuntime
         _instances[launch.Id] = instance;
         try
         {
+            var user = _users.For(launch.Service);
             Directory.CreateDirectory(workingDirectory);
             Directory.CreateDirectory(Path.GetDirectoryName(logPath)!);
+            if (user is not null)
+            {
+                FileOwnership.Give(workingDirectory, user, FileOwnership.Private);
+                FileOwnership.Give(Path.GetDirectoryName(logPath)!, user, FileOwnership.Private);
+            }
             InstanceLogs.Prune(Path.GetDirectoryName(logPath)!, _instances.Keys);
-            var pid = Spawn(launch, workingDirectory, logPath, _secrets);
+            var pid = Spawn(launch, workingDirectory, logPath, _secrets, user, _users.Launcher);
             var startTime = Posix.StartTime(pid);
             _journal.Started(launch, pid, startTime, initial.StartedAt);
             instance.Update(s => s with { Pid = pid, ProcessStartTime = startTime });
@@ -76,7 +94,7 @@ public sealed class LocalProcessDriver : IRuntime
         Changed.Set();
     }
 
-    private static int Spawn(InstanceLaunch launch, string workingDirectory, string logPath, Func<Secrets.SecretRef, string>? secrets)
+    private static int Spawn(InstanceLaunch launch, string workingDirectory, string logPath, Func<Secrets.SecretRef, string>? secrets, InstanceUser? user, string launcher)
     {
         var env = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (System.Collections.DictionaryEntry entry in Environment.GetEnvironmentVariables())
@@ -87,6 +105,12 @@ public sealed class LocalProcessDriver : IRuntime
         {
             env.Remove(name);
         }
+        if (user is not null)
+        {
+            // Flotilla's own HOME (root's) is closed to the user: the working directory is its private home.
+            env["HOME"] = workingDirectory;
+            env["USER"] = env["LOGNAME"] = user.Name;
+        }
         foreach (var (name, value) in launch.Env)
         {
             env[name] = value;
@@ -95,14 +119,36 @@ public sealed class LocalProcessDriver : IRuntime
         foreach (var secret in launch.Secrets ?? [])
         {
             var value = (secrets ?? throw new InvalidOperationException($"secret {secret.Variable}: this driver has no secret store")).Invoke(secret);
-            env[secret.Variable] = secret.AsFile ? SecretFiles.Write(launch.Id, secret.Variable, value, workingDirectory) : value;
+            env[secret.Variable] = secret.AsFile ? SecretFiles.Write(launch.Id, secret.Variable, value, workingDirectory, user) : value;
         }
         var command = CommandLine.Expand(launch.Command, launch.Env);
+        string? unreachable = null;
+        if (user is not null && env.TryGetValue("PATH", out var inherited))
+        {
+            // Flotilla's PATH may name directories the user cannot enter (root's ~/.pyenv/shims): a program found
+            // there would fail with "Permission denied", so the user's PATH leaves them out and finds the next one.
+            var entries = inherited.Split(':', StringSplitOptions.RemoveEmptyEntries);
+            env["PATH"] = string.Join(':', entries.Where(FileOwnership.ReachableByOthers));
+            unreachable = string.Join(':', entries.Where(e => !FileOwnership.ReachableByOthers(e)));
+        }
         env.TryGetValue("PATH", out var path);
         var program = CommandLine.Resolve(command[0], workingDirectory, path)
             ?? throw new InvalidOperationException($"command '{command[0]}' not found (searched PATH: {path})");
-        File.AppendAllText(logPath, $"--- {DateTimeOffset.UtcNow:O} flotilla: starting {launch.Id} (revision {launch.Revision}) on port {launch.Port}: {string.Join(' ', command)}\n");
-        return PosixSpawn.Start(program, command.Skip(1).ToList(), env, workingDirectory, logPath);
+        File.AppendAllText(logPath, $"--- {DateTimeOffset.UtcNow:O} flotilla: starting {launch.Id} (revision {launch.Revision}) on port {launch.Port}{(user is null ? "" : $" as {user.Name}")}: {string.Join(' ', command)}\n");
+        if (user is null)
+        {
+            return PosixSpawn.Start(program, command.Skip(1).ToList(), env, workingDirectory, logPath);
+        }
+        FileOwnership.Give(logPath, user, FileOwnership.PrivateFile);
+        if (unreachable is { Length: > 0 })
+        {
+            File.AppendAllText(logPath, $"flotilla: left out of PATH, not reachable by {user.Name}: {unreachable}\n");
+        }
+        // posix_spawn sets the process group, opens the log and changes directory as root; setpriv then
+        // drops to the user (real, effective and saved ids; no supplementary groups, so no capabilities)
+        // and execs the program: same pid, same group, so Flotilla's signals and waitpid work as before.
+        var inUser = new List<string> { "--reuid", user.Uid.ToString(System.Globalization.CultureInfo.InvariantCulture), "--regid", user.Gid.ToString(System.Globalization.CultureInfo.InvariantCulture), "--clear-groups", "--", program };
+        return PosixSpawn.Start(launcher, [.. inUser, .. command.Skip(1)], env, workingDirectory, logPath);
     }
 
     /// <summary>

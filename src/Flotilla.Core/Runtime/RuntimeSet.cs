@@ -20,10 +20,10 @@ public sealed class RuntimeSet : IRuntime
     /// <param name="swarmEndpoint">A Swarm manager's engine (null: the same default as Docker's).</param>
     /// <param name="record">Where the runtimes tell what they saw happen (a node lost, a task moved).</param>
     public RuntimeSet(string stateDirectory, IInstanceJournal journal, TimeProvider time, Func<Secrets.SecretRef, string> secrets, string? dockerEndpoint = null,
-        string? swarmEndpoint = null, Action<string, string, bool>? record = null)
+        string? swarmEndpoint = null, Action<string, string, bool>? record = null, Isolation.InstanceUsers? users = null)
     {
-        _local = new LocalProcessDriver(stateDirectory, journal, time, secrets, Changed);
-        _docker = new Lazy<DockerDriver>(() => new DockerDriver(stateDirectory, journal, time, secrets, Changed, dockerEndpoint));
+        _local = new LocalProcessDriver(stateDirectory, journal, time, secrets, Changed, users);
+        _docker = new Lazy<DockerDriver>(() => new DockerDriver(stateDirectory, journal, time, secrets, Changed, dockerEndpoint, users));
         _swarm = new Lazy<SwarmDriver>(() => new SwarmDriver(stateDirectory, time, secrets, Changed, swarmEndpoint ?? dockerEndpoint, record));
     }
 

@@ -44,9 +44,11 @@ public sealed partial class StateStore : IDisposable
             connection.Dispose();
             throw;
         }
-        if (created)
+        // The WAL and its index hold the latest writes and were created before any chmod (with the umask's 0644): private
+        // too, also in a store made by an older version (instance users would otherwise read them, see Isolation/InstanceUsers).
+        foreach (var file in new[] { path, path + "-wal", path + "-shm" }.Where(File.Exists))
         {
-            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         }
         return new StateStore(connection, path, created);
     }

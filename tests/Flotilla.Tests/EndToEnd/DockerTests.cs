@@ -269,5 +269,14 @@ public sealed class DockerTests : IAsyncLifetime
             }
         }
         Assert.Equal(Plane.Status().Services.Single().Instances.Select(i => i.Id).Order(), written);
+        if (Environment.IsPrivilegedProcess)
+        {
+            // As the service's local instances would: its instance user owns the mounted directory, and the containers run as it.
+            var uid = File.ReadAllLines("/etc/passwd").Select(l => l.Split(':')).Single(f => f[0] == Flotilla.Isolation.InstanceUsers.NameOf(DataDirectory, "notes"))[2];
+            foreach (var pid in Plane.Status().Services.Single().Instances.Select(i => i.Pid))
+            {
+                Assert.StartsWith($"Uid:\t{uid}\t{uid}\t", File.ReadAllLines($"/proc/{pid}/status").Single(l => l.StartsWith("Uid:", StringComparison.Ordinal)), StringComparison.Ordinal);
+            }
+        }
     }
 }

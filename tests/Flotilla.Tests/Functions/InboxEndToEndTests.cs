@@ -15,7 +15,7 @@ public sealed class InboxEndToEndTests
     public async Task DroppedFiles_AreEachHandled_NoneLost_WhenTheServerIsKilledMidDelivery_NorTakenHalfWritten()
     {
         using var harness = new ServerHarness();
-        var output = Path.Combine(harness.SpecDirectory, "deliveries.txt");
+        var output = QueueApp.Output(Path.Combine(harness.SpecDirectory, "deliveries.txt"));
         var inbox = Path.Combine(harness.SpecDirectory, "inbox");
         Directory.CreateDirectory(Path.Combine(harness.SpecDirectory, "fn"));
         Directory.CreateDirectory(inbox);

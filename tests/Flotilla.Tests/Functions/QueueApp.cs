@@ -6,6 +6,18 @@ namespace Flotilla.Tests.Functions;
 /// </summary>
 internal static class QueueApp
 {
+    /// <summary>
+    /// The output file, made before the function starts and writable by anyone: as root, each function runs as a Unix
+    /// user of its own (Isolation/InstanceUsers), which may not create files in the test's directory.
+    /// </summary>
+    public static string Output(string path)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllText(path, "");
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.OtherRead | UnixFileMode.OtherWrite);
+        return path;
+    }
+
     public const string Source = """
         import os, sys, time, threading
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer

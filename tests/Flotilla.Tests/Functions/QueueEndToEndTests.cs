@@ -28,7 +28,7 @@ public sealed class QueueEndToEndTests
     {
         using var dir = new TempDirectory("flotilla-queue");
         dir.Write("fn/app.py", QueueApp.Source);
-        var output = Path.Combine(dir.Path, "deliveries.txt");
+        var output = QueueApp.Output(Path.Combine(dir.Path, "deliveries.txt"));
         await using var plane = await ControlPlane.StartAsync(new ControlPlaneOptions(Path.Combine(dir.Path, "data")));
         try
         {
@@ -68,7 +68,7 @@ public sealed class QueueEndToEndTests
     public async Task AServerKilledMidDelivery_LosesNoMessage_AndNeverDeliversOneTwiceAtOnce()
     {
         using var harness = new ServerHarness();
-        var output = Path.Combine(harness.SpecDirectory, "deliveries.txt");
+        var output = QueueApp.Output(Path.Combine(harness.SpecDirectory, "deliveries.txt"));
         Directory.CreateDirectory(Path.Combine(harness.SpecDirectory, "fn"));
         File.WriteAllText(Path.Combine(harness.SpecDirectory, "fn", "app.py"), QueueApp.Source);
         // Each delivery takes 2 s; a lease lasts hold budget + timeout + 10 s = 16 s.
@@ -109,7 +109,7 @@ public sealed class QueueEndToEndTests
     {
         using var dir = new TempDirectory("flotilla-queue-keys");
         dir.Write("fn/app.py", QueueApp.Source);
-        var output = Path.Combine(dir.Path, "deliveries.txt");
+        var output = QueueApp.Output(Path.Combine(dir.Path, "deliveries.txt"));
         await using var plane = await ControlPlane.StartAsync(new ControlPlaneOptions(Path.Combine(dir.Path, "data")));
         try
         {

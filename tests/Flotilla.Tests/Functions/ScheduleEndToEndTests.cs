@@ -18,7 +18,7 @@ public sealed class ScheduleEndToEndTests
     {
         using var dir = new TempDirectory("flotilla-schedule");
         dir.Write("fn/app.py", QueueApp.Source);
-        var output = Path.Combine(dir.Path, "runs.txt");
+        var output = QueueApp.Output(Path.Combine(dir.Path, "runs.txt"));
         var yaml = $$"""
             name: schedule-test
             functions:

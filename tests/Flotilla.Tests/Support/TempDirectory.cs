@@ -28,5 +28,10 @@ public sealed class TempDirectory : IDisposable
         catch (DirectoryNotFoundException)
         {
         }
+        // Control planes run as root give each service a Unix user of its own, kept by design: a test's are removed with its directory.
+        if (Environment.IsPrivilegedProcess && File.ReadAllText("/etc/passwd").Contains(" of " + Path, StringComparison.Ordinal))
+        {
+            global::Flotilla.Isolation.InstanceUsers.RemoveUnder(Path);
+        }
     }
 }

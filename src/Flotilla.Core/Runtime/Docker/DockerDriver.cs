@@ -34,11 +34,13 @@ public sealed class DockerDriver : IRuntime
     private readonly string? _endpoint;
     private readonly SemaphoreSlim _connecting = new(1, 1);
     private DockerEngine? _engine;
+    private readonly Isolation.InstanceUsers? _users;
     private bool _leaveRunning;
 
     public DockerDriver(string stateDirectory, IInstanceJournal? journal = null, TimeProvider? time = null, Func<Secrets.SecretRef, string>? secrets = null,
-        WakeSignal? changed = null, string? endpoint = null)
+        WakeSignal? changed = null, string? endpoint = null, Isolation.InstanceUsers? users = null)
     {
+        _users = users;
         Changed = changed ?? new WakeSignal();
         _time = time ?? TimeProvider.System;
         _journal = journal ?? NoJournal.Instance;
@@ -124,12 +126,14 @@ public sealed class DockerDriver : IRuntime
             var image = launch.Image ?? ContainerImages.For(artifact);
             await File.AppendAllTextAsync(logPath, $"--- {DateTimeOffset.UtcNow:O} flotilla: starting {launch.Id} (revision {launch.Revision}) on port {launch.Port} in a container of {image}: {string.Join(' ', command)}\n");
             var binds = new List<string>();
+            var user = _users?.For(launch.Service);
+            var sqlite = false;
             foreach (var secret in launch.Secrets ?? [])
             {
                 var value = (_secrets ?? throw new InvalidOperationException($"secret {secret.Variable}: this driver has no secret store")).Invoke(secret);
                 if (secret.AsFile)
                 {
-                    var path = SecretFiles.Write(launch.Id, secret.Variable, value, Path.GetTempPath());
+                    var path = SecretFiles.Write(launch.Id, secret.Variable, value, Path.GetTempPath(), user);
                     binds.Add($"{path}:{path}:ro");
                     env[secret.Variable] = path;
                 }
@@ -141,6 +145,7 @@ public sealed class DockerDriver : IRuntime
                         // The service's SQLite file lives under the server's data directory; its directory (for WAL's
                         // side files too) is mounted at the same path, so the connection string holds in the container.
                         binds.Add($"{directory}:{directory}");
+                        sqlite = true;
                     }
                 }
             }
@@ -151,6 +156,10 @@ public sealed class DockerDriver : IRuntime
                 Cmd = command.Count == 0 ? null : command,
                 Env = env.Select(e => $"{e.Key}={e.Value}").ToList(),
                 WorkingDir = WorkingDirectory,
+                // The mounted SQLite directory is the service's instance user's (0700): the container runs as that user,
+                // as the service's local instances do, so what it writes there is theirs too. Other containers keep
+                // the image's user (root in flotilla-base; kept apart by their namespaces, not by a Unix user).
+                User = sqlite && user is not null ? FormattableString.Invariant($"{user.Uid}:{user.Gid}") : "",
                 StopSignal = "SIGTERM",
                 Labels = new Dictionary<string, string>
                 {

@@ -1,0 +1,60 @@
+using System.Runtime.InteropServices;
+
+namespace Flotilla.Isolation;
+
+/// <summary>
+/// Gives a path to an instance user with a private mode (chown + chmod; .NET has no chown). Only
+/// root may do this, which is the only case in which <see cref="InstanceUsers"/> hands out users.
+/// </summary>
+public static partial class FileOwnership
+{
+    public const UnixFileMode Private = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+    public const UnixFileMode PrivateFile = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+
+    /// <summary>Owner rwx, others may pass through (x) but not list: how a parent of private directories is opened to instance users.</summary>
+    public const UnixFileMode Traversable = Private | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
+
+    /// <summary>Makes <paramref name="path"/> the user's with <paramref name="mode"/>; throws IOException naming the path and errno.</summary>
+    public static void Give(string path, InstanceUser user, UnixFileMode mode)
+    {
+        // lchown: a symlink planted in an instance's directory must not make root chown its target.
+        if (lchown(path, (uint)user.Uid, (uint)user.Gid) != 0)
+        {
+            throw new IOException($"cannot give {path} to instance user {user.Name} ({user.Uid}): {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+        }
+        File.SetUnixFileMode(path, mode);
+    }
+
+    /// <summary>Adds o+x (and g+x) to a directory of Flotilla's own, so instance users can reach what is below it.</summary>
+    public static void OpenForTraversal(string directory)
+    {
+        var mode = File.GetUnixFileMode(directory);
+        if ((mode & (UnixFileMode.OtherExecute | UnixFileMode.GroupExecute)) != (UnixFileMode.OtherExecute | UnixFileMode.GroupExecute))
+        {
+            File.SetUnixFileMode(directory, mode | UnixFileMode.OtherExecute | UnixFileMode.GroupExecute);
+        }
+    }
+
+    /// <summary>Whether any user may pass through <paramref name="directory"/> and every directory above it (o+x all the way).</summary>
+    public static bool ReachableByOthers(string directory)
+    {
+        try
+        {
+            for (var d = Path.GetFullPath(directory); d is not null; d = Path.GetDirectoryName(d))
+            {
+                if (!Directory.Exists(d) || (File.GetUnixFileMode(d) & UnixFileMode.OtherExecute) == 0)
+                {
+                    return false;
+                }
+            }
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "lchown", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int lchown(string path, uint owner, uint group);
+}
