@@ -103,5 +103,11 @@ public sealed class ConfigSecretsTests
             }
         }
         Assert.Contains((await harness.JsonAsync("history", "--audit", "--env", "prod")).AsArray(), a => (string?)a!["detail"] == "secret db-password: version 2");
+
+        // Stopping everything removes the last instance's secret file too (it is in memory, outside any directory a test removes).
+        var lastKeyFile = Variable(next, "TLS_KEY");
+        Assert.True(File.Exists(lastKeyFile), lastKeyFile);
+        Assert.Equal(0, (await Cli("shutdown", "--stop-all")).Code);
+        await Eventually.Until(() => !File.Exists(lastKeyFile) && !Directory.Exists(Path.GetDirectoryName(lastKeyFile)), ServerHarness.Wait, "the last instance's secret file to be removed at shutdown --stop-all");
     }
 }
