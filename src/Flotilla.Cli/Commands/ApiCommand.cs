@@ -12,6 +12,7 @@ internal static class ApiCommand
     public static readonly Option<string?> Server = new("--server") { Description = "The server's URL (default: FLOTILLA_SERVER, then the config file)", Recursive = true };
     public static readonly Option<string?> Token = new("--token") { Description = "The bearer token (default: FLOTILLA_TOKEN, then the config file)", Recursive = true };
     public static readonly Option<string?> Environment = new("--env", "-e") { Description = "The environment to act on (the server runs each side by side; default: its first)", Recursive = true };
+    public static readonly Option<string?> Cluster = new("--cluster") { Description = "In an environment over clusters: the cluster to act on (see 'flotilla clusters')", Recursive = true };
     public static readonly Option<string?> Tenant = new("--tenant") { Description = "The tenant to act in, for a server-wide token (a tenant's token acts in its own; default: default)", Recursive = true };
     public static readonly Option<string> Output = new("--output", "-o") { Description = "Output format: table (for people) or json (for scripts)", DefaultValueFactory = _ => "table", Recursive = true };
 
@@ -36,6 +37,7 @@ internal static class ApiCommand
         command.Options.Add(Token);
         command.Options.Add(Environment);
         command.Options.Add(Tenant);
+        command.Options.Add(Cluster);
         command.Options.Add(Output);
         command.SetAction((parse, cancellationToken) => RunAsync(parse, action, cancellationToken));
         return command;
@@ -47,7 +49,7 @@ internal static class ApiCommand
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stop.Token);
         try
         {
-            using var client = new ApiClient(ClientConfig.Resolve(parse.GetValue(Server), parse.GetValue(Token)), parse.GetValue(Environment), parse.GetValue(Tenant));
+            using var client = new ApiClient(ClientConfig.Resolve(parse.GetValue(Server), parse.GetValue(Token)), parse.GetValue(Environment), parse.GetValue(Tenant), parse.GetValue(Cluster));
             return await action(parse, client, parse.GetValue(Output) == "json", linked.Token);
         }
         catch (ApiException e)

@@ -34,14 +34,15 @@ public sealed class ApiServer : IAsyncDisposable
     public static Task<ApiServer> StartAsync(ControlPlane plane, System.Net.IPEndPoint listen, CancellationToken cancellationToken = default) =>
         StartAsync(ControlPlanes.Of(plane), listen, cancellationToken);
 
-    public static async Task<ApiServer> StartAsync(ControlPlanes planes, System.Net.IPEndPoint listen, CancellationToken cancellationToken = default)
+    /// <param name="federations">The environments run over clusters (null: none can be; a spec with clusters is refused by the control plane).</param>
+    public static async Task<ApiServer> StartAsync(ControlPlanes planes, System.Net.IPEndPoint listen, CancellationToken cancellationToken = default, Federation.Federations? federations = null)
     {
         var plane = planes.Root;
         var builder = Router.EmbeddedWebApp.CreateBuilder();
         // Only what went wrong reaches the server's output: an unexpected failure must never be silent.
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddSingleton(planes);
-        builder.Services.AddSingleton<IControlPlaneBinder>(new ControlPlaneBinder(planes));
+        builder.Services.AddSingleton<IControlPlaneBinder>(new ControlPlaneBinder(planes, federations));
 
         builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer((doc, _, _) =>
         {
@@ -75,7 +76,7 @@ public sealed class ApiServer : IAsyncDisposable
         });
         app.MapOpenApi("/{documentName}/openapi.json");
         app.MapGet("/healthz", () => Results.Text("ok\n"));
-        ApiEndpoints.Map(app, planes, server._shutdown);
+        ApiEndpoints.Map(app, planes, server._shutdown, federations);
         Dashboard.DashboardAssets.Map(app);
         await app.StartAsync(cancellationToken);
         var address = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
