@@ -170,9 +170,12 @@ internal sealed class ClusterWorker : IAsyncDisposable
             seen = seen with { Progress = progress, Health = ClusterHealth.Progressing, HealthDetail = null, Reachable = true, Cause = null, Failures = 0, RetryAt = null };
         }
         catch (Exception e) when (e is ControlPlaneException { Kind: ControlPlaneError.Unavailable } or DockerUnavailableException
+            // An engine client connected before the engine went away fails with the transport's own exception.
+            or HttpRequestException or IOException or System.Net.Sockets.SocketException or TimeoutException
             || e is OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
-            var cause = e is OperationCanceledException ? $"its apply did not finish within {_options.ApplyTimeout.TotalSeconds:0} s" : e.Message;
+            var cause = e is OperationCanceledException ? $"its apply did not finish within {_options.ApplyTimeout.TotalSeconds:0} s"
+                : e is ControlPlaneException or DockerUnavailableException ? e.Message : $"its engine failed during the apply: {e.GetType().Name}: {e.InnerException?.Message ?? e.Message}";
             seen = Unreached(seen, cause);
         }
         catch (Exception e) when (e is ControlPlaneException or SpecException or ArtifactBuildException or Store.StaleRevisionException)
