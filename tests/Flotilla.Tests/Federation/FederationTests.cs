@@ -138,7 +138,7 @@ public sealed class FederationTests : IDisposable
 
         var refused = await Apply(Spec(Serves, "  - { name: here, kind: local }\n  - { name: eu, kind: kubernetes }", instances: 0));
         Assert.Equal(HttpStatusCode.UnprocessableEntity, refused.StatusCode);
-        Assert.Contains($"{file}:12:29: clusters.eu.kind: a Kubernetes context cannot be a cluster yet", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Contains($"{file}:12:23: clusters.eu.kind: a Kubernetes context cannot be a cluster yet", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Null(federations.Find(null));
         Assert.False(Directory.Exists(Path.Combine(_dir.Path, "data", "federations", "_base", "clusters")));
 
@@ -151,7 +151,7 @@ public sealed class FederationTests : IDisposable
 
         // A cluster keeps its target; a spec without clusters cannot replace a federated environment: both refused, nothing changed.
         var moved = await Apply(Spec(Serves, "  - { name: here, kind: docker }\n  - { name: also, kind: local }", instances: 0));
-        Assert.Equal(HttpStatusCode.UnprocessableEntity, moved.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, moved.StatusCode);
         Assert.Contains("cluster 'here' was local at this machine and would be docker", await moved.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         var plain = await Apply("name: fed\nservices:\n  web: { command: [x], instances: 0 }\n");
         Assert.Equal(HttpStatusCode.Conflict, plain.StatusCode);
