@@ -28,15 +28,15 @@ internal static class ClusterJudgement
                 waiting.Add($"{service.Name} {rollout.CurrentReady}/{rollout.Desired} ready ({rollout.State}{(rollout.Waiting is { } w ? $": {w}" : "")})");
             }
         }
+        // Counts, not the services' problem notes: a note of an earlier crash loop (the revision rolled back from) outlives it.
         var status = plane.Status();
-        if (waiting.Count == 0 && status.AllReady)
+        var shortOf = status.Services.Where(s => s.Ready < s.Desired).ToList();
+        if (waiting.Count == 0 && shortOf.Count == 0)
         {
             return (ClusterHealth.Healthy, null);
         }
-        if (waiting.Count == 0)
-        {
-            waiting.AddRange(status.Services.Where(s => s.Ready != s.Desired || s.Problem is not null).Select(s => $"{s.Name} {s.Ready}/{s.Desired} ready{(s.Problem is { } p ? $": {p}" : "")}"));
-        }
+        waiting.AddRange(shortOf.Where(s => waiting.All(w => !w.StartsWith(s.Name + " ", StringComparison.Ordinal)))
+            .Select(s => $"{s.Name} {s.Ready}/{s.Desired} ready{(s.Problem is { } p ? $": {p}" : "")}"));
         var detail = string.Join("; ", waiting);
         return now - appliedAt > deadline
             ? (ClusterHealth.Failed, $"not ready within the deadline of {deadline.TotalMinutes:0.#} min: {detail}")

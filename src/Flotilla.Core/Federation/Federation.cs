@@ -266,10 +266,11 @@ public sealed class Federation : IAsyncDisposable
         }
         var observed = Observations();
         var steps = FederationPlanner.Plan(desired, observed, _time.GetUtcNow()).ToDictionary(s => s.Cluster, StringComparer.Ordinal);
-        var clusters = desired.Targets.Where(t => _workers.ContainsKey(t.Name)).Select(target =>
+        // A cluster added or dropped by an apply under way has no worker yet, or no more: it is left out of this snapshot.
+        var clusters = desired.Targets.Select(t => _workers.TryGetValue(t.Name, out var worker) ? (Target: t, worker.Plane) : default).Where(c => c.Plane is not null).Select(c =>
         {
+            var (target, plane) = c;
             var seen = observed.GetValueOrDefault(target.Name) ?? ClusterObservation.Initial(ProgressOf(target.Name));
-            var plane = _workers[target.Name].Plane;
             var services = plane.Status().Services.Select(s => new ClusterServiceStatus(s.Name, s.Desired, s.Ready, s.Revision, s.Endpoint)).ToList();
             var step = steps[target.Name];
             return new ClusterStatus(target.Name, target.Kind, target.Endpoint, seen.Progress.Revision, seen.Progress.PlaneRevision, seen.Reachable,

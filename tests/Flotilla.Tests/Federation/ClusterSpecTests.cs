@@ -72,9 +72,9 @@ public sealed class ClusterSpecTests
     [InlineData("  - name: eu\n    kind: kubernetes\n", 11, 11, "a Kubernetes context cannot be a cluster yet")]
     [InlineData("  - name: eu\n    kind: swarn\n", 11, 11, "unknown kind 'swarn'")]
     [InlineData("  - name: eu\n", 10, 5, "missing: say what runs this cluster's instances")]
-    [InlineData("  - name: eu\n    kind: swarm\n    endpoint: /run/eu.sock\n", 11, 15, "is not an engine endpoint")]
+    [InlineData("  - name: eu\n    kind: swarm\n    endpoint: /run/eu.sock\n", 12, 15, "is not an engine endpoint")]
     [InlineData("  - name: eu\n    kind: local\n    replicas: 2\n", 12, 5, "unknown key 'replicas'")]
-    [InlineData("  - name: eu\n    kind: local\n    services: { api: { instances: 1 } }\n", 12, 21, "unknown service 'api'")]
+    [InlineData("  - name: eu\n    kind: local\n    services: { api: { instances: 1 } }\n", 12, 22, "unknown service 'api'")]
     [InlineData("  - name: here\n    kind: docker\n", 10, 5, "cluster 'here' is listed twice")]
     [InlineData("  - name: eu\n    kind: local\n", 10, 5, "port 7300 (the endpoint of 'web') is already the endpoint of 'web' of cluster 'here'")]
     public void AMistakeInACluster_IsRefused_AtItsPosition(string second, int line, int column, string message)

@@ -51,6 +51,22 @@ public sealed class FederationTests : IDisposable
     private const string Crashes = """[python3, -c, "import sys; sys.exit(3)"]""";
     private const string TwoLocal = "  - { name: canary, kind: local }\n  - { name: main, kind: local }";
 
+    /// <summary>Waits as <see cref="Eventually.Until(Func{bool}, TimeSpan, string)"/> does; on a timeout, says what every cluster was doing and what happened.</summary>
+    private static async Task UntilAsync(Flotilla.Federation.Federation federation, Func<bool> condition, string what)
+    {
+        try
+        {
+            await Eventually.Until(condition, Long, what);
+        }
+        catch (TimeoutException e)
+        {
+            var clusters = federation.Status().Clusters.Select(c => $"{c.Name}: revision {c.Revision}, {c.Health}, reachable {c.Reachable}, {c.Next}: {c.Reason}; "
+                + string.Join("; ", c.Conditions.Select(x => $"{x.Type} {x.Reason} {x.Message}")) + $"; services {string.Join(", ", c.Services.Select(s => $"{s.Name} {s.Ready}/{s.Desired} {s.Revision}"))}");
+            var events = federation.Clusters.SelectMany(c => federation.Plane(c)!.Events.Since(0).Select(x => $"[{c}] {x.At:HH:mm:ss.fff} {x.Subject}: {x.Message}"));
+            throw new TimeoutException($"{e.Message}\n{string.Join("\n", clusters)}\n{string.Join("\n", events.TakeLast(60))}", e);
+        }
+    }
+
     private ApplyRequest Request(string yaml) => new(yaml, _dir.Write("flotilla.yaml", yaml), null, null, "test");
 
     [Fact]
@@ -60,7 +76,7 @@ public sealed class FederationTests : IDisposable
         try
         {
             await federation.ApplyAsync(Request(Spec(Serves, TwoLocal, "release: { clusters: ordered }")));
-            await Eventually.Until(() => federation.Status().AllHealthy, Long, "both clusters to run revision 1 ready");
+            await UntilAsync(federation, () => federation.Status().AllHealthy, "both clusters to run revision 1 ready");
             var events = federation.Events.Since(0);
             var canaryReady = events.First(e => e.Message == "cluster 'canary' runs revision 1 ready").Sequence;
             var mainGot = events.First(e => e.Message.StartsWith("cluster 'main' got revision 1", StringComparison.Ordinal)).Sequence;
@@ -70,7 +86,7 @@ public sealed class FederationTests : IDisposable
 
             // Revision 2 cannot start: the canary's rolling update rolls back at its deadline, and the release stops there.
             await federation.ApplyAsync(Request(Spec(Crashes, TwoLocal, "release: { clusters: ordered }")));
-            await Eventually.Until(() => federation.Status().Clusters[1].Next == "halted", Long, "the main cluster to be halted");
+            await UntilAsync(federation, () => federation.Status().Clusters[1].Next == "halted", "the main cluster to be halted");
             var status = federation.Status();
             var canary = status.Clusters[0];
             Assert.Equal(("failed", 2L), (canary.Health, canary.Revision));
@@ -87,7 +103,7 @@ public sealed class FederationTests : IDisposable
 
             // A fixed revision 3 goes through again, canary first.
             await federation.ApplyAsync(Request(Spec(ServesV2, TwoLocal, "release: { clusters: ordered }")));
-            await Eventually.Until(() => federation.Status() is { Revision: 3, AllHealthy: true }, Long, "both clusters to run revision 3 ready");
+            await UntilAsync(federation, () => federation.Status() is { Revision: 3, AllHealthy: true }, "both clusters to run revision 3 ready");
         }
         finally
         {
@@ -105,7 +121,7 @@ public sealed class FederationTests : IDisposable
         try
         {
             await federation.ApplyAsync(Request(Spec(Serves, clusters)));
-            await Eventually.Until(() => federation.Status().Clusters is [{ Health: "healthy" }, { Reachable: false }], Long, "'here' to run ready while 'box' is marked unreachable");
+            await UntilAsync(federation, () => federation.Status().Clusters is [{ Health: "healthy" }, { Reachable: false }], "'here' to run ready while 'box' is marked unreachable");
             var box = federation.Status().Clusters[1];
             Assert.Contains(box.Conditions, c => c.Type == ConditionType.Unreachable && c.Message.Contains($"no socket at {socket}", StringComparison.Ordinal));
             Assert.Equal(0, box.Revision);
@@ -115,7 +131,7 @@ public sealed class FederationTests : IDisposable
             Assert.Contains(federation.Plane("box")!.Events.Since(0), e => e.Subject == "federation" && e.Message.Contains("cannot be reached", StringComparison.Ordinal));
 
             File.CreateSymbolicLink(socket, "/var/run/docker.sock");
-            await Eventually.Until(() => federation.Status().AllHealthy, Long, "'box' to answer and run revision 1 ready");
+            await UntilAsync(federation, () => federation.Status().AllHealthy, "'box' to answer and run revision 1 ready");
             Assert.Equal("docker", Assert.Single(federation.Plane("box")!.State.Services).RuntimeName);
             Assert.Contains(federation.Events.Since(0), e => e.Message.StartsWith("cluster 'box' answers again", StringComparison.Ordinal));
         }
@@ -138,7 +154,7 @@ public sealed class FederationTests : IDisposable
 
         var refused = await Apply(Spec(Serves, "  - { name: here, kind: local }\n  - { name: eu, kind: kubernetes }", instances: 0));
         Assert.Equal(HttpStatusCode.UnprocessableEntity, refused.StatusCode);
-        Assert.Contains($"{file}:12:23: clusters.eu.kind: a Kubernetes context cannot be a cluster yet", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Contains($"{file}:12:23: clusters.eu.kind: a Kubernetes context cannot be a cluster yet", await TextAsync(refused), StringComparison.Ordinal);
         Assert.Null(federations.Find(null));
         Assert.False(Directory.Exists(Path.Combine(_dir.Path, "data", "federations", "_base", "clusters")));
 
@@ -152,7 +168,7 @@ public sealed class FederationTests : IDisposable
         // A cluster keeps its target; a spec without clusters cannot replace a federated environment: both refused, nothing changed.
         var moved = await Apply(Spec(Serves, "  - { name: here, kind: docker }\n  - { name: also, kind: local }", instances: 0));
         Assert.Equal(HttpStatusCode.BadRequest, moved.StatusCode);
-        Assert.Contains("cluster 'here' was local at this machine and would be docker", await moved.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Contains("cluster 'here' was local at this machine and would be docker", await TextAsync(moved), StringComparison.Ordinal);
         var plain = await Apply("name: fed\nservices:\n  web: { command: [x], instances: 0 }\n");
         Assert.Equal(HttpStatusCode.Conflict, plain.StatusCode);
         Assert.Equal(1, federations.Find(null)!.Desired!.Number);
@@ -160,13 +176,18 @@ public sealed class FederationTests : IDisposable
         // Every other verb answers for one cluster, named with X-Flotilla-Cluster.
         var unnamed = await http.GetAsync("v1/status");
         Assert.Equal(HttpStatusCode.NotFound, unnamed.StatusCode);
-        Assert.Contains("runs over clusters (here, also): name one with --cluster", await unnamed.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Contains("runs over clusters (here, also): name one with --cluster", await TextAsync(unnamed), StringComparison.Ordinal);
         using var one = new HttpRequestMessage(HttpMethod.Get, "v1/status") { Headers = { { Federations.ClusterHeader, "also" } } };
         var named = await http.SendAsync(one);
         Assert.Equal(HttpStatusCode.OK, named.StatusCode);
         Assert.Contains("\"web\"", await named.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         await federations.StopDataPlanesAsync();
     }
+
+    /// <summary>An answer's JSON as text, without JSON's escapes of quotes (problem details quote names).</summary>
+    private static async Task<string> TextAsync(HttpResponseMessage response) =>
+        System.Text.Json.Nodes.JsonNode.Parse(await response.Content.ReadAsStringAsync())!
+            .ToJsonString(new System.Text.Json.JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
 
     public void Dispose() => _dir.Dispose();
 }
