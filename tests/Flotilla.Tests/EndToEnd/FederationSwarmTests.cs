@@ -2,6 +2,7 @@ using Flotilla.Conditions;
 using Flotilla.Federation;
 using Flotilla.Hosting;
 using Flotilla.Tests.Support;
+using Xunit.Abstractions;
 
 namespace Flotilla.Tests.EndToEnd;
 
@@ -13,7 +14,7 @@ namespace Flotilla.Tests.EndToEnd;
 /// new revision when its manager is back. About a minute on two cores.
 /// </summary>
 [Collection(ProcessHeavy.Name)]
-public sealed class FederationSwarmTests : IAsyncLifetime
+public sealed class FederationSwarmTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(120);
     private readonly TempDirectory _dir = new("flotilla-fedswarm");
@@ -94,8 +95,10 @@ public sealed class FederationSwarmTests : IAsyncLifetime
         await Task.WhenAll(_eu.UpAsync(1), _us.UpAsync(1));
         _federation = await Flotilla.Federation.Federation.StartAsync(Path.Combine(_dir.Path, "fed"), new ControlPlaneOptions(Path.Combine(_dir.Path, "data")),
             new FederationOptions { Tick = TimeSpan.FromMilliseconds(200), ProbeInterval = TimeSpan.FromMilliseconds(500), FirstBackoff = TimeSpan.FromMilliseconds(500), MaxBackoff = TimeSpan.FromSeconds(4) });
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         await ApplyAsync("1");
         await Eventually.Until(() => _federation.Status().AllHealthy, Wait, "every cluster to run revision 1 ready");
+        output.WriteLine($"revision 1 ready on all three clusters {clock.ElapsedMilliseconds} ms after the apply");
         Assert.Equal((2, 2), (Cluster("eu").Ready, Cluster("eu").Desired));
         foreach (var cluster in new[] { "here", "eu", "us" })
         {
@@ -104,9 +107,11 @@ public sealed class FederationSwarmTests : IAsyncLifetime
 
         // The eu swarm's manager goes away, and revision 2 is applied.
         await _eu.StopNodeAsync(1);
+        clock.Restart();
         await ApplyAsync("2");
         await Eventually.Until(async () => Cluster("here") is { Revision: 2, Health: "healthy" } && Cluster("us") is { Revision: 2, Health: "healthy" }
             && await AnswerAsync("here") == "web 2" && await AnswerAsync("us") == "web 2", Wait, "'here' and 'us' to run revision 2 while eu is down");
+        output.WriteLine($"revision 2 served by 'here' and 'us' {clock.ElapsedMilliseconds} ms after the apply, with eu's manager down");
         Assert.Equal((false, 1L), (Cluster("eu").Reachable, Cluster("eu").Revision));
         // Marked by the apply that failed on it, or by a probe; the probes after it say what the engine client says.
         await Eventually.Until(() => Cluster("eu").Conditions.Any(c => c.Type == ConditionType.Unreachable && c.Message.Contains("no socket at /run/flotilla-swarm-lab7/node1.sock", StringComparison.Ordinal)),
@@ -117,8 +122,14 @@ public sealed class FederationSwarmTests : IAsyncLifetime
 
         // Its manager back: eu answers, gets revision 2 and runs it, ready, at its own count.
         await _eu.StartNodeAsync(1);
+        clock.Restart();
         await Eventually.Until(async () => _federation.Status().AllHealthy && _federation.Status().Clusters.All(c => c.Revision == 2) && await AnswerAsync("eu") == "web 2",
             Wait, "eu to run revision 2 ready once its manager is back");
+        output.WriteLine($"eu served revision 2 {clock.ElapsedMilliseconds} ms after its manager was back (lab.sh start-node returned)");
+        foreach (var e in _federation.Events.Since(0))
+        {
+            output.WriteLine($"{e.At:HH:mm:ss.fff} {(e.Warning ? "warning " : "")}{e.Subject}: {e.Message}");
+        }
         Assert.Equal((2, 2), (Cluster("eu").Ready, Cluster("eu").Desired));
         Assert.Contains(_federation.Events.Since(0), e => e.Message.StartsWith("cluster 'eu' answers again", StringComparison.Ordinal));
     }
