@@ -44,8 +44,10 @@ public sealed class FederationCliTests
         Assert.True(code == 1 && output.Contains("runs over clusters (first, second): name one with --cluster NAME", StringComparison.Ordinal), output);
 
         // A restarted server finds both clusters and adopts their instances (same pids).
-        server.Interrupt();
-        Assert.Equal(0, await server.WaitForExitAsync(ServerHarness.Wait));
+        (code, output) = await harness.CliAsync("shutdown");
+        Assert.True(code == 0, output);
+        var exited = await Task.WhenAny(server.WaitForExitAsync(ServerHarness.Wait), Task.Delay(ServerHarness.Wait + TimeSpan.FromSeconds(5)));
+        Assert.True(exited is Task<int> { IsCompletedSuccessfully: true, Result: 0 }, $"the server did not exit after 'shutdown':\n{server.Output}");
         await harness.StartServerAsync();
         await Eventually.Until(async () => (await harness.JsonAsync("clusters"))["clusters"]!.AsArray().All(c => (string)c!["health"]! == "healthy"),
             ServerHarness.Wait, "both clusters healthy after the restart");
