@@ -13,21 +13,26 @@
 #   lab.sh down              remove everything: daemons, namespaces, bridge, data, iptables rule
 #
 # Every node has its own data-root, exec-root, socket and pidfile under $LAB_DIR and $LAB_RUN.
-# Addresses are in 10.231.0.0/24 (bridge 10.231.0.1, node N at 10.231.0.(10+N)): namespaces this
+# Addresses are in 10.231.K.0/24 (bridge 10.231.K.1, node N at 10.231.K.(10+N); K from FLOTILLA_LAB, default 0): namespaces this
 # script makes itself; the host reaches them through the bridge. Two facts of this machine shape it:
 # dockerd is started with `nsenter --net` (`ip netns exec` remounts /sys, and dockerd then fails with
 # "Devices cgroup isn't mounted"), and forwarding on the bridge is accepted explicitly (the host's own
 # dockerd sets the FORWARD policy to DROP).
 set -euo pipefail
 
-LAB_DIR=${LAB_DIR:-/var/lib/flotilla-swarm-lab}
-LAB_RUN=${LAB_RUN:-/run/flotilla-swarm-lab}
-BRIDGE=flt-lab0
-NET=10.231.0
+# Several labs side by side (two swarms for federation): FLOTILLA_LAB=K (1..250) gives lab K its own
+# bridge, namespaces, subnet 10.231.K.0/24 and directories; K=0, the default, is the one lab as before.
+LAB=${FLOTILLA_LAB:-0}
+[[ "$LAB" =~ ^[0-9]+$ ]] && [ "$LAB" -le 250 ] || { echo "swarm-lab: FLOTILLA_LAB must be 0..250, got '$LAB'" >&2; exit 2; }
+if [ "$LAB" = 0 ]; then SUFFIX=""; PREFIX=flt-lab; else SUFFIX=$LAB; PREFIX=flt-lab$LAB; fi
+LAB_DIR=${LAB_DIR:-/var/lib/flotilla-swarm-lab$SUFFIX}
+LAB_RUN=${LAB_RUN:-/run/flotilla-swarm-lab$SUFFIX}
+BRIDGE=flt-lab$LAB
+NET=10.231.$LAB
 ZONES=(a b c d e f)
 
-log() { echo "swarm-lab: $*" >&2; }
-ns() { echo "flt-lab-n$1"; }
+log() { echo "swarm-lab$SUFFIX: $*" >&2; }
+ns() { echo "$PREFIX-n$1"; }
 addr() { echo "$NET.$((10 + $1))"; }
 sock() { echo "$LAB_RUN/node$1.sock"; }
 dk() { local n=$1; shift; docker -H "unix://$(sock "$n")" "$@"; }
@@ -75,8 +80,8 @@ up() {
   iptables -I FORWARD -i "$BRIDGE" -o "$BRIDGE" -j ACCEPT
   for n in $(seq 1 "$count"); do
     ip netns add "$(ns "$n")"
-    ip link add "flt-lab-v$n" type veth peer name eth0 netns "$(ns "$n")"
-    ip link set "flt-lab-v$n" master "$BRIDGE" up
+    ip link add "$PREFIX-v$n" type veth peer name eth0 netns "$(ns "$n")"
+    ip link set "$PREFIX-v$n" master "$BRIDGE" up
     ip -n "$(ns "$n")" addr add "$(addr "$n")/24" dev eth0
     ip -n "$(ns "$n")" link set eth0 up
     ip -n "$(ns "$n")" link set lo up
@@ -116,7 +121,7 @@ down() {
     # A daemon's own network namespaces and mounts of its exec-root stay behind when it is killed.
     { grep -o " $LAB_RUN/n$n[^ ]*\| $LAB_DIR/node$n[^ ]*" /proc/mounts || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
     ip netns del "$(ns "$n")" 2>/dev/null || true
-    ip link del "flt-lab-v$n" 2>/dev/null || true
+    ip link del "$PREFIX-v$n" 2>/dev/null || true
   done
   if ip link show "$BRIDGE" >/dev/null 2>&1; then
     iptables -D FORWARD -i "$BRIDGE" -o "$BRIDGE" -j ACCEPT 2>/dev/null || true
@@ -131,8 +136,8 @@ case "${1:-}" in
   load) shift; load "$@" ;;
   stop-node) stop_daemon "$2" ;;
   start-node) start_daemon "$2" ;;
-  cut-node) ip link set "flt-lab-v$2" down ;;
-  mend-node) ip link set "flt-lab-v$2" up ;;
+  cut-node) ip link set "$PREFIX-v$2" down ;;
+  mend-node) ip link set "$PREFIX-v$2" up ;;
   endpoint) echo "unix://$(sock "$2")" ;;
   down) down ;;
   *) sed -n '2,15p' "$0" >&2; exit 2 ;;

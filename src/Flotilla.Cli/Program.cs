@@ -23,6 +23,7 @@ var root = new RootCommand("Flotilla: run a system of microservices as many inst
     GitOpsCommand.Create(),
     QueueCommand.Create(),
     ImageCommand.Create(),
+    ClusterCommands.Create(),
 };
 foreach (var command in ChangeCommands.Create().Concat(InspectCommands.Create()).Concat(EnvironmentCommands.Create()).Concat(ConfigCommands.Create()).Concat(DatabaseCommands.Create()))
 {

@@ -16,7 +16,8 @@ internal sealed class ApiClient : IDisposable
 
     /// <param name="environment">The environment every request acts on (sent as X-Flotilla-Environment); null: the server's first.</param>
     /// <param name="tenant">The tenant a server-wide token acts in (sent as X-Flotilla-Tenant); null: default, or the token's own.</param>
-    public ApiClient(ClientConfig config, string? environment = null, string? tenant = null)
+    /// <param name="cluster">In an environment over clusters, the cluster every request acts on (sent as X-Flotilla-Cluster).</param>
+    public ApiClient(ClientConfig config, string? environment = null, string? tenant = null, string? cluster = null)
     {
         _config = config;
         _tenant = tenant;
@@ -41,6 +42,10 @@ internal sealed class ApiClient : IDisposable
         if (tenant is not null)
         {
             _http.DefaultRequestHeaders.Add(Api.ApiAuth.TenantHeader, tenant);
+        }
+        if (cluster is not null)
+        {
+            _http.DefaultRequestHeaders.Add(Federation.Federations.ClusterHeader, cluster);
         }
     }
 

@@ -14,6 +14,7 @@ internal static class ApiCommand
     public static readonly Option<string?> Fingerprint = new("--fingerprint") { Description = "The SHA-256 fingerprint the server's certificate must have, as 'flotilla server' prints it (default: FLOTILLA_FINGERPRINT, then the config file's, for its server)", Recursive = true };
     public static readonly Option<string?> CaFile = new("--ca-file") { Description = "A PEM file of the CA the server's certificate must chain to (default: FLOTILLA_CA_FILE, then the config file's, for its server)", Recursive = true };
     public static readonly Option<string?> Environment = new("--env", "-e") { Description = "The environment to act on (the server runs each side by side; default: its first)", Recursive = true };
+    public static readonly Option<string?> Cluster = new("--cluster") { Description = "In an environment over clusters: the cluster to act on (see 'flotilla clusters')", Recursive = true };
     public static readonly Option<string?> Tenant = new("--tenant") { Description = "The tenant to act in, for a server-wide token (a tenant's token acts in its own; default: default)", Recursive = true };
     public static readonly Option<string> Output = new("--output", "-o") { Description = "Output format: table (for people) or json (for scripts)", DefaultValueFactory = _ => "table", Recursive = true };
 
@@ -40,6 +41,7 @@ internal static class ApiCommand
         command.Options.Add(CaFile);
         command.Options.Add(Environment);
         command.Options.Add(Tenant);
+        command.Options.Add(Cluster);
         command.Options.Add(Output);
         command.SetAction((parse, cancellationToken) => RunAsync(parse, action, cancellationToken));
         return command;
@@ -51,7 +53,7 @@ internal static class ApiCommand
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stop.Token);
         try
         {
-            using var client = new ApiClient(ClientConfig.Resolve(parse.GetValue(Server), parse.GetValue(Token), parse.GetValue(Fingerprint), parse.GetValue(CaFile)), parse.GetValue(Environment), parse.GetValue(Tenant));
+            using var client = new ApiClient(ClientConfig.Resolve(parse.GetValue(Server), parse.GetValue(Token), parse.GetValue(Fingerprint), parse.GetValue(CaFile)), parse.GetValue(Environment), parse.GetValue(Tenant), parse.GetValue(Cluster));
             return await action(parse, client, parse.GetValue(Output) == "json", linked.Token);
         }
         catch (ApiException e)

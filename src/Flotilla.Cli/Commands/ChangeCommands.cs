@@ -22,7 +22,8 @@ internal static class ChangeCommands
         }
         catch (ApiException e) when (e.Status == System.Net.HttpStatusCode.NotFound)
         {
-            return 0;
+            // An environment over clusters has its own revisions; any other one not run yet is at 0.
+            return await ClusterCommands.FederationAsync(client, ct) is { } federation ? federation.Revision : 0;
         }
     }
 
@@ -59,6 +60,10 @@ internal static class ChangeCommands
             {
                 SpecErrorPrinter.PrintWarnings(result.Warnings);
                 Console.WriteLine(result.Unchanged ? $"unchanged: revision {result.Revision} already is this spec" : $"revision {result.Revision} applied: {result.Summary}");
+            }
+            if (parse.GetValue(wait) && parse.GetValue(ApiCommand.Cluster) is null && await ClusterCommands.FederationAsync(client, ct) is not null)
+            {
+                return await ClusterCommands.WaitAsync(client, result.Revision, json, ct);
             }
             return parse.GetValue(wait) ? await WaitConvergedAsync(client, json, ct) : 0;
         }, file, basedOn, wait, revision);

@@ -93,9 +93,12 @@ internal static class ServerCommand
             return 1;
         }
         var stopDataPlane = false;
+        Federation.Federations? federations = null;
         try
         {
-            await using var api = await ApiServer.StartAsync(planes, listen, transport?.Certificate, stop.Token);
+            // Environments over clusters: each cluster's control plane re-adopts what it ran.
+            federations = await Federation.Federations.StartAsync(new ControlPlaneOptions(data, SelfCommand()), cancellationToken: stop.Token);
+            await using var api = await ApiServer.StartAsync(planes, listen, transport?.Certificate, stop.Token, federations);
             Console.WriteLine($"flotilla server listening on {api.Url} (data: {data})");
             transport?.Announce(api.Url, listen);
             Credentials(planes.Root, api.Url, transport?.Fingerprint);
@@ -117,10 +120,15 @@ internal static class ServerCommand
             {
                 Console.WriteLine("stopping every instance (draining first) and the router...");
                 await planes.StopDataPlanesAsync();
+                await federations.StopDataPlanesAsync();
             }
         }
         finally
         {
+            if (federations is not null)
+            {
+                await federations.DisposeAsync();
+            }
             await planes.DisposeAsync();
         }
         Console.WriteLine(stopDataPlane ? "stopped everything" : "control plane stopped; the router and instances keep serving, and the next 'flotilla server' on this data directory adopts them");

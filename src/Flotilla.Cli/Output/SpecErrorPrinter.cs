@@ -13,7 +13,13 @@ internal static class SpecErrorPrinter
     {
         try
         {
-            return SpecLoader.Load(path, environment);
+            var spec = SpecLoader.Load(path, environment);
+            if (spec.Clusters.Count > 0)
+            {
+                // Each cluster's own spec, so validate finds what an apply would refuse (ports two clusters share, an image on a local one).
+                _ = ClusterOverlay.All(spec);
+            }
+            return spec;
         }
         catch (SpecException e)
         {

@@ -11,7 +11,7 @@ namespace Flotilla.Api;
 /// <summary>The routes of /v1. Handlers are thin: parse, call the control plane, shape the answer.</summary>
 internal static class ApiEndpoints
 {
-    public static void Map(WebApplication app, ControlPlanes planes, TaskCompletionSource<bool> shutdown)
+    public static void Map(WebApplication app, ControlPlanes planes, TaskCompletionSource<bool> shutdown, Federation.Federations? federations = null)
     {
         var v1 = app.MapGroup("/v1");
         v1.MapGet("/status", (ControlPlane plane) => Results.Json(SystemView.From(plane.Status()), ApiJson.Options)).WithSummary("The system: services, instances, zones, revision.");
@@ -48,6 +48,10 @@ internal static class ApiEndpoints
             if (named is not null && body.Environment is not null && named != body.Environment)
             {
                 return ApiErrors.Result(StatusCodes.Status400BadRequest, $"the request names environment '{named}' but the apply is for '{body.Environment}'");
+            }
+            if (federations is not null && await FederationEndpoints.ApplyAsync(context, planes, federations, body, body.Environment ?? named) is { } federated)
+            {
+                return federated;
             }
             var plane = await planes.ForAsync(ApiAuth.Tenant(context), body.Environment ?? named, create: true, context.RequestAborted);
             var result = await plane.ApplyAsync(new ApplyRequest(body.Spec, body.File, body.Environment ?? named, body.BasedOn, ApiAuth.Actor(context), body.GitCommit),
@@ -95,6 +99,10 @@ internal static class ApiEndpoints
         FlagEndpoints.Map(v1);
         GitOpsEndpoints.Map(v1);
         EnvironmentEndpoints.Map(v1, planes);
+        if (federations is not null)
+        {
+            FederationEndpoints.Map(v1, federations);
+        }
         ConfigEndpoints.Map(v1);
         RouterEndpoints.Map(v1);
         QueueEndpoints.Map(v1);

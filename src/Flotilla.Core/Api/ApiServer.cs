@@ -34,18 +34,20 @@ public sealed class ApiServer : IAsyncDisposable
     public static Task<ApiServer> StartAsync(ControlPlane plane, System.Net.IPEndPoint listen, CancellationToken cancellationToken = default) =>
         StartAsync(ControlPlanes.Of(plane), listen, cancellationToken);
 
-    public static Task<ApiServer> StartAsync(ControlPlanes planes, System.Net.IPEndPoint listen, CancellationToken cancellationToken = default) =>
-        StartAsync(planes, listen, null, cancellationToken);
+    /// <param name="federations">The environments run over clusters (null: none can be; a spec with clusters is refused by the control plane).</param>
+    public static Task<ApiServer> StartAsync(ControlPlanes planes, System.Net.IPEndPoint listen, CancellationToken cancellationToken = default, Federation.Federations? federations = null) =>
+        StartAsync(planes, listen, null, cancellationToken, federations);
 
     /// <param name="certificate">Serves HTTPS with it (TLS 1.2 or later); null: plain HTTP (<see cref="Tls.ApiTransport"/> decides which).</param>
-    public static async Task<ApiServer> StartAsync(ControlPlanes planes, System.Net.IPEndPoint listen, System.Security.Cryptography.X509Certificates.X509Certificate2? certificate, CancellationToken cancellationToken = default)
+    /// <param name="federations">The environments run over clusters (null: none can be; a spec with clusters is refused by the control plane).</param>
+    public static async Task<ApiServer> StartAsync(ControlPlanes planes, System.Net.IPEndPoint listen, System.Security.Cryptography.X509Certificates.X509Certificate2? certificate, CancellationToken cancellationToken = default, Federation.Federations? federations = null)
     {
         var plane = planes.Root;
         var builder = Router.EmbeddedWebApp.CreateBuilder();
         // Only what went wrong reaches the server's output: an unexpected failure must never be silent.
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddSingleton(planes);
-        builder.Services.AddSingleton<IControlPlaneBinder>(new ControlPlaneBinder(planes));
+        builder.Services.AddSingleton<IControlPlaneBinder>(new ControlPlaneBinder(planes, federations));
 
         builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer((doc, _, _) =>
         {
@@ -85,7 +87,7 @@ public sealed class ApiServer : IAsyncDisposable
         });
         app.MapOpenApi("/{documentName}/openapi.json");
         app.MapGet("/healthz", () => Results.Text("ok\n"));
-        ApiEndpoints.Map(app, planes, server._shutdown);
+        ApiEndpoints.Map(app, planes, server._shutdown, federations);
         Dashboard.DashboardAssets.Map(app);
         await app.StartAsync(cancellationToken);
         var address = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

@@ -23,4 +23,7 @@ public enum ConditionType
 
     /// <summary>GitOps: a flag was changed at runtime.</summary>
     FlagDrift,
+
+    /// <summary>Federation: a cluster's engine does not answer; retried with back-off while the other clusters go on.</summary>
+    Unreachable,
 }

@@ -355,8 +355,14 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
     internal Task<ApplyResult> ApplyAsync(SystemSpec spec, string actor = "test", CancellationToken cancellationToken = default) =>
         ApplyAsync(spec, new ApplyRequest($"# spec '{spec.Name}' built in memory", spec.File, spec.Environment, null, actor), null, cancellationToken);
 
-    private async Task<ApplyResult> ApplyAsync(SystemSpec spec, ApplyRequest request, Action<string>? progress, CancellationToken cancellationToken)
+    /// <summary>Applies a spec already parsed (and overlaid: a federation's cluster), recording <paramref name="request"/>'s YAML as its text.</summary>
+    internal async Task<ApplyResult> ApplyAsync(SystemSpec spec, ApplyRequest request, Action<string>? progress, CancellationToken cancellationToken)
     {
+        if (spec.Clusters.Count > 0)
+        {
+            throw new ControlPlaneException($"spec '{spec.Name}' declares clusters ({string.Join(", ", spec.Clusters.Select(c => c.Name))}): one control plane runs one of them; apply it to a server ('flotilla server', then 'flotilla apply'), which runs one per cluster",
+                ControlPlaneError.Invalid);
+        }
         // A stale apply is refused before it builds anything.
         ThrowIfStale(request.BasedOn);
         // Builds take seconds: they run outside the lock, so that a release's abort or any other

@@ -7,20 +7,25 @@ internal static class EnvironmentReader
 {
     private static readonly IReadOnlyDictionary<string, string> NoEnv = new SortedDictionary<string, string>(StringComparer.Ordinal);
 
-    public static EnvironmentSpec Read(SpecReader reader, string name, YamlNode node)
+    public static EnvironmentSpec Read(SpecReader reader, string name, YamlNode node) => ReadOverlay(reader, name, $"environments.{name}", node, SpecKeys.Environment);
+
+    /// <summary>
+    /// An overlay at <paramref name="path"/> (an environment, or a cluster: <see cref="ClusterReader"/>) with the
+    /// keys <paramref name="keys"/> allows; keys that are not overlay values are the caller's to read.
+    /// </summary>
+    public static EnvironmentSpec ReadOverlay(SpecReader reader, string name, string path, YamlNode node, IReadOnlyCollection<string>? keys)
     {
-        var path = $"environments.{name}";
         var services = new SortedDictionary<string, ServiceOverlaySpec>(StringComparer.Ordinal);
         if (SpecReader.IsNull(node))
         {
             return new EnvironmentSpec(name, null, NoEnv, services, reader.At(node));
         }
-        var values = ReadOverlay(reader, path, node, SpecKeys.Environment);
+        var values = ReadValues(reader, path, node, keys);
         if (values.Services is { } servicesNode)
         {
             foreach (var (service, serviceNode, _) in reader.Mapping(servicesNode, $"{path}.services", null))
             {
-                var overlay = ReadOverlay(reader, $"{path}.services.{service}", serviceNode, SpecKeys.ServiceOverlay);
+                var overlay = ReadValues(reader, $"{path}.services.{service}", serviceNode, SpecKeys.ServiceOverlay);
                 services[service] = new ServiceOverlaySpec(overlay.Instances, overlay.Env, overlay.Resources, reader.At(serviceNode), overlay.Database);
             }
         }
@@ -31,7 +36,7 @@ internal static class EnvironmentReader
         IReadOnlyList<EngineSpec>? Engines = null, DatabaseOverlaySpec? Database = null);
 
     /// <summary>The values an overlay may set; <paramref name="keys"/> says which are allowed at this level.</summary>
-    private static OverlayValues ReadOverlay(SpecReader reader, string path, YamlNode node, IReadOnlyCollection<string> keys)
+    private static OverlayValues ReadValues(SpecReader reader, string path, YamlNode node, IReadOnlyCollection<string>? keys)
     {
         var values = new OverlayValues(null, NoEnv, null, null);
         foreach (var (key, value, _) in reader.Mapping(node, path, keys))
@@ -47,7 +52,8 @@ internal static class EnvironmentReader
                 "resources" => values with { Resources = ServiceReader.ReadResources(reader, value, $"{path}.resources") },
                 "engines" => values with { Engines = DatabaseReader.Engines(reader, value, $"{path}.engines") },
                 "database" => values with { Database = DatabaseReader.Overlay(reader, value, $"{path}.database") },
-                _ => values with { Services = value },
+                "services" => values with { Services = value },
+                _ => values,
             };
         }
         return values;

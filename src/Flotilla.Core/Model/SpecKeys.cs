@@ -6,7 +6,7 @@ namespace Flotilla.Model;
 /// </summary>
 public static class SpecKeys
 {
-    public static readonly string[] Root = ["name", "runtime", "zones", "engines", "services", "environments", "flags", "functions"];
+    public static readonly string[] Root = ["name", "runtime", "zones", "engines", "services", "environments", "flags", "functions", "clusters", "release"];
     public static readonly string[] Service = ["build", "command", "image", "files", "instances", "http", "env", "resources", "dependsOn", "references", "timeouts", "restart", "rollout", "secrets", "database"];
     public static readonly string[] Function = ["build", "command", "image", "files", "http", "env", "references", "timeouts", "restart", "rollout", "secrets", "trigger", "scale", "timeout", "memory", "hold", "retry"];
     public static readonly string[] Trigger = ["http", "queue", "files", "schedule"];
@@ -42,6 +42,8 @@ public static class SpecKeys
     public static readonly string[] Compare = ["p95", "successRate", "rankTest"];
     public static readonly string[] Webhook = ["url", "timeout"];
     public static readonly string[] Environment = ["runtime", "instances", "zones", "env", "engines", "services", "flags", "portOffset"];
+    public static readonly string[] Cluster = ["name", "kind", "endpoint", "instances", "zones", "env", "services", "portOffset"];
+    public static readonly string[] Release = ["clusters", "deadline"];
     public static readonly string[] Flags = ["file", "port", "strict"];
     public static readonly string[] ServiceOverlay = ["instances", "env", "resources", "database"];
     public static readonly string[] DatabaseOverlay = ["engine"];

@@ -37,6 +37,8 @@ public static class SpecLoader
         FlagsDeclaration? flags = null;
         IReadOnlyList<EngineSpec> engines = [];
         var services = new List<ServiceSpec>();
+        IReadOnlyList<ClusterSpec> clusters = [];
+        ClusterReleaseSpec? release = null;
         var environments = new Dictionary<string, EnvironmentSpec>(StringComparer.Ordinal);
         var seen = new HashSet<string>();
         foreach (var (key, value, _) in reader.Mapping(root, "", SpecKeys.Root))
@@ -81,6 +83,12 @@ public static class SpecLoader
                         }
                     }
                     break;
+                case "clusters":
+                    clusters = ClusterReader.Read(reader, value);
+                    break;
+                case "release":
+                    release = ClusterReader.Release(reader, value);
+                    break;
                 case "environments":
                     foreach (var (envName, envNode) in NamedEntries(reader, value, "environments", "environment"))
                     {
@@ -118,13 +126,14 @@ public static class SpecLoader
         {
             reader.Error(flags.At, "flags.port", $"port {flagPort} is already an endpoint of service '{clash.Name}'; the flag service needs its own port");
         }
+        ClusterReader.Check(reader, services, clusters, release);
         if (reader.Errors.Count > 0)
         {
             throw new SpecException(reader.Errors);
         }
 
         var ordered = SpecChecks.DependencyOrder(services);
-        var spec = new SystemSpec(name!, directory, file, ordered, environments, environment, zones, flagSet, runtime, engines.Count == 0 ? null : engines) { Warnings = [.. reader.Warnings] };
+        var spec = new SystemSpec(name!, directory, file, ordered, environments, environment, zones, flagSet, runtime, engines.Count == 0 ? null : engines) { Warnings = [.. reader.Warnings], Clusters = clusters, ClusterRelease = release ?? ClusterReleaseSpec.Parallel };
         if (overlay is null)
         {
             return SqliteNeedsOneMachine(ImagesNeedDocker(spec));
@@ -141,8 +150,13 @@ public static class SpecLoader
     }
 
     /// <summary>An <c>image:</c> runs only in a container engine: on local processes it is refused where it is declared.</summary>
-    private static SystemSpec ImagesNeedDocker(SystemSpec spec)
+    internal static SystemSpec ImagesNeedDocker(SystemSpec spec)
     {
+        if (spec.Clusters.Count > 0)
+        {
+            // Each cluster runs on its own kind: ClusterOverlay checks them one by one.
+            return spec;
+        }
         var errors = spec.Services.Where(s => s.Image is not null && !RuntimeKind.IsContainer(spec.RuntimeName))
             .Select(s => new SpecError(s.At, $"services.{s.Name}.image",
                 $"runs image '{s.Image}', which needs 'runtime: docker' or 'swarm' ({(spec.Environment is { } e ? $"environment '{e}'" : "this spec")} runs on {spec.RuntimeName})"))

@@ -27,6 +27,12 @@ public sealed record SystemSpec(
 
     public ServiceSpec? Find(string service) => Services.FirstOrDefault(s => s.Name == service);
 
+    /// <summary>The targets a federated system runs on (<c>clusters:</c>), in release order; empty: this control plane's own runtime.</summary>
+    public IReadOnlyList<ClusterSpec> Clusters { get; init; } = [];
+
+    /// <summary>How a release reaches the <see cref="Clusters"/>.</summary>
+    public ClusterReleaseSpec ClusterRelease { get; init; } = ClusterReleaseSpec.Parallel;
+
     /// <summary>What the spec's files may not mean as written but are used anyway (flag rules flagd serves although broken), by file, line and column.</summary>
     public IReadOnlyList<SpecError> Warnings { get; init; } = [];
 }

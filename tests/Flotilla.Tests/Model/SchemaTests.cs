@@ -36,6 +36,8 @@ public sealed class SchemaTests
             (SpecKeys.Compare, Def("analysis").GetProperty("properties").GetProperty("compare")),
             (SpecKeys.Webhook, Def("analysis").GetProperty("properties").GetProperty("webhooks").GetProperty("items")),
             (SpecKeys.Environment, environment),
+            (SpecKeys.Cluster, Def("cluster")),
+            (SpecKeys.Release, Schema.GetProperty("properties").GetProperty("release")),
             (SpecKeys.ServiceOverlay, environment.GetProperty("properties").GetProperty("services").GetProperty("additionalProperties")),
             (SpecKeys.Secret, service.GetProperty("properties").GetProperty("secrets").GetProperty("additionalProperties")),
             (SpecKeys.Flags, Def("flags").GetProperty("oneOf")[1]),

@@ -7,10 +7,13 @@ namespace Flotilla.Tests.Support;
 /// in its own network namespace), with Flotilla's base image loaded into every node. Made for one
 /// test class and removed whole after it: daemons, namespaces, bridge, data.
 /// </summary>
-public sealed class SwarmLab : IAsyncDisposable
+public sealed class SwarmLab(int lab = 0) : IAsyncDisposable
 {
     private static readonly string Script = Path.Combine(Repository.Root, "deploy", "swarm-lab", "lab.sh");
     private bool _up;
+
+    /// <summary>Which lab (FLOTILLA_LAB): 0 is the one lab; others run beside it, each on 10.231.LAB.0/24.</summary>
+    public int Lab { get; } = lab;
 
     public string Manager { get; private set; } = "";
 
@@ -26,11 +29,14 @@ public sealed class SwarmLab : IAsyncDisposable
     /// <summary>Cuts a node off the network: its tasks run on but nothing reaches them (connections hang, not refused).</summary>
     public Task CutNodeAsync(int node) => RunAsync(TimeSpan.FromMinutes(1), "cut-node", node.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
+    public Task StartNodeAsync(int node) => RunAsync(TimeSpan.FromMinutes(1), "start-node", node.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
     public Task StopNodeAsync(int node) => RunAsync(TimeSpan.FromMinutes(1), "stop-node", node.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
-    private static async Task<string> RunAsync(TimeSpan timeout, params string[] arguments)
+    private async Task<string> RunAsync(TimeSpan timeout, params string[] arguments)
     {
         var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.Environment["FLOTILLA_LAB"] = Lab.ToString(System.Globalization.CultureInfo.InvariantCulture);
         start.ArgumentList.Add(Script);
         foreach (var argument in arguments)
         {

@@ -1,0 +1,143 @@
+using YamlDotNet.RepresentationModel;
+
+namespace Flotilla.Model;
+
+/// <summary>Reads <c>clusters:</c> (a list of named targets with their overlays) and <c>release:</c>.</summary>
+internal static class ClusterReader
+{
+    /// <summary>The kinds of target a cluster may be: the runtimes Flotilla drives itself.</summary>
+    public static readonly string[] Kinds = RuntimeKind.Known;
+
+    public static IReadOnlyList<ClusterSpec> Read(SpecReader reader, YamlNode node)
+    {
+        var clusters = new List<ClusterSpec>();
+        if (node is not YamlSequenceNode sequence)
+        {
+            reader.Error(node, "clusters", $"must be a list of clusters ('- name: eu' entries, in release order), got {SpecReader.Describe(node)}");
+            return clusters;
+        }
+        if (sequence.Children.Count == 0)
+        {
+            reader.Error(node, "clusters", "list at least one cluster, or leave 'clusters' out");
+        }
+        var index = 0;
+        foreach (var item in sequence.Children)
+        {
+            if (ReadOne(reader, item, $"clusters[{index++}]") is { } cluster)
+            {
+                if (clusters.FirstOrDefault(c => c.Name == cluster.Name) is { } first)
+                {
+                    reader.Error(item, $"clusters.{cluster.Name}", $"cluster '{cluster.Name}' is listed twice (first at line {first.At.Line}); give each cluster its own name");
+                    continue;
+                }
+                if (cluster.Kind != RuntimeKind.Local && clusters.FirstOrDefault(c => c.Kind == cluster.Kind && c.Endpoint == cluster.Endpoint) is { } same)
+                {
+                    reader.Error(item, $"clusters.{cluster.Name}", $"cluster '{cluster.Name}' is the same target as '{same.Name}' ({cluster.Kind} at {cluster.Endpoint ?? "the default endpoint"}); list each target once");
+                    continue;
+                }
+                clusters.Add(cluster);
+            }
+        }
+        return clusters;
+    }
+
+    private static ClusterSpec? ReadOne(SpecReader reader, YamlNode node, string path)
+    {
+        string? name = null, kind = null, endpoint = null;
+        YamlNode? kindNode = null;
+        foreach (var (key, value, _) in reader.Mapping(node, path, SpecKeys.Cluster))
+        {
+            switch (key)
+            {
+                case "name":
+                    name = reader.String(value, $"{path}.name");
+                    if (name is not null && !Names.IsServiceName(name))
+                    {
+                        reader.Error(value, $"{path}.name", $"'{name}' is not a valid cluster name: {Names.ServiceNameHelp}");
+                        name = null;
+                    }
+                    break;
+                case "kind":
+                    kindNode = value;
+                    kind = reader.String(value, $"{path}.kind");
+                    break;
+                case "endpoint":
+                    endpoint = reader.String(value, $"{path}.endpoint");
+                    if (endpoint is not null && !(endpoint.StartsWith("unix:///", StringComparison.Ordinal) || endpoint.StartsWith("tcp://", StringComparison.Ordinal)))
+                    {
+                        reader.Error(value, $"{path}.endpoint", $"'{endpoint}' is not an engine endpoint: unix:///PATH.sock or tcp://HOST:PORT");
+                    }
+                    break;
+            }
+        }
+        if (node is not YamlMappingNode)
+        {
+            return null;
+        }
+        if (name is null)
+        {
+            reader.Error(node, $"{path}.name", "missing: name the cluster, e.g. 'name: eu'");
+            return null;
+        }
+        path = $"clusters.{name}";
+        if (kind is null)
+        {
+            reader.Error(kindNode ?? node, $"{path}.kind", $"missing: say what runs this cluster's instances: {string.Join(", ", Kinds)}");
+            return null;
+        }
+        if (!Kinds.Contains(kind))
+        {
+            reader.Error(kindNode!, $"{path}.kind", kind == "kubernetes"
+                ? "a Kubernetes context cannot be a cluster yet: Flotilla only renders and applies to Kubernetes ('flotilla apply --target kubernetes'), it does not run releases or read status there; one of: " + string.Join(", ", Kinds)
+                : $"unknown kind '{kind}'{SpecReader.Suggest(kind, Kinds)}; one of: {string.Join(", ", Kinds)}");
+            return null;
+        }
+        if (kind == RuntimeKind.Local && endpoint is not null)
+        {
+            reader.Error(node, $"{path}.endpoint", "a local cluster runs processes on this machine and has no endpoint; leave 'endpoint' out");
+        }
+        // Its keys were checked above (null: not again).
+        var overlay = EnvironmentReader.ReadOverlay(reader, name, path, node, null) with { Runtime = kind };
+        return new ClusterSpec(name, kind, endpoint, overlay, reader.At(node));
+    }
+
+    public static ClusterReleaseSpec Release(SpecReader reader, YamlNode node)
+    {
+        var release = ClusterReleaseSpec.Parallel with { At = reader.At(node) };
+        foreach (var (key, value, _) in reader.Mapping(node, "release", SpecKeys.Release))
+        {
+            switch (key)
+            {
+                case "clusters":
+                    var mode = reader.String(value, "release.clusters");
+                    if (mode is not null and not ("ordered" or "parallel"))
+                    {
+                        reader.Error(value, "release.clusters", $"must be 'ordered' (one cluster after the other, the first the canary of the rest) or 'parallel' (all at once), got '{mode}'");
+                    }
+                    release = release with { Ordered = mode == "ordered" };
+                    break;
+                case "deadline":
+                    release = release with { Deadline = reader.Duration(value, "release.deadline") ?? release.Deadline };
+                    break;
+            }
+        }
+        return release;
+    }
+
+    /// <summary>Cluster overlays name declared services; <c>release:</c> is about clusters and needs some.</summary>
+    public static void Check(SpecReader reader, IReadOnlyList<ServiceSpec> services, IReadOnlyList<ClusterSpec> clusters, ClusterReleaseSpec? release)
+    {
+        var names = services.Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var cluster in clusters)
+        {
+            foreach (var (service, overlay) in cluster.Overlay.Services.Where(o => !names.Contains(o.Key)))
+            {
+                reader.Error(overlay.At, $"clusters.{cluster.Name}.services", $"unknown service '{service}'{SpecReader.Suggest(service, names)}; services declared: {string.Join(", ", names.Order(StringComparer.Ordinal))}");
+            }
+        }
+        if (release?.At is { } at && clusters.Count == 0)
+        {
+            reader.Error(at, "release", "says how a release reaches clusters, but the spec declares none: add 'clusters:' or remove 'release:'");
+        }
+    }
+}
