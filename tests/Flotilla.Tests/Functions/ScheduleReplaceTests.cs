@@ -73,8 +73,16 @@ public sealed class ScheduleReplaceTests
         {
             await plane.ApplyAsync(new ApplyRequest(yaml, file, null, null, "test"));
             // Two runs replaced: each was cut (the function saw it) and a later one started.
-            await Eventually.Until(() => Lines(output).Count(l => l.StartsWith("aborted ", StringComparison.Ordinal)) >= 2, Wait,
-                $"two runs cut by the next occurrence; the function saw: {string.Join(" | ", Lines(output))}");
+            // Waited for whole: the run that replaced the second cut one may start a moment after that one saw its abort.
+            static long Id(string line) => long.Parse(line[(line.IndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+            bool TwoCutAndReplaced()
+            {
+                var seen = Lines(output);
+                var cut = seen.Where(l => l.StartsWith("aborted ", StringComparison.Ordinal)).Select(Id).ToList();
+                return cut.Count >= 2 && seen.Any(l => l.StartsWith("start ", StringComparison.Ordinal) && Id(l) > cut.Max());
+            }
+            await Eventually.Until(TwoCutAndReplaced, Wait,
+                $"two runs cut by the next occurrence, and a run after them; the function saw: {string.Join(" | ", Lines(output))}");
             var lines = Lines(output);
             Assert.DoesNotContain(lines, l => l.StartsWith("end ", StringComparison.Ordinal));
             var aborted = lines.Where(l => l.StartsWith("aborted ", StringComparison.Ordinal)).Select(l => long.Parse(l[8..], System.Globalization.CultureInfo.InvariantCulture)).ToList();
