@@ -24,7 +24,8 @@ internal sealed record ClientConfig(string? Server, string? Token, string? Finge
         var sameServer = file is not null && string.Equals(url?.TrimEnd('/'), file.Server?.TrimEnd('/'), StringComparison.OrdinalIgnoreCase);
         fingerprint ??= Environment.GetEnvironmentVariable("FLOTILLA_FINGERPRINT") ?? (sameServer ? file!.Fingerprint : null);
         caFile ??= Environment.GetEnvironmentVariable("FLOTILLA_CA_FILE") ?? (sameServer ? file!.CaFile : null);
-        return new ClientConfig(url, token ?? Environment.GetEnvironmentVariable("FLOTILLA_TOKEN") ?? file?.Token,
+        // Likewise its token: it goes to the file's server only, never to another one (or to the same one over plain http).
+        return new ClientConfig(url, token ?? Environment.GetEnvironmentVariable("FLOTILLA_TOKEN") ?? (sameServer ? file!.Token : null),
             fingerprint is { Length: > 0 } ? fingerprint : null, caFile is { Length: > 0 } ? Path.GetFullPath(caFile) : null);
     }
 

@@ -73,7 +73,10 @@ public sealed class LocalProcessDriver : IRuntime
             if (user is not null)
             {
                 FileOwnership.Give(workingDirectory, user, FileOwnership.Private);
-                FileOwnership.Give(Path.GetDirectoryName(logPath)!, user, FileOwnership.Private);
+                // The logs stay root's (0700): the instance writes to the descriptor it inherits and needs no
+                // right on the path. A directory of its own would let it swap its next log file for a symlink
+                // that root then appends to and chmods.
+                File.SetUnixFileMode(Path.GetDirectoryName(logPath)!, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
             }
             InstanceLogs.Prune(Path.GetDirectoryName(logPath)!, _instances.Keys);
             var pid = Spawn(launch, workingDirectory, logPath, _secrets, user, _users.Launcher);
@@ -139,7 +142,6 @@ public sealed class LocalProcessDriver : IRuntime
         {
             return PosixSpawn.Start(program, command.Skip(1).ToList(), env, workingDirectory, logPath);
         }
-        FileOwnership.Give(logPath, user, FileOwnership.PrivateFile);
         if (unreachable is { Length: > 0 })
         {
             File.AppendAllText(logPath, $"flotilla: left out of PATH, not reachable by {user.Name}: {unreachable}\n");

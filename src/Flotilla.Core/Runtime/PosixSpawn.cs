@@ -14,7 +14,7 @@ internal static unsafe partial class PosixSpawn
     private const short SetProcessGroup = 0x02;
     private const short SetSignalDefaults = 0x04;
     private const short SetSignalMask = 0x08;
-    private const int ReadOnly = 0, WriteOnly = 1, Create = 0x40, Append = 0x400;
+    private const int ReadOnly = 0, WriteOnly = 1, Create = 0x40, Append = 0x400, NoFollow = 0x20000;
     // glibc's opaque structs, with room to spare: posix_spawnattr_t is 336 bytes, file actions 80, sigset_t 128.
     private const int AttrSize = 1024, ActionsSize = 512, SigsetSize = 256;
 
@@ -58,7 +58,7 @@ internal static unsafe partial class PosixSpawn
             sigfillset(signals);   // .NET ignores SIGPIPE; the program must start with every signal at its default.
             Check(posix_spawnattr_setsigdefault(attr, signals), "setsigdefault");
             Check(posix_spawn_file_actions_addopen(actions, 0, Str("/dev/null"), ReadOnly, 0), "open stdin");
-            Check(posix_spawn_file_actions_addopen(actions, 1, Str(logPath), WriteOnly | Create | Append, 420), "open log");
+            Check(posix_spawn_file_actions_addopen(actions, 1, Str(logPath), WriteOnly | Create | Append | NoFollow, 384), "open log");
             Check(posix_spawn_file_actions_adddup2(actions, 1, 2), "dup2 stderr");
             Check(posix_spawn_file_actions_addchdir_np(actions, Str(workingDirectory)), "chdir");
 

@@ -155,6 +155,20 @@ public sealed class InstanceSetPlannerTests
     }
 
     [Fact]
+    public void ARevisionIsNotHeldBack_ByTheCrashLoopOfAnother_AndStartsItsOwnCount()
+    {
+        // rev-bad crashed four times in a row, 1 s ago (its back-off: 4 s); rev-good is applied now.
+        var health = new Dictionary<string, ServiceHealth> { ["api"] = new(4, 4, Now.AddSeconds(-1), "exited with code 3", "rev-bad") };
+        var plan = Plan([Service("api", 1, "rev-good")], [], health);
+        Assert.Equal("rev-good", Assert.Single(plan.Starts).Revision);
+
+        // The same revision stays held back; a failure of the new one counts from 1.
+        Assert.StartsWith("crash loop: 4 failures", Plan([Service("api", 1, "rev-bad")], [], health).Waiting["api"], StringComparison.Ordinal);
+        var crashed = Instance("api", InstanceState.Exited, "rev-good") with { Reason = "exited with code 1" };
+        Assert.Equal((1, "rev-good"), (Plan([Service("api", 1, "rev-good")], [crashed], health).Health["api"] is var h ? (h.ConsecutiveFailures, h.Revision) : default));
+    }
+
+    [Fact]
     public void DependentService_WaitsUntilItsDependencyHasAReadyInstance()
     {
         var desired = new[] { Service("db", 1), Service("api", 2, "rev1", "db") };

@@ -16,7 +16,7 @@ public sealed class QueueKeyCliTests
     public async Task QueuePushWithAKey_FromTheCli_DeliversThatKeysMessagesOneAtATime_InOrder()
     {
         using var harness = new ServerHarness();
-        var output = Path.Combine(harness.SpecDirectory, "deliveries.txt");
+        var output = QueueApp.Output(Path.Combine(harness.SpecDirectory, "deliveries.txt"));   // writable by the function's own user
         Directory.CreateDirectory(Path.Combine(harness.SpecDirectory, "fn"));
         File.WriteAllText(Path.Combine(harness.SpecDirectory, "fn", "app.py"), QueueApp.Source);
         harness.WriteSpec($$"""

@@ -54,7 +54,7 @@ public sealed class ScheduleReplaceTests
     {
         using var dir = new TempDirectory("flotilla-schedule-replace");
         dir.Write("fn/app.py", SlowApp);
-        var output = Path.Combine(dir.Path, "runs.txt");
+        var output = QueueApp.Output(Path.Combine(dir.Path, "runs.txt"));   // writable by the function's own user
         var yaml = $$"""
             name: replace-test
             functions:

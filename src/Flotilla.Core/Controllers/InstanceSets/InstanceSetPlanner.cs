@@ -23,8 +23,8 @@ public static class InstanceSetPlanner
         var waiting = new Dictionary<string, string>(StringComparer.Ordinal);
         DateTimeOffset? wakeAt = null;
         var updatedHealth = new Dictionary<string, ServiceHealth>(health, StringComparer.Ordinal);
-        void Failed(string service, string reason, bool afterStableRun) =>
-            updatedHealth[service] = updatedHealth.GetValueOrDefault(service, ServiceHealth.None).WithFailure(now, reason, afterStableRun);
+        void Failed(InstanceStatus instance, string reason, bool afterStableRun) =>
+            updatedHealth[instance.Service] = updatedHealth.GetValueOrDefault(instance.Service, ServiceHealth.None).WithFailure(now, reason, afterStableRun, instance.Revision);
 
         // Failures seen now count before anything is started, so the back-off applies to this very pass.
         foreach (var instance in observed)
@@ -35,13 +35,13 @@ public static class InstanceSetPlanner
                 forgets.Add(new ForgetInstance(instance.Id, instance.Service, failure, StableRun(instance, now), instance.Reason));
                 if (failure)
                 {
-                    Failed(instance.Service, instance.Reason ?? "exited", StableRun(instance, now));
+                    Failed(instance, instance.Reason ?? "exited", StableRun(instance, now));
                 }
             }
             else if (instance.State == InstanceState.Unhealthy)
             {
                 stops.Add(new StopInstance(instance.Id, instance.Service, instance.Reason ?? "unhealthy", Failure: true, StableRun(instance, now)));
-                Failed(instance.Service, instance.Reason ?? "unhealthy", StableRun(instance, now));
+                Failed(instance, instance.Reason ?? "unhealthy", StableRun(instance, now));
             }
         }
 
@@ -84,7 +84,7 @@ public static class InstanceSetPlanner
             var rebalance = toStart == 0 && old.Count == 0 && Zones.NeedsRebalance(zones, current) && current.All(i => i.InRotation);
             if (toStart > 0 || rebalance)
             {
-                var blocker = StartBlocker(service, live.Count, readyByService, updatedHealth, desired, now, ref wakeAt);
+                var blocker = StartBlocker(service, service.Revision, live.Count, readyByService, updatedHealth, desired, now, ref wakeAt);
                 if (blocker is null)
                 {
                     var placed = Zones.Counts(zones, current);
@@ -149,7 +149,7 @@ public static class InstanceSetPlanner
             var zones = service.ZoneNames;
             if (count > current.Count)
             {
-                if (StartBlocker(service, live.Count, readyByService, health, desired, now, ref wakeAt) is { } blocker)
+                if (StartBlocker(service, revision, live.Count, readyByService, health, desired, now, ref wakeAt) is { } blocker)
                 {
                     waiting[service.Name] = blocker;
                     continue;
@@ -170,6 +170,7 @@ public static class InstanceSetPlanner
     /// <summary>Why a service may not start instances now (back-off, dependencies), or null.</summary>
     private static string? StartBlocker(
         DesiredService service,
+        string revision,
         int liveCount,
         IReadOnlyDictionary<string, int> readyByService,
         IReadOnlyDictionary<string, ServiceHealth> health,
@@ -177,7 +178,7 @@ public static class InstanceSetPlanner
         DateTimeOffset now,
         ref DateTimeOffset? wakeAt)
     {
-        if (health.TryGetValue(service.Name, out var history) && history.LastFailureAt is { } failedAt)
+        if (health.TryGetValue(service.Name, out var history) && history.LastFailureAt is { } failedAt && history.Holds(revision))
         {
             var retryAt = failedAt + service.Restart.DelayAfter(history.ConsecutiveFailures);
             if (retryAt > now)

@@ -17,6 +17,8 @@ internal static class Failover
     {
         if (oldPrimary is not null && MemberProcess.Pid(oldPrimary) is { } pid)
         {
+            // The whole group: a backend outlives a postmaster killed alone and could still commit.
+            Posix.SignalGroup(pid, Posix.SIGKILL);
             Posix.Signal(pid, Posix.SIGKILL);
         }
         layout.SetLeader(candidate.Engine, candidate.Role);
