@@ -31,7 +31,7 @@ public sealed record DesiredState(string System, string? Environment, IReadOnlyL
 
     /// <summary>
     /// The services as the controllers should run them now: operator overrides and zones that are down
-    /// applied; a function runs as many instances as demand asks (<paramref name="functionCounts"/>), its
+    /// applied (no zones for an engine that places instances itself); a function runs as many instances as demand asks (<paramref name="functionCounts"/>), its
     /// <c>scale.min</c> until the autoscaler has spoken, none while it is stopped.
     /// </summary>
     public IReadOnlyList<DesiredService> Compose(IReadOnlyDictionary<string, ServiceOverride> overrides, IReadOnlySet<string> zonesDown, IReadOnlyDictionary<string, int>? functionCounts = null)
@@ -43,7 +43,7 @@ public sealed record DesiredState(string System, string? Environment, IReadOnlyL
             var instances = own is { Stopped: true } ? 0
                 : s.Function is not null ? functionCounts?.GetValueOrDefault(s.Name, s.Instances) ?? s.Instances
                 : own?.Instances ?? s.Instances;
-            return s with { Instances = instances, Zones = zones, Paused = own?.Paused ?? false };
+            return s with { Instances = instances, Zones = Model.RuntimeKind.PlacesItself(s.RuntimeName) ? [] : zones, Paused = own?.Paused ?? false };
         }).ToList();
     }
 

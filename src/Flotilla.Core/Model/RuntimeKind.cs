@@ -18,6 +18,13 @@ public static class RuntimeKind
     /// <summary>Runs instances in containers (and so can run a prebuilt <c>image:</c>).</summary>
     public static bool IsContainer(string runtime) => runtime is Docker or Swarm;
 
+    /// <summary>
+    /// The engine places instances on its machines itself (Swarm spreads them over its nodes' zone
+    /// labels): Flotilla asks for a count and never moves an instance for its zone, which would fight
+    /// the engine's placement (the replacement lands where the engine puts it, and is moved again).
+    /// </summary>
+    public static bool PlacesItself(string runtime) => runtime is Swarm;
+
     /// <summary>Reads a <c>runtime:</c> value; a bad one is a spec error at its position.</summary>
     internal static string? Read(SpecReader reader, YamlDotNet.RepresentationModel.YamlNode node, string path)
     {

@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Flotilla.Api;
 using Flotilla.Tenancy;
+using Flotilla.Tests.Support;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Xunit.Abstractions;
@@ -16,21 +17,33 @@ namespace Flotilla.Tests.Tenancy;
 /// data sources, so a route added later is walked too): each role of tenant bravo against tenant
 /// alpha's environment, services, flags, secrets, tokens, revisions, audit and streams. Every
 /// attempt is refused, answers exactly what the same request answers for names that exist nowhere
-/// (omega), and leaves alpha's store and the server's store as they were.
+/// (omega), and leaves alpha's store and the server's store as they were. Run on every runtime,
+/// with one of alpha's instances running there (its instances, logs and endpoint exist).
 /// </summary>
+[Collection(ProcessHeavy.Name)]
 public sealed partial class TenantConformanceTests(ITestOutputHelper output)
 {
     /// <summary>Routes about the caller itself: they answer with the caller's own things only.</summary>
     private static readonly HashSet<string> CallerScoped = ["GET /v1/whoami", "GET /v1/tokens", "GET /v1/tenants", "GET /v1/environments"];
 
-    [Fact]
-    public async Task EveryRoute_EachRoleOfAnotherTenant_IsRefusedAsIfNothingExisted_AndChangesNothing()
+    [Theory]
+    [InlineData("local")]
+    [InlineData("docker")]
+    [InlineData("swarm")]
+    public async Task EveryRoute_EachRoleOfAnotherTenant_IsRefusedAsIfNothingExisted_AndChangesNothing(string runtime)
     {
-        await using var h = await TenantHarness.StartAsync();
+        await using var lab = new SwarmLab();
+        if (runtime == "swarm")
+        {
+            await lab.UpAsync(nodes: 1);
+        }
+        await using var h = await TenantHarness.StartAsync(runtime == "swarm" ? lab.Manager : null);
         await h.CreateTenantAsync("alpha");
         await h.CreateTenantAsync("bravo");
         var alpha = h.Client(await h.TokenAsync("alpha", "alpha-admin", TenantRoles.Admin), "alpha-env-7");
-        Assert.Equal(HttpStatusCode.Created, (await h.ApplyAsync(alpha, "alpha", "alpha-env-7")).StatusCode);
+        var applied = await h.ApplyAsync(alpha, "alpha", "alpha-env-7", TenantHarness.RunningSpec("alpha", runtime));
+        Assert.True(applied.StatusCode == HttpStatusCode.Created, await applied.Content.ReadAsStringAsync());
+        var alphaLog = await ReadyWithLogAsync(alpha);
         Assert.Equal(HttpStatusCode.OK, (await alpha.PutAsJsonAsync("v1/secrets/alpha-secret", new SecretBody("alpha-value"), ApiJson.Options)).StatusCode);
         var roles = new Dictionary<string, string>();
         foreach (var role in new[] { TenantRoles.Viewer, TenantRoles.Deployer, TenantRoles.Admin })
@@ -93,7 +106,32 @@ public sealed partial class TenantConformanceTests(ITestOutputHelper output)
         Assert.True(failures.Count == 0, string.Join("\n", failures));
         Assert.Equal(before, (TenantHarness.Dump(alphaStore), TenantHarness.Dump(h.DataDirectory)));
         Assert.Contains("alpha-secret", await alpha.GetStringAsync("v1/secrets"), StringComparison.Ordinal);
-        output.WriteLine($"{routes.Count} routes x {roles.Count} roles of tenant bravo x 2 ways of naming tenant alpha's things: {attempts} attempts, each beside its control");
+        Assert.Equal(1, await ReadyAsync(alpha));
+        output.WriteLine($"{runtime}: {routes.Count} routes x {roles.Count} roles of tenant bravo x 2 ways of naming tenant alpha's things: {attempts} attempts, each beside its control; alpha's instance logged {alphaLog.Length} characters, none of them reached bravo");
+    }
+
+    /// <summary>Waits until alpha's web instance is ready and has logged a request (its readiness probe); returns its log.</summary>
+    private static async Task<string> ReadyWithLogAsync(HttpClient alpha)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(120);
+        while (true)
+        {
+            var log = (await alpha.GetAsync("v1/services/alpha-web/logs")) is { IsSuccessStatusCode: true } answer ? await answer.Content.ReadAsStringAsync() : "";
+            if (await ReadyAsync(alpha) == 1 && log.Contains("GET / ", StringComparison.Ordinal))
+            {
+                return log;
+            }
+            Assert.True(DateTime.UtcNow < deadline, $"alpha-web was not ready with a logged request within 120 s: {await alpha.GetStringAsync("v1/status")}\nlog: {log}");
+            await Task.Delay(250);
+        }
+    }
+
+    private static async Task<int> ReadyAsync(HttpClient alpha)
+    {
+        using var status = JsonDocument.Parse(await alpha.GetStringAsync("v1/status"));
+        return status.RootElement.GetProperty("services").EnumerateArray()
+            .Where(s => s.GetProperty("name").GetString() == "alpha-web")
+            .Select(s => s.GetProperty("ready").GetInt32()).Single();
     }
 
     private static async Task<(int Status, string Body)> SendAsync(TenantHarness h, string token, string by, string method, string pattern, string prefix)

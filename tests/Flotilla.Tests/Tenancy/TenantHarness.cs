@@ -20,6 +20,7 @@ public sealed class TenantHarness : IAsyncDisposable
     private readonly TempDirectory _dir = new("flotilla-tenants");
     private readonly List<HttpClient> _clients = [];
     private string? _operatorToken;
+    private string? _swarmEndpoint;
 
     private TenantHarness()
     {
@@ -31,9 +32,10 @@ public sealed class TenantHarness : IAsyncDisposable
     public string DataDirectory => Path.Combine(_dir.Path, "data");
     public string SpecFile => Path.Combine(_dir.Path, "flotilla.yaml");
 
-    public static async Task<TenantHarness> StartAsync()
+    /// <param name="swarmEndpoint">The Swarm manager for environments with <c>runtime: swarm</c> (a lab's).</param>
+    public static async Task<TenantHarness> StartAsync(string? swarmEndpoint = null)
     {
-        var harness = new TenantHarness();
+        var harness = new TenantHarness { _swarmEndpoint = swarmEndpoint };
         foreach (var prefix in new[] { "alpha", "omega", "bravo" })
         {
             harness._dir.Write($"{prefix}-flags.json", "{\"flags\": {\"" + prefix + "-flag\": {\"state\": \"ENABLED\", \"variants\": {\"on\": true, \"off\": false}, \"defaultVariant\": \"on\"}}}");
@@ -60,6 +62,21 @@ public sealed class TenantHarness : IAsyncDisposable
         environments:
           {{prefix}}-env-7: { instances: 0 }
         """;
+
+    /// <summary>
+    /// <see cref="Spec"/> with its web service running one real instance on <paramref name="runtime"/>
+    /// (a static file server in Debian's python3, in the base image on Docker and Swarm), so its
+    /// instances, logs and endpoint exist for another tenant to try to reach.
+    /// </summary>
+    public static string RunningSpec(string prefix, string runtime)
+    {
+        var bind = runtime == "swarm" ? "0.0.0.0" : "127.0.0.1";
+        var image = runtime == "local" ? "" : $"\n    image: {Flotilla.Runtime.Docker.ContainerImages.BaseImage}";
+        return Spec(prefix)
+            .Replace("command: [definitely-not-a-program, \"${PORT}\"]\n    instances: 0", $"command: [python3, -m, http.server, \"${{PORT}}\", --bind, {bind}]\n    instances: 1{image}", StringComparison.Ordinal)
+            .Replace("http: { ready: /ready }", "http: { ready: / }", StringComparison.Ordinal)
+            .Replace($"{prefix}-env-7: {{ instances: 0 }}", $"{prefix}-env-7: {{ runtime: {runtime} }}", StringComparison.Ordinal);
+    }
 
     public HttpClient Client(string? token, string? environment = null, string? tenant = null)
     {
@@ -91,8 +108,8 @@ public sealed class TenantHarness : IAsyncDisposable
     public async Task CreateTenantAsync(string name) =>
         Assert.Equal(HttpStatusCode.Created, (await Operator.PostAsJsonAsync("v1/tenants", new TenantBody(name), ApiJson.Options)).StatusCode);
 
-    public async Task<HttpResponseMessage> ApplyAsync(HttpClient client, string prefix, string environment) =>
-        await client.PostAsJsonAsync("v1/apply", new ApplyBody(Spec(prefix), SpecFile, environment, null, null), ApiJson.Options);
+    public async Task<HttpResponseMessage> ApplyAsync(HttpClient client, string prefix, string environment, string? spec = null) =>
+        await client.PostAsJsonAsync("v1/apply", new ApplyBody(spec ?? Spec(prefix), SpecFile, environment, null, null), ApiJson.Options);
 
     /// <summary>Every row of every table of a store but its events (written by controllers on their own), as text: equal means nothing changed.</summary>
     public static string Dump(string dataDirectory)
@@ -137,7 +154,7 @@ public sealed class TenantHarness : IAsyncDisposable
 
     private async Task StartServerAsync()
     {
-        Planes = await ControlPlanes.StartAsync(new ControlPlaneOptions(DataDirectory));
+        Planes = await ControlPlanes.StartAsync(new ControlPlaneOptions(DataDirectory) { SwarmEndpoint = _swarmEndpoint });
         Server = await ApiServer.StartAsync(Planes, new IPEndPoint(IPAddress.Loopback, 0));
         if (_operatorToken is not null)
         {
