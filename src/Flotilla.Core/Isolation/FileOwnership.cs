@@ -55,6 +55,33 @@ public static partial class FileOwnership
         }
     }
 
+    /// <summary>
+    /// What <paramref name="path"/> itself is, without following a symlink (lstat), or null when nothing is
+    /// there. statx, not lstat: its buffer has one layout on every architecture.
+    /// </summary>
+    public static unsafe FileStatus? Lstat(string path)
+    {
+        var buffer = stackalloc byte[256];
+        if (statx(-100 /* AT_FDCWD */, path, 0x100 /* AT_SYMLINK_NOFOLLOW */, 0x7ff /* STATX_BASIC_STATS */, buffer) != 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            return errno is 2 or 20 /* ENOENT, ENOTDIR */ ? null
+                : throw new IOException($"cannot stat {path}: {Marshal.GetPInvokeErrorMessage(errno)}");
+        }
+        var mode = *(ushort*)(buffer + 28);
+        return new FileStatus((mode & 0xF000) switch { 0x4000 => FileKind.Directory, 0xA000 => FileKind.Symlink, 0x8000 => FileKind.File, _ => FileKind.Other },
+            (UnixFileMode)(mode & 0xFFF), (int)*(uint*)(buffer + 20), (int)*(uint*)(buffer + 24));
+    }
+
+    /// <summary>Flotilla's effective uid: who must own the directories it writes secrets into.</summary>
+    public static int EffectiveUid => (int)geteuid();
+
+    [LibraryImport("libc", EntryPoint = "statx", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static unsafe partial int statx(int dirfd, string path, int flags, uint mask, byte* buffer);
+
+    [LibraryImport("libc", EntryPoint = "geteuid")]
+    private static partial uint geteuid();
+
     [LibraryImport("libc", EntryPoint = "lchown", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int lchown(string path, uint owner, uint group);
 }
