@@ -25,6 +25,15 @@ public static partial class FileOwnership
         File.SetUnixFileMode(path, mode);
     }
 
+    /// <summary>Makes <paramref name="path"/> itself (not a symlink's target) root's: what a removed instance user left behind.</summary>
+    public static void GiveToRoot(string path)
+    {
+        if (lchown(path, 0, 0) != 0 && Marshal.GetLastPInvokeError() != 2 /* ENOENT: gone meanwhile */)
+        {
+            throw new IOException($"cannot give {path} to root: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+        }
+    }
+
     /// <summary>Adds o+x (and g+x) to a directory of Flotilla's own, so instance users can reach what is below it.</summary>
     public static void OpenForTraversal(string directory)
     {
