@@ -30,42 +30,46 @@ internal sealed class SecretFiles(string root)
     /// </summary>
     public void Prepare(bool traversable)
     {
-        if (!InMemory)
+        if (InMemory)
         {
-            return;
+            Ensure(root, traversable ? FileOwnership.Traversable : FileOwnership.Private, null);
         }
-        var mode = traversable ? FileOwnership.Traversable : FileOwnership.Private;
+    }
+
+    /// <summary>The check of <see cref="Prepare"/> for any directory secrets go in; <paramref name="owner"/> may own it too (it was given to them).</summary>
+    private static void Ensure(string directory, UnixFileMode mode, InstanceUser? owner)
+    {
         try
         {
             // mkdir(2) does not follow a symlink at the path: it fails with EEXIST, and the check below refuses it.
-            Directory.CreateDirectory(root, mode);
+            Directory.CreateDirectory(directory, mode);
         }
         catch (IOException)
         {
             // Something other than a directory is there (or a dangling symlink): the check names it.
         }
-        var found = FileOwnership.Lstat(root);
+        var found = FileOwnership.Lstat(directory);
         var me = FileOwnership.EffectiveUid;
         string? wrong = found switch
         {
             null => "it does not exist after creating it",
-            { Kind: FileKind.Symlink } => $"it is a symlink (to {new FileInfo(root).LinkTarget}), owned by uid {found.Uid}",
+            { Kind: FileKind.Symlink } => $"it is a symlink (to {new FileInfo(directory).LinkTarget}), owned by uid {found.Uid}",
             { Kind: not FileKind.Directory } => $"it is not a directory ({found.Kind}), owned by uid {found.Uid}",
-            _ when found.Uid != me => $"it is owned by uid {found.Uid} ({UserName(found.Uid)}), not by Flotilla's uid {me}, so that user could read the secrets",
+            _ when found.Uid != me && found.Uid != owner?.Uid => $"it is owned by uid {found.Uid} ({UserName(found.Uid)}), not by Flotilla's uid {me}, so that user could read the secrets",
             _ when (found.Mode & OthersWrite) != 0 => $"its mode {Convert.ToString((int)found.Mode, 8)} lets other users write into it",
             _ => null,
         };
         if (wrong is not null)
         {
-            throw new InvalidOperationException($"refusing to write secret files into {root}: {wrong}; "
-                + $"remove it (rm -rf {root}) and restart Flotilla, or create it yourself as uid {me} with mode {Convert.ToString((int)mode, 8)} before Flotilla starts");
+            throw new InvalidOperationException($"refusing to write secret files into {directory}: {wrong}; "
+                + $"remove it (rm -rf {directory}) and restart Flotilla, or create it yourself as uid {me} with mode {Convert.ToString((int)mode, 8)} before Flotilla starts");
         }
         // Ours and closed to writers: bring it to the designed mode (never take x away: another driver's instance users may pass).
         const UnixFileMode Pass = UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
         var wanted = FileOwnership.Private | ((found!.Mode | mode) & Pass);
-        if (found.Mode != wanted)
+        if (found.Uid == me && found.Mode != wanted)
         {
-            File.SetUnixFileMode(root, wanted);
+            File.SetUnixFileMode(directory, wanted);
         }
     }
 
@@ -76,8 +80,13 @@ internal sealed class SecretFiles(string root)
         if (shm)
         {
             Prepare(traversable: owner is not null);
+            Directory.CreateDirectory(directory, FileOwnership.Private);
         }
-        Directory.CreateDirectory(directory, FileOwnership.Private);
+        else
+        {
+            // No /dev/shm: the working directory's .secrets (a container's is in /tmp, which anyone may write to).
+            Ensure(directory, FileOwnership.Private, owner);
+        }
         if (owner is not null)
         {
             FileOwnership.Give(directory, owner, FileOwnership.Private);

@@ -61,6 +61,26 @@ public sealed class SecretDirectoryTests : IDisposable
         Assert.Empty(Directory.EnumerateFileSystemEntries(Root));
     }
 
+    [RootFact]
+    public void WithoutShm_TheWorkingDirectorysSecretsDirectory_IsCheckedTheSameWay()
+    {
+        // The root's parent stands in for /dev/shm: absent, so secrets go in WORKDIR/.secrets (a container's WORKDIR is /tmp).
+        var files = new SecretFiles(Path.Combine(_dir.Path, "no-shm", "secrets"));
+        var work = Directory.CreateDirectory(Path.Combine(_dir.Path, "work")).FullName;
+        var squatted = Directory.CreateDirectory(Path.Combine(work, ".secrets")).FullName;
+        FileOwnership.Give(squatted, Nobody, (UnixFileMode)0b111_101_101);
+
+        var error = Assert.Throws<InvalidOperationException>(() => files.Write("i1", "TOKEN", "s3cret", work));
+        Assert.Contains($"refusing to write secret files into {squatted}: it is owned by uid 65534 (nobody)", error.Message, StringComparison.Ordinal);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(squatted));
+
+        Directory.Delete(squatted);
+        var path = files.Write("i1", "TOKEN", "s3cret", work);
+        Assert.Equal(Path.Combine(squatted, "TOKEN"), path);
+        Assert.Equal("s3cret", File.ReadAllText(path));
+        Assert.Equal(FileOwnership.Private, File.GetUnixFileMode(squatted));
+    }
+
     [Fact]
     public void ASymlinkPlantedAtASecretsName_IsReplaced_NotWrittenThrough()
     {
