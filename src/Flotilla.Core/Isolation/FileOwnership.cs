@@ -25,6 +25,15 @@ public static partial class FileOwnership
         File.SetUnixFileMode(path, mode);
     }
 
+    /// <summary>Makes <paramref name="path"/> itself (not a symlink's target) root's: what a removed instance user left behind.</summary>
+    public static void GiveToRoot(string path)
+    {
+        if (lchown(path, 0, 0) != 0 && Marshal.GetLastPInvokeError() != 2 /* ENOENT: gone meanwhile */)
+        {
+            throw new IOException($"cannot give {path} to root: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+        }
+    }
+
     /// <summary>Adds o+x (and g+x) to a directory of Flotilla's own, so instance users can reach what is below it.</summary>
     public static void OpenForTraversal(string directory)
     {
@@ -54,6 +63,33 @@ public static partial class FileOwnership
             return false;
         }
     }
+
+    /// <summary>
+    /// What <paramref name="path"/> itself is, without following a symlink (lstat), or null when nothing is
+    /// there. statx, not lstat: its buffer has one layout on every architecture.
+    /// </summary>
+    public static unsafe FileStatus? Lstat(string path)
+    {
+        var buffer = stackalloc byte[256];
+        if (statx(-100 /* AT_FDCWD */, path, 0x100 /* AT_SYMLINK_NOFOLLOW */, 0x7ff /* STATX_BASIC_STATS */, buffer) != 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            return errno is 2 or 20 /* ENOENT, ENOTDIR */ ? null
+                : throw new IOException($"cannot stat {path}: {Marshal.GetPInvokeErrorMessage(errno)}");
+        }
+        var mode = *(ushort*)(buffer + 28);
+        return new FileStatus((mode & 0xF000) switch { 0x4000 => FileKind.Directory, 0xA000 => FileKind.Symlink, 0x8000 => FileKind.File, _ => FileKind.Other },
+            (UnixFileMode)(mode & 0xFFF), (int)*(uint*)(buffer + 20), (int)*(uint*)(buffer + 24));
+    }
+
+    /// <summary>Flotilla's effective uid: who must own the directories it writes secrets into.</summary>
+    public static int EffectiveUid => (int)geteuid();
+
+    [LibraryImport("libc", EntryPoint = "statx", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static unsafe partial int statx(int dirfd, string path, int flags, uint mask, byte* buffer);
+
+    [LibraryImport("libc", EntryPoint = "geteuid")]
+    private static partial uint geteuid();
 
     [LibraryImport("libc", EntryPoint = "lchown", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int lchown(string path, uint owner, uint group);

@@ -13,19 +13,21 @@ namespace Flotilla.Isolation;
 /// file be reachable by that service's instances only, which a per-tenant user cannot enforce.
 /// Names are <c>fl-</c> and 12 hex digits of a hash of (data directory, service) (useradd allows
 /// 32 characters); the full names are in the user's GECOS field, which is checked on reuse. A user
-/// is created once and kept, also after its service is deleted: a deleted user's uid could be
-/// given to a new user, who would then own what the old one left behind.
+/// is kept while it runs a process or owns a file Flotilla can find (its SQLite files): a deleted
+/// user's uid could be given to a new user, who would then own what the old one left behind. The
+/// others are removed when a control plane starts (InstanceUsers.Cleanup.cs).
 /// </summary>
-public sealed class InstanceUsers
+public sealed partial class InstanceUsers
 {
     private static readonly Lock Creating = new();
-    private static readonly string[] Bins = ["/usr/bin", "/bin", "/usr/sbin", "/sbin"];
     private readonly ConcurrentDictionary<string, InstanceUser> _users = new(StringComparer.Ordinal);
     private readonly string _dataDirectory;
+    private readonly UserTools _tools;
 
-    private InstanceUsers(string dataDirectory, string? off, string launcher)
+    private InstanceUsers(string dataDirectory, string? off, string launcher, UserTools tools)
     {
         _dataDirectory = dataDirectory;
+        _tools = tools;
         Off = off;
         Launcher = launcher;
     }
@@ -41,14 +43,17 @@ public sealed class InstanceUsers
     public string Launcher { get; }
 
     /// <summary>Instances share Flotilla's user (tests of a driver alone, or isolation turned off).</summary>
-    public static InstanceUsers Shared(string reason) => new("", reason, "");
+    public static InstanceUsers Shared(string reason) => new("", reason, "", UserTools.System);
 
     /// <summary>
     /// Decides once for a data directory: users when Flotilla runs as root, is allowed to, has
     /// setpriv and useradd, and instance users can reach the data directory (and <paramref name="alsoReached"/>:
     /// the build artifacts). Opens the data directory itself for traversal (o+x, no listing).
     /// </summary>
-    public static InstanceUsers For(string dataDirectory, bool enabled, params string[] alsoReached)
+    public static InstanceUsers For(string dataDirectory, bool enabled, params string[] alsoReached) => For(dataDirectory, enabled, UserTools.System, alsoReached);
+
+    /// <param name="tools">The programs run to look up and create users (tests: scripts standing in for a broken name service).</param>
+    internal static InstanceUsers For(string dataDirectory, bool enabled, UserTools tools, params string[] alsoReached)
     {
         dataDirectory = Path.GetFullPath(dataDirectory);
         if (!enabled)
@@ -59,8 +64,8 @@ public sealed class InstanceUsers
         {
             return Shared($"Flotilla runs as {Environment.UserName}, not root, so it cannot create users or start processes as them");
         }
-        var setpriv = Find("setpriv");
-        if (setpriv is null || Find("useradd") is null)
+        var setpriv = UserTools.Find("setpriv");
+        if (setpriv is null || tools.Useradd is null || !File.Exists(tools.Useradd))
         {
             return Shared($"{(setpriv is null ? "setpriv (util-linux)" : "useradd")} is not installed; install it (apt-get install util-linux passwd)");
         }
@@ -74,7 +79,7 @@ public sealed class InstanceUsers
             }
             FileOwnership.OpenForTraversal(directory);
         }
-        return new InstanceUsers(dataDirectory, null, setpriv);
+        return new InstanceUsers(dataDirectory, null, setpriv, tools);
     }
 
     /// <summary>The service's user, created on first use; null when instances share Flotilla's user (<see cref="Off"/>).</summary>
@@ -91,91 +96,68 @@ public sealed class InstanceUsers
     public static string Comment(string dataDirectory, string service) =>
         $"flotilla service {service} of {Path.GetFullPath(dataDirectory)}".Replace(':', ';').Replace('\n', ' ');
 
-    private static InstanceUser Ensure(string name, string comment)
+    private InstanceUser Ensure(string name, string comment)
     {
         lock (Creating)
         {
-            for (var attempt = 0; ; attempt++)
+            var started = Stopwatch.StartNew();
+            var useraddSaid = "";
+            for (var attempt = 1; attempt <= _tools.Tries; attempt++)
             {
+                if (attempt > 2)
+                {
+                    Thread.Sleep(_tools.RetryDelay);
+                }
                 if (Lookup(name) is { } existing)
                 {
                     return existing.Comment == comment ? existing.User
                         : throw new InvalidOperationException($"user {name} exists but is not this service's (its GECOS is '{existing.Comment}', expected '{comment}'); remove or rename that user (userdel {name})");
                 }
-                var (code, output) = Run("useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent", "--shell", File.Exists("/usr/sbin/nologin") ? "/usr/sbin/nologin" : "/bin/false",
+                var (code, output) = Run(_tools.Useradd!, "--system", "--no-create-home", "--home-dir", "/nonexistent", "--shell", File.Exists("/usr/sbin/nologin") ? "/usr/sbin/nologin" : "/bin/false",
                     "--user-group", "--comment", comment, name);
-                // 9: created meanwhile by another Flotilla; 10: /etc/passwd locked by another process (try again).
-                if (code is 0 or 9 || (code == 10 && attempt < 50))
+                // 0: created; 9: created meanwhile by another Flotilla; 10: /etc/passwd locked by another process. Look again.
+                if (code is 0 or 9 or 10)
                 {
-                    if (code == 10)
-                    {
-                        Thread.Sleep(100);
-                    }
+                    useraddSaid = code == 10 ? "/etc/passwd stayed locked by another process (useradd exited with 10)"
+                        : $"useradd {(code == 0 ? "created it" : "says it exists")}, but getent passwd {name} does not find it: the name service (a cache such as nscd or sssd, see /etc/nsswitch.conf) does not see /etc/passwd";
                     continue;
+                }
+                if (code == 4 && output.Contains("no more available", StringComparison.OrdinalIgnoreCase))
+                {
+                    throw new InvalidOperationException($"cannot create instance user {name} ({comment}): the system uid range is used up ({output.Trim()}); "
+                        + "Flotilla makes one user per service and environment. Restart Flotilla to remove the unused ones of its data directories, "
+                        + "userdel the fl-* users of data directories that no longer exist (their GECOS names the directory: grep ':flotilla service ' /etc/passwd), "
+                        + "or widen SYS_UID_MIN..SYS_UID_MAX and SYS_GID_MIN..SYS_GID_MAX in /etc/login.defs");
                 }
                 throw new InvalidOperationException($"cannot create instance user {name} ({comment}): useradd exited with {code}: {output.Trim()}; "
                     + "fix the cause, or run with --instance-users off (instances then share Flotilla's user)");
             }
+            throw new InvalidOperationException($"cannot use instance user {name} ({comment}) after {_tools.Tries} tries in {started.Elapsed.TotalSeconds:0.0} s: {useraddSaid}; "
+                + "invalidate the cache (nscd -i passwd, sss_cache -E) or make passwd lookups read files first, or run with --instance-users off");
         }
     }
 
-    /// <summary>
-    /// Deletes the instance users of every data directory at or under <paramref name="directory"/> (the
-    /// directory is gone: nothing of theirs is left to inherit); returns their names. For tests and for
-    /// an operator who removes a data directory: Flotilla itself never deletes a user (see above).
-    /// </summary>
-    public static IReadOnlyList<string> RemoveUnder(string directory)
+    private (InstanceUser User, string Comment)? Lookup(string name)
     {
-        var prefix = $"flotilla service ";
-        var under = Path.GetFullPath(directory).TrimEnd('/');
-        var removed = new List<string>();
-        string[] lines;
-        try
+        var (code, output) = Run(_tools.Getent ?? "getent", "passwd", name);
+        if (code != 0)
         {
-            lines = File.ReadAllLines("/etc/passwd");
+            return null;
         }
-        catch (IOException)
+        var line = output.Split('\n')[0].Trim();
+        var fields = line.Split(':');
+        var culture = System.Globalization.CultureInfo.InvariantCulture;
+        if (fields.Length < 7 || fields[0] != name || !int.TryParse(fields[2], culture, out var uid) || !int.TryParse(fields[3], culture, out var gid) || uid < 0 || gid < 0)
         {
-            return removed;
+            throw new InvalidOperationException($"getent passwd {name} answered a malformed entry '{line}' (expected name:password:uid:gid:gecos:home:shell with numeric uid and gid); "
+                + "check the passwd entry of that user and the name service in /etc/nsswitch.conf");
         }
-        lock (Creating)
-        {
-            foreach (var fields in lines.Select(l => l.Split(':')).Where(f => f.Length >= 5 && f[0].StartsWith("fl-", StringComparison.Ordinal) && f[4].StartsWith(prefix, StringComparison.Ordinal)))
-            {
-                var of = fields[4].LastIndexOf(" of /", StringComparison.Ordinal);
-                var dataDirectory = of < 0 ? "" : fields[4][(of + 4)..];
-                if (dataDirectory != under && !dataDirectory.StartsWith(under + "/", StringComparison.Ordinal))
-                {
-                    continue;
-                }
-                for (var attempt = 0; attempt < 50; attempt++)
-                {
-                    // 10 (and 1 on some versions): /etc/passwd locked by another process.
-                    var (code, _) = Run("userdel", fields[0]);
-                    if (code is not (1 or 10))
-                    {
-                        break;
-                    }
-                    Thread.Sleep(100);
-                }
-                removed.Add(fields[0]);
-            }
-        }
-        return removed;
+        return (new InstanceUser(name, uid, gid), fields[4]);
     }
 
-    private static (InstanceUser User, string Comment)? Lookup(string name)
+    internal static (int Code, string Output) Run(string program, params string[] args)
     {
-        var (code, output) = Run("getent", "passwd", name);
-        var fields = output.Trim().Split(':');
-        return code == 0 && fields.Length >= 5
-            ? (new InstanceUser(name, int.Parse(fields[2], System.Globalization.CultureInfo.InvariantCulture), int.Parse(fields[3], System.Globalization.CultureInfo.InvariantCulture)), fields[4])
-            : null;
-    }
-
-    private static (int Code, string Output) Run(string program, params string[] args)
-    {
-        var start = new ProcessStartInfo(Find(program) ?? program) { RedirectStandardOutput = true, RedirectStandardError = true };
+        var start = new ProcessStartInfo(UserTools.Find(program) ?? program) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);
@@ -190,8 +172,6 @@ public sealed class InstanceUsers
         }
         return (process.ExitCode, stdout.Result + stderr.Result);
     }
-
-    private static string? Find(string program) => Bins.Select(b => Path.Combine(b, program)).FirstOrDefault(File.Exists);
 
     /// <summary>The first proper ancestor of <paramref name="directory"/> that others may not pass through, or null.</summary>
     private static string? ClosedAncestor(string directory)

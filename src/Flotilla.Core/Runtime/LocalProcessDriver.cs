@@ -22,6 +22,7 @@ public sealed class LocalProcessDriver : IRuntime
     private readonly string _logsDirectory;
     private readonly IInstanceJournal _journal;
     private readonly InstanceUsers _users;
+    private readonly SecretFiles _secretFiles;
 
     private readonly Func<Secrets.SecretRef, string>? _secrets;
 
@@ -30,8 +31,16 @@ public sealed class LocalProcessDriver : IRuntime
     /// <param name="users">Who instances run as (null: Flotilla's own user, as a driver alone in a test).</param>
     public LocalProcessDriver(string stateDirectory, IInstanceJournal? journal = null, TimeProvider? time = null, Func<Secrets.SecretRef, string>? secrets = null,
         WakeSignal? changed = null, InstanceUsers? users = null)
+        : this(stateDirectory, SecretFiles.Default, journal, time, secrets, changed, users)
+    {
+    }
+
+    /// <param name="secretFiles">Where secret files go (tests: a directory of their own); checked here, so a squatted one stops the driver.</param>
+    internal LocalProcessDriver(string stateDirectory, SecretFiles secretFiles, IInstanceJournal? journal = null, TimeProvider? time = null,
+        Func<Secrets.SecretRef, string>? secrets = null, WakeSignal? changed = null, InstanceUsers? users = null)
     {
         _users = users ?? InstanceUsers.Shared("a driver without instance users");
+        _secretFiles = secretFiles;
         Changed = changed ?? new WakeSignal();
         _secrets = secrets;
         _time = time ?? TimeProvider.System;
@@ -46,6 +55,7 @@ public sealed class LocalProcessDriver : IRuntime
             File.SetUnixFileMode(_instancesDirectory, FileOwnership.Traversable);
             File.SetUnixFileMode(_logsDirectory, FileOwnership.Traversable);
         }
+        _secretFiles.Prepare(traversable: _users.Off is null);
         _cgroups = Cgroups.Detect(out var unavailable);
         LimitsUnavailable = unavailable;
     }
@@ -79,7 +89,7 @@ public sealed class LocalProcessDriver : IRuntime
                 File.SetUnixFileMode(Path.GetDirectoryName(logPath)!, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
             }
             InstanceLogs.Prune(Path.GetDirectoryName(logPath)!, _instances.Keys);
-            var pid = Spawn(launch, workingDirectory, logPath, _secrets, user, _users.Launcher);
+            var pid = Spawn(launch, workingDirectory, logPath, _secrets, user, _users.Launcher, _secretFiles);
             var startTime = Posix.StartTime(pid);
             _journal.Started(launch, pid, startTime, initial.StartedAt);
             instance.Update(s => s with { Pid = pid, ProcessStartTime = startTime });
@@ -97,7 +107,7 @@ public sealed class LocalProcessDriver : IRuntime
         Changed.Set();
     }
 
-    private static int Spawn(InstanceLaunch launch, string workingDirectory, string logPath, Func<Secrets.SecretRef, string>? secrets, InstanceUser? user, string launcher)
+    private static int Spawn(InstanceLaunch launch, string workingDirectory, string logPath, Func<Secrets.SecretRef, string>? secrets, InstanceUser? user, string launcher, SecretFiles secretFiles)
     {
         var env = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (System.Collections.DictionaryEntry entry in Environment.GetEnvironmentVariables())
@@ -122,7 +132,7 @@ public sealed class LocalProcessDriver : IRuntime
         foreach (var secret in launch.Secrets ?? [])
         {
             var value = (secrets ?? throw new InvalidOperationException($"secret {secret.Variable}: this driver has no secret store")).Invoke(secret);
-            env[secret.Variable] = secret.AsFile ? SecretFiles.Write(launch.Id, secret.Variable, value, workingDirectory, user) : value;
+            env[secret.Variable] = secret.AsFile ? secretFiles.Write(launch.Id, secret.Variable, value, workingDirectory, user) : value;
         }
         var command = CommandLine.Expand(launch.Command, launch.Env);
         string? unreachable = null;
@@ -240,7 +250,7 @@ public sealed class LocalProcessDriver : IRuntime
         _journal.Ended(launch.Id);
         if (launch.Secrets is { Count: > 0 })
         {
-            SecretFiles.Remove(launch.Id);
+            _secretFiles.Remove(launch.Id);
         }
         if (_cgroups is null || launch.Resources is null)
         {

@@ -1,3 +1,5 @@
+using Flotilla.Isolation;
+
 namespace Flotilla.Runtime;
 
 /// <summary>
@@ -5,38 +7,116 @@ namespace Flotilla.Runtime;
 /// file 0400), never on disk in the data directory; removed when the instance ends. Where there
 /// is no /dev/shm they go in the instance's working directory, which is removed with it. With an
 /// instance user, the directory and files are that user's; the root directory lets it pass, not list.
+/// /dev/shm is writable by every local user, so the root directory is checked (<see cref="Prepare"/>)
+/// when a driver starts and before every write: a directory someone else made first, or a symlink,
+/// would hand them every secret written into it.
 /// </summary>
-internal static class SecretFiles
+internal sealed class SecretFiles(string root)
 {
-    private static readonly string Root = Path.Combine("/dev/shm", $"flotilla-secrets-{Environment.UserName}");
+    /// <summary>The one a control plane uses; tests make their own in a directory of theirs.</summary>
+    public static SecretFiles Default { get; } = new(Path.Combine("/dev/shm", $"flotilla-secrets-{Environment.UserName}"));
 
-    public static string Write(string instanceId, string variable, string value, string workingDirectory, Isolation.InstanceUser? owner = null)
+    private const UnixFileMode OthersWrite = UnixFileMode.GroupWrite | UnixFileMode.OtherWrite;
+
+    public string Root => root;
+
+    /// <summary>Whether secrets go under <see cref="Root"/> (its parent, /dev/shm, exists) rather than in the working directory.</summary>
+    private bool InMemory => Directory.Exists(Path.GetDirectoryName(root));
+
+    /// <summary>
+    /// Creates <see cref="Root"/> (0700; 0711 when instance users must pass through it) or checks the one
+    /// there: a real directory (not a symlink), ours, that no one else may write to. Throws
+    /// InvalidOperationException naming the path, what was found and the fix otherwise.
+    /// </summary>
+    public void Prepare(bool traversable)
     {
-        var shm = Directory.Exists("/dev/shm");
-        var directory = shm ? Path.Combine(Root, instanceId) : Path.Combine(workingDirectory, ".secrets");
-        if (shm && owner is not null)
+        if (InMemory)
         {
-            Directory.CreateDirectory(Root, Isolation.FileOwnership.Traversable);
-            File.SetUnixFileMode(Root, Isolation.FileOwnership.Traversable);
+            Ensure(root, traversable ? FileOwnership.Traversable : FileOwnership.Private, null);
         }
-        Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+    }
+
+    /// <summary>The check of <see cref="Prepare"/> for any directory secrets go in; <paramref name="owner"/> may own it too (it was given to them).</summary>
+    private static void Ensure(string directory, UnixFileMode mode, InstanceUser? owner)
+    {
+        try
+        {
+            // mkdir(2) does not follow a symlink at the path: it fails with EEXIST, and the check below refuses it.
+            Directory.CreateDirectory(directory, mode);
+        }
+        catch (IOException)
+        {
+            // Something other than a directory is there (or a dangling symlink): the check names it.
+        }
+        var found = FileOwnership.Lstat(directory);
+        var me = FileOwnership.EffectiveUid;
+        string? wrong = found switch
+        {
+            null => "it does not exist after creating it",
+            { Kind: FileKind.Symlink } => $"it is a symlink (to {new FileInfo(directory).LinkTarget}), owned by uid {found.Uid}",
+            { Kind: not FileKind.Directory } => $"it is not a directory ({found.Kind}), owned by uid {found.Uid}",
+            _ when found.Uid != me && found.Uid != owner?.Uid => $"it is owned by uid {found.Uid} ({UserName(found.Uid)}), not by Flotilla's uid {me}, so that user could read the secrets",
+            _ when (found.Mode & OthersWrite) != 0 => $"its mode {Convert.ToString((int)found.Mode, 8)} lets other users write into it",
+            _ => null,
+        };
+        if (wrong is not null)
+        {
+            throw new InvalidOperationException($"refusing to write secret files into {directory}: {wrong}; "
+                + $"remove it (rm -rf {directory}) and restart Flotilla, or create it yourself as uid {me} with mode {Convert.ToString((int)mode, 8)} before Flotilla starts");
+        }
+        // Ours and closed to writers: bring it to the designed mode (never take x away: another driver's instance users may pass).
+        const UnixFileMode Pass = UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
+        var wanted = FileOwnership.Private | ((found!.Mode | mode) & Pass);
+        if (found.Uid == me && found.Mode != wanted)
+        {
+            File.SetUnixFileMode(directory, wanted);
+        }
+    }
+
+    public string Write(string instanceId, string variable, string value, string workingDirectory, InstanceUser? owner = null)
+    {
+        var shm = InMemory;
+        var directory = shm ? Path.Combine(root, instanceId) : Path.Combine(workingDirectory, ".secrets");
+        if (shm)
+        {
+            Prepare(traversable: owner is not null);
+            Directory.CreateDirectory(directory, FileOwnership.Private);
+        }
+        else
+        {
+            // No /dev/shm: the working directory's .secrets (a container's is in /tmp, which anyone may write to).
+            Ensure(directory, FileOwnership.Private, owner);
+        }
         if (owner is not null)
         {
-            Isolation.FileOwnership.Give(directory, owner, Isolation.FileOwnership.Private);
+            FileOwnership.Give(directory, owner, FileOwnership.Private);
         }
+        // A fresh name created exclusively (O_CREAT|O_EXCL: fails on anything there, a symlink included), then
+        // renamed over the final name: rename(2) replaces a symlink planted there instead of writing through it.
         var path = Path.Combine(directory, variable);
-        using (var file = new FileStream(path, new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite }))
-        using (var writer = new StreamWriter(file))
+        var temporary = Path.Combine(directory, $".{variable}.{Guid.NewGuid():N}");
+        try
         {
-            writer.Write(value);
+            using (var file = new FileStream(temporary, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead }))
+            {
+                File.SetUnixFileMode(file.SafeFileHandle, UnixFileMode.UserRead);
+                file.Write(System.Text.Encoding.UTF8.GetBytes(value));
+            }
+            if (owner is not null)
+            {
+                FileOwnership.Give(temporary, owner, UnixFileMode.UserRead);
+            }
+            File.Move(temporary, path, overwrite: true);
         }
-        File.SetUnixFileMode(path, UnixFileMode.UserRead);
-        if (owner is not null)
+        finally
         {
-            Isolation.FileOwnership.Give(path, owner, UnixFileMode.UserRead);
+            File.Delete(temporary);
         }
         return path;
     }
 
-    public static void Remove(string instanceId) => Directories.TryDelete(Path.Combine(Root, instanceId));
+    public void Remove(string instanceId) => Directories.TryDelete(Path.Combine(root, instanceId));
+
+    private static string UserName(int uid) =>
+        File.ReadLines("/etc/passwd").Select(l => l.Split(':')).FirstOrDefault(f => f.Length > 2 && f[2] == uid.ToString(System.Globalization.CultureInfo.InvariantCulture))?[0] ?? "no user of that uid";
 }

@@ -59,7 +59,7 @@ internal sealed class EngineLayout(string directory)
         return File.Exists(file) && File.ReadAllText(file).Trim() is { Length: > 0 } role ? role : EngineMember.PrimaryRole;
     }
 
-    /// <summary>Makes <paramref name="role"/> the primary, durably (written, flushed, renamed) before it is promoted.</summary>
+    /// <summary>Makes <paramref name="role"/> the primary, durably (written, flushed, renamed, directory flushed) before it is promoted.</summary>
     public void SetLeader(string engine, string role)
     {
         lock (_ports)
@@ -72,6 +72,8 @@ internal sealed class EngineLayout(string directory)
                 stream.Flush(flushToDisk: true);
             }
             File.Move(temporary, file, overwrite: true);
+            // The rename is in the directory: flushed too, or a power cut could bring the old leader back after a failover.
+            DirectorySync.Flush(Path.GetDirectoryName(file)!);
         }
     }
 }

@@ -133,7 +133,7 @@ public sealed class DockerDriver : IRuntime
                 var value = (_secrets ?? throw new InvalidOperationException($"secret {secret.Variable}: this driver has no secret store")).Invoke(secret);
                 if (secret.AsFile)
                 {
-                    var path = SecretFiles.Write(launch.Id, secret.Variable, value, Path.GetTempPath(), user);
+                    var path = SecretFiles.Default.Write(launch.Id, secret.Variable, value, Path.GetTempPath(), user);
                     binds.Add($"{path}:{path}:ro");
                     env[secret.Variable] = path;
                 }
@@ -194,7 +194,7 @@ public sealed class DockerDriver : IRuntime
             var reason = e is DockerApiException api ? $"the Docker Engine refused: {api.ResponseBody?.Trim()}" : e.Message;
             container.Instance.Update(s => s with { State = InstanceState.Exited, Reason = reason });
             await RemoveAsync(container.Id);
-            SecretFiles.Remove(launch.Id);
+            SecretFiles.Default.Remove(launch.Id);
         }
     }
 
@@ -296,7 +296,7 @@ public sealed class DockerDriver : IRuntime
         }
         await container.Watching.CancelAsync();
         _journal.Ended(launch.Id);
-        SecretFiles.Remove(launch.Id);
+        SecretFiles.Default.Remove(launch.Id);
         // Removal takes the engine a while: the exit is reported now (a replacement starts at once), the container goes after.
         var removal = RemoveAsync(id);
         _removals[id] = removal;
