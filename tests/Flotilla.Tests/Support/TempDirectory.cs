@@ -57,6 +57,7 @@ public sealed class TempDirectory : IDisposable
     {
         Undisposed.TryRemove(Path, out _);
         var leftBehind = KillLeftBehind();
+        ReleasePostgresLeftovers();
         try
         {
             Directory.Delete(Path, recursive: true);
@@ -107,5 +108,27 @@ public sealed class TempDirectory : IDisposable
             global::Flotilla.Runtime.Posix.SignalGroup(pid, global::Flotilla.Runtime.Posix.SIGKILL);
         }
         global::Flotilla.Runtime.Posix.Signal(pid, global::Flotilla.Runtime.Posix.SIGKILL);
+    }
+
+    /// <summary>
+    /// A PostgreSQL server killed here (by the test, or just now as left behind) keeps its shared memory
+    /// (/dev/shm/PostgreSQL.*, a System V segment) after its directory is deleted: each one's is freed
+    /// first, by PostgreSQL's own clean-up of that directory, so only this test's servers' segments go.
+    /// </summary>
+    private void ReleasePostgresLeftovers()
+    {
+        if (global::Flotilla.Databases.Postgres.PostgresServer.BinDirectory() is null || !Directory.Exists(Path))
+        {
+            return;
+        }
+        var options = new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true, AttributesToSkip = FileAttributes.ReparsePoint };
+        foreach (var lockFile in Directory.EnumerateFiles(Path, "postmaster.pid", options))
+        {
+            var kept = global::Flotilla.Databases.Postgres.PostgresLeftovers.ReleaseAsync(System.IO.Path.GetDirectoryName(lockFile)!, CancellationToken.None).GetAwaiter().GetResult();
+            if (kept is not null)
+            {
+                Console.Error.WriteLine($"flotilla tests: the shared memory of the PostgreSQL server killed in {System.IO.Path.GetDirectoryName(lockFile)} was not freed: {kept}");
+            }
+        }
     }
 }
