@@ -53,6 +53,8 @@ public sealed class NodeRouter : IAsyncDisposable
             start.ArgumentList.Add(argument);
         }
         start.Environment[Flotilla.Router.Remote.RouterAdmin.SecretVariable] = Secret;
+        // No debugger pipes or diagnostics socket left in /tmp when it is killed -9 (see CliProcess).
+        start.Environment["DOTNET_EnableDiagnostics"] = "0";
         var process = Process.Start(start)!;
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
