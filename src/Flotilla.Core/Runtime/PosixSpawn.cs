@@ -5,7 +5,9 @@ namespace Flotilla.Runtime;
 
 /// <summary>
 /// Starts a program with posix_spawn in a new process group of Flotilla's own session:
-/// stdin from /dev/null, stdout and stderr appended to a log file, signals reset to default.
+/// stdin from /dev/null, stdout and stderr appended to a log file, signals reset to default, and
+/// no other descriptor inherited: a child that outlives Flotilla (a router, an instance, a database
+/// server) must not hold what Flotilla's own parent gave it (a flock(1) lock, a CI runner's pipe).
 /// Why not setsid: a new session is also a new scheduler autogroup, which gives every instance
 /// the same CPU share as the whole of Flotilla (router included) when the machine is busy.
 /// </summary>
@@ -61,6 +63,8 @@ internal static unsafe partial class PosixSpawn
             Check(posix_spawn_file_actions_addopen(actions, 1, Str(logPath), WriteOnly | Create | Append | NoFollow, 384), "open log");
             Check(posix_spawn_file_actions_adddup2(actions, 1, 2), "dup2 stderr");
             Check(posix_spawn_file_actions_addchdir_np(actions, Str(workingDirectory)), "chdir");
+            // .NET opens its own files close-on-exec; this closes those it inherited without that flag (glibc 2.34+).
+            Check(posix_spawn_file_actions_addclosefrom_np(actions, 3), "closefrom");
 
             var argv = Array(args.Prepend(program));
             var envp = Array(env.Select(e => $"{e.Key}={e.Value}"));
@@ -124,6 +128,7 @@ internal static unsafe partial class PosixSpawn
     [LibraryImport("libc")] private static partial int posix_spawn_file_actions_addopen(byte* actions, int fd, IntPtr path, int flags, int mode);
     [LibraryImport("libc")] private static partial int posix_spawn_file_actions_adddup2(byte* actions, int fd, int newFd);
     [LibraryImport("libc")] private static partial int posix_spawn_file_actions_addchdir_np(byte* actions, IntPtr path);
+    [LibraryImport("libc")] private static partial int posix_spawn_file_actions_addclosefrom_np(byte* actions, int from);
     [LibraryImport("libc")] private static partial int sigemptyset(byte* set);
     [LibraryImport("libc")] private static partial int sigfillset(byte* set);
     [LibraryImport("libc", SetLastError = true)] private static partial int waitpid(int pid, int* status, int options);

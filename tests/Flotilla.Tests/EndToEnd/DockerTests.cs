@@ -77,7 +77,7 @@ public sealed class DockerTests : IAsyncLifetime
     private IReadOnlyList<Flotilla.Runtime.InstanceStatus> Ready => Plane.Status().Services.Single().Instances.Where(i => i.State == Flotilla.Runtime.InstanceState.Ready).ToList();
 
     [DockerFact]
-    public async Task KilledContainer_IsReplaced_UnderLoad_WithNoFailedRequest()
+    public async Task KilledContainer_IsReplaced_UnderLoad_FailingOnlyAnAnswerItHadBegun()
     {
         await ApplyAsync(Spec("1.0.0"));
         await Plane.WaitUntilConvergedAsync(Wait);
@@ -93,7 +93,14 @@ public sealed class DockerTests : IAsyncLifetime
         await Task.Delay(500);
         var (versions, failures) = await client.StopAsync();
 
-        Assert.True(failures.Count == 0, $"{failures.Count} failed of {versions.Count + failures.Count}: {string.Join("; ", failures.Distinct().Take(5))}");
+        // The README's contract: a GET is retried on another instance unless some of its answer had reached
+        // the router. The app writes its head and its body apart, so a kill between the two (one request in
+        // 10,316 once) is a 502 from the router (no body), said in a router event; only the requests in flight
+        // on the victim can be caught so, one per client loop at most. Any other failure is a defect.
+        var halfAnswered = failures.Count(f => f == "502 ");
+        Assert.True(failures.Count == halfAnswered && halfAnswered <= 4, $"{failures.Count} failed of {versions.Count + failures.Count}: {string.Join("; ", failures.Distinct().Take(5))}");
+        Assert.True(halfAnswered == 0 || Plane.Events.Since(0).Any(e => e.Subject == "router" && e.Message.Contains($"(ResponseBodyDestination); last tried instance {victim.Id}", StringComparison.Ordinal)),
+            $"{halfAnswered} requests got a 502 that no router event explains as an answer broken off by the killed {victim.Id}");
         Assert.True(replaced < TimeSpan.FromSeconds(30), $"replaced after {replaced}");
         Assert.Contains(Plane.Events.Since(0), e => e.Subject == victim.Id && e.Message.Contains("killed by SIGKILL", StringComparison.Ordinal));
         await Eventually.Until(async () => (await ContainersAsync(DataDirectory)).Count == 3, Wait, "the killed container to be removed");

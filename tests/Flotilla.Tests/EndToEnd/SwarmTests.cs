@@ -30,17 +30,30 @@ public sealed class SwarmTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        if (_plane is not null)
+        // Each part is stopped even when an earlier one's stop throws: a node router left running outlives the test run.
+        try
         {
-            await _plane.StopDataPlaneAsync();
-            await _plane.DisposeAsync();
+            if (_plane is not null)
+            {
+                await _plane.StopDataPlaneAsync();
+                await _plane.DisposeAsync();
+            }
         }
-        if (_replica is not null)
+        finally
         {
-            await _replica.DisposeAsync();
+            try
+            {
+                if (_replica is not null)
+                {
+                    await _replica.DisposeAsync();
+                }
+            }
+            finally
+            {
+                await _lab.DisposeAsync();
+                _dir.Dispose();
+            }
         }
-        await _lab.DisposeAsync();
-        _dir.Dispose();
     }
 
     // A tiny HTTP/1.1 server in Debian's python3 (in the base image), answering with its version.

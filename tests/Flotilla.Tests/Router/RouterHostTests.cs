@@ -110,6 +110,39 @@ public sealed class RouterHostTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AGet_WhoseAnswerBrokeOffAfterItsHead_IsA502_NotRetried()
+    {
+        // The README's contract: retried only before any byte of an answer. An instance killed between
+        // writing its head and its body (python's http.server writes them apart) gives the client a 502:
+        // the one failure DockerTests' killed container may cause.
+        var reports = new List<string>();
+        await using var router = new RouterHost(message =>
+        {
+            lock (reports)
+            {
+                reports.Add(message);
+            }
+        });
+        var port = await router.AddServiceAsync("api", null);
+        await using var broken = RawBackend.Start("half", RawBackend.Behaviour.HeadThenHangUp);
+        router.Apply(new RoutingTable(new Dictionary<string, IReadOnlyList<RouteDestination>> { ["api"] = [new("broken1", broken.Port), new("b6", _b.Port)] }));
+        var (bBefore, statuses) = (_b.Requests, new List<HttpStatusCode>());
+        for (var i = 0; i < 4; i++)
+        {
+            using var response = await _client.GetAsync($"http://127.0.0.1:{port}/");
+            statuses.Add(response.StatusCode);
+        }
+        Assert.Equal(2, statuses.Count(s => s == HttpStatusCode.BadGateway));
+        Assert.Equal(2, statuses.Count(s => s == HttpStatusCode.OK));
+        Assert.Equal(2, broken.Requests);
+        Assert.Equal(bBefore + 2, _b.Requests);
+        lock (reports)
+        {
+            Assert.Contains(reports, r => r.Contains("answered 502 (ResponseBodyDestination); last tried instance broken1", StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
     public async Task InstanceThatHangsUpAfterTheRequest_IsRetried_ForAGet_ButNotForAPost()
     {
         await using var hangUp = RawBackend.Start("h", RawBackend.Behaviour.HangUp);

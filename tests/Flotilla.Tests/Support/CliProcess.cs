@@ -28,6 +28,9 @@ public sealed class CliProcess : IDisposable
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        // No debugger pipes or diagnostics socket in /tmp: a process a test kills -9 (a server, and the router
+        // it starts, which inherits this) cannot remove its own, and three files were left per kill.
+        start.Environment["DOTNET_EnableDiagnostics"] = "0";
         foreach (var (name, value) in env)
         {
             start.Environment[name] = value;

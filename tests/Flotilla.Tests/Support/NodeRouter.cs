@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Flotilla.Runtime;
 
 namespace Flotilla.Tests.Support;
@@ -13,7 +12,8 @@ public sealed class NodeRouter : IAsyncDisposable
 {
     private readonly string? _netns;
     private readonly TempDirectory _dir = new("flotilla-node-router");
-    private Process _process;
+    private int _pid;
+    private Task<int?> _exited = Task.FromResult<int?>(null);
 
     public NodeRouter(int node) : this(SwarmLab.NodeAddress(node), $"/run/netns/flt-lab-n{node}")
     {
@@ -25,7 +25,7 @@ public sealed class NodeRouter : IAsyncDisposable
         _netns = netns;
         AdminPort = Flotilla.Net.PortAllocator.Next();
         Secret = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
-        _process = Start();
+        _pid = Start();
     }
 
     public string Address { get; }
@@ -37,61 +37,51 @@ public sealed class NodeRouter : IAsyncDisposable
 
     public string Url(int port, string path = "/") => $"http://{Address}:{port}{path}";
 
-    private Process Start()
+    private int Start()
     {
-        // setsid: the router is its own process group, so the supervisor and its worker end together.
-        var start = new ProcessStartInfo("setsid") { WorkingDirectory = _dir.Path, RedirectStandardOutput = true, RedirectStandardError = true };
         var command = new List<string>();
         if (_netns is not null)
         {
-            command.AddRange(["nsenter", $"--net={_netns}"]);
+            command.AddRange(["/usr/bin/nsenter", $"--net={_netns}"]);
         }
-        command.AddRange(["dotnet", Path.Combine(AppContext.BaseDirectory, "flotilla.dll"), "router",
+        command.AddRange([Environment.ProcessPath!, Path.Combine(AppContext.BaseDirectory, "flotilla.dll"), "router",
             "--admin-port", AdminPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", Address]);
-        foreach (var argument in command)
-        {
-            start.ArgumentList.Add(argument);
-        }
-        start.Environment[Flotilla.Router.Remote.RouterAdmin.SecretVariable] = Secret;
-        var process = Process.Start(start)!;
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
+        var env = Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
+            .ToDictionary(e => (string)e.Key, e => (string?)e.Value ?? "", StringComparer.Ordinal);
+        env[Flotilla.Router.Remote.RouterAdmin.SecretVariable] = Secret;
+        // No debugger pipes or diagnostics socket left in /tmp when it is killed -9 (see CliProcess).
+        env["DOTNET_EnableDiagnostics"] = "0";
+        // posix_spawn as Flotilla starts its own router: a process group of its own (the supervisor and its
+        // worker end together), and no descriptor of the test run inherited (a leaked replica once held the
+        // test lock, /tmp/flotilla-heavy.lock, for every run after it).
+        var pid = PosixSpawn.Start(command[0], command.Skip(1).ToList(), env, _dir.Path, Path.Combine(_dir.Path, "router.out"));
+        _exited = Task.Factory.StartNew(() => PosixSpawn.WaitForExit(pid), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        return pid;
     }
 
     /// <summary>kill -9 of the whole router (supervisor and worker): as if its machine went away.</summary>
     public async Task KillAsync()
     {
-        Posix.SignalGroup(_process.Id, Posix.SIGKILL);
-        await _process.WaitForExitAsync();
+        Posix.SignalGroup(_pid, Posix.SIGKILL);
+        await _exited;
         // The worker may outlive the supervisor by a moment; it ends when it sees the supervisor gone.
-        await Eventually.Until(() => !Posix.IsRunning(_process.Id, null) && !GroupAlive(), TimeSpan.FromSeconds(20), "the killed router's processes to end");
+        await Eventually.Until(() => !GroupAlive(), TimeSpan.FromSeconds(20), "the killed router's processes to end");
     }
 
     /// <summary>Starts it again in the same directory, on the same admin port (it serves its last state from there).</summary>
-    public void Restart()
-    {
-        _process.Dispose();
-        _process = Start();
-    }
+    public void Restart() => _pid = Start();
 
-    private bool GroupAlive() => Posix.SignalGroup(_process.Id, 0);
+    private bool GroupAlive() => Posix.SignalGroup(_pid, 0);
 
     public async ValueTask DisposeAsync()
     {
-        Posix.SignalGroup(_process.Id, Posix.SIGTERM);
-        using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        try
+        Posix.SignalGroup(_pid, Posix.SIGTERM);
+        if (await Task.WhenAny(_exited, Task.Delay(TimeSpan.FromSeconds(20))) != _exited)
         {
-            await _process.WaitForExitAsync(wait.Token);
+            Posix.SignalGroup(_pid, Posix.SIGKILL);
+            await _exited;
         }
-        catch (OperationCanceledException)
-        {
-            Posix.SignalGroup(_process.Id, Posix.SIGKILL);
-            await _process.WaitForExitAsync();
-        }
-        Posix.SignalGroup(_process.Id, Posix.SIGKILL);
-        _process.Dispose();
+        Posix.SignalGroup(_pid, Posix.SIGKILL);
         _dir.Dispose();
     }
 }

@@ -23,6 +23,9 @@ public sealed class PostgresInstance : IAsyncDisposable
     public int Port { get; }
     public string Password { get; }
     public string DataDirectory => Path.Combine(_dir.Path, "data");
+
+    /// <summary>The postmaster's pid while it runs (setpriv execs it: the same process).</summary>
+    public int? Pid => _process is { HasExited: false } process ? process.Id : null;
     public string AdminConnectionString => PostgresServer.AdminConnectionString(Port, Password);
 
     public static bool Installed => PostgresServer.BinDirectory() is not null;

@@ -7,7 +7,8 @@ namespace Flotilla.Tests.Support;
 /// <summary>
 /// A bare TCP server on 127.0.0.1 that speaks just enough HTTP to behave as servers the router
 /// must cope with: an HTTP/1.0 server that closes every connection after its answer (python's
-/// http.server), or one that reads the request and hangs up without answering.
+/// http.server), one that reads the request and hangs up without answering, or one that sends the
+/// head of its answer and hangs up before the body (a process killed between its two writes).
 /// </summary>
 public sealed class RawBackend : IAsyncDisposable
 {
@@ -15,6 +16,7 @@ public sealed class RawBackend : IAsyncDisposable
     {
         Http10ClosePerRequest,
         HangUp,
+        HeadThenHangUp,
     }
 
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
@@ -93,6 +95,11 @@ public sealed class RawBackend : IAsyncDisposable
                         Interlocked.Increment(ref _reused);
                     }
                     return;
+                }
+                if (_behaviour == Behaviour.HeadThenHangUp)
+                {
+                    var answer = Encoding.ASCII.GetString(_answer);
+                    await socket.SendAsync(Encoding.ASCII.GetBytes(answer[..(answer.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4)]), _stop.Token);
                 }
                 socket.Shutdown(SocketShutdown.Both);
             }

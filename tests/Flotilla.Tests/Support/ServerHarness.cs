@@ -89,9 +89,11 @@ public sealed class ServerHarness : IDisposable
         {
             server.Dispose();
         }
-        foreach (var pid in dataPlane.Concat(ProcessScan.Mentioning(DataDirectory)).Distinct())
+        // And whatever else runs in the harness's directory: the routers of tenants and federation clusters too.
+        foreach (var pid in dataPlane.Concat(ProcessScan.Mentioning(DataDirectory)).Concat(ProcessScan.Under(_dir.Path).Select(p => p.Pid)).Distinct())
         {
             Posix.SignalGroup(pid, Posix.SIGKILL);
+            Posix.Signal(pid, Posix.SIGKILL);
         }
         _dir.Dispose();
     }

@@ -206,6 +206,11 @@ public sealed class EngineController : IAsyncDisposable
                     return;
                 case EngineActionKind.Rebuild:
                     _record($"engine-{member.Engine}", $"{member}: {action.Reason}; rebuilding it from the primary", true);
+                    // A fenced member was killed: its shared memory outlives a deleted directory unless freed first.
+                    if (await Postgres.PostgresLeftovers.ReleaseAsync(member.DataDirectory, cancellationToken) is { } kept)
+                    {
+                        _record($"engine-{member.Engine}", $"{member}: the killed server's shared memory could not be freed ({kept}); see ipcs -m and /dev/shm", true);
+                    }
                     Directory.Delete(member.DataDirectory, recursive: true);
                     _history[member] = default;
                     await InitializeAsync(member, primary, cancellationToken);

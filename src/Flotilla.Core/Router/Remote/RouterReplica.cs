@@ -151,6 +151,11 @@ internal sealed class RouterReplica : IAsyncDisposable
                     _report($"router replica {Admin.Authority} does not answer: {e.Message}; it serves its last table, and gets the current one when it is back", true);
                 }
             }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                // Disposed with a call in flight: the loop ends here, and disposal (the caller's cleanup after it) goes on.
+                return;
+            }
             try
             {
                 using var wait = CancellationTokenSource.CreateLinkedTokenSource(stopping);

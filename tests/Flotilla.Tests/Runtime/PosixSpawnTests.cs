@@ -1,0 +1,44 @@
+using System.Runtime.InteropServices;
+using Flotilla.Runtime;
+using Flotilla.Tests.Support;
+
+namespace Flotilla.Tests.Runtime;
+
+/// <summary>
+/// What a spawned child holds: its three standard descriptors and nothing its spawner inherited. A router
+/// started under <c>flock LOCK dotnet test</c> once held the lock for good after its test ended.
+/// </summary>
+public sealed class PosixSpawnTests
+{
+    [Fact]
+    public async Task SpawnedChild_DoesNotInherit_ADescriptorWithoutCloseOnExec()
+    {
+        using var dir = new TempDirectory("flotilla-spawn");
+        var held = dir.Write("held.lock", "");
+        using var file = File.OpenHandle(held, FileMode.Open, FileAccess.Read);
+        // dup() gives a descriptor without FD_CLOEXEC, as flock(1) hands its lock to the command it runs.
+        var inheritable = Dup((int)file.DangerousGetHandle());
+        Assert.True(inheritable > 2, $"dup failed: errno {Marshal.GetLastPInvokeError()}");
+        try
+        {
+            var log = Path.Combine(dir.Path, "fds.log");
+            // ls of /proc/self/fd: the descriptors the child started with (its own directory stream is the lowest free one).
+            var pid = PosixSpawn.Start("/bin/sh", ["-c", "exec ls -l /proc/self/fd/"], new Dictionary<string, string> { ["PATH"] = "/usr/bin:/bin" }, dir.Path, log);
+            Assert.Equal(0, PosixSpawn.ExitCode(await Task.Run(() => PosixSpawn.WaitForExit(pid)) ?? -1));
+            var listing = await File.ReadAllTextAsync(log);
+            Assert.DoesNotContain(held, listing, StringComparison.Ordinal);
+            Assert.Contains("/dev/null", listing, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Close(inheritable);
+        }
+    }
+
+    // DllImport: this project has no unsafe code, which LibraryImport needs; both calls are blittable.
+    [DllImport("libc", EntryPoint = "dup", SetLastError = true)]
+    private static extern int Dup(int fd);
+
+    [DllImport("libc", EntryPoint = "close")]
+    private static extern int Close(int fd);
+}
