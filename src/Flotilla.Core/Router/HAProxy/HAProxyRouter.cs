@@ -186,6 +186,25 @@ public sealed class HAProxyRouter : IRouter, IRouterLimits
     private List<ServerPlan> Plan(string endpoint, RoutingTable table) =>
         HAProxyWeights.Plan(table.Services.GetValueOrDefault(endpoint) ?? [], table.SplitsOrEmpty.GetValueOrDefault(endpoint)).ToList();
 
+    /// <summary>
+    /// <c>flotilla reload-router</c>: a hitless reload through the master (it re-executes the haproxy
+    /// program on disk; the new worker takes the sockets, the old one finishes its requests).
+    /// </summary>
+    public async Task<(int Old, int New)> ReloadWorkerAsync(CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            var old = (await _process.WorkersAsync(cancellationToken)).FirstOrDefault().Pid;
+            await ReloadAsync(cancellationToken);
+            return (old, (await _process.WorkersAsync(cancellationToken)).FirstOrDefault().Pid);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
     public async Task<bool> WaitForDrainAsync(string instanceId, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         var deadline = DateTime.UtcNow + timeout;

@@ -162,6 +162,44 @@ public sealed class HAProxyRouterTests(ITestOutputHelper output) : IAsyncLifetim
         Assert.Equal(3, (await SendAsync(port, 3))["a"]);
     }
 
+    [Fact]
+    public async Task AReloadUnderLoad_ReplacesTheWorker_WithoutAFailedRequest()
+    {
+        var a = await BackendAsync("a");
+        var b = await BackendAsync("b");
+        var port = await _router.AddServiceAsync("api", null);
+        await _router.ApplyAsync(Table("api", [(a, "v1"), (b, "v1")]));
+        using var stop = new CancellationTokenSource();
+        int ok = 0, failed = 0;
+        var load = Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
+        {
+            using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    (await client.GetAsync($"http://127.0.0.1:{port}/slow")).EnsureSuccessStatusCode();
+                    Interlocked.Increment(ref ok);
+                }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+                {
+                    Interlocked.Increment(ref failed);
+                }
+            }
+        })).ToList();
+        await Task.Delay(700);
+
+        var (old, @new) = await _router.ReloadWorkerAsync(CancellationToken.None);
+        await Task.Delay(1200);
+        await stop.CancelAsync();
+        await Task.WhenAll(load).WaitAsync(Wait);
+
+        output.WriteLine($"reload: worker {old} -> {@new}; {ok} answered, {failed} failed");
+        Assert.NotEqual(old, @new);
+        Assert.Equal(0, failed);
+        Assert.True(ok >= 8, $"only {ok} requests answered around the reload");
+    }
+
     /// <summary>
     /// Measured, not hoped: HAProxy 2.6's master exits when its worker is killed (exit-on-failure, even
     /// with 'master-worker no-exit-on-failure'), taking the listening sockets with it; Flotilla starts it
