@@ -23,6 +23,7 @@ public sealed class HAProxyRouter : IRouter, IRouterLimits
     private readonly RevisionCounts _counts = new();
     private readonly Dictionary<string, List<ServerPlan>> _servers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (string Endpoint, ServerPlan Server)> _draining = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _undeletable = new(StringComparer.Ordinal);
     private Dictionary<string, int> _endpoints = new(StringComparer.Ordinal);
     private RoutingTable _table = RoutingTable.Empty;
     private bool _stopOnDispose;
@@ -159,7 +160,9 @@ public sealed class HAProxyRouter : IRouter, IRouterLimits
             }
             if (known is null)
             {
-                var added = await CommandAsync($"add server {backend}/{server.Name} {server.Address} weight {server.Weight}");
+                // A dynamic server has no pool of idle connections unless told (measured: a new connection per
+                // request, a third of the throughput); these are a configured server's defaults.
+                var added = await CommandAsync($"add server {backend}/{server.Name} {server.Address} weight {server.Weight} pool-max-conn -1 pool-purge-delay 5s");
                 if (!added.Contains("New server registered", StringComparison.Ordinal))
                 {
                     _report($"haproxy: add server {backend}/{server.Name}: {added.Trim()}", true);
@@ -221,11 +224,7 @@ public sealed class HAProxyRouter : IRouter, IRouterLimits
                 var stats = await StatsAsync(cancellationToken);
                 if (!stats.TryGetValue((backend, draining.Server.Name), out var server) || server.Current == 0)
                 {
-                    var deleted = await CommandAsync($"del server {backend}/{draining.Server.Name}");
-                    if (deleted.Contains("Server deleted", StringComparison.Ordinal) || server is null)
-                    {
-                        _draining.Remove(instanceId);
-                    }
+                    await DeleteDrainedAsync(stats);
                     return true;
                 }
             }
@@ -238,6 +237,33 @@ public sealed class HAProxyRouter : IRouter, IRouterLimits
                 return false;
             }
             await Task.Delay(50, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Deletes the servers in maintenance that have no session left. HAProxy refuses while idle
+    /// connections to it are pooled (up to pool-purge-delay): those are tried again each second.
+    /// </summary>
+    private async Task DeleteDrainedAsync(IReadOnlyDictionary<(string Backend, string Server), ServerStats> stats)
+    {
+        foreach (var (instanceId, (endpoint, server)) in _draining.ToList())
+        {
+            var backend = HAProxyConfig.Backend(endpoint);
+            var known = stats.TryGetValue((backend, server.Name), out var now);
+            if (known && now!.Current > 0)
+            {
+                continue;
+            }
+            var answer = known ? await CommandAsync($"del server {backend}/{server.Name}") : "";
+            if (!known || answer.Contains("Server deleted", StringComparison.Ordinal))
+            {
+                _draining.Remove(instanceId);
+                _undeletable.Remove(instanceId);
+            }
+            else if (_undeletable.Add(instanceId))
+            {
+                _report($"haproxy: {backend}/{server.Name} stays in maintenance (no request reaches it) until it can be deleted, tried each second: {answer.Trim()}", false);
+            }
         }
     }
 
@@ -336,6 +362,7 @@ public sealed class HAProxyRouter : IRouter, IRouterLimits
     /// <summary>HAProxy 2.6's master exits when its worker dies (measured: see the README): start it again with the table as it stands.</summary>
     private async Task WatchAsync(CancellationToken cancellationToken)
     {
+        var ticks = 0;
         while (!cancellationToken.IsCancellationRequested)
         {
             try
@@ -343,6 +370,18 @@ public sealed class HAProxyRouter : IRouter, IRouterLimits
                 await Task.Delay(100, cancellationToken);
                 if (_process.IsRunning)
                 {
+                    if (++ticks % 10 == 0 && _draining.Count > 0)
+                    {
+                        await _gate.WaitAsync(cancellationToken);
+                        try
+                        {
+                            await DeleteDrainedAsync(await StatsAsync(cancellationToken));
+                        }
+                        finally
+                        {
+                            _gate.Release();
+                        }
+                    }
                     continue;
                 }
                 await _gate.WaitAsync(cancellationToken);
@@ -363,11 +402,11 @@ public sealed class HAProxyRouter : IRouter, IRouterLimits
                     _gate.Release();
                 }
             }
-            catch (OperationCanceledException)
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
                 return;
             }
-            catch (Exception e) when (e is InvalidOperationException or IOException or SocketException)
+            catch (Exception e) when (e is InvalidOperationException or IOException or SocketException or OperationCanceledException)
             {
                 _report($"haproxy: {e.Message}", true);
             }
