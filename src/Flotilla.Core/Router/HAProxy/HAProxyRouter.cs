@@ -1,6 +1,4 @@
-using System.Net;
 using System.Net.Sockets;
-using System.Text.Json;
 
 namespace Flotilla.Router.HAProxy;
 
@@ -15,7 +13,6 @@ namespace Flotilla.Router.HAProxy;
 /// </summary>
 public sealed class HAProxyRouter : IRouter, IRouterLimits
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private readonly HAProxyProcess _process;
     private readonly Action<string, bool> _report;
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -81,16 +78,11 @@ public sealed class HAProxyRouter : IRouter, IRouterLimits
             {
                 return existing;
             }
-            var chosen = port ?? FreePort();
-            try
+            var chosen = port ?? LoopbackPorts.Free();
+            if (LoopbackPorts.Taken(chosen) is { } taken)
             {
                 // HAProxy would only say so in its log: find out here, with the port's owner still listening.
-                using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-                probe.Bind(new IPEndPoint(IPAddress.Loopback, chosen));
-            }
-            catch (SocketException e)
-            {
-                throw new EndpointBindException(service, chosen, $"service '{service}': port {chosen} is not free ({e.Message}); choose another http.port or stop what listens there");
+                throw new EndpointBindException(service, chosen, $"service '{service}': port {chosen} is not free ({taken}); choose another http.port or stop what listens there");
             }
             Volatile.Write(ref _endpoints, new Dictionary<string, int>(Endpoints, StringComparer.Ordinal) { [service] = chosen });
             _servers[service] = Plan(service, Table);
@@ -333,16 +325,11 @@ public sealed class HAProxyRouter : IRouter, IRouterLimits
 
     private string StatePath => Path.Combine(_process.Directory, "state.json");
 
-    private void SaveState()
-    {
-        var temporary = StatePath + ".new";
-        File.WriteAllText(temporary, JsonSerializer.Serialize(new SavedState(Endpoints, Table), Json));
-        File.Move(temporary, StatePath, overwrite: true);
-    }
+    private void SaveState() => SavedState.Save(StatePath, Endpoints, Table);
 
     private bool LoadState()
     {
-        if (!File.Exists(StatePath) || JsonSerializer.Deserialize<SavedState>(File.ReadAllText(StatePath), Json) is not { } state)
+        if (SavedState.Load(StatePath) is not { } state)
         {
             return false;
         }
@@ -413,13 +400,6 @@ public sealed class HAProxyRouter : IRouter, IRouterLimits
         }
     }
 
-    private static int FreePort()
-    {
-        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)listener.LocalEndPoint!).Port;
-    }
-
     public async ValueTask DisposeAsync()
     {
         await _shutdown.CancelAsync();
@@ -429,6 +409,4 @@ public sealed class HAProxyRouter : IRouter, IRouterLimits
             await _process.StopAsync();
         }
     }
-
-    private sealed record SavedState(IReadOnlyDictionary<string, int> Endpoints, RoutingTable Table);
 }
