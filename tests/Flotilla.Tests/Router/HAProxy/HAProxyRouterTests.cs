@@ -29,13 +29,13 @@ public sealed class HAProxyRouterTests(ITestOutputHelper output) : IAsyncLifetim
     {
         var master = _router.MasterPid;
         await _router.DisposeAsync();
-        Assert.False(master > 0 && Flotilla.Runtime.Posix.IsRunning(master, null), $"haproxy master {master} left running");
         foreach (var backend in _backends)
         {
             await backend.DisposeAsync();
         }
         _http.Dispose();
         Directory.Delete(_directory, recursive: true);
+        Assert.False(master > 0 && Flotilla.Runtime.Posix.IsRunning(master, null), $"haproxy master {master} left running");
     }
 
     private async Task<TestBackend> BackendAsync(string name)
