@@ -38,7 +38,8 @@ internal static class ServerCommand
             Description = "on (the default as root): each service's local instances run as a Unix user of their own; off: as Flotilla's user, not isolated from each other (also FLOTILLA_INSTANCE_USERS=off)",
         };
         instanceUsers.AcceptOnlyFromAmong("on", "off");
-        var command = new Command("server", "Run the control plane: HTTP API, durable store, controllers; the data plane outlives it") { data, listen, metrics, certificate, key, tls, insecure, instanceUsers };
+        var engine = RouterEngineOption();
+        var command = new Command("server", "Run the control plane: HTTP API, durable store, controllers; the data plane outlives it") { data, listen, metrics, certificate, key, tls, insecure, instanceUsers, engine };
         command.SetAction(async (parse, _) =>
         {
             if (!IPEndPoint.TryParse(parse.GetValue(listen)!, out var endpoint))
@@ -63,9 +64,21 @@ internal static class ServerCommand
                 Console.Error.WriteLine($"error: {e.Message}");
                 return 2;
             }
-            return await RunAsync(directory, endpoint, parse.GetValue(metrics), transport, parse.GetValue(instanceUsers));
+            return await RunAsync(directory, endpoint, parse.GetValue(metrics), transport, parse.GetValue(instanceUsers), parse.GetValue(engine)!);
         });
         return command;
+    }
+
+    /// <summary>--router-engine: the embedded router (yarp, the default) or HAProxy driven through its runtime API.</summary>
+    public static Option<string> RouterEngineOption()
+    {
+        var engine = new Option<string>("--router-engine")
+        {
+            Description = "yarp (the default): the embedded router, every feature; haproxy: HAProxy (2.6+, on PATH) driven through its runtime API, faster, without latency histograms, targeting, mirroring, flags and functions (see the README's \"Router engines\")",
+            DefaultValueFactory = _ => "yarp",
+        };
+        engine.AcceptOnlyFromAmong("yarp", "haproxy");
+        return engine;
     }
 
     /// <summary>
@@ -78,13 +91,13 @@ internal static class ServerCommand
         return Environment.IsPrivilegedProcess && !Directory.Exists(home) ? "/var/lib/flotilla" : home;
     }
 
-    private static async Task<int> RunAsync(string data, IPEndPoint listen, string? metrics, ApiTls? transport, string? instanceUsers)
+    private static async Task<int> RunAsync(string data, IPEndPoint listen, string? metrics, ApiTls? transport, string? instanceUsers, string engine)
     {
         using var stop = new ShutdownSignal();
         ControlPlanes planes;
         try
         {
-            var options = new ControlPlaneOptions(data, SelfCommand()) { RouterArguments = metrics is null ? [] : ["--metrics", metrics] };
+            var options = new ControlPlaneOptions(data, SelfCommand()) { RouterArguments = metrics is null ? [] : ["--metrics", metrics], RouterEngine = engine };
             planes = await ControlPlanes.StartAsync(instanceUsers is null ? options : options with { InstanceUsers = instanceUsers == "on" }, stop.Token);
         }
         catch (ControlPlaneException e)

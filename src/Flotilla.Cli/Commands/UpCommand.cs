@@ -24,7 +24,8 @@ internal static class UpCommand
         {
             Description = "Where artifacts, instance directories and logs go (default: .flotilla/ beside the spec)",
         };
-        var command = new Command("up", "Build and run a system on this machine, with live status, until Ctrl+C") { path, env, state };
+        var engine = ServerCommand.RouterEngineOption();
+        var command = new Command("up", "Build and run a system on this machine, with live status, until Ctrl+C") { path, env, state, engine };
         command.SetAction(async (parse, _) =>
         {
             using var shutdown = new ShutdownSignal();
@@ -33,7 +34,7 @@ internal static class UpCommand
                 return 1;
             }
             var options = parse.GetValue(state) is { } dir ? new ControlPlaneOptions(Path.GetFullPath(dir)) : ControlPlaneOptions.For(spec);
-            return await RunAsync(spec, options, shutdown.Token);
+            return await RunAsync(spec, options with { RouterEngine = parse.GetValue(engine)! }, shutdown.Token);
         });
         return command;
     }

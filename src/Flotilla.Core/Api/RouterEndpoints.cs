@@ -13,6 +13,14 @@ internal static class RouterEndpoints
     {
         v1.MapPost("/router/reload", async (HttpContext context, ControlPlane plane) =>
         {
+            if (plane.DataPlane is Router.HAProxy.HAProxyRouter haproxy)
+            {
+                var (oldWorker, newWorker) = await haproxy.ReloadWorkerAsync(context.RequestAborted);
+                var reloaded = $"haproxy worker {oldWorker} replaced by {newWorker} (a reload through its master); no request dropped";
+                plane.Store.AddAudit(ApiAuth.Actor(context), "router reload", reloaded, DateTimeOffset.UtcNow);
+                plane.Events.Record("router", reloaded);
+                return Results.Json(new RouterReload(oldWorker, newWorker), ApiJson.Options);
+            }
             if (plane.DataPlane is not RouterClient router)
             {
                 throw new ControlPlaneException("this router runs inside the control plane's own process (flotilla up); only a server's router process can be reloaded", ControlPlaneError.Conflict);

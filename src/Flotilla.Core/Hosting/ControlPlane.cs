@@ -220,7 +220,10 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
         {
             var events = new EventLog(options.Time ?? TimeProvider.System, 1000, store.AppendEvent, store.Events(0, 1000));
             var firstOfThisStart = events.LastSequence + 1;
-            router = options.RouterCommand is { } command
+            router = options.RouterEngine == "haproxy"
+                ? await Router.HAProxy.HAProxyRouter.StartAsync(Path.Combine(options.DataDirectory, "haproxy"), (message, warning) => events.Record("router", message, warning),
+                    stopOnDispose: options.RouterCommand is null, cancellationToken: cancellationToken)
+                : options.RouterCommand is { } command
                 ? await RouterClient.AttachOrStartAsync(options.DataDirectory, command, (message, warning) => events.Record("router", message, warning), options.RouterArguments, cancellationToken)
                 : new RouterHost(message => events.Record("router", message, true));
             router = RouterSet.Compose(router, replicas, options.RouterReplicaSecret ?? "", (message, warning) => events.Record("router", message, warning));
@@ -362,6 +365,10 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
         {
             throw new ControlPlaneException($"spec '{spec.Name}' declares clusters ({string.Join(", ", spec.Clusters.Select(c => c.Name))}): one control plane runs one of them; apply it to a server ('flotilla server', then 'flotilla apply'), which runs one per cluster",
                 ControlPlaneError.Invalid);
+        }
+        if (DataPlane is IRouterLimits limits && limits.Refuse(spec) is { } refusal)
+        {
+            throw new ControlPlaneException(refusal, ControlPlaneError.Invalid);
         }
         // A stale apply is refused before it builds anything.
         ThrowIfStale(request.BasedOn);
@@ -590,6 +597,10 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
         if (DataPlane is RouterClient client)
         {
             client.StopProcessOnDispose();
+        }
+        else if (DataPlane is Router.HAProxy.HAProxyRouter haproxy)
+        {
+            haproxy.StopProcessOnDispose();
         }
     }
 }

@@ -10,6 +10,9 @@ public sealed record ControlPlaneOptions(string DataDirectory, IReadOnlyList<str
     /// <summary>Extra arguments of a router process this control plane starts (e.g. its own Prometheus listener).</summary>
     public IReadOnlyList<string> RouterArguments { get; init; } = [];
 
+    /// <summary>The data plane's engine: <c>yarp</c> (the embedded router, the default) or <c>haproxy</c> (HAProxy driven through its runtime API; see the README's "Router engines").</summary>
+    public string RouterEngine { get; init; } = "yarp";
+
     /// <summary>The build cache; by default inside the data directory, shared where several control planes build the same sources (tests).</summary>
     public string ArtifactsDirectory { get; init; } = Path.Combine(DataDirectory, "artifacts");
 

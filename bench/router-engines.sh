@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Router engines side by side, in one run (issue 14, part 3): wrk -> the app directly / nginx /
+# HAProxy (plain, the peers' config) / Flotilla with its embedded router (YARP) / Flotilla with
+# --router-engine haproxy. Two AnchorApp instances behind each proxy (Flotilla runs its own),
+# the same wrk settings, as ratios to nginx.
+#   bench/router-engines.sh [REPS=3]          (DUR=15 seconds per cell)
+# saturate: wrk -t2 -c64 --latency; moderate: the same with 20 ms think time per connection (~3k req/s).
+# wrk, proxies and apps share the machine's 2 cores. The load average is recorded with the figures.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+PEERS="${PEERS:-$ROOT/../shared/bench-peers}"
+source "$ROOT/bench/lib.sh"
+REPS="${1:-3}"; DUR="${DUR:-15}"; MOD_DELAY_MS="${MOD_DELAY_MS:-20}"
+for tool in wrk nginx haproxy; do command -v "$tool" >/dev/null || { apt-get update -qq; apt-get install -y -qq wrk nginx haproxy >/dev/null; }; done
+require_free_ports 5001 5002 8081 8082 8090 8091
+bench_init router-engines
+hx_pid=""; hx_config="$BENCH/config-hx.json"
+engines_cleanup() {
+  if [ -n "$hx_pid" ]; then FLOTILLA_CONFIG="$hx_config" "${FLOTILLA[@]}" shutdown --stop-all >/dev/null 2>&1 || true; wait "$hx_pid" 2>/dev/null || true; fi
+  rm -rf "$BENCH/state-hx"
+  bench_cleanup
+}
+trap engines_cleanup EXIT
+
+log "publishing the app and building Flotilla (Release)"
+start_anchor_setup routerbench          # apps on 5001/5002, nginx on 8081, Flotilla (YARP) on 8090
+router_pid=$(router_supervisor)
+haproxy -W -f "$PEERS/conf/haproxy-baseline.cfg" > "$OUT/haproxy.log" 2>&1 &
+hap_pid=$!; pids+=($hap_pid)
+# The second server: its own data directory, client config and spec (endpoint 8091).
+sed -e 's/^name: .*/name: routerbench-hx/' -e 's/port: 8090/port: 8091/' "$BENCH/flotilla.yaml" > "$BENCH/flotilla-hx.yaml"
+FLOTILLA_CONFIG="$hx_config" "${FLOTILLA[@]}" server --data "$BENCH/state-hx" --listen 127.0.0.1:0 --router-engine haproxy > "$OUT/flotilla-hx.log" 2>&1 &
+hx_pid=$!
+for _ in $(seq 300); do grep -q 'listening on' "$OUT/flotilla-hx.log" && break; sleep 0.1; done
+FLOTILLA_CONFIG="$hx_config" "${FLOTILLA[@]}" apply -f "$BENCH/flotilla-hx.yaml" --wait > "$OUT/apply-hx.log" 2>&1 || { cat "$OUT/flotilla-hx.log" "$OUT/apply-hx.log" >&2; exit 1; }
+hx_master=$(cat "$BENCH/state-hx/haproxy/haproxy.pid")
+wait_for_urls http://127.0.0.1:8082/ http://127.0.0.1:8091/
+
+TARGETS=(direct nginx haproxy flotilla-yarp flotilla-haproxy)
+declare -A URL=([direct]=http://127.0.0.1:5001/ [nginx]=http://127.0.0.1:8081/ [haproxy]=http://127.0.0.1:8082/
+                [flotilla-yarp]=http://127.0.0.1:8090/ [flotilla-haproxy]=http://127.0.0.1:8091/)
+declare -A PROXY=([direct]="" [nginx]=$ngx_pid [haproxy]=$hap_pid [flotilla-yarp]=$router_pid [flotilla-haproxy]=$hx_master)
+ticks() { local sum=0 p c; for p in "$@"; do
+            for c in $p $(ps -o pid= --ppid "$p" 2>/dev/null); do
+              [ -r "/proc/$c/stat" ] && sum=$((sum + $(awk '{print $14+$15}' "/proc/$c/stat")))
+            done; done; echo "$sum"; }
+to_ms() { awk '{v=$1; if (v ~ /us$/) x=v/1000; else if (v ~ /ms$/) x=v+0; else if (v ~ /s$/) x=v*1000; printf "%.3f", x}' <<<"$1"; }
+
+log "warm-up (JIT: a fresh .NET proxy runs slower for its first seconds)"
+for t in "${TARGETS[@]}"; do wrk -t2 -c64 -d5s "${URL[$t]}" >/dev/null; done
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+printf 'load\ttarget\trep\trequests\trps\tp50_ms\tp99_ms\terrors\tproxy_cpu_s\tcpu_us_per_req\n' > "$OUT/runs.tsv"
+for rep in $(seq "$REPS"); do
+  for load in saturate moderate; do
+    for t in "${TARGETS[@]}"; do
+      f="$OUT/wrk-$load-$t-$rep.txt"; script=(); [ "$load" = moderate ] && script=(-s "$PEERS/wrk/paced.lua")
+      p0=0; [ -n "${PROXY[$t]}" ] && p0=$(ticks "${PROXY[$t]}")
+      WRK_DELAY_MS="$MOD_DELAY_MS" wrk -t2 -c64 -d"$DUR"s --timeout 2s --latency "${script[@]}" "${URL[$t]}" > "$f" 2>&1
+      p1=0; [ -n "${PROXY[$t]}" ] && p1=$(ticks "${PROXY[$t]}")
+      read -r req non c r w to rps < <(wrk_summary "$f")
+      p50=$(to_ms "$(awk '$1=="50%" {print $2}' "$f")"); p99=$(to_ms "$(awk '$1=="99%" {print $2}' "$f")")
+      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$load" "$t" "$rep" "$req" "$rps" "$p50" "$p99" "$((non+c+r+w+to))" \
+        "$(awk -v d=$((p1-p0)) 'BEGIN{printf "%.2f", d/100}')" \
+        "$(awk -v d=$((p1-p0)) -v n="$req" 'BEGIN{ if (n>0) printf "%.1f", d*10000/n; else print "-" }')" | tee -a "$OUT/runs.tsv" >&2
+    done
+  done
+done
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+
+{
+  echo "# router engines: $REPS reps x ${DUR}s per cell, wrk -t2 -c64 --latency; moderate = ${MOD_DELAY_MS} ms think time; median [min..max]"
+  echo "# load average before / after: $load_before / $load_after (2 cores)"
+  echo "| load | target | req/s | p50 ms | p99 ms | errors | proxy CPU µs/req |"
+  echo "|---|---|---|---|---|---|---|"
+  for load in saturate moderate; do for t in "${TARGETS[@]}"; do
+    col() { awk -F'\t' -v l="$load" -v t="$t" -v c="$1" 'NR>1 && $1==l && $2==t {print $c}' "$OUT/runs.tsv" | med_range; }
+    echo "| $load | $t | $(col 5) | $(col 6) | $(col 7) | $(col 8) | $(col 10) |"
+  done; done
+  med() { awk -F'\t' -v l="$1" -v t="$2" -v c="$3" 'NR>1 && $1==l && $2==t {print $c}' "$OUT/runs.tsv" | med_range | cut -d' ' -f1; }
+  echo
+  for t in haproxy flotilla-yarp flotilla-haproxy; do
+    awk -v t="$t" -v f="$(med saturate "$t" 5)" -v n="$(med saturate nginx 5)" -v fc="$(med saturate "$t" 10)" -v nc="$(med saturate nginx 10)" \
+      -v fp="$(med moderate "$t" 7)" -v np="$(med moderate nginx 7)" -v d="$(med moderate direct 7)" \
+      'BEGIN { printf "%s / nginx: throughput %.2f, CPU per request %.2f; added p99 at moderate load +%.2f ms (nginx +%.2f ms)\n", t, f / n, fc / nc, fp - d, np - d }'
+  done
+  echo "raw: $OUT"
+} | tee "$OUT/summary.md"
