@@ -1,4 +1,5 @@
 using Flotilla.Kubernetes;
+using Flotilla.Runtime.Kubernetes;
 using Flotilla.Model;
 using Flotilla.Tests.Support;
 using k8s;

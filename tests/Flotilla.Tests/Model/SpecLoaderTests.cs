@@ -193,8 +193,8 @@ public sealed class SpecLoaderTests : IDisposable
         Assert.Equal("docker", Parse(yaml, "box").RuntimeName);
         Assert.Equal("local", Parse(yaml, "plain").RuntimeName);
         Assert.Equal("local", Parse("name: shop\nservices:\n  api: { command: [x] }\n").RuntimeName);
-        AssertError(Errors("name: shop\nruntime: kubernetes\nservices:\n  api: { command: [x] }\n"), 2, 10, "runtime", "runtime 'kubernetes' is not available yet; this Flotilla runs: local, docker, swarm (to run this spec on a cluster, use 'flotilla render --target kubernetes' or 'flotilla apply --target kubernetes')");
-        AssertError(Errors("name: shop\nservices:\n  api: { command: [x] }\nenvironments:\n  e: { runtime: dokcer }\n"), 5, 17, "environments.e.runtime", "unknown runtime 'dokcer': one of local, docker, swarm");
+        Assert.Equal("kubernetes", Parse("name: shop\nruntime: kubernetes\nservices:\n  api: { image: 'r.example/api:1' }\n").RuntimeName);
+        AssertError(Errors("name: shop\nservices:\n  api: { command: [x] }\nenvironments:\n  e: { runtime: dokcer }\n"), 5, 17, "environments.e.runtime", "unknown runtime 'dokcer': one of local, docker, swarm, kubernetes");
     }
 
     [Fact]
