@@ -142,6 +142,24 @@ public sealed class KubernetesDriver : IRuntime
         }
     }
 
+    /// <summary>The pod an instance is bound to now, or null (for tests and diagnostics).</summary>
+    internal string? BoundPod(string instanceId)
+    {
+        lock (_gate)
+        {
+            return _bindings.Find(b => b.InstanceId == instanceId && !b.Gone)?.Pod;
+        }
+    }
+
+    /// <summary>The instance a pod holds, or null.</summary>
+    internal string? BoundInstance(string pod)
+    {
+        lock (_gate)
+        {
+            return _bindings.Find(b => b.Pod == pod && !b.Gone)?.InstanceId;
+        }
+    }
+
     public IReadOnlyList<InstanceStatus> Observe()
     {
         lock (_gate)
