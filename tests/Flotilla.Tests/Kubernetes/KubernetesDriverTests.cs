@@ -67,8 +67,27 @@ public sealed class KubernetesDriverTests : IAsyncLifetime
         new(id, "web", revision, ["serve", "--port", "${PORT}"], new Dictionary<string, string> { ["MODE"] = "fast" }, 0, new HttpSpec(null, "/healthz", "/ready"),
             TimeSpan.FromSeconds(30), new ResourcesSpec(0.25, 64 << 20), Runtime: RuntimeKind.Kubernetes, Image: "registry.example/web:1");
 
-    private static Task AllReady(KubernetesDriver driver, int count, string what) =>
-        Eventually.Until(() => driver.Observe().Count(i => i.State == InstanceState.Ready) == count && driver.Observe().Count(i => i.IsLive) == count, Long, what);
+    private async Task AllReady(KubernetesDriver driver, int count, string what)
+    {
+        try
+        {
+            await Eventually.Until(() => driver.Observe().Count(i => i.State == InstanceState.Ready) == count && driver.Observe().Count(i => i.IsLive) == count, Long, what);
+        }
+        catch (TimeoutException e)
+        {
+            var seen = string.Join("; ", driver.Observe().Select(i => $"{i.Id} {i.State} pod {driver.BoundPod(i.Id)} ({i.Reason})"));
+            var pods = string.Join("; ", _api.Pods().Select(p => $"{p.Metadata.Name}{(p.Metadata.DeletionTimestamp is null ? "" : " terminating")}"));
+            throw new TimeoutException($"{e.Message}: the driver sees {seen}; the API server has {pods}; unreachable: {driver.Unreachable}; stage {driver.Stage}; last requests: {string.Join(" | ", _api.Requests.TakeLast(8).Select(r => $"{r.Method} {r.Path}{r.Query}"))}; events: {Events()}", e);
+        }
+    }
+
+    private string Events()
+    {
+        lock (_events)
+        {
+            return string.Join(" | ", _events.TakeLast(10).Select(e => $"{e.Subject}: {e.Message}"));
+        }
+    }
 
     private bool Recorded(string fragment, bool? warning = null)
     {

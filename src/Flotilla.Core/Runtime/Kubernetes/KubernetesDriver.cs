@@ -142,6 +142,9 @@ public sealed class KubernetesDriver : IRuntime
         }
     }
 
+    /// <summary>What the loop does now (diagnostics in tests).</summary>
+    internal string Stage { get; private set; } = "";
+
     /// <summary>The pod an instance is bound to now, or null (for tests and diagnostics).</summary>
     internal string? BoundPod(string instanceId)
     {
@@ -274,7 +277,11 @@ public sealed class KubernetesDriver : IRuntime
                     if ((Volatile.Read(ref _dirty) == 1 || now >= _nextReconcile) && now >= reconcileNotBefore)
                     {
                         Interlocked.Exchange(ref _dirty, 0);
-                        await ReconcileAsync(cancellationToken);
+                        // Bounded: an API server that accepts a request and never answers must not hold the probes up.
+                        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                        bounded.CancelAfter(TimeSpan.FromSeconds(10));
+                        Stage = "reconcile";
+                        await ReconcileAsync(bounded.Token);
                         _nextReconcile = _time.GetUtcNow() + ReconcileEvery;
                         _backoff = TimeSpan.FromMilliseconds(500);
                         _firstSync.TrySetResult();
@@ -293,7 +300,9 @@ public sealed class KubernetesDriver : IRuntime
             {
                 lastProbe = _time.GetUtcNow();
             }
+            Stage = "probe";
             await ProbeAsync(probeReady, cancellationToken);
+            Stage = "wait";
             SignalIfChanged();
             try
             {
