@@ -344,41 +344,18 @@ public sealed class KubernetesDriver : IRuntime
     {
         var api = new ReplicaSetApi(_client!, Namespace!, Owner);
         var listed = await api.ListAsync(cancellationToken);
-        var scales = new List<(string Name, int Replicas)>();
-        var marks = new List<string>();
-        var creations = new List<(InstanceLaunch Launch, int Replicas)>();
-        var deletions = new List<ReplicaSetApi.Listed>();
+        ReplicaSetPlan plan;
         lock (_gate)
         {
             _readyPaths = listed.ToDictionary(r => r.Name, r => r.ReadyPath, StringComparer.Ordinal);
-            var wanted = _bindings.Where(b => !b.Leaving && !b.Gone).GroupBy(b => ReplicaSets.Name(Owner, b.Service, b.Revision))
-                .ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
-            foreach (var set in listed)
-            {
-                var count = wanted.GetValueOrDefault(set.Name);
-                if (count < set.Replicas && count > 0)
-                {
-                    var unmarked = _bindings.Where(b => b.Leaving && !b.Gone && b.Service == set.Service && b.Revision == set.Revision && b.Pod is { } p
-                        && _pods.GetValueOrDefault(p) is { Live: true } pod && pod.DeletionCost != ReplicaSets.DrainedCost && !_uncostable.Contains(p)).Select(b => b.Pod!).ToList();
-                    marks.AddRange(unmarked);
-                    if (unmarked.Count > 0)
-                    {
-                        // Scaled down on a later pass, once the watch shows the marks.
-                        Interlocked.Exchange(ref _dirty, 1);
-                        continue;
-                    }
-                }
-                if (count != set.Replicas)
-                {
-                    scales.Add((set.Name, count));
-                }
-                else if (count == 0 && !_pods.Values.Any(p => p.Service == set.Service && p.Revision == set.Revision))
-                {
-                    deletions.Add(set);
-                }
-            }
-            creations = wanted.Where(w => listed.All(r => r.Name != w.Key) && _launches.ContainsKey(w.Key)).Select(w => (_launches[w.Key], w.Value)).ToList();
+            plan = ReplicaSetPlan.Plan(Owner, _bindings, listed, _pods, _launches, _uncostable);
         }
+        if (plan.Deferred)
+        {
+            // Scaled down on a later pass, once the watch shows the marks.
+            Interlocked.Exchange(ref _dirty, 1);
+        }
+        var (scales, marks, creations, deletions) = (plan.Scales, plan.Marks, plan.Creations, plan.Deletions);
         foreach (var pod in marks)
         {
             try
