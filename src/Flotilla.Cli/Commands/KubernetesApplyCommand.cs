@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Flotilla.Cli.Output;
 using Flotilla.Kubernetes;
+using Flotilla.Runtime.Kubernetes;
 using k8s;
 
 namespace Flotilla.Cli.Commands;

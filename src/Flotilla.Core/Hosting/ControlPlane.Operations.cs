@@ -112,6 +112,7 @@ public sealed partial class ControlPlane
         var zonesDown = _store.ZonesDown();
         var zones = state.Zones.Select(z => new ZoneStatus(z, !zonesDown.Contains(z), observed.Count(i => i.Zone == z && i.IsLive))).ToList();
         var warnings = _driver.Swarm?.Unreachable is { } away ? [.. Warnings, $"the Swarm manager cannot be reached ({away}): what it runs now is not seen"] : Warnings;
+        warnings = _driver.Kubernetes?.Unreachable is { } gone ? [.. warnings, $"Kubernetes cannot be reached ({gone}): what it runs now is not seen"] : warnings;
         return new SystemStatus(state.System, state.Environment, services, warnings)
         {
             Revision = _store.LatestRevisionNumber,

@@ -67,7 +67,7 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
         Engines = new Databases.Engines.EngineController(Path.Combine(options.DataDirectory, "engines"), _databases, (subject, message, warning) => events.Record(subject, message, warning), _time);
         _databases.Engines = Engines;
         _driver = new RuntimeSet(options.DataDirectory, new StoreJournal(store), _time, Secrets.Resolve, options.DockerEndpoint, options.SwarmEndpoint,
-            (subject, message, warning) => Events.Record(subject, message, warning), users);
+            (subject, message, warning) => Events.Record(subject, message, warning), users, options.Kubernetes);
         _controller = new InstanceSetController(_driver, router, events, _time);
         _functions = new Controllers.Functions.FunctionController(router, Functions, Publish, events, _time);
         _queues = new Controllers.Queues.QueueDelivery(store, Functions, name => router.Endpoints.TryGetValue(name, out var port) ? port : null, events, _time);
@@ -306,6 +306,10 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
         {
             await AttachSwarmAsync(cancellationToken);
         }
+        if (State.Services.Any(s => s.RuntimeName == RuntimeKind.Kubernetes))
+        {
+            await AttachKubernetesAsync(cancellationToken);
+        }
         if (strays.Count > 0)
         {
             Events.Record("control-plane", $"stopped {strays.Count} instance processes that no record knew (started just before a crash): {string.Join(", ", strays)}", warning: true);
@@ -334,6 +338,22 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
         catch (Exception e) when (e is Runtime.Docker.DockerUnavailableException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
             Events.Record("swarm", $"cannot read the swarm at start: {(e is OperationCanceledException ? "the manager did not answer within 15 s" : e.Message)}; it is read again every second", warning: true);
+        }
+    }
+
+    /// <summary>Re-reads this control plane's ReplicaSets and pods before the first pass; an API server away now is an event, and the pods stay as they run.</summary>
+    private async Task AttachKubernetesAsync(CancellationToken cancellationToken)
+    {
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        bounded.CancelAfter(TimeSpan.FromSeconds(15));
+        try
+        {
+            await _driver.AttachKubernetesAsync(bounded.Token);
+            Events.Record("kubernetes", $"re-read the cluster: {_driver.Observe().Count(i => i.IsLive)} instances running there");
+        }
+        catch (Exception e) when (e is Runtime.Kubernetes.KubernetesApplyException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            Events.Record("kubernetes", $"cannot read the cluster at start: {(e is OperationCanceledException ? "the API server did not answer within 15 s" : e.Message)}; it is retried with back-off", warning: true);
         }
     }
 
@@ -438,7 +458,7 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
         {
             await _driver.PrepareAsync(runtime, image, artifact?.Directory, artifact?.Digest, m => progress?.Invoke($"{service}: {m}"), cancellationToken);
         }
-        catch (Runtime.Docker.DockerUnavailableException e)
+        catch (Exception e) when (e is Runtime.Docker.DockerUnavailableException or Runtime.Kubernetes.KubernetesApplyException)
         {
             throw new ControlPlaneException($"service '{service}' (runtime {runtime}): {e.Message}", ControlPlaneError.Unavailable);
         }

@@ -23,6 +23,13 @@ public sealed record ControlPlaneOptions(string DataDirectory, IReadOnlyList<str
     public string? SwarmEndpoint { get; init; } = Environment.GetEnvironmentVariable("FLOTILLA_SWARM") is { Length: > 0 } swarm ? swarm : null;
 
     /// <summary>
+    /// The cluster that runs environments with <c>runtime: kubernetes</c>: a kubeconfig context (FLOTILLA_KUBECONTEXT; null: the
+    /// kubeconfig's current-context), the kubeconfig read as kubectl reads it (<see cref="Kubeconfig"/>, else KUBECONFIG, else ~/.kube/config),
+    /// and the namespace its ReplicaSets go to (FLOTILLA_KUBERNETES_NAMESPACE; null: the context's namespace, else "default").
+    /// </summary>
+    public Runtime.Kubernetes.KubernetesTarget Kubernetes { get; init; } = Runtime.Kubernetes.KubernetesTarget.FromEnvironment();
+
+    /// <summary>
     /// Routers on other machines that serve what this control plane's router serves (FLOTILLA_ROUTERS: admin URLs, comma
     /// separated, e.g. <c>http://10.0.0.12:7071</c>, each a <c>flotilla router --bind ADDRESS</c> started with FLOTILLA_ROUTER_SECRET
     /// set to <see cref="RouterReplicaSecret"/>). A server feeds them its default environment.

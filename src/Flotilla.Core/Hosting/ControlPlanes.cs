@@ -202,7 +202,7 @@ public sealed class ControlPlanes : IAsyncDisposable
 
     /// <summary>An environment's own data directory; the build cache is the server's (content-addressed, so a build serves every environment: built once).</summary>
     private ControlPlaneOptions OptionsFor(string environment) =>
-        new(Path.Combine(_options.DataDirectory, "environments", environment), _options.RouterCommand, _options.Time) { ArtifactsDirectory = _options.ArtifactsDirectory, DockerEndpoint = _options.DockerEndpoint, SwarmEndpoint = _options.SwarmEndpoint, RouterReplicas = null, InstanceUsers = _options.InstanceUsers, RouterEngine = _options.RouterEngine };
+        new(Path.Combine(_options.DataDirectory, "environments", environment), _options.RouterCommand, _options.Time) { ArtifactsDirectory = _options.ArtifactsDirectory, DockerEndpoint = _options.DockerEndpoint, SwarmEndpoint = _options.SwarmEndpoint, Kubernetes = _options.Kubernetes, RouterReplicas = null, InstanceUsers = _options.InstanceUsers, RouterEngine = _options.RouterEngine };
 
     public async Task StopDataPlanesAsync()
     {

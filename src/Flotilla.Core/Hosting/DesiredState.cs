@@ -43,7 +43,7 @@ public sealed record DesiredState(string System, string? Environment, IReadOnlyL
             var instances = own is { Stopped: true } ? 0
                 : s.Function is not null ? functionCounts?.GetValueOrDefault(s.Name, s.Instances) ?? s.Instances
                 : own?.Instances ?? s.Instances;
-            return s with { Instances = instances, Zones = Model.RuntimeKind.PlacesItself(s.RuntimeName) ? [] : zones, Paused = own?.Paused ?? false };
+            return s with { Instances = instances, Zones = Model.RuntimeKind.IsCluster(s.RuntimeName) ? [] : zones, Paused = own?.Paused ?? false };
         }).ToList();
     }
 

@@ -6,7 +6,7 @@ namespace Flotilla.Model;
 internal static class ClusterReader
 {
     /// <summary>The kinds of target a cluster may be: the runtimes Flotilla drives itself.</summary>
-    public static readonly string[] Kinds = RuntimeKind.Known;
+    public static readonly string[] Kinds = [RuntimeKind.Local, RuntimeKind.Docker, RuntimeKind.Swarm];
 
     public static IReadOnlyList<ClusterSpec> Read(SpecReader reader, YamlNode node)
     {
@@ -88,7 +88,7 @@ internal static class ClusterReader
         if (!Kinds.Contains(kind))
         {
             reader.Error(kindNode!, $"{path}.kind", kind == "kubernetes"
-                ? "a Kubernetes context cannot be a cluster yet: Flotilla only renders and applies to Kubernetes ('flotilla apply --target kubernetes'), it does not run releases or read status there; one of: " + string.Join(", ", Kinds)
+                ? "a Kubernetes context cannot be a cluster yet (an environment can run on one: 'runtime: kubernetes' with FLOTILLA_KUBECONTEXT naming the context); one of: " + string.Join(", ", Kinds)
                 : $"unknown kind '{kind}'{SpecReader.Suggest(kind, Kinds)}; one of: {string.Join(", ", Kinds)}");
             return null;
         }

@@ -136,9 +136,9 @@ public static class SpecLoader
         var spec = new SystemSpec(name!, directory, file, ordered, environments, environment, zones, flagSet, runtime, engines.Count == 0 ? null : engines) { Warnings = [.. reader.Warnings], Clusters = clusters, ClusterRelease = release ?? ClusterReleaseSpec.Parallel };
         if (overlay is null)
         {
-            return SqliteNeedsOneMachine(ImagesNeedDocker(spec));
+            return KubernetesNeedsImages(SqliteNeedsOneMachine(ImagesNeedDocker(spec)));
         }
-        var overlaid = SqliteNeedsOneMachine(ImagesNeedDocker(EnvironmentOverlay.Apply(spec, overlay)));
+        var overlaid = KubernetesNeedsImages(SqliteNeedsOneMachine(ImagesNeedDocker(EnvironmentOverlay.Apply(spec, overlay))));
         var beyond = overlaid.Services.SelectMany(s => new[] { (s.Name, Port: s.Http.Port), (s.Name, Port: s.Rollout.PreviewPort) })
             .Append(("the flag service", overlaid.Flags?.Port)).Where(p => p.Port > 65535).ToList();
         if (beyond.Count > 0)
@@ -159,7 +159,7 @@ public static class SpecLoader
         }
         var errors = spec.Services.Where(s => s.Image is not null && !RuntimeKind.IsContainer(spec.RuntimeName))
             .Select(s => new SpecError(s.At, $"services.{s.Name}.image",
-                $"runs image '{s.Image}', which needs 'runtime: docker' or 'swarm' ({(spec.Environment is { } e ? $"environment '{e}'" : "this spec")} runs on {spec.RuntimeName})"))
+                $"runs image '{s.Image}', which needs 'runtime: docker', 'swarm' or 'kubernetes' ({(spec.Environment is { } e ? $"environment '{e}'" : "this spec")} runs on {spec.RuntimeName})"))
             .ToList();
         return errors.Count > 0 ? throw new SpecException(errors) : spec;
     }
@@ -172,10 +172,30 @@ public static class SpecLoader
     /// </summary>
     private static SystemSpec SqliteNeedsOneMachine(SystemSpec spec)
     {
-        var errors = spec.Services.Where(s => s.Database is { Engine: null } && spec.RuntimeName == RuntimeKind.Swarm)
+        var errors = spec.Services.Where(s => s.Database is { Engine: null } && RuntimeKind.IsCluster(spec.RuntimeName))
             .Select(s => new SpecError(s.Database!.At, $"services.{s.Name}.database",
-                $"service '{s.Name}' keeps its database in a SQLite file, which lives on the control plane's machine, but {(spec.Environment is { } e ? $"environment '{e}'" : "this spec")} runs on Docker Swarm, whose tasks run on any node: "
+                $"service '{s.Name}' keeps its database in a SQLite file, which lives on the control plane's machine, but {(spec.Environment is { } e ? $"environment '{e}'" : "this spec")} runs on {(spec.RuntimeName == RuntimeKind.Swarm ? "Docker Swarm, whose tasks" : "Kubernetes, whose pods")} run on any node: "
                 + $"put the database on PostgreSQL that the nodes reach (engines: {{ pg: {{ kind: postgres, external: {{ secret: pg-admin }} }} }}, then database: {{ engine: pg }}), or run this environment on 'runtime: local' or 'docker'"))
+            .ToList();
+        return errors.Count > 0 ? throw new SpecException(errors) : spec;
+    }
+
+    /// <summary>
+    /// A Kubernetes cluster pulls its images from a registry: Flotilla builds artifacts on this machine,
+    /// where no node can pull them, so on <c>runtime: kubernetes</c> every service names an image
+    /// (built and pushed beforehand). Refused where the service is declared, not at the first pod.
+    /// </summary>
+    private static SystemSpec KubernetesNeedsImages(SystemSpec spec)
+    {
+        if (spec.Clusters.Count > 0 || spec.RuntimeName != RuntimeKind.Kubernetes)
+        {
+            return spec;
+        }
+        var errors = spec.Services.Where(s => s.Image is null)
+            .Select(s => new SpecError(s.At, $"services.{s.Name}.image",
+                $"service '{s.Name}' has no image, but {(spec.Environment is { } e ? $"environment '{e}'" : "this spec")} runs on Kubernetes, whose nodes pull images from a registry "
+                + $"and cannot reach what Flotilla builds on this machine ({(s.Build is not null ? "build:" : s.Files is not null ? "files:" : "a command on Flotilla's base image")}): "
+                + "build and push an image the cluster can pull, then give it as 'image: REGISTRY/NAME:TAG' (a command: still runs in it), or run this environment on 'runtime: local', 'docker' or 'swarm'"))
             .ToList();
         return errors.Count > 0 ? throw new SpecException(errors) : spec;
     }

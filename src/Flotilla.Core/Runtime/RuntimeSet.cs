@@ -1,5 +1,6 @@
 using Flotilla.Model;
 using Flotilla.Runtime.Docker;
+using Flotilla.Runtime.Kubernetes;
 using Flotilla.Runtime.Swarm;
 
 namespace Flotilla.Runtime;
@@ -15,16 +16,19 @@ public sealed class RuntimeSet : IRuntime
     private readonly LocalProcessDriver _local;
     private readonly Lazy<DockerDriver> _docker;
     private readonly Lazy<SwarmDriver> _swarm;
+    private readonly Lazy<KubernetesDriver> _kubernetes;
 
     /// <param name="dockerEndpoint">The Docker Engine (null: DOCKER_HOST, else the default socket).</param>
     /// <param name="swarmEndpoint">A Swarm manager's engine (null: the same default as Docker's).</param>
     /// <param name="record">Where the runtimes tell what they saw happen (a node lost, a task moved).</param>
+    /// <param name="kubernetes">The cluster of <c>runtime: kubernetes</c> (null: the kubeconfig's current-context).</param>
     public RuntimeSet(string stateDirectory, IInstanceJournal journal, TimeProvider time, Func<Secrets.SecretRef, string> secrets, string? dockerEndpoint = null,
-        string? swarmEndpoint = null, Action<string, string, bool>? record = null, Isolation.InstanceUsers? users = null)
+        string? swarmEndpoint = null, Action<string, string, bool>? record = null, Isolation.InstanceUsers? users = null, KubernetesTarget? kubernetes = null)
     {
         _local = new LocalProcessDriver(stateDirectory, journal, time, secrets, Changed, users);
         _docker = new Lazy<DockerDriver>(() => new DockerDriver(stateDirectory, journal, time, secrets, Changed, dockerEndpoint, users));
         _swarm = new Lazy<SwarmDriver>(() => new SwarmDriver(stateDirectory, time, secrets, Changed, swarmEndpoint ?? dockerEndpoint, record));
+        _kubernetes = new Lazy<KubernetesDriver>(() => new KubernetesDriver(stateDirectory, kubernetes ?? new KubernetesTarget(), time, Changed, record));
     }
 
     /// <summary>The swarm, once a revision has used it (its nodes for status), or null.</summary>
@@ -32,6 +36,12 @@ public sealed class RuntimeSet : IRuntime
 
     /// <summary>Reads what runs on the swarm before the controllers plan anything, so nothing is started twice after a restart.</summary>
     public Task AttachSwarmAsync(CancellationToken cancellationToken) => _swarm.Value.AttachAsync(cancellationToken);
+
+    /// <summary>The Kubernetes cluster, once a revision has used it, or null.</summary>
+    public KubernetesDriver? Kubernetes => _kubernetes.IsValueCreated ? _kubernetes.Value : null;
+
+    /// <summary>Reads this control plane's ReplicaSets and pods before the controllers plan anything, so nothing is started twice after a restart.</summary>
+    public Task AttachKubernetesAsync(CancellationToken cancellationToken) => _kubernetes.Value.AttachAsync(cancellationToken);
 
     public WakeSignal Changed { get; } = new();
 
@@ -41,24 +51,27 @@ public sealed class RuntimeSet : IRuntime
     /// <summary>Why <paramref name="runtime"/> cannot enforce CPU and memory limits here, or null.</summary>
     public string? LimitsUnavailableOn(string runtime) => runtime == RuntimeKind.Local ? _local.LimitsUnavailable : null;
 
-    private IEnumerable<IRuntime> Created => new IRuntime?[] { _local, _docker.IsValueCreated ? _docker.Value : null, _swarm.IsValueCreated ? _swarm.Value : null }.OfType<IRuntime>();
+    private IEnumerable<IRuntime> Created => new IRuntime?[] { _local, _docker.IsValueCreated ? _docker.Value : null, _swarm.IsValueCreated ? _swarm.Value : null, _kubernetes.IsValueCreated ? _kubernetes.Value : null }.OfType<IRuntime>();
 
     private IRuntime For(string runtime) => runtime switch
     {
         RuntimeKind.Docker => _docker.Value,
         RuntimeKind.Swarm => _swarm.Value,
+        RuntimeKind.Kubernetes => _kubernetes.Value,
         _ => _local,
     };
 
     /// <summary>
     /// Makes ready what a revision on <paramref name="runtime"/> needs before any instance starts (a
-    /// container image of its artifact); throws <see cref="DockerUnavailableException"/> saying what is missing.
+    /// container image of its artifact, a cluster that answers); throws <see cref="DockerUnavailableException"/> (or
+    /// <see cref="KubernetesApplyException"/>) saying what is missing.
     /// </summary>
     public Task PrepareAsync(string runtime, string? image, string? artifactDirectory, string? digest, Action<string>? progress, CancellationToken cancellationToken) =>
         runtime switch
         {
             RuntimeKind.Docker => _docker.Value.PrepareAsync(image, artifactDirectory, digest, progress, cancellationToken),
             RuntimeKind.Swarm => _swarm.Value.PrepareAsync(image, artifactDirectory, digest, progress, cancellationToken),
+            RuntimeKind.Kubernetes => _kubernetes.Value.PrepareAsync(image, cancellationToken),
             _ => Task.CompletedTask,
         };
 

@@ -12,10 +12,10 @@ public sealed class DesiredStateComposeTests
         new(name, "rev1", 2, ["app"], new Dictionary<string, string>(), new HttpSpec(null, null, null), TimeoutsSpec.Default, RestartSpec.Default, [], Runtime: runtime);
 
     [Fact]
-    public void ZonesGoToServicesFlotillaPlaces_NotToOnesSwarmPlaces()
+    public void ZonesGoToServicesFlotillaPlaces_NotToOnesSwarmOrKubernetesPlace()
     {
         var state = new DesiredState("shop", "prod", ["za", "zb", "zc"],
-            [Service("on-processes", null), Service("in-containers", RuntimeKind.Docker), Service("on-swarm", RuntimeKind.Swarm)], new Dictionary<string, int>());
+            [Service("on-processes", null), Service("in-containers", RuntimeKind.Docker), Service("on-swarm", RuntimeKind.Swarm), Service("on-kubernetes", RuntimeKind.Kubernetes)], new Dictionary<string, int>());
 
         var composed = state.Compose(new Dictionary<string, ServiceOverride>(), new HashSet<string> { "zb" }).ToDictionary(s => s.Name);
 
@@ -24,5 +24,6 @@ public sealed class DesiredStateComposeTests
         // Swarm spreads over its nodes' zone labels itself: an instance on a node whose zone the spec
         // does not name would otherwise be replaced forever (the replacement lands on the same node).
         Assert.Empty(composed["on-swarm"].ZoneNames);
+        Assert.Empty(composed["on-kubernetes"].ZoneNames);
     }
 }

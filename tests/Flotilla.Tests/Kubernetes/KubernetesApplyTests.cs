@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Flotilla.Kubernetes;
+using Flotilla.Runtime.Kubernetes;
 using Flotilla.Model;
 using Flotilla.Tests.Support;
 

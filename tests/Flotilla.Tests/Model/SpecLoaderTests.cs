@@ -193,8 +193,8 @@ public sealed class SpecLoaderTests : IDisposable
         Assert.Equal("docker", Parse(yaml, "box").RuntimeName);
         Assert.Equal("local", Parse(yaml, "plain").RuntimeName);
         Assert.Equal("local", Parse("name: shop\nservices:\n  api: { command: [x] }\n").RuntimeName);
-        AssertError(Errors("name: shop\nruntime: kubernetes\nservices:\n  api: { command: [x] }\n"), 2, 10, "runtime", "runtime 'kubernetes' is not available yet; this Flotilla runs: local, docker, swarm (to run this spec on a cluster, use 'flotilla render --target kubernetes' or 'flotilla apply --target kubernetes')");
-        AssertError(Errors("name: shop\nservices:\n  api: { command: [x] }\nenvironments:\n  e: { runtime: dokcer }\n"), 5, 17, "environments.e.runtime", "unknown runtime 'dokcer': one of local, docker, swarm");
+        Assert.Equal("kubernetes", Parse("name: shop\nruntime: kubernetes\nservices:\n  api: { image: 'r.example/api:1' }\n").RuntimeName);
+        AssertError(Errors("name: shop\nservices:\n  api: { command: [x] }\nenvironments:\n  e: { runtime: dokcer }\n"), 5, 17, "environments.e.runtime", "unknown runtime 'dokcer': one of local, docker, swarm, kubernetes");
     }
 
     [Fact]
@@ -203,7 +203,7 @@ public sealed class SpecLoaderTests : IDisposable
         const string yaml = "name: shop\nservices:\n  cache: { image: 'redis:7', command: [redis-server] }\nenvironments:\n  box: { runtime: docker }\n";
         Assert.Equal("redis:7", Parse(yaml, "box").Find("cache")!.Image);
         Assert.Null(Parse("name: shop\nruntime: docker\nservices:\n  cache: { image: 'redis:7' }\n").Find("cache")!.Command);
-        AssertError(Errors(yaml), 3, 10, "services.cache.image", "runs image 'redis:7', which needs 'runtime: docker' or 'swarm' (this spec runs on local)");
+        AssertError(Errors(yaml), 3, 10, "services.cache.image", "runs image 'redis:7', which needs 'runtime: docker', 'swarm' or 'kubernetes' (this spec runs on local)");
         AssertError(Errors("name: shop\nruntime: docker\nservices:\n  a: { image: 'x:1', files: . }\n"), 4, 15, "services.a.image", "an image brings its own files: a service has either 'image' or 'files', not both");
         AssertError(Errors("name: shop\nruntime: docker\nservices:\n  a: { image: 'Bad Name' }\n"), 4, 15, "services.a.image", "'Bad Name' is not an image reference: lower-case name[:tag] (e.g. 'nginx:1.25' or 'registry.local/team/app:v2')");
     }

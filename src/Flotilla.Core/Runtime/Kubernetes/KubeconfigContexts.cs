@@ -1,7 +1,7 @@
 using k8s;
 using k8s.KubeConfigModels;
 
-namespace Flotilla.Kubernetes;
+namespace Flotilla.Runtime.Kubernetes;
 
 /// <summary>
 /// Finds a cluster the way kubectl does: the file given, else every file of <c>KUBECONFIG</c>

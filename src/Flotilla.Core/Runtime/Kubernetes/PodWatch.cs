@@ -1,0 +1,158 @@
+using k8s;
+using k8s.Models;
+
+namespace Flotilla.Runtime.Kubernetes;
+
+/// <summary>
+/// The pods of one control plane, kept by list + watch as an informer does: a LIST gives the pods
+/// and a resourceVersion, a WATCH from there brings each change. A watch that ends (the server
+/// closed it, a 410 Gone, a broken connection) is followed by a new LIST at once; a watch is also
+/// cut and relisted every <see cref="_relistEvery"/>, because KubernetesClient's watches can go
+/// silent without ending (after 30 to 60 minutes) and a silent watch would freeze what Flotilla sees.
+/// A LIST that fails is retried with back-off (0.5 s doubling to 30 s); the pods last seen stay as they were.
+/// </summary>
+internal sealed class PodWatch(Func<IKubernetes> client, string ns, string selector, TimeSpan relistEvery, Action changed, Action<Exception?> health) : IAsyncDisposable
+{
+    private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(500);
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
+
+    private readonly TimeSpan _relistEvery = relistEvery;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly object _gate = new();
+    private Dictionary<string, ObservedPod> _pods = new(StringComparer.Ordinal);
+    private Task? _loop;
+    private int _lists;
+
+    /// <summary>Whether one LIST has succeeded: before it, no pod is known and nothing may be decided from them.</summary>
+    public bool Synced { get; private set; }
+
+    /// <summary>How many LISTs have succeeded (the first, and every relist after a watch ended).</summary>
+    public int Lists => Volatile.Read(ref _lists);
+
+    public IReadOnlyCollection<ObservedPod> Pods
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _pods.Values.ToList();
+            }
+        }
+    }
+
+    public void Start()
+    {
+        lock (_gate)
+        {
+            _loop ??= Task.Run(() => RunAsync(_stopping.Token), CancellationToken.None);
+        }
+    }
+
+    private async Task RunAsync(CancellationToken cancellationToken)
+    {
+        var backoff = FirstBackoff;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                var api = client();
+                var list = await api.CoreV1.ListNamespacedPodAsync(ns, labelSelector: selector, cancellationToken: cancellationToken);
+                lock (_gate)
+                {
+                    _pods = list.Items.Select(ObservedPod.From).OfType<ObservedPod>().ToDictionary(p => p.Name, StringComparer.Ordinal);
+                }
+                Synced = true;
+                Interlocked.Increment(ref _lists);
+                health(null);
+                changed();
+                backoff = FirstBackoff;
+                var ended = await WatchAsync(api, list.Metadata?.ResourceVersion, cancellationToken);
+                if (ended is not null)
+                {
+                    // The watch broke (not merely ended): the server may be going away; relist after a pause.
+                    health(ended);
+                    await Task.Delay(backoff, cancellationToken);
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                health(e);
+                try
+                {
+                    await Task.Delay(backoff, cancellationToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+                backoff = TimeSpan.FromTicks(Math.Min(MaxBackoff.Ticks, backoff.Ticks * 2));
+            }
+        }
+    }
+
+    /// <summary>Follows changes until the watch ends; returns the error that broke it, or null when it ended or was cut for a relist.</summary>
+    private async Task<Exception?> WatchAsync(IKubernetes api, string? resourceVersion, CancellationToken cancellationToken)
+    {
+        using var cut = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        cut.CancelAfter(_relistEvery);
+        Exception? broken = null;
+        try
+        {
+            var events = api.CoreV1.WatchListNamespacedPodAsync(ns, allowWatchBookmarks: true, labelSelector: selector, resourceVersion: resourceVersion,
+                timeoutSeconds: (int)Math.Max(1, _relistEvery.TotalSeconds), onError: e => broken ??= e, cancellationToken: cut.Token);
+            await foreach (var (type, pod) in events)
+            {
+                if (type == WatchEventType.Error)
+                {
+                    // 410 Gone (the resourceVersion is too old) or another refusal: a relist starts over.
+                    return null;
+                }
+                if (type == WatchEventType.Bookmark || ObservedPod.From(pod) is not { } observed)
+                {
+                    continue;
+                }
+                lock (_gate)
+                {
+                    if (type == WatchEventType.Deleted)
+                    {
+                        _pods.Remove(observed.Name);
+                    }
+                    else
+                    {
+                        _pods[observed.Name] = observed;
+                    }
+                }
+                changed();
+            }
+        }
+        catch (OperationCanceledException) when (cut.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            return null;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return e;
+        }
+        return cut.IsCancellationRequested ? null : broken is IOException or HttpRequestException ? broken : null;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync();
+        if (_loop is { } loop)
+        {
+            try
+            {
+                await loop;
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+        _stopping.Dispose();
+    }
+}

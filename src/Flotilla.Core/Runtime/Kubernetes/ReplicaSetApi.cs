@@ -1,0 +1,65 @@
+using System.Net;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+
+namespace Flotilla.Runtime.Kubernetes;
+
+/// <summary>
+/// What the Kubernetes driver says to the API server about ReplicaSets and pods: list this control
+/// plane's ReplicaSets (by its owner label), create one by server-side apply (field manager
+/// <c>flotilla</c>, forced: Flotilla owns what it renders), set replicas, mark a drained pod as the
+/// cheapest to delete, and delete an emptied ReplicaSet. Each is one idempotent request.
+/// </summary>
+internal sealed class ReplicaSetApi(IKubernetes client, string ns, string owner)
+{
+    /// <summary>A ReplicaSet of this control plane as listed.</summary>
+    public sealed record Listed(string Name, string Service, string Revision, int Replicas, string? ReadyPath);
+
+    public async Task<IReadOnlyList<Listed>> ListAsync(CancellationToken cancellationToken)
+    {
+        var list = await client.AppsV1.ListNamespacedReplicaSetAsync(ns, labelSelector: ReplicaSets.Selector(owner), cancellationToken: cancellationToken);
+        return list.Items
+            .Where(r => r.Metadata?.Labels is { } l && l.ContainsKey(ReplicaSets.ServiceLabel) && l.ContainsKey(ReplicaSets.RevisionLabel))
+            .Select(r => new Listed(
+                r.Metadata.Name,
+                r.Metadata.Labels[ReplicaSets.ServiceLabel],
+                r.Metadata.Labels[ReplicaSets.RevisionLabel],
+                r.Spec?.Replicas ?? 0,
+                r.Metadata.Annotations?.TryGetValue(ReplicaSets.ReadyPathAnnotation, out var path) == true && path.Length > 0 ? path : null))
+            .ToList();
+    }
+
+    public Task ApplyAsync(V1ReplicaSet replicaSet, CancellationToken cancellationToken) =>
+        client.AppsV1.PatchNamespacedReplicaSetAsync(new V1Patch(replicaSet, V1Patch.PatchType.ApplyPatch), replicaSet.Metadata.Name, ns,
+            fieldManager: ReplicaSets.FieldManager, force: true, cancellationToken: cancellationToken);
+
+    /// <summary>Only the count: after a restart Flotilla has no launch to re-apply the whole object from, and need not.</summary>
+    public async Task ScaleAsync(string name, int replicas, CancellationToken cancellationToken)
+    {
+        var patch = new V1Patch($$$"""{"spec":{"replicas":{{{replicas}}}}}""", V1Patch.PatchType.MergePatch);
+        await Tolerating404(() => client.AppsV1.PatchNamespacedReplicaSetAsync(patch, name, ns, fieldManager: ReplicaSets.FieldManager, cancellationToken: cancellationToken));
+    }
+
+    /// <summary>Makes the pod the first the ReplicaSet removes on its next scale-down (among its ready pods).</summary>
+    public async Task MarkDrainedAsync(string pod, CancellationToken cancellationToken)
+    {
+        var patch = new V1Patch("{\"metadata\":{\"annotations\":{\"" + ReplicaSets.DeletionCostAnnotation + "\":\"" + ReplicaSets.DrainedCost + "\"}}}", V1Patch.PatchType.MergePatch);
+        await Tolerating404(() => client.CoreV1.PatchNamespacedPodAsync(patch, pod, ns, fieldManager: ReplicaSets.FieldManager, cancellationToken: cancellationToken));
+    }
+
+    public Task DeleteAsync(string name, CancellationToken cancellationToken) =>
+        Tolerating404(() => client.AppsV1.DeleteNamespacedReplicaSetAsync(name, ns, propagationPolicy: "Background", cancellationToken: cancellationToken));
+
+    /// <summary>Gone since it was listed: the next pass sees it as it is now.</summary>
+    private static async Task Tolerating404(Func<Task> request)
+    {
+        try
+        {
+            await request();
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+        }
+    }
+}

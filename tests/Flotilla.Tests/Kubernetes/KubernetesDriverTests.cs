@@ -1,0 +1,280 @@
+using Flotilla.Model;
+using Flotilla.Runtime;
+using Flotilla.Runtime.Kubernetes;
+using Flotilla.Tests.Support;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Flotilla.Tests.Kubernetes;
+
+/// <summary>
+/// The Kubernetes driver for real through KubernetesClient, against <see cref="FakeApiServer"/> (no
+/// API server can run here): ReplicaSets created by server-side apply and scaled, the drained pod the
+/// one removed, a pod replaced is the same instance, a silent or ended watch caught up by a relist,
+/// an API server away is a warning and changes nothing until it is back, and a restarted driver
+/// carries on with what runs. Pods answer the driver's probes at 127.0.0.1 through a test listener.
+/// </summary>
+[Collection(ProcessHeavy.Name)]
+public sealed class KubernetesDriverTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Long = TimeSpan.FromSeconds(30);
+    private readonly TempDirectory _dir = new();
+    private readonly List<(string Subject, string Message, bool Warning)> _events = [];
+    private FakeApiServer _api = null!;
+    private WebApplication _pods = null!;
+    private int _podPort;
+    private volatile bool _answering = true;
+
+    public async Task InitializeAsync()
+    {
+        _api = await FakeApiServer.StartAsync();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        _pods = builder.Build();
+        _pods.Run(context =>
+        {
+            context.Response.StatusCode = _answering ? 200 : 503;
+            return Task.CompletedTask;
+        });
+        await _pods.StartAsync();
+        _podPort = new Uri(_pods.Urls.Single()).Port;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _api.DisposeAsync();
+        await _pods.StopAsync();
+        await _pods.DisposeAsync();
+        _dir.Dispose();
+    }
+
+    private KubernetesDriver Driver(TimeSpan? relistEvery = null, string state = "state")
+    {
+        var kubeconfig = _dir.Write("kubeconfig", _api.Kubeconfig("fake", "shop"));
+        return new KubernetesDriver(Path.Combine(_dir.Path, state), new KubernetesTarget("fake", kubeconfig), null, null, (s, m, w) =>
+        {
+            lock (_events)
+            {
+                _events.Add((s, m, w));
+            }
+        }, _podPort, relistEvery);
+    }
+
+    private static InstanceLaunch Launch(string id, string revision = "r1") =>
+        new(id, "web", revision, ["serve", "--port", "${PORT}"], new Dictionary<string, string> { ["MODE"] = "fast" }, 0, new HttpSpec(null, "/healthz", "/ready"),
+            TimeSpan.FromSeconds(30), new ResourcesSpec(0.25, 64 << 20), Runtime: RuntimeKind.Kubernetes, Image: "registry.example/web:1");
+
+    private async Task AllReady(KubernetesDriver driver, int count, string what)
+    {
+        try
+        {
+            await Eventually.Until(() => driver.Observe().Count(i => i.State == InstanceState.Ready) == count && driver.Observe().Count(i => i.IsLive) == count, Long, what);
+        }
+        catch (TimeoutException e)
+        {
+            var seen = string.Join("; ", driver.Observe().Select(i => $"{i.Id} {i.State} pod {driver.BoundPod(i.Id)} ({i.Reason})"));
+            var pods = string.Join("; ", _api.Pods().Select(p => $"{p.Metadata.Name}{(p.Metadata.DeletionTimestamp is null ? "" : " terminating")}"));
+            throw new TimeoutException($"{e.Message}: the driver sees {seen}; the API server has {pods}; unreachable: {driver.Unreachable}; stage {driver.Stage}; last requests: {string.Join(" | ", _api.Requests.TakeLast(8).Select(r => $"{r.Method} {r.Path}{r.Query}"))}; events: {Events()}", e);
+        }
+    }
+
+    private string Events()
+    {
+        lock (_events)
+        {
+            return string.Join(" | ", _events.TakeLast(10).Select(e => $"{e.Subject}: {e.Message}"));
+        }
+    }
+
+    private bool Recorded(string fragment, bool? warning = null)
+    {
+        lock (_events)
+        {
+            return _events.Any(e => e.Message.Contains(fragment, StringComparison.Ordinal) && (warning is null || e.Warning == warning));
+        }
+    }
+
+    /// <summary>Which pod each instance is bound to, read from the driver's events and the pods that live.</summary>
+    private string PodOf(KubernetesDriver driver, string id)
+    {
+        var status = driver.Observe().Single(i => i.Id == id);
+        return Assert.Single(_api.Pods(), p => p.Metadata.DeletionTimestamp is null && Bound(driver, p.Metadata.Name) == status.Id).Metadata.Name;
+    }
+
+    private static string? Bound(KubernetesDriver driver, string pod) => driver.BoundInstance(pod);
+
+    [Fact]
+    public async Task Instances_AreAReplicaSet_ServerSideApplied_ScaledUpAndDown_AndTheDrainedPodIsTheOneRemoved()
+    {
+        await using var driver = Driver();
+        driver.Start(Launch("web-1"));
+        await AllReady(driver, 1, "the first instance to be ready");
+        driver.Start(Launch("web-2"));
+        driver.Start(Launch("web-3"));
+        await AllReady(driver, 3, "three instances to be ready");
+        var name = ReplicaSets.Name(driver.Owner, "web", "r1");
+        Assert.Equal(3, _api.ReplicaSet(name)!.Spec.Replicas);
+
+        // The contract: created by server-side apply as 'flotilla', forced; the count then set by merge patches.
+        var writes = _api.Requests.Where(r => r.Path == $"/apis/apps/v1/namespaces/shop/replicasets/{name}").ToList();
+        var apply = writes[0];
+        Assert.Equal("PATCH", apply.Method);
+        Assert.StartsWith("application/apply-patch+yaml", apply.ContentType, StringComparison.Ordinal);
+        Assert.Contains("fieldManager=flotilla", apply.Query, StringComparison.Ordinal);
+        Assert.Contains("force=true", apply.Query, StringComparison.Ordinal);
+        var body = System.Text.Json.Nodes.JsonNode.Parse(apply.Body)!;
+        Assert.Equal(("apps/v1", "ReplicaSet"), ((string?)body["apiVersion"], (string?)body["kind"]));
+        Assert.Equal(driver.Owner, (string?)body["spec"]!["selector"]!["matchLabels"]!["flotilla.io/owner"]);
+        var container = body["spec"]!["template"]!["spec"]!["containers"]![0]!;
+        Assert.Equal(("registry.example/web:1", "serve --port " + _podPort), ((string?)container["image"], string.Join(' ', container["command"]!.AsArray().Select(a => (string?)a))));
+        Assert.Equal("/ready", (string?)container["readinessProbe"]!["httpGet"]!["path"]);
+        Assert.Equal(2, (int)container["lifecycle"]!["preStop"]!["sleep"]!["seconds"]!);
+        Assert.All(writes.Skip(1), w =>
+        {
+            Assert.StartsWith("application/merge-patch+json", w.ContentType, StringComparison.Ordinal);
+            Assert.Contains("fieldManager=flotilla", w.Query, StringComparison.Ordinal);
+        });
+
+        // The oldest pod would go first without a cost (the ReplicaSet removes the newest): web-1's is drained and goes.
+        var drained = PodOf(driver, "web-1");
+        var kept = new[] { PodOf(driver, "web-2"), PodOf(driver, "web-3") };
+        var before = _api.Requests.Count;
+        await driver.StopAsync("web-1", TimeSpan.FromSeconds(5), "scaled down").WaitAsync(Long);
+        Assert.Equal(InstanceState.Exited, driver.Observe().Single(i => i.Id == "web-1").State);
+        Assert.Equal(2, _api.ReplicaSet(name)!.Spec.Replicas);
+        Assert.DoesNotContain(_api.Pods(), p => p.Metadata.Name == drained);
+        Assert.Equal(kept.Order(), _api.Pods().Select(p => p.Metadata.Name).Order());
+        Assert.Equal(kept, new[] { PodOf(driver, "web-2"), PodOf(driver, "web-3") });
+        var after = _api.Requests.Skip(before).ToList();
+        var mark = after.FindIndex(r => r.Method == "PATCH" && r.Path == $"/api/v1/namespaces/shop/pods/{drained}");
+        var scale = after.FindIndex(r => r.Method == "PATCH" && r.Path.EndsWith(name, StringComparison.Ordinal));
+        Assert.True(mark >= 0 && scale > mark, $"the drained pod is marked (request {mark}) before the scale-down (request {scale})");
+        Assert.Contains("\"controller.kubernetes.io/pod-deletion-cost\":\"-2147483648\"", after[mark].Body, StringComparison.Ordinal);
+        Assert.Contains("\"replicas\":2", after[scale].Body, StringComparison.Ordinal);
+
+        // Down to none: scaled to zero, then the emptied ReplicaSet is deleted.
+        await Task.WhenAll(driver.StopAsync("web-2", TimeSpan.FromSeconds(5), "gone"), driver.StopAsync("web-3", TimeSpan.FromSeconds(5), "gone")).WaitAsync(Long);
+        await Eventually.Until(() => _api.ReplicaSet(name) is null, Long, "the emptied ReplicaSet to be deleted");
+        Assert.Contains(_api.Requests, r => r.Method == "DELETE" && r.Path == $"/apis/apps/v1/namespaces/shop/replicasets/{name}");
+    }
+
+    [Fact]
+    public async Task APodDeleted_IsReplacedByTheReplicaSet_AndItsInstanceIsTheSame()
+    {
+        await using var driver = Driver();
+        driver.Start(Launch("web-1"));
+        driver.Start(Launch("web-2"));
+        await AllReady(driver, 2, "two instances to be ready");
+        var old = PodOf(driver, "web-1");
+        var other = PodOf(driver, "web-2");
+
+        _api.DeletePod(old);
+
+        await Eventually.Until(() => Recorded($"Kubernetes replaced its pod {old} with"), Long, "web-1's pod to be replaced");
+        await AllReady(driver, 2, "both instances ready again");
+        Assert.Equal(["web-1", "web-2"], driver.Observe().Select(i => i.Id).Order());
+        Assert.NotEqual(old, PodOf(driver, "web-1"));
+        Assert.Equal(other, PodOf(driver, "web-2"));
+        Assert.Equal(2, _api.ReplicaSet(ReplicaSets.Name(driver.Owner, "web", "r1"))!.Spec.Replicas);
+    }
+
+    [Fact]
+    public async Task ASilentWatch_IsCaughtUpByThePeriodicRelist()
+    {
+        await using var driver = Driver(relistEvery: TimeSpan.FromSeconds(3));
+        driver.Start(Launch("web-1"));
+        await AllReady(driver, 1, "the instance to be ready");
+        var old = PodOf(driver, "web-1");
+        var lists = driver.PodLists;
+
+        _api.StallWatches(true);
+        _api.DeletePod(old);
+        await Task.Delay(1000);
+        Assert.Equal(old, driver.BoundPod("web-1"));
+
+        await Eventually.Until(() => driver.BoundPod("web-1") is { } now && now != old && _api.Pods().Any(p => p.Metadata.Name == now), Long, "the relist to show the replacement");
+        Assert.True(driver.PodLists > lists, "a relist brought it");
+        _api.StallWatches(false);
+        await AllReady(driver, 1, "the instance ready on its new pod");
+    }
+
+    [Fact]
+    public async Task AWatchThatEnds_IsFollowedByARelistAtOnce()
+    {
+        await using var driver = Driver(relistEvery: TimeSpan.FromMinutes(5));
+        driver.Start(Launch("web-1"));
+        await AllReady(driver, 1, "the instance to be ready");
+        var lists = driver.PodLists;
+
+        _api.EndWatches();
+
+        await Eventually.Until(() => driver.PodLists > lists, TimeSpan.FromSeconds(10), "a relist after the watch ended");
+        var old = PodOf(driver, "web-1");
+        _api.DeletePod(old);
+        await Eventually.Until(() => driver.BoundPod("web-1") is { } now && now != old, Long, "the new watch to bring the replacement");
+    }
+
+    [Fact]
+    public async Task AnApiServerAway_IsAWarning_PodsServeOn_AndItCarriesOnWhenBack()
+    {
+        await using var driver = Driver();
+        driver.Start(Launch("web-1"));
+        driver.Start(Launch("web-2"));
+        await AllReady(driver, 2, "two instances to be ready");
+        var name = ReplicaSets.Name(driver.Owner, "web", "r1");
+
+        await _api.DownAsync();
+        await Eventually.Until(() => driver.Unreachable is not null, Long, "the driver to see the API server gone");
+        Assert.True(Recorded("cannot reach Kubernetes (context fake)", warning: true));
+        driver.Start(Launch("web-3"));
+        await Task.Delay(2000);
+        Assert.Equal(2, driver.Observe().Count(i => i.State == InstanceState.Ready));
+        Assert.Equal(InstanceState.Starting, driver.Observe().Single(i => i.Id == "web-3").State);
+        Assert.Equal(2, _api.ReplicaSet(name)!.Spec.Replicas);
+
+        await _api.UpAsync();
+        await Eventually.Until(() => driver.Unreachable is null, TimeSpan.FromSeconds(60), "the driver to reach the API server again (back-off up to 30 s)");
+        Assert.True(Recorded("answers again", warning: false));
+        await AllReady(driver, 3, "the instance started while away to run once it is back");
+        Assert.Equal(3, _api.ReplicaSet(name)!.Spec.Replicas);
+    }
+
+    [Fact]
+    public async Task ARestartedDriver_FindsWhatRuns_AndChangesNothing()
+    {
+        var first = Driver();
+        first.Start(Launch("web-1"));
+        first.Start(Launch("web-2"));
+        await AllReady(first, 2, "two instances to be ready");
+        var pods = _api.Pods().Select(p => p.Metadata.Name).Order().ToList();
+        await first.DisposeAsync();
+        var before = _api.Requests.Count;
+
+        await using var second = Driver();
+        await second.AttachAsync(CancellationToken.None).WaitAsync(Long);
+        await AllReady(second, 2, "both pods adopted and ready");
+        Assert.Equal(pods, _api.Pods().Select(p => p.Metadata.Name).Order());
+        Assert.DoesNotContain(_api.Requests.Skip(before), r => r.Method is "PATCH" or "DELETE");
+        Assert.All(second.Observe(), i => Assert.StartsWith("web-r1-", i.Id, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task AnUnreadyPod_IsNotReady_EvenWhenItAnswersFlotillasProbe()
+    {
+        await using var driver = Driver();
+        driver.Start(Launch("web-1"));
+        await AllReady(driver, 1, "the instance to be ready");
+        _api.SetReady(PodOf(driver, "web-1"), false);
+        await Eventually.Until(() => driver.Observe().Single().State == InstanceState.Unready, Long, "the kubelet's verdict to be followed");
+        Assert.Contains("is not Ready", driver.Observe().Single().Reason, StringComparison.Ordinal);
+        _answering = false;
+        _api.SetReady(PodOf(driver, "web-1"), true);
+        await Task.Delay(1500);
+        Assert.Equal(InstanceState.Unready, driver.Observe().Single().State);
+        _answering = true;
+        await AllReady(driver, 1, "ready once both agree");
+    }
+}
