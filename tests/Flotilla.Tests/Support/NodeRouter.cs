@@ -39,7 +39,10 @@ public sealed class NodeRouter : IAsyncDisposable
 
     private int Start()
     {
-        var command = new List<string>();
+        // setsid(1): a session (and so a scheduler autogroup) of its own, as a router on another machine would
+        // have, so it is not starved by the test process on two busy cores; started outside any process group
+        // of its own, setsid(1) calls setsid() itself without forking, so its pid is the router's.
+        var command = new List<string> { "/usr/bin/setsid" };
         if (_netns is not null)
         {
             command.AddRange(["/usr/bin/nsenter", $"--net={_netns}"]);
@@ -51,10 +54,10 @@ public sealed class NodeRouter : IAsyncDisposable
         env[Flotilla.Router.Remote.RouterAdmin.SecretVariable] = Secret;
         // No debugger pipes or diagnostics socket left in /tmp when it is killed -9 (see CliProcess).
         env["DOTNET_EnableDiagnostics"] = "0";
-        // posix_spawn as Flotilla starts its own router: a process group of its own (the supervisor and its
+        // posix_spawn as Flotilla starts its own router: a process group of its own (setsid's; the supervisor and its
         // worker end together), and no descriptor of the test run inherited (a leaked replica once held the
         // test lock, /tmp/flotilla-heavy.lock, for every run after it).
-        var pid = PosixSpawn.Start(command[0], command.Skip(1).ToList(), env, _dir.Path, Path.Combine(_dir.Path, "router.out"));
+        var pid = PosixSpawn.Start(command[0], command.Skip(1).ToList(), env, _dir.Path, Path.Combine(_dir.Path, "router.out"), ownProcessGroup: false);
         _exited = Task.Factory.StartNew(() => PosixSpawn.WaitForExit(pid), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         return pid;
     }
