@@ -2,6 +2,9 @@ using System.CommandLine;
 using Flotilla.Cli.Commands;
 using Spectre.Console;
 
+// Nothing Flotilla inherited passes on to the programs it starts (see InheritedDescriptors).
+Flotilla.Runtime.InheritedDescriptors.CloseOnExecAll();
+
 // Piped output (logs, grep, CI) gets one line per row instead of tables wrapped at 80 columns.
 if (Console.IsOutputRedirected)
 {

@@ -50,6 +50,11 @@ public sealed partial class ControlPlane
             {
                 throw new ControlPlaneException(zones.Count == 0 ? "this system declares no zones ('zones:' in the spec)" : $"unknown zone '{zone}'; zones: {string.Join(", ", zones)}", ControlPlaneError.NotFound);
             }
+            if (State.Services.FirstOrDefault(s => Model.RuntimeKind.IsCluster(s.RuntimeName)) is { } placed)
+            {
+                throw new ControlPlaneException($"zone '{zone}': this environment runs on {placed.RuntimeName}, which places instances over its nodes' zones itself, so Flotilla cannot move them; "
+                    + (placed.RuntimeName == Model.RuntimeKind.Swarm ? "drain the zone's nodes instead (docker node update --availability drain NODE)" : "drain the zone's nodes instead (kubectl drain NODE)"), ControlPlaneError.Conflict);
+            }
             var downNow = _store.ZonesDown();
             if (down && !downNow.Contains(zone) && zones.Count(z => !downNow.Contains(z)) == 1)
             {

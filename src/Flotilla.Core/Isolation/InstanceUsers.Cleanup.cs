@@ -33,7 +33,11 @@ public sealed partial class InstanceUsers
             }
             var uids = ours.Select(u => u.Uid).ToHashSet();
             var used = RunningUids(uids);
-            Walk(_dataDirectory, int.MaxValue, uids, (_, uid) => used.Add(uid));
+            if (!Walk(_dataDirectory, int.MaxValue, uids, (_, uid) => used.Add(uid)))
+            {
+                // Part of the data directory could not be read: a user may own something there, so none goes.
+                return [];
+            }
             var unused = ours.Where(u => !used.Contains(u.Uid)).ToList();
             var leftovers = new List<(string Path, int Uid)>();
             foreach (var shared in new[] { "/dev/shm", "/tmp", "/var/tmp" })
@@ -136,8 +140,9 @@ public sealed partial class InstanceUsers
     /// <summary>
     /// Calls <paramref name="found"/> for each path at or below <paramref name="path"/> owned by one of <paramref name="uids"/>;
     /// below <paramref name="depth"/> only inside what they own. Symlinks are reported, not followed.
+    /// False when some of it could not be read (it may hold more of theirs).
     /// </summary>
-    private static void Walk(string path, int depth, HashSet<int> uids, Action<string, int> found)
+    private static bool Walk(string path, int depth, HashSet<int> uids, Action<string, int> found)
     {
         FileStatus? status;
         try
@@ -146,11 +151,11 @@ public sealed partial class InstanceUsers
         }
         catch (IOException)
         {
-            return;
+            return false;
         }
         if (status is null)
         {
-            return;
+            return true;
         }
         var owned = uids.Contains(status.Uid);
         if (owned)
@@ -159,21 +164,27 @@ public sealed partial class InstanceUsers
         }
         if (status.Kind != FileKind.Directory || (depth <= 0 && !owned))
         {
-            return;
+            return true;
         }
         List<string> entries;
         try
         {
             entries = Directory.EnumerateFileSystemEntries(path).ToList();
         }
+        catch (DirectoryNotFoundException)
+        {
+            return true;
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return;
+            return false;
         }
+        var complete = true;
         foreach (var entry in entries)
         {
-            Walk(entry, owned ? int.MaxValue : depth - 1, uids, found);
+            complete &= Walk(entry, owned ? int.MaxValue : depth - 1, uids, found);
         }
+        return complete;
     }
 
     private static bool Delete(string name, string userdel)

@@ -63,8 +63,15 @@ internal static unsafe partial class PosixSpawn
             Check(posix_spawn_file_actions_addopen(actions, 1, Str(logPath), WriteOnly | Create | Append | NoFollow, 384), "open log");
             Check(posix_spawn_file_actions_adddup2(actions, 1, 2), "dup2 stderr");
             Check(posix_spawn_file_actions_addchdir_np(actions, Str(workingDirectory)), "chdir");
-            // .NET opens its own files close-on-exec; this closes those it inherited without that flag (glibc 2.34+).
-            Check(posix_spawn_file_actions_addclosefrom_np(actions, 3), "closefrom");
+            // .NET opens its own files close-on-exec; this closes those it inherited without that flag (glibc 2.34+;
+            // without it, InheritedDescriptors marked them close-on-exec at start).
+            try
+            {
+                Check(posix_spawn_file_actions_addclosefrom_np(actions, 3), "closefrom");
+            }
+            catch (EntryPointNotFoundException)
+            {
+            }
 
             var argv = Array(args.Prepend(program));
             var envp = Array(env.Select(e => $"{e.Key}={e.Value}"));

@@ -35,6 +35,38 @@ public sealed class PosixSpawnTests
         }
     }
 
+    /// <summary>
+    /// Process.Start (HAProxy's master, builds, git) closes nothing it inherited: what Flotilla inherited is
+    /// marked close-on-exec at start instead, so no child of any kind gets it.
+    /// </summary>
+    [Fact]
+    public async Task AfterTheStartPass_AProcessStartChild_DoesNotInherit_ADescriptorWithoutCloseOnExec()
+    {
+        using var dir = new TempDirectory("flotilla-spawn");
+        var held = dir.Write("held.lock", "");
+        using var file = File.OpenHandle(held, FileMode.Open, FileAccess.Read);
+        var inheritable = Dup((int)file.DangerousGetHandle());
+        Assert.True(inheritable > 2, $"dup failed: errno {Marshal.GetLastPInvokeError()}");
+        try
+        {
+            Assert.Contains(held, await ListDescriptorsAsync());   // the control: Process.Start passes it on
+            InheritedDescriptors.CloseOnExecAll();
+            Assert.DoesNotContain(held, await ListDescriptorsAsync());
+        }
+        finally
+        {
+            Close(inheritable);
+        }
+    }
+
+    private static async Task<string> ListDescriptorsAsync()
+    {
+        using var ls = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("/bin/sh", ["-c", "exec ls -l /proc/self/fd/"]) { RedirectStandardOutput = true })!;
+        var listing = await ls.StandardOutput.ReadToEndAsync();
+        await ls.WaitForExitAsync();
+        return listing;
+    }
+
     // DllImport: this project has no unsafe code, which LibraryImport needs; both calls are blittable.
     [DllImport("libc", EntryPoint = "dup", SetLastError = true)]
     private static extern int Dup(int fd);

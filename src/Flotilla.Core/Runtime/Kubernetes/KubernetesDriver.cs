@@ -64,7 +64,27 @@ public sealed class KubernetesDriver : IRuntime
         _logsDirectory = Path.Combine(stateDirectory, "logs");
         _containerPort = containerPort;
         _relistEvery = relistEvery ?? TimeSpan.FromMinutes(5);
-        Owner = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Path.GetFullPath(stateDirectory))))[..12];
+        Owner = OwnerId(stateDirectory);
+    }
+
+    /// <summary>
+    /// A random id kept in the state directory (made on first use): a cluster is shared by control planes
+    /// on many machines, and a hash of the directory's path (the same /var/lib/flotilla on each) would let
+    /// one adopt and scale down another's pods.
+    /// </summary>
+    private static string OwnerId(string stateDirectory)
+    {
+        var file = Path.Combine(stateDirectory, "kubernetes-owner");
+        if (File.Exists(file) && File.ReadAllText(file).Trim() is { Length: 12 } kept)
+        {
+            return kept;
+        }
+        Directory.CreateDirectory(stateDirectory);
+        var made = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
+        var temporary = $"{file}.{Environment.ProcessId}.tmp";
+        File.WriteAllText(temporary, made);
+        File.Move(temporary, file, overwrite: true);
+        return made;
     }
 
     /// <summary>The label value (<c>flotilla.io/owner</c>) that marks this control plane's ReplicaSets and pods.</summary>

@@ -34,8 +34,15 @@ internal static class ReplicaSets
     public static string Name(string owner, string service, string revision)
     {
         var name = Dns($"flotilla-{owner}-{service}-{revision[..Math.Min(12, revision.Length)]}");
-        // The pods' names add a '-' and 5 characters; a name must stay within 63.
-        return name.Length <= 57 ? name : name[..57].TrimEnd('-');
+        // The pods' names add a '-' and 5 characters; a name must stay within 63. Cut short, it ends with a
+        // hash of service and revision, so a long service name cannot give two revisions (or two services
+        // sharing a long prefix) one ReplicaSet.
+        if (name.Length <= 57)
+        {
+            return name;
+        }
+        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{service}/{revision}")))[..10];
+        return $"{name[..46].TrimEnd('-')}-{hash}";
     }
 
     public static string Selector(string owner) => $"{OwnerLabel}={owner}";
