@@ -118,6 +118,11 @@ down() {
   local n
   for n in $(nodes); do
     stop_daemon "$n"
+    # A container shim whose daemon was killed under it outlives the daemon: end the shims of this node's
+    # containerd (their -address is the node's own socket), by pid.
+    for p in /proc/[0-9]*; do
+      tr '\0' ' ' < "$p/cmdline" 2>/dev/null | grep -q -- "-address $LAB_RUN/n$n/containerd/" && kill -9 "${p#/proc/}" 2>/dev/null || true
+    done
     # A daemon's own network namespaces and mounts of its exec-root stay behind when it is killed.
     { grep -o " $LAB_RUN/n$n[^ ]*\| $LAB_DIR/node$n[^ ]*" /proc/mounts || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
     ip netns del "$(ns "$n")" 2>/dev/null || true
