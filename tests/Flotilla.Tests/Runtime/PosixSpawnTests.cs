@@ -14,25 +14,14 @@ public sealed class PosixSpawnTests
     public async Task SpawnedChild_DoesNotInherit_ADescriptorWithoutCloseOnExec()
     {
         using var dir = new TempDirectory("flotilla-spawn");
-        var held = dir.Write("held.lock", "");
-        using var file = File.OpenHandle(held, FileMode.Open, FileAccess.Read);
-        // dup() gives a descriptor without FD_CLOEXEC, as flock(1) hands its lock to the command it runs.
-        var inheritable = Dup((int)file.DangerousGetHandle());
-        Assert.True(inheritable > 2, $"dup failed: errno {Marshal.GetLastPInvokeError()}");
-        try
-        {
-            var log = Path.Combine(dir.Path, "fds.log");
-            // ls of /proc/self/fd: the descriptors the child started with (its own directory stream is the lowest free one).
-            var pid = PosixSpawn.Start("/bin/sh", ["-c", "exec ls -l /proc/self/fd/"], new Dictionary<string, string> { ["PATH"] = "/usr/bin:/bin" }, dir.Path, log);
-            Assert.Equal(0, PosixSpawn.ExitCode(await Task.Run(() => PosixSpawn.WaitForExit(pid)) ?? -1));
-            var listing = await File.ReadAllTextAsync(log);
-            Assert.DoesNotContain(held, listing, StringComparison.Ordinal);
-            Assert.Contains("/dev/null", listing, StringComparison.Ordinal);
-        }
-        finally
-        {
-            Close(inheritable);
-        }
+        using var held = new InheritableDescriptor(dir);
+        var log = Path.Combine(dir.Path, "fds.log");
+        // ls of /proc/self/fd: the descriptors the child started with (its own directory stream is the lowest free one).
+        var pid = PosixSpawn.Start("/bin/sh", ["-c", "exec ls -l /proc/self/fd/"], new Dictionary<string, string> { ["PATH"] = "/usr/bin:/bin" }, dir.Path, log);
+        Assert.Equal(0, PosixSpawn.ExitCode(await Task.Run(() => PosixSpawn.WaitForExit(pid)) ?? -1));
+        var listing = await File.ReadAllTextAsync(log);
+        Assert.DoesNotContain(held.Path, listing, StringComparison.Ordinal);
+        Assert.Contains("/dev/null", listing, StringComparison.Ordinal);
     }
 
     /// <summary>
@@ -43,19 +32,35 @@ public sealed class PosixSpawnTests
     public async Task AfterTheStartPass_AProcessStartChild_DoesNotInherit_ADescriptorWithoutCloseOnExec()
     {
         using var dir = new TempDirectory("flotilla-spawn");
-        var held = dir.Write("held.lock", "");
-        using var file = File.OpenHandle(held, FileMode.Open, FileAccess.Read);
-        var inheritable = Dup((int)file.DangerousGetHandle());
-        Assert.True(inheritable > 2, $"dup failed: errno {Marshal.GetLastPInvokeError()}");
-        try
+        using var held = new InheritableDescriptor(dir);
+        Assert.Contains(held.Path, await ListDescriptorsAsync());   // the control: Process.Start passes it on
+        InheritedDescriptors.CloseOnExecAll();
+        Assert.DoesNotContain(held.Path, await ListDescriptorsAsync());
+    }
+
+    /// <summary>
+    /// A file open on a descriptor without FD_CLOEXEC (dup() gives one), as flock(1) hands its lock to the
+    /// command it runs.
+    /// </summary>
+    private sealed class InheritableDescriptor : IDisposable
+    {
+        private readonly Microsoft.Win32.SafeHandles.SafeFileHandle _file;
+        private readonly int _descriptor;
+
+        public InheritableDescriptor(TempDirectory dir)
         {
-            Assert.Contains(held, await ListDescriptorsAsync());   // the control: Process.Start passes it on
-            InheritedDescriptors.CloseOnExecAll();
-            Assert.DoesNotContain(held, await ListDescriptorsAsync());
+            Path = dir.Write("held.lock", "");
+            _file = File.OpenHandle(Path, FileMode.Open, FileAccess.Read);
+            _descriptor = Dup((int)_file.DangerousGetHandle());
+            Assert.True(_descriptor > 2, $"dup failed: errno {Marshal.GetLastPInvokeError()}");
         }
-        finally
+
+        public string Path { get; }
+
+        public void Dispose()
         {
-            Close(inheritable);
+            Close(_descriptor);
+            _file.Dispose();
         }
     }
 
