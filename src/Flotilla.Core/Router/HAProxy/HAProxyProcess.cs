@@ -66,9 +66,30 @@ internal sealed class HAProxyProcess(string directory, string program)
             var said = await errors.WaitAsync(TimeSpan.FromSeconds(1), cancellationToken);
             throw new InvalidOperationException($"haproxy refused to start (exit {process.ExitCode}): {said.Trim()} (config: {ConfigPath})");
         }
-        var pid = int.Parse(File.ReadAllText(PidPath).Trim());
+        var pid = await ReadMasterPidAsync(cancellationToken);
         (MasterPid, _startTime) = (pid, Posix.StartTime(pid));
         await WaitForWorkerAsync([], cancellationToken);
+    }
+
+    /// <summary>
+    /// The pid the master writes to haproxy.pid. The daemonizing parent creates the file empty and
+    /// exits; the master (its child) writes its pid a moment later, so an empty file means "not yet".
+    /// </summary>
+    private async Task<int> ReadMasterPidAsync(CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + Bounded;
+        while (true)
+        {
+            if (int.TryParse(File.ReadAllText(PidPath).Trim(), out var pid) && pid > 0)
+            {
+                return pid;
+            }
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new InvalidOperationException($"haproxy started but wrote no pid to {PidPath} within {Bounded.TotalSeconds} s (config: {ConfigPath})");
+            }
+            await Task.Delay(20, cancellationToken);
+        }
     }
 
     /// <summary>A hitless reload on the config as now written: returns once a new worker serves.</summary>
