@@ -8,9 +8,9 @@ namespace Flotilla.Kubernetes;
 /// <summary>
 /// Turns a spec (with its environment overlay applied) into Kubernetes objects, with no cluster and
 /// no external tool: a namespace per environment with its quota, and per service a ConfigMap and a
-/// Deployment per revision, a headless Service over all its revisions' ready pods, and a
-/// PodDisruptionBudget; then Flotilla's router (a Deployment and a Service with one port per
-/// service), the stable endpoint every caller uses, which splits traffic between revisions.
+/// Deployment per revision, a Service over all its revisions' ready pods, and a
+/// PodDisruptionBudget; then Flotilla's router (a Deployment, its starting state and a Service with
+/// one port per service), the stable endpoint every caller uses.
 /// Pure: the same spec renders the same objects.
 /// </summary>
 public static class KubernetesRenderer
@@ -136,8 +136,8 @@ public static class KubernetesRenderer
             Metadata = new V1ObjectMeta { Name = service.Name, NamespaceProperty = ns, Labels = serviceLabels },
             Spec = new V1ServiceSpec
             {
-                // Headless: DNS answers every ready pod of every revision; the router, not kube-proxy, balances and splits by revision.
-                ClusterIP = "None",
+                // Every ready pod of every revision, balanced by kube-proxy: the rendered router sends here, so a
+                // new revision's pods take traffic as they become ready and the old ones' until they are gone.
                 Selector = selector,
                 Ports = [new V1ServicePort { Name = "http", Port = KubernetesNames.ContainerPort, TargetPort = "http", Protocol = "TCP" }],
             },
