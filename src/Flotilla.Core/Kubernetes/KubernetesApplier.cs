@@ -59,7 +59,7 @@ public sealed class KubernetesApplier(IKubernetes client)
     }
 
     /// <summary>The message of the API server's Status object, or its raw answer.</summary>
-    private static string Reason(string? content)
+    internal static string Reason(string? content)
     {
         if (content is null)
         {
