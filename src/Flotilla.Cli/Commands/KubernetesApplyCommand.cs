@@ -24,10 +24,12 @@ internal static class KubernetesApplyCommand
         apply.Options.Add(target);
         apply.Options.Add(context);
         apply.Options.Add(kubeconfig);
+        var tenant = new Option<string?>("--tenant") { Description = "With --target kubernetes: the tenant whose system this is (namespace TENANT-SYSTEM[-ENV])" };
         var wait = new Option<bool>("--wait") { Description = "With --target kubernetes: wait until every rendered Deployment is available (exit 1 if not within --timeout)" };
         var prune = new Option<bool>("--prune") { Description = "With --target kubernetes: once every rendered Deployment is available, delete this system's objects the render no longer has (earlier revisions)" };
         var timeout = new Option<TimeSpan>("--timeout") { DefaultValueFactory = _ => TimeSpan.FromMinutes(5), Description = "How long --wait and --prune wait for availability (e.g. 00:05:00)" };
         apply.Options.Add(registry);
+        apply.Options.Add(tenant);
         apply.Options.Add(wait);
         apply.Options.Add(prune);
         apply.Options.Add(timeout);
@@ -39,13 +41,13 @@ internal static class KubernetesApplyCommand
                 return await ((System.CommandLine.Invocation.AsynchronousCommandLineAction)toServer).InvokeAsync(parse, cancellationToken);
             }
             var after = new AfterApply(parse.GetValue(wait) || parse.GetValue(prune), parse.GetValue(prune), parse.GetValue(timeout));
-            return await RunAsync(parse.GetValue(file)!, parse.GetValue(ApiCommand.Environment), parse.GetValue(context), parse.GetValue(kubeconfig), parse.GetValue(registry), after, cancellationToken);
+            return await RunAsync(parse.GetValue(file)!, parse.GetValue(ApiCommand.Environment), parse.GetValue(context), parse.GetValue(kubeconfig), parse.GetValue(registry), parse.GetValue(tenant), after, cancellationToken);
         });
     }
 
     private sealed record AfterApply(bool Wait, bool Prune, TimeSpan Timeout);
 
-    private static async Task<int> RunAsync(string path, string? environment, string? context, string? kubeconfig, string? registry, AfterApply after, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(string path, string? environment, string? context, string? kubeconfig, string? registry, string? tenant, AfterApply after, CancellationToken cancellationToken)
     {
         if (SpecErrorPrinter.TryLoad(path, environment) is not { } spec)
         {
@@ -57,7 +59,16 @@ internal static class KubernetesApplyCommand
         try
         {
             var configuration = KubeconfigContexts.Resolve(kubeconfig, context);
-            var manifest = KubernetesRenderer.Render(spec, new KubernetesRenderOptions(registry));
+            KubernetesManifest manifest;
+            try
+            {
+                manifest = KubernetesRenderer.Render(spec, new KubernetesRenderOptions(registry, Tenant: tenant));
+            }
+            catch (ArgumentException e)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return 2;
+            }
             foreach (var skipped in manifest.Skipped)
             {
                 Console.Error.WriteLine($"note: {skipped}");

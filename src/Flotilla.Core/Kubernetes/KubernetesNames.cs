@@ -24,8 +24,11 @@ internal static class KubernetesNames
     /// <summary>The port every instance listens on in its pod (PORT and ASPNETCORE_URLS say so).</summary>
     public const int ContainerPort = 8080;
 
-    /// <summary>One namespace per environment: the system's name, and the environment's when one is named.</summary>
-    public static string Namespace(SystemSpec spec) => spec.Environment is { } env ? $"{spec.Name}-{env}" : spec.Name;
+    public const string TenantLabel = "flotilla.io/tenant";
+
+    /// <summary>One namespace per environment (per tenant's environment): the tenant's name, the system's, and the environment's when one is named.</summary>
+    public static string Namespace(SystemSpec spec, string? tenant = null) =>
+        (tenant is null ? "" : tenant + "-") + (spec.Environment is { } env ? $"{spec.Name}-{env}" : spec.Name);
 
     public static string Deployment(string service, string revision) => $"{service}-{revision}";
 

@@ -20,7 +20,15 @@ public static class KubernetesRenderer
 
     public static KubernetesManifest Render(SystemSpec spec, KubernetesRenderOptions options)
     {
-        var ns = KubernetesNames.Namespace(spec);
+        var ns = KubernetesNames.Namespace(spec, options.Tenant);
+        if (options.Tenant is { } tenant && !Names.IsServiceName(tenant))
+        {
+            throw new ArgumentException($"tenant '{tenant}' is not a tenant's name ({Names.ServiceNameHelp})");
+        }
+        if (ns.Length > 63)
+        {
+            throw new ArgumentException($"namespace '{ns}' is {ns.Length} characters; Kubernetes allows 63: shorten the {(options.Tenant is null ? "" : "tenant's, ")}system's or environment's name");
+        }
         var skipped = new List<string>();
         var services = new List<ServiceSpec>();
         foreach (var service in spec.Services)
@@ -42,7 +50,7 @@ public static class KubernetesRenderer
         var endpoints = Endpoints(services);
         var objects = new List<IKubernetesObject>
         {
-            new V1Namespace { ApiVersion = "v1", Kind = "Namespace", Metadata = new V1ObjectMeta { Name = ns, Labels = new Dictionary<string, string> { [KubernetesNames.SystemLabel] = spec.Name, [KubernetesNames.ManagedByLabel] = KubernetesNames.FieldManager } } },
+            new V1Namespace { ApiVersion = "v1", Kind = "Namespace", Metadata = new V1ObjectMeta { Name = ns, Labels = NamespaceLabels(spec, options.Tenant) } },
             Quota(spec, ns, services),
         };
         foreach (var service in services)
@@ -53,6 +61,16 @@ public static class KubernetesRenderer
         var secrets = services.SelectMany(s => s.Secrets).GroupBy(KubernetesNames.Secret, StringComparer.Ordinal)
             .Select(g => new RequiredSecret(g.Key, [ServicePods.SecretKey])).OrderBy(s => s.Name, StringComparer.Ordinal).ToList();
         return new KubernetesManifest(ns, objects, secrets, skipped);
+    }
+
+    private static Dictionary<string, string> NamespaceLabels(SystemSpec spec, string? tenant)
+    {
+        var labels = new Dictionary<string, string> { [KubernetesNames.SystemLabel] = spec.Name, [KubernetesNames.ManagedByLabel] = KubernetesNames.FieldManager };
+        if (tenant is not null)
+        {
+            labels[KubernetesNames.TenantLabel] = tenant;
+        }
+        return labels;
     }
 
     /// <summary>Each service's stable port at the router: the spec's, or the next free one from <see cref="FirstAllocatedPort"/>.</summary>
