@@ -25,11 +25,13 @@ internal static class KubernetesApplyCommand
         apply.Options.Add(context);
         apply.Options.Add(kubeconfig);
         var tenant = new Option<string?>("--tenant") { Description = "With --target kubernetes: the tenant whose system this is (namespace TENANT-SYSTEM[-ENV])" };
+        var includeSecrets = new Option<bool>("--include-secrets") { Description = "With --target kubernetes: apply the Secrets of 'file:' secrets with their values too" };
         var wait = new Option<bool>("--wait") { Description = "With --target kubernetes: wait until every rendered Deployment is available (exit 1 if not within --timeout)" };
         var prune = new Option<bool>("--prune") { Description = "With --target kubernetes: once every rendered Deployment is available, delete this system's objects the render no longer has (earlier revisions)" };
         var timeout = new Option<TimeSpan>("--timeout") { DefaultValueFactory = _ => TimeSpan.FromMinutes(5), Description = "How long --wait and --prune wait for availability (e.g. 00:05:00)" };
         apply.Options.Add(registry);
         apply.Options.Add(tenant);
+        apply.Options.Add(includeSecrets);
         apply.Options.Add(wait);
         apply.Options.Add(prune);
         apply.Options.Add(timeout);
@@ -41,13 +43,14 @@ internal static class KubernetesApplyCommand
                 return await ((System.CommandLine.Invocation.AsynchronousCommandLineAction)toServer).InvokeAsync(parse, cancellationToken);
             }
             var after = new AfterApply(parse.GetValue(wait) || parse.GetValue(prune), parse.GetValue(prune), parse.GetValue(timeout));
-            return await RunAsync(parse.GetValue(file)!, parse.GetValue(ApiCommand.Environment), parse.GetValue(context), parse.GetValue(kubeconfig), parse.GetValue(registry), parse.GetValue(tenant), after, cancellationToken);
+            var render = new KubernetesRenderOptions(parse.GetValue(registry), Tenant: parse.GetValue(tenant), IncludeSecrets: parse.GetValue(includeSecrets));
+            return await RunAsync(parse.GetValue(file)!, parse.GetValue(ApiCommand.Environment), parse.GetValue(context), parse.GetValue(kubeconfig), render, after, cancellationToken);
         });
     }
 
     private sealed record AfterApply(bool Wait, bool Prune, TimeSpan Timeout);
 
-    private static async Task<int> RunAsync(string path, string? environment, string? context, string? kubeconfig, string? registry, string? tenant, AfterApply after, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(string path, string? environment, string? context, string? kubeconfig, KubernetesRenderOptions render, AfterApply after, CancellationToken cancellationToken)
     {
         if (SpecErrorPrinter.TryLoad(path, environment) is not { } spec)
         {
@@ -62,7 +65,7 @@ internal static class KubernetesApplyCommand
             KubernetesManifest manifest;
             try
             {
-                manifest = KubernetesRenderer.Render(spec, new KubernetesRenderOptions(registry, Tenant: tenant));
+                manifest = KubernetesRenderer.Render(spec, render);
             }
             catch (ArgumentException e)
             {

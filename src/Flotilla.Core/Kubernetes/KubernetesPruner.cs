@@ -11,7 +11,7 @@ namespace Flotilla.Kubernetes;
 /// one (both behind the service's Service), so after an apply the old revision still runs: that is
 /// what keeps the release without a gap. Once every rendered Deployment is available, the system's
 /// objects in its namespace that the render no longer has (earlier revisions' Deployments and
-/// ConfigMaps; the Service and budget of a removed service) can go, as <c>kubectl apply --prune</c>
+/// ConfigMaps, Secrets it rendered; the Service and budget of a removed service) can go, as <c>kubectl apply --prune</c>
 /// and Argo CD's prune do. Only objects labelled as this system's and managed by Flotilla are ever
 /// listed, so nothing a person made by hand in the namespace is touched.
 /// </summary>
@@ -63,6 +63,8 @@ public sealed class KubernetesPruner(IKubernetes client)
         stale.AddRange(deployments.Items.Where(d => !Rendered<V1Deployment>(d.Metadata.Name)).Select(d => new StaleObject("Deployment", ns, d.Metadata.Name)));
         var configMaps = await Call("listing configmaps", () => client.CoreV1.ListNamespacedConfigMapAsync(ns, labelSelector: selector, cancellationToken: cancellationToken));
         stale.AddRange(configMaps.Items.Where(c => !Rendered<V1ConfigMap>(c.Metadata.Name)).Select(c => new StaleObject("ConfigMap", ns, c.Metadata.Name)));
+        var secrets = await Call("listing secrets", () => client.CoreV1.ListNamespacedSecretAsync(ns, labelSelector: selector, cancellationToken: cancellationToken));
+        stale.AddRange(secrets.Items.Where(c => !Rendered<V1Secret>(c.Metadata.Name)).Select(c => new StaleObject("Secret", ns, c.Metadata.Name)));
         var services = await Call("listing services", () => client.CoreV1.ListNamespacedServiceAsync(ns, labelSelector: selector, cancellationToken: cancellationToken));
         stale.AddRange(services.Items.Where(s => !Rendered<V1Service>(s.Metadata.Name)).Select(s => new StaleObject("Service", ns, s.Metadata.Name)));
         var budgets = await Call("listing poddisruptionbudgets", () => client.PolicyV1.ListNamespacedPodDisruptionBudgetAsync(ns, labelSelector: selector, cancellationToken: cancellationToken));
@@ -80,6 +82,7 @@ public sealed class KubernetesPruner(IKubernetes client)
             {
                 "Deployment" => await client.AppsV1.DeleteNamespacedDeploymentAsync(item.Name, item.Namespace, options, cancellationToken: cancellationToken),
                 "ConfigMap" => await client.CoreV1.DeleteNamespacedConfigMapAsync(item.Name, item.Namespace, options, cancellationToken: cancellationToken),
+                "Secret" => await client.CoreV1.DeleteNamespacedSecretAsync(item.Name, item.Namespace, options, cancellationToken: cancellationToken),
                 "Service" => await client.CoreV1.DeleteNamespacedServiceAsync(item.Name, item.Namespace, options, cancellationToken: cancellationToken),
                 "PodDisruptionBudget" => await client.PolicyV1.DeleteNamespacedPodDisruptionBudgetAsync(item.Name, item.Namespace, options, cancellationToken: cancellationToken),
                 _ => throw new InvalidOperationException($"no delete for {item.Kind}"),
@@ -99,7 +102,7 @@ public sealed class KubernetesPruner(IKubernetes client)
         catch (HttpOperationException e)
         {
             var fix = e.Response.StatusCode == HttpStatusCode.Forbidden
-                ? "; the context's user needs get/list/delete on deployments, configmaps, services and poddisruptionbudgets there"
+                ? "; the context's user needs get/list/delete on deployments, configmaps, secrets, services and poddisruptionbudgets there"
                 : "";
             throw new KubernetesApplyException($"{what}: the API server answered {(int)e.Response.StatusCode} {e.Response.StatusCode}: {KubernetesApplier.Reason(e.Response.Content)}{fix}", e);
         }

@@ -48,17 +48,19 @@ public static class KubernetesRenderer
             }
         }
         var endpoints = Endpoints(services);
+        var values = options.IncludeSecrets ? RenderedSecrets.Read(services) : new Dictionary<string, byte[]>();
         var objects = new List<IKubernetesObject>
         {
             new V1Namespace { ApiVersion = "v1", Kind = "Namespace", Metadata = new V1ObjectMeta { Name = ns, Labels = NamespaceLabels(spec, options.Tenant) } },
             Quota(spec, ns, services),
         };
+        objects.AddRange(values.Select(v => RenderedSecrets.Object(spec, ns, v.Key, v.Value)));
         foreach (var service in services)
         {
-            objects.AddRange(ServiceObjects(spec, ns, service, endpoints, options));
+            objects.AddRange(ServiceObjects(spec, ns, service, endpoints, options, RenderedSecrets.DigestFor(service, values)));
         }
         objects.AddRange(RouterObjects.Render(spec, ns, endpoints, options));
-        var secrets = services.SelectMany(s => s.Secrets).GroupBy(KubernetesNames.Secret, StringComparer.Ordinal)
+        var secrets = services.SelectMany(s => s.Secrets).GroupBy(KubernetesNames.Secret, StringComparer.Ordinal).Where(g => !values.ContainsKey(g.Key))
             .Select(g => new RequiredSecret(g.Key, [ServicePods.SecretKey])).OrderBy(s => s.Name, StringComparer.Ordinal).ToList();
         return new KubernetesManifest(ns, objects, secrets, skipped);
     }
@@ -113,11 +115,11 @@ public static class KubernetesRenderer
             : registry + Runtime.Docker.ContainerImages.BaseImage;
     }
 
-    private static IEnumerable<IKubernetesObject> ServiceObjects(SystemSpec spec, string ns, ServiceSpec service, IReadOnlyDictionary<string, int> endpoints, KubernetesRenderOptions options)
+    private static IEnumerable<IKubernetesObject> ServiceObjects(SystemSpec spec, string ns, ServiceSpec service, IReadOnlyDictionary<string, int> endpoints, KubernetesRenderOptions options, string? secretValues)
     {
         var image = Image(spec, service, options);
         var environment = ServicePods.Environment(spec, service, endpoints);
-        var revision = KubernetesNames.Revision(service, image, environment);
+        var revision = KubernetesNames.Revision(service, image, environment, secretValues);
         var labels = KubernetesNames.Labels(spec, service.Name, revision, "service");
         var serviceLabels = KubernetesNames.Labels(spec, service.Name, null, "service");
         var selector = new Dictionary<string, string>(StringComparer.Ordinal) { [KubernetesNames.SystemLabel] = spec.Name, [KubernetesNames.ServiceLabel] = service.Name };

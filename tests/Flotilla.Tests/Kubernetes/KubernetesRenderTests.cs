@@ -59,6 +59,41 @@ public sealed class KubernetesRenderTests
     }
 
     [Fact]
+    public void IncludeSecrets_RendersFileSecretsWithTheirValues_AndAChangedValueIsANewRevision()
+    {
+        using var directory = new TempDirectory();
+        directory.Write("secrets/tls.key", "key one");
+        var file = directory.Write("flotilla.yaml", """
+            name: pay
+            runtime: docker
+            services:
+              api:
+                image: registry.example.com/pay/api:1.4
+                secrets:
+                  TLS_KEY: { file: secrets/tls.key, as: file }
+                  DB_PASSWORD: { store: pay-db-password }
+            """);
+        var plain = KubernetesRenderer.Render(SpecLoader.Load(file), KubernetesSpecs.Options);
+        var included = KubernetesRenderer.Render(SpecLoader.Load(file), KubernetesSpecs.Options with { IncludeSecrets = true });
+
+        Assert.Empty(plain.Objects.OfType<V1Secret>());
+        Assert.Equal(["pay-db-password", "tls-key"], plain.RequiredSecrets.Select(r => r.Name));
+        var secret = Assert.Single(included.Objects.OfType<V1Secret>());
+        Assert.Equal(("tls-key", "pay", "key one"), (secret.Metadata.Name, secret.Metadata.NamespaceProperty, System.Text.Encoding.UTF8.GetString(secret.Data["value"])));
+        // A store: secret lives in a server's store, which a render does not reach: still a reference.
+        Assert.Equal(["pay-db-password"], included.RequiredSecrets.Select(r => r.Name));
+        Assert.DoesNotContain("key one", ManifestYaml.Stream(plain), StringComparison.Ordinal);
+
+        directory.Write("secrets/tls.key", "key two");
+        var changed = KubernetesRenderer.Render(SpecLoader.Load(file), KubernetesSpecs.Options with { IncludeSecrets = true });
+        Assert.NotEqual(Deployment(included, "api").Metadata.Name, Deployment(changed, "api").Metadata.Name);
+        Assert.Equal(Deployment(plain, "api").Metadata.Name, Deployment(KubernetesRenderer.Render(SpecLoader.Load(file), KubernetesSpecs.Options), "api").Metadata.Name);
+
+        var written = ManifestYaml.WriteDirectory(changed, Path.Combine(directory.Path, "out"));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(written.Single(w => w.Contains("-secret-tls-key", StringComparison.Ordinal))));
+    }
+
+    [Fact]
     public void AnEnvironment_IsANamespace_WithTheOverlaysCounts()
     {
         var prod = KubernetesRenderer.Render(SpecLoader.Load(KubernetesSpecs.Shop, "prod"), KubernetesSpecs.Options);
