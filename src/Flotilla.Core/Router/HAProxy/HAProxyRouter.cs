@@ -19,7 +19,7 @@ public sealed class HAProxyRouter : IRouter, IRouterLimits
     private readonly CancellationTokenSource _shutdown = new();
     private readonly RevisionCounts _counts = new();
     private readonly Dictionary<string, List<ServerPlan>> _servers = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, (string Endpoint, ServerPlan Server)> _draining = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Draining> _draining = new(StringComparer.Ordinal);
     private readonly HashSet<string> _undeletable = new(StringComparer.Ordinal);
     private Dictionary<string, int> _endpoints = new(StringComparer.Ordinal);
     private RoutingTable _table = RoutingTable.Empty;
@@ -140,12 +140,12 @@ public sealed class HAProxyRouter : IRouter, IRouterLimits
         foreach (var gone in current.Where(c => wanted.All(w => w.Name != c.Name)))
         {
             await CommandAsync($"set server {backend}/{gone.Name} state maint");
-            _draining[gone.InstanceId] = (endpoint, gone);
+            _draining[gone.InstanceId] = new Draining(endpoint, gone, InCurrent: true);
         }
         foreach (var server in wanted)
         {
             var known = current.FirstOrDefault(c => c.Name == server.Name);
-            if (known is null && _draining.Remove(server.InstanceId, out var drained) && drained.Endpoint == endpoint)
+            if (known is null && _draining.Remove(server.InstanceId, out var drained) && drained.Endpoint == endpoint && drained.InCurrent)
             {
                 known = drained.Server with { Weight = -1 };
                 await CommandAsync($"set server {backend}/{server.Name} state ready");
@@ -200,6 +200,11 @@ public sealed class HAProxyRouter : IRouter, IRouterLimits
         }
     }
 
+    /// <summary>
+    /// Waits until no worker carries a request to the instance: the current one (<c>show stat</c>'s
+    /// scur) and, after a reload, each old worker still finishing its requests (through the master
+    /// CLI), so that a drain spanning a reload does not end before the old worker's answers.
+    /// </summary>
     public async Task<bool> WaitForDrainAsync(string instanceId, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         var deadline = DateTime.UtcNow + timeout;
@@ -212,12 +217,16 @@ public sealed class HAProxyRouter : IRouter, IRouterLimits
                 {
                     return true;
                 }
-                var backend = HAProxyConfig.Backend(draining.Endpoint);
+                var key = (HAProxyConfig.Backend(draining.Endpoint), draining.Server.Name);
                 var stats = await StatsAsync(cancellationToken);
-                if (!stats.TryGetValue((backend, draining.Server.Name), out var server) || server.Current == 0)
+                if (!(draining.InCurrent && stats.TryGetValue(key, out var server) && server.Current > 0))
                 {
-                    await DeleteDrainedAsync(stats);
-                    return true;
+                    var old = await _process.OldWorkerStatsAsync(cancellationToken);
+                    if (!Carried(old, key))
+                    {
+                        await DeleteDrainedAsync(stats, old);
+                        return true;
+                    }
                 }
             }
             finally
@@ -232,16 +241,25 @@ public sealed class HAProxyRouter : IRouter, IRouterLimits
         }
     }
 
+    private static bool Carried(IReadOnlyList<Dictionary<(string Backend, string Server), ServerStats>> workers, (string, string) key) =>
+        workers.Any(w => w.TryGetValue(key, out var server) && server.Current > 0);
+
     /// <summary>
-    /// Deletes the servers in maintenance that have no session left. HAProxy refuses while idle
-    /// connections to it are pooled (up to pool-purge-delay): those are tried again each second.
+    /// Forgets the drains no worker carries a request for any more, and deletes their servers from the
+    /// current worker. HAProxy refuses while idle connections to it are pooled (up to pool-purge-delay):
+    /// those are tried again each second.
     /// </summary>
-    private async Task DeleteDrainedAsync(IReadOnlyDictionary<(string Backend, string Server), ServerStats> stats)
+    private async Task DeleteDrainedAsync(IReadOnlyDictionary<(string Backend, string Server), ServerStats> stats, IReadOnlyList<Dictionary<(string Backend, string Server), ServerStats>> old)
     {
-        foreach (var (instanceId, (endpoint, server)) in _draining.ToList())
+        foreach (var (instanceId, (endpoint, server, inCurrent)) in _draining.ToList())
         {
             var backend = HAProxyConfig.Backend(endpoint);
-            var known = stats.TryGetValue((backend, server.Name), out var now);
+            if (Carried(old, (backend, server.Name)))
+            {
+                continue;
+            }
+            ServerStats? now = null;
+            var known = inCurrent && stats.TryGetValue((backend, server.Name), out now);
             if (known && now!.Current > 0)
             {
                 continue;
@@ -312,7 +330,11 @@ public sealed class HAProxyRouter : IRouter, IRouterLimits
         WriteConfig();
         await _process.ReloadAsync(cancellationToken);
         _counts.Restarted();
-        _draining.Clear();
+        // The new worker has none of them (the config leaves them out); the old one finishes their requests.
+        foreach (var (instanceId, draining) in _draining.ToList())
+        {
+            _draining[instanceId] = draining with { InCurrent = false };
+        }
     }
 
     private void WriteConfig()
@@ -362,7 +384,7 @@ public sealed class HAProxyRouter : IRouter, IRouterLimits
                         await _gate.WaitAsync(cancellationToken);
                         try
                         {
-                            await DeleteDrainedAsync(await StatsAsync(cancellationToken));
+                            await DeleteDrainedAsync(await StatsAsync(cancellationToken), await _process.OldWorkerStatsAsync(cancellationToken));
                         }
                         finally
                         {
