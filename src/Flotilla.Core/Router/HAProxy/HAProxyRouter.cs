@@ -66,6 +66,8 @@ public sealed class HAProxyRouter : IRouter, IRouterLimits
 
     public string? Refuse(Model.SystemSpec spec) => HAProxyRefusals.Refuse(spec);
 
+    public string? Refuse(bool flags, IEnumerable<(string Service, Model.RolloutSpec Rollout, bool Function)> services) => HAProxyRefusals.Refuse(flags, services);
+
     /// <summary>A <c>flotilla shutdown --stop-all</c>: the engine stops with the control plane.</summary>
     public void StopProcessOnDispose() => _stopOnDispose = true;
 
