@@ -220,6 +220,11 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
         {
             var events = new EventLog(options.Time ?? TimeProvider.System, 1000, store.AppendEvent, store.Events(0, 1000));
             var firstOfThisStart = events.LastSequence + 1;
+            if (RouterRefusal.AtStart(options.RouterEngine, options.DataDirectory, store) is { } refusal)
+            {
+                // Before the engine starts: nothing is left running, nothing is changed.
+                throw new ControlPlaneException(refusal, ControlPlaneError.Invalid);
+            }
             router = options.RouterEngine == "haproxy"
                 ? await Router.HAProxy.HAProxyRouter.StartAsync(Path.Combine(options.DataDirectory, "haproxy"), (message, warning) => events.Record("router", message, warning),
                     stopOnDispose: options.RouterCommand is null, cancellationToken: cancellationToken)
