@@ -59,7 +59,10 @@ public static class ClusterOverlay
         }
         catch (SpecException e)
         {
-            throw new SpecException([.. e.Errors.Select(x => x with { Message = $"{x.Message} in cluster '{cluster.Name}' (kind {cluster.Kind}, at {cluster.At})" })]);
+            throw new SpecException([.. e.Errors.Select(x => x with
+            {
+                Message = $"{x.Message} in cluster '{cluster.Name}' (kind {cluster.Kind}, at {cluster.At}); if that cluster should not run it, give it 'services: {{ {x.Path.Split('.')[1]}: {{ instances: 0 }} }}' there",
+            })]);
         }
     }
 

@@ -126,6 +126,7 @@ public sealed class ClusterSpecTests
         // The same service with instances there is refused on each cluster, naming it.
         var both = Assert.Throws<SpecException>(() => ClusterOverlay.All(SpecLoader.Parse(yaml.Replace("services: { web: { instances: 0 } }", "services: {}", StringComparison.Ordinal), File)));
         Assert.Contains("in cluster 'eu' (kind kubernetes", Assert.Single(both.Errors).Message, StringComparison.Ordinal);
+        Assert.Contains("give it 'services: { web: { instances: 0 } }' there", both.Errors[0].Message, StringComparison.Ordinal);
 
         // One context in two namespaces is two targets; twice the same is refused.
         var twice = yaml.Replace("  - { name: here, kind: local, services: { api: { instances: 0 } } }", "  - { name: us, kind: kubernetes, context: prod-eu, namespace: shop, kubeconfig: kube/config, services: { web: { instances: 0 } } }", StringComparison.Ordinal);
