@@ -59,12 +59,10 @@ public sealed class KubernetesCliTests
     [Fact]
     public async Task Prune_DeletesTheEarlierRevision_OnceTheNewOneIsAvailable_AndNothingElse()
     {
-        await using var server = await RecordingApiServer.StartAsync();
-        using var directory = new TempDirectory();
-        var env = new Dictionary<string, string> { ["KUBECONFIG"] = directory.Write("config", server.Kubeconfig("recorded")) };
-        var spec = directory.Write("flotilla.yaml", KubernetesSpecs.Zoned);
-        var (code, output) = await RunAsync(env, "apply", "--target", "kubernetes", "--context", "recorded", "-f", spec, "--env", "prod");
-        Assert.True(code == 0, output);
+        await using var applied = await AppliedOnceAsync();
+        var (server, env, spec) = (applied.Server, applied.Env, applied.Spec);
+        int code;
+        string output;
         var first = server.Objects.Where(p => p.Contains("/deployments/api-", StringComparison.Ordinal) || p.Contains("/configmaps/api-", StringComparison.Ordinal)).ToList();
         Assert.Equal(2, first.Count);
         // Something a person made in the namespace by hand: never Flotilla's to prune.
@@ -95,12 +93,10 @@ public sealed class KubernetesCliTests
     [Fact]
     public async Task Prune_WhenTheNewRevisionNeverBecomesAvailable_FailsAndKeepsTheOldOne()
     {
-        await using var server = await RecordingApiServer.StartAsync();
-        using var directory = new TempDirectory();
-        var env = new Dictionary<string, string> { ["KUBECONFIG"] = directory.Write("config", server.Kubeconfig("recorded")) };
-        var spec = directory.Write("flotilla.yaml", KubernetesSpecs.Zoned);
-        var (code, output) = await RunAsync(env, "apply", "--target", "kubernetes", "--context", "recorded", "-f", spec, "--env", "prod");
-        Assert.True(code == 0, output);
+        await using var applied = await AppliedOnceAsync();
+        var (server, env, spec) = (applied.Server, applied.Env, applied.Spec);
+        int code;
+        string output;
         var before = server.Objects.ToHashSet();
         File.WriteAllText(spec, KubernetesSpecs.Zoned.Replace("LOG_LEVEL: info", "LOG_LEVEL: debug", StringComparison.Ordinal));
         var changed = KubernetesRenderer.Render(SpecLoader.Load(spec, "prod"), new KubernetesRenderOptions(null));
@@ -113,5 +109,35 @@ public sealed class KubernetesCliTests
         Assert.Contains($"error: not available within 00:00:03: {api}: 0 of 6 available; nothing was pruned, so the earlier revisions still serve", output, StringComparison.Ordinal);
         Assert.All(before, p => Assert.Contains(p, server.Objects));
         Assert.DoesNotContain(server.Requests, r => r.Method == "DELETE");
+    }
+
+    /// <summary>The recorded contract of a cluster with the zoned spec applied to it once, as the prune tests start.</summary>
+    private static async Task<Applied> AppliedOnceAsync()
+    {
+        var applied = new Applied(await RecordingApiServer.StartAsync(), new TempDirectory());
+        var (code, output) = await RunAsync(applied.Env, "apply", "--target", "kubernetes", "--context", "recorded", "-f", applied.Spec, "--env", "prod");
+        Assert.True(code == 0, output);
+        return applied;
+    }
+
+    private sealed class Applied : IAsyncDisposable
+    {
+        public Applied(RecordingApiServer server, TempDirectory directory)
+        {
+            (Server, Directory) = (server, directory);
+            Env = new Dictionary<string, string> { ["KUBECONFIG"] = directory.Write("config", server.Kubeconfig("recorded")) };
+            Spec = directory.Write("flotilla.yaml", KubernetesSpecs.Zoned);
+        }
+
+        public RecordingApiServer Server { get; }
+        public TempDirectory Directory { get; }
+        public Dictionary<string, string> Env { get; }
+        public string Spec { get; }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Server.DisposeAsync();
+            Directory.Dispose();
+        }
     }
 }
