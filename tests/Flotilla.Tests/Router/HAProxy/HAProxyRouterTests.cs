@@ -108,12 +108,7 @@ public sealed class HAProxyRouterTests(ITestOutputHelper output) : IAsyncLifetim
     [Fact]
     public async Task AnInstanceTakenOutOfTheTable_GetsNoNewRequest_AndItsDrainWaitsForTheOneInFlight()
     {
-        var x = await BackendAsync("x");
-        var b = await BackendAsync("b");
-        var port = await _router.AddServiceAsync("api", null);
-        await _router.ApplyAsync(Table("api", [(x, "v1")]));
-        var held = _http.GetAsync($"http://127.0.0.1:{port}/held");
-        await x.HeldArrived.WaitAsync(Wait);
+        var (x, b, port, held) = await HeldOnXAsync();
 
         await _router.ApplyAsync(Table("api", [(b, "v1")]));
 
@@ -129,12 +124,8 @@ public sealed class HAProxyRouterTests(ITestOutputHelper output) : IAsyncLifetim
         Assert.Equal(new Dictionary<string, int> { ["b"] = 5 }, await SendAsync(port, 5));
     }
 
-    /// <summary>
-    /// A reload (a new endpoint) during a drain: the new worker has no session on the drained instance
-    /// (its config leaves it out), but the old worker still finishes the request in flight to it.
-    /// </summary>
-    [Fact]
-    public async Task ADrainThatSpansAReload_WaitsForTheRequestTheOldWorkerStillCarries()
+    /// <summary>Endpoint api routed to x, which holds one request in flight; b is there to take its place.</summary>
+    private async Task<(TestBackend X, TestBackend B, int Port, Task<HttpResponseMessage> Held)> HeldOnXAsync()
     {
         var x = await BackendAsync("x");
         var b = await BackendAsync("b");
@@ -142,6 +133,17 @@ public sealed class HAProxyRouterTests(ITestOutputHelper output) : IAsyncLifetim
         await _router.ApplyAsync(Table("api", [(x, "v1")]));
         var held = _http.GetAsync($"http://127.0.0.1:{port}/held");
         await x.HeldArrived.WaitAsync(Wait);
+        return (x, b, port, held);
+    }
+
+    /// <summary>
+    /// A reload (a new endpoint) during a drain: the new worker has no session on the drained instance
+    /// (its config leaves it out), but the old worker still finishes the request in flight to it.
+    /// </summary>
+    [Fact]
+    public async Task ADrainThatSpansAReload_WaitsForTheRequestTheOldWorkerStillCarries()
+    {
+        var (x, b, port, held) = await HeldOnXAsync();
         await _router.ApplyAsync(Table("api", [(b, "v1")]));
         var workers = await _router.Process.WorkersAsync(CancellationToken.None);
 
