@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Router engines side by side, in one run (issue 14, part 3): wrk -> the app directly / nginx /
-# HAProxy (plain, the peers' config) / Flotilla with its embedded router (YARP) / Flotilla with
-# --router-engine haproxy. Two AnchorApp instances behind each proxy (Flotilla runs its own),
-# the same wrk settings, as ratios to nginx.
+# HAProxy (plain, the peers' config) / the same HAProxy in a session of its own (as `haproxy -D`'s
+# setsid puts it: a scheduler autogroup of its own; the control for what cost the engine a third) /
+# Flotilla with its embedded router (YARP) / Flotilla with --router-engine haproxy. Two AnchorApp
+# instances behind each proxy (Flotilla runs its own), the same wrk settings, as ratios to nginx.
 #   bench/router-engines.sh [REPS=3]          (DUR=15 seconds per cell)
 # saturate: wrk -t2 -c64 --latency; moderate: the same with 20 ms think time per connection (~3k req/s).
 # wrk, proxies and apps share the machine's 2 cores. The load average is recorded with the figures.
@@ -12,13 +13,27 @@ PEERS="${PEERS:-$ROOT/../shared/bench-peers}"
 source "$ROOT/bench/lib.sh"
 REPS="${1:-3}"; DUR="${DUR:-15}"; MOD_DELAY_MS="${MOD_DELAY_MS:-20}"
 for tool in wrk nginx haproxy; do command -v "$tool" >/dev/null || { apt-get update -qq; apt-get install -y -qq wrk nginx haproxy >/dev/null; }; done
-require_free_ports 5001 5002 8081 8082 8090 8091
+# BEFORE=path/to/flotilla.dll (another build, Release): its HAProxy engine too, as flotilla-haproxy-before (port 8092).
+BEFORE="${BEFORE:-}"
+require_free_ports 5001 5002 8081 8082 8083 8090 8091 8092
 bench_init router-engines
-hx_pid=""; hx_config="$BENCH/config-hx.json"
+declare -A HX_PID=() HX_CLI=()
 engines_cleanup() {
-  if [ -n "$hx_pid" ]; then FLOTILLA_CONFIG="$hx_config" "${FLOTILLA[@]}" shutdown --stop-all >/dev/null 2>&1 || true; wait "$hx_pid" 2>/dev/null || true; fi
-  rm -rf "$BENCH/state-hx"
+  local name
+  for name in "${!HX_PID[@]}"; do
+    FLOTILLA_CONFIG="$BENCH/config-$name.json" ${HX_CLI[$name]} shutdown --stop-all >/dev/null 2>&1 || true; wait "${HX_PID[$name]}" 2>/dev/null || true
+    rm -rf "$BENCH/state-$name"
+  done
   bench_cleanup
+}
+# start_hx NAME PORT CLI...: a server of its own (data directory, client config, spec on PORT) with --router-engine haproxy.
+start_hx() {
+  local name=$1 port=$2; shift 2
+  sed -e "s/^name: .*/name: routerbench-$name/" -e "s/port: 8090/port: $port/" "$BENCH/flotilla.yaml" > "$BENCH/flotilla-$name.yaml"
+  FLOTILLA_CONFIG="$BENCH/config-$name.json" "$@" server --data "$BENCH/state-$name" --listen 127.0.0.1:0 --router-engine haproxy > "$OUT/flotilla-$name.log" 2>&1 &
+  HX_PID[$name]=$!; HX_CLI[$name]="$*"
+  for _ in $(seq 300); do grep -q 'listening on' "$OUT/flotilla-$name.log" && break; sleep 0.1; done
+  FLOTILLA_CONFIG="$BENCH/config-$name.json" "$@" apply -f "$BENCH/flotilla-$name.yaml" --wait > "$OUT/apply-$name.log" 2>&1 || { cat "$OUT/flotilla-$name.log" "$OUT/apply-$name.log" >&2; exit 1; }
 }
 trap engines_cleanup EXIT
 
@@ -27,19 +42,22 @@ start_anchor_setup routerbench          # apps on 5001/5002, nginx on 8081, Flot
 router_pid=$(router_supervisor)
 haproxy -W -f "$PEERS/conf/haproxy-baseline.cfg" > "$OUT/haproxy.log" 2>&1 &
 hap_pid=$!; pids+=($hap_pid)
-# The second server: its own data directory, client config and spec (endpoint 8091).
-sed -e 's/^name: .*/name: routerbench-hx/' -e 's/port: 8090/port: 8091/' "$BENCH/flotilla.yaml" > "$BENCH/flotilla-hx.yaml"
-FLOTILLA_CONFIG="$hx_config" "${FLOTILLA[@]}" server --data "$BENCH/state-hx" --listen 127.0.0.1:0 --router-engine haproxy > "$OUT/flotilla-hx.log" 2>&1 &
-hx_pid=$!
-for _ in $(seq 300); do grep -q 'listening on' "$OUT/flotilla-hx.log" && break; sleep 0.1; done
-FLOTILLA_CONFIG="$hx_config" "${FLOTILLA[@]}" apply -f "$BENCH/flotilla-hx.yaml" --wait > "$OUT/apply-hx.log" 2>&1 || { cat "$OUT/flotilla-hx.log" "$OUT/apply-hx.log" >&2; exit 1; }
+# The same config and binary in a session (so a scheduler autogroup) of its own, as `haproxy -D` puts itself.
+sed 's/127.0.0.1:8082/127.0.0.1:8083/' "$PEERS/conf/haproxy-baseline.cfg" > "$BENCH/haproxy-own-session.cfg"
+setsid haproxy -W -f "$BENCH/haproxy-own-session.cfg" -p "$BENCH/haproxy-own-session.pid" > "$OUT/haproxy-own-session.log" 2>&1 < /dev/null &
+pids+=($!)
+# The second server (endpoint 8091), and the BEFORE build's (8092).
+start_hx hx 8091 "${FLOTILLA[@]}"
 hx_master=$(cat "$BENCH/state-hx/haproxy/haproxy.pid")
-wait_for_urls http://127.0.0.1:8082/ http://127.0.0.1:8091/
+if [ -n "$BEFORE" ]; then start_hx before 8092 dotnet "$BEFORE"; hx_before_master=$(cat "$BENCH/state-before/haproxy/haproxy.pid"); fi
+wait_for_urls http://127.0.0.1:8082/ http://127.0.0.1:8083/ http://127.0.0.1:8091/ ${BEFORE:+http://127.0.0.1:8092/}
+hap_own_pid=$(cat "$BENCH/haproxy-own-session.pid"); pids+=($hap_own_pid)
 
-TARGETS=(direct nginx haproxy flotilla-yarp flotilla-haproxy)
-declare -A URL=([direct]=http://127.0.0.1:5001/ [nginx]=http://127.0.0.1:8081/ [haproxy]=http://127.0.0.1:8082/
-                [flotilla-yarp]=http://127.0.0.1:8090/ [flotilla-haproxy]=http://127.0.0.1:8091/)
-declare -A PROXY=([direct]="" [nginx]=$ngx_pid [haproxy]=$hap_pid [flotilla-yarp]=$router_pid [flotilla-haproxy]=$hx_master)
+TARGETS=(direct nginx haproxy haproxy-own-session flotilla-yarp flotilla-haproxy)
+declare -A URL=([direct]=http://127.0.0.1:5001/ [nginx]=http://127.0.0.1:8081/ [haproxy]=http://127.0.0.1:8082/ [haproxy-own-session]=http://127.0.0.1:8083/
+                [flotilla-yarp]=http://127.0.0.1:8090/ [flotilla-haproxy]=http://127.0.0.1:8091/ [flotilla-haproxy-before]=http://127.0.0.1:8092/)
+declare -A PROXY=([direct]="" [nginx]=$ngx_pid [haproxy]=$hap_pid [haproxy-own-session]=$hap_own_pid [flotilla-yarp]=$router_pid [flotilla-haproxy]=$hx_master [flotilla-haproxy-before]=${hx_before_master:-})
+if [ -n "$BEFORE" ]; then TARGETS+=(flotilla-haproxy-before); fi
 ticks() { local sum=0 p c; for p in "$@"; do
             for c in $p $(ps -o pid= --ppid "$p" 2>/dev/null); do
               [ -r "/proc/$c/stat" ] && sum=$((sum + $(awk '{print $14+$15}' "/proc/$c/stat")))
@@ -78,7 +96,7 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
   done; done
   med() { awk -F'\t' -v l="$1" -v t="$2" -v c="$3" 'NR>1 && $1==l && $2==t {print $c}' "$OUT/runs.tsv" | med_range | cut -d' ' -f1; }
   echo
-  for t in haproxy flotilla-yarp flotilla-haproxy; do
+  for t in "${TARGETS[@]:2}"; do
     awk -v t="$t" -v f="$(med saturate "$t" 5)" -v n="$(med saturate nginx 5)" -v fc="$(med saturate "$t" 10)" -v nc="$(med saturate nginx 10)" \
       -v fp="$(med moderate "$t" 7)" -v np="$(med moderate nginx 7)" -v d="$(med moderate direct 7)" \
       'BEGIN { printf "%s / nginx: throughput %.2f, CPU per request %.2f; added p99 at moderate load +%.2f ms (nginx +%.2f ms)\n", t, f / n, fc / nc, fp - d, np - d }'
