@@ -292,7 +292,15 @@ internal sealed class FakeApiServer : IAsyncDisposable
             pod.Metadata.Annotations ??= new Dictionary<string, string>();
             foreach (var (key, value) in annotations)
             {
-                pod.Metadata.Annotations[key] = (string)value!;
+                // A merge patch's null removes the key (RFC 7386).
+                if (value is null)
+                {
+                    pod.Metadata.Annotations.Remove(key);
+                }
+                else
+                {
+                    pod.Metadata.Annotations[key] = (string)value!;
+                }
             }
             Emit("MODIFIED", pod);
             return (200, KubernetesJson.Serialize(pod));
@@ -439,4 +447,23 @@ internal sealed class FakeApiServer : IAsyncDisposable
     public async ValueTask DisposeAsync() => await DownAsync();
 
     private sealed record Watcher(string Selector, Channel<string> Events);
+
+    /// <summary>Sets (or, with null, removes) an annotation of a pod from outside, as another client would (a control plane that went away mid-stop).</summary>
+    public void AnnotatePod(string name, string key, string? value)
+    {
+        lock (_gate)
+        {
+            var pod = _pods[name];
+            pod.Metadata.Annotations ??= new Dictionary<string, string>();
+            if (value is null)
+            {
+                pod.Metadata.Annotations.Remove(key);
+            }
+            else
+            {
+                pod.Metadata.Annotations[key] = value;
+            }
+            Emit("MODIFIED", pod);
+        }
+    }
 }

@@ -277,4 +277,63 @@ public sealed class KubernetesDriverTests : IAsyncLifetime
         _answering = true;
         await AllReady(driver, 1, "ready once both agree");
     }
+
+    private IReadOnlyList<string> MarkedPods() =>
+        _api.Pods().Where(p => p.Metadata.DeletionTimestamp is null && p.Metadata.Annotations?.ContainsKey(ReplicaSets.DeletionCostAnnotation) == true).Select(p => p.Metadata.Name).ToList();
+
+    [Fact]
+    public async Task ARestartedDriver_TakesTheDrainedMarkOffAServingPod_AndTheNextScaleDownRemovesTheDrainedOne()
+    {
+        var first = Driver();
+        first.Start(Launch("web-1"));
+        first.Start(Launch("web-2"));
+        first.Start(Launch("web-3"));
+        await AllReady(first, 3, "three instances to be ready");
+        var name = ReplicaSets.Name(first.Owner, "web", "r1");
+        // The newest pod was marked by a control plane that went away before it scaled down: the ReplicaSet would remove it first.
+        var pods = _api.Pods().OrderBy(p => p.Metadata.CreationTimestamp).Select(p => p.Metadata.Name).ToList();
+        _api.AnnotatePod(pods[2], ReplicaSets.DeletionCostAnnotation, ReplicaSets.DrainedCost);
+        await first.DisposeAsync();
+        var before = _api.Requests.Count;
+
+        await using var second = Driver();
+        await second.AttachAsync(CancellationToken.None).WaitAsync(Long);
+        await AllReady(second, 3, "the three pods adopted and ready");
+        var drained = second.BoundInstance(pods[0])!;
+        await second.StopAsync(drained, TimeSpan.FromSeconds(5), "scaled down").WaitAsync(Long);
+
+        Assert.Equal(InstanceState.Exited, second.Observe().Single(i => i.Id == drained).State);
+        Assert.Equal(2, _api.ReplicaSet(name)!.Spec.Replicas);
+        await Eventually.Until(() => _api.Pods().All(p => p.Metadata.Name != pods[0]), Long, "the drained pod to be gone");
+        Assert.Equal(pods.Skip(1).Order(), _api.Pods().Select(p => p.Metadata.Name).Order());
+        Assert.Empty(MarkedPods());
+        var after = _api.Requests.Skip(before).ToList();
+        var unmark = after.FindIndex(r => r.Method == "PATCH" && r.Path == $"/api/v1/namespaces/shop/pods/{pods[2]}");
+        var scale = after.FindIndex(r => r.Method == "PATCH" && r.Path.EndsWith(name, StringComparison.Ordinal));
+        Assert.True(unmark >= 0 && scale > unmark, $"the serving pod is unmarked (request {unmark}) before the scale-down (request {scale})");
+        Assert.Contains("\"controller.kubernetes.io/pod-deletion-cost\":null", after[unmark].Body, StringComparison.Ordinal);
+        Assert.True(Recorded($"took the drained mark off pod {pods[2]}", warning: false));
+    }
+
+    [Fact]
+    public async Task AfterABindingSwap_TheServingInstanceKeepsTheDrainedPod_WithoutItsMark()
+    {
+        await using var driver = Driver();
+        driver.Start(Launch("web-1"));
+        driver.Start(Launch("web-2"));
+        driver.Start(Launch("web-3"));
+        await AllReady(driver, 3, "three instances to be ready");
+        var drainedPod = PodOf(driver, "web-1");
+        var unready = PodOf(driver, "web-2");
+        // The ReplicaSet removes an unready pod before any cost: web-2's goes, and web-2 takes web-1's drained (marked) pod.
+        _api.SetReady(unready, false);
+        await Eventually.Until(() => driver.Observe().Single(i => i.Id == "web-2").State != InstanceState.Ready, Long, "web-2 to be seen unready");
+
+        await driver.StopAsync("web-1", TimeSpan.FromSeconds(5), "scaled down").WaitAsync(Long);
+
+        await Eventually.Until(() => _api.Pods().All(p => p.Metadata.Name != unready), Long, "the unready pod to be removed");
+        Assert.Equal(drainedPod, driver.BoundPod("web-2"));
+        await Eventually.Until(() => MarkedPods().Count == 0, Long, "the mark to be taken off the pod web-2 now serves from");
+        await AllReady(driver, 2, "web-2 and web-3 ready");
+    }
 }

@@ -358,7 +358,8 @@ public sealed class KubernetesDriver : IRuntime
     /// <summary>
     /// One look at this control plane's ReplicaSets, and what makes them match the bindings: new
     /// revisions applied, counts set (a scale-down only once the drained pods carry the lowest deletion
-    /// cost in what the watch shows, so the ReplicaSet controller has seen it too), emptied ones deleted.
+    /// cost in what the watch shows, so the ReplicaSet controller has seen it too, and no serving pod
+    /// carries it any more), emptied ones deleted.
     /// </summary>
     private async Task ReconcileAsync(CancellationToken cancellationToken)
     {
@@ -389,6 +390,22 @@ public sealed class KubernetesDriver : IRuntime
                     _uncostable.Add(pod);
                 }
                 _record("kubernetes", $"cannot mark pod {pod} as the one to remove ({Why(e)}): the ReplicaSet chooses which pod goes, and the instance Flotilla drained takes that pod's place", true);
+            }
+        }
+        foreach (var pod in plan.Unmarks)
+        {
+            try
+            {
+                await api.UnmarkAsync(pod, cancellationToken);
+                _record("kubernetes", $"took the drained mark off pod {pod}: it serves instance {BoundInstance(pod)}, and a scale-down must not remove it", false);
+            }
+            catch (HttpOperationException e)
+            {
+                lock (_gate)
+                {
+                    _uncostable.Add(pod);
+                }
+                _record("kubernetes", $"cannot take the drained mark ({ReplicaSets.DeletionCostAnnotation}) off pod {pod}, which serves ({Why(e)}): the next scale-down of its ReplicaSet may remove it undrained; remove the annotation by hand (kubectl annotate pod {pod} {ReplicaSets.DeletionCostAnnotation}- -n {Namespace}) and let the user patch pods", true);
             }
         }
         foreach (var (name, replicas) in scales)

@@ -9,7 +9,7 @@ namespace Flotilla.Runtime.Kubernetes;
 /// What the Kubernetes driver says to the API server about ReplicaSets and pods: list this control
 /// plane's ReplicaSets (by its owner label), create one by server-side apply (field manager
 /// <c>flotilla</c>, forced: Flotilla owns what it renders), set replicas, mark a drained pod as the
-/// cheapest to delete, and delete an emptied ReplicaSet. Each is one idempotent request.
+/// cheapest to delete (and take the mark off a pod that serves), and delete an emptied ReplicaSet. Each is one idempotent request.
 /// </summary>
 internal sealed class ReplicaSetApi(IKubernetes client, string ns, string owner)
 {
@@ -45,6 +45,13 @@ internal sealed class ReplicaSetApi(IKubernetes client, string ns, string owner)
     public async Task MarkDrainedAsync(string pod, CancellationToken cancellationToken)
     {
         var patch = new V1Patch("{\"metadata\":{\"annotations\":{\"" + ReplicaSets.DeletionCostAnnotation + "\":\"" + ReplicaSets.DrainedCost + "\"}}}", V1Patch.PatchType.MergePatch);
+        await Tolerating404(() => client.CoreV1.PatchNamespacedPodAsync(patch, pod, ns, fieldManager: ReplicaSets.FieldManager, cancellationToken: cancellationToken));
+    }
+
+    /// <summary>Takes the drained mark off a pod that serves (merge patch with null removes the annotation).</summary>
+    public async Task UnmarkAsync(string pod, CancellationToken cancellationToken)
+    {
+        var patch = new V1Patch("{\"metadata\":{\"annotations\":{\"" + ReplicaSets.DeletionCostAnnotation + "\":null}}}", V1Patch.PatchType.MergePatch);
         await Tolerating404(() => client.CoreV1.PatchNamespacedPodAsync(patch, pod, ns, fieldManager: ReplicaSets.FieldManager, cancellationToken: cancellationToken));
     }
 
