@@ -159,6 +159,9 @@ internal sealed class FakeApiServer : IAsyncDisposable
         var ns = parts.Length > 4 ? parts[parts[0] == "api" ? 3 : 4] : "";
         switch (request.Method, resource, name)
         {
+            case ("GET", "pods", null) when request.Query["watch"] == "true" && _refuseWatches:
+                await AnswerAsync(context, 403, Status(403, $"pods is forbidden: User \"tester\" cannot watch resource \"pods\" in API group \"\" in the namespace \"{ns}\""));
+                return;
             case ("GET", "pods", null) when request.Query["watch"] == "true":
                 await WatchAsync(context, selector, long.Parse(request.Query["resourceVersion"].ToString() is { Length: > 0 } rv ? rv : "0"),
                     int.TryParse(request.Query["timeoutSeconds"], out var seconds) ? seconds : 1800);
@@ -464,6 +467,18 @@ internal sealed class FakeApiServer : IAsyncDisposable
                 pod.Metadata.Annotations[key] = value;
             }
             Emit("MODIFIED", pod);
+        }
+    }
+
+    private volatile bool _refuseWatches;
+
+    /// <summary>The role may list but not watch pods: each WATCH answers 403 Forbidden (as RBAC does), open watches end.</summary>
+    public void RefuseWatches(bool refused)
+    {
+        _refuseWatches = refused;
+        if (refused)
+        {
+            EndWatches();
         }
     }
 }

@@ -336,4 +336,40 @@ public sealed class KubernetesDriverTests : IAsyncLifetime
         await Eventually.Until(() => MarkedPods().Count == 0, Long, "the mark to be taken off the pod web-2 now serves from");
         await AllReady(driver, 2, "web-2 and web-3 ready");
     }
+
+    [Fact]
+    public async Task AWatchRefused_IsSaidOnce_BacksOff_AndTheDriverServesFromLists()
+    {
+        _api.RefuseWatches(true);
+        // Watches that work are cut every 3 s here, so the one that works again ends (and says so) soon.
+        await using var driver = Driver(relistEvery: TimeSpan.FromSeconds(3));
+        driver.Start(Launch("web-1"));
+        await AllReady(driver, 1, "the instance to be ready from lists alone");
+        await Eventually.Until(() => driver.WatchRefused, Long, "the refused watch to be seen");
+
+        // Without back-off the driver lists twice a second (about 12 in 6 s); with it (0.5, 1, 2, 4 s...) a few.
+        var lists = PodListRequests();
+        await Task.Delay(TimeSpan.FromSeconds(6));
+        var during = PodListRequests() - lists;
+        Assert.True(during <= 4, $"{during} LISTs of pods in 6 s with watches refused");
+        Assert.Single(Warnings("may list but not watch pods in namespace shop"));
+        Assert.Contains("grant the RBAC verb 'watch' on 'pods' in namespace shop", Warnings("may list but not watch").Single(), StringComparison.Ordinal);
+        Assert.Null(driver.Unreachable);
+        Assert.Equal(InstanceState.Ready, driver.Observe().Single().State);
+
+        // Allowed again: watched again, said once.
+        _api.RefuseWatches(false);
+        await Eventually.Until(() => !driver.WatchRefused, TimeSpan.FromSeconds(45), "the watch to work again (after the back-off)");
+        Assert.True(Recorded("pods in namespace shop are watched again", warning: false));
+    }
+
+    private int PodListRequests() => _api.Requests.Count(r => r.Method == "GET" && r.Path == "/api/v1/namespaces/shop/pods" && !r.Query.Contains("watch=true", StringComparison.Ordinal));
+
+    private IReadOnlyList<string> Warnings(string fragment)
+    {
+        lock (_events)
+        {
+            return _events.Where(e => e.Warning && e.Message.Contains(fragment, StringComparison.Ordinal)).Select(e => e.Message).ToList();
+        }
+    }
 }

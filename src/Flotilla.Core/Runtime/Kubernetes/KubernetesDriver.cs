@@ -100,6 +100,9 @@ public sealed class KubernetesDriver : IRuntime
     /// <summary>Why the API server cannot be reached now, or null.</summary>
     public string? Unreachable => Volatile.Read(ref _unreachable);
 
+    /// <summary>Whether the API server refuses to watch pods (403: the role lacks the 'watch' verb); the pods are listed instead.</summary>
+    public bool WatchRefused { get; private set; }
+
     /// <summary>How many times the pods were listed (the first time, and after each watch that ended or was cut).</summary>
     public int PodLists => _watch?.Lists ?? 0;
 
@@ -157,6 +160,12 @@ public sealed class KubernetesDriver : IRuntime
                 {
                     NotReachable(e);
                 }
+            }, refused =>
+            {
+                WatchRefused = refused;
+                _record("kubernetes", refused
+                    ? $"the Kubernetes user of {_target} may list but not watch pods in namespace {Namespace} (the watch answered 403 Forbidden): grant the RBAC verb 'watch' on 'pods' in namespace {Namespace}; until then Flotilla lists the pods instead, less and less often (up to every 30 s), so it sees changes late and stops take longer"
+                    : $"pods in namespace {Namespace} are watched again", refused);
             });
             return _client;
         }
