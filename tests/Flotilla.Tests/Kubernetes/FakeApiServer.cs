@@ -152,6 +152,7 @@ internal sealed class FakeApiServer : IAsyncDisposable
         {
             ["api", "v1", "namespaces", _, "pods"] => ("pods", null),
             ["api", "v1", "namespaces", _, "pods", var n] => ("pods", n),
+            ["api", "v1", "namespaces", _, "pods", var n, "log"] => ("pods/log", n),
             ["apis", "apps", "v1", "namespaces", _, "replicasets"] => ("replicasets", null),
             ["apis", "apps", "v1", "namespaces", _, "replicasets", var n] => ("replicasets", (string?)n),
             _ => ("", null),
@@ -165,6 +166,10 @@ internal sealed class FakeApiServer : IAsyncDisposable
             case ("GET", "pods", null) when request.Query["watch"] == "true":
                 await WatchAsync(context, selector, long.Parse(request.Query["resourceVersion"].ToString() is { Length: > 0 } rv ? rv : "0"),
                     int.TryParse(request.Query["timeoutSeconds"], out var seconds) ? seconds : 1800);
+                return;
+            case ("GET", "pods/log", { } logged):
+                await PodLogAsync(context, logged, request.Query["follow"] == "true", request.Query["timestamps"] == "true",
+                    int.TryParse(request.Query["sinceSeconds"], out var sinceSeconds) ? sinceSeconds : null);
                 return;
             case ("GET", "pods", null):
                 await ListAsync(context, "PodList", "v1", () => _pods.Values.Where(p => Matches(p.Metadata.Labels, selector)).Cast<object>());
@@ -387,6 +392,7 @@ internal sealed class FakeApiServer : IAsyncDisposable
                 if (_pods.Remove(name, out var gone))
                 {
                     Emit("DELETED", gone);
+                    EndLogs(name);
                 }
             }
         }, TaskScheduler.Default);
@@ -481,4 +487,118 @@ internal sealed class FakeApiServer : IAsyncDisposable
             EndWatches();
         }
     }
+
+    private readonly Dictionary<string, List<(DateTime At, string Line)>> _podLogs = new(StringComparer.Ordinal);
+    private readonly List<LogFollower> _logFollowers = [];
+    private DateTime _lastLogLine;
+
+    /// <summary>How many pod log streams are open now.</summary>
+    public int OpenLogStreams
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _logFollowers.Count;
+            }
+        }
+    }
+
+    /// <summary>The pod's container prints a line (kept, and sent to every open follow of the pod's log).</summary>
+    public void PushLog(string pod, string line)
+    {
+        lock (_gate)
+        {
+            // Distinct, growing times, as the kubelet's (nanoseconds there).
+            var at = DateTime.UtcNow;
+            _lastLogLine = at = at > _lastLogLine ? at : _lastLogLine.AddTicks(1);
+            (_podLogs.TryGetValue(pod, out var lines) ? lines : _podLogs[pod] = []).Add((at, line));
+            foreach (var follower in _logFollowers.Where(f => f.Pod == pod))
+            {
+                follower.Lines.Writer.TryWrite(LogLine(at, line, follower.Timestamps));
+            }
+        }
+    }
+
+    /// <summary>Cuts every open log stream (the connection breaks; the lines stay in the pods' logs).</summary>
+    public void BreakLogs()
+    {
+        lock (_gate)
+        {
+            foreach (var follower in _logFollowers)
+            {
+                follower.Lines.Writer.TryComplete(new IOException("cut"));
+            }
+        }
+    }
+
+    /// <summary>The pod is gone: its log streams end (EOF).</summary>
+    private void EndLogs(string pod)
+    {
+        foreach (var follower in _logFollowers.Where(f => f.Pod == pod))
+        {
+            follower.Lines.Writer.TryComplete();
+        }
+    }
+
+    /// <summary>GET …/pods/NAME/log: the lines since <paramref name="sinceSeconds"/> ago (all without), then, with follow, each new one until the pod goes.</summary>
+    private async Task PodLogAsync(HttpContext context, string pod, bool follow, bool timestamps, int? sinceSeconds)
+    {
+        var follower = new LogFollower(pod, timestamps, Channel.CreateUnbounded<string>());
+        bool found;
+        lock (_gate)
+        {
+            found = _pods.ContainsKey(pod);
+            var from = sinceSeconds is { } seconds ? DateTime.UtcNow.AddSeconds(-seconds) : DateTime.MinValue;
+            foreach (var (at, line) in _podLogs.GetValueOrDefault(pod) ?? [])
+            {
+                if (at >= from)
+                {
+                    follower.Lines.Writer.TryWrite(LogLine(at, line, timestamps));
+                }
+            }
+            if (follow && found)
+            {
+                _logFollowers.Add(follower);
+            }
+            else
+            {
+                follower.Lines.Writer.TryComplete();
+            }
+        }
+        if (!found)
+        {
+            await AnswerAsync(context, 404, Status(404, $"pods \"{pod}\" not found"));
+            return;
+        }
+        context.Response.ContentType = "text/plain";
+        await context.Response.StartAsync();
+        try
+        {
+            await foreach (var line in follower.Lines.Reader.ReadAllAsync(context.RequestAborted))
+            {
+                await context.Response.WriteAsync(line, context.RequestAborted);
+                await context.Response.Body.FlushAsync(context.RequestAborted);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (Exception e) when (e is IOException or ChannelClosedException)
+        {
+            context.Abort();
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _logFollowers.Remove(follower);
+            }
+        }
+    }
+
+    private static string LogLine(DateTime at, string line, bool timestamps) =>
+        (timestamps ? at.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'00Z'", System.Globalization.CultureInfo.InvariantCulture) + " " : "") + line + "\n";
+
+    private sealed record LogFollower(string Pod, bool Timestamps, Channel<string> Lines);
 }

@@ -372,4 +372,55 @@ public sealed class KubernetesDriverTests : IAsyncLifetime
             return _events.Where(e => e.Warning && e.Message.Contains(fragment, StringComparison.Ordinal)).Select(e => e.Message).ToList();
         }
     }
+
+    private static string LogOf(KubernetesDriver driver, string id) =>
+        driver.Observe().Single(i => i.Id == id).LogPath is { } path && File.Exists(path) ? File.ReadAllText(path) : "";
+
+    private static int Occurrences(string text, string line) => text.Split('\n').Count(l => l == line);
+
+    [Fact]
+    public async Task APodsOutput_IsCopiedIntoItsInstancesLog_ResumedWhenTheStreamBreaks_AndEndedWhenItStops()
+    {
+        var driver = Driver();
+        driver.Start(Launch("web-1"));
+        driver.Start(Launch("web-2"));
+        await AllReady(driver, 2, "two instances to be ready");
+        var pod = PodOf(driver, "web-1");
+        _api.PushLog(pod, "listening on 8080");
+        _api.PushLog(PodOf(driver, "web-2"), "web-2 says hello");
+
+        await Eventually.Until(() => LogOf(driver, "web-1").Contains("listening on 8080\n", StringComparison.Ordinal), Long, "web-1's pod's line in its log");
+        await Eventually.Until(() => LogOf(driver, "web-2").Contains("web-2 says hello\n", StringComparison.Ordinal), Long, "web-2's pod's line in its log");
+        Assert.DoesNotContain("web-2 says hello", LogOf(driver, "web-1"), StringComparison.Ordinal);
+        Assert.DoesNotContain("kubectl logs", LogOf(driver, "web-1"), StringComparison.Ordinal);
+        Assert.Contains("its output follows, copied from the API server", LogOf(driver, "web-1"), StringComparison.Ordinal);
+        var follows = _api.Requests.Where(r => r.Path == $"/api/v1/namespaces/shop/pods/{pod}/log").ToList();
+        Assert.Single(follows);
+        Assert.Contains("follow=true", follows[0].Query, StringComparison.Ordinal);
+        Assert.DoesNotContain("sinceSeconds", follows[0].Query, StringComparison.Ordinal);
+
+        // The stream breaks; what the pod prints meanwhile is copied once the follow is resumed, and nothing twice.
+        _api.BreakLogs();
+        _api.PushLog(pod, "while cut");
+        _api.PushLog(pod, "after the cut");
+        await Eventually.Until(() => LogOf(driver, "web-1").Contains("after the cut\n", StringComparison.Ordinal), Long, "the lines printed while the stream was cut");
+        var log = LogOf(driver, "web-1");
+        Assert.Equal((1, 1, 1), (Occurrences(log, "listening on 8080"), Occurrences(log, "while cut"), Occurrences(log, "after the cut")));
+        Assert.Contains(_api.Requests, r => r.Path == $"/api/v1/namespaces/shop/pods/{pod}/log" && r.Query.Contains("sinceSeconds=", StringComparison.Ordinal));
+
+        // What a pod prints while it stops still goes to its instance's log; a replacement pod of the same instance goes on into the same log.
+        _api.DeletePod(pod);
+        _api.PushLog(pod, "SIGTERM: bye");
+        await Eventually.Until(() => driver.BoundPod("web-1") is { } now && now != pod, Long, "web-1's pod to be replaced");
+        var replacement = driver.BoundPod("web-1")!;
+        _api.PushLog(replacement, "the replacement starts");
+        await Eventually.Until(() => LogOf(driver, "web-1").Contains("the replacement starts\n", StringComparison.Ordinal), Long, "the replacement's line in web-1's log");
+        Assert.Equal(1, Occurrences(LogOf(driver, "web-1"), "SIGTERM: bye"));
+
+        // Stopped, the instance's follow ends; disposed, the driver leaves no follow open.
+        await driver.StopAsync("web-1", TimeSpan.FromSeconds(5), "scaled down").WaitAsync(Long);
+        await Eventually.Until(() => driver.FollowedLogs == 1, Long, "only web-2's pod to be followed");
+        await driver.DisposeAsync();
+        await Eventually.Until(() => _api.OpenLogStreams == 0, Long, "no log stream left open");
+    }
 }

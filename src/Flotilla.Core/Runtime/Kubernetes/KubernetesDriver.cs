@@ -45,6 +45,9 @@ public sealed class KubernetesDriver : IRuntime
     private IReadOnlyDictionary<string, string?> _readyPaths = new Dictionary<string, string?>();
     private IKubernetes? _client;
     private PodWatch? _watch;
+    private PodLogs? _logs;
+    private HashSet<string>? _podsAtAttach;
+    private readonly Dictionary<string, string> _podLogPaths = new(StringComparer.Ordinal);
     private string? _unreachable;
     private object[]? _lastSeen;
     private Task? _loop;
@@ -130,7 +133,7 @@ public sealed class KubernetesDriver : IRuntime
         }
         catch (Exception e) when (e is HttpRequestException or HttpOperationException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
-            throw new KubernetesApplyException($"the Kubernetes API server of {_target} ({client.BaseUri}) {Why(e)}; check that the cluster is up and that its user may list, create, patch and delete replicasets and list, watch and patch pods in namespace {Namespace}", e);
+            throw new KubernetesApplyException($"the Kubernetes API server of {_target} ({client.BaseUri}) {Why(e)}; check that the cluster is up and that its user may list, create, patch and delete replicasets and list, watch and patch pods and get pods/log in namespace {Namespace}", e);
         }
         await AttachAsync(cancellationToken);
     }
@@ -167,6 +170,7 @@ public sealed class KubernetesDriver : IRuntime
                     ? $"the Kubernetes user of {_target} may list but not watch pods in namespace {Namespace} (the watch answered 403 Forbidden): grant the RBAC verb 'watch' on 'pods' in namespace {Namespace}; until then Flotilla lists the pods instead, less and less often (up to every 30 s), so it sees changes late and stops take longer"
                     : $"pods in namespace {Namespace} are watched again", refused);
             });
+            _logs = new PodLogs(() => _client, Namespace, LogPathOfPod, _time);
             return _client;
         }
     }
@@ -302,6 +306,7 @@ public sealed class KubernetesDriver : IRuntime
                 if (_watch.Synced)
                 {
                     Rebind();
+                    FollowLogs();
                     var now = _time.GetUtcNow();
                     if ((Volatile.Read(ref _dirty) == 1 || now >= _nextReconcile) && now >= reconcileNotBefore)
                     {
@@ -363,6 +368,54 @@ public sealed class KubernetesDriver : IRuntime
             }
         }
     }
+
+    /// <summary>
+    /// Each pod an instance holds whose container has started is followed into that instance's log; a pod
+    /// found at the first look (adopted after a restart) from when its instance's log was last written
+    /// (a line may repeat, none is lost); a pod made later from its start. A pod no instance holds any
+    /// more (terminating: its container may still print while it stops) is followed, into the log of
+    /// the instance that held it last, until it is gone.
+    /// </summary>
+    private void FollowLogs()
+    {
+        var pods = new Dictionary<string, DateTimeOffset?>(StringComparer.Ordinal);
+        lock (_gate)
+        {
+            _podsAtAttach ??= _pods.Keys.ToHashSet(StringComparer.Ordinal);
+            foreach (var gone in _podLogPaths.Keys.Where(p => !_pods.ContainsKey(p)).ToList())
+            {
+                _podLogPaths.Remove(gone);
+            }
+            foreach (var binding in _bindings.Where(b => !b.Gone && b.Pod is not null))
+            {
+                if (_pods.GetValueOrDefault(binding.Pod!) is not { } pod || pod.Phase == "Pending")
+                {
+                    continue;
+                }
+                var log = LogPath(binding.Service, binding.InstanceId);
+                _podLogPaths[pod.Name] = log;
+                pods[pod.Name] = _podsAtAttach.Contains(pod.Name) && File.Exists(log) ? new DateTimeOffset(File.GetLastWriteTimeUtc(log), TimeSpan.Zero) : null;
+            }
+            foreach (var held in _podLogPaths.Keys.Where(p => !pods.ContainsKey(p)))
+            {
+                pods[held] = null;
+            }
+        }
+        _logs!.Track(pods);
+    }
+
+    /// <summary>The log file of the instance a pod holds now (it changes with a binding swap), else of the instance that held it last.</summary>
+    private string LogPathOfPod(string pod)
+    {
+        lock (_gate)
+        {
+            return _bindings.Find(b => b.Pod == pod && !b.Gone) is { } binding ? LogPath(binding.Service, binding.InstanceId)
+                : _podLogPaths.GetValueOrDefault(pod) ?? Path.Combine(_logsDirectory, "kubernetes", pod + ".log");
+        }
+    }
+
+    /// <summary>How many pods' logs are followed now (for tests).</summary>
+    internal int FollowedLogs => _logs?.Following ?? 0;
 
     /// <summary>
     /// One look at this control plane's ReplicaSets, and what makes them match the bindings: new
@@ -517,14 +570,14 @@ public sealed class KubernetesDriver : IRuntime
 
     private string LogPath(string service, string id) => Path.Combine(_logsDirectory, service, id + ".log");
 
-    /// <summary>The instance's log file says where it runs; its output stays in the cluster (kubectl logs), not copied here.</summary>
+    /// <summary>The instance's log file starts with where it runs; <see cref="PodLogs"/> copies its pod's output after it.</summary>
     private void WriteLogNote(InstanceLaunch launch)
     {
         try
         {
             var path = LogPath(launch.Service, launch.Id);
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            File.AppendAllText(path, $"--- {DateTimeOffset.UtcNow:O} flotilla: {launch.Id} (revision {launch.Revision}) runs in a pod of ReplicaSet {Namespace ?? "?"}/{ReplicaSets.Name(Owner, launch.Service, launch.Revision)} ({_target}); its output is not copied here: kubectl logs -n {Namespace ?? "NAMESPACE"} -l {ReplicaSets.ServiceLabel}={launch.Service}\n");
+            File.AppendAllText(path, $"--- {DateTimeOffset.UtcNow:O} flotilla: {launch.Id} (revision {launch.Revision}) runs in a pod of ReplicaSet {Namespace ?? "?"}/{ReplicaSets.Name(Owner, launch.Service, launch.Revision)} ({_target}) (its output follows, copied from the API server)\n");
         }
         catch (IOException)
         {
@@ -547,6 +600,10 @@ public sealed class KubernetesDriver : IRuntime
         if (_watch is { } watch)
         {
             await watch.DisposeAsync();
+        }
+        if (_logs is { } logs)
+        {
+            await logs.DisposeAsync();
         }
         _prober.Dispose();
         _client?.Dispose();
