@@ -153,6 +153,7 @@ internal sealed class FakeApiServer : IAsyncDisposable
             ["api", "v1", "namespaces", _, "pods"] => ("pods", null),
             ["api", "v1", "namespaces", _, "pods", var n] => ("pods", n),
             ["api", "v1", "namespaces", _, "pods", var n, "log"] => ("pods/log", n),
+            ["api", "v1", "namespaces", _, "secrets", var n] => ("secrets", n),
             ["apis", "apps", "v1", "namespaces", _, "replicasets"] => ("replicasets", null),
             ["apis", "apps", "v1", "namespaces", _, "replicasets", var n] => ("replicasets", (string?)n),
             _ => ("", null),
@@ -170,6 +171,12 @@ internal sealed class FakeApiServer : IAsyncDisposable
             case ("GET", "pods/log", { } logged):
                 await PodLogAsync(context, logged, request.Query["follow"] == "true", request.Query["timestamps"] == "true",
                     int.TryParse(request.Query["sinceSeconds"], out var sinceSeconds) ? sinceSeconds : null);
+                return;
+            case ("PATCH", "secrets", { } secret) when request.ContentType?.StartsWith("application/apply-patch+yaml", StringComparison.Ordinal) == true:
+                await AnswerAsync(context, ApplySecret(secret, ns, body));
+                return;
+            case ("DELETE", "secrets", { } secret):
+                await AnswerAsync(context, DeleteSecret(secret));
                 return;
             case ("GET", "pods", null):
                 await ListAsync(context, "PodList", "v1", () => _pods.Values.Where(p => Matches(p.Metadata.Labels, selector)).Cast<object>());
@@ -601,4 +608,38 @@ internal sealed class FakeApiServer : IAsyncDisposable
         (timestamps ? at.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'00Z'", System.Globalization.CultureInfo.InvariantCulture) + " " : "") + line + "\n";
 
     private sealed record LogFollower(string Pod, bool Timestamps, Channel<string> Lines);
+
+    private readonly Dictionary<string, V1Secret> _secrets = new(StringComparer.Ordinal);
+
+    public V1Secret? Secret(string name)
+    {
+        lock (_gate)
+        {
+            return _secrets.TryGetValue(name, out var secret) ? Clone(secret) : null;
+        }
+    }
+
+    private (int, string) ApplySecret(string name, string ns, string body)
+    {
+        lock (_gate)
+        {
+            var secret = KubernetesJson.Deserialize<V1Secret>(body);
+            if (secret.Kind != "Secret" || secret.Metadata?.Name != name)
+            {
+                return (400, Status(400, "the body of a Secret's apply must be a Secret of the same name"));
+            }
+            secret.Metadata.NamespaceProperty = ns;
+            secret.Metadata.ResourceVersion = (++_version).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            _secrets[name] = secret;
+            return (200, KubernetesJson.Serialize(secret));
+        }
+    }
+
+    private (int, string) DeleteSecret(string name)
+    {
+        lock (_gate)
+        {
+            return _secrets.Remove(name) ? (200, Status(200, "deleted")) : (404, Status(404, $"secrets \"{name}\" not found"));
+        }
+    }
 }

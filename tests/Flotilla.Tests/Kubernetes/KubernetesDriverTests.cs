@@ -1,6 +1,7 @@
 using Flotilla.Model;
 using Flotilla.Runtime;
 using Flotilla.Runtime.Kubernetes;
+using Flotilla.Secrets;
 using Flotilla.Tests.Support;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -51,7 +52,7 @@ public sealed class KubernetesDriverTests : IAsyncLifetime
         _dir.Dispose();
     }
 
-    private KubernetesDriver Driver(TimeSpan? relistEvery = null, string state = "state")
+    private KubernetesDriver Driver(TimeSpan? relistEvery = null, string state = "state", Func<SecretRef, string>? secrets = null)
     {
         var kubeconfig = _dir.Write("kubeconfig", _api.Kubeconfig("fake", "shop"));
         return new KubernetesDriver(Path.Combine(_dir.Path, state), new KubernetesTarget("fake", kubeconfig), null, null, (s, m, w) =>
@@ -60,7 +61,7 @@ public sealed class KubernetesDriverTests : IAsyncLifetime
             {
                 _events.Add((s, m, w));
             }
-        }, _podPort, relistEvery);
+        }, _podPort, relistEvery, secrets);
     }
 
     private static InstanceLaunch Launch(string id, string revision = "r1") =>
@@ -422,5 +423,64 @@ public sealed class KubernetesDriverTests : IAsyncLifetime
         await Eventually.Until(() => driver.FollowedLogs == 1, Long, "only web-2's pod to be followed");
         await driver.DisposeAsync();
         await Eventually.Until(() => _api.OpenLogStreams == 0, Long, "no log stream left open");
+    }
+
+    [Fact]
+    public async Task Secrets_AreOneSecretPerRevision_ReferredToByThePods_NeverInTheReplicaSet_AndGoWithIt()
+    {
+        var values = new Dictionary<string, string> { ["DB_PASSWORD"] = "s3cr3t-value-1", ["TLS_KEY"] = "-----BEGIN KEY----- s3cr3t-value-2" };
+        await using var driver = Driver(secrets: s => values[s.Variable]);
+        var launch = Launch("web-1") with
+        {
+            Secrets = [new SecretRef("DB_PASSWORD", SecretRef.FromStore, "db", false, "f1"), new SecretRef("TLS_KEY", SecretRef.FromStore, "tls", true, "f2")],
+        };
+        driver.Start(launch);
+        await AllReady(driver, 1, "the instance with secrets to be ready");
+        var name = ReplicaSets.Name(driver.Owner, "web", "r1");
+
+        // The Secret: server-side applied as 'flotilla' before the ReplicaSet, labelled as it, holding the values.
+        var secret = _api.Secret(name)!;
+        Assert.Equal(driver.Owner, secret.Metadata.Labels["flotilla.io/owner"]);
+        Assert.Equal(("s3cr3t-value-1", "-----BEGIN KEY----- s3cr3t-value-2"), (System.Text.Encoding.UTF8.GetString(secret.Data["DB_PASSWORD"]), System.Text.Encoding.UTF8.GetString(secret.Data["TLS_KEY"])));
+        var requests = _api.Requests.ToList();
+        var applied = requests.FindIndex(r => r.Method == "PATCH" && r.Path == $"/api/v1/namespaces/shop/secrets/{name}");
+        var created = requests.FindIndex(r => r.Method == "PATCH" && r.Path == $"/apis/apps/v1/namespaces/shop/replicasets/{name}");
+        Assert.True(applied >= 0 && created > applied, $"the Secret (request {applied}) is applied before the ReplicaSet (request {created})");
+        Assert.StartsWith("application/apply-patch+yaml", requests[applied].ContentType, StringComparison.Ordinal);
+        Assert.Contains("fieldManager=flotilla", requests[applied].Query, StringComparison.Ordinal);
+        Assert.Contains("force=true", requests[applied].Query, StringComparison.Ordinal);
+
+        // The pods refer to it: the variable by secretKeyRef, the file in a read-only volume; no value in the ReplicaSet or the events.
+        var pod = _api.ReplicaSet(name)!.Spec.Template.Spec;
+        var container = pod.Containers.Single();
+        Assert.Equal((name, "DB_PASSWORD"), (container.Env.Single(e => e.Name == "DB_PASSWORD").ValueFrom.SecretKeyRef.Name, container.Env.Single(e => e.Name == "DB_PASSWORD").ValueFrom.SecretKeyRef.Key));
+        Assert.Equal("/run/secrets/flotilla/TLS_KEY", container.Env.Single(e => e.Name == "TLS_KEY").Value);
+        var mount = container.VolumeMounts.Single();
+        Assert.Equal(("/run/secrets/flotilla", true), (mount.MountPath, mount.ReadOnlyProperty == true));
+        var volume = pod.Volumes.Single(v => v.Name == mount.Name).Secret;
+        Assert.Equal((name, 256), (volume.SecretName, volume.DefaultMode ?? 0));
+        Assert.Equal(["TLS_KEY"], volume.Items.Select(i => i.Key));
+        Assert.DoesNotContain("s3cr3t", requests[created].Body, StringComparison.Ordinal);
+        Assert.True(Recorded($"applied Secret shop/{name}"));
+        lock (_events)
+        {
+            Assert.DoesNotContain(_events, e => e.Message.Contains("s3cr3t", StringComparison.Ordinal));
+        }
+        Assert.DoesNotContain("s3cr3t", LogOf(driver, "web-1"), StringComparison.Ordinal);
+
+        // Emptied: the ReplicaSet is deleted, and its Secret with it.
+        await driver.StopAsync("web-1", TimeSpan.FromSeconds(5), "gone").WaitAsync(Long);
+        await Eventually.Until(() => _api.ReplicaSet(name) is null && _api.Secret(name) is null, Long, "the ReplicaSet and its Secret to be deleted");
+        Assert.Contains(_api.Requests, r => r.Method == "DELETE" && r.Path == $"/api/v1/namespaces/shop/secrets/{name}");
+    }
+
+    [Fact]
+    public async Task ASecretThatCannotBeRead_EndsItsInstance_NamingTheSecret_AndNoPodIsMade()
+    {
+        await using var driver = Driver(secrets: s => throw new InvalidOperationException($"secret '{s.Name}' is not in the store"));
+        driver.Start(Launch("web-1") with { Secrets = [new SecretRef("DB_PASSWORD", SecretRef.FromStore, "db", false, "f1")] });
+        await Eventually.Until(() => driver.Observe().Single().State == InstanceState.Exited, Long, "the instance to end");
+        Assert.Contains("secret DB_PASSWORD (secret store 'db') cannot be read: secret 'db' is not in the store", driver.Observe().Single().Reason, StringComparison.Ordinal);
+        Assert.Null(_api.ReplicaSet(ReplicaSets.Name(driver.Owner, "web", "r1")));
     }
 }

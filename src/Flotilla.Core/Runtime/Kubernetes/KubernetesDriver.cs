@@ -32,6 +32,7 @@ public sealed class KubernetesDriver : IRuntime
     private readonly string _logsDirectory;
     private readonly int _containerPort;
     private readonly TimeSpan _relistEvery;
+    private readonly Func<Secrets.SecretRef, string>? _secrets;
     private readonly Prober _prober = new();
     private readonly WakeSignal _poke = new();
     private readonly CancellationTokenSource _stopping = new();
@@ -40,6 +41,7 @@ public sealed class KubernetesDriver : IRuntime
     private readonly Dictionary<string, Probe> _probes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _lastPods = new(StringComparer.Ordinal);
     private readonly HashSet<string> _uncostable = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _secretRefused = new(StringComparer.Ordinal);
     private List<PodBinding> _bindings = [];
     private IReadOnlyDictionary<string, ObservedPod> _pods = new Dictionary<string, ObservedPod>();
     private IReadOnlyDictionary<string, string?> _readyPaths = new Dictionary<string, string?>();
@@ -57,9 +59,11 @@ public sealed class KubernetesDriver : IRuntime
 
     /// <param name="containerPort">The port instances listen on in their pods (PORT says so), where Flotilla probes and routes to them.</param>
     /// <param name="relistEvery">The longest a watch is followed before the pods are listed again (a silent watch is caught by this).</param>
+    /// <param name="secrets">Resolves a secret's value (the secret store); null: instances with secrets cannot run here.</param>
     public KubernetesDriver(string stateDirectory, KubernetesTarget target, TimeProvider? time = null, WakeSignal? changed = null,
-        Action<string, string, bool>? record = null, int containerPort = 8080, TimeSpan? relistEvery = null)
+        Action<string, string, bool>? record = null, int containerPort = 8080, TimeSpan? relistEvery = null, Func<Secrets.SecretRef, string>? secrets = null)
     {
+        _secrets = secrets;
         Changed = changed ?? new WakeSignal();
         _target = target;
         _time = time ?? TimeProvider.System;
@@ -208,10 +212,10 @@ public sealed class KubernetesDriver : IRuntime
     {
         lock (_gate)
         {
-            if (launch.Secrets is { Count: > 0 } secrets)
+            if (launch.Secrets is { Count: > 0 } secrets && _secrets is null)
             {
                 _bindings.Add(new PodBinding(launch.Id, launch.Service, launch.Revision, null, true, _time.GetUtcNow(),
-                    $"secrets ({string.Join(", ", secrets.Select(s => s.Variable))}) are not passed to Kubernetes pods yet: run this service on 'runtime: docker' or 'swarm', or give it the value through its image") { Gone = true });
+                    $"secrets ({string.Join(", ", secrets.Select(s => s.Variable))}) cannot be passed to its pods: this control plane's Kubernetes driver has no secret store") { Gone = true });
                 Changed.Set();
                 return;
             }
@@ -476,6 +480,10 @@ public sealed class KubernetesDriver : IRuntime
         }
         foreach (var (launch, replicas) in creations)
         {
+            if (launch.Secrets is { Count: > 0 } && !await ApplySecretAsync(api, launch, cancellationToken))
+            {
+                continue;
+            }
             var replicaSet = ReplicaSets.Build(Owner, Namespace!, launch, replicas, _containerPort);
             await api.ApplyAsync(replicaSet, cancellationToken);
             _record(launch.Service, $"applied ReplicaSet {Namespace}/{replicaSet.Metadata.Name} for revision {launch.Revision} with {replicas} replica{(replicas == 1 ? "" : "s")}", false);
@@ -483,9 +491,57 @@ public sealed class KubernetesDriver : IRuntime
         foreach (var set in deletions)
         {
             await api.DeleteAsync(set.Name, cancellationToken);
+            if (set.HasSecret)
+            {
+                await api.DeleteSecretAsync(set.Name, cancellationToken);
+            }
             _record(set.Service, $"deleted ReplicaSet {Namespace}/{set.Name} (no instance of revision {set.Revision} is wanted)", false);
         }
         Reachable();
+    }
+
+    /// <summary>
+    /// The revision's Secret, before its ReplicaSet (whose pods refer to it). A value that cannot be read
+    /// (gone from the store, an unreadable file) ends the revision's waiting instances, naming the secret,
+    /// never a value; an API server that refuses (e.g. 403: the role may not patch secrets) is said and retried.
+    /// </summary>
+    private async Task<bool> ApplySecretAsync(ReplicaSetApi api, InstanceLaunch launch, CancellationToken cancellationToken)
+    {
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var secret in launch.Secrets!)
+        {
+            try
+            {
+                values[secret.Variable] = _secrets!(secret);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                lock (_gate)
+                {
+                    _launches.Remove(ReplicaSets.Name(Owner, launch.Service, launch.Revision));
+                    _bindings = _bindings.Select(b => b.Service == launch.Service && b.Revision == launch.Revision && !b.Gone && b.Pod is null
+                        ? b with { Leaving = true, Gone = true, StopReason = $"secret {secret.Variable} ({secret.Describe()}) cannot be read: {e.Message}" } : b).ToList();
+                }
+                return false;
+            }
+        }
+        var name = ReplicaSets.Name(Owner, launch.Service, launch.Revision);
+        try
+        {
+            await api.ApplySecretAsync(PodSecrets.Build(Owner, Namespace!, launch, values), cancellationToken);
+        }
+        catch (HttpOperationException e)
+        {
+            // Said once per revision; tried again at each reconcile (every 5 s).
+            if (_secretRefused.Add(name))
+            {
+                _record(launch.Service, $"cannot apply Secret {Namespace}/{name} for revision {launch.Revision} ({Why(e)}): its pods are not made until it is; let the user create, patch and delete secrets in namespace {Namespace}", true);
+            }
+            return false;
+        }
+        _secretRefused.Remove(name);
+        _record(launch.Service, $"applied Secret {Namespace}/{name} for revision {launch.Revision} ({string.Join(", ", launch.Secrets!.Select(s => s.Variable))})", false);
+        return true;
     }
 
     private async Task ProbeAsync(bool probeReady, CancellationToken cancellationToken)
