@@ -330,6 +330,7 @@ internal sealed class FakeApiServer : IAsyncDisposable
             {
                 return (404, Status(404, $"replicasets.apps \"{name}\" not found"));
             }
+            CollectSecrets(name);
             // Background propagation: the garbage collector removes its pods.
             foreach (var pod in _pods.Values.Where(p => p.Metadata.OwnerReferences?.Any(o => o.Name == name) == true).ToList())
             {
@@ -640,6 +641,15 @@ internal sealed class FakeApiServer : IAsyncDisposable
         lock (_gate)
         {
             return _secrets.Remove(name) ? (200, Status(200, "deleted")) : (404, Status(404, $"secrets \"{name}\" not found"));
+        }
+    }
+
+    /// <summary>The garbage collector: Secrets owned by a deleted ReplicaSet go with it.</summary>
+    private void CollectSecrets(string replicaSet)
+    {
+        foreach (var owned in _secrets.Values.Where(s => s.Metadata.OwnerReferences?.Any(o => o.Kind == "ReplicaSet" && o.Name == replicaSet) == true).ToList())
+        {
+            _secrets.Remove(owned.Metadata.Name);
         }
     }
 }

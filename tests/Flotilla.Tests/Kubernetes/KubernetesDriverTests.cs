@@ -449,6 +449,9 @@ public sealed class KubernetesDriverTests : IAsyncLifetime
         Assert.StartsWith("application/apply-patch+yaml", requests[applied].ContentType, StringComparison.Ordinal);
         Assert.Contains("fieldManager=flotilla", requests[applied].Query, StringComparison.Ordinal);
         Assert.Contains("force=true", requests[applied].Query, StringComparison.Ordinal);
+        // Then owned by the ReplicaSet, so the garbage collector removes it with it whatever happens to this control plane.
+        var owner = Assert.Single(secret.Metadata.OwnerReferences);
+        Assert.Equal(("ReplicaSet", name, _api.ReplicaSet(name)!.Metadata.Uid), (owner.Kind, owner.Name, owner.Uid));
 
         // The pods refer to it: the variable by secretKeyRef, the file in a read-only volume; no value in the ReplicaSet or the events.
         var pod = _api.ReplicaSet(name)!.Spec.Template.Spec;

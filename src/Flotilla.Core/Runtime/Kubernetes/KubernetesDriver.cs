@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using k8s;
 using k8s.Autorest;
+using k8s.Models;
 
 namespace Flotilla.Runtime.Kubernetes;
 
@@ -17,7 +18,7 @@ namespace Flotilla.Runtime.Kubernetes;
 /// An API server that does not answer is a warning; the pods run on and are still probed, and the
 /// driver retries with back-off.
 /// </summary>
-public sealed class KubernetesDriver : IRuntime
+public sealed partial class KubernetesDriver : IRuntime
 {
     private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan ReadyProbeInterval = TimeSpan.FromMilliseconds(500);
@@ -374,54 +375,6 @@ public sealed class KubernetesDriver : IRuntime
     }
 
     /// <summary>
-    /// Each pod an instance holds whose container has started is followed into that instance's log; a pod
-    /// found at the first look (adopted after a restart) from when its instance's log was last written
-    /// (a line may repeat, none is lost); a pod made later from its start. A pod no instance holds any
-    /// more (terminating: its container may still print while it stops) is followed, into the log of
-    /// the instance that held it last, until it is gone.
-    /// </summary>
-    private void FollowLogs()
-    {
-        var pods = new Dictionary<string, DateTimeOffset?>(StringComparer.Ordinal);
-        lock (_gate)
-        {
-            _podsAtAttach ??= _pods.Keys.ToHashSet(StringComparer.Ordinal);
-            foreach (var gone in _podLogPaths.Keys.Where(p => !_pods.ContainsKey(p)).ToList())
-            {
-                _podLogPaths.Remove(gone);
-            }
-            foreach (var binding in _bindings.Where(b => !b.Gone && b.Pod is not null))
-            {
-                if (_pods.GetValueOrDefault(binding.Pod!) is not { } pod || pod.Phase == "Pending")
-                {
-                    continue;
-                }
-                var log = LogPath(binding.Service, binding.InstanceId);
-                _podLogPaths[pod.Name] = log;
-                pods[pod.Name] = _podsAtAttach.Contains(pod.Name) && File.Exists(log) ? new DateTimeOffset(File.GetLastWriteTimeUtc(log), TimeSpan.Zero) : null;
-            }
-            foreach (var held in _podLogPaths.Keys.Where(p => !pods.ContainsKey(p)))
-            {
-                pods[held] = null;
-            }
-        }
-        _logs!.Track(pods);
-    }
-
-    /// <summary>The log file of the instance a pod holds now (it changes with a binding swap), else of the instance that held it last.</summary>
-    private string LogPathOfPod(string pod)
-    {
-        lock (_gate)
-        {
-            return _bindings.Find(b => b.Pod == pod && !b.Gone) is { } binding ? LogPath(binding.Service, binding.InstanceId)
-                : _podLogPaths.GetValueOrDefault(pod) ?? Path.Combine(_logsDirectory, "kubernetes", pod + ".log");
-        }
-    }
-
-    /// <summary>How many pods' logs are followed now (for tests).</summary>
-    internal int FollowedLogs => _logs?.Following ?? 0;
-
-    /// <summary>
     /// One look at this control plane's ReplicaSets, and what makes them match the bindings: new
     /// revisions applied, counts set (a scale-down only once the drained pods carry the lowest deletion
     /// cost in what the watch shows, so the ReplicaSet controller has seen it too, and no serving pod
@@ -480,12 +433,17 @@ public sealed class KubernetesDriver : IRuntime
         }
         foreach (var (launch, replicas) in creations)
         {
-            if (launch.Secrets is { Count: > 0 } && !await ApplySecretAsync(api, launch, cancellationToken))
+            V1Secret? secret = null;
+            if (launch.Secrets is { Count: > 0 } && (secret = await ApplySecretAsync(api, launch, cancellationToken)) is null)
             {
                 continue;
             }
             var replicaSet = ReplicaSets.Build(Owner, Namespace!, launch, replicas, _containerPort);
-            await api.ApplyAsync(replicaSet, cancellationToken);
+            var applied = await api.ApplyAsync(replicaSet, cancellationToken);
+            if (secret is not null)
+            {
+                await OwnSecretAsync(api, secret, applied, cancellationToken);
+            }
             _record(launch.Service, $"applied ReplicaSet {Namespace}/{replicaSet.Metadata.Name} for revision {launch.Revision} with {replicas} replica{(replicas == 1 ? "" : "s")}", false);
         }
         foreach (var set in deletions)
@@ -498,50 +456,6 @@ public sealed class KubernetesDriver : IRuntime
             _record(set.Service, $"deleted ReplicaSet {Namespace}/{set.Name} (no instance of revision {set.Revision} is wanted)", false);
         }
         Reachable();
-    }
-
-    /// <summary>
-    /// The revision's Secret, before its ReplicaSet (whose pods refer to it). A value that cannot be read
-    /// (gone from the store, an unreadable file) ends the revision's waiting instances, naming the secret,
-    /// never a value; an API server that refuses (e.g. 403: the role may not patch secrets) is said and retried.
-    /// </summary>
-    private async Task<bool> ApplySecretAsync(ReplicaSetApi api, InstanceLaunch launch, CancellationToken cancellationToken)
-    {
-        var values = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var secret in launch.Secrets!)
-        {
-            try
-            {
-                values[secret.Variable] = _secrets!(secret);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                lock (_gate)
-                {
-                    _launches.Remove(ReplicaSets.Name(Owner, launch.Service, launch.Revision));
-                    _bindings = _bindings.Select(b => b.Service == launch.Service && b.Revision == launch.Revision && !b.Gone && b.Pod is null
-                        ? b with { Leaving = true, Gone = true, StopReason = $"secret {secret.Variable} ({secret.Describe()}) cannot be read: {e.Message}" } : b).ToList();
-                }
-                return false;
-            }
-        }
-        var name = ReplicaSets.Name(Owner, launch.Service, launch.Revision);
-        try
-        {
-            await api.ApplySecretAsync(PodSecrets.Build(Owner, Namespace!, launch, values), cancellationToken);
-        }
-        catch (HttpOperationException e)
-        {
-            // Said once per revision; tried again at each reconcile (every 5 s).
-            if (_secretRefused.Add(name))
-            {
-                _record(launch.Service, $"cannot apply Secret {Namespace}/{name} for revision {launch.Revision} ({Why(e)}): its pods are not made until it is; let the user create, patch and delete secrets in namespace {Namespace}", true);
-            }
-            return false;
-        }
-        _secretRefused.Remove(name);
-        _record(launch.Service, $"applied Secret {Namespace}/{name} for revision {launch.Revision} ({string.Join(", ", launch.Secrets!.Select(s => s.Variable))})", false);
-        return true;
     }
 
     private async Task ProbeAsync(bool probeReady, CancellationToken cancellationToken)
@@ -623,22 +537,6 @@ public sealed class KubernetesDriver : IRuntime
         OperationCanceledException => "did not answer in time",
         _ => $"cannot be reached ({e.Message})",
     };
-
-    private string LogPath(string service, string id) => Path.Combine(_logsDirectory, service, id + ".log");
-
-    /// <summary>The instance's log file starts with where it runs; <see cref="PodLogs"/> copies its pod's output after it.</summary>
-    private void WriteLogNote(InstanceLaunch launch)
-    {
-        try
-        {
-            var path = LogPath(launch.Service, launch.Id);
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            File.AppendAllText(path, $"--- {DateTimeOffset.UtcNow:O} flotilla: {launch.Id} (revision {launch.Revision}) runs in a pod of ReplicaSet {Namespace ?? "?"}/{ReplicaSets.Name(Owner, launch.Service, launch.Revision)} ({_target}) (its output follows, copied from the API server)\n");
-        }
-        catch (IOException)
-        {
-        }
-    }
 
     public async ValueTask DisposeAsync()
     {

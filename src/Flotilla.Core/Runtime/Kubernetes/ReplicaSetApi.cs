@@ -33,7 +33,7 @@ internal sealed class ReplicaSetApi(IKubernetes client, string ns, string owner)
             .ToList();
     }
 
-    public Task ApplyAsync(V1ReplicaSet replicaSet, CancellationToken cancellationToken) =>
+    public Task<V1ReplicaSet> ApplyAsync(V1ReplicaSet replicaSet, CancellationToken cancellationToken) =>
         client.AppsV1.PatchNamespacedReplicaSetAsync(new V1Patch(replicaSet, V1Patch.PatchType.ApplyPatch), replicaSet.Metadata.Name, ns,
             fieldManager: ReplicaSets.FieldManager, force: true, cancellationToken: cancellationToken);
 
