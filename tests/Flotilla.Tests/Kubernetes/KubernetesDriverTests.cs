@@ -486,4 +486,35 @@ public sealed class KubernetesDriverTests : IAsyncLifetime
         Assert.Contains("secret DB_PASSWORD (secret store 'db') cannot be read: secret 'db' is not in the store", driver.Observe().Single().Reason, StringComparison.Ordinal);
         Assert.Null(_api.ReplicaSet(ReplicaSets.Name(driver.Owner, "web", "r1")));
     }
+
+    [Fact]
+    public async Task ARestartedDriver_CopiesWhatAnAdoptedPodPrintedMeanwhile_AndNothingTwice()
+    {
+        var first = Driver();
+        first.Start(Launch("web-1"));
+        await AllReady(first, 1, "the instance to be ready");
+        var pod = PodOf(first, "web-1");
+        _api.PushLog(pod, "one");
+        await Eventually.Until(() => LogOf(first, "web-1").Contains("one\n", StringComparison.Ordinal), Long, "the first line copied");
+        await first.DisposeAsync();
+        _api.PushLog(pod, "two");
+
+        // Adopted under a new instance name: its log starts with everything the pod printed.
+        var second = Driver();
+        await second.AttachAsync(CancellationToken.None).WaitAsync(Long);
+        await AllReady(second, 1, "the pod adopted");
+        var adopted = second.BoundInstance(pod)!;
+        await Eventually.Until(() => LogOf(second, adopted).Contains("two\n", StringComparison.Ordinal), Long, "the lines printed while no control plane ran");
+        await second.DisposeAsync();
+        _api.PushLog(pod, "three");
+
+        // Adopted again by the same name: from when its log was last written, so nothing is copied twice.
+        await using var third = Driver();
+        await third.AttachAsync(CancellationToken.None).WaitAsync(Long);
+        await Eventually.Until(() => LogOf(third, adopted).Contains("three\n", StringComparison.Ordinal), Long, "the line printed during the second restart");
+        await Task.Delay(500);
+        var log = LogOf(third, adopted);
+        Assert.Equal((1, 1, 1), (Occurrences(log, "one"), Occurrences(log, "two"), Occurrences(log, "three")));
+        Assert.Contains(_api.Requests, r => r.Path == $"/api/v1/namespaces/shop/pods/{pod}/log" && r.Query.Contains("sinceSeconds=", StringComparison.Ordinal));
+    }
 }
