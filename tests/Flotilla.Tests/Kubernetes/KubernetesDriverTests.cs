@@ -345,7 +345,8 @@ public sealed class KubernetesDriverTests : IAsyncLifetime
         // Watches that work are cut every 3 s here, so the one that works again ends (and says so) soon.
         await using var driver = Driver(relistEvery: TimeSpan.FromSeconds(3));
         driver.Start(Launch("web-1"));
-        await AllReady(driver, 1, "the instance to be ready from lists alone");
+        driver.Start(Launch("web-2"));
+        await AllReady(driver, 2, "the instances to be ready from lists alone");
         await Eventually.Until(() => driver.WatchRefused, Long, "the refused watch to be seen");
 
         // Without back-off the driver lists twice a second (about 12 in 6 s); with it (0.5, 1, 2, 4 s...) a few.
@@ -356,7 +357,17 @@ public sealed class KubernetesDriverTests : IAsyncLifetime
         Assert.Single(Warnings("may list but not watch pods in namespace shop"));
         Assert.Contains("grant the RBAC verb 'watch' on 'pods' in namespace shop", Warnings("may list but not watch").Single(), StringComparison.Ordinal);
         Assert.Null(driver.Unreachable);
-        Assert.Equal(InstanceState.Ready, driver.Observe().Single().State);
+        Assert.All(driver.Observe(), i => Assert.Equal(InstanceState.Ready, i.State));
+
+        // A stop still ends in time, the drained pod the one removed: after each change Flotilla makes, the next list comes soon; the mark is not sent again and again.
+        // (Without that, the pause before the next list has grown to 8-30 s here, and the stop takes 20 s or more.)
+        var drained = PodOf(driver, "web-1");
+        await driver.StopAsync("web-1", TimeSpan.FromSeconds(5), "scaled down").WaitAsync(TimeSpan.FromSeconds(12));
+        var stopped = driver.Observe().Single(i => i.Id == "web-1");
+        Assert.Equal((InstanceState.Exited, "scaled down"), (stopped.State, stopped.Reason));
+        Assert.DoesNotContain(_api.Pods(), p => p.Metadata.Name == drained);
+        var marks = _api.Requests.Count(r => r.Method == "PATCH" && r.Path == $"/api/v1/namespaces/shop/pods/{drained}");
+        Assert.True(marks <= 2, $"the drained pod was marked {marks} times");
 
         // Allowed again: watched again, said once.
         _api.RefuseWatches(false);

@@ -172,7 +172,7 @@ public sealed partial class KubernetesDriver : IRuntime
             {
                 WatchRefused = refused;
                 _record("kubernetes", refused
-                    ? $"the Kubernetes user of {_target} may list but not watch pods in namespace {Namespace} (the watch answered 403 Forbidden): grant the RBAC verb 'watch' on 'pods' in namespace {Namespace}; until then Flotilla lists the pods instead, less and less often (up to every 30 s), so it sees changes late and stops take longer"
+                    ? $"the Kubernetes user of {_target} may list but not watch pods in namespace {Namespace} (the watch answered 403 Forbidden): grant the RBAC verb 'watch' on 'pods' in namespace {Namespace}; until then Flotilla lists the pods instead, less and less often (up to every 30 s), so it sees changes made by others late"
                     : $"pods in namespace {Namespace} are watched again", refused);
             });
             _logs = new PodLogs(() => _client, Namespace, LogPathOfPod, _time);
@@ -390,9 +390,10 @@ public sealed partial class KubernetesDriver : IRuntime
             _readyPaths = listed.ToDictionary(r => r.Name, r => r.ReadyPath, StringComparer.Ordinal);
             plan = ReplicaSetPlan.Plan(Owner, _bindings, listed, _pods, _launches, _uncostable);
         }
-        if (plan.Deferred)
+        if (plan.Deferred && !WatchRefused)
         {
-            // Scaled down on a later pass, once the watch shows the marks.
+            // Scaled down on a later pass, once the watch shows the marks (without a watch: once a list does,
+            // which marks it dirty itself; passes in between would only send the same marks again).
             Interlocked.Exchange(ref _dirty, 1);
         }
         var (scales, marks, creations, deletions) = (plan.Scales, plan.Marks, plan.Creations, plan.Deletions);
@@ -454,6 +455,10 @@ public sealed partial class KubernetesDriver : IRuntime
                 await api.DeleteSecretAsync(set.Name, cancellationToken);
             }
             _record(set.Service, $"deleted ReplicaSet {Namespace}/{set.Name} (no instance of revision {set.Revision} is wanted)", false);
+        }
+        if (marks.Count + plan.Unmarks.Count + scales.Count + creations.Count + deletions.Count > 0)
+        {
+            _watch!.Refresh();
         }
         Reachable();
     }

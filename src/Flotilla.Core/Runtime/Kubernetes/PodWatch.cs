@@ -26,7 +26,8 @@ internal sealed class PodWatch(Func<IKubernetes> client, string ns, string selec
     private Dictionary<string, ObservedPod> _pods = new(StringComparer.Ordinal);
     private Task? _loop;
     private int _lists;
-    private bool _refused;
+    private volatile bool _refused;
+    private CancellationTokenSource? _pause;
 
     /// <summary>Whether one LIST has succeeded: before it, no pod is known and nothing may be decided from them.</summary>
     public bool Synced { get; private set; }
@@ -103,9 +104,9 @@ internal sealed class PodWatch(Func<IKubernetes> client, string ns, string selec
                         // The watch broke (not merely ended): the server may be going away.
                         health(ended);
                     }
-                    // Relist after a pause that doubles while watches keep breaking before they bring anything.
-                    await Task.Delay(watchBackoff, cancellationToken);
-                    watchBackoff = TimeSpan.FromTicks(Math.Min(MaxBackoff.Ticks, watchBackoff.Ticks * 2));
+                    // Relist after a pause that doubles while watches keep breaking before they bring anything
+                    // (cut short, and started over, by Refresh: Flotilla has just changed something).
+                    watchBackoff = await PauseAsync(watchBackoff, cancellationToken) ? FirstBackoff : TimeSpan.FromTicks(Math.Min(MaxBackoff.Ticks, watchBackoff.Ticks * 2));
                 }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -124,6 +125,48 @@ internal sealed class PodWatch(Func<IKubernetes> client, string ns, string selec
                     return;
                 }
                 backoff = TimeSpan.FromTicks(Math.Min(MaxBackoff.Ticks, backoff.Ticks * 2));
+            }
+        }
+    }
+
+    /// <summary>
+    /// Flotilla has just changed something (marked a pod, scaled a ReplicaSet): while the watch is refused, the
+    /// pause before the next list is cut short and the back-off starts over, so the change is seen in
+    /// seconds rather than after up to 30 s. With a watch that works it does nothing (the watch brings it).
+    /// </summary>
+    public void Refresh()
+    {
+        lock (_gate)
+        {
+            if (_refused)
+            {
+                _pause?.Cancel();
+            }
+        }
+    }
+
+    /// <summary>Waits; true when <see cref="Refresh"/> cut the wait short.</summary>
+    private async Task<bool> PauseAsync(TimeSpan delay, CancellationToken cancellationToken)
+    {
+        using var pause = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        lock (_gate)
+        {
+            _pause = pause;
+        }
+        try
+        {
+            await Task.Delay(delay, pause.Token);
+            return false;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return true;
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _pause = null;
             }
         }
     }
