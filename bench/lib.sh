@@ -46,7 +46,8 @@ start_anchor_apps() {
 
 start_flotilla() {
   dotnet build -c Release "$ROOT/src/Flotilla.Cli" -v q --nologo >/dev/null
-  "${FLOTILLA[@]}" server --data "$BENCH/state" --listen 127.0.0.1:0 > "$OUT/flotilla.log" 2>&1 &
+  # ENGINE=haproxy: the server drives HAProxy as its router engine (the default: the embedded router).
+  "${FLOTILLA[@]}" server --data "$BENCH/state" --listen 127.0.0.1:0 --router-engine "${ENGINE:-yarp}" > "$OUT/flotilla.log" 2>&1 &
   flotilla_pid=$!
   for _ in $(seq 300); do grep -q 'listening on' "$OUT/flotilla.log" && break; sleep 0.1; done
   "${FLOTILLA[@]}" apply -f "$1" --wait > "$OUT/apply.log" 2>&1 || { cat "$OUT/flotilla.log" "$OUT/apply.log" >&2; exit 1; }

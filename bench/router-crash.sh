@@ -6,7 +6,9 @@
 #   nginx-kill       kill -9 of one nginx worker (its master holds the sockets)
 # Failed requests by kind (refused, 5xx, other: reset or ended), the longest time without a
 # successful answer, and the time until the rate is back to 90% of what it was.
-#   bench/router-crash.sh [REPS=3]
+# ENGINE=haproxy: Flotilla's router is HAProxy (--router-engine haproxy); flotilla-kill is then
+# kill -9 of HAProxy's current worker (the youngest child of its master).
+#   [ENGINE=haproxy] bench/router-crash.sh [REPS=3]
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 PEERS="${PEERS:-$ROOT/../shared/bench-peers}"
@@ -20,12 +22,18 @@ LOAD=(dotnet "$ROOT/bench/Flotilla.Bench/bin/Release/net10.0/Flotilla.Bench.dll"
 log "publishing the app and building Flotilla and the bench (Release)"
 dotnet build -c Release "$ROOT/bench/Flotilla.Bench" -v q --nologo >/dev/null
 start_anchor_setup crashbench
-supervisor=$(router_supervisor)
+if [ "${ENGINE:-yarp}" = haproxy ]; then
+  master_pid="$BENCH/state/haproxy/haproxy.pid"   # read at each kill: a killed worker takes its master along, Flotilla starts another
+  KILL_FLOTILLA="kill -9 \$(ps -o pid=,etimes= --ppid \$(cat $master_pid) | sort -k2 -n | awk 'NR==1{print \$1}')"
+else
+  supervisor=$(router_supervisor)
+  KILL_FLOTILLA="kill -9 \$(ps -o pid= --ppid $supervisor | head -1)"
+fi
 
 # Each disruption acts on whatever process serves at that moment (by pid, never by name).
 declare -A URL=([flotilla-kill]=http://127.0.0.1:8090/ [flotilla-reload]=http://127.0.0.1:8090/ [nginx-kill]=http://127.0.0.1:8081/)
 declare -A RUN=(
-  [flotilla-kill]="kill -9 \$(ps -o pid= --ppid $supervisor | head -1)"
+  [flotilla-kill]="$KILL_FLOTILLA"
   [flotilla-reload]="FLOTILLA_CONFIG=$FLOTILLA_CONFIG ${FLOTILLA[*]} reload-router >/dev/null"
   [nginx-kill]="kill -9 \$(ps -o pid= --ppid $ngx_pid | head -1)")
 log "warm-up"
@@ -39,7 +47,7 @@ for rep in $(seq "$REPS"); do
   done
 done
 {
-  echo "# router crash and reload under load: $REPS reps, 8 keep-alive connections, disruption at 4 s of 12; median [min..max]"
+  echo "# router crash and reload under load (flotilla's router engine: ${ENGINE:-yarp}): $REPS reps, 8 keep-alive connections, disruption at 4 s of 12; median [min..max]"
   echo "| disruption | ok | failed | refused | 5xx | other | longest gap ms | ms to 90% rate |"
   echo "|---|---|---|---|---|---|---|---|"
   for t in flotilla-kill flotilla-reload nginx-kill; do

@@ -7,9 +7,10 @@ using k8s;
 namespace Flotilla.Cli.Commands;
 
 /// <summary>
-/// <c>flotilla apply --target kubernetes [--context NAME] [--kubeconfig FILE] [-f path] [--env E]</c>:
+/// <c>flotilla apply --target kubernetes [--context NAME] [--kubeconfig FILE] [-f path] [--env E] [--wait | --prune]</c>:
 /// the spec rendered and server-side applied to a cluster by KubernetesClient, with no Flotilla
-/// server involved. Without --target, apply goes to a Flotilla server as before.
+/// server involved; --wait until its Deployments are available, --prune then deletes what earlier
+/// applies left (old revisions). Without --target, apply goes to a Flotilla server as before.
 /// </summary>
 internal static class KubernetesApplyCommand
 {
@@ -23,7 +24,17 @@ internal static class KubernetesApplyCommand
         apply.Options.Add(target);
         apply.Options.Add(context);
         apply.Options.Add(kubeconfig);
+        var tenant = new Option<string?>("--tenant") { Description = "With --target kubernetes: the tenant whose system this is (namespace TENANT-SYSTEM[-ENV])" };
+        var includeSecrets = new Option<bool>("--include-secrets") { Description = "With --target kubernetes: apply the Secrets of 'file:' secrets with their values too" };
+        var wait = new Option<bool>("--wait") { Description = "With --target kubernetes: wait until every rendered Deployment is available (exit 1 if not within --timeout)" };
+        var prune = new Option<bool>("--prune") { Description = "With --target kubernetes: once every rendered Deployment is available, delete this system's objects the render no longer has (earlier revisions)" };
+        var timeout = new Option<TimeSpan>("--timeout") { DefaultValueFactory = _ => TimeSpan.FromMinutes(5), Description = "How long --wait and --prune wait for availability (e.g. 00:05:00)" };
         apply.Options.Add(registry);
+        apply.Options.Add(tenant);
+        apply.Options.Add(includeSecrets);
+        apply.Options.Add(wait);
+        apply.Options.Add(prune);
+        apply.Options.Add(timeout);
         var toServer = apply.Action!;
         apply.SetAction(async (parse, cancellationToken) =>
         {
@@ -31,11 +42,15 @@ internal static class KubernetesApplyCommand
             {
                 return await ((System.CommandLine.Invocation.AsynchronousCommandLineAction)toServer).InvokeAsync(parse, cancellationToken);
             }
-            return await RunAsync(parse.GetValue(file)!, parse.GetValue(ApiCommand.Environment), parse.GetValue(context), parse.GetValue(kubeconfig), parse.GetValue(registry), cancellationToken);
+            var after = new AfterApply(parse.GetValue(wait) || parse.GetValue(prune), parse.GetValue(prune), parse.GetValue(timeout));
+            var render = new KubernetesRenderOptions(parse.GetValue(registry), Tenant: parse.GetValue(tenant), IncludeSecrets: parse.GetValue(includeSecrets));
+            return await RunAsync(parse.GetValue(file)!, parse.GetValue(ApiCommand.Environment), parse.GetValue(context), parse.GetValue(kubeconfig), render, after, cancellationToken);
         });
     }
 
-    private static async Task<int> RunAsync(string path, string? environment, string? context, string? kubeconfig, string? registry, CancellationToken cancellationToken)
+    private sealed record AfterApply(bool Wait, bool Prune, TimeSpan Timeout);
+
+    private static async Task<int> RunAsync(string path, string? environment, string? context, string? kubeconfig, KubernetesRenderOptions render, AfterApply after, CancellationToken cancellationToken)
     {
         if (SpecErrorPrinter.TryLoad(path, environment) is not { } spec)
         {
@@ -47,7 +62,16 @@ internal static class KubernetesApplyCommand
         try
         {
             var configuration = KubeconfigContexts.Resolve(kubeconfig, context);
-            var manifest = KubernetesRenderer.Render(spec, new KubernetesRenderOptions(registry));
+            KubernetesManifest manifest;
+            try
+            {
+                manifest = KubernetesRenderer.Render(spec, render);
+            }
+            catch (ArgumentException e)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return 2;
+            }
             foreach (var skipped in manifest.Skipped)
             {
                 Console.Error.WriteLine($"note: {skipped}");
@@ -63,12 +87,52 @@ internal static class KubernetesApplyCommand
             {
                 Console.Error.WriteLine($"needs Secret '{secret.Name}' in namespace {manifest.Namespace} (key '{string.Join("', '", secret.Keys)}')");
             }
-            return 0;
+            return await FinishAsync(new KubernetesPruner(client), manifest, after, linked.Token);
         }
         catch (KubernetesApplyException e)
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return 1;
         }
+    }
+
+    /// <summary>Waits and prunes as asked; without --prune, says what earlier applies left running.</summary>
+    private static async Task<int> FinishAsync(KubernetesPruner pruner, KubernetesManifest manifest, AfterApply after, CancellationToken cancellationToken)
+    {
+        if (after.Wait)
+        {
+            var waiting = await pruner.WaitAvailableAsync(manifest, after.Timeout, cancellationToken);
+            if (waiting.Count > 0)
+            {
+                Console.Error.WriteLine($"error: not available within {after.Timeout}: {string.Join("; ", waiting)}{(after.Prune ? "; nothing was pruned, so the earlier revisions still serve" : "")} (kubectl describe deployment -n {manifest.Namespace} NAME says why)");
+                return 1;
+            }
+            Console.WriteLine($"every deployment of {manifest.Namespace} is available");
+        }
+        if (!after.Prune)
+        {
+            try
+            {
+                var left = await pruner.StaleAsync(manifest, cancellationToken);
+                if (left.Count > 0)
+                {
+                    Console.WriteLine($"{left.Count} objects of earlier applies are still there (their pods serve beside the new ones): {string.Join(", ", left.Select(o => $"{o.Kind.ToLowerInvariant()}/{o.Name}"))}; 'apply --prune' deletes them once the new revisions are available");
+                }
+            }
+            catch (KubernetesApplyException e)
+            {
+                // Applying needs no list permission; only this note does.
+                Console.Error.WriteLine($"note: what earlier applies left was not looked for: {e.Message}");
+            }
+            return 0;
+        }
+        var stale = await pruner.StaleAsync(manifest, cancellationToken);
+        foreach (var item in stale)
+        {
+            await pruner.DeleteAsync(item, cancellationToken);
+            Console.WriteLine($"{item.Kind.ToLowerInvariant()}/{item.Name} pruned");
+        }
+        Console.WriteLine($"{stale.Count} objects pruned");
+        return 0;
     }
 }

@@ -20,10 +20,12 @@ internal static class RenderCommand
         var helm = new Option<bool>("--helm") { Description = "Write a Helm chart (Chart.yaml, values.yaml, templates/) that installs the same objects" };
         var chartVersion = new Option<string>("--chart-version") { Description = "The chart's version (with --helm)", DefaultValueFactory = _ => "0.1.0" };
         var registry = new Option<string?>("--registry") { Description = "Registry prefix of the images Flotilla builds for services (e.g. registry.example.com/shop)" };
+        var tenant = new Option<string?>("--tenant") { Description = "The tenant whose system this is: its namespace is TENANT-SYSTEM[-ENV], labelled flotilla.io/tenant" };
+        var includeSecrets = new Option<bool>("--include-secrets") { Description = "Render the Secrets of 'file:' secrets with their values (files written 0600); otherwise no value is ever rendered" };
         var routerImage = new Option<string>("--router-image") { Description = "The image that runs Flotilla's router", DefaultValueFactory = _ => KubernetesRenderOptions.DefaultRouterImage };
         var command = new Command("render", "Write a spec as the objects of another platform (Kubernetes manifests or a Helm chart), without a cluster")
         {
-            path, env, target, output, helm, chartVersion, registry, routerImage,
+            path, env, target, output, helm, chartVersion, registry, routerImage, tenant, includeSecrets,
         };
         command.SetAction(parse =>
         {
@@ -32,7 +34,16 @@ internal static class RenderCommand
                 return 1;
             }
             SpecErrorPrinter.PrintWarnings(spec.Warnings);
-            var manifest = KubernetesRenderer.Render(spec, new KubernetesRenderOptions(parse.GetValue(registry), parse.GetValue(routerImage)!));
+            KubernetesManifest manifest;
+            try
+            {
+                manifest = KubernetesRenderer.Render(spec, new KubernetesRenderOptions(parse.GetValue(registry), parse.GetValue(routerImage)!, Tenant: parse.GetValue(tenant), IncludeSecrets: parse.GetValue(includeSecrets)));
+            }
+            catch (ArgumentException e)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return 2;
+            }
             foreach (var skipped in manifest.Skipped)
             {
                 Console.Error.WriteLine($"note: {skipped}");

@@ -21,7 +21,8 @@ internal static class RouterCommand
         var supervisor = new Option<int?>("--supervisor") { Description = "The supervisor's pid (with --worker)" };
         var warmUp = new Option<bool>("--warm-up") { Description = "Warm the request path up before serving (with --worker, on a reload)" };
         var bind = new Option<string>("--bind") { DefaultValueFactory = _ => "127.0.0.1", Description = "The address the endpoints, flags and admin API listen on (a node's address for a router replica that serves other machines)" };
-        var command = new Command("router", "Run the data plane process (started by 'flotilla server'; on other machines, a router replica it feeds: see FLOTILLA_ROUTERS)") { port, metrics, worker, supervisor, warmUp, bind };
+        var state = new Option<string?>("--state") { Description = "Start from this state (endpoints and routing table as GET /admin/state gives them), e.g. the ConfigMap 'flotilla render --target kubernetes' writes" };
+        var command = new Command("router", "Run the data plane process (started by 'flotilla server'; on other machines, a router replica it feeds: see FLOTILLA_ROUTERS)") { port, metrics, worker, supervisor, warmUp, bind, state };
         command.SetAction(async (parse, _) =>
         {
             if (Environment.GetEnvironmentVariable(RouterAdmin.SecretVariable) is not { Length: > 0 } secret)
@@ -38,6 +39,10 @@ internal static class RouterCommand
                 return parse.GetValue(supervisor) is { } pid
                     ? await RunWorkerAsync(pid, address, parse.GetValue(port), parse.GetValue(metrics), secret, parse.GetValue(warmUp))
                     : Fail("--worker needs --supervisor PID");
+            }
+            if (parse.GetValue(state) is { } seed && RouterProcesses.SeedState(seed) is { } wrong)
+            {
+                return Fail(wrong);
             }
             return await RunSupervisorAsync(address, parse.GetValue(port), parse.GetValue(metrics));
         });

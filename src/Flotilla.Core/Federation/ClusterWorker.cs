@@ -95,7 +95,7 @@ internal sealed class ClusterWorker : IAsyncDisposable
             return seen;
         }
         _nextProbe = now + _options.ProbeInterval;
-        var cause = await ClusterProbe.UnreachableAsync(Cluster.Kind, Cluster.Endpoint, _options.ProbeTimeout, cancellationToken);
+        var cause = await ClusterProbe.UnreachableAsync(Cluster, _options.ProbeTimeout, cancellationToken);
         return cause is null ? Reached(seen) : Unreached(seen, cause);
     }
 

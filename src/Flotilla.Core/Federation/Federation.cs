@@ -110,7 +110,7 @@ public sealed class Federation : IAsyncDisposable
         {
             throw new ControlPlaneException($"spec '{spec.Name}' declares no clusters: this environment runs over clusters; add 'clusters:' or apply to another environment", ControlPlaneError.Invalid);
         }
-        var overlaid = ClusterOverlay.All(spec);
+        var overlaid = ClusterContexts.Overlay(spec);
         var artifacts = new ArtifactStore(_template.ArtifactsDirectory);
         foreach (var service in spec.Services)
         {
@@ -129,11 +129,12 @@ public sealed class Federation : IAsyncDisposable
                 return new FederationApplyResult(current.Number, true, Summary(current));
             }
             var targets = overlaid.Select(o => new ClusterTarget(o.Cluster.Name, o.Cluster.Kind,
-                o.Cluster.Endpoint ?? ClusterProbe.DefaultEndpoint(o.Cluster.Kind, _template.DockerEndpoint, _template.SwarmEndpoint))).ToList();
+                o.Cluster.Endpoint ?? ClusterProbe.DefaultEndpoint(o.Cluster.Kind, _template.DockerEndpoint, _template.SwarmEndpoint),
+                o.Cluster.Kubernetes?.Context, o.Cluster.Kubernetes?.Namespace, o.Cluster.Kubernetes?.Kubeconfig)).ToList();
             foreach (var target in targets.Where(t => _workers.TryGetValue(t.Name, out var w) && w.Cluster != t))
             {
                 var before = _workers[target.Name].Cluster;
-                throw new ControlPlaneException($"cluster '{target.Name}' was {before.Kind} at {before.Endpoint ?? "this machine"} and would be {target.Kind} at {target.Endpoint ?? "this machine"}: a cluster keeps its target; give the new one another name",
+                throw new ControlPlaneException($"cluster '{target.Name}' was {before.Kind} at {before.Where} and would be {target.Kind} at {target.Where}: a cluster keeps its target; give the new one another name",
                     ControlPlaneError.Invalid);
             }
             var started = new List<ClusterWorker>();
@@ -190,12 +191,14 @@ public sealed class Federation : IAsyncDisposable
             DockerEndpoint = target.Kind == RuntimeKind.Docker ? target.Endpoint : _template.DockerEndpoint,
             SwarmEndpoint = target.Kind == RuntimeKind.Swarm ? target.Endpoint : _template.SwarmEndpoint,
             RouterReplicas = null,
+            // Its own context and namespace; its owner id is kept in its own data directory, as the driver keeps it.
+            Kubernetes = target.Kind == RuntimeKind.Kubernetes ? target.KubernetesOver(_template.Kubernetes) : _template.Kubernetes,
         };
         var plane = await ControlPlane.StartAsync(options, cancellationToken);
         var worker = new ClusterWorker(this, target, plane, _options, _time);
         _workers[target.Name] = worker;
         _observed[target.Name] = ClusterObservation.Initial(ProgressOf(target.Name));
-        plane.Events.Record("federation", $"cluster '{target.Name}' ({target.Kind}{(target.Endpoint is null ? "" : $" at {target.Endpoint}")}) started in {plane.DataDirectory}");
+        plane.Events.Record("federation", $"cluster '{target.Name}' ({target.Kind}{(target.Endpoint is null && target.Kind != RuntimeKind.Kubernetes ? "" : $" at {target.Where}")}) started in {plane.DataDirectory}");
         return worker;
     }
 
@@ -273,7 +276,7 @@ public sealed class Federation : IAsyncDisposable
             var seen = observed.GetValueOrDefault(target.Name) ?? ClusterObservation.Initial(ProgressOf(target.Name));
             var services = plane.Status().Services.Select(s => new ClusterServiceStatus(s.Name, s.Desired, s.Ready, s.Revision, s.Endpoint)).ToList();
             var step = steps[target.Name];
-            return new ClusterStatus(target.Name, target.Kind, target.Endpoint, seen.Progress.Revision, seen.Progress.PlaneRevision, seen.Reachable,
+            return new ClusterStatus(target.Name, target.Kind, target.Kind == RuntimeKind.Kubernetes ? target.Where : target.Endpoint, seen.Progress.Revision, seen.Progress.PlaneRevision, seen.Reachable,
                 seen.Health.ToString().ToLowerInvariant(), step.Action.ToString().ToLowerInvariant(), step.Reason, services.Sum(s => s.Desired), services.Sum(s => s.Ready),
                 services, Conditions(seen, step), plane.DataDirectory);
         }).ToList();

@@ -25,6 +25,7 @@ public sealed partial class ControlPlane
                     throw new ControlPlaneException($"the artifact of '{service.Name}' in revision {number} ({artifact}) is no longer stored; apply that revision's spec again to rebuild it", ControlPlaneError.Conflict);
                 }
             }
+            RouterRefusal.ThrowIfRefused(DataPlane, state, $"revision {number} cannot be re-applied");
             var latest = _store.LatestRevision()!;
             if (latest.DesiredJson == earlier.DesiredJson)
             {

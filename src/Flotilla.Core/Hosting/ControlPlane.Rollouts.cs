@@ -123,6 +123,7 @@ public sealed partial class ControlPlane
             }
             // What a service runs comes from the replacement; how many and where stay as declared now.
             var next = state with { Services = state.Services.Select(s => replacements.TryGetValue(s.Name, out var r) ? r with { Instances = s.Instances, Zones = s.Zones } : s).ToList() };
+            RouterRefusal.ThrowIfRefused(DataPlane, next, $"{summary} is refused");
             var latest = _store.LatestRevision()!;
             // Not an apply of the spec: the operator's scale overrides stay.
             // Nor is it made from a git commit: GitOps sees it as drift.

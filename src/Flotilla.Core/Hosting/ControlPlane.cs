@@ -220,6 +220,11 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
         {
             var events = new EventLog(options.Time ?? TimeProvider.System, 1000, store.AppendEvent, store.Events(0, 1000));
             var firstOfThisStart = events.LastSequence + 1;
+            if (RouterRefusal.AtStart(options.RouterEngine, options.DataDirectory, store) is { } refusal)
+            {
+                // Before the engine starts: nothing is left running, nothing is changed.
+                throw new ControlPlaneException(refusal, ControlPlaneError.Invalid);
+            }
             router = options.RouterEngine == "haproxy"
                 ? await Router.HAProxy.HAProxyRouter.StartAsync(Path.Combine(options.DataDirectory, "haproxy"), (message, warning) => events.Record("router", message, warning),
                     stopOnDispose: options.RouterCommand is null, cancellationToken: cancellationToken)
@@ -399,8 +404,12 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
         {
             progress?.Invoke($"{service.Name}: preparing artifact");
             artifacts[service.Name] = await _artifacts.EnsureAsync(service, m => progress?.Invoke($"{service.Name}: {m}"), cancellationToken);
-            // A container image is built here too: as slow as a build, and as fatal to the apply when it fails.
-            await PrepareRuntimeAsync(spec.RuntimeName, service.Name, service.Image, artifacts[service.Name], progress, cancellationToken);
+            // A container image is built here too: as slow as a build, and as fatal to the apply when it fails. A federation's
+            // cluster that runs nothing of an image-less service on Kubernetes (ClusterOverlay.Runs) has nothing to prepare for it.
+            if (ClusterOverlay.Runs(service) || service.Image is not null || spec.RuntimeName != RuntimeKind.Kubernetes)
+            {
+                await PrepareRuntimeAsync(spec.RuntimeName, service.Name, service.Image, artifacts[service.Name], progress, cancellationToken);
+            }
         }
         // Databases are provisioned and migrated before the revision is recorded, so before any of its instances starts;
         // a migration that fails refuses the apply. Slow (a backfill): outside the lock, serialised by the database's own.

@@ -89,7 +89,7 @@ public static partial class HelmChart
         {
             var path = Path.Combine(directory, name);
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            File.WriteAllText(path, text);
+            ManifestYaml.WriteFile(path, text, name.Contains("-secret-", StringComparison.Ordinal));
         }
     }
 

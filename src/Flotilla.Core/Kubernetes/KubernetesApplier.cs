@@ -50,6 +50,7 @@ public sealed class KubernetesApplier(IKubernetes client)
         {
             V1Namespace => await client.CoreV1.PatchNamespaceAsync(patch, name, fieldManager: KubernetesNames.FieldManager, force: true, cancellationToken: ct),
             V1ResourceQuota => await client.CoreV1.PatchNamespacedResourceQuotaAsync(patch, name, ns, fieldManager: KubernetesNames.FieldManager, force: true, cancellationToken: ct),
+            V1Secret => await client.CoreV1.PatchNamespacedSecretAsync(patch, name, ns, fieldManager: KubernetesNames.FieldManager, force: true, cancellationToken: ct),
             V1ConfigMap => await client.CoreV1.PatchNamespacedConfigMapAsync(patch, name, ns, fieldManager: KubernetesNames.FieldManager, force: true, cancellationToken: ct),
             V1Service => await client.CoreV1.PatchNamespacedServiceAsync(patch, name, ns, fieldManager: KubernetesNames.FieldManager, force: true, cancellationToken: ct),
             V1Deployment => await client.AppsV1.PatchNamespacedDeploymentAsync(patch, name, ns, fieldManager: KubernetesNames.FieldManager, force: true, cancellationToken: ct),
@@ -59,7 +60,7 @@ public sealed class KubernetesApplier(IKubernetes client)
     }
 
     /// <summary>The message of the API server's Status object, or its raw answer.</summary>
-    private static string Reason(string? content)
+    internal static string Reason(string? content)
     {
         if (content is null)
         {
@@ -79,7 +80,7 @@ public sealed class KubernetesApplier(IKubernetes client)
     private static string Fix(HttpStatusCode status) => status switch
     {
         HttpStatusCode.Unauthorized => "; the context's credentials were refused: log in again (kubectl auth whoami shows who you are)",
-        HttpStatusCode.Forbidden => "; the context's user may not do this: it needs create/patch on namespaces, configmaps, services, deployments, poddisruptionbudgets and resourcequotas",
+        HttpStatusCode.Forbidden => "; the context's user may not do this: it needs create/patch on namespaces, configmaps, secrets (with --include-secrets), services, deployments, poddisruptionbudgets and resourcequotas",
         HttpStatusCode.Conflict => "; another field manager owns these fields",
         HttpStatusCode.UnprocessableEntity => "; the cluster refused the object (an older Kubernetes than 1.30 lacks the preStop sleep action Flotilla uses)",
         _ => "",

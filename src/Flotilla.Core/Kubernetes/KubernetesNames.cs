@@ -24,8 +24,11 @@ internal static class KubernetesNames
     /// <summary>The port every instance listens on in its pod (PORT and ASPNETCORE_URLS say so).</summary>
     public const int ContainerPort = 8080;
 
-    /// <summary>One namespace per environment: the system's name, and the environment's when one is named.</summary>
-    public static string Namespace(SystemSpec spec) => spec.Environment is { } env ? $"{spec.Name}-{env}" : spec.Name;
+    public const string TenantLabel = "flotilla.io/tenant";
+
+    /// <summary>One namespace per environment (per tenant's environment): the tenant's name, the system's, and the environment's when one is named.</summary>
+    public static string Namespace(SystemSpec spec, string? tenant = null) =>
+        (tenant is null ? "" : tenant + "-") + (spec.Environment is { } env ? $"{spec.Name}-{env}" : spec.Name);
 
     public static string Deployment(string service, string revision) => $"{service}-{revision}";
 
@@ -46,7 +49,8 @@ internal static class KubernetesNames
     /// artifact's content digest), command, environment as rendered (so a moved endpoint is a new
     /// revision too: its ConfigMap is immutable), resources, probes, timeouts and secret references.
     /// </summary>
-    public static string Revision(ServiceSpec service, string image, IReadOnlyDictionary<string, string> environment)
+    /// <param name="secretValues">A digest of the secret values rendered with it (<c>--include-secrets</c>): a changed value is a new revision, as a changed variable is.</param>
+    public static string Revision(ServiceSpec service, string image, IReadOnlyDictionary<string, string> environment, string? secretValues = null)
     {
         var identity = new
         {
@@ -59,7 +63,8 @@ internal static class KubernetesNames
             Timeouts = new { service.Timeouts.Start, service.Timeouts.Stop },
             Secrets = service.Secrets.Select(s => new { s.Variable, s.Store, File = s.File is null ? null : Path.GetFileName(s.File), s.AsFile }).ToList(),
         };
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(identity);
+        // Appended only when there are values: revisions rendered without them keep their names.
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(identity).Concat(Encoding.UTF8.GetBytes(secretValues ?? "")).ToArray();
         return Convert.ToHexStringLower(SHA256.HashData(bytes))[..10];
     }
 

@@ -8,9 +8,9 @@ namespace Flotilla.Kubernetes;
 /// <summary>
 /// Turns a spec (with its environment overlay applied) into Kubernetes objects, with no cluster and
 /// no external tool: a namespace per environment with its quota, and per service a ConfigMap and a
-/// Deployment per revision, a headless Service over all its revisions' ready pods, and a
-/// PodDisruptionBudget; then Flotilla's router (a Deployment and a Service with one port per
-/// service), the stable endpoint every caller uses, which splits traffic between revisions.
+/// Deployment per revision, a Service over all its revisions' ready pods, and a
+/// PodDisruptionBudget; then Flotilla's router (a Deployment, its starting state and a Service with
+/// one port per service), the stable endpoint every caller uses.
 /// Pure: the same spec renders the same objects.
 /// </summary>
 public static class KubernetesRenderer
@@ -20,7 +20,15 @@ public static class KubernetesRenderer
 
     public static KubernetesManifest Render(SystemSpec spec, KubernetesRenderOptions options)
     {
-        var ns = KubernetesNames.Namespace(spec);
+        var ns = KubernetesNames.Namespace(spec, options.Tenant);
+        if (options.Tenant is { } tenant && !Names.IsServiceName(tenant))
+        {
+            throw new ArgumentException($"tenant '{tenant}' is not a tenant's name ({Names.ServiceNameHelp})");
+        }
+        if (ns.Length > 63)
+        {
+            throw new ArgumentException($"namespace '{ns}' is {ns.Length} characters; Kubernetes allows 63: shorten the {(options.Tenant is null ? "" : "tenant's, ")}system's or environment's name");
+        }
         var skipped = new List<string>();
         var services = new List<ServiceSpec>();
         foreach (var service in spec.Services)
@@ -40,19 +48,31 @@ public static class KubernetesRenderer
             }
         }
         var endpoints = Endpoints(services);
+        var values = options.IncludeSecrets ? RenderedSecrets.Read(services) : new Dictionary<string, byte[]>();
         var objects = new List<IKubernetesObject>
         {
-            new V1Namespace { ApiVersion = "v1", Kind = "Namespace", Metadata = new V1ObjectMeta { Name = ns, Labels = new Dictionary<string, string> { [KubernetesNames.SystemLabel] = spec.Name, [KubernetesNames.ManagedByLabel] = KubernetesNames.FieldManager } } },
+            new V1Namespace { ApiVersion = "v1", Kind = "Namespace", Metadata = new V1ObjectMeta { Name = ns, Labels = NamespaceLabels(spec, options.Tenant) } },
             Quota(spec, ns, services),
         };
+        objects.AddRange(values.Select(v => RenderedSecrets.Object(spec, ns, v.Key, v.Value)));
         foreach (var service in services)
         {
-            objects.AddRange(ServiceObjects(spec, ns, service, endpoints, options));
+            objects.AddRange(ServiceObjects(spec, ns, service, endpoints, options, RenderedSecrets.DigestFor(service, values)));
         }
         objects.AddRange(RouterObjects.Render(spec, ns, endpoints, options));
-        var secrets = services.SelectMany(s => s.Secrets).GroupBy(KubernetesNames.Secret, StringComparer.Ordinal)
+        var secrets = services.SelectMany(s => s.Secrets).GroupBy(KubernetesNames.Secret, StringComparer.Ordinal).Where(g => !values.ContainsKey(g.Key))
             .Select(g => new RequiredSecret(g.Key, [ServicePods.SecretKey])).OrderBy(s => s.Name, StringComparer.Ordinal).ToList();
         return new KubernetesManifest(ns, objects, secrets, skipped);
+    }
+
+    private static Dictionary<string, string> NamespaceLabels(SystemSpec spec, string? tenant)
+    {
+        var labels = new Dictionary<string, string> { [KubernetesNames.SystemLabel] = spec.Name, [KubernetesNames.ManagedByLabel] = KubernetesNames.FieldManager };
+        if (tenant is not null)
+        {
+            labels[KubernetesNames.TenantLabel] = tenant;
+        }
+        return labels;
     }
 
     /// <summary>Each service's stable port at the router: the spec's, or the next free one from <see cref="FirstAllocatedPort"/>.</summary>
@@ -95,11 +115,11 @@ public static class KubernetesRenderer
             : registry + Runtime.Docker.ContainerImages.BaseImage;
     }
 
-    private static IEnumerable<IKubernetesObject> ServiceObjects(SystemSpec spec, string ns, ServiceSpec service, IReadOnlyDictionary<string, int> endpoints, KubernetesRenderOptions options)
+    private static IEnumerable<IKubernetesObject> ServiceObjects(SystemSpec spec, string ns, ServiceSpec service, IReadOnlyDictionary<string, int> endpoints, KubernetesRenderOptions options, string? secretValues)
     {
         var image = Image(spec, service, options);
         var environment = ServicePods.Environment(spec, service, endpoints);
-        var revision = KubernetesNames.Revision(service, image, environment);
+        var revision = KubernetesNames.Revision(service, image, environment, secretValues);
         var labels = KubernetesNames.Labels(spec, service.Name, revision, "service");
         var serviceLabels = KubernetesNames.Labels(spec, service.Name, null, "service");
         var selector = new Dictionary<string, string>(StringComparer.Ordinal) { [KubernetesNames.SystemLabel] = spec.Name, [KubernetesNames.ServiceLabel] = service.Name };
@@ -136,8 +156,8 @@ public static class KubernetesRenderer
             Metadata = new V1ObjectMeta { Name = service.Name, NamespaceProperty = ns, Labels = serviceLabels },
             Spec = new V1ServiceSpec
             {
-                // Headless: DNS answers every ready pod of every revision; the router, not kube-proxy, balances and splits by revision.
-                ClusterIP = "None",
+                // Every ready pod of every revision, balanced by kube-proxy: the rendered router sends here, so a
+                // new revision's pods take traffic as they become ready and the old ones' until they are gone.
                 Selector = selector,
                 Ports = [new V1ServicePort { Name = "http", Port = KubernetesNames.ContainerPort, TargetPort = "http", Protocol = "TCP" }],
             },

@@ -37,9 +37,22 @@ public static class ManifestYaml
         for (var i = 0; i < manifest.Objects.Count; i++)
         {
             var path = Path.Combine(directory, FileName(i, manifest.Objects[i]));
-            File.WriteAllText(path, Document(manifest.Objects[i]));
+            WriteFile(path, Document(manifest.Objects[i]), manifest.Objects[i] is k8s.Models.V1Secret);
             written.Add(path);
         }
         return written;
+    }
+
+    /// <summary>Writes a file; one holding a secret's value is readable by its owner only, from its first byte.</summary>
+    public static void WriteFile(string path, string text, bool secret)
+    {
+        if (!secret)
+        {
+            File.WriteAllText(path, text);
+            return;
+        }
+        File.Delete(path);
+        using var file = new FileStream(path, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite });
+        file.Write(Encoding.UTF8.GetBytes(text));
     }
 }

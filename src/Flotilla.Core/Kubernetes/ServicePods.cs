@@ -93,7 +93,8 @@ internal static partial class ServicePods
     public static SortedDictionary<string, string> Environment(SystemSpec spec, ServiceSpec service, IReadOnlyDictionary<string, int> endpoints)
     {
         var env = new SortedDictionary<string, string>(service.Env.ToDictionary(), StringComparer.Ordinal);
-        var router = $"{KubernetesNames.RouterName}.{KubernetesNames.Namespace(spec)}.svc";
+        // The short name resolves in the pod's own namespace, so a chart installed in another one still calls its own router.
+        var router = KubernetesNames.RouterName;
         foreach (var name in Hosting.ServiceEnvironment.Reached(service))
         {
             if (endpoints.TryGetValue(name, out var port))

@@ -50,13 +50,24 @@ public static class ClusterOverlay
         }
         try
         {
-            return SpecLoader.ImagesNeedDocker(own);
+            // What a cluster runs must suit its kind (an image needs a container runtime; on Kubernetes every service needs an
+            // image and a database the nodes reach, as for a whole environment there). A service the cluster runs no instance of
+            // ('instances: 0' in its overlay) is not held to it, so that one spec can span a local cluster and a Kubernetes one.
+            var runs = own with { Services = [.. own.Services.Where(Runs)] };
+            _ = own.RuntimeName == RuntimeKind.Kubernetes ? SpecLoader.KubernetesNeedsImages(SpecLoader.SqliteNeedsOneMachine(SpecLoader.ImagesNeedDocker(runs))) : SpecLoader.ImagesNeedDocker(runs);
+            return own;
         }
         catch (SpecException e)
         {
-            throw new SpecException([.. e.Errors.Select(x => x with { Message = $"{x.Message} in cluster '{cluster.Name}' (kind {cluster.Kind}, at {cluster.At})" })]);
+            throw new SpecException([.. e.Errors.Select(x => x with
+            {
+                Message = $"{x.Message} in cluster '{cluster.Name}' (kind {cluster.Kind}, at {cluster.At}); if that cluster should not run it, give it 'services: {{ {x.Path.Split('.')[1]}: {{ instances: 0 }} }}' there",
+            })]);
         }
     }
+
+    /// <summary>Whether a cluster runs anything of a service: some instances, or a function (which starts from zero).</summary>
+    public static bool Runs(ServiceSpec service) => service.Instances > 0 || service.Function is not null;
 
     private static IEnumerable<(int Port, string What)> FixedPorts(SystemSpec spec) =>
         spec.Services.SelectMany(s => new[] { (Port: s.Http.Port, What: $"the endpoint of '{s.Name}'"), (Port: s.Rollout.PreviewPort, What: $"the preview of '{s.Name}'") })

@@ -3,10 +3,10 @@ using YamlDotNet.RepresentationModel;
 namespace Flotilla.Model;
 
 /// <summary>Reads <c>clusters:</c> (a list of named targets with their overlays) and <c>release:</c>.</summary>
-internal static class ClusterReader
+internal static partial class ClusterReader
 {
     /// <summary>The kinds of target a cluster may be: the runtimes Flotilla drives itself.</summary>
-    public static readonly string[] Kinds = [RuntimeKind.Local, RuntimeKind.Docker, RuntimeKind.Swarm];
+    public static readonly string[] Kinds = [RuntimeKind.Local, RuntimeKind.Docker, RuntimeKind.Swarm, RuntimeKind.Kubernetes];
 
     public static IReadOnlyList<ClusterSpec> Read(SpecReader reader, YamlNode node)
     {
@@ -30,9 +30,9 @@ internal static class ClusterReader
                     reader.Error(item, $"clusters.{cluster.Name}", $"cluster '{cluster.Name}' is listed twice (first at line {first.At.Line}); give each cluster its own name");
                     continue;
                 }
-                if (cluster.Kind != RuntimeKind.Local && clusters.FirstOrDefault(c => c.Kind == cluster.Kind && c.Endpoint == cluster.Endpoint) is { } same)
+                if (cluster.Kind != RuntimeKind.Local && clusters.FirstOrDefault(c => c.Kind == cluster.Kind && c.Identity == cluster.Identity) is { } same)
                 {
-                    reader.Error(item, $"clusters.{cluster.Name}", $"cluster '{cluster.Name}' is the same target as '{same.Name}' ({cluster.Kind} at {cluster.Endpoint ?? "the default endpoint"}); list each target once");
+                    reader.Error(item, $"clusters.{cluster.Name}", $"cluster '{cluster.Name}' is the same target as '{same.Name}' ({cluster.Identity}); list each target once");
                     continue;
                 }
                 clusters.Add(cluster);
@@ -45,6 +45,7 @@ internal static class ClusterReader
     {
         string? name = null, kind = null, endpoint = null;
         YamlNode? kindNode = null;
+        var contextKeys = new Dictionary<string, YamlNode>(StringComparer.Ordinal);
         foreach (var (key, value, _) in reader.Mapping(node, path, SpecKeys.Cluster))
         {
             switch (key)
@@ -68,6 +69,9 @@ internal static class ClusterReader
                         reader.Error(value, $"{path}.endpoint", $"'{endpoint}' is not an engine endpoint: unix:///PATH.sock or tcp://HOST:PORT");
                     }
                     break;
+                case "context" or "namespace" or "kubeconfig":
+                    contextKeys[key] = value;
+                    break;
             }
         }
         if (node is not YamlMappingNode)
@@ -87,19 +91,54 @@ internal static class ClusterReader
         }
         if (!Kinds.Contains(kind))
         {
-            reader.Error(kindNode!, $"{path}.kind", kind == "kubernetes"
-                ? "a Kubernetes context cannot be a cluster yet (an environment can run on one: 'runtime: kubernetes' with FLOTILLA_KUBECONTEXT naming the context); one of: " + string.Join(", ", Kinds)
-                : $"unknown kind '{kind}'{SpecReader.Suggest(kind, Kinds)}; one of: {string.Join(", ", Kinds)}");
+            reader.Error(kindNode!, $"{path}.kind", $"unknown kind '{kind}'{SpecReader.Suggest(kind, Kinds)}; one of: {string.Join(", ", Kinds)}");
             return null;
         }
-        if (kind == RuntimeKind.Local && endpoint is not null)
+        if (kind is RuntimeKind.Local or RuntimeKind.Kubernetes && endpoint is not null)
         {
-            reader.Error(node, $"{path}.endpoint", "a local cluster runs processes on this machine and has no endpoint; leave 'endpoint' out");
+            reader.Error(node, $"{path}.endpoint", kind == RuntimeKind.Local
+                ? "a local cluster runs processes on this machine and has no endpoint; leave 'endpoint' out"
+                : "a Kubernetes cluster is reached through its kubeconfig context, not an engine endpoint: leave 'endpoint' out and name it with 'context: NAME'");
+        }
+        var context = kind == RuntimeKind.Kubernetes ? ReadContext(reader, node, path, contextKeys) : null;
+        foreach (var (key, value) in contextKeys.Where(_ => kind != RuntimeKind.Kubernetes))
+        {
+            reader.Error(value, $"{path}.{key}", $"'{key}' says where a Kubernetes cluster is, but this cluster is {kind}; leave it out, or make it 'kind: kubernetes'");
         }
         // Its keys were checked above (null: not again).
         var overlay = EnvironmentReader.ReadOverlay(reader, name, path, node, null) with { Runtime = kind };
-        return new ClusterSpec(name, kind, endpoint, overlay, reader.At(node));
+        return new ClusterSpec(name, kind, endpoint, overlay, reader.At(node), context);
     }
+
+    /// <summary>A Kubernetes cluster's context (required: a federation does not follow whatever current-context is set), namespace and kubeconfig.</summary>
+    private static ClusterContextSpec? ReadContext(SpecReader reader, YamlNode node, string path, Dictionary<string, YamlNode> keys)
+    {
+        string? Read(string key) => keys.TryGetValue(key, out var value) ? reader.String(value, $"{path}.{key}") : null;
+        var context = Read("context");
+        var ns = Read("namespace");
+        var kubeconfig = Read("kubeconfig");
+        if (ns is not null && !NamespacePattern().IsMatch(ns))
+        {
+            reader.Error(keys["namespace"], $"{path}.namespace", $"'{ns}' is not a Kubernetes namespace: lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters");
+        }
+        if (context is null)
+        {
+            if (!keys.ContainsKey("context"))
+            {
+                reader.Error(node, $"{path}.context", "missing: name the kubeconfig context that reaches this cluster, e.g. 'context: prod-eu' (kubectl config get-contexts lists them)");
+            }
+            return null;
+        }
+        if (kubeconfig is not null && !Path.IsPathRooted(kubeconfig))
+        {
+            // Relative to the spec, as every other path in it.
+            kubeconfig = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(reader.At(node).File) ?? ".", kubeconfig));
+        }
+        return new ClusterContextSpec(context, ns, kubeconfig, reader.At(keys["context"]));
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex("^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")]
+    private static partial System.Text.RegularExpressions.Regex NamespacePattern();
 
     public static ClusterReleaseSpec Release(SpecReader reader, YamlNode node)
     {

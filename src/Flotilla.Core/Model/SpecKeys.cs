@@ -42,7 +42,7 @@ public static class SpecKeys
     public static readonly string[] Compare = ["p95", "successRate", "rankTest"];
     public static readonly string[] Webhook = ["url", "timeout"];
     public static readonly string[] Environment = ["runtime", "instances", "zones", "env", "engines", "services", "flags", "portOffset"];
-    public static readonly string[] Cluster = ["name", "kind", "endpoint", "instances", "zones", "env", "services", "portOffset"];
+    public static readonly string[] Cluster = ["name", "kind", "endpoint", "context", "namespace", "kubeconfig", "instances", "zones", "env", "services", "portOffset"];
     public static readonly string[] Release = ["clusters", "deadline"];
     public static readonly string[] Flags = ["file", "port", "strict"];
     public static readonly string[] ServiceOverlay = ["instances", "env", "resources", "database"];

@@ -170,7 +170,7 @@ public static class SpecLoader
     /// database is declared rather than half-working (pinning the tasks to the control plane's
     /// node would also defeat the swarm).
     /// </summary>
-    private static SystemSpec SqliteNeedsOneMachine(SystemSpec spec)
+    internal static SystemSpec SqliteNeedsOneMachine(SystemSpec spec)
     {
         var errors = spec.Services.Where(s => s.Database is { Engine: null } && RuntimeKind.IsCluster(spec.RuntimeName))
             .Select(s => new SpecError(s.Database!.At, $"services.{s.Name}.database",
@@ -185,7 +185,7 @@ public static class SpecLoader
     /// where no node can pull them, so on <c>runtime: kubernetes</c> every service names an image
     /// (built and pushed beforehand). Refused where the service is declared, not at the first pod.
     /// </summary>
-    private static SystemSpec KubernetesNeedsImages(SystemSpec spec)
+    internal static SystemSpec KubernetesNeedsImages(SystemSpec spec)
     {
         if (spec.Clusters.Count > 0 || spec.RuntimeName != RuntimeKind.Kubernetes)
         {

@@ -132,7 +132,7 @@ public sealed class LocalProcessDriver : IRuntime
         foreach (var secret in launch.Secrets ?? [])
         {
             var value = (secrets ?? throw new InvalidOperationException($"secret {secret.Variable}: this driver has no secret store")).Invoke(secret);
-            env[secret.Variable] = secret.AsFile ? secretFiles.Write(launch.Id, secret.Variable, value, workingDirectory, user) : value;
+            env[secret.Variable] = secret.AsFile ? secretFiles.Write(launch.Id, secret.Variable, value, user) : value;
         }
         var command = CommandLine.Expand(launch.Command, launch.Env);
         string? unreachable = null;

@@ -3,41 +3,36 @@ using Flotilla.Isolation;
 namespace Flotilla.Runtime;
 
 /// <summary>
-/// Secrets injected as files live in memory-backed /dev/shm (a directory per instance, 0700; each
-/// file 0400), never on disk in the data directory; removed when the instance ends. Where there
-/// is no /dev/shm they go in the instance's working directory, which is removed with it. With an
-/// instance user, the directory and files are that user's; the root directory lets it pass, not list.
-/// /dev/shm is writable by every local user, so the root directory is checked (<see cref="Prepare"/>)
-/// when a driver starts and before every write: a directory someone else made first, or a symlink,
-/// would hand them every secret written into it.
+/// Secrets injected as files live in a directory per instance under one root of Flotilla's (each file
+/// 0400), never in the data directory; removed when the instance ends. The root is in memory-backed
+/// /dev/shm, or in the temp directory on a machine without it (on disk then: the README says so).
+/// With an instance user, an instance's directory and files are that user's; the root lets it pass,
+/// not list, and only Flotilla may write to it, so no instance can swap its directory for a symlink
+/// (an instance's working directory is its user's to change: secrets never go there). /dev/shm and
+/// /tmp are writable by every local user, so the root is checked (<see cref="Prepare"/>) when a driver
+/// starts and before every write: a directory someone else made first, or a symlink, would hand them
+/// every secret written into it.
 /// </summary>
 internal sealed class SecretFiles(string root)
 {
     /// <summary>The one a control plane uses; tests make their own in a directory of theirs.</summary>
-    public static SecretFiles Default { get; } = new(Path.Combine("/dev/shm", $"flotilla-secrets-{Environment.UserName}"));
+    public static SecretFiles Default { get; } = new(DefaultRoot(shm: Directory.Exists("/dev/shm")));
+
+    /// <summary>Where <see cref="Default"/> keeps secret files: /dev/shm, else the temp directory.</summary>
+    internal static string DefaultRoot(bool shm) => Path.Combine(shm ? "/dev/shm" : Path.GetTempPath(), $"flotilla-secrets-{Environment.UserName}");
 
     private const UnixFileMode OthersWrite = UnixFileMode.GroupWrite | UnixFileMode.OtherWrite;
 
     public string Root => root;
-
-    /// <summary>Whether secrets go under <see cref="Root"/> (its parent, /dev/shm, exists) rather than in the working directory.</summary>
-    private bool InMemory => Directory.Exists(Path.GetDirectoryName(root));
 
     /// <summary>
     /// Creates <see cref="Root"/> (0700; 0711 when instance users must pass through it) or checks the one
     /// there: a real directory (not a symlink), ours, that no one else may write to. Throws
     /// InvalidOperationException naming the path, what was found and the fix otherwise.
     /// </summary>
-    public void Prepare(bool traversable)
-    {
-        if (InMemory)
-        {
-            Ensure(root, traversable ? FileOwnership.Traversable : FileOwnership.Private, null);
-        }
-    }
+    public void Prepare(bool traversable) => Ensure(root, traversable ? FileOwnership.Traversable : FileOwnership.Private);
 
-    /// <summary>The check of <see cref="Prepare"/> for any directory secrets go in; <paramref name="owner"/> may own it too (it was given to them).</summary>
-    private static void Ensure(string directory, UnixFileMode mode, InstanceUser? owner)
+    private static void Ensure(string directory, UnixFileMode mode)
     {
         try
         {
@@ -55,7 +50,7 @@ internal sealed class SecretFiles(string root)
             null => "it does not exist after creating it",
             { Kind: FileKind.Symlink } => $"it is a symlink (to {new FileInfo(directory).LinkTarget}), owned by uid {found.Uid}",
             { Kind: not FileKind.Directory } => $"it is not a directory ({found.Kind}), owned by uid {found.Uid}",
-            _ when found.Uid != me && found.Uid != owner?.Uid => $"it is owned by uid {found.Uid} ({UserName(found.Uid)}), not by Flotilla's uid {me}, so that user could read the secrets",
+            _ when found.Uid != me => $"it is owned by uid {found.Uid} ({UserName(found.Uid)}), not by Flotilla's uid {me}, so that user could read the secrets",
             _ when (found.Mode & OthersWrite) != 0 => $"its mode {Convert.ToString((int)found.Mode, 8)} lets other users write into it",
             _ => null,
         };
@@ -73,20 +68,13 @@ internal sealed class SecretFiles(string root)
         }
     }
 
-    public string Write(string instanceId, string variable, string value, string workingDirectory, InstanceUser? owner = null)
+    /// <summary>Writes one secret of an instance to a file of its own; returns the file's path.</summary>
+    public string Write(string instanceId, string variable, string value, InstanceUser? owner = null)
     {
-        var shm = InMemory;
-        var directory = shm ? Path.Combine(root, instanceId) : Path.Combine(workingDirectory, ".secrets");
-        if (shm)
-        {
-            Prepare(traversable: owner is not null);
-            Directory.CreateDirectory(directory, FileOwnership.Private);
-        }
-        else
-        {
-            // No /dev/shm: the working directory's .secrets (a container's is in /tmp, which anyone may write to).
-            Ensure(directory, FileOwnership.Private, owner);
-        }
+        Prepare(traversable: owner is not null);
+        // Inside the checked root, which only Flotilla may write to: nobody else can put anything at this name.
+        var directory = Path.Combine(root, instanceId);
+        Directory.CreateDirectory(directory, FileOwnership.Private);
         if (owner is not null)
         {
             FileOwnership.Give(directory, owner, FileOwnership.Private);

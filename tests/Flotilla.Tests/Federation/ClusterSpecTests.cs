@@ -69,7 +69,11 @@ public sealed class ClusterSpecTests
     }
 
     [Theory]
-    [InlineData("  - name: eu\n    kind: kubernetes\n", 11, 11, "a Kubernetes context cannot be a cluster yet")]
+    [InlineData("  - name: eu\n    kind: kubernetes\n", 10, 5, "missing: name the kubeconfig context that reaches this cluster")]
+    [InlineData("  - name: eu\n    kind: kubernetes\n    context: prod\n    endpoint: tcp://h:1\n", 10, 5, "leave 'endpoint' out and name it with 'context: NAME'")]
+    [InlineData("  - name: eu\n    kind: docker\n    context: prod\n", 12, 14, "'context' says where a Kubernetes cluster is, but this cluster is docker")]
+    [InlineData("  - name: eu\n    kind: kubernetes\n    context: prod\n    namespace: Shop\n", 13, 16, "'Shop' is not a Kubernetes namespace")]
+    [InlineData("  - name: eu\n    kind: kubernetes\n    context: prod\n", 4, 5, "service 'web' has no image, but this spec runs on Kubernetes")]
     [InlineData("  - name: eu\n    kind: swarn\n", 11, 11, "unknown kind 'swarn'")]
     [InlineData("  - name: eu\n", 10, 5, "missing: say what runs this cluster's instances")]
     [InlineData("  - name: eu\n    kind: swarm\n    endpoint: /run/eu.sock\n", 12, 15, "is not an engine endpoint")]
@@ -94,6 +98,40 @@ public sealed class ClusterSpecTests
         var error = OnlyError(yaml + "  # second\n" + second);
         Assert.Contains(message, error.Message, StringComparison.Ordinal);
         Assert.Equal((File, line, column), (error.At.File, error.At.Line, error.At.Column));
+    }
+
+    [Fact]
+    public void AKubernetesCluster_IsItsContextAndNamespace_AndAServiceItRunsNothingOf_NeedsNoImageThere()
+    {
+        const string yaml = """
+            name: fed
+            services:
+              web: { command: [python3, -m, http.server, "${PORT}"] }
+              api: { image: 'registry.example/api:1' }
+            clusters:
+              - { name: here, kind: local, services: { api: { instances: 0 } } }
+              - name: eu
+                kind: kubernetes
+                context: prod-eu
+                namespace: shop
+                kubeconfig: kube/config
+                services: { web: { instances: 0 } }
+            """;
+        var clusters = ClusterOverlay.All(SpecLoader.Parse(yaml, File)).ToDictionary(c => c.Cluster.Name);
+        var eu = clusters["eu"];
+        Assert.Equal(("kubernetes", "kubernetes"), (eu.Cluster.Kind, eu.Spec.RuntimeName));
+        Assert.Equal(new ClusterContextSpec("prod-eu", "shop", "/tmp/kube/config", new SpecLocation(File, 9, 14)), eu.Cluster.Kubernetes);
+        Assert.Null(clusters["here"].Cluster.Kubernetes);
+
+        // The same service with instances there is refused on each cluster, naming it.
+        var both = Assert.Throws<SpecException>(() => ClusterOverlay.All(SpecLoader.Parse(yaml.Replace("services: { web: { instances: 0 } }", "services: {}", StringComparison.Ordinal), File)));
+        Assert.Contains("in cluster 'eu' (kind kubernetes", Assert.Single(both.Errors).Message, StringComparison.Ordinal);
+        Assert.Contains("give it 'services: { web: { instances: 0 } }' there", both.Errors[0].Message, StringComparison.Ordinal);
+
+        // One context in two namespaces is two targets; twice the same is refused.
+        var twice = yaml.Replace("  - { name: here, kind: local, services: { api: { instances: 0 } } }", "  - { name: us, kind: kubernetes, context: prod-eu, namespace: shop, kubeconfig: kube/config, services: { web: { instances: 0 } } }", StringComparison.Ordinal);
+        Assert.Contains("cluster 'eu' is the same target as 'us'", OnlyError(twice).Message, StringComparison.Ordinal);
+        Assert.Equal(2, ClusterOverlay.All(SpecLoader.Parse(twice.Replace("namespace: shop\n", "namespace: shop-us\n", StringComparison.Ordinal), File)).Count);
     }
 
     [Fact]

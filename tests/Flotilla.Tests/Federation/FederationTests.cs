@@ -152,9 +152,14 @@ public sealed class FederationTests : IDisposable
         var file = _dir.Write("flotilla.yaml", "");
         Task<HttpResponseMessage> Apply(string yaml) => http.PostAsJsonAsync("v1/apply", new ApplyBody(yaml, file, null, null, null), ApiJson.Options);
 
-        var refused = await Apply(Spec(Serves, "  - { name: here, kind: local }\n  - { name: eu, kind: kubernetes }", instances: 0));
+        // A Kubernetes cluster whose context the kubeconfig does not have, and which would run a service without an image: both refused at once.
+        var kubeconfig = _dir.Write("kubeconfig", "apiVersion: v1\nkind: Config\nclusters: [{ name: c, cluster: { server: 'http://127.0.0.1:1' } }]\nusers: [{ name: u, user: {} }]\n"
+            + "contexts: [{ name: prod-us, context: { cluster: c, user: u } }, { name: staging, context: { cluster: c, user: u } }]\n");
+        var refused = await Apply(Spec(Serves, $"  - {{ name: here, kind: local }}\n  - {{ name: eu, kind: kubernetes, context: prod-eu, kubeconfig: '{kubeconfig}', services: {{ web: {{ instances: 1 }} }} }}", instances: 0));
         Assert.Equal(HttpStatusCode.UnprocessableEntity, refused.StatusCode);
-        Assert.Contains($"{file}:12:23: clusters.eu.kind: a Kubernetes context cannot be a cluster yet", await TextAsync(refused), StringComparison.Ordinal);
+        var refusal = await TextAsync(refused);
+        Assert.Contains($"{file}:12:44: clusters.eu.context: cluster 'eu': context 'prod-eu' is not in kubeconfig {kubeconfig}; it has: prod-us, staging", refusal, StringComparison.Ordinal);
+        Assert.Contains($"{file}:4:5: services.web.image: service 'web' has no image", refusal, StringComparison.Ordinal);
         Assert.Null(federations.Find(null));
         Assert.False(Directory.Exists(Path.Combine(_dir.Path, "data", "federations", "_base", "clusters")));
 

@@ -38,7 +38,7 @@ public sealed class SecretDirectoryTests : IDisposable
         Assert.Contains("owned by uid 65534 (nobody)", error.Message, StringComparison.Ordinal);
         Assert.Contains($"rm -rf {Root}", error.Message, StringComparison.Ordinal);
 
-        var write = Assert.Throws<InvalidOperationException>(() => new SecretFiles(Root).Write("i1", "TOKEN", "s3cret", _dir.Path));
+        var write = Assert.Throws<InvalidOperationException>(() => new SecretFiles(Root).Write("i1", "TOKEN", "s3cret"));
         Assert.Contains("owned by uid 65534", write.Message, StringComparison.Ordinal);
         Assert.Empty(Directory.EnumerateFileSystemEntries(Root));
     }
@@ -50,35 +50,33 @@ public sealed class SecretDirectoryTests : IDisposable
         File.CreateSymbolicLink(Root, target);
         var symlink = Assert.Throws<InvalidOperationException>(() => Driver());
         Assert.Contains($"{Root}: it is a symlink (to {target})", symlink.Message, StringComparison.Ordinal);
-        Assert.Throws<InvalidOperationException>(() => new SecretFiles(Root).Write("i1", "TOKEN", "s3cret", _dir.Path));
+        Assert.Throws<InvalidOperationException>(() => new SecretFiles(Root).Write("i1", "TOKEN", "s3cret"));
         Assert.Empty(Directory.EnumerateFileSystemEntries(target));
 
         File.Delete(Root);
         Directory.CreateDirectory(Root);
         File.SetUnixFileMode(Root, (UnixFileMode)0b111_111_111);
-        var open = Assert.Throws<InvalidOperationException>(() => new SecretFiles(Root).Write("i1", "TOKEN", "s3cret", _dir.Path));
+        var open = Assert.Throws<InvalidOperationException>(() => new SecretFiles(Root).Write("i1", "TOKEN", "s3cret"));
         Assert.Contains("its mode 777 lets other users write into it", open.Message, StringComparison.Ordinal);
         Assert.Empty(Directory.EnumerateFileSystemEntries(Root));
     }
 
-    [RootFact]
-    public void WithoutShm_TheWorkingDirectorysSecretsDirectory_IsCheckedTheSameWay()
+    [Fact]
+    public void WithoutShm_SecretsGoUnderAcheckedRootInTheTempDirectory_NeverInAWorkingDirectory()
     {
-        // The root's parent stands in for /dev/shm: absent, so secrets go in WORKDIR/.secrets (a container's WORKDIR is /tmp).
-        var files = new SecretFiles(Path.Combine(_dir.Path, "no-shm", "secrets"));
-        var work = Directory.CreateDirectory(Path.Combine(_dir.Path, "work")).FullName;
-        var squatted = Directory.CreateDirectory(Path.Combine(work, ".secrets")).FullName;
-        FileOwnership.Give(squatted, Nobody, (UnixFileMode)0b111_101_101);
+        // Before, they went to WORKDIR/.secrets: the instance's user could swap that for a symlink between
+        // the check and the write, and Docker's WORKDIR was the host's /tmp, so every container's TOKEN was one file.
+        Assert.Equal(Path.Combine(Path.GetTempPath(), $"flotilla-secrets-{Environment.UserName}"), SecretFiles.DefaultRoot(shm: false));
+        Assert.Equal($"/dev/shm/flotilla-secrets-{Environment.UserName}", SecretFiles.DefaultRoot(shm: true));
 
-        var error = Assert.Throws<InvalidOperationException>(() => files.Write("i1", "TOKEN", "s3cret", work));
-        Assert.Contains($"refusing to write secret files into {squatted}: it is owned by uid 65534 (nobody)", error.Message, StringComparison.Ordinal);
-        Assert.Empty(Directory.EnumerateFileSystemEntries(squatted));
+        var files = new SecretFiles(Root);
+        var first = files.Write("i1", "TOKEN", "of orders");
+        var second = files.Write("i2", "TOKEN", "of payments");
 
-        Directory.Delete(squatted);
-        var path = files.Write("i1", "TOKEN", "s3cret", work);
-        Assert.Equal(Path.Combine(squatted, "TOKEN"), path);
-        Assert.Equal("s3cret", File.ReadAllText(path));
-        Assert.Equal(FileOwnership.Private, File.GetUnixFileMode(squatted));
+        Assert.NotEqual(first, second);
+        Assert.Equal("of orders", File.ReadAllText(first));
+        Assert.Equal("of payments", File.ReadAllText(second));
+        Assert.Equal(Path.Combine(Root, "i1", "TOKEN"), first);
     }
 
     [Fact]
@@ -91,7 +89,7 @@ public sealed class SecretDirectoryTests : IDisposable
         Directory.CreateDirectory(Path.Combine(Root, "i1"), FileOwnership.Private);
         File.CreateSymbolicLink(Path.Combine(Root, "i1", "TOKEN"), outside);
 
-        var path = files.Write("i1", "TOKEN", "s3cret", _dir.Path);
+        var path = files.Write("i1", "TOKEN", "s3cret");
 
         Assert.Equal("untouched", File.ReadAllText(outside));
         Assert.Equal(FileKind.File, FileOwnership.Lstat(path)!.Kind);

@@ -196,6 +196,9 @@ internal sealed class FakeApiServer : IAsyncDisposable
             case ("DELETE", "replicasets", { } rs):
                 await AnswerAsync(context, Delete(rs));
                 return;
+            case ("GET", "", null) when path.TrimEnd('/') == "/version":
+                await AnswerAsync(context, 200, VersionJson);
+                return;
             default:
                 await AnswerAsync(context, 404, Status(404, $"the fake API server does not serve {request.Method} {path}"));
                 return;
@@ -462,6 +465,9 @@ internal sealed class FakeApiServer : IAsyncDisposable
         """;
 
     public async ValueTask DisposeAsync() => await DownAsync();
+
+    /// <summary>What GET /version answers (the federation's reachability probe asks it), as a v1.31 API server does.</summary>
+    private const string VersionJson = """{"major":"1","minor":"31","gitVersion":"v1.31.0-flotilla-fake","platform":"linux/amd64"}""";
 
     private sealed record Watcher(string Selector, Channel<string> Events);
 

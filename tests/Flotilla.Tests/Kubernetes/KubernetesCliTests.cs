@@ -1,3 +1,5 @@
+using Flotilla.Kubernetes;
+using Flotilla.Model;
 using Flotilla.Tests.Support;
 
 namespace Flotilla.Tests.Kubernetes;
@@ -52,5 +54,90 @@ public sealed class KubernetesCliTests
         (code, output) = await RunAsync(env, "apply", "--target", "kubernetes", "--context", "staging", "-f", KubernetesSpecs.Shop);
         Assert.Equal(1, code);
         Assert.Contains("error: context 'staging' is not in kubeconfig", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Prune_DeletesTheEarlierRevision_OnceTheNewOneIsAvailable_AndNothingElse()
+    {
+        await using var applied = await AppliedOnceAsync();
+        var (server, env, spec) = (applied.Server, applied.Env, applied.Spec);
+        int code;
+        string output;
+        var first = server.Objects.Where(p => p.Contains("/deployments/api-", StringComparison.Ordinal) || p.Contains("/configmaps/api-", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, first.Count);
+        // Something a person made in the namespace by hand: never Flotilla's to prune.
+        using (var http = new HttpClient())
+        {
+            var handmade = new StringContent("""{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"notes","labels":{"flotilla.io/system":"pay"}}}""");
+            (await http.PatchAsync($"{server.Url}/api/v1/namespaces/pay-prod/configmaps/notes", handmade)).EnsureSuccessStatusCode();
+        }
+
+        // A changed variable is a new revision of api: a new Deployment and ConfigMap beside the old ones.
+        File.WriteAllText(spec, KubernetesSpecs.Zoned.Replace("LOG_LEVEL: info", "LOG_LEVEL: debug", StringComparison.Ordinal));
+        (code, output) = await RunAsync(env, "apply", "--target", "kubernetes", "--context", "recorded", "-f", spec, "--env", "prod");
+        Assert.True(code == 0, output);
+        Assert.Contains("2 objects of earlier applies are still there", output, StringComparison.Ordinal);
+        Assert.All(first, p => Assert.Contains(p, server.Objects));
+
+        (code, output) = await RunAsync(env, "apply", "--target", "kubernetes", "--context", "recorded", "-f", spec, "--env", "prod", "--prune");
+
+        Assert.True(code == 0, output);
+        Assert.Contains("every deployment of pay-prod is available", output, StringComparison.Ordinal);
+        Assert.Contains("2 objects pruned", output, StringComparison.Ordinal);
+        Assert.All(first, p => Assert.DoesNotContain(p, server.Objects));
+        Assert.Contains("/api/v1/namespaces/pay-prod/configmaps/notes", server.Objects);
+        Assert.Equal(2, server.Objects.Count(p => p.Contains("/deployments/api-", StringComparison.Ordinal) || p.Contains("/configmaps/api-", StringComparison.Ordinal)));
+        Assert.Contains(server.Requests, r => r.Method == "DELETE" && r.Body.Contains("Background", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Prune_WhenTheNewRevisionNeverBecomesAvailable_FailsAndKeepsTheOldOne()
+    {
+        await using var applied = await AppliedOnceAsync();
+        var (server, env, spec) = (applied.Server, applied.Env, applied.Spec);
+        int code;
+        string output;
+        var before = server.Objects.ToHashSet();
+        File.WriteAllText(spec, KubernetesSpecs.Zoned.Replace("LOG_LEVEL: info", "LOG_LEVEL: debug", StringComparison.Ordinal));
+        var changed = KubernetesRenderer.Render(SpecLoader.Load(spec, "prod"), new KubernetesRenderOptions(null));
+        var api = changed.Objects.OfType<k8s.Models.V1Deployment>().Single(d => d.Metadata.Name.StartsWith("api-", StringComparison.Ordinal)).Metadata.Name;
+        server.Unavailable(api);
+
+        (code, output) = await RunAsync(env, "apply", "--target", "kubernetes", "--context", "recorded", "-f", spec, "--env", "prod", "--prune", "--timeout", "00:00:03");
+
+        Assert.Equal(1, code);
+        Assert.Contains($"error: not available within 00:00:03: {api}: 0 of 6 available; nothing was pruned, so the earlier revisions still serve", output, StringComparison.Ordinal);
+        Assert.All(before, p => Assert.Contains(p, server.Objects));
+        Assert.DoesNotContain(server.Requests, r => r.Method == "DELETE");
+    }
+
+    /// <summary>The recorded contract of a cluster with the zoned spec applied to it once, as the prune tests start.</summary>
+    private static async Task<Applied> AppliedOnceAsync()
+    {
+        var applied = new Applied(await RecordingApiServer.StartAsync(), new TempDirectory());
+        var (code, output) = await RunAsync(applied.Env, "apply", "--target", "kubernetes", "--context", "recorded", "-f", applied.Spec, "--env", "prod");
+        Assert.True(code == 0, output);
+        return applied;
+    }
+
+    private sealed class Applied : IAsyncDisposable
+    {
+        public Applied(RecordingApiServer server, TempDirectory directory)
+        {
+            (Server, Directory) = (server, directory);
+            Env = new Dictionary<string, string> { ["KUBECONFIG"] = directory.Write("config", server.Kubeconfig("recorded")) };
+            Spec = directory.Write("flotilla.yaml", KubernetesSpecs.Zoned);
+        }
+
+        public RecordingApiServer Server { get; }
+        public TempDirectory Directory { get; }
+        public Dictionary<string, string> Env { get; }
+        public string Spec { get; }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Server.DisposeAsync();
+            Directory.Dispose();
+        }
     }
 }

@@ -32,6 +32,68 @@ public sealed class KubernetesRenderTests
     }
 
     [Fact]
+    public void ATenantsSystem_LivesInTheTenantsOwnNamespace()
+    {
+        var manifest = KubernetesRenderer.Render(SpecLoader.Load(KubernetesSpecs.Shop, "prod"), KubernetesSpecs.Options with { Tenant = "payments" });
+
+        Assert.Equal("payments-shop-prod", manifest.Namespace);
+        var ns = manifest.Objects.OfType<V1Namespace>().Single();
+        Assert.Equal(("payments-shop-prod", "payments"), (ns.Metadata.Name, ns.Metadata.Labels["flotilla.io/tenant"]));
+        Assert.All(manifest.Objects.Where(o => o is not V1Namespace).Cast<k8s.IKubernetesObject<V1ObjectMeta>>(), o => Assert.Equal("payments-shop-prod", o.Metadata.NamespaceProperty));
+        // Callers reach the router by its short name, which resolves in their own namespace, whatever it is.
+        var orders = manifest.Objects.OfType<V1ConfigMap>().Single(c => c.Metadata.Labels.TryGetValue("flotilla.io/service", out var s) && s == "orders");
+        Assert.Equal("http://flotilla-router:7101", orders.Data["CATALOG_URL"]);
+    }
+
+    [Fact]
+    public void ATenantThatCannotNameANamespace_IsRefused()
+    {
+        var shop = SpecLoader.Load(KubernetesSpecs.Shop, "prod");
+        var error = Assert.Throws<ArgumentException>(() => KubernetesRenderer.Render(shop, KubernetesSpecs.Options with { Tenant = "Payments" }));
+        Assert.Contains("tenant 'Payments' is not a tenant's name (lower-case letters", error.Message, StringComparison.Ordinal);
+
+        using var directory = new TempDirectory();
+        var spec = SpecLoader.Load(directory.Write("flotilla.yaml", KubernetesSpecs.Zoned.Replace("name: pay", "name: payments-platform-of-the-eu", StringComparison.Ordinal)), "prod");
+        error = Assert.Throws<ArgumentException>(() => KubernetesRenderer.Render(spec, KubernetesSpecs.Options with { Tenant = "the-payments-team-of-the-eu-region" }));
+        Assert.Contains("namespace 'the-payments-team-of-the-eu-region-payments-platform-of-the-eu-prod' is 67 characters; Kubernetes allows 63", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void IncludeSecrets_RendersFileSecretsWithTheirValues_AndAChangedValueIsANewRevision()
+    {
+        using var directory = new TempDirectory();
+        directory.Write("secrets/tls.key", "key one");
+        var file = directory.Write("flotilla.yaml", """
+            name: pay
+            runtime: docker
+            services:
+              api:
+                image: registry.example.com/pay/api:1.4
+                secrets:
+                  TLS_KEY: { file: secrets/tls.key, as: file }
+                  DB_PASSWORD: { store: pay-db-password }
+            """);
+        var plain = KubernetesRenderer.Render(SpecLoader.Load(file), KubernetesSpecs.Options);
+        var included = KubernetesRenderer.Render(SpecLoader.Load(file), KubernetesSpecs.Options with { IncludeSecrets = true });
+
+        Assert.Empty(plain.Objects.OfType<V1Secret>());
+        Assert.Equal(["pay-db-password", "tls-key"], plain.RequiredSecrets.Select(r => r.Name));
+        var secret = Assert.Single(included.Objects.OfType<V1Secret>());
+        Assert.Equal(("tls-key", "pay", "key one"), (secret.Metadata.Name, secret.Metadata.NamespaceProperty, System.Text.Encoding.UTF8.GetString(secret.Data["value"])));
+        // A store: secret lives in a server's store, which a render does not reach: still a reference.
+        Assert.Equal(["pay-db-password"], included.RequiredSecrets.Select(r => r.Name));
+        Assert.DoesNotContain("key one", ManifestYaml.Stream(plain), StringComparison.Ordinal);
+
+        directory.Write("secrets/tls.key", "key two");
+        var changed = KubernetesRenderer.Render(SpecLoader.Load(file), KubernetesSpecs.Options with { IncludeSecrets = true });
+        Assert.NotEqual(Deployment(included, "api").Metadata.Name, Deployment(changed, "api").Metadata.Name);
+        Assert.Equal(Deployment(plain, "api").Metadata.Name, Deployment(KubernetesRenderer.Render(SpecLoader.Load(file), KubernetesSpecs.Options), "api").Metadata.Name);
+
+        var written = ManifestYaml.WriteDirectory(changed, Path.Combine(directory.Path, "out"));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(written.Single(w => w.Contains("-secret-tls-key", StringComparison.Ordinal))));
+    }
+
+    [Fact]
     public void AnEnvironment_IsANamespace_WithTheOverlaysCounts()
     {
         var prod = KubernetesRenderer.Render(SpecLoader.Load(KubernetesSpecs.Shop, "prod"), KubernetesSpecs.Options);
@@ -95,7 +157,7 @@ public sealed class KubernetesRenderTests
 
         // Callers reach a service at the router: the api is given the ledger's endpoint there.
         var config = manifest.Objects.OfType<V1ConfigMap>().Single(c => c.Metadata.Labels["flotilla.io/service"] == "api");
-        Assert.Equal("http://flotilla-router.pay-prod.svc:7000", config.Data["LEDGER_URL"]);
+        Assert.Equal("http://flotilla-router:7000", config.Data["LEDGER_URL"]);
         var router = manifest.Objects.OfType<V1Service>().Single(s => s.Metadata.Name == "flotilla-router");
         Assert.Equal([("ledger", 7000), ("api", 9000)], router.Spec.Ports.Select(p => (p.Name, p.Port)));
 

@@ -11,6 +11,7 @@ namespace Flotilla.Tests.Support;
 public sealed class NodeRouter : IAsyncDisposable
 {
     private readonly string? _netns;
+    private readonly IReadOnlyList<string> _extra;
     private readonly TempDirectory _dir = new("flotilla-node-router");
     private int _pid;
     private Task<int?> _exited = Task.FromResult<int?>(null);
@@ -19,10 +20,12 @@ public sealed class NodeRouter : IAsyncDisposable
     {
     }
 
-    public NodeRouter(string address, string? netns = null)
+    /// <param name="extra">More arguments of <c>flotilla router</c> (e.g. <c>--state FILE</c>).</param>
+    public NodeRouter(string address, string? netns = null, IReadOnlyList<string>? extra = null)
     {
         Address = address;
         _netns = netns;
+        _extra = extra ?? [];
         AdminPort = Flotilla.Net.PortAllocator.Next();
         Secret = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
         _pid = Start();
@@ -37,6 +40,9 @@ public sealed class NodeRouter : IAsyncDisposable
 
     public string Url(int port, string path = "/") => $"http://{Address}:{port}{path}";
 
+    /// <summary>What the router printed (its supervisor's output).</summary>
+    public string Output => File.Exists(Path.Combine(_dir.Path, "router.out")) ? File.ReadAllText(Path.Combine(_dir.Path, "router.out")) : "";
+
     private int Start()
     {
         // setsid(1): a session (and so a scheduler autogroup) of its own, as a router on another machine would
@@ -48,7 +54,7 @@ public sealed class NodeRouter : IAsyncDisposable
             command.AddRange(["/usr/bin/nsenter", $"--net={_netns}"]);
         }
         command.AddRange([Environment.ProcessPath!, Path.Combine(AppContext.BaseDirectory, "flotilla.dll"), "router",
-            "--admin-port", AdminPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", Address]);
+            "--admin-port", AdminPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", Address, .. _extra]);
         var env = Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
             .ToDictionary(e => (string)e.Key, e => (string?)e.Value ?? "", StringComparer.Ordinal);
         env[Flotilla.Router.Remote.RouterAdmin.SecretVariable] = Secret;

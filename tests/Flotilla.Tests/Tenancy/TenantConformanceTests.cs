@@ -107,6 +107,22 @@ public sealed partial class TenantConformanceTests(ITestOutputHelper output)
         Assert.Equal(before, (TenantHarness.Dump(alphaStore), TenantHarness.Dump(h.DataDirectory)));
         Assert.Contains("alpha-secret", await alpha.GetStringAsync("v1/secrets"), StringComparison.Ordinal);
         Assert.Equal(1, await ReadyAsync(alpha));
+
+        // Alpha's own zone verb, after the comparison (it writes the store): on Swarm the engine places
+        // instances over its nodes' zones, so Flotilla refuses to move them and says what to do instead.
+        using var down = await alpha.PostAsync("v1/zones/alpha-za/down", null);
+        if (runtime == "swarm")
+        {
+            Assert.Equal(HttpStatusCode.Conflict, down.StatusCode);
+            using var problem = JsonDocument.Parse(await down.Content.ReadAsStringAsync());
+            var title = problem.RootElement.GetProperty("title").GetString();
+            Assert.Contains("zone 'alpha-za': this environment runs on swarm, which places instances over its nodes' zones itself", title, StringComparison.Ordinal);
+            Assert.Contains("docker node update --availability drain NODE", title, StringComparison.Ordinal);
+        }
+        else
+        {
+            Assert.Equal(HttpStatusCode.NoContent, down.StatusCode);
+        }
         output.WriteLine($"{runtime}: {routes.Count} routes x {roles.Count} roles of tenant bravo x 2 ways of naming tenant alpha's things: {attempts} attempts, each beside its control; alpha's instance logged {alphaLog.Length} characters, none of them reached bravo");
     }
 

@@ -116,6 +116,21 @@ internal sealed class HAProxyProcess(string directory, string program)
             .Select(f => (int.Parse(f[0]), int.TryParse(f[2], out var r) ? r : 0)).OrderBy(w => w.Item2).ToList();
     }
 
+    /// <summary>
+    /// <c>show stat</c> of each old worker (one a reload replaced, finishing its requests), asked
+    /// through the master CLI (<c>@!pid</c>); a worker that has exited meanwhile is left out.
+    /// </summary>
+    public async Task<IReadOnlyList<Dictionary<(string Backend, string Server), ServerStats>>> OldWorkerStatsAsync(CancellationToken cancellationToken)
+    {
+        var result = new List<Dictionary<(string Backend, string Server), ServerStats>>();
+        foreach (var (pid, _) in (await WorkersAsync(cancellationToken)).Where(w => w.Reloads > 0))
+        {
+            // "Can't find the target PID" when it exited since show proc: no line to parse, nothing it carries.
+            result.Add(ServerStats.Parse(await HAProxyCli.SendAsync(MasterSocket, $"@!{pid} show stat", cancellationToken)));
+        }
+        return result;
+    }
+
     private async Task WaitForWorkerAsync(IReadOnlyList<(int Pid, int Reloads)> before, CancellationToken cancellationToken)
     {
         var deadline = DateTime.UtcNow + Bounded;

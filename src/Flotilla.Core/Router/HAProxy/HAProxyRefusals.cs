@@ -3,25 +3,31 @@ using Flotilla.Model;
 namespace Flotilla.Router.HAProxy;
 
 /// <summary>
-/// What the HAProxy engine does not do, refused at apply with the fix, rather than served
-/// silently wrong: latency percentiles for analysis (HAProxy 2.6 keeps only averages),
-/// header/cookie targeting and a sticky header, parallel runs (mirroring), flags (OFREP) and
-/// functions (requests held at zero instances). Pure.
+/// What the HAProxy engine does not do, refused (at apply, and on every path that makes a stored
+/// revision run) with the fix, rather than served silently wrong: latency percentiles for
+/// analysis (HAProxy 2.6 keeps only averages), header/cookie targeting and a sticky header,
+/// parallel runs (mirroring), flags (OFREP) and functions (requests held at zero instances). Pure.
 /// </summary>
 internal static class HAProxyRefusals
 {
     private const string Fix = "run the server with '--router-engine yarp' (the default), or remove it from the spec";
 
-    public static string? Refuse(SystemSpec spec)
+    public static string? Refuse(SystemSpec spec) =>
+        Refuse(spec.Flags is not null, spec.Services.Select(s => (s.Name, s.Rollout, s.Function is not null)));
+
+    public static string? Refuse(bool flags, IEnumerable<(string Service, RolloutSpec Rollout, bool Function)> services) =>
+        Find(flags, services) is { } found ? $"{found.Subject}: {found.What}; the router runs with --router-engine haproxy: {Fix}" : null;
+
+    /// <summary>The first thing the engine cannot serve: whose it is and what it is, or null.</summary>
+    public static (string Subject, string What)? Find(bool flags, IEnumerable<(string Service, RolloutSpec Rollout, bool Function)> services)
     {
-        if (spec.Flags is not null)
+        if (flags)
         {
-            return Refusal("this spec", "flags (OFREP) are served by the embedded router only");
+            return ("this spec", "flags (OFREP) are served by the embedded router only");
         }
-        foreach (var service in spec.Services)
+        foreach (var (service, rollout, function) in services)
         {
-            var rollout = service.Rollout;
-            var what = service.Function is not null ? "a function (requests held while it has no instance) needs the embedded router"
+            var what = function ? "a function (requests held while it has no instance) needs the embedded router"
                 : rollout.Match is { } match ? $"rollout targeting ({match}) is not done by this engine"
                 : rollout.StickyHeader is not null ? $"a sticky header ({rollout.StickyHeader}) is not done by this engine"
                 : rollout.Strategy == RolloutStrategy.Parallel || rollout.Steps.Any(s => s.Parallel is not null) ? "a parallel run mirrors requests, which this engine does not do"
@@ -29,13 +35,11 @@ internal static class HAProxyRefusals
                 : null;
             if (what is not null)
             {
-                return Refusal($"service '{service.Name}'", what);
+                return ($"service '{service}'", what);
             }
         }
         return null;
     }
-
-    private static string Refusal(string subject, string what) => $"{subject}: {what}; the router runs with --router-engine haproxy: {Fix}";
 
     private static IEnumerable<AnalysisSpec> Analyses(RolloutSpec rollout) =>
         rollout.Steps.Select(s => s.Analysis).Append(rollout.PrePromotionAnalysis).Append(rollout.PostPromotionAnalysis).OfType<AnalysisSpec>();

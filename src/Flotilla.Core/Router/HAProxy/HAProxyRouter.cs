@@ -11,7 +11,7 @@ namespace Flotilla.Router.HAProxy;
 /// into maintenance (no new request; its requests in flight finish), is waited for on its
 /// current sessions and then deleted. What it does not do is refused at apply (<see cref="Refuse"/>).
 /// </summary>
-public sealed class HAProxyRouter : IRouter, IRouterLimits
+public sealed partial class HAProxyRouter : IRouter, IRouterLimits
 {
     private readonly HAProxyProcess _process;
     private readonly Action<string, bool> _report;
@@ -19,7 +19,7 @@ public sealed class HAProxyRouter : IRouter, IRouterLimits
     private readonly CancellationTokenSource _shutdown = new();
     private readonly RevisionCounts _counts = new();
     private readonly Dictionary<string, List<ServerPlan>> _servers = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, (string Endpoint, ServerPlan Server)> _draining = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Draining> _draining = new(StringComparer.Ordinal);
     private readonly HashSet<string> _undeletable = new(StringComparer.Ordinal);
     private Dictionary<string, int> _endpoints = new(StringComparer.Ordinal);
     private RoutingTable _table = RoutingTable.Empty;
@@ -65,6 +65,8 @@ public sealed class HAProxyRouter : IRouter, IRouterLimits
     }
 
     public string? Refuse(Model.SystemSpec spec) => HAProxyRefusals.Refuse(spec);
+
+    public string? Refuse(bool flags, IEnumerable<(string Service, Model.RolloutSpec Rollout, bool Function)> services) => HAProxyRefusals.Refuse(flags, services);
 
     /// <summary>A <c>flotilla shutdown --stop-all</c>: the engine stops with the control plane.</summary>
     public void StopProcessOnDispose() => _stopOnDispose = true;
@@ -140,12 +142,12 @@ public sealed class HAProxyRouter : IRouter, IRouterLimits
         foreach (var gone in current.Where(c => wanted.All(w => w.Name != c.Name)))
         {
             await CommandAsync($"set server {backend}/{gone.Name} state maint");
-            _draining[gone.InstanceId] = (endpoint, gone);
+            _draining[gone.InstanceId] = new Draining(endpoint, gone, InCurrent: true);
         }
         foreach (var server in wanted)
         {
             var known = current.FirstOrDefault(c => c.Name == server.Name);
-            if (known is null && _draining.Remove(server.InstanceId, out var drained) && drained.Endpoint == endpoint)
+            if (known is null && _draining.Remove(server.InstanceId, out var drained) && drained.Endpoint == endpoint && drained.InCurrent)
             {
                 known = drained.Server with { Weight = -1 };
                 await CommandAsync($"set server {backend}/{server.Name} state ready");
@@ -197,65 +199,6 @@ public sealed class HAProxyRouter : IRouter, IRouterLimits
         finally
         {
             _gate.Release();
-        }
-    }
-
-    public async Task<bool> WaitForDrainAsync(string instanceId, TimeSpan timeout, CancellationToken cancellationToken = default)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (true)
-        {
-            await _gate.WaitAsync(cancellationToken);
-            try
-            {
-                if (!_draining.TryGetValue(instanceId, out var draining))
-                {
-                    return true;
-                }
-                var backend = HAProxyConfig.Backend(draining.Endpoint);
-                var stats = await StatsAsync(cancellationToken);
-                if (!stats.TryGetValue((backend, draining.Server.Name), out var server) || server.Current == 0)
-                {
-                    await DeleteDrainedAsync(stats);
-                    return true;
-                }
-            }
-            finally
-            {
-                _gate.Release();
-            }
-            if (DateTime.UtcNow > deadline)
-            {
-                return false;
-            }
-            await Task.Delay(50, cancellationToken);
-        }
-    }
-
-    /// <summary>
-    /// Deletes the servers in maintenance that have no session left. HAProxy refuses while idle
-    /// connections to it are pooled (up to pool-purge-delay): those are tried again each second.
-    /// </summary>
-    private async Task DeleteDrainedAsync(IReadOnlyDictionary<(string Backend, string Server), ServerStats> stats)
-    {
-        foreach (var (instanceId, (endpoint, server)) in _draining.ToList())
-        {
-            var backend = HAProxyConfig.Backend(endpoint);
-            var known = stats.TryGetValue((backend, server.Name), out var now);
-            if (known && now!.Current > 0)
-            {
-                continue;
-            }
-            var answer = known ? await CommandAsync($"del server {backend}/{server.Name}") : "";
-            if (!known || answer.Contains("Server deleted", StringComparison.Ordinal))
-            {
-                _draining.Remove(instanceId);
-                _undeletable.Remove(instanceId);
-            }
-            else if (_undeletable.Add(instanceId))
-            {
-                _report($"haproxy: {backend}/{server.Name} stays in maintenance (no request reaches it) until it can be deleted, tried each second: {answer.Trim()}", false);
-            }
         }
     }
 
@@ -312,7 +255,11 @@ public sealed class HAProxyRouter : IRouter, IRouterLimits
         WriteConfig();
         await _process.ReloadAsync(cancellationToken);
         _counts.Restarted();
-        _draining.Clear();
+        // The new worker has none of them (the config leaves them out); the old one finishes their requests.
+        foreach (var (instanceId, draining) in _draining.ToList())
+        {
+            _draining[instanceId] = draining with { InCurrent = false };
+        }
     }
 
     private void WriteConfig()
@@ -362,7 +309,7 @@ public sealed class HAProxyRouter : IRouter, IRouterLimits
                         await _gate.WaitAsync(cancellationToken);
                         try
                         {
-                            await DeleteDrainedAsync(await StatsAsync(cancellationToken));
+                            await DeleteDrainedAsync(await StatsAsync(cancellationToken), await _process.OldWorkerStatsAsync(cancellationToken));
                         }
                         finally
                         {

@@ -32,6 +32,43 @@ internal sealed class RouterStateFile(string path)
         }
     }
 
+    /// <summary>
+    /// Starts this router from a state written elsewhere (<c>flotilla router --state FILE</c>, e.g. the
+    /// ConfigMap <c>flotilla render --target kubernetes</c> makes, where no control plane feeds it):
+    /// checked whole, then written here. Null when done; otherwise what is wrong with it, and nothing is written.
+    /// </summary>
+    public string? SeedFrom(string source)
+    {
+        RouterState? seed;
+        try
+        {
+            seed = JsonSerializer.Deserialize<RouterState>(File.ReadAllText(source), RouterAdmin.Json);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or NotSupportedException)
+        {
+            return $"cannot read the router state {source}: {e.Message}";
+        }
+        var wrong = seed switch
+        {
+            null or { Endpoints: null } or { Table.Services: null } => "it has no 'endpoints' and 'table'",
+            _ when seed!.Endpoints.FirstOrDefault(e => e.Value is < 1 or > 65535) is { Key: { } bad } => $"endpoint '{bad}' has port {seed.Endpoints[bad]}, not 1-65535",
+            _ when seed.Table.Services.FirstOrDefault(s => s.Value.Any(d => d is null || string.IsNullOrEmpty(d.Host) || d.Port is < 1 or > 65535)) is { Key: { } bad } => $"service '{bad}' has a destination without a host or with a port outside 1-65535",
+            _ => null,
+        };
+        if (wrong is not null)
+        {
+            return $"the router state {source} cannot be served: {wrong} (it is what GET /admin/state answers, or what 'flotilla render --target kubernetes' writes)";
+        }
+        lock (_gate)
+        {
+            var temporary = path + ".tmp";
+            File.WriteAllText(temporary, JsonSerializer.Serialize(seed! with { Pid = Environment.ProcessId }, RouterAdmin.Json));
+            File.SetUnixFileMode(temporary, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            File.Move(temporary, path, overwrite: true);
+        }
+        return null;
+    }
+
     /// <summary>When the state was last written (by this worker or the one before it).</summary>
     public DateTime LastWritten => File.Exists(path) ? File.GetLastWriteTimeUtc(path) : DateTime.MinValue;
 

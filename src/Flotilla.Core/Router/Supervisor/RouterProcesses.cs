@@ -10,6 +10,10 @@ public static class RouterProcesses
 {
     private static void Log(string message) => Console.Error.WriteLine($"{DateTimeOffset.UtcNow:O} {message}");
 
+    /// <summary>Makes <paramref name="source"/> the state the router starts from (in the current directory, where the worker reads it); null, or what is wrong with it.</summary>
+    public static string? SeedState(string source) =>
+        new RouterStateFile(Path.Combine(Environment.CurrentDirectory, RouterStateFile.FileName)).SeedFrom(source);
+
     /// <summary>Holds the sockets and keeps a worker serving on them until <paramref name="stopping"/>; SIGHUP replaces the worker.</summary>
     /// <param name="self">How to run this Flotilla again (program and leading arguments).</param>
     /// <param name="bind">The address every socket of the router listens on.</param>

@@ -133,7 +133,7 @@ public sealed class DockerDriver : IRuntime
                 var value = (_secrets ?? throw new InvalidOperationException($"secret {secret.Variable}: this driver has no secret store")).Invoke(secret);
                 if (secret.AsFile)
                 {
-                    var path = SecretFiles.Default.Write(launch.Id, secret.Variable, value, Path.GetTempPath(), user);
+                    var path = SecretFiles.Default.Write(launch.Id, secret.Variable, value, user);
                     binds.Add($"{path}:{path}:ro");
                     env[secret.Variable] = path;
                 }

@@ -13,4 +13,10 @@ public sealed record KubernetesTarget(string? Context = null, string? Kubeconfig
         Environment.GetEnvironmentVariable("FLOTILLA_KUBERNETES_NAMESPACE") is { Length: > 0 } ns ? ns : null);
 
     public override string ToString() => $"context {Context ?? "(current-context)"}";
+
+    /// <summary>
+    /// The port instances listen on inside their pods (PORT), where Flotilla probes and routes to each pod's IP: 8080.
+    /// Tests whose "pods" are the test's own listener on 127.0.0.1 (a fake API server) set it to that listener's port.
+    /// </summary>
+    public int ContainerPort { get; init; } = 8080;
 }
