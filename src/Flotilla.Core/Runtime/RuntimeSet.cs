@@ -28,7 +28,7 @@ public sealed class RuntimeSet : IRuntime
         _local = new LocalProcessDriver(stateDirectory, journal, time, secrets, Changed, users);
         _docker = new Lazy<DockerDriver>(() => new DockerDriver(stateDirectory, journal, time, secrets, Changed, dockerEndpoint, users));
         _swarm = new Lazy<SwarmDriver>(() => new SwarmDriver(stateDirectory, time, secrets, Changed, swarmEndpoint ?? dockerEndpoint, record));
-        _kubernetes = new Lazy<KubernetesDriver>(() => new KubernetesDriver(stateDirectory, kubernetes ?? new KubernetesTarget(), time, Changed, record, containerPort: (kubernetes ?? new KubernetesTarget()).ContainerPort));
+        _kubernetes = new Lazy<KubernetesDriver>(() => new KubernetesDriver(stateDirectory, kubernetes ?? new KubernetesTarget(), time, Changed, record, containerPort: (kubernetes ?? new KubernetesTarget()).ContainerPort, secrets: secrets));
     }
 
     /// <summary>The swarm, once a revision has used it (its nodes for status), or null.</summary>

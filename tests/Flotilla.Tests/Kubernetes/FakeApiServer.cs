@@ -152,6 +152,8 @@ internal sealed class FakeApiServer : IAsyncDisposable
         {
             ["api", "v1", "namespaces", _, "pods"] => ("pods", null),
             ["api", "v1", "namespaces", _, "pods", var n] => ("pods", n),
+            ["api", "v1", "namespaces", _, "pods", var n, "log"] => ("pods/log", n),
+            ["api", "v1", "namespaces", _, "secrets", var n] => ("secrets", n),
             ["apis", "apps", "v1", "namespaces", _, "replicasets"] => ("replicasets", null),
             ["apis", "apps", "v1", "namespaces", _, "replicasets", var n] => ("replicasets", (string?)n),
             _ => ("", null),
@@ -159,9 +161,22 @@ internal sealed class FakeApiServer : IAsyncDisposable
         var ns = parts.Length > 4 ? parts[parts[0] == "api" ? 3 : 4] : "";
         switch (request.Method, resource, name)
         {
+            case ("GET", "pods", null) when request.Query["watch"] == "true" && _refuseWatches:
+                await AnswerAsync(context, 403, Status(403, $"pods is forbidden: User \"tester\" cannot watch resource \"pods\" in API group \"\" in the namespace \"{ns}\""));
+                return;
             case ("GET", "pods", null) when request.Query["watch"] == "true":
                 await WatchAsync(context, selector, long.Parse(request.Query["resourceVersion"].ToString() is { Length: > 0 } rv ? rv : "0"),
                     int.TryParse(request.Query["timeoutSeconds"], out var seconds) ? seconds : 1800);
+                return;
+            case ("GET", "pods/log", { } logged):
+                await PodLogAsync(context, logged, request.Query["follow"] == "true", request.Query["timestamps"] == "true",
+                    int.TryParse(request.Query["sinceSeconds"], out var sinceSeconds) ? sinceSeconds : null);
+                return;
+            case ("PATCH", "secrets", { } secret) when request.ContentType?.StartsWith("application/apply-patch+yaml", StringComparison.Ordinal) == true:
+                await AnswerAsync(context, ApplySecret(secret, ns, body));
+                return;
+            case ("DELETE", "secrets", { } secret):
+                await AnswerAsync(context, DeleteSecret(secret));
                 return;
             case ("GET", "pods", null):
                 await ListAsync(context, "PodList", "v1", () => _pods.Values.Where(p => Matches(p.Metadata.Labels, selector)).Cast<object>());
@@ -295,7 +310,15 @@ internal sealed class FakeApiServer : IAsyncDisposable
             pod.Metadata.Annotations ??= new Dictionary<string, string>();
             foreach (var (key, value) in annotations)
             {
-                pod.Metadata.Annotations[key] = (string)value!;
+                // A merge patch's null removes the key (RFC 7386).
+                if (value is null)
+                {
+                    pod.Metadata.Annotations.Remove(key);
+                }
+                else
+                {
+                    pod.Metadata.Annotations[key] = (string)value!;
+                }
             }
             Emit("MODIFIED", pod);
             return (200, KubernetesJson.Serialize(pod));
@@ -310,6 +333,7 @@ internal sealed class FakeApiServer : IAsyncDisposable
             {
                 return (404, Status(404, $"replicasets.apps \"{name}\" not found"));
             }
+            CollectSecrets(name);
             // Background propagation: the garbage collector removes its pods.
             foreach (var pod in _pods.Values.Where(p => p.Metadata.OwnerReferences?.Any(o => o.Name == name) == true).ToList())
             {
@@ -379,6 +403,7 @@ internal sealed class FakeApiServer : IAsyncDisposable
                 if (_pods.Remove(name, out var gone))
                 {
                     Emit("DELETED", gone);
+                    EndLogs(name);
                 }
             }
         }, TaskScheduler.Default);
@@ -445,4 +470,192 @@ internal sealed class FakeApiServer : IAsyncDisposable
     private const string VersionJson = """{"major":"1","minor":"31","gitVersion":"v1.31.0-flotilla-fake","platform":"linux/amd64"}""";
 
     private sealed record Watcher(string Selector, Channel<string> Events);
+
+    /// <summary>Sets (or, with null, removes) an annotation of a pod from outside, as another client would (a control plane that went away mid-stop).</summary>
+    public void AnnotatePod(string name, string key, string? value)
+    {
+        lock (_gate)
+        {
+            var pod = _pods[name];
+            pod.Metadata.Annotations ??= new Dictionary<string, string>();
+            if (value is null)
+            {
+                pod.Metadata.Annotations.Remove(key);
+            }
+            else
+            {
+                pod.Metadata.Annotations[key] = value;
+            }
+            Emit("MODIFIED", pod);
+        }
+    }
+
+    private volatile bool _refuseWatches;
+
+    /// <summary>The role may list but not watch pods: each WATCH answers 403 Forbidden (as RBAC does), open watches end.</summary>
+    public void RefuseWatches(bool refused)
+    {
+        _refuseWatches = refused;
+        if (refused)
+        {
+            EndWatches();
+        }
+    }
+
+    private readonly Dictionary<string, List<(DateTime At, string Line)>> _podLogs = new(StringComparer.Ordinal);
+    private readonly List<LogFollower> _logFollowers = [];
+    private DateTime _lastLogLine;
+
+    /// <summary>How many pod log streams are open now.</summary>
+    public int OpenLogStreams
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _logFollowers.Count;
+            }
+        }
+    }
+
+    /// <summary>The pod's container prints a line (kept, and sent to every open follow of the pod's log).</summary>
+    public void PushLog(string pod, string line)
+    {
+        lock (_gate)
+        {
+            // Distinct, growing times, as the kubelet's (nanoseconds there).
+            var at = DateTime.UtcNow;
+            _lastLogLine = at = at > _lastLogLine ? at : _lastLogLine.AddTicks(1);
+            (_podLogs.TryGetValue(pod, out var lines) ? lines : _podLogs[pod] = []).Add((at, line));
+            foreach (var follower in _logFollowers.Where(f => f.Pod == pod))
+            {
+                follower.Lines.Writer.TryWrite(LogLine(at, line, follower.Timestamps));
+            }
+        }
+    }
+
+    /// <summary>Cuts every open log stream (the connection breaks; the lines stay in the pods' logs).</summary>
+    public void BreakLogs()
+    {
+        lock (_gate)
+        {
+            foreach (var follower in _logFollowers)
+            {
+                follower.Lines.Writer.TryComplete(new IOException("cut"));
+            }
+        }
+    }
+
+    /// <summary>The pod is gone: its log streams end (EOF).</summary>
+    private void EndLogs(string pod)
+    {
+        foreach (var follower in _logFollowers.Where(f => f.Pod == pod))
+        {
+            follower.Lines.Writer.TryComplete();
+        }
+    }
+
+    /// <summary>GET …/pods/NAME/log: the lines since <paramref name="sinceSeconds"/> ago (all without), then, with follow, each new one until the pod goes.</summary>
+    private async Task PodLogAsync(HttpContext context, string pod, bool follow, bool timestamps, int? sinceSeconds)
+    {
+        var follower = new LogFollower(pod, timestamps, Channel.CreateUnbounded<string>());
+        bool found;
+        lock (_gate)
+        {
+            found = _pods.ContainsKey(pod);
+            var from = sinceSeconds is { } seconds ? DateTime.UtcNow.AddSeconds(-seconds) : DateTime.MinValue;
+            foreach (var (at, line) in _podLogs.GetValueOrDefault(pod) ?? [])
+            {
+                if (at >= from)
+                {
+                    follower.Lines.Writer.TryWrite(LogLine(at, line, timestamps));
+                }
+            }
+            if (follow && found)
+            {
+                _logFollowers.Add(follower);
+            }
+            else
+            {
+                follower.Lines.Writer.TryComplete();
+            }
+        }
+        if (!found)
+        {
+            await AnswerAsync(context, 404, Status(404, $"pods \"{pod}\" not found"));
+            return;
+        }
+        context.Response.ContentType = "text/plain";
+        await context.Response.StartAsync();
+        try
+        {
+            await foreach (var line in follower.Lines.Reader.ReadAllAsync(context.RequestAborted))
+            {
+                await context.Response.WriteAsync(line, context.RequestAborted);
+                await context.Response.Body.FlushAsync(context.RequestAborted);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (Exception e) when (e is IOException or ChannelClosedException)
+        {
+            context.Abort();
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _logFollowers.Remove(follower);
+            }
+        }
+    }
+
+    private static string LogLine(DateTime at, string line, bool timestamps) =>
+        (timestamps ? at.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'00Z'", System.Globalization.CultureInfo.InvariantCulture) + " " : "") + line + "\n";
+
+    private sealed record LogFollower(string Pod, bool Timestamps, Channel<string> Lines);
+
+    private readonly Dictionary<string, V1Secret> _secrets = new(StringComparer.Ordinal);
+
+    public V1Secret? Secret(string name)
+    {
+        lock (_gate)
+        {
+            return _secrets.TryGetValue(name, out var secret) ? Clone(secret) : null;
+        }
+    }
+
+    private (int, string) ApplySecret(string name, string ns, string body)
+    {
+        lock (_gate)
+        {
+            var secret = KubernetesJson.Deserialize<V1Secret>(body);
+            if (secret.Kind != "Secret" || secret.Metadata?.Name != name)
+            {
+                return (400, Status(400, "the body of a Secret's apply must be a Secret of the same name"));
+            }
+            secret.Metadata.NamespaceProperty = ns;
+            secret.Metadata.ResourceVersion = (++_version).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            _secrets[name] = secret;
+            return (200, KubernetesJson.Serialize(secret));
+        }
+    }
+
+    private (int, string) DeleteSecret(string name)
+    {
+        lock (_gate)
+        {
+            return _secrets.Remove(name) ? (200, Status(200, "deleted")) : (404, Status(404, $"secrets \"{name}\" not found"));
+        }
+    }
+
+    /// <summary>The garbage collector: Secrets owned by a deleted ReplicaSet go with it.</summary>
+    private void CollectSecrets(string replicaSet)
+    {
+        foreach (var owned in _secrets.Values.Where(s => s.Metadata.OwnerReferences?.Any(o => o.Kind == "ReplicaSet" && o.Name == replicaSet) == true).ToList())
+        {
+            _secrets.Remove(owned.Metadata.Name);
+        }
+    }
 }

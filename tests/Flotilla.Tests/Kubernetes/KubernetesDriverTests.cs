@@ -1,6 +1,7 @@
 using Flotilla.Model;
 using Flotilla.Runtime;
 using Flotilla.Runtime.Kubernetes;
+using Flotilla.Secrets;
 using Flotilla.Tests.Support;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -51,7 +52,7 @@ public sealed class KubernetesDriverTests : IAsyncLifetime
         _dir.Dispose();
     }
 
-    private KubernetesDriver Driver(TimeSpan? relistEvery = null, string state = "state")
+    private KubernetesDriver Driver(TimeSpan? relistEvery = null, string state = "state", Func<SecretRef, string>? secrets = null)
     {
         var kubeconfig = _dir.Write("kubeconfig", _api.Kubeconfig("fake", "shop"));
         return new KubernetesDriver(Path.Combine(_dir.Path, state), new KubernetesTarget("fake", kubeconfig), null, null, (s, m, w) =>
@@ -60,7 +61,7 @@ public sealed class KubernetesDriverTests : IAsyncLifetime
             {
                 _events.Add((s, m, w));
             }
-        }, _podPort, relistEvery);
+        }, _podPort, relistEvery, secrets);
     }
 
     private static InstanceLaunch Launch(string id, string revision = "r1") =>
@@ -276,5 +277,255 @@ public sealed class KubernetesDriverTests : IAsyncLifetime
         Assert.Equal(InstanceState.Unready, driver.Observe().Single().State);
         _answering = true;
         await AllReady(driver, 1, "ready once both agree");
+    }
+
+    private IReadOnlyList<string> MarkedPods() =>
+        _api.Pods().Where(p => p.Metadata.DeletionTimestamp is null && p.Metadata.Annotations?.ContainsKey(ReplicaSets.DeletionCostAnnotation) == true).Select(p => p.Metadata.Name).ToList();
+
+    [Fact]
+    public async Task ARestartedDriver_TakesTheDrainedMarkOffAServingPod_AndTheNextScaleDownRemovesTheDrainedOne()
+    {
+        var first = Driver();
+        first.Start(Launch("web-1"));
+        first.Start(Launch("web-2"));
+        first.Start(Launch("web-3"));
+        await AllReady(first, 3, "three instances to be ready");
+        var name = ReplicaSets.Name(first.Owner, "web", "r1");
+        // The newest pod was marked by a control plane that went away before it scaled down: the ReplicaSet would remove it first.
+        var pods = _api.Pods().OrderBy(p => p.Metadata.CreationTimestamp).Select(p => p.Metadata.Name).ToList();
+        _api.AnnotatePod(pods[2], ReplicaSets.DeletionCostAnnotation, ReplicaSets.DrainedCost);
+        await first.DisposeAsync();
+        var before = _api.Requests.Count;
+
+        await using var second = Driver();
+        await second.AttachAsync(CancellationToken.None).WaitAsync(Long);
+        await AllReady(second, 3, "the three pods adopted and ready");
+        var drained = second.BoundInstance(pods[0])!;
+        await second.StopAsync(drained, TimeSpan.FromSeconds(5), "scaled down").WaitAsync(Long);
+
+        Assert.Equal(InstanceState.Exited, second.Observe().Single(i => i.Id == drained).State);
+        Assert.Equal(2, _api.ReplicaSet(name)!.Spec.Replicas);
+        await Eventually.Until(() => _api.Pods().All(p => p.Metadata.Name != pods[0]), Long, "the drained pod to be gone");
+        Assert.Equal(pods.Skip(1).Order(), _api.Pods().Select(p => p.Metadata.Name).Order());
+        Assert.Empty(MarkedPods());
+        var after = _api.Requests.Skip(before).ToList();
+        var unmark = after.FindIndex(r => r.Method == "PATCH" && r.Path == $"/api/v1/namespaces/shop/pods/{pods[2]}");
+        var scale = after.FindIndex(r => r.Method == "PATCH" && r.Path.EndsWith(name, StringComparison.Ordinal));
+        Assert.True(unmark >= 0 && scale > unmark, $"the serving pod is unmarked (request {unmark}) before the scale-down (request {scale})");
+        Assert.Contains("\"controller.kubernetes.io/pod-deletion-cost\":null", after[unmark].Body, StringComparison.Ordinal);
+        Assert.True(Recorded($"took the drained mark off pod {pods[2]}", warning: false));
+    }
+
+    [Fact]
+    public async Task AfterABindingSwap_TheServingInstanceKeepsTheDrainedPod_WithoutItsMark()
+    {
+        await using var driver = Driver();
+        driver.Start(Launch("web-1"));
+        driver.Start(Launch("web-2"));
+        driver.Start(Launch("web-3"));
+        await AllReady(driver, 3, "three instances to be ready");
+        var drainedPod = PodOf(driver, "web-1");
+        var unready = PodOf(driver, "web-2");
+        // The ReplicaSet removes an unready pod before any cost: web-2's goes, and web-2 takes web-1's drained (marked) pod.
+        _api.SetReady(unready, false);
+        await Eventually.Until(() => driver.Observe().Single(i => i.Id == "web-2").State != InstanceState.Ready, Long, "web-2 to be seen unready");
+
+        await driver.StopAsync("web-1", TimeSpan.FromSeconds(5), "scaled down").WaitAsync(Long);
+
+        await Eventually.Until(() => _api.Pods().All(p => p.Metadata.Name != unready), Long, "the unready pod to be removed");
+        Assert.Equal(drainedPod, driver.BoundPod("web-2"));
+        await Eventually.Until(() => MarkedPods().Count == 0, Long, "the mark to be taken off the pod web-2 now serves from");
+        await AllReady(driver, 2, "web-2 and web-3 ready");
+    }
+
+    [Fact]
+    public async Task AWatchRefused_IsSaidOnce_BacksOff_AndTheDriverServesFromLists()
+    {
+        _api.RefuseWatches(true);
+        // Watches that work are cut every 3 s here, so the one that works again ends (and says so) soon.
+        await using var driver = Driver(relistEvery: TimeSpan.FromSeconds(3));
+        driver.Start(Launch("web-1"));
+        driver.Start(Launch("web-2"));
+        await AllReady(driver, 2, "the instances to be ready from lists alone");
+        await Eventually.Until(() => driver.WatchRefused, Long, "the refused watch to be seen");
+
+        // Without back-off the driver lists twice a second (about 12 in 6 s); with it (0.5, 1, 2, 4 s...) a few.
+        var lists = PodListRequests();
+        await Task.Delay(TimeSpan.FromSeconds(6));
+        var during = PodListRequests() - lists;
+        Assert.True(during <= 4, $"{during} LISTs of pods in 6 s with watches refused");
+        Assert.Single(Warnings("may list but not watch pods in namespace shop"));
+        Assert.Contains("grant the RBAC verb 'watch' on 'pods' in namespace shop", Warnings("may list but not watch").Single(), StringComparison.Ordinal);
+        Assert.Null(driver.Unreachable);
+        Assert.All(driver.Observe(), i => Assert.Equal(InstanceState.Ready, i.State));
+
+        // A stop still ends in time, the drained pod the one removed: after each change Flotilla makes, the next list comes soon; the mark is not sent again and again.
+        // (Without that, the pause before the next list has grown to 8-30 s here, and the stop takes 20 s or more.)
+        var drained = PodOf(driver, "web-1");
+        await driver.StopAsync("web-1", TimeSpan.FromSeconds(5), "scaled down").WaitAsync(TimeSpan.FromSeconds(12));
+        var stopped = driver.Observe().Single(i => i.Id == "web-1");
+        Assert.Equal((InstanceState.Exited, "scaled down"), (stopped.State, stopped.Reason));
+        Assert.DoesNotContain(_api.Pods(), p => p.Metadata.Name == drained);
+        var marks = _api.Requests.Count(r => r.Method == "PATCH" && r.Path == $"/api/v1/namespaces/shop/pods/{drained}");
+        Assert.True(marks <= 2, $"the drained pod was marked {marks} times");
+
+        // Allowed again: watched again, said once.
+        _api.RefuseWatches(false);
+        await Eventually.Until(() => !driver.WatchRefused, TimeSpan.FromSeconds(45), "the watch to work again (after the back-off)");
+        Assert.True(Recorded("pods in namespace shop are watched again", warning: false));
+    }
+
+    private int PodListRequests() => _api.Requests.Count(r => r.Method == "GET" && r.Path == "/api/v1/namespaces/shop/pods" && !r.Query.Contains("watch=true", StringComparison.Ordinal));
+
+    private IReadOnlyList<string> Warnings(string fragment)
+    {
+        lock (_events)
+        {
+            return _events.Where(e => e.Warning && e.Message.Contains(fragment, StringComparison.Ordinal)).Select(e => e.Message).ToList();
+        }
+    }
+
+    private static string LogOf(KubernetesDriver driver, string id) =>
+        driver.Observe().Single(i => i.Id == id).LogPath is { } path && File.Exists(path) ? File.ReadAllText(path) : "";
+
+    private static int Occurrences(string text, string line) => text.Split('\n').Count(l => l == line);
+
+    [Fact]
+    public async Task APodsOutput_IsCopiedIntoItsInstancesLog_ResumedWhenTheStreamBreaks_AndEndedWhenItStops()
+    {
+        var driver = Driver();
+        driver.Start(Launch("web-1"));
+        driver.Start(Launch("web-2"));
+        await AllReady(driver, 2, "two instances to be ready");
+        var pod = PodOf(driver, "web-1");
+        _api.PushLog(pod, "listening on 8080");
+        _api.PushLog(PodOf(driver, "web-2"), "web-2 says hello");
+
+        await Eventually.Until(() => LogOf(driver, "web-1").Contains("listening on 8080\n", StringComparison.Ordinal), Long, "web-1's pod's line in its log");
+        await Eventually.Until(() => LogOf(driver, "web-2").Contains("web-2 says hello\n", StringComparison.Ordinal), Long, "web-2's pod's line in its log");
+        Assert.DoesNotContain("web-2 says hello", LogOf(driver, "web-1"), StringComparison.Ordinal);
+        Assert.DoesNotContain("kubectl logs", LogOf(driver, "web-1"), StringComparison.Ordinal);
+        Assert.Contains("its output follows, copied from the API server", LogOf(driver, "web-1"), StringComparison.Ordinal);
+        var follows = _api.Requests.Where(r => r.Path == $"/api/v1/namespaces/shop/pods/{pod}/log").ToList();
+        Assert.Single(follows);
+        Assert.Contains("follow=true", follows[0].Query, StringComparison.Ordinal);
+        Assert.DoesNotContain("sinceSeconds", follows[0].Query, StringComparison.Ordinal);
+
+        // The stream breaks; what the pod prints meanwhile is copied once the follow is resumed, and nothing twice.
+        _api.BreakLogs();
+        _api.PushLog(pod, "while cut");
+        _api.PushLog(pod, "after the cut");
+        await Eventually.Until(() => LogOf(driver, "web-1").Contains("after the cut\n", StringComparison.Ordinal), Long, "the lines printed while the stream was cut");
+        var log = LogOf(driver, "web-1");
+        Assert.Equal((1, 1, 1), (Occurrences(log, "listening on 8080"), Occurrences(log, "while cut"), Occurrences(log, "after the cut")));
+        Assert.Contains(_api.Requests, r => r.Path == $"/api/v1/namespaces/shop/pods/{pod}/log" && r.Query.Contains("sinceSeconds=", StringComparison.Ordinal));
+
+        // What a pod prints while it stops still goes to its instance's log; a replacement pod of the same instance goes on into the same log.
+        _api.DeletePod(pod);
+        _api.PushLog(pod, "SIGTERM: bye");
+        await Eventually.Until(() => driver.BoundPod("web-1") is { } now && now != pod, Long, "web-1's pod to be replaced");
+        var replacement = driver.BoundPod("web-1")!;
+        _api.PushLog(replacement, "the replacement starts");
+        await Eventually.Until(() => LogOf(driver, "web-1").Contains("the replacement starts\n", StringComparison.Ordinal), Long, "the replacement's line in web-1's log");
+        Assert.Equal(1, Occurrences(LogOf(driver, "web-1"), "SIGTERM: bye"));
+
+        // Stopped, the instance's follow ends; disposed, the driver leaves no follow open.
+        await driver.StopAsync("web-1", TimeSpan.FromSeconds(5), "scaled down").WaitAsync(Long);
+        await Eventually.Until(() => driver.FollowedLogs == 1, Long, "only web-2's pod to be followed");
+        await driver.DisposeAsync();
+        await Eventually.Until(() => _api.OpenLogStreams == 0, Long, "no log stream left open");
+    }
+
+    [Fact]
+    public async Task Secrets_AreOneSecretPerRevision_ReferredToByThePods_NeverInTheReplicaSet_AndGoWithIt()
+    {
+        var values = new Dictionary<string, string> { ["DB_PASSWORD"] = "s3cr3t-value-1", ["TLS_KEY"] = "-----BEGIN KEY----- s3cr3t-value-2" };
+        await using var driver = Driver(secrets: s => values[s.Variable]);
+        var launch = Launch("web-1") with
+        {
+            Secrets = [new SecretRef("DB_PASSWORD", SecretRef.FromStore, "db", false, "f1"), new SecretRef("TLS_KEY", SecretRef.FromStore, "tls", true, "f2")],
+        };
+        driver.Start(launch);
+        await AllReady(driver, 1, "the instance with secrets to be ready");
+        var name = ReplicaSets.Name(driver.Owner, "web", "r1");
+
+        // The Secret: server-side applied as 'flotilla' before the ReplicaSet, labelled as it, holding the values.
+        var secret = _api.Secret(name)!;
+        Assert.Equal(driver.Owner, secret.Metadata.Labels["flotilla.io/owner"]);
+        Assert.Equal(("s3cr3t-value-1", "-----BEGIN KEY----- s3cr3t-value-2"), (System.Text.Encoding.UTF8.GetString(secret.Data["DB_PASSWORD"]), System.Text.Encoding.UTF8.GetString(secret.Data["TLS_KEY"])));
+        var requests = _api.Requests.ToList();
+        var applied = requests.FindIndex(r => r.Method == "PATCH" && r.Path == $"/api/v1/namespaces/shop/secrets/{name}");
+        var created = requests.FindIndex(r => r.Method == "PATCH" && r.Path == $"/apis/apps/v1/namespaces/shop/replicasets/{name}");
+        Assert.True(applied >= 0 && created > applied, $"the Secret (request {applied}) is applied before the ReplicaSet (request {created})");
+        Assert.StartsWith("application/apply-patch+yaml", requests[applied].ContentType, StringComparison.Ordinal);
+        Assert.Contains("fieldManager=flotilla", requests[applied].Query, StringComparison.Ordinal);
+        Assert.Contains("force=true", requests[applied].Query, StringComparison.Ordinal);
+        // Then owned by the ReplicaSet, so the garbage collector removes it with it whatever happens to this control plane.
+        var owner = Assert.Single(secret.Metadata.OwnerReferences);
+        Assert.Equal(("ReplicaSet", name, _api.ReplicaSet(name)!.Metadata.Uid), (owner.Kind, owner.Name, owner.Uid));
+
+        // The pods refer to it: the variable by secretKeyRef, the file in a read-only volume; no value in the ReplicaSet or the events.
+        var pod = _api.ReplicaSet(name)!.Spec.Template.Spec;
+        var container = pod.Containers.Single();
+        Assert.Equal((name, "DB_PASSWORD"), (container.Env.Single(e => e.Name == "DB_PASSWORD").ValueFrom.SecretKeyRef.Name, container.Env.Single(e => e.Name == "DB_PASSWORD").ValueFrom.SecretKeyRef.Key));
+        Assert.Equal("/run/secrets/flotilla/TLS_KEY", container.Env.Single(e => e.Name == "TLS_KEY").Value);
+        var mount = container.VolumeMounts.Single();
+        Assert.Equal(("/run/secrets/flotilla", true), (mount.MountPath, mount.ReadOnlyProperty == true));
+        var volume = pod.Volumes.Single(v => v.Name == mount.Name).Secret;
+        Assert.Equal((name, 256), (volume.SecretName, volume.DefaultMode ?? 0));
+        Assert.Equal(["TLS_KEY"], volume.Items.Select(i => i.Key));
+        Assert.DoesNotContain("s3cr3t", requests[created].Body, StringComparison.Ordinal);
+        Assert.True(Recorded($"applied Secret shop/{name}"));
+        lock (_events)
+        {
+            Assert.DoesNotContain(_events, e => e.Message.Contains("s3cr3t", StringComparison.Ordinal));
+        }
+        Assert.DoesNotContain("s3cr3t", LogOf(driver, "web-1"), StringComparison.Ordinal);
+
+        // Emptied: the ReplicaSet is deleted, and its Secret with it.
+        await driver.StopAsync("web-1", TimeSpan.FromSeconds(5), "gone").WaitAsync(Long);
+        await Eventually.Until(() => _api.ReplicaSet(name) is null && _api.Secret(name) is null, Long, "the ReplicaSet and its Secret to be deleted");
+        Assert.Contains(_api.Requests, r => r.Method == "DELETE" && r.Path == $"/api/v1/namespaces/shop/secrets/{name}");
+    }
+
+    [Fact]
+    public async Task ASecretThatCannotBeRead_EndsItsInstance_NamingTheSecret_AndNoPodIsMade()
+    {
+        await using var driver = Driver(secrets: s => throw new InvalidOperationException($"secret '{s.Name}' is not in the store"));
+        driver.Start(Launch("web-1") with { Secrets = [new SecretRef("DB_PASSWORD", SecretRef.FromStore, "db", false, "f1")] });
+        await Eventually.Until(() => driver.Observe().Single().State == InstanceState.Exited, Long, "the instance to end");
+        Assert.Contains("secret DB_PASSWORD (secret store 'db') cannot be read: secret 'db' is not in the store", driver.Observe().Single().Reason, StringComparison.Ordinal);
+        Assert.Null(_api.ReplicaSet(ReplicaSets.Name(driver.Owner, "web", "r1")));
+    }
+
+    [Fact]
+    public async Task ARestartedDriver_CopiesWhatAnAdoptedPodPrintedMeanwhile_AndNothingTwice()
+    {
+        var first = Driver();
+        first.Start(Launch("web-1"));
+        await AllReady(first, 1, "the instance to be ready");
+        var pod = PodOf(first, "web-1");
+        _api.PushLog(pod, "one");
+        await Eventually.Until(() => LogOf(first, "web-1").Contains("one\n", StringComparison.Ordinal), Long, "the first line copied");
+        await first.DisposeAsync();
+        _api.PushLog(pod, "two");
+
+        // Adopted under a new instance name: its log starts with everything the pod printed.
+        var second = Driver();
+        await second.AttachAsync(CancellationToken.None).WaitAsync(Long);
+        await AllReady(second, 1, "the pod adopted");
+        var adopted = second.BoundInstance(pod)!;
+        await Eventually.Until(() => LogOf(second, adopted).Contains("two\n", StringComparison.Ordinal), Long, "the lines printed while no control plane ran");
+        await second.DisposeAsync();
+        _api.PushLog(pod, "three");
+
+        // Adopted again by the same name: from when its log was last written, so nothing is copied twice.
+        await using var third = Driver();
+        await third.AttachAsync(CancellationToken.None).WaitAsync(Long);
+        await Eventually.Until(() => LogOf(third, adopted).Contains("three\n", StringComparison.Ordinal), Long, "the line printed during the second restart");
+        await Task.Delay(500);
+        var log = LogOf(third, adopted);
+        Assert.Equal((1, 1, 1), (Occurrences(log, "one"), Occurrences(log, "two"), Occurrences(log, "three")));
+        Assert.Contains(_api.Requests, r => r.Path == $"/api/v1/namespaces/shop/pods/{pod}/log" && r.Query.Contains("sinceSeconds=", StringComparison.Ordinal));
     }
 }

@@ -50,4 +50,24 @@ public sealed class ReplicaSetPlanTests
         Assert.Equal([("a", 2)], ReplicaSetPlan.Plan("o", bindings, [], Pods(), new Dictionary<string, InstanceLaunch> { [Name] = launch }, None).Creations.Select(c => (c.Launch.Id, c.Replicas)));
         Assert.Empty(ReplicaSetPlan.Plan("o", bindings, [], Pods(), new Dictionary<string, InstanceLaunch>(), None).Creations);
     }
+
+    [Fact]
+    public void AServingPodWithTheMark_IsUnmarked_AndNoScaleDownUntilTheMarkIsGone()
+    {
+        // After a swap or a restart: "a" serves from a marked pod while "b" is being stopped.
+        var bindings = new[] { Bound("a", "p1"), Bound("b", "p2", leaving: true) };
+        var swapped = ReplicaSetPlan.Plan("o", bindings, [Listed(2)], Pods(Pod("p1", ReplicaSets.DrainedCost), Pod("p2", ReplicaSets.DrainedCost)), new Dictionary<string, InstanceLaunch>(), None);
+        Assert.Equal(["p1"], swapped.Unmarks);
+        Assert.Empty(swapped.Scales);
+        Assert.True(swapped.Deferred);
+
+        var unmarked = ReplicaSetPlan.Plan("o", bindings, [Listed(2)], Pods(Pod("p1"), Pod("p2", ReplicaSets.DrainedCost)), new Dictionary<string, InstanceLaunch>(), None);
+        Assert.Empty(unmarked.Unmarks);
+        Assert.Equal([(Name, 1)], unmarked.Scales);
+
+        // With nothing to scale down it is unmarked all the same; a pod whose cost cannot be set holds nothing up.
+        var steady = ReplicaSetPlan.Plan("o", [Bound("a", "p1")], [Listed(1)], Pods(Pod("p1", ReplicaSets.DrainedCost)), new Dictionary<string, InstanceLaunch>(), None);
+        Assert.Equal(["p1"], steady.Unmarks);
+        Assert.Empty(ReplicaSetPlan.Plan("o", bindings, [Listed(2)], Pods(Pod("p1", ReplicaSets.DrainedCost), Pod("p2", ReplicaSets.DrainedCost)), new Dictionary<string, InstanceLaunch>(), new HashSet<string> { "p1" }).Unmarks);
+    }
 }

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using k8s;
 using k8s.Autorest;
+using k8s.Models;
 
 namespace Flotilla.Runtime.Kubernetes;
 
@@ -17,7 +18,7 @@ namespace Flotilla.Runtime.Kubernetes;
 /// An API server that does not answer is a warning; the pods run on and are still probed, and the
 /// driver retries with back-off.
 /// </summary>
-public sealed class KubernetesDriver : IRuntime
+public sealed partial class KubernetesDriver : IRuntime
 {
     private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan ReadyProbeInterval = TimeSpan.FromMilliseconds(500);
@@ -32,6 +33,7 @@ public sealed class KubernetesDriver : IRuntime
     private readonly string _logsDirectory;
     private readonly int _containerPort;
     private readonly TimeSpan _relistEvery;
+    private readonly Func<Secrets.SecretRef, string>? _secrets;
     private readonly Prober _prober = new();
     private readonly WakeSignal _poke = new();
     private readonly CancellationTokenSource _stopping = new();
@@ -40,11 +42,15 @@ public sealed class KubernetesDriver : IRuntime
     private readonly Dictionary<string, Probe> _probes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _lastPods = new(StringComparer.Ordinal);
     private readonly HashSet<string> _uncostable = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _secretRefused = new(StringComparer.Ordinal);
     private List<PodBinding> _bindings = [];
     private IReadOnlyDictionary<string, ObservedPod> _pods = new Dictionary<string, ObservedPod>();
     private IReadOnlyDictionary<string, string?> _readyPaths = new Dictionary<string, string?>();
     private IKubernetes? _client;
     private PodWatch? _watch;
+    private PodLogs? _logs;
+    private HashSet<string>? _podsAtAttach;
+    private readonly Dictionary<string, string> _podLogPaths = new(StringComparer.Ordinal);
     private string? _unreachable;
     private object[]? _lastSeen;
     private Task? _loop;
@@ -54,9 +60,11 @@ public sealed class KubernetesDriver : IRuntime
 
     /// <param name="containerPort">The port instances listen on in their pods (PORT says so), where Flotilla probes and routes to them.</param>
     /// <param name="relistEvery">The longest a watch is followed before the pods are listed again (a silent watch is caught by this).</param>
+    /// <param name="secrets">Resolves a secret's value (the secret store); null: instances with secrets cannot run here.</param>
     public KubernetesDriver(string stateDirectory, KubernetesTarget target, TimeProvider? time = null, WakeSignal? changed = null,
-        Action<string, string, bool>? record = null, int containerPort = 8080, TimeSpan? relistEvery = null)
+        Action<string, string, bool>? record = null, int containerPort = 8080, TimeSpan? relistEvery = null, Func<Secrets.SecretRef, string>? secrets = null)
     {
+        _secrets = secrets;
         Changed = changed ?? new WakeSignal();
         _target = target;
         _time = time ?? TimeProvider.System;
@@ -100,6 +108,9 @@ public sealed class KubernetesDriver : IRuntime
     /// <summary>Why the API server cannot be reached now, or null.</summary>
     public string? Unreachable => Volatile.Read(ref _unreachable);
 
+    /// <summary>Whether the API server refuses to watch pods (403: the role lacks the 'watch' verb); the pods are listed instead.</summary>
+    public bool WatchRefused { get; private set; }
+
     /// <summary>How many times the pods were listed (the first time, and after each watch that ended or was cut).</summary>
     public int PodLists => _watch?.Lists ?? 0;
 
@@ -127,7 +138,7 @@ public sealed class KubernetesDriver : IRuntime
         }
         catch (Exception e) when (e is HttpRequestException or HttpOperationException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
-            throw new KubernetesApplyException($"the Kubernetes API server of {_target} ({client.BaseUri}) {Why(e)}; check that the cluster is up and that its user may list, create, patch and delete replicasets and list, watch and patch pods in namespace {Namespace}", e);
+            throw new KubernetesApplyException($"the Kubernetes API server of {_target} ({client.BaseUri}) {Why(e)}; check that the cluster is up and that its user may list, create, patch and delete replicasets and list, watch and patch pods and get pods/log in namespace {Namespace}", e);
         }
         await AttachAsync(cancellationToken);
     }
@@ -157,7 +168,14 @@ public sealed class KubernetesDriver : IRuntime
                 {
                     NotReachable(e);
                 }
+            }, refused =>
+            {
+                WatchRefused = refused;
+                _record("kubernetes", refused
+                    ? $"the Kubernetes user of {_target} may list but not watch pods in namespace {Namespace} (the watch answered 403 Forbidden): grant the RBAC verb 'watch' on 'pods' in namespace {Namespace}; until then Flotilla lists the pods instead, less and less often (up to every 30 s), so it sees changes made by others late"
+                    : $"pods in namespace {Namespace} are watched again", refused);
             });
+            _logs = new PodLogs(() => _client, Namespace, LogPathOfPod, _time);
             return _client;
         }
     }
@@ -195,10 +213,10 @@ public sealed class KubernetesDriver : IRuntime
     {
         lock (_gate)
         {
-            if (launch.Secrets is { Count: > 0 } secrets)
+            if (launch.Secrets is { Count: > 0 } secrets && _secrets is null)
             {
                 _bindings.Add(new PodBinding(launch.Id, launch.Service, launch.Revision, null, true, _time.GetUtcNow(),
-                    $"secrets ({string.Join(", ", secrets.Select(s => s.Variable))}) are not passed to Kubernetes pods yet: run this service on 'runtime: docker' or 'swarm', or give it the value through its image") { Gone = true });
+                    $"secrets ({string.Join(", ", secrets.Select(s => s.Variable))}) cannot be passed to its pods: this control plane's Kubernetes driver has no secret store") { Gone = true });
                 Changed.Set();
                 return;
             }
@@ -293,6 +311,7 @@ public sealed class KubernetesDriver : IRuntime
                 if (_watch.Synced)
                 {
                     Rebind();
+                    FollowLogs();
                     var now = _time.GetUtcNow();
                     if ((Volatile.Read(ref _dirty) == 1 || now >= _nextReconcile) && now >= reconcileNotBefore)
                     {
@@ -358,7 +377,8 @@ public sealed class KubernetesDriver : IRuntime
     /// <summary>
     /// One look at this control plane's ReplicaSets, and what makes them match the bindings: new
     /// revisions applied, counts set (a scale-down only once the drained pods carry the lowest deletion
-    /// cost in what the watch shows, so the ReplicaSet controller has seen it too), emptied ones deleted.
+    /// cost in what the watch shows, so the ReplicaSet controller has seen it too, and no serving pod
+    /// carries it any more), emptied ones deleted.
     /// </summary>
     private async Task ReconcileAsync(CancellationToken cancellationToken)
     {
@@ -370,9 +390,10 @@ public sealed class KubernetesDriver : IRuntime
             _readyPaths = listed.ToDictionary(r => r.Name, r => r.ReadyPath, StringComparer.Ordinal);
             plan = ReplicaSetPlan.Plan(Owner, _bindings, listed, _pods, _launches, _uncostable);
         }
-        if (plan.Deferred)
+        if (plan.Deferred && !WatchRefused)
         {
-            // Scaled down on a later pass, once the watch shows the marks.
+            // Scaled down on a later pass, once the watch shows the marks (without a watch: once a list does,
+            // which marks it dirty itself; passes in between would only send the same marks again).
             Interlocked.Exchange(ref _dirty, 1);
         }
         var (scales, marks, creations, deletions) = (plan.Scales, plan.Marks, plan.Creations, plan.Deletions);
@@ -391,20 +412,53 @@ public sealed class KubernetesDriver : IRuntime
                 _record("kubernetes", $"cannot mark pod {pod} as the one to remove ({Why(e)}): the ReplicaSet chooses which pod goes, and the instance Flotilla drained takes that pod's place", true);
             }
         }
+        foreach (var pod in plan.Unmarks)
+        {
+            try
+            {
+                await api.UnmarkAsync(pod, cancellationToken);
+                _record("kubernetes", $"took the drained mark off pod {pod}: it serves instance {BoundInstance(pod)}, and a scale-down must not remove it", false);
+            }
+            catch (HttpOperationException e)
+            {
+                lock (_gate)
+                {
+                    _uncostable.Add(pod);
+                }
+                _record("kubernetes", $"cannot take the drained mark ({ReplicaSets.DeletionCostAnnotation}) off pod {pod}, which serves ({Why(e)}): the next scale-down of its ReplicaSet may remove it undrained; remove the annotation by hand (kubectl annotate pod {pod} {ReplicaSets.DeletionCostAnnotation}- -n {Namespace}) and let the user patch pods", true);
+            }
+        }
         foreach (var (name, replicas) in scales)
         {
             await api.ScaleAsync(name, replicas, cancellationToken);
         }
         foreach (var (launch, replicas) in creations)
         {
+            V1Secret? secret = null;
+            if (launch.Secrets is { Count: > 0 } && (secret = await ApplySecretAsync(api, launch, cancellationToken)) is null)
+            {
+                continue;
+            }
             var replicaSet = ReplicaSets.Build(Owner, Namespace!, launch, replicas, _containerPort);
-            await api.ApplyAsync(replicaSet, cancellationToken);
+            var applied = await api.ApplyAsync(replicaSet, cancellationToken);
+            if (secret is not null)
+            {
+                await OwnSecretAsync(api, secret, applied, cancellationToken);
+            }
             _record(launch.Service, $"applied ReplicaSet {Namespace}/{replicaSet.Metadata.Name} for revision {launch.Revision} with {replicas} replica{(replicas == 1 ? "" : "s")}", false);
         }
         foreach (var set in deletions)
         {
             await api.DeleteAsync(set.Name, cancellationToken);
+            if (set.HasSecret)
+            {
+                await api.DeleteSecretAsync(set.Name, cancellationToken);
+            }
             _record(set.Service, $"deleted ReplicaSet {Namespace}/{set.Name} (no instance of revision {set.Revision} is wanted)", false);
+        }
+        if (marks.Count + plan.Unmarks.Count + scales.Count + creations.Count + deletions.Count > 0)
+        {
+            _watch!.Refresh();
         }
         Reachable();
     }
@@ -489,22 +543,6 @@ public sealed class KubernetesDriver : IRuntime
         _ => $"cannot be reached ({e.Message})",
     };
 
-    private string LogPath(string service, string id) => Path.Combine(_logsDirectory, service, id + ".log");
-
-    /// <summary>The instance's log file says where it runs; its output stays in the cluster (kubectl logs), not copied here.</summary>
-    private void WriteLogNote(InstanceLaunch launch)
-    {
-        try
-        {
-            var path = LogPath(launch.Service, launch.Id);
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            File.AppendAllText(path, $"--- {DateTimeOffset.UtcNow:O} flotilla: {launch.Id} (revision {launch.Revision}) runs in a pod of ReplicaSet {Namespace ?? "?"}/{ReplicaSets.Name(Owner, launch.Service, launch.Revision)} ({_target}); its output is not copied here: kubectl logs -n {Namespace ?? "NAMESPACE"} -l {ReplicaSets.ServiceLabel}={launch.Service}\n");
-        }
-        catch (IOException)
-        {
-        }
-    }
-
     public async ValueTask DisposeAsync()
     {
         await _stopping.CancelAsync();
@@ -521,6 +559,10 @@ public sealed class KubernetesDriver : IRuntime
         if (_watch is { } watch)
         {
             await watch.DisposeAsync();
+        }
+        if (_logs is { } logs)
+        {
+            await logs.DisposeAsync();
         }
         _prober.Dispose();
         _client?.Dispose();

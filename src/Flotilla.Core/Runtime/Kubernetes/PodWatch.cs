@@ -10,8 +10,12 @@ namespace Flotilla.Runtime.Kubernetes;
 /// cut and relisted every <see cref="_relistEvery"/>, because KubernetesClient's watches can go
 /// silent without ending (after 30 to 60 minutes) and a silent watch would freeze what Flotilla sees.
 /// A LIST that fails is retried with back-off (0.5 s doubling to 30 s); the pods last seen stay as they were.
+/// A WATCH that breaks before it brought anything (refused with 403 because the role may list but not
+/// watch pods, or failing otherwise) is retried with the same back-off, relisting each time, so a
+/// role without <c>watch</c> is served from lists at most every 30 s instead of relisting twice a second;
+/// <paramref name="watchRefused"/> hears once that the watch is refused (true) and once that it works again (false).
 /// </summary>
-internal sealed class PodWatch(Func<IKubernetes> client, string ns, string selector, TimeSpan relistEvery, Action changed, Action<Exception?> health) : IAsyncDisposable
+internal sealed class PodWatch(Func<IKubernetes> client, string ns, string selector, TimeSpan relistEvery, Action changed, Action<Exception?> health, Action<bool> watchRefused) : IAsyncDisposable
 {
     private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(500);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
@@ -22,6 +26,8 @@ internal sealed class PodWatch(Func<IKubernetes> client, string ns, string selec
     private Dictionary<string, ObservedPod> _pods = new(StringComparer.Ordinal);
     private Task? _loop;
     private int _lists;
+    private volatile bool _refused;
+    private CancellationTokenSource? _pause;
 
     /// <summary>Whether one LIST has succeeded: before it, no pod is known and nothing may be decided from them.</summary>
     public bool Synced { get; private set; }
@@ -51,6 +57,7 @@ internal sealed class PodWatch(Func<IKubernetes> client, string ns, string selec
     private async Task RunAsync(CancellationToken cancellationToken)
     {
         var backoff = FirstBackoff;
+        var watchBackoff = FirstBackoff;
         while (!cancellationToken.IsCancellationRequested)
         {
             try
@@ -66,12 +73,40 @@ internal sealed class PodWatch(Func<IKubernetes> client, string ns, string selec
                 health(null);
                 changed();
                 backoff = FirstBackoff;
-                var ended = await WatchAsync(api, list.Metadata?.ResourceVersion, cancellationToken);
+                var (ended, delivered) = await WatchAsync(api, list.Metadata?.ResourceVersion, cancellationToken);
+                if (ended is null || delivered)
+                {
+                    watchBackoff = FirstBackoff;
+                    if (ended is null && _refused)
+                    {
+                        _refused = false;
+                        watchRefused(false);
+                    }
+                }
+                if (ended is ErrorEvent && delivered)
+                {
+                    // 410 Gone after a while (the resourceVersion grew too old): a relist at once starts over.
+                    continue;
+                }
                 if (ended is not null)
                 {
-                    // The watch broke (not merely ended): the server may be going away; relist after a pause.
-                    health(ended);
-                    await Task.Delay(backoff, cancellationToken);
+                    if (Forbidden(ended))
+                    {
+                        // The server answers; the role lacks 'watch'. Not "unreachable": said once, served from lists.
+                        if (!_refused)
+                        {
+                            _refused = true;
+                            watchRefused(true);
+                        }
+                    }
+                    else if (ended is not ErrorEvent)
+                    {
+                        // The watch broke (not merely ended): the server may be going away.
+                        health(ended);
+                    }
+                    // Relist after a pause that doubles while watches keep breaking before they bring anything
+                    // (cut short, and started over, by Refresh: Flotilla has just changed something).
+                    watchBackoff = await PauseAsync(watchBackoff, cancellationToken) ? FirstBackoff : TimeSpan.FromTicks(Math.Min(MaxBackoff.Ticks, watchBackoff.Ticks * 2));
                 }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -94,12 +129,60 @@ internal sealed class PodWatch(Func<IKubernetes> client, string ns, string selec
         }
     }
 
-    /// <summary>Follows changes until the watch ends; returns the error that broke it, or null when it ended or was cut for a relist.</summary>
-    private async Task<Exception?> WatchAsync(IKubernetes api, string? resourceVersion, CancellationToken cancellationToken)
+    /// <summary>
+    /// Flotilla has just changed something (marked a pod, scaled a ReplicaSet): while the watch is refused, the
+    /// pause before the next list is cut short and the back-off starts over, so the change is seen in
+    /// seconds rather than after up to 30 s. With a watch that works it does nothing (the watch brings it).
+    /// </summary>
+    public void Refresh()
+    {
+        lock (_gate)
+        {
+            if (_refused)
+            {
+                _pause?.Cancel();
+            }
+        }
+    }
+
+    /// <summary>Waits; true when <see cref="Refresh"/> cut the wait short.</summary>
+    private async Task<bool> PauseAsync(TimeSpan delay, CancellationToken cancellationToken)
+    {
+        using var pause = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        lock (_gate)
+        {
+            _pause = pause;
+        }
+        try
+        {
+            await Task.Delay(delay, pause.Token);
+            return false;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return true;
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _pause = null;
+            }
+        }
+    }
+
+    /// <summary>A 403 on the watch: this user may not watch pods here.</summary>
+    private static bool Forbidden(Exception e) =>
+        e is k8s.Autorest.HttpOperationException { Response.StatusCode: System.Net.HttpStatusCode.Forbidden }
+        || e.InnerException is { } inner && Forbidden(inner);
+
+    /// <summary>Follows changes until the watch ends; returns the error that broke it (null when it ended or was cut for a relist), and whether it brought any event.</summary>
+    private async Task<(Exception? Error, bool Delivered)> WatchAsync(IKubernetes api, string? resourceVersion, CancellationToken cancellationToken)
     {
         using var cut = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         cut.CancelAfter(_relistEvery);
         Exception? broken = null;
+        var delivered = false;
         try
         {
             var events = api.CoreV1.WatchListNamespacedPodAsync(ns, allowWatchBookmarks: true, labelSelector: selector, resourceVersion: resourceVersion,
@@ -108,8 +191,14 @@ internal sealed class PodWatch(Func<IKubernetes> client, string ns, string selec
             {
                 if (type == WatchEventType.Error)
                 {
-                    // 410 Gone (the resourceVersion is too old) or another refusal: a relist starts over.
-                    return null;
+                    // 410 Gone (the resourceVersion is too old) or another refusal: a relist starts over (after a pause if it brought nothing).
+                    return (new ErrorEvent(), delivered);
+                }
+                delivered = true;
+                if (_refused)
+                {
+                    _refused = false;
+                    watchRefused(false);
                 }
                 if (type == WatchEventType.Bookmark || ObservedPod.From(pod) is not { } observed)
                 {
@@ -131,13 +220,13 @@ internal sealed class PodWatch(Func<IKubernetes> client, string ns, string selec
         }
         catch (OperationCanceledException) when (cut.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            return null;
+            return (null, delivered);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            return e;
+            return (e, delivered);
         }
-        return cut.IsCancellationRequested ? null : broken is IOException or HttpRequestException ? broken : null;
+        return (cut.IsCancellationRequested ? null : broken is IOException or HttpRequestException || broken is not null && Forbidden(broken) ? broken : null, delivered);
     }
 
     public async ValueTask DisposeAsync()
@@ -155,4 +244,7 @@ internal sealed class PodWatch(Func<IKubernetes> client, string ns, string selec
         }
         _stopping.Dispose();
     }
+
+    /// <summary>The watch ended with an ERROR event (a Status in the stream, e.g. 410 Gone).</summary>
+    private sealed class ErrorEvent() : Exception("the watch ended with an error event");
 }

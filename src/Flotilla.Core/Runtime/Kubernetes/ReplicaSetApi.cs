@@ -9,12 +9,12 @@ namespace Flotilla.Runtime.Kubernetes;
 /// What the Kubernetes driver says to the API server about ReplicaSets and pods: list this control
 /// plane's ReplicaSets (by its owner label), create one by server-side apply (field manager
 /// <c>flotilla</c>, forced: Flotilla owns what it renders), set replicas, mark a drained pod as the
-/// cheapest to delete, and delete an emptied ReplicaSet. Each is one idempotent request.
+/// cheapest to delete (and take the mark off a pod that serves), and delete an emptied ReplicaSet. Each is one idempotent request.
 /// </summary>
 internal sealed class ReplicaSetApi(IKubernetes client, string ns, string owner)
 {
     /// <summary>A ReplicaSet of this control plane as listed.</summary>
-    public sealed record Listed(string Name, string Service, string Revision, int Replicas, string? ReadyPath);
+    public sealed record Listed(string Name, string Service, string Revision, int Replicas, string? ReadyPath, bool HasSecret = false);
 
     public async Task<IReadOnlyList<Listed>> ListAsync(CancellationToken cancellationToken)
     {
@@ -26,11 +26,14 @@ internal sealed class ReplicaSetApi(IKubernetes client, string ns, string owner)
                 r.Metadata.Labels[ReplicaSets.ServiceLabel],
                 r.Metadata.Labels[ReplicaSets.RevisionLabel],
                 r.Spec?.Replicas ?? 0,
-                r.Metadata.Annotations?.TryGetValue(ReplicaSets.ReadyPathAnnotation, out var path) == true && path.Length > 0 ? path : null))
+                r.Metadata.Annotations?.TryGetValue(ReplicaSets.ReadyPathAnnotation, out var path) == true && path.Length > 0 ? path : null,
+                // Its revision's Secret (same name) goes with it: referred to by a volume or an environment variable.
+                r.Spec?.Template?.Spec?.Volumes?.Any(v => v.Secret?.SecretName == r.Metadata.Name) == true
+                    || r.Spec?.Template?.Spec?.Containers?.Any(c => c.Env?.Any(e => e.ValueFrom?.SecretKeyRef?.Name == r.Metadata.Name) == true) == true))
             .ToList();
     }
 
-    public Task ApplyAsync(V1ReplicaSet replicaSet, CancellationToken cancellationToken) =>
+    public Task<V1ReplicaSet> ApplyAsync(V1ReplicaSet replicaSet, CancellationToken cancellationToken) =>
         client.AppsV1.PatchNamespacedReplicaSetAsync(new V1Patch(replicaSet, V1Patch.PatchType.ApplyPatch), replicaSet.Metadata.Name, ns,
             fieldManager: ReplicaSets.FieldManager, force: true, cancellationToken: cancellationToken);
 
@@ -45,6 +48,22 @@ internal sealed class ReplicaSetApi(IKubernetes client, string ns, string owner)
     public async Task MarkDrainedAsync(string pod, CancellationToken cancellationToken)
     {
         var patch = new V1Patch("{\"metadata\":{\"annotations\":{\"" + ReplicaSets.DeletionCostAnnotation + "\":\"" + ReplicaSets.DrainedCost + "\"}}}", V1Patch.PatchType.MergePatch);
+        await Tolerating404(() => client.CoreV1.PatchNamespacedPodAsync(patch, pod, ns, fieldManager: ReplicaSets.FieldManager, cancellationToken: cancellationToken));
+    }
+
+    /// <summary>The revision's Secret, by server-side apply as the ReplicaSet (its values are in the request body only).</summary>
+    public Task ApplySecretAsync(V1Secret secret, CancellationToken cancellationToken) =>
+        client.CoreV1.PatchNamespacedSecretAsync(new V1Patch(secret, V1Patch.PatchType.ApplyPatch), secret.Metadata.Name, ns,
+            fieldManager: ReplicaSets.FieldManager, force: true, cancellationToken: cancellationToken);
+
+    /// <summary>The revision's Secret goes with its ReplicaSet (none there: nothing to do).</summary>
+    public Task DeleteSecretAsync(string name, CancellationToken cancellationToken) =>
+        Tolerating404(() => client.CoreV1.DeleteNamespacedSecretAsync(name, ns, cancellationToken: cancellationToken));
+
+    /// <summary>Takes the drained mark off a pod that serves (merge patch with null removes the annotation).</summary>
+    public async Task UnmarkAsync(string pod, CancellationToken cancellationToken)
+    {
+        var patch = new V1Patch("{\"metadata\":{\"annotations\":{\"" + ReplicaSets.DeletionCostAnnotation + "\":null}}}", V1Patch.PatchType.MergePatch);
         await Tolerating404(() => client.CoreV1.PatchNamespacedPodAsync(patch, pod, ns, fieldManager: ReplicaSets.FieldManager, cancellationToken: cancellationToken));
     }
 

@@ -88,6 +88,18 @@ internal static class ReplicaSets
             Lifecycle = new V1Lifecycle { PreStop = new V1LifecycleHandler { Sleep = new V1SleepAction { Seconds = StopDelaySeconds } } },
         };
         var selector = new V1LabelSelector { MatchLabels = new Dictionary<string, string>(labels, StringComparer.Ordinal) };
+        var podSpec = new V1PodSpec
+        {
+            Containers = [container],
+            TerminationGracePeriodSeconds = StopDelaySeconds + StopGraceSeconds,
+            EnableServiceLinks = false,
+            TopologySpreadConstraints =
+            [
+                new V1TopologySpreadConstraint { MaxSkew = 1, TopologyKey = "topology.kubernetes.io/zone", WhenUnsatisfiable = "ScheduleAnyway", LabelSelector = selector },
+                new V1TopologySpreadConstraint { MaxSkew = 1, TopologyKey = "kubernetes.io/hostname", WhenUnsatisfiable = "ScheduleAnyway", LabelSelector = selector },
+            ],
+        };
+        PodSecrets.Refer(podSpec, container, Name(owner, launch.Service, launch.Revision), launch.Secrets ?? []);
         return new V1ReplicaSet
         {
             ApiVersion = "apps/v1",
@@ -106,17 +118,7 @@ internal static class ReplicaSets
                 Template = new V1PodTemplateSpec
                 {
                     Metadata = new V1ObjectMeta { Labels = new Dictionary<string, string>(labels, StringComparer.Ordinal) },
-                    Spec = new V1PodSpec
-                    {
-                        Containers = [container],
-                        TerminationGracePeriodSeconds = StopDelaySeconds + StopGraceSeconds,
-                        EnableServiceLinks = false,
-                        TopologySpreadConstraints =
-                        [
-                            new V1TopologySpreadConstraint { MaxSkew = 1, TopologyKey = "topology.kubernetes.io/zone", WhenUnsatisfiable = "ScheduleAnyway", LabelSelector = selector },
-                            new V1TopologySpreadConstraint { MaxSkew = 1, TopologyKey = "kubernetes.io/hostname", WhenUnsatisfiable = "ScheduleAnyway", LabelSelector = selector },
-                        ],
-                    },
+                    Spec = podSpec,
                 },
             },
         };
