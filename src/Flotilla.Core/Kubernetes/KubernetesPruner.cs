@@ -34,12 +34,16 @@ public sealed class KubernetesPruner(IKubernetes client)
             {
                 var found = await Call($"reading deployment {wanted.Metadata.Name}", () =>
                     client.AppsV1.ReadNamespacedDeploymentAsync(wanted.Metadata.Name, manifest.Namespace, cancellationToken: cancellationToken));
+                // As 'kubectl rollout status' judges: a Deployment that keeps its name and rolls (the router, when its state
+                // changes) still counts the old ReplicaSet's pods as available, so every pod must also be of the new template.
                 var want = found.Spec?.Replicas ?? 1;
                 var available = found.Status?.AvailableReplicas ?? 0;
+                var updated = found.Status?.UpdatedReplicas ?? 0;
+                var all = found.Status?.Replicas ?? 0;
                 var current = (found.Status?.ObservedGeneration ?? 0) >= (found.Metadata.Generation ?? 0);
-                if (!current || available < want)
+                if (!current || available < want || updated < want || all > updated)
                 {
-                    waiting.Add($"{wanted.Metadata.Name}: {available} of {want} available{(current ? "" : " (its controller has not seen the change yet)")}");
+                    waiting.Add($"{wanted.Metadata.Name}: {available} of {want} available, {updated} updated{(all > updated ? $", {all - updated} old still running" : "")}{(current ? "" : " (its controller has not seen the change yet)")}");
                 }
             }
             if (waiting.Count == 0 || DateTime.UtcNow >= deadline)
@@ -64,7 +68,10 @@ public sealed class KubernetesPruner(IKubernetes client)
         var configMaps = await Call("listing configmaps", () => client.CoreV1.ListNamespacedConfigMapAsync(ns, labelSelector: selector, cancellationToken: cancellationToken));
         stale.AddRange(configMaps.Items.Where(c => !Rendered<V1ConfigMap>(c.Metadata.Name)).Select(c => new StaleObject("ConfigMap", ns, c.Metadata.Name)));
         var secrets = await Call("listing secrets", () => client.CoreV1.ListNamespacedSecretAsync(ns, labelSelector: selector, cancellationToken: cancellationToken));
-        stale.AddRange(secrets.Items.Where(c => !Rendered<V1Secret>(c.Metadata.Name)).Select(c => new StaleObject("Secret", ns, c.Metadata.Name)));
+        // Never a Secret the new pods read: one rendered now, or one they reference that the cluster must hold (an earlier
+        // --include-secrets apply may have made it; this one without the flag still reads it).
+        stale.AddRange(secrets.Items.Where(c => !Rendered<V1Secret>(c.Metadata.Name) && manifest.RequiredSecrets.All(r => r.Name != c.Metadata.Name))
+            .Select(c => new StaleObject("Secret", ns, c.Metadata.Name)));
         var services = await Call("listing services", () => client.CoreV1.ListNamespacedServiceAsync(ns, labelSelector: selector, cancellationToken: cancellationToken));
         stale.AddRange(services.Items.Where(s => !Rendered<V1Service>(s.Metadata.Name)).Select(s => new StaleObject("Service", ns, s.Metadata.Name)));
         var budgets = await Call("listing poddisruptionbudgets", () => client.PolicyV1.ListNamespacedPodDisruptionBudgetAsync(ns, labelSelector: selector, cancellationToken: cancellationToken));

@@ -54,10 +54,11 @@ public static class KubernetesRenderer
             new V1Namespace { ApiVersion = "v1", Kind = "Namespace", Metadata = new V1ObjectMeta { Name = ns, Labels = NamespaceLabels(spec, options.Tenant) } },
             Quota(spec, ns, services),
         };
-        objects.AddRange(values.Select(v => RenderedSecrets.Object(spec, ns, v.Key, v.Value)));
+        var renamed = values.ToDictionary(v => v.Key, v => RenderedSecrets.NameOf(v.Key, v.Value), StringComparer.Ordinal);
+        objects.AddRange(values.Select(v => RenderedSecrets.Object(spec, ns, renamed[v.Key], v.Value)));
         foreach (var service in services)
         {
-            objects.AddRange(ServiceObjects(spec, ns, service, endpoints, options, RenderedSecrets.DigestFor(service, values)));
+            objects.AddRange(ServiceObjects(spec, ns, service, endpoints, options, RenderedSecrets.DigestFor(service, values), n => renamed.GetValueOrDefault(n, n)));
         }
         objects.AddRange(RouterObjects.Render(spec, ns, endpoints, options));
         var secrets = services.SelectMany(s => s.Secrets).GroupBy(KubernetesNames.Secret, StringComparer.Ordinal).Where(g => !values.ContainsKey(g.Key))
@@ -115,7 +116,8 @@ public static class KubernetesRenderer
             : registry + Runtime.Docker.ContainerImages.BaseImage;
     }
 
-    private static IEnumerable<IKubernetesObject> ServiceObjects(SystemSpec spec, string ns, ServiceSpec service, IReadOnlyDictionary<string, int> endpoints, KubernetesRenderOptions options, string? secretValues)
+    private static IEnumerable<IKubernetesObject> ServiceObjects(SystemSpec spec, string ns, ServiceSpec service, IReadOnlyDictionary<string, int> endpoints, KubernetesRenderOptions options, string? secretValues,
+        Func<string, string> secretName)
     {
         var image = Image(spec, service, options);
         var environment = ServicePods.Environment(spec, service, endpoints);
@@ -146,7 +148,7 @@ public static class KubernetesRenderer
                 Strategy = new V1DeploymentStrategy { Type = "RollingUpdate", RollingUpdate = new V1RollingUpdateDeployment { MaxSurge = "1", MaxUnavailable = "0" } },
                 MinReadySeconds = 0,
                 RevisionHistoryLimit = 1,
-                Template = ServicePods.Template(spec, service, revision, labels, image),
+                Template = ServicePods.Template(spec, service, revision, labels, image, secretName),
             },
         };
         yield return new V1Service

@@ -8,8 +8,10 @@ namespace Flotilla.Kubernetes;
 /// The Secrets a render carries with their values, only when asked (<c>--include-secrets</c>): those
 /// of <c>file:</c> secrets, read from the files beside the spec. <c>store:</c> secrets live in a
 /// Flotilla server's store, which a render does not reach: they stay references the cluster must hold.
-/// Each Secret is named as the pods reference it; two services whose files give one name different
-/// values are refused, naming both files.
+/// Each Secret's name ends in a digest of its value (<c>tls-key-1a2b3c4d5e</c>): a changed value is a
+/// new Secret beside the old one, so the old revision's pods keep reading what they started with
+/// (a restart or a rollback included) and prune takes the old Secret with its revision. Two services
+/// whose files give one name different values are refused, naming both files.
 /// </summary>
 internal static class RenderedSecrets
 {
@@ -38,6 +40,10 @@ internal static class RenderedSecrets
         return values.ToDictionary(v => v.Key, v => v.Value.Value, StringComparer.Ordinal);
     }
 
+    /// <summary>The name a rendered Secret is given: the name pods would reference, cut to leave room, and its value's digest.</summary>
+    public static string NameOf(string name, byte[] value) =>
+        $"{name[..Math.Min(52, name.Length)].TrimEnd('-')}-{Convert.ToHexStringLower(SHA256.HashData(value))[..10]}";
+
     /// <summary>A digest of the values a service's pods read, so a changed value renders a new revision.</summary>
     public static string? DigestFor(ServiceSpec service, IReadOnlyDictionary<string, byte[]> values)
     {
@@ -57,6 +63,7 @@ internal static class RenderedSecrets
 
     public static V1Secret Object(SystemSpec spec, string ns, string name, byte[] value) => new()
     {
+        // name: NameOf(...), as the pods reference it.
         ApiVersion = "v1",
         Kind = "Secret",
         Type = "Opaque",

@@ -26,7 +26,9 @@ internal static partial class ServicePods
     [GeneratedRegex(@"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")]
     private static partial Regex Variable();
 
-    public static V1PodTemplateSpec Template(SystemSpec spec, ServiceSpec service, string revision, IReadOnlyDictionary<string, string> labels, string? image)
+    /// <param name="secretName">The name of the Secret a reference resolves to (a rendered Secret's carries its value's digest).</param>
+    public static V1PodTemplateSpec Template(SystemSpec spec, ServiceSpec service, string revision, IReadOnlyDictionary<string, string> labels, string? image,
+        Func<string, string>? secretName = null)
     {
         var configMap = KubernetesNames.ConfigMap(service.Name, revision);
         var env = new List<V1EnvVar>
@@ -37,7 +39,7 @@ internal static partial class ServicePods
         var volumes = new List<V1Volume>();
         foreach (var secret in service.Secrets)
         {
-            var name = KubernetesNames.Secret(secret);
+            var name = (secretName ?? (n => n))(KubernetesNames.Secret(secret));
             if (secret.AsFile)
             {
                 var volume = $"secret-{KubernetesNames.Dns(secret.Variable)}";

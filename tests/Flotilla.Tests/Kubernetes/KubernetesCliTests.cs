@@ -106,9 +106,45 @@ public sealed class KubernetesCliTests
         (code, output) = await RunAsync(env, "apply", "--target", "kubernetes", "--context", "recorded", "-f", spec, "--env", "prod", "--prune", "--timeout", "00:00:03");
 
         Assert.Equal(1, code);
-        Assert.Contains($"error: not available within 00:00:03: {api}: 0 of 6 available; nothing was pruned, so the earlier revisions still serve", output, StringComparison.Ordinal);
+        Assert.Contains($"error: not available within 00:00:03: {api}: 0 of 6 available, 6 updated; nothing was pruned, so the earlier revisions still serve", output, StringComparison.Ordinal);
         Assert.All(before, p => Assert.Contains(p, server.Objects));
         Assert.DoesNotContain(server.Requests, r => r.Method == "DELETE");
+    }
+
+    [Fact]
+    public async Task Prune_TakesARenderedSecretWithItsRevision_AndNeverOneTheNewPodsRead()
+    {
+        await using var server = await RecordingApiServer.StartAsync();
+        using var directory = new TempDirectory();
+        var env = new Dictionary<string, string> { ["KUBECONFIG"] = directory.Write("config", server.Kubeconfig("recorded")) };
+        directory.Write("secrets/tls.key", "key one");
+        var spec = directory.Write("flotilla.yaml", """
+            name: pay
+            runtime: docker
+            services:
+              api:
+                image: registry.example.com/pay/api:1.4
+                secrets: { TLS_KEY: { file: secrets/tls.key, as: file }, DB_PASSWORD: { store: pay-db-password } }
+            """);
+        string[] apply = ["apply", "--target", "kubernetes", "--context", "recorded", "-f", spec, "--include-secrets"];
+        var (code, output) = await RunAsync(env, apply);
+        Assert.True(code == 0, output);
+        var first = Assert.Single(server.Objects, p => p.Contains("/secrets/tls-key-", StringComparison.Ordinal));
+        // A Secret the pods read by reference, labelled as the system's (say, made by an earlier tool): never pruned.
+        using (var http = new HttpClient())
+        {
+            var labelled = new StringContent("""{"apiVersion":"v1","kind":"Secret","metadata":{"name":"pay-db-password","labels":{"flotilla.io/system":"pay","app.kubernetes.io/managed-by":"flotilla"}}}""");
+            (await http.PatchAsync($"{server.Url}/api/v1/namespaces/pay/secrets/pay-db-password", labelled)).EnsureSuccessStatusCode();
+        }
+
+        directory.Write("secrets/tls.key", "key two");
+        (code, output) = await RunAsync(env, [.. apply, "--prune"]);
+
+        Assert.True(code == 0, output);
+        Assert.DoesNotContain(first, server.Objects);
+        Assert.Single(server.Objects, p => p.Contains("/secrets/tls-key-", StringComparison.Ordinal));
+        Assert.Contains("/api/v1/namespaces/pay/secrets/pay-db-password", server.Objects);
+        Assert.Contains($"secret/{first.Split('/')[^1]} pruned", output, StringComparison.Ordinal);
     }
 
     /// <summary>The recorded contract of a cluster with the zoned spec applied to it once, as the prune tests start.</summary>

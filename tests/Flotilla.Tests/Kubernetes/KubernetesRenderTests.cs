@@ -79,7 +79,10 @@ public sealed class KubernetesRenderTests
         Assert.Empty(plain.Objects.OfType<V1Secret>());
         Assert.Equal(["pay-db-password", "tls-key"], plain.RequiredSecrets.Select(r => r.Name));
         var secret = Assert.Single(included.Objects.OfType<V1Secret>());
-        Assert.Equal(("tls-key", "pay", "key one"), (secret.Metadata.Name, secret.Metadata.NamespaceProperty, System.Text.Encoding.UTF8.GetString(secret.Data["value"])));
+        Assert.Equal(("pay", "key one"), (secret.Metadata.NamespaceProperty, System.Text.Encoding.UTF8.GetString(secret.Data["value"])));
+        // Named by its value's digest, and the pods read that one: a changed value is a new Secret beside the old.
+        Assert.Matches("^tls-key-[0-9a-f]{10}$", secret.Metadata.Name);
+        Assert.Equal(secret.Metadata.Name, Deployment(included, "api").Spec.Template.Spec.Volumes.Single(v => v.Secret is not null).Secret.SecretName);
         // A store: secret lives in a server's store, which a render does not reach: still a reference.
         Assert.Equal(["pay-db-password"], included.RequiredSecrets.Select(r => r.Name));
         Assert.DoesNotContain("key one", ManifestYaml.Stream(plain), StringComparison.Ordinal);
@@ -87,10 +90,11 @@ public sealed class KubernetesRenderTests
         directory.Write("secrets/tls.key", "key two");
         var changed = KubernetesRenderer.Render(SpecLoader.Load(file), KubernetesSpecs.Options with { IncludeSecrets = true });
         Assert.NotEqual(Deployment(included, "api").Metadata.Name, Deployment(changed, "api").Metadata.Name);
+        Assert.NotEqual(secret.Metadata.Name, changed.Objects.OfType<V1Secret>().Single().Metadata.Name);
         Assert.Equal(Deployment(plain, "api").Metadata.Name, Deployment(KubernetesRenderer.Render(SpecLoader.Load(file), KubernetesSpecs.Options), "api").Metadata.Name);
 
         var written = ManifestYaml.WriteDirectory(changed, Path.Combine(directory.Path, "out"));
-        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(written.Single(w => w.Contains("-secret-tls-key", StringComparison.Ordinal))));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(written.Single(w => w.Contains("-secret-tls-key-", StringComparison.Ordinal))));
     }
 
     [Fact]

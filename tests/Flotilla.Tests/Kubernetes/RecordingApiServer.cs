@@ -104,7 +104,7 @@ internal sealed class RecordingApiServer : IAsyncDisposable
         {
             var replicas = (int?)copy["spec"]?["replicas"] ?? 1;
             var available = _unavailable.ContainsKey((string)copy["metadata"]!["name"]!) ? 0 : replicas;
-            copy["status"] = new JsonObject { ["observedGeneration"] = 1, ["replicas"] = replicas, ["availableReplicas"] = available, ["readyReplicas"] = available };
+            copy["status"] = new JsonObject { ["observedGeneration"] = 1, ["replicas"] = replicas, ["updatedReplicas"] = replicas, ["availableReplicas"] = available, ["readyReplicas"] = available };
         }
         return copy;
     }
