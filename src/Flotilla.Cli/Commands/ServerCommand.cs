@@ -110,7 +110,7 @@ internal static class ServerCommand
         try
         {
             // Environments over clusters: each cluster's control plane re-adopts what it ran.
-            federations = await Federation.Federations.StartAsync(new ControlPlaneOptions(data, SelfCommand()), cancellationToken: stop.Token);
+            federations = await Federation.Federations.StartAsync(new ControlPlaneOptions(data, SelfCommand()), cancellationToken: stop.Token, planes: planes);
             await using var api = await ApiServer.StartAsync(planes, listen, transport?.Certificate, stop.Token, federations);
             Console.WriteLine($"flotilla server listening on {api.Url} (data: {data})");
             transport?.Announce(api.Url, listen);

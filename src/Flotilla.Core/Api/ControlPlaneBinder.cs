@@ -16,7 +16,8 @@ internal sealed class ControlPlaneBinder(ControlPlanes planes, Federations? fede
     {
         var environment = ApiServer.EnvironmentOf(context);
         var cluster = context.Request.Headers[Federations.ClusterHeader].ToString() is { Length: > 0 } named ? named : null;
-        var federation = ApiAuth.Tenant(context) == Tenancy.TenantRoles.DefaultTenant ? federations?.Find(environment) : null;
+        var tenant = ApiAuth.Tenant(context);
+        var federation = federations?.Find(tenant, environment);
         if (cluster is not null)
         {
             if (federation is null)
@@ -26,11 +27,11 @@ internal sealed class ControlPlaneBinder(ControlPlanes planes, Federations? fede
             return federation.Plane(cluster) ?? throw new ControlPlaneException(
                 $"no cluster '{cluster}' in environment '{environment ?? "(base)"}'; its clusters: {string.Join(", ", federation.Clusters)}", ControlPlaneError.NotFound);
         }
-        if (federation is not null && !planes.Of(Tenancy.TenantRoles.DefaultTenant).Any(p => p.Store.LatestRevisionNumber > 0 && p.State.Environment == environment))
+        if (federation is not null && !planes.Of(tenant).Any(p => p.Store.LatestRevisionNumber > 0 && p.State.Environment == environment))
         {
             throw new ControlPlaneException($"environment '{environment ?? "(base)"}' runs over clusters ({string.Join(", ", federation.Clusters)}): name one with --cluster NAME, or see them all with 'flotilla clusters'",
                 ControlPlaneError.NotFound);
         }
-        return await planes.ForAsync(ApiAuth.Tenant(context), environment, create: false, context.RequestAborted);
+        return await planes.ForAsync(tenant, environment, create: false, context.RequestAborted);
     }
 }

@@ -30,9 +30,12 @@ public sealed class Federation : IAsyncDisposable
     private FederationRevision? _desired;
     private IReadOnlyDictionary<string, SystemSpec> _specs = new Dictionary<string, SystemSpec>();
 
-    private Federation(string directory, ControlPlaneOptions template, FederationOptions options)
+    private readonly TenantAdmission? _admission;
+
+    private Federation(string directory, ControlPlaneOptions template, FederationOptions options, TenantAdmission? admission)
     {
         _directory = directory;
+        _admission = admission;
         _template = template;
         _options = options;
         _time = template.Time ?? TimeProvider.System;
@@ -55,9 +58,11 @@ public sealed class Federation : IAsyncDisposable
     public ControlPlane? Plane(string cluster) => _workers.TryGetValue(cluster, out var worker) ? worker.Plane : null;
 
     /// <summary>Starts a federation in <paramref name="directory"/>: again what it ran before a restart (each cluster's control plane re-adopts its instances).</summary>
-    public static async Task<Federation> StartAsync(string directory, ControlPlaneOptions template, FederationOptions? options = null, CancellationToken cancellationToken = default)
+    /// <param name="admission">Its tenant's quota: checked over all clusters at apply, and by each cluster's control plane for its own changes (scale, undo...); null: none.</param>
+    public static async Task<Federation> StartAsync(string directory, ControlPlaneOptions template, FederationOptions? options = null, CancellationToken cancellationToken = default,
+        TenantAdmission? admission = null)
     {
-        var federation = new Federation(directory, template, options ?? new FederationOptions());
+        var federation = new Federation(directory, template, options ?? new FederationOptions(), admission);
         try
         {
             var saved = federation._file.Read();
@@ -137,6 +142,8 @@ public sealed class Federation : IAsyncDisposable
                 throw new ControlPlaneException($"cluster '{target.Name}' was {before.Kind} at {before.Where} and would be {target.Kind} at {target.Where}: a cluster keeps its target; give the new one another name",
                     ControlPlaneError.Invalid);
             }
+            // The tenant's quota over every cluster at once, up front: refused, nothing has started. Held until the revision is recorded.
+            using var admitted = _admission?.AdmitFederation([.. _workers.Values.Select(w => w.Plane)], Footprints(overlaid)) ?? NothingHeld.Instance;
             var started = new List<ClusterWorker>();
             try
             {
@@ -168,6 +175,7 @@ public sealed class Federation : IAsyncDisposable
             {
                 worker.Start();
             }
+            admitted.Dispose();
             await DropAsync(_workers.Values.Where(w => !revision.Clusters.Contains(w.Name)).ToList());
             Events.Record("federation", $"revision {revision.Number} applied by {request.Actor}: {Summary(revision)}");
             WakeAll();
@@ -195,6 +203,7 @@ public sealed class Federation : IAsyncDisposable
             Kubernetes = target.Kind == RuntimeKind.Kubernetes ? target.KubernetesOver(_template.Kubernetes) : _template.Kubernetes,
         };
         var plane = await ControlPlane.StartAsync(options, cancellationToken);
+        plane.Admission = _admission;
         var worker = new ClusterWorker(this, target, plane, _options, _time);
         _workers[target.Name] = worker;
         _observed[target.Name] = ClusterObservation.Initial(ProgressOf(target.Name));
@@ -218,6 +227,29 @@ public sealed class Federation : IAsyncDisposable
             await worker.Plane.DisposeAsync();
             Events.Record(worker.Name, $"cluster '{worker.Name}' left the spec: its instances were stopped");
         }
+    }
+
+    /// <summary>
+    /// What the clusters would run, at the peak of the change: each cluster's overlay, each service's surge counted where the
+    /// cluster runs it now (a service whose revision does not change is counted as rolling too: a federation does not know yet).
+    /// </summary>
+    private List<Tenancy.ServiceFootprint> Footprints(IReadOnlyList<(ClusterSpec Cluster, SystemSpec Spec)> overlaid) =>
+        [.. overlaid.SelectMany(o =>
+        {
+            var running = _workers.TryGetValue(o.Cluster.Name, out var worker) ? worker.Plane.Composed() : [];
+            return o.Spec.Services.Select(s => Footprint(s, running.FirstOrDefault(r => r.Name == s.Name)?.Instances ?? 0));
+        })];
+
+    private static Tenancy.ServiceFootprint Footprint(ServiceSpec service, int before) =>
+        new(service.Name, service.Instances, service.Function is null ? TenantAdmission.Surge(service.Rollout, service.Instances, before) : 0,
+            service.Resources?.Cpu ?? 0, service.Resources?.MemoryBytes ?? 0, service.Function?.Scale.Max);
+
+    /// <summary>Each cluster with what this federation's revision has it run at rest (its tenant's quota counts it).</summary>
+    public IReadOnlyList<ClusterQuotaUse> QuotaUses()
+    {
+        var specs = Volatile.Read(ref _specs);
+        return [.. _workers.Values.Select(w => new ClusterQuotaUse(w.Plane,
+            Tenancy.QuotaPlanner.Sum(specs.GetValueOrDefault(w.Name)?.Services.Select(s => Footprint(s, 0)) ?? [], peak: false)))];
     }
 
     internal SystemSpec? SpecOf(string cluster) => Volatile.Read(ref _specs).GetValueOrDefault(cluster);

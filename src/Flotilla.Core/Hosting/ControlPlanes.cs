@@ -86,6 +86,12 @@ public sealed class ControlPlanes : IAsyncDisposable
     /// <summary>The one admission of a tenant, shared by all its environments: its quota checks are serialised with each other.</summary>
     public TenantAdmission AdmissionOf(string tenant) => _admissions.GetOrAdd(tenant, t => new TenantAdmission(this, t));
 
+    /// <summary>
+    /// The clusters of a tenant's federated environments (set by whoever runs them: <c>Federation/Federations</c>), counted by its
+    /// quota beside the environments run here; null: none.
+    /// </summary>
+    public Func<string, IReadOnlyList<ClusterQuotaUse>>? ClustersOf { get; set; }
+
     /// <summary>The tenant an environment belongs to.</summary>
     public string TenantOf(ControlPlane plane) =>
         _tenantPlanes.FirstOrDefault(o => ReferenceEquals(o.Value, plane)).Key is { } key ? key[..key.IndexOf('/', StringComparison.Ordinal)] : Tenancy.TenantRoles.DefaultTenant;

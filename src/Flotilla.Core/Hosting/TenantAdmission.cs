@@ -20,7 +20,17 @@ public sealed class TenantAdmission(ControlPlanes planes, string tenant) : IAdmi
     private static readonly TimeSpan GateTimeout = TimeSpan.FromSeconds(60);
     private readonly SemaphoreSlim _gate = new(1, 1);
 
-    public IDisposable Admit(ControlPlane plane, IReadOnlyList<DesiredService> proposed)
+    public IDisposable Admit(ControlPlane plane, IReadOnlyList<DesiredService> proposed) =>
+        Gated(clusters => (UseOf(plane, clusters), Footprints(proposed, plane.Composed())));
+
+    /// <summary>
+    /// Admits a federated environment's change as one: <paramref name="proposed"/> is what it would run over all its clusters
+    /// (each cluster's overlay counted, each one's surge included), in place of what its clusters (<paramref name="running"/>) take now.
+    /// </summary>
+    public IDisposable AdmitFederation(IReadOnlyList<ControlPlane> running, IReadOnlyList<ServiceFootprint> proposed) =>
+        Gated(clusters => (running.Aggregate(QuotaUse.Zero, (sum, p) => sum + UseOf(p, clusters)), proposed));
+
+    private IDisposable Gated(Func<IReadOnlyList<ClusterQuotaUse>, (QuotaUse Here, IReadOnlyList<ServiceFootprint> Proposed)> change)
     {
         // Taken on every change, quota or not: a quota set meanwhile then sees every change recorded before.
         if (!_gate.Wait(GateTimeout))
@@ -30,7 +40,7 @@ public sealed class TenantAdmission(ControlPlanes planes, string tenant) : IAdmi
         var hold = new AdmissionHold(_gate);
         try
         {
-            Check(plane, proposed);
+            Check(change);
             return hold;
         }
         catch
@@ -40,18 +50,26 @@ public sealed class TenantAdmission(ControlPlanes planes, string tenant) : IAdmi
         }
     }
 
-    private void Check(ControlPlane plane, IReadOnlyList<DesiredService> proposed)
+    private void Check(Func<IReadOnlyList<ClusterQuotaUse>, (QuotaUse Here, IReadOnlyList<ServiceFootprint> Proposed)> change)
     {
         if (planes.Root.Store.Tenant(tenant)?.QuotaJson is not { } json)
         {
             return;
         }
-        var now = plane.Composed();
-        var tenantNow = planes.Of(tenant).Aggregate(QuotaUse.Zero, (sum, p) => sum + QuotaPlanner.Sum(Footprints(p.Composed(), null), peak: false));
-        if (QuotaPlanner.Refusal(tenant, TenantQuota.Parse(json), tenantNow, Footprints(now, null), Footprints(proposed, now)) is { } refusal)
+        var clusters = planes.ClustersOf?.Invoke(tenant) ?? [];
+        var (here, proposed) = change(clusters);
+        var tenantNow = planes.Of(tenant).Concat(clusters.Select(c => c.Plane)).Aggregate(QuotaUse.Zero, (sum, p) => sum + UseOf(p, clusters));
+        if (QuotaPlanner.Refusal(tenant, TenantQuota.Parse(json), tenantNow, here, proposed) is { } refusal)
         {
             throw new ControlPlaneException(refusal, ControlPlaneError.Conflict);
         }
+    }
+
+    /// <summary>What an environment takes at rest; a federation's cluster the larger of what it runs and what its federation promised it.</summary>
+    private static QuotaUse UseOf(ControlPlane plane, IReadOnlyList<ClusterQuotaUse> clusters)
+    {
+        var running = QuotaPlanner.Sum(Footprints(plane.Composed(), null), peak: false);
+        return clusters.FirstOrDefault(c => ReferenceEquals(c.Plane, plane)) is { } cluster ? QuotaUse.Max(running, cluster.Promised) : running;
     }
 
     /// <summary>
@@ -63,13 +81,18 @@ public sealed class TenantAdmission(ControlPlanes planes, string tenant) : IAdmi
         [.. services.Select(s =>
         {
             var before = current?.FirstOrDefault(c => c.Name == s.Name);
-            var surge = 0;
-            if (s.Function is null && before is { Instances: > 0 } && before.Revision != s.Revision && s.Instances > 0)
-            {
-                var rollout = s.Rollout ?? RolloutSpec.Default;
-                var larger = Math.Max(s.Instances, before.Instances);
-                surge = larger - s.Instances + (rollout.IsProgressive ? before.Instances : rollout.Resolve(larger).Surge);
-            }
+            var surge = s.Function is null && before is not null && before.Revision != s.Revision ? Surge(s.Rollout ?? RolloutSpec.Default, s.Instances, before.Instances) : 0;
             return new ServiceFootprint(s.Name, s.Instances, surge, s.Resources?.Cpu ?? 0, s.Resources?.MemoryBytes ?? 0, s.Function?.Scale.Max);
         })];
+
+    /// <summary>How many instances a rollout from <paramref name="before"/> to <paramref name="instances"/> runs beside the new count at its peak (0: nothing runs before).</summary>
+    public static int Surge(RolloutSpec rollout, int instances, int before)
+    {
+        if (before <= 0 || instances <= 0)
+        {
+            return 0;
+        }
+        var larger = Math.Max(instances, before);
+        return larger - instances + (rollout.IsProgressive ? before : rollout.Resolve(larger).Surge);
+    }
 }

@@ -10,9 +10,12 @@ namespace Flotilla.Tenancy;
 public static class QuotaPlanner
 {
     /// <summary>Null when it fits; else the refusal, naming the quota, the use now and what the change needs.</summary>
-    public static string? Refusal(string tenant, TenantQuota quota, QuotaUse tenantNow, IReadOnlyList<ServiceFootprint> environmentNow, IReadOnlyList<ServiceFootprint> proposed)
+    public static string? Refusal(string tenant, TenantQuota quota, QuotaUse tenantNow, IReadOnlyList<ServiceFootprint> environmentNow, IReadOnlyList<ServiceFootprint> proposed) =>
+        Refusal(tenant, quota, tenantNow, Sum(environmentNow, peak: false), proposed);
+
+    /// <summary>As above, with what the environment takes now already summed (a federated one: over all its clusters).</summary>
+    public static string? Refusal(string tenant, TenantQuota quota, QuotaUse tenantNow, QuotaUse here, IReadOnlyList<ServiceFootprint> proposed)
     {
-        var here = Sum(environmentNow, peak: false);
         var needs = Sum(proposed, peak: true);
         var surge = proposed.Sum(s => s.FunctionMax is null ? s.Surge : 0);
         var total = tenantNow - here + needs;

@@ -44,6 +44,10 @@ public sealed partial class TenantConformanceTests(ITestOutputHelper output)
         var applied = await h.ApplyAsync(alpha, "alpha", "alpha-env-7", TenantHarness.RunningSpec("alpha", runtime));
         Assert.True(applied.StatusCode == HttpStatusCode.Created, await applied.Content.ReadAsStringAsync());
         var alphaLog = await ReadyWithLogAsync(alpha);
+        // And a federated environment of alpha's (two local clusters): reached by naming it and one of its clusters.
+        var federated = await h.ApplyAsync(h.Client(await h.TokenAsync("alpha", "alpha-deployer", TenantRoles.Deployer), "alpha-fed-7"), "alpha", "alpha-fed-7", TenantHarness.FederatedSpec("alpha"));
+        Assert.True(federated.StatusCode == HttpStatusCode.Created, await federated.Content.ReadAsStringAsync());
+        await Eventually.Until(() => h.Federations.Find("alpha", "alpha-fed-7")?.Status().AllHealthy == true, TimeSpan.FromSeconds(90), "alpha's federated environment to run on both clusters");
         Assert.Equal(HttpStatusCode.OK, (await alpha.PutAsJsonAsync("v1/secrets/alpha-secret", new SecretBody("alpha-value"), ApiJson.Options)).StatusCode);
         var roles = new Dictionary<string, string>();
         foreach (var role in new[] { TenantRoles.Viewer, TenantRoles.Deployer, TenantRoles.Admin })
@@ -60,7 +64,8 @@ public sealed partial class TenantConformanceTests(ITestOutputHelper output)
         Assert.Equal(HttpStatusCode.OK, (await alpha.GetAsync("v1/tenants/alpha/audit")).StatusCode);
 
         var alphaStore = Path.Combine(h.DataDirectory, "tenants", "alpha", "environments", "alpha-env-7");
-        var before = (TenantHarness.Dump(alphaStore), TenantHarness.Dump(h.DataDirectory));
+        var alphaCluster = Path.Combine(h.DataDirectory, "tenants", "alpha", "federations", "alpha-fed-7", "clusters", "alpha-c1");
+        var before = (TenantHarness.Dump(alphaStore), TenantHarness.Dump(h.DataDirectory), TenantHarness.Dump(alphaCluster));
 
         var routes = h.Server.Routes
             .Where(r => (r.RoutePattern.RawText ?? "").StartsWith("/v1/", StringComparison.Ordinal) && !(r.RoutePattern.RawText ?? "").Contains("openapi", StringComparison.Ordinal))
@@ -73,11 +78,11 @@ public sealed partial class TenantConformanceTests(ITestOutputHelper output)
         {
             foreach (var (method, pattern) in routes)
             {
-                foreach (var by in new[] { "environment", "tenant" })
+                foreach (var by in new[] { "environment", "tenant", "cluster" })
                 {
                     // An apply or a GitOps follow naming an environment the caller's tenant does not run starts
                     // the caller's own environment of that name (names are unique inside a tenant): see the next test.
-                    if (by == "environment" && method == "POST" && pattern is "/v1/apply" or "/v1/gitops")
+                    if (by is "environment" or "cluster" && method == "POST" && pattern is "/v1/apply" or "/v1/gitops")
                     {
                         continue;
                     }
@@ -89,7 +94,7 @@ public sealed partial class TenantConformanceTests(ITestOutputHelper output)
                     {
                         failures.Add($"{what} differs from the answer for names that exist nowhere: {controlStatus} {controlBody}");
                     }
-                    else if (CallerScoped.Contains($"{method} {pattern}") && by == "environment")
+                    else if (CallerScoped.Contains($"{method} {pattern}") && by is "environment" or "cluster")
                     {
                         if (status is not (200 or 403) || body.Contains("alpha", StringComparison.Ordinal))
                         {
@@ -104,7 +109,8 @@ public sealed partial class TenantConformanceTests(ITestOutputHelper output)
             }
         }
         Assert.True(failures.Count == 0, string.Join("\n", failures));
-        Assert.Equal(before, (TenantHarness.Dump(alphaStore), TenantHarness.Dump(h.DataDirectory)));
+        Assert.Equal(before, (TenantHarness.Dump(alphaStore), TenantHarness.Dump(h.DataDirectory), TenantHarness.Dump(alphaCluster)));
+        Assert.Equal(1, h.Federations.Find("alpha", "alpha-fed-7")!.Desired!.Number);
         Assert.Contains("alpha-secret", await alpha.GetStringAsync("v1/secrets"), StringComparison.Ordinal);
         Assert.Equal(1, await ReadyAsync(alpha));
 
@@ -123,7 +129,7 @@ public sealed partial class TenantConformanceTests(ITestOutputHelper output)
         {
             Assert.Equal(HttpStatusCode.NoContent, down.StatusCode);
         }
-        output.WriteLine($"{runtime}: {routes.Count} routes x {roles.Count} roles of tenant bravo x 2 ways of naming tenant alpha's things: {attempts} attempts, each beside its control; alpha's instance logged {alphaLog.Length} characters, none of them reached bravo");
+        output.WriteLine($"{runtime}: {routes.Count} routes x {roles.Count} roles of tenant bravo x 3 ways of naming tenant alpha's things (its environment, its tenant, its federated environment's cluster): {attempts} attempts, each beside its control; alpha's instance logged {alphaLog.Length} characters, none of them reached bravo");
     }
 
     /// <summary>Waits until alpha's web instance is ready and has logged a request (its readiness probe); returns its log.</summary>
@@ -152,7 +158,16 @@ public sealed partial class TenantConformanceTests(ITestOutputHelper output)
 
     private static async Task<(int Status, string Body)> SendAsync(TenantHarness h, string token, string by, string method, string pattern, string prefix)
     {
-        using var client = by == "environment" ? h.Client(token, $"{prefix}-env-7") : h.Client(token, null, prefix);
+        using var client = by switch
+        {
+            "environment" => h.Client(token, $"{prefix}-env-7"),
+            "cluster" => h.Client(token, $"{prefix}-fed-7"),
+            _ => h.Client(token, null, prefix),
+        };
+        if (by == "cluster")
+        {
+            client.DefaultRequestHeaders.Add(Flotilla.Federation.Federations.ClusterHeader, $"{prefix}-c1");
+        }
         using var request = new HttpRequestMessage(new HttpMethod(method), Fill(pattern, prefix).TrimStart('/'));
         if (method is "POST" or "PUT" or "PATCH")
         {

@@ -27,6 +27,7 @@ public sealed class TenantHarness : IAsyncDisposable
     }
 
     public ControlPlanes Planes { get; private set; } = null!;
+    public Flotilla.Federation.Federations Federations { get; private set; } = null!;
     public ApiServer Server { get; private set; } = null!;
     public HttpClient Operator { get; private set; } = null!;
     public string DataDirectory => Path.Combine(_dir.Path, "data");
@@ -62,6 +63,11 @@ public sealed class TenantHarness : IAsyncDisposable
         environments:
           {{prefix}}-env-7: { instances: 0 }
         """;
+
+    /// <summary><see cref="Spec"/> over two local clusters (<c>PREFIX-c1</c>, <c>PREFIX-c2</c>), in environment <c>PREFIX-fed-7</c>.</summary>
+    public static string FederatedSpec(string prefix) =>
+        Spec(prefix).Replace($"  {prefix}-env-7: {{ instances: 0 }}", $"  {prefix}-env-7: {{ instances: 0 }}\n  {prefix}-fed-7: {{ instances: 0 }}", StringComparison.Ordinal)
+        + $"\nclusters:\n  - {{ name: {prefix}-c1, kind: local }}\n  - {{ name: {prefix}-c2, kind: local }}\n";
 
     /// <summary>
     /// <see cref="Spec"/> with its web service running one real instance on <paramref name="runtime"/>
@@ -155,7 +161,9 @@ public sealed class TenantHarness : IAsyncDisposable
     private async Task StartServerAsync()
     {
         Planes = await ControlPlanes.StartAsync(new ControlPlaneOptions(DataDirectory) { SwarmEndpoint = _swarmEndpoint });
-        Server = await ApiServer.StartAsync(Planes, new IPEndPoint(IPAddress.Loopback, 0));
+        Federations = await Flotilla.Federation.Federations.StartAsync(new ControlPlaneOptions(DataDirectory) { SwarmEndpoint = _swarmEndpoint },
+            new Flotilla.Federation.FederationOptions { Tick = TimeSpan.FromMilliseconds(100), ProbeInterval = TimeSpan.FromMilliseconds(300) }, planes: Planes);
+        Server = await ApiServer.StartAsync(Planes, new IPEndPoint(IPAddress.Loopback, 0), default, Federations);
         if (_operatorToken is not null)
         {
             Operator = Client(_operatorToken);
@@ -170,6 +178,8 @@ public sealed class TenantHarness : IAsyncDisposable
         }
         _clients.Clear();
         await Server.DisposeAsync();
+        await Federations.StopDataPlanesAsync();
+        await Federations.DisposeAsync();
         await Planes.StopDataPlanesAsync();
         await Planes.DisposeAsync();
     }
