@@ -16,6 +16,12 @@ public sealed partial class ControlPlane
             {
                 throw new ControlPlaneException($"instances must be between 0 and {Model.SpecLoader.MaxInstances}, not {instances}", ControlPlaneError.Invalid);
             }
+            if (instances > 0 && !PreparesRuntime(declared.RuntimeName, declared.Image, runs: false))
+            {
+                // A federation's Kubernetes cluster may hold an image-less service at 0 (it runs the others); it cannot run one.
+                throw new ControlPlaneException($"service '{service}' has no image, and this cluster runs on {declared.RuntimeName}, which runs images only; "
+                    + "give the service 'image:' in the spec (or run it on another cluster)", ControlPlaneError.Invalid);
+            }
             var own = _store.ServiceOverrides().GetValueOrDefault(service);
             var scaled = new ServiceOverride(service, instances == declared.Instances ? null : instances, own?.Stopped ?? false, own?.Paused ?? false);
             using var admitted = Admit(State, OverridesWith(scaled));

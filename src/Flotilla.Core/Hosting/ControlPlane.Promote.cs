@@ -55,7 +55,10 @@ public sealed partial class ControlPlane
             {
                 continue;
             }
-            await PrepareRuntimeAsync(current.RuntimeName, name, current.Image, new Artifacts.Artifact(digest, imported, []), null, cancellationToken);
+            if (PreparesRuntime(current.RuntimeName, current.Image, current.Instances > 0 || current.Function is not null))
+            {
+                await PrepareRuntimeAsync(current.RuntimeName, name, current.Image, new Artifacts.Artifact(digest, imported, []), null, cancellationToken);
+            }
             env["FLOTILLA_REVISION"] = revision;
             replacements[name] = current with { Revision = revision, Command = command, Env = env };
             parts.Add($"{name} digest {digest[..Math.Min(12, digest.Length)]}");

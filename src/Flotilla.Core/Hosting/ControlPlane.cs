@@ -404,9 +404,8 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
         {
             progress?.Invoke($"{service.Name}: preparing artifact");
             artifacts[service.Name] = await _artifacts.EnsureAsync(service, m => progress?.Invoke($"{service.Name}: {m}"), cancellationToken);
-            // A container image is built here too: as slow as a build, and as fatal to the apply when it fails. A federation's
-            // cluster that runs nothing of an image-less service on Kubernetes (ClusterOverlay.Runs) has nothing to prepare for it.
-            if (ClusterOverlay.Runs(service) || service.Image is not null || spec.RuntimeName != RuntimeKind.Kubernetes)
+            // A container image is built here too: as slow as a build, and as fatal to the apply when it fails.
+            if (PreparesRuntime(spec.RuntimeName, service.Image, ClusterOverlay.Runs(service)))
             {
                 await PrepareRuntimeAsync(spec.RuntimeName, service.Name, service.Image, artifacts[service.Name], progress, cancellationToken);
             }
@@ -632,4 +631,10 @@ public sealed partial class ControlPlane : IAsyncDisposable, IGitOpsTarget
             haproxy.StopProcessOnDispose();
         }
     }
+
+    /// <summary>
+    /// Whether a service needs its runtime prepared (an image built or checked): not one without an image that a
+    /// federation's Kubernetes cluster runs nothing of (instances: 0 there; ClusterOverlay.Runs), which it could not run.
+    /// </summary>
+    private static bool PreparesRuntime(string runtime, string? image, bool runs) => runs || image is not null || runtime != RuntimeKind.Kubernetes;
 }

@@ -25,6 +25,19 @@ public static partial class FileOwnership
         File.SetUnixFileMode(path, mode);
     }
 
+    /// <summary>
+    /// Gives an open file to the user through its descriptor (fchown, fchmod): nothing done to a path, so
+    /// a name swapped for a symlink or a hard link meanwhile (in a directory the user may write) changes nothing else.
+    /// </summary>
+    public static void Give(Microsoft.Win32.SafeHandles.SafeFileHandle file, string path, InstanceUser user, UnixFileMode mode)
+    {
+        if (fchown((int)file.DangerousGetHandle(), (uint)user.Uid, (uint)user.Gid) != 0)
+        {
+            throw new IOException($"cannot give {path} to instance user {user.Name} ({user.Uid}): {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+        }
+        File.SetUnixFileMode(file, mode);
+    }
+
     /// <summary>Makes <paramref name="path"/> itself (not a symlink's target) root's: what a removed instance user left behind.</summary>
     public static void GiveToRoot(string path)
     {
@@ -93,4 +106,7 @@ public static partial class FileOwnership
 
     [LibraryImport("libc", EntryPoint = "lchown", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int lchown(string path, uint owner, uint group);
+
+    [LibraryImport("libc", EntryPoint = "fchown", SetLastError = true)]
+    private static partial int fchown(int fd, uint owner, uint group);
 }

@@ -88,11 +88,12 @@ internal sealed class SecretFiles(string root)
             using (var file = new FileStream(temporary, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead }))
             {
                 File.SetUnixFileMode(file.SafeFileHandle, UnixFileMode.UserRead);
+                // Through the descriptor, before it is closed: the directory is the owner's, who could swap the name.
+                if (owner is not null)
+                {
+                    FileOwnership.Give(file.SafeFileHandle, temporary, owner, UnixFileMode.UserRead);
+                }
                 file.Write(System.Text.Encoding.UTF8.GetBytes(value));
-            }
-            if (owner is not null)
-            {
-                FileOwnership.Give(temporary, owner, UnixFileMode.UserRead);
             }
             File.Move(temporary, path, overwrite: true);
         }

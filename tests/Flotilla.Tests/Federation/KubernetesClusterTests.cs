@@ -109,6 +109,10 @@ public sealed class KubernetesClusterTests : IAsyncLifetime
             var first = ReplicaSets.Name(owner, "api", eu.State.Find("api")!.Revision);
             Assert.Equal(1, _api.ReplicaSet(first)!.Spec.Replicas);
             Assert.Contains(_api.Requests, r => r.Method == "GET" && r.Path.TrimEnd('/') == "/version");
+            // web (no image) is held at 0 there; scaling it up would ask Kubernetes for a pod without an image: refused, nothing changed.
+            var refused = await Assert.ThrowsAsync<ControlPlaneException>(() => eu.ScaleAsync("web", 1, "test"));
+            Assert.Contains("service 'web' has no image, and this cluster runs on kubernetes, which runs images only", refused.Message, StringComparison.Ordinal);
+            Assert.Empty(eu.Store.ServiceOverrides());
 
             // The API server goes away (the pods run on); revision 2 reaches the local cluster, the kubernetes one is marked and retried.
             await _api.DownAsync();

@@ -76,6 +76,8 @@ public sealed class RenderedRouterTests
     [InlineData("{\"endpoints\":{\"orders\":0},\"table\":{\"services\":{}}}", "endpoint 'orders' has port 0, not 1-65535")]
     [InlineData("{\"endpoints\":{},\"table\":{\"services\":{\"orders\":[{\"instanceId\":\"a\",\"port\":8080,\"host\":\"\"}]}}}", "service 'orders' has a destination without a host")]
     [InlineData("{}", "it has no 'endpoints' and 'table'")]
+    [InlineData("{\"endpoints\":{}}", "it has no 'endpoints' and 'table'")]
+    [InlineData("{\"endpoints\":{},\"table\":{\"services\":{\"orders\":null}}}", "service 'orders' has no list of destinations")]
     public async Task AStateThatCannotBeServed_IsRefused_AndTheRouterDoesNotStart(string text, string expected)
     {
         using var directory = new TempDirectory("flotilla-rendered-router");

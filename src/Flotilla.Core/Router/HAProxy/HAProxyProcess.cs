@@ -65,9 +65,20 @@ internal sealed class HAProxyProcess(string directory, string program)
         var spawned = PosixSpawn.Start(resolved, ["-W", "-S", $"{MasterSocket},mode,600", "-f", ConfigPath, "-p", PidPath], env, Directory, log);
         // Reap it when it ends while we run (a refused config, or its worker killed): its end is seen, no zombie lingers.
         var exited = Task.Factory.StartNew(() => PosixSpawn.WaitForExit(spawned), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-        var pid = await ReadMasterPidAsync(exited, log, from, cancellationToken);
-        (MasterPid, _startTime) = (pid, Posix.StartTime(pid));
-        await WaitForWorkerAsync([], cancellationToken);
+        try
+        {
+            var pid = await ReadMasterPidAsync(exited, log, from, cancellationToken);
+            (MasterPid, _startTime) = (pid, Posix.StartTime(pid));
+            await WaitForWorkerAsync([], cancellationToken);
+        }
+        catch when (!exited.IsCompleted)
+        {
+            // No pid or no worker in time, or the start was cancelled: the master (and a worker) must not stay behind holding the ports.
+            Posix.SignalGroup(spawned, Posix.SIGKILL);
+            await exited.WaitAsync(Bounded, CancellationToken.None);
+            MasterPid = 0;
+            throw;
+        }
     }
 
     /// <summary>haproxy's own output (the master's notices and alerts), appended across starts.</summary>

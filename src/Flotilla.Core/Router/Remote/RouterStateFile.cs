@@ -50,7 +50,8 @@ internal sealed class RouterStateFile(string path)
         }
         var wrong = seed switch
         {
-            null or { Endpoints: null } or { Table.Services: null } => "it has no 'endpoints' and 'table'",
+            null or { Endpoints: null } or { Table: null } or { Table.Services: null } => "it has no 'endpoints' and 'table'",
+            _ when seed!.Table.Services.FirstOrDefault(s => s.Value is null) is { Key: { } empty } => $"service '{empty}' has no list of destinations",
             _ when seed!.Endpoints.FirstOrDefault(e => e.Value is < 1 or > 65535) is { Key: { } bad } => $"endpoint '{bad}' has port {seed.Endpoints[bad]}, not 1-65535",
             _ when seed.Table.Services.FirstOrDefault(s => s.Value.Any(d => d is null || string.IsNullOrEmpty(d.Host) || d.Port is < 1 or > 65535)) is { Key: { } bad } => $"service '{bad}' has a destination without a host or with a port outside 1-65535",
             _ => null,

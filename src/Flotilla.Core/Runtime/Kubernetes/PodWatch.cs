@@ -28,6 +28,7 @@ internal sealed class PodWatch(Func<IKubernetes> client, string ns, string selec
     private int _lists;
     private volatile bool _refused;
     private CancellationTokenSource? _pause;
+    private bool _refreshed;
 
     /// <summary>Whether one LIST has succeeded: before it, no pod is known and nothing may be decided from them.</summary>
     public bool Synced { get; private set; }
@@ -140,6 +141,8 @@ internal sealed class PodWatch(Func<IKubernetes> client, string ns, string selec
         {
             if (_refused)
             {
+                // Between pauses (a list under way), the next pause is cut short instead: no refresh is lost.
+                _refreshed = true;
                 _pause?.Cancel();
             }
         }
@@ -151,6 +154,11 @@ internal sealed class PodWatch(Func<IKubernetes> client, string ns, string selec
         using var pause = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         lock (_gate)
         {
+            if (_refreshed)
+            {
+                _refreshed = false;
+                return true;
+            }
             _pause = pause;
         }
         try
@@ -167,6 +175,7 @@ internal sealed class PodWatch(Func<IKubernetes> client, string ns, string selec
             lock (_gate)
             {
                 _pause = null;
+                _refreshed = false;
             }
         }
     }

@@ -345,7 +345,7 @@ public sealed class HAProxyRouterTests(ITestOutputHelper output) : IAsyncLifetim
             var error = await Assert.ThrowsAsync<InvalidOperationException>(() => process.StartAsync(CancellationToken.None));
             Assert.Contains("haproxy refused to start", error.Message, StringComparison.Ordinal);
             Assert.Contains("no-such-keyword-here", error.Message, StringComparison.Ordinal);
-            Assert.False(process.IsRunning);
+            Assert.Empty(ProcessScan.Mentioning(process.ConfigPath));
         }
         finally
         {
