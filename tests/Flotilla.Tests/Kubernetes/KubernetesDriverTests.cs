@@ -46,6 +46,11 @@ public sealed class KubernetesDriverTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        // Drivers a test disposes by hand (to restart one) too: an assertion that fails before that must not leave one running.
+        foreach (var driver in _drivers)
+        {
+            await driver.DisposeAsync();
+        }
         await _api.DisposeAsync();
         await _pods.StopAsync();
         await _pods.DisposeAsync();
@@ -55,14 +60,18 @@ public sealed class KubernetesDriverTests : IAsyncLifetime
     private KubernetesDriver Driver(TimeSpan? relistEvery = null, string state = "state", Func<SecretRef, string>? secrets = null)
     {
         var kubeconfig = _dir.Write("kubeconfig", _api.Kubeconfig("fake", "shop"));
-        return new KubernetesDriver(Path.Combine(_dir.Path, state), new KubernetesTarget("fake", kubeconfig), null, null, (s, m, w) =>
+        var driver = new KubernetesDriver(Path.Combine(_dir.Path, state), new KubernetesTarget("fake", kubeconfig), null, null, (s, m, w) =>
         {
             lock (_events)
             {
                 _events.Add((s, m, w));
             }
         }, _podPort, relistEvery, secrets);
+        _drivers.Add(driver);
+        return driver;
     }
+
+    private readonly List<KubernetesDriver> _drivers = [];
 
     private static InstanceLaunch Launch(string id, string revision = "r1") =>
         new(id, "web", revision, ["serve", "--port", "${PORT}"], new Dictionary<string, string> { ["MODE"] = "fast" }, 0, new HttpSpec(null, "/healthz", "/ready"),
@@ -362,7 +371,7 @@ public sealed class KubernetesDriverTests : IAsyncLifetime
         // A stop still ends in time, the drained pod the one removed: after each change Flotilla makes, the next list comes soon; the mark is not sent again and again.
         // (Without that, the pause before the next list has grown to 8-30 s here, and the stop takes 20 s or more.)
         var drained = PodOf(driver, "web-1");
-        await driver.StopAsync("web-1", TimeSpan.FromSeconds(5), "scaled down").WaitAsync(TimeSpan.FromSeconds(12));
+        await driver.StopAsync("web-1", TimeSpan.FromSeconds(5), "scaled down").WaitAsync(TimeSpan.FromSeconds(15));
         var stopped = driver.Observe().Single(i => i.Id == "web-1");
         Assert.Equal((InstanceState.Exited, "scaled down"), (stopped.State, stopped.Reason));
         Assert.DoesNotContain(_api.Pods(), p => p.Metadata.Name == drained);

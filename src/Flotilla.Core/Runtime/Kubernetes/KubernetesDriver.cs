@@ -545,6 +545,10 @@ public sealed partial class KubernetesDriver : IRuntime
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
         await _stopping.CancelAsync();
         if (_loop is { } loop)
         {
@@ -567,6 +571,8 @@ public sealed partial class KubernetesDriver : IRuntime
         _prober.Dispose();
         _client?.Dispose();
     }
+
+    private int _disposed;
 
     private sealed record Probe(DateTimeOffset? ReadySince = null, bool WasReady = false, int Failures = 0);
 }
