@@ -19,14 +19,7 @@ namespace Flotilla.Tests.Federation;
 public sealed class FederationTenantTests : IAsyncLifetime
 {
     private static readonly TimeSpan Long = TimeSpan.FromSeconds(90);
-    private static readonly FederationOptions Fast = new()
-    {
-        Tick = TimeSpan.FromMilliseconds(100),
-        ProbeInterval = TimeSpan.FromMilliseconds(300),
-        FirstBackoff = TimeSpan.FromMilliseconds(200),
-        MaxBackoff = TimeSpan.FromSeconds(1),
-        ApplyTimeout = TimeSpan.FromMinutes(2),
-    };
+    private static readonly FederationOptions Fast = FastFederation.Options;
 
     private readonly TempDirectory _dir = new("flotilla-fedten");
     private readonly List<HttpClient> _clients = [];

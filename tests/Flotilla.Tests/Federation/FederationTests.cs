@@ -20,14 +20,7 @@ public sealed class FederationTests : IDisposable
     private static readonly TimeSpan Long = TimeSpan.FromSeconds(90);
     private readonly TempDirectory _dir = new("flotilla-fed");
 
-    private static readonly FederationOptions Fast = new()
-    {
-        Tick = TimeSpan.FromMilliseconds(100),
-        ProbeInterval = TimeSpan.FromMilliseconds(300),
-        FirstBackoff = TimeSpan.FromMilliseconds(200),
-        MaxBackoff = TimeSpan.FromSeconds(1),
-        ApplyTimeout = TimeSpan.FromMinutes(2),
-    };
+    private static readonly FederationOptions Fast = FastFederation.Options;
 
     private Task<Flotilla.Federation.Federation> StartAsync() =>
         Flotilla.Federation.Federation.StartAsync(Path.Combine(_dir.Path, "fed"), new ControlPlaneOptions(Path.Combine(_dir.Path, "data")), Fast);

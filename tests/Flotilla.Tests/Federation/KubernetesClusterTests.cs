@@ -22,14 +22,7 @@ public sealed class KubernetesClusterTests : IAsyncLifetime
     private FakeApiServer _api = null!;
     private PodListener _pods = null!;
 
-    private static readonly FederationOptions Fast = new()
-    {
-        Tick = TimeSpan.FromMilliseconds(100),
-        ProbeInterval = TimeSpan.FromMilliseconds(300),
-        FirstBackoff = TimeSpan.FromMilliseconds(200),
-        MaxBackoff = TimeSpan.FromSeconds(1),
-        ApplyTimeout = TimeSpan.FromMinutes(2),
-    };
+    private static readonly FederationOptions Fast = FastFederation.Options;
 
     public async Task InitializeAsync()
     {
