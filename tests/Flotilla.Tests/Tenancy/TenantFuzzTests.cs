@@ -17,6 +17,9 @@ public sealed class TenantFuzzTests
     // The callers' own token names (op, lead, dev, eye) are left out: a caller may revoke its own token, and the checks after need them.
     private static readonly string[] Names = ["alpha", "bravo", "default", "nope", "", "-", "a", "A", "../alpha", "alpha/..", "%2e%2e", "alpha%00", "ünï", "x y", "*",
         new string('a', 64), new string('b', 300), "alpha\n", " alpha", "ghost", "0", "null"];
+    // A line break cannot be in a header value: sent raw, "alpha\n" ends the header block early (Kestrel, like nginx, takes a
+    // bare LF as a line end), the rest of the request is read as the next one, and its 400 answers the fuzzer's next request.
+    private static readonly string[] HeaderNames = [.. Names.Where(n => !n.Contains('\n', StringComparison.Ordinal))];
     private static readonly string[] Roles = [TenantRoles.Viewer, TenantRoles.Deployer, TenantRoles.Admin, TenantRoles.Operator, "read", "root", "", "ADMIN", "admin ", "null"];
     private static readonly string[] Numbers = ["0", "-1", "1", "20", "1.5", "-0.5", "1e308", "99999999999999999999", "null", "\"8\"", "true", "[]", "{}", "NaN"];
 
@@ -63,9 +66,9 @@ public sealed class TenantFuzzTests
             }
             if (random.Next(3) == 0)
             {
-                request.Headers.TryAddWithoutValidation(ApiAuth.TenantHeader, Pick(random, Names));
+                request.Headers.TryAddWithoutValidation(ApiAuth.TenantHeader, Pick(random, HeaderNames));
             }
-            var description = $"seed {seed}, case {i}: {who} {request.Method} {request.RequestUri}";
+            var description = $"seed {seed}, case {i}: {who} {request.Method} {request.RequestUri} (Authorization: {string.Join(",", request.Headers.TryGetValues("Authorization", out var a) ? a : [])}; {ApiAuth.TenantHeader}: {string.Join(",", request.Headers.TryGetValues(ApiAuth.TenantHeader, out var t) ? t : [])})";
             using var response = await raw.SendAsync(request);
             var body = await response.Content.ReadAsStringAsync();
             Assert.True((int)response.StatusCode < 500, $"{description}: {(int)response.StatusCode} {body}");
