@@ -110,6 +110,12 @@ internal static class MemberProcess
         if (Posix.IsRunning(pid, null))
         {
             Posix.Signal(pid, Posix.SIGKILL);
+            // Gone before this returns: what comes next (freeing its shared memory, deleting its directory) needs it dead.
+            var killed = System.Diagnostics.Stopwatch.StartNew();
+            while (Posix.IsRunning(pid, null) && killed.Elapsed < TimeSpan.FromSeconds(10))
+            {
+                await Task.Delay(20);
+            }
         }
     }
 
