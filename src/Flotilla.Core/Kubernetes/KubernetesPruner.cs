@@ -20,9 +20,10 @@ public sealed class KubernetesPruner(IKubernetes client)
     private static readonly TimeSpan Poll = TimeSpan.FromSeconds(1);
 
     /// <summary>
-    /// Waits until every Deployment of the manifest has as many available pods as it asks for, at its
-    /// latest generation. Returns the ones that are not, each with why ("orders-1a2b: 1 of 3 available"),
-    /// after <paramref name="timeout"/>; empty when all are.
+    /// Waits until every Deployment of the manifest is rolled out as <c>kubectl rollout status</c> judges it: its
+    /// controller has seen the latest generation, and as many pods as it asks for are available, all of the new
+    /// template, with no old one left. Returns the ones that are not, each with why ("orders-1a2b: 1 of 3
+    /// available, 3 updated, 1 old still running"), after <paramref name="timeout"/>; empty when all are.
     /// </summary>
     public async Task<IReadOnlyList<string>> WaitAvailableAsync(KubernetesManifest manifest, TimeSpan timeout, CancellationToken cancellationToken)
     {
