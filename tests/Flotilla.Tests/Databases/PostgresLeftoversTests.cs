@@ -41,6 +41,23 @@ public sealed class PostgresLeftoversTests
     }
 
     [Fact]
+    public async Task AKilledServerThatLostItsControlFile_IsFreedToo()
+    {
+        // The engine's rebuild of a replica whose pg_control is gone: a single-user start alone stops on that before it frees anything.
+        var server = await PostgresInstance.StartNewAsync();
+        var segment = SystemVSegment(server.DataDirectory);
+        var mapped = MappedSharedMemory(server.Pid!.Value);
+        server.Kill();
+        File.Delete(Path.Combine(server.DataDirectory, "global", "pg_control"));
+
+        Assert.Null(await PostgresLeftovers.ReleaseAsync(server.DataDirectory, CancellationToken.None));
+
+        Assert.All(mapped, file => Assert.False(File.Exists(file), $"{file} of the killed server was left"));
+        Assert.False(SystemVSegmentExists(segment), $"System V segment {segment} of the killed server was left");
+        await server.DisposeAsync();
+    }
+
+    [Fact]
     public async Task AServerStillRunning_IsNotTouched()
     {
         await using var server = await PostgresInstance.StartNewAsync();

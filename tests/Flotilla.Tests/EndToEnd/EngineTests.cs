@@ -99,6 +99,7 @@ public sealed class EngineTests
         await Eventually.Until(async () => (await harness.CliAsync("events")).Output.Contains("rebuilding it from the primary", StringComparison.Ordinal)
             && (await harness.CliAsync("db", "status")).Output.Contains("replica-1 streaming", StringComparison.Ordinal), ServerHarness.Wait, "the replica to be rebuilt and streaming");
         await Eventually.Until(async () => Equals(await ScalarAsync(replicaOnly, "SELECT count(*) FROM orders"), 3L), ServerHarness.Wait, "the rebuilt replica to have every row");
+        Assert.DoesNotContain("could not be freed", (await harness.CliAsync("events")).Output, StringComparison.Ordinal);
 
         // A restarted control plane adopts the running servers: same pids.
         var primaryPid = PostmasterPid(harness.DataDirectory, "primary");

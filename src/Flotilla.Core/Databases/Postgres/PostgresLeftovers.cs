@@ -32,20 +32,72 @@ internal static class PostgresLeftovers
         // A single-user server refuses standby mode; the directory is deleted next, so its role no longer matters.
         File.Delete(Path.Combine(dataDirectory, "standby.signal"));
         File.Delete(Path.Combine(dataDirectory, "recovery.signal"));
+        var segment = SystemVSegment(lockFile);
+        var (code, output) = await SingleUserAsync(bin, dataDirectory, cancellationToken);
+        if (code != 0 && output.Contains("pg_control", StringComparison.Ordinal))
+        {
+            // Its control file is lost or broken (often why it is being rebuilt): a single-user start stops on that before it
+            // frees anything. pg_resetwal writes one (nothing of this directory is kept), then the start gets as far as the
+            // clean-up, whatever it fails on after.
+            await ResetControlFileAsync(bin, dataDirectory, lockFile, cancellationToken);
+            (code, output) = await SingleUserAsync(bin, dataDirectory, cancellationToken);
+            if (code != 0 && segment is { } id && !SystemVSegmentExists(id))
+            {
+                return null;
+            }
+        }
+        return code == 0 ? null : $"postgres --single exited {code}: {output.Trim()}";
+    }
+
+    /// <summary>A single-user start, again while the dead server's backends still hold its segment (they take a moment to notice it died).</summary>
+    private static async Task<(int Code, string Output)> SingleUserAsync(string bin, string dataDirectory, CancellationToken cancellationToken)
+    {
         var deadline = DateTime.UtcNow + Limit;
         while (true)
         {
-            var (code, output) = await SingleUserAsync(bin, dataDirectory, cancellationToken);
-            // The dead server's backends hold its segment until they notice it died: "still in use" for a moment.
+            var (code, output) = await SingleUserOnceAsync(bin, dataDirectory, cancellationToken);
             if (code == 0 || !output.Contains("still in use", StringComparison.Ordinal) || DateTime.UtcNow > deadline)
             {
-                return code == 0 ? null : $"postgres --single exited {code}: {output.Trim()}";
+                return (code, output);
             }
             await Task.Delay(200, cancellationToken);
         }
     }
 
-    private static async Task<(int Code, string Output)> SingleUserAsync(string bin, string dataDirectory, CancellationToken cancellationToken)
+    private static async Task ResetControlFileAsync(string bin, string dataDirectory, string lockFile, CancellationToken cancellationToken)
+    {
+        // pg_resetwal refuses a directory with a lock file, and wants a control file to overwrite; the lock file comes back after,
+        // as the single-user start reads the dead server's segment from it.
+        var aside = lockFile + ".dead";
+        File.Move(lockFile, aside, overwrite: true);
+        try
+        {
+            var control = Path.Combine(dataDirectory, "global", "pg_control");
+            if (!File.Exists(control))
+            {
+                await PostgresServer.RunAsync(PostgresServer.AsServerUser(["touch", control]), "touch pg_control", cancellationToken);
+            }
+            await PostgresServer.RunAsync(PostgresServer.AsServerUser([Path.Combine(bin, "pg_resetwal"), "-f", "-D", dataDirectory]), "pg_resetwal", cancellationToken);
+        }
+        catch (DatabaseException)
+        {
+            // The start after reports what is still wrong.
+        }
+        finally
+        {
+            File.Move(aside, lockFile, overwrite: true);
+        }
+    }
+
+    /// <summary>The System V segment's id: the second field of postmaster.pid's seventh line.</summary>
+    private static int? SystemVSegment(string lockFile) =>
+        File.ReadLines(lockFile).ElementAtOrDefault(6)?.Split(' ', StringSplitOptions.RemoveEmptyEntries) is [_, var id, ..]
+            && int.TryParse(id, System.Globalization.CultureInfo.InvariantCulture, out var parsed) ? parsed : null;
+
+    private static bool SystemVSegmentExists(int id) =>
+        File.ReadLines("/proc/sysvipc/shm").Skip(1).Any(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries) is [_, var shmid, ..] && shmid == id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    private static async Task<(int Code, string Output)> SingleUserOnceAsync(string bin, string dataDirectory, CancellationToken cancellationToken)
     {
         var command = PostgresServer.AsServerUser([Path.Combine(bin, "postgres"), "--single", "-D", dataDirectory, "-c", "listen_addresses=", "-c", "logging_collector=off", "postgres"]);
         var start = new ProcessStartInfo(command[0]) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };

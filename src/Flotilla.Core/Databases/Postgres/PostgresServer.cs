@@ -126,7 +126,7 @@ public static class PostgresServer
         await HandToServerUserAsync(auto, cancellationToken, passThroughParents: false);
     }
 
-    private static async Task RunAsync(IReadOnlyList<string> command, string what, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? env = null)
+    internal static async Task RunAsync(IReadOnlyList<string> command, string what, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? env = null)
     {
         var start = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var (name, value) in env ?? new Dictionary<string, string>())
