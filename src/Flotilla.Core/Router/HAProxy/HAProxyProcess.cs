@@ -104,7 +104,7 @@ internal sealed class HAProxyProcess(string directory, string program)
         var master = Path.Combine(Directory, $"master-{pid}.sock");
         var admin = Path.Combine(Directory, $"admin-{pid}.sock");
         // The new master binds the usual paths; the old one stays reachable on its socket under another name.
-        File.Move(MasterSocket, master, overwrite: true);
+        if (File.Exists(MasterSocket)) { File.Move(MasterSocket, master, overwrite: true); }
         if (File.Exists(AdminSocket)) { File.Move(AdminSocket, admin, overwrite: true); }
         try
         {
@@ -112,7 +112,7 @@ internal sealed class HAProxyProcess(string directory, string program)
         }
         catch
         {
-            File.Move(master, MasterSocket, overwrite: true);
+            if (File.Exists(master)) { File.Move(master, MasterSocket, overwrite: true); }
             if (File.Exists(admin)) { File.Move(admin, AdminSocket, overwrite: true); }
             File.WriteAllText(PidPath, $"{pid}\n");
             (MasterPid, _startTime) = (pid, startTime);
@@ -120,6 +120,46 @@ internal sealed class HAProxyProcess(string directory, string program)
         }
         _retired.Add((pid, startTime, master));
         Posix.Signal(pid, SoftStop);
+    }
+
+    /// <summary>
+    /// The masters a previous control plane replaced beside a new one and left finishing their requests (their
+    /// master-PID.sock): followed as this one's own, so that a drain waits for them and a stop stops them.
+    /// </summary>
+    public void FindRetired()
+    {
+        foreach (var socket in System.IO.Directory.EnumerateFiles(Directory, "master-*.sock"))
+        {
+            var name = Path.GetFileNameWithoutExtension(socket);
+            if (!int.TryParse(name["master-".Length..], out var pid) || _retired.Any(r => r.Pid == pid))
+            {
+                continue;
+            }
+            if (IsHAProxy(pid))
+            {
+                _retired.Add((pid, Posix.StartTime(pid), socket));
+            }
+            else
+            {
+                File.Delete(socket);
+                File.Delete(Path.Combine(Directory, $"admin-{pid}.sock"));
+            }
+        }
+        _ = Retired;
+    }
+
+    /// <summary>Whether the pid is (still) this program: a pid reused by another process is never signalled.</summary>
+    private bool IsHAProxy(int pid)
+    {
+        try
+        {
+            var name = Path.GetFileName(program);
+            return File.ReadAllText($"/proc/{pid}/comm").Trim() == name[..Math.Min(name.Length, 15)];
+        }
+        catch (IOException)
+        {
+            return false;
+        }
     }
 
     /// <summary>The masters replaced by <see cref="StartBesideAsync"/> still finishing their requests.</summary>

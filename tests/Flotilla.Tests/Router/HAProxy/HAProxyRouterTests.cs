@@ -151,6 +151,11 @@ public sealed class HAProxyRouterTests(ITestOutputHelper output) : IAsyncLifetim
 
         Assert.NotEqual(master, _router.MasterPid);
         Assert.Equal([master], _router.Process.Retired);
+        // A control plane started meanwhile follows the old master too (its renamed master CLI, master-PID.sock).
+        await using (var next = await HAProxyRouter.StartAsync(_directory, (_, _) => { }, stopOnDispose: false))
+        {
+            Assert.Equal([master], next.Process.Retired);
+        }
         Assert.False(await _router.WaitForDrainAsync("x", TimeSpan.FromMilliseconds(500)), "the drain ended while the old worker still carried a request to x");
         Assert.False(held.IsCompleted);
         x.Release();
@@ -248,6 +253,53 @@ public sealed class HAProxyRouterTests(ITestOutputHelper output) : IAsyncLifetim
         }
         Assert.True(Flotilla.Runtime.Posix.IsRunning(master, null));
         Assert.Equal(3, (await SendAsync(port, 3))["a"]);
+    }
+
+    /// <summary>
+    /// A control plane that left HAProxy serving closed its copies of the sockets; the next one takes them back from
+    /// the master it adopts (pidfd_getfd, at the descriptor numbers kept in state.json), so a worker killed after the
+    /// adoption refuses no connection either.
+    /// </summary>
+    [Fact]
+    public async Task TheNextControlPlane_TakesTheSocketsBack_SoAKilledWorkerRefusesNoConnection()
+    {
+        var a = await BackendAsync("a");
+        var directory = Directory.CreateTempSubdirectory("flotilla-hx-adopt-").FullName;
+        var reports = new List<string>();
+        HAProxyRouter? next = null;
+        try
+        {
+            int port;
+            await using (var first = await HAProxyRouter.StartAsync(directory, (_, _) => { }, stopOnDispose: false))
+            {
+                port = await first.AddServiceAsync("api", null);
+                await first.ApplyAsync(Table("api", [(a, "v1")]));
+            }
+            Assert.DoesNotContain(Environment.ProcessId, Holders(ListeningInode(port)));
+
+            next = await HAProxyRouter.StartAsync(directory, (message, _) => { lock (reports) { reports.Add(message); } }, stopOnDispose: true);
+            Assert.Contains(Environment.ProcessId, Holders(ListeningInode(port)));
+            await using var loop = Loop.Start(port);
+            await Task.Delay(300);
+            var killed = Stopwatch.GetTimestamp();
+            Flotilla.Runtime.Posix.Signal((await next.Process.WorkersAsync(CancellationToken.None))[0].Pid, Flotilla.Runtime.Posix.SIGKILL);
+            await WaitUntilAsync(() => { lock (reports) { return reports.Any(r => r.Contains("started again", StringComparison.Ordinal)); } }, "haproxy was not started again");
+            var okAfter = loop.Ok;
+            await Task.Delay(700);
+            var outcome = await loop.StopAsync(killed);
+
+            output.WriteLine($"kill -9 of the adopted worker: {outcome}");
+            Assert.Equal((0, 0), (outcome.Refused, outcome.Unavailable));
+            Assert.InRange(outcome.Other, 0, 2);
+            Assert.True(outcome.Ok > okAfter, "no request was answered after haproxy was started again");
+        }
+        finally
+        {
+            var master = next?.MasterPid ?? 0;
+            if (next is not null) { await next.DisposeAsync(); }
+            Directory.Delete(directory, recursive: true);
+            Assert.False(master > 0 && Flotilla.Runtime.Posix.IsRunning(master, null), $"haproxy master {master} left running");
+        }
     }
 
     [Fact]
