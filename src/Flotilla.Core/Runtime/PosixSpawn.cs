@@ -6,7 +6,7 @@ namespace Flotilla.Runtime;
 /// <summary>
 /// Starts a program with posix_spawn in a new process group of Flotilla's own session:
 /// stdin from /dev/null, stdout and stderr appended to a log file, signals reset to default, and
-/// no other descriptor inherited: a child that outlives Flotilla (a router, an instance, a database
+/// no other descriptor inherited (except those passed as <c>inherited</c>, at 3, 4, ...): a child that outlives Flotilla (a router, an instance, a database
 /// server) must not hold what Flotilla's own parent gave it (a flock(1) lock, a CI runner's pipe).
 /// Why not setsid: a new session is also a new scheduler autogroup, which gives every instance
 /// the same CPU share as the whole of Flotilla (router included) when the machine is busy.
@@ -22,8 +22,10 @@ internal static unsafe partial class PosixSpawn
 
     /// <summary>Spawns the program and returns its pid; throws with the errno text when it cannot.</summary>
     /// <param name="ownProcessGroup">False: the child joins the caller's process group (a helper that a signal to the group must reach too).</param>
-    public static int Start(string program, IReadOnlyList<string> args, IReadOnlyDictionary<string, string> env, string workingDirectory, string logPath, bool ownProcessGroup = true)
+    /// <param name="inherited">Descriptors of this process the child gets, the first as its descriptor 3, the next as 4, ... (e.g. listening sockets it serves on).</param>
+    public static int Start(string program, IReadOnlyList<string> args, IReadOnlyDictionary<string, string> env, string workingDirectory, string logPath, bool ownProcessGroup = true, IReadOnlyList<int>? inherited = null)
     {
+        inherited ??= [];
         var attr = stackalloc byte[AttrSize];
         var actions = stackalloc byte[ActionsSize];
         var signals = stackalloc byte[SigsetSize];
@@ -63,11 +65,25 @@ internal static unsafe partial class PosixSpawn
             Check(posix_spawn_file_actions_addopen(actions, 1, Str(logPath), WriteOnly | Create | Append | NoFollow, 384), "open log");
             Check(posix_spawn_file_actions_adddup2(actions, 1, 2), "dup2 stderr");
             Check(posix_spawn_file_actions_addchdir_np(actions, Str(workingDirectory)), "chdir");
+            // Each inherited descriptor goes first above all of them, then to its place: a source that is another's
+            // place (socket 4 to go to 3, socket 3 to go to 4) is never overwritten before it is copied. dup2 clears
+            // close-on-exec on the copy, which .NET sets on every descriptor it opens.
+            var first = 3 + inherited.Count;
+            var above = Math.Max(first, inherited.Count == 0 ? 0 : inherited.Max() + 1);
+            for (var i = 0; i < inherited.Count; i++)
+            {
+                Check(posix_spawn_file_actions_adddup2(actions, inherited[i], above + i), "dup2 inherited");
+            }
+            for (var i = 0; i < inherited.Count; i++)
+            {
+                Check(posix_spawn_file_actions_adddup2(actions, above + i, 3 + i), "dup2 inherited");
+                Check(posix_spawn_file_actions_addclose(actions, above + i), "close inherited");
+            }
             // .NET opens its own files close-on-exec; this closes those it inherited without that flag (glibc 2.34+;
             // without it, InheritedDescriptors marked them close-on-exec at start).
             try
             {
-                Check(posix_spawn_file_actions_addclosefrom_np(actions, 3), "closefrom");
+                Check(posix_spawn_file_actions_addclosefrom_np(actions, first), "closefrom");
             }
             catch (EntryPointNotFoundException)
             {
@@ -134,6 +150,7 @@ internal static unsafe partial class PosixSpawn
     [LibraryImport("libc")] private static partial int posix_spawn_file_actions_destroy(byte* actions);
     [LibraryImport("libc")] private static partial int posix_spawn_file_actions_addopen(byte* actions, int fd, IntPtr path, int flags, int mode);
     [LibraryImport("libc")] private static partial int posix_spawn_file_actions_adddup2(byte* actions, int fd, int newFd);
+    [LibraryImport("libc")] private static partial int posix_spawn_file_actions_addclose(byte* actions, int fd);
     [LibraryImport("libc")] private static partial int posix_spawn_file_actions_addchdir_np(byte* actions, IntPtr path);
     [LibraryImport("libc")] private static partial int posix_spawn_file_actions_addclosefrom_np(byte* actions, int from);
     [LibraryImport("libc")] private static partial int sigemptyset(byte* set);

@@ -25,6 +25,29 @@ public sealed class PosixSpawnTests
     }
 
     /// <summary>
+    /// Descriptors passed as inherited land at 3, 4, ... in the order given (here the reverse of their numbers
+    /// in this process), open in the child without close-on-exec; the one not passed, though inheritable, does not.
+    /// </summary>
+    [Fact]
+    public async Task InheritedDescriptors_AreTheChilds3And4_InTheOrderGiven_AndNothingElseIs()
+    {
+        using var dir = new TempDirectory("flotilla-spawn");
+        using var held = new InheritableDescriptor(dir);
+        var first = dir.Write("first", "");
+        var second = dir.Write("second", "");
+        using var a = File.OpenHandle(first, FileMode.Open, FileAccess.Read);
+        using var b = File.OpenHandle(second, FileMode.Open, FileAccess.Read);
+        var (fa, fb) = ((int)a.DangerousGetHandle(), (int)b.DangerousGetHandle());
+        Assert.True(fa < fb);
+        var log = Path.Combine(dir.Path, "fds.log");
+        var pid = PosixSpawn.Start("/bin/sh", ["-c", "readlink /proc/self/fd/3 /proc/self/fd/4; exec ls -l /proc/self/fd/"], new Dictionary<string, string> { ["PATH"] = "/usr/bin:/bin" }, dir.Path, log, inherited: [fb, fa]);
+        Assert.Equal(0, PosixSpawn.ExitCode(await Task.Run(() => PosixSpawn.WaitForExit(pid)) ?? -1));
+        var lines = await File.ReadAllLinesAsync(log);
+        Assert.Equal([second, first], lines[..2]);
+        Assert.DoesNotContain(held.Path, string.Join('\n', lines[2..]), StringComparison.Ordinal);
+    }
+
+    /// <summary>
     /// Process.Start (HAProxy's master, builds, git) closes nothing it inherited: what Flotilla inherited is
     /// marked close-on-exec at start instead, so no child of any kind gets it.
     /// </summary>

@@ -15,7 +15,12 @@ internal static class HAProxyConfig
 
     public static string Backend(string endpoint) => $"be_{endpoint}";
 
-    public static string Render(string directory, IReadOnlyDictionary<string, int> endpoints, IReadOnlyDictionary<string, IReadOnlyList<ServerPlan>> servers)
+    /// <param name="descriptors">
+    /// Each endpoint's listening socket as the master inherited it (<c>bind fd@N</c>: Flotilla holds it, see
+    /// <see cref="EndpointSockets"/>); an endpoint without one (a master a control plane before this one started)
+    /// binds its port itself.
+    /// </param>
+    public static string Render(string directory, IReadOnlyDictionary<string, int> endpoints, IReadOnlyDictionary<string, IReadOnlyList<ServerPlan>> servers, IReadOnlyDictionary<string, int> descriptors)
     {
         var text = new StringBuilder();
         text.Append($"""
@@ -48,7 +53,7 @@ internal static class HAProxyConfig
         {
             text.Append($"""
                 frontend {Frontend(endpoint)}
-                    bind 127.0.0.1:{port}
+                    bind {(descriptors.TryGetValue(endpoint, out var fd) ? $"fd@{fd}" : $"127.0.0.1:{port}")}
                     default_backend {Backend(endpoint)}
 
                 backend {Backend(endpoint)}

@@ -24,6 +24,15 @@ internal sealed class HAProxyProcess(string directory, string program)
 
     private long? _startTime;
 
+    /// <summary>
+    /// Masters replaced by a start beside them (an endpoint added or removed), soft-stopped and finishing their
+    /// requests; each keeps its master CLI, renamed to master-PID.sock, so their workers' drains can be followed.
+    /// </summary>
+    private readonly List<(int Pid, long? StartTime, string Socket)> _retired = [];
+
+    /// <summary>SIGUSR1: a master's soft stop (its workers stop accepting, finish their requests, then all exit).</summary>
+    private const int SoftStop = 10;
+
     public bool IsRunning => MasterPid > 0 && Posix.IsRunning(MasterPid, _startTime);
 
     /// <summary>Takes the master a previous control plane started when it still runs and answers; false otherwise.</summary>
@@ -52,7 +61,8 @@ internal sealed class HAProxyProcess(string directory, string program)
     /// so it outlives the control plane. A session of its own is a scheduler autogroup of its own, which on this
     /// 2-core machine cost a third of the throughput at saturation and a p99 of ~56 ms (bench/README.md).
     /// </summary>
-    public async Task StartAsync(CancellationToken cancellationToken)
+    /// <param name="inherited">The endpoints' listening sockets, the master's descriptors 3, 4, ... (<c>bind fd@N</c>; <see cref="EndpointSockets"/>).</param>
+    public async Task StartAsync(IReadOnlyList<int> inherited, CancellationToken cancellationToken)
     {
         File.Delete(PidPath);
         var env = Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
@@ -62,7 +72,7 @@ internal sealed class HAProxyProcess(string directory, string program)
         var log = LogPath;
         var from = File.Exists(log) ? new FileInfo(log).Length : 0;
         File.AppendAllText(log, $"--- {DateTimeOffset.UtcNow:O} flotilla: starting haproxy\n");
-        var spawned = PosixSpawn.Start(resolved, ["-W", "-S", $"{MasterSocket},mode,600", "-f", ConfigPath, "-p", PidPath], env, Directory, log);
+        var spawned = PosixSpawn.Start(resolved, ["-W", "-S", $"{MasterSocket},mode,600", "-f", ConfigPath, "-p", PidPath], env, Directory, log, inherited: inherited);
         // Reap it when it ends while we run (a refused config, or its worker killed): its end is seen, no zombie lingers.
         var exited = Task.Factory.StartNew(() => PosixSpawn.WaitForExit(spawned), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         try
@@ -78,6 +88,92 @@ internal sealed class HAProxyProcess(string directory, string program)
             await exited.WaitAsync(Bounded, CancellationToken.None);
             MasterPid = 0;
             throw;
+        }
+    }
+
+    /// <summary>
+    /// A new master on the config as now written, beside the running one, which is then soft-stopped: the way to
+    /// give HAProxy a set of sockets its running master did not inherit (a master keeps every descriptor it
+    /// inherited, through reloads too, so a removed endpoint's socket is only closed with it). Both accept on the
+    /// shared sockets until the old one stops; meanwhile new connections wait in the sockets' backlog, refused by
+    /// none. When the new one does not start, the old one is left serving as it was.
+    /// </summary>
+    public async Task StartBesideAsync(IReadOnlyList<int> inherited, CancellationToken cancellationToken)
+    {
+        var (pid, startTime) = (MasterPid, _startTime);
+        var master = Path.Combine(Directory, $"master-{pid}.sock");
+        var admin = Path.Combine(Directory, $"admin-{pid}.sock");
+        // The new master binds the usual paths; the old one stays reachable on its socket under another name.
+        if (File.Exists(MasterSocket)) { File.Move(MasterSocket, master, overwrite: true); }
+        if (File.Exists(AdminSocket)) { File.Move(AdminSocket, admin, overwrite: true); }
+        try
+        {
+            await StartAsync(inherited, cancellationToken);
+        }
+        catch
+        {
+            if (File.Exists(master)) { File.Move(master, MasterSocket, overwrite: true); }
+            if (File.Exists(admin)) { File.Move(admin, AdminSocket, overwrite: true); }
+            File.WriteAllText(PidPath, $"{pid}\n");
+            (MasterPid, _startTime) = (pid, startTime);
+            throw;
+        }
+        _retired.Add((pid, startTime, master));
+        Posix.Signal(pid, SoftStop);
+    }
+
+    /// <summary>
+    /// The masters a previous control plane replaced beside a new one and left finishing their requests (their
+    /// master-PID.sock): followed as this one's own, so that a drain waits for them and a stop stops them.
+    /// </summary>
+    public void FindRetired()
+    {
+        foreach (var socket in System.IO.Directory.EnumerateFiles(Directory, "master-*.sock"))
+        {
+            var name = Path.GetFileNameWithoutExtension(socket);
+            if (!int.TryParse(name["master-".Length..], out var pid) || _retired.Any(r => r.Pid == pid))
+            {
+                continue;
+            }
+            if (IsHAProxy(pid))
+            {
+                _retired.Add((pid, Posix.StartTime(pid), socket));
+            }
+            else
+            {
+                File.Delete(socket);
+                File.Delete(Path.Combine(Directory, $"admin-{pid}.sock"));
+            }
+        }
+        _ = Retired;
+    }
+
+    /// <summary>Whether the pid is (still) this program: a pid reused by another process is never signalled.</summary>
+    private bool IsHAProxy(int pid)
+    {
+        try
+        {
+            var name = Path.GetFileName(program);
+            return File.ReadAllText($"/proc/{pid}/comm").Trim() == name[..Math.Min(name.Length, 15)];
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The masters replaced by <see cref="StartBesideAsync"/> still finishing their requests.</summary>
+    public IReadOnlyList<int> Retired
+    {
+        get
+        {
+            foreach (var gone in _retired.Where(r => !Posix.IsRunning(r.Pid, r.StartTime)).ToList())
+            {
+                _retired.Remove(gone);
+                File.Delete(gone.Socket);
+                File.Delete(Path.Combine(Directory, $"admin-{gone.Pid}.sock"));
+            }
+            return _retired.Select(r => r.Pid).ToList();
         }
     }
 
@@ -133,9 +229,11 @@ internal sealed class HAProxyProcess(string directory, string program)
     }
 
     /// <summary>The workers' pids, the current (never reloaded) one first.</summary>
-    public async Task<IReadOnlyList<(int Pid, int Reloads)>> WorkersAsync(CancellationToken cancellationToken)
+    public Task<IReadOnlyList<(int Pid, int Reloads)>> WorkersAsync(CancellationToken cancellationToken) => WorkersAsync(MasterSocket, cancellationToken);
+
+    private static async Task<IReadOnlyList<(int Pid, int Reloads)>> WorkersAsync(string masterSocket, CancellationToken cancellationToken)
     {
-        var text = await HAProxyCli.SendAsync(MasterSocket, "show proc", cancellationToken);
+        var text = await HAProxyCli.SendAsync(masterSocket, "show proc", cancellationToken);
         return text.Split('\n').Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
             .Where(f => f.Length >= 3 && f[1] == "worker" && int.TryParse(f[0], out _))
             .Select(f => (int.Parse(f[0]), int.TryParse(f[2], out var r) ? r : 0)).OrderBy(w => w.Item2).ToList();
@@ -152,6 +250,21 @@ internal sealed class HAProxyProcess(string directory, string program)
         {
             // "Can't find the target PID" when it exited since show proc: no line to parse, nothing it carries.
             result.Add(ServerStats.Parse(await HAProxyCli.SendAsync(MasterSocket, $"@!{pid} show stat", cancellationToken)));
+        }
+        _ = Retired;
+        foreach (var (_, _, socket) in _retired.ToList())
+        {
+            try
+            {
+                foreach (var (pid, _) in await WorkersAsync(socket, cancellationToken))
+                {
+                    result.Add(ServerStats.Parse(await HAProxyCli.SendAsync(socket, $"@!{pid} show stat", cancellationToken)));
+                }
+            }
+            catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException)
+            {
+                // It exited since: it carries nothing any more.
+            }
         }
         return result;
     }
@@ -182,9 +295,16 @@ internal sealed class HAProxyProcess(string directory, string program)
         }
     }
 
-    /// <summary>Stops the master and its workers (SIGTERM, then SIGKILL after a bounded wait).</summary>
+    /// <summary>Stops the master and its workers (SIGTERM, then SIGKILL after a bounded wait), and the masters it replaced.</summary>
     public async Task StopAsync()
     {
+        foreach (var (pid, startTime, _) in _retired.ToList())
+        {
+            // Its group: the master and the workers still finishing their requests.
+            Posix.SignalGroup(pid, Posix.SIGKILL);
+            Posix.WaitForExitOfAny(pid, startTime);
+        }
+        _ = Retired;
         if (!IsRunning)
         {
             return;

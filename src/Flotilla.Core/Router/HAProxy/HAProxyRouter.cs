@@ -5,8 +5,10 @@ namespace Flotilla.Router.HAProxy;
 /// <summary>
 /// The optional router engine (<c>flotilla server --router-engine haproxy</c>): HAProxy in
 /// master-worker mode, driven through its runtime API behind the same seam as the embedded
-/// router. Endpoints are frontends (adding or removing one rewrites the config and reloads,
-/// hitlessly); instances are dynamic servers (<c>add server</c>) of the endpoint's backend, a
+/// router. Flotilla holds every endpoint's listening socket and hands it to HAProxy (<c>bind fd@N</c>,
+/// <see cref="EndpointSockets"/>), so a HAProxy that dies leaves new connections waiting in the backlog for
+/// the next one. Endpoints are frontends (adding or removing one starts a new HAProxy on the new set of
+/// sockets beside the old one, which finishes its requests); instances are dynamic servers (<c>add server</c>) of the endpoint's backend, a
 /// split is their weights (<c>set server weight</c>), and an instance that leaves the table goes
 /// into maintenance (no new request; its requests in flight finish), is waited for on its
 /// current sessions and then deleted. What it does not do is refused at apply (<see cref="Refuse"/>).
@@ -21,6 +23,9 @@ public sealed partial class HAProxyRouter : IRouter, IRouterLimits
     private readonly Dictionary<string, List<ServerPlan>> _servers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Draining> _draining = new(StringComparer.Ordinal);
     private readonly HashSet<string> _undeletable = new(StringComparer.Ordinal);
+    private readonly EndpointSockets _sockets = new();
+    /// <summary>Each endpoint's descriptor number in the running master (its <c>bind fd@N</c>).</summary>
+    private IReadOnlyDictionary<string, int> _descriptors = new Dictionary<string, int>();
     private Dictionary<string, int> _endpoints = new(StringComparer.Ordinal);
     private RoutingTable _table = RoutingTable.Empty;
     private bool _stopOnDispose;
@@ -47,8 +52,10 @@ public sealed partial class HAProxyRouter : IRouter, IRouterLimits
     {
         System.IO.Directory.CreateDirectory(directory);
         var router = new HAProxyRouter(directory, program, report, stopOnDispose);
+        router._process.FindRetired();
         if (await router._process.TryAdoptAsync(cancellationToken) && router.LoadState())
         {
+            router.TakeSockets();
             // Its runtime state may be newer than its config: bring both in line with what we know.
             await router.ReloadAsync(cancellationToken);
             report($"haproxy (master {router.MasterPid}) still serving: adopted it with its {router._endpoints.Count} endpoints", false);
@@ -56,8 +63,7 @@ public sealed partial class HAProxyRouter : IRouter, IRouterLimits
         else
         {
             await router._process.StopAsync();
-            router.WriteConfig();
-            await router._process.StartAsync(cancellationToken);
+            await router.SpawnAsync(beside: false, cancellationToken);
             report($"haproxy (master {router.MasterPid}) started as the router engine", false);
         }
         router._watchdog = Task.Run(() => router.WatchAsync(router._shutdown.Token), CancellationToken.None);
@@ -80,15 +86,23 @@ public sealed partial class HAProxyRouter : IRouter, IRouterLimits
             {
                 return existing;
             }
-            var chosen = port ?? LoopbackPorts.Free();
-            if (LoopbackPorts.Taken(chosen) is { } taken)
-            {
-                // HAProxy would only say so in its log: find out here, with the port's owner still listening.
-                throw new EndpointBindException(service, chosen, $"service '{service}': port {chosen} is not free ({taken}); choose another http.port or stop what listens there");
-            }
+            // Bound here, not by HAProxy (which would only say so in its log): a taken port fails the add, naming it.
+            var chosen = _sockets.Open(service, port ?? 0);
+            var before = _endpoints;
             Volatile.Write(ref _endpoints, new Dictionary<string, int>(Endpoints, StringComparer.Ordinal) { [service] = chosen });
             _servers[service] = Plan(service, Table);
-            await ReloadAsync(cancellationToken);
+            try
+            {
+                // The running master did not inherit the new socket: a new one beside it, on all of them.
+                await ReloadAsync(cancellationToken, beside: true);
+            }
+            catch
+            {
+                Volatile.Write(ref _endpoints, before);
+                _servers.Remove(service);
+                _sockets.Close(service);
+                throw;
+            }
             return chosen;
         }
         finally
@@ -107,7 +121,10 @@ public sealed partial class HAProxyRouter : IRouter, IRouterLimits
             {
                 Volatile.Write(ref _endpoints, endpoints);
                 _servers.Remove(service);
-                await ReloadAsync(CancellationToken.None);
+                // The running master keeps every descriptor it inherited: the socket closes with it, once it has
+                // finished its requests, beside a new one without it.
+                await ReloadAsync(CancellationToken.None, beside: true);
+                _sockets.Close(service);
             }
         }
         finally
@@ -242,8 +259,11 @@ public sealed partial class HAProxyRouter : IRouter, IRouterLimits
 
     private async Task<string> CommandAsync(string command) => await HAProxyCli.SendAsync(_process.AdminSocket, command);
 
-    /// <summary>Writes the config as things stand (servers being drained are left out: the old worker finishes them) and reloads.</summary>
-    private async Task ReloadAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes the config as things stand (servers being drained are left out: the old worker finishes them) and
+    /// reloads; <paramref name="beside"/>: starts a new master on the current sockets beside the running one instead.
+    /// </summary>
+    private async Task ReloadAsync(CancellationToken cancellationToken, bool beside = false)
     {
         try
         {
@@ -252,8 +272,15 @@ public sealed partial class HAProxyRouter : IRouter, IRouterLimits
         catch (Exception e) when (e is IOException or SocketException)
         {
         }
-        WriteConfig();
-        await _process.ReloadAsync(cancellationToken);
+        if (beside)
+        {
+            await SpawnAsync(beside: true, cancellationToken);
+        }
+        else
+        {
+            WriteConfig();
+            await _process.ReloadAsync(cancellationToken);
+        }
         _counts.Restarted();
         // The new worker has none of them (the config leaves them out); the old one finishes their requests.
         foreach (var (instanceId, draining) in _draining.ToList())
@@ -262,9 +289,37 @@ public sealed partial class HAProxyRouter : IRouter, IRouterLimits
         }
     }
 
+    /// <summary>
+    /// A new master (<paramref name="beside"/> the running one, or in place of one that is gone) on the config as
+    /// things stand, with every endpoint's socket inherited; a socket not held yet (its endpoint came with a master
+    /// adopted without its sockets) is bound first.
+    /// </summary>
+    private async Task SpawnAsync(bool beside, CancellationToken cancellationToken)
+    {
+        foreach (var (endpoint, port) in Endpoints.Where(e => !_sockets.Holds(e.Key)))
+        {
+            _sockets.Open(endpoint, port);
+        }
+        var running = _descriptors;
+        _descriptors = _sockets.Numbers(Endpoints.Keys);
+        WriteConfig();
+        try
+        {
+            var inherited = _sockets.Descriptors(Endpoints.Keys);
+            await (beside ? _process.StartBesideAsync(inherited, cancellationToken) : _process.StartAsync(inherited, cancellationToken));
+        }
+        catch when (beside)
+        {
+            // The running master serves on, with the descriptor numbers it has.
+            _descriptors = running;
+            throw;
+        }
+        SaveState();
+    }
+
     private void WriteConfig()
     {
-        var text = HAProxyConfig.Render(_process.Directory, Endpoints, _servers.ToDictionary(s => s.Key, s => (IReadOnlyList<ServerPlan>)s.Value, StringComparer.Ordinal));
+        var text = HAProxyConfig.Render(_process.Directory, Endpoints, _servers.ToDictionary(s => s.Key, s => (IReadOnlyList<ServerPlan>)s.Value, StringComparer.Ordinal), _descriptors);
         var temporary = _process.ConfigPath + ".new";
         File.WriteAllText(temporary, text);
         File.Move(temporary, _process.ConfigPath, overwrite: true);
@@ -272,7 +327,7 @@ public sealed partial class HAProxyRouter : IRouter, IRouterLimits
 
     private string StatePath => Path.Combine(_process.Directory, "state.json");
 
-    private void SaveState() => SavedState.Save(StatePath, Endpoints, Table);
+    private void SaveState() => SavedState.Save(StatePath, Endpoints, Table, _descriptors);
 
     private bool LoadState()
     {
@@ -282,6 +337,7 @@ public sealed partial class HAProxyRouter : IRouter, IRouterLimits
         }
         Volatile.Write(ref _endpoints, new Dictionary<string, int>(state.Endpoints, StringComparer.Ordinal));
         Volatile.Write(ref _table, state.Table);
+        _descriptors = state.Descriptors ?? new Dictionary<string, int>();
         foreach (var endpoint in state.Endpoints.Keys)
         {
             _servers[endpoint] = Plan(endpoint, state.Table);
@@ -293,7 +349,46 @@ public sealed partial class HAProxyRouter : IRouter, IRouterLimits
         return true;
     }
 
-    /// <summary>HAProxy 2.6's master exits when its worker dies (measured: see the README): start it again with the table as it stands.</summary>
+    /// <summary>
+    /// The sockets of an adopted master, copied from it (pidfd_getfd(2), as the embedded router's supervisor is
+    /// adopted): held here again, a crash of the HAProxy adopted refuses no connection either. A master started by a
+    /// control plane before Flotilla held the sockets bound its ports itself: its endpoints are bound here at its
+    /// next start, and until then a crash refuses connections as it did.
+    /// </summary>
+    private void TakeSockets()
+    {
+        if (_descriptors.Count == 0)
+        {
+            return;
+        }
+        try
+        {
+            var pidfd = Supervisor.PidFd.Open(_process.MasterPid);
+            try
+            {
+                foreach (var (endpoint, fd) in _descriptors.Where(d => Endpoints.ContainsKey(d.Key)))
+                {
+                    if (!_sockets.Adopt(endpoint, Supervisor.PidFd.Take(pidfd, fd), Endpoints[endpoint]))
+                    {
+                        _report($"haproxy (master {MasterPid}): its descriptor {fd} is not the socket of endpoint '{endpoint}' (port {Endpoints[endpoint]}); bound again at its next start", true);
+                    }
+                }
+            }
+            finally
+            {
+                Supervisor.PidFd.Close(pidfd);
+            }
+        }
+        catch (IOException e)
+        {
+            _report($"haproxy (master {MasterPid}): could not take its listening sockets ({e.Message}); a crash of it will refuse connections until its next start", true);
+        }
+    }
+
+    /// <summary>
+    /// HAProxy 2.6's master exits when its worker dies (measured: see the README): start it again with the table as
+    /// it stands, on the sockets held here, whose backlog kept the connections that came meanwhile.
+    /// </summary>
     private async Task WatchAsync(CancellationToken cancellationToken)
     {
         var ticks = 0;
@@ -325,8 +420,8 @@ public sealed partial class HAProxyRouter : IRouter, IRouterLimits
                     {
                         _report($"haproxy (master {_process.MasterPid}) is gone; starting it again", true);
                         _draining.Clear();
-                        WriteConfig();
-                        await _process.StartAsync(cancellationToken);
+                        // On the same sockets: the connections that came meanwhile waited in their backlog.
+                        await SpawnAsync(beside: false, cancellationToken);
                         _counts.Restarted();
                         _report($"haproxy (master {_process.MasterPid}) started again; endpoints and table restored", false);
                     }
@@ -340,7 +435,7 @@ public sealed partial class HAProxyRouter : IRouter, IRouterLimits
             {
                 return;
             }
-            catch (Exception e) when (e is InvalidOperationException or IOException or SocketException or OperationCanceledException)
+            catch (Exception e) when (e is InvalidOperationException or IOException or SocketException or EndpointBindException or OperationCanceledException)
             {
                 _report($"haproxy: {e.Message}", true);
             }
@@ -355,5 +450,7 @@ public sealed partial class HAProxyRouter : IRouter, IRouterLimits
         {
             await _process.StopAsync();
         }
+        // Left serving, HAProxy holds its own copies of the sockets.
+        _sockets.Dispose();
     }
 }
