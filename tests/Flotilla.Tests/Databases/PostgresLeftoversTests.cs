@@ -44,7 +44,7 @@ public sealed class PostgresLeftoversTests
     public async Task AKilledServerThatLostItsControlFile_IsFreedToo()
     {
         // The engine's rebuild of a replica whose pg_control is gone: a single-user start alone stops on that before it frees anything.
-        var server = await PostgresInstance.StartNewAsync();
+        await using var server = await PostgresInstance.StartNewAsync();
         var segment = SystemVSegment(server.DataDirectory);
         var mapped = MappedSharedMemory(server.Pid!.Value);
         server.Kill();
@@ -54,7 +54,6 @@ public sealed class PostgresLeftoversTests
 
         Assert.All(mapped, file => Assert.False(File.Exists(file), $"{file} of the killed server was left"));
         Assert.False(SystemVSegmentExists(segment), $"System V segment {segment} of the killed server was left");
-        await server.DisposeAsync();
     }
 
     [Fact]
