@@ -61,19 +61,19 @@ internal static unsafe partial class PosixSpawn
             Check(posix_spawnattr_setsigmask(attr, signals), "setsigmask");
             sigfillset(signals);   // .NET ignores SIGPIPE; the program must start with every signal at its default.
             Check(posix_spawnattr_setsigdefault(attr, signals), "setsigdefault");
-            Check(posix_spawn_file_actions_addopen(actions, 0, Str("/dev/null"), ReadOnly, 0), "open stdin");
-            Check(posix_spawn_file_actions_addopen(actions, 1, Str(logPath), WriteOnly | Create | Append | NoFollow, 384), "open log");
-            Check(posix_spawn_file_actions_adddup2(actions, 1, 2), "dup2 stderr");
-            Check(posix_spawn_file_actions_addchdir_np(actions, Str(workingDirectory)), "chdir");
             // Each inherited descriptor goes first above all of them, then to its place: a source that is another's
-            // place (socket 4 to go to 3, socket 3 to go to 4) is never overwritten before it is copied. dup2 clears
-            // close-on-exec on the copy, which .NET sets on every descriptor it opens.
+            // place (socket 4 to go to 3, socket 3 to go to 4), or stdin's (a Flotilla started with 0 closed), is never
+            // overwritten before it is copied. dup2 clears close-on-exec on the copy, which .NET sets on every descriptor it opens.
             var first = 3 + inherited.Count;
             var above = Math.Max(first, inherited.Count == 0 ? 0 : inherited.Max() + 1);
             for (var i = 0; i < inherited.Count; i++)
             {
                 Check(posix_spawn_file_actions_adddup2(actions, inherited[i], above + i), "dup2 inherited");
             }
+            Check(posix_spawn_file_actions_addopen(actions, 0, Str("/dev/null"), ReadOnly, 0), "open stdin");
+            Check(posix_spawn_file_actions_addopen(actions, 1, Str(logPath), WriteOnly | Create | Append | NoFollow, 384), "open log");
+            Check(posix_spawn_file_actions_adddup2(actions, 1, 2), "dup2 stderr");
+            Check(posix_spawn_file_actions_addchdir_np(actions, Str(workingDirectory)), "chdir");
             for (var i = 0; i < inherited.Count; i++)
             {
                 Check(posix_spawn_file_actions_adddup2(actions, above + i, 3 + i), "dup2 inherited");

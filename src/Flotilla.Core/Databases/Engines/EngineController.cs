@@ -206,6 +206,11 @@ public sealed class EngineController : IAsyncDisposable
                     return;
                 case EngineActionKind.Rebuild:
                     _record($"engine-{member.Engine}", $"{member}: {action.Reason}; rebuilding it from the primary", true);
+                    // Never the directory of a server that still runs (a fence whose kill has not taken yet): the next look tries again.
+                    if (MemberProcess.Pid(member) is { } running)
+                    {
+                        throw new DatabaseException($"its server (pid {running}) still runs, so its directory is kept");
+                    }
                     // A fenced member was killed: its shared memory outlives a deleted directory unless freed first.
                     if (await Postgres.PostgresLeftovers.ReleaseAsync(member.DataDirectory, cancellationToken) is { } kept)
                     {

@@ -34,11 +34,11 @@ internal static class PostgresLeftovers
         File.Delete(Path.Combine(dataDirectory, "recovery.signal"));
         var segment = SystemVSegment(lockFile);
         var (code, output) = await SingleUserAsync(bin, dataDirectory, cancellationToken);
-        if (code != 0 && output.Contains("pg_control", StringComparison.Ordinal))
+        if (code != 0 && (output.Contains("pg_control", StringComparison.Ordinal) || output.Contains("control file", StringComparison.Ordinal)))
         {
             // Its control file is lost or broken (often why it is being rebuilt): a single-user start stops on that before it
             // frees anything. pg_resetwal writes one (nothing of this directory is kept), then the start gets as far as the
-            // clean-up, whatever it fails on after.
+            // clean-up (it finds the dead server's segment by the directory's inode), whatever it fails on after.
             await ResetControlFileAsync(bin, dataDirectory, lockFile, cancellationToken);
             (code, output) = await SingleUserAsync(bin, dataDirectory, cancellationToken);
             if (code != 0 && segment is { } id && !SystemVSegmentExists(id))
@@ -66,8 +66,12 @@ internal static class PostgresLeftovers
 
     private static async Task ResetControlFileAsync(string bin, string dataDirectory, string lockFile, CancellationToken cancellationToken)
     {
-        // pg_resetwal refuses a directory with a lock file, and wants a control file to overwrite; the lock file comes back after,
-        // as the single-user start reads the dead server's segment from it.
+        // pg_resetwal refuses a directory with a lock file, and wants a control file to overwrite. The lock file comes back
+        // after: the start checks with it that the dead server's segment is no longer in use (and waits while it is).
+        if (!File.Exists(lockFile) || (int.TryParse(File.ReadLines(lockFile).FirstOrDefault(), out var pid) && Runtime.Posix.IsRunning(pid, null)))
+        {
+            return;
+        }
         var aside = lockFile + ".dead";
         File.Move(lockFile, aside, overwrite: true);
         try
