@@ -71,8 +71,11 @@ public sealed class QueueEndToEndTests
         var output = QueueApp.Output(Path.Combine(harness.SpecDirectory, "deliveries.txt"));
         Directory.CreateDirectory(Path.Combine(harness.SpecDirectory, "fn"));
         File.WriteAllText(Path.Combine(harness.SpecDirectory, "fn", "app.py"), QueueApp.Source);
-        // Each delivery takes 2 s; a lease lasts hold budget + timeout + 10 s = 16 s.
-        harness.WriteSpec(Spec(Path.Combine(harness.SpecDirectory, "fn"), output, 2000, "timeout: 4s\n    hold: { budget: 2s }"));
+        // Each delivery takes 8 s, so the deliveries cut off from the killed server still run when the next one adopts
+        // their instance (which must not stop it before the 10 s timeout, though the router counts it idle: the
+        // 2 s deliveries this test had made that a race that CI lost once). A lease lasts hold budget + timeout + 10 s
+        // = 22 s; the 4 messages all fit in delivery at once (max 2 × concurrency 4).
+        harness.WriteSpec(Spec(Path.Combine(harness.SpecDirectory, "fn"), output, 8000, "timeout: 10s\n    hold: { budget: 2s }"));
         var first = await harness.StartServerAsync();
         try
         {
@@ -82,7 +85,8 @@ public sealed class QueueEndToEndTests
         {
             // Which process served what, and what each server did (its events are in its output): enough to tell a
             // product's stop of a serving instance from a test's wrong idea.
-            throw new Xunit.Sdk.XunitException($"{e.Message}\n{e.StackTrace}\n--- deliveries:\n{File.ReadAllText(output)}\n{harness.Transcript()}");
+            var events = await harness.CliAsync("events");
+            throw new Xunit.Sdk.XunitException($"{e.Message}\n{e.StackTrace}\n--- deliveries:\n{File.ReadAllText(output)}\n{harness.Transcript()}\n--- events:\n{events.Output}");
         }
     }
 
@@ -90,7 +94,7 @@ public sealed class QueueEndToEndTests
     {
         Assert.Equal(0, (await harness.CliAsync("apply", "-f", harness.SpecDirectory)).Code);
         var ids = new List<long>();
-        for (var i = 0; i < 12; i++)
+        for (var i = 0; i < 4; i++)
         {
             ids.Add((long)(await harness.JsonAsync("queue", "push", "jobs", $"job-{i}"))["id"]!);
         }
