@@ -118,6 +118,37 @@ public sealed class FunctionScalePlannerTests
     }
 
     [Fact]
+    public void AdoptedInstances_AreKeptForTheTimeout_ThoughTheRouterSeesNoDemand_ThenScaleToZero()
+    {
+        // Two instances adopted after a control plane was killed: its deliveries may still run in them for up to the
+        // 4 s timeout, and the router (their client gone) reports nothing in flight. Idle is 2 s.
+        var time = new FakeTimeProvider();
+        var scale = new FunctionScale(0, 2, 4, TimeSpan.FromSeconds(2));
+        var state = FunctionScaleState.Initial(2, time.GetUtcNow(), TimeSpan.FromSeconds(4));
+        var counts = Run(time, ref state, TimeSpan.FromSeconds(10), _ => Demand(0, idleMs: 60_000), scale);
+        int At(double seconds) => counts[(int)(seconds / Look.TotalSeconds) - 1];
+        Assert.All(counts.Take(7), c => Assert.Equal(2, c));
+        Assert.Equal(0, At(4.5));
+        Assert.Null(state.Kept);
+
+        // Without the keep (the defect), the first look already stopped one and the idle time all of them, 2 s in.
+        state = FunctionScaleState.Initial(2, time.GetUtcNow());
+        counts = Run(time, ref state, TimeSpan.FromSeconds(3), _ => Demand(0, idleMs: 60_000), scale);
+        Assert.Equal(1, counts[0]);
+        Assert.Equal(0, counts[^1]);
+    }
+
+    [Fact]
+    public void AdoptedInstances_AreKept_ButDemandCanStillScaleThemUp()
+    {
+        var time = new FakeTimeProvider();
+        var scale = new FunctionScale(0, 4, 4, TimeSpan.FromSeconds(2));
+        var state = FunctionScaleState.Initial(1, time.GetUtcNow(), TimeSpan.FromSeconds(30));
+        var counts = Run(time, ref state, TimeSpan.FromSeconds(5), _ => Demand(16), scale);
+        Assert.Equal(4, counts[^1]);
+    }
+
+    [Fact]
     public void AConvergedFunction_KeepsItsCount_LookAfterLook()
     {
         var time = new FakeTimeProvider();

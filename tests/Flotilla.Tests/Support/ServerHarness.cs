@@ -56,6 +56,9 @@ public sealed class ServerHarness : IDisposable
         return JsonNode.Parse(output)!;
     }
 
+    /// <summary>What every server of this harness printed (its events among it), each under its pid: for a failing test's message.</summary>
+    public string Transcript() => string.Join('\n', _servers.Select(s => $"--- server pid {s.Pid}:\n{s.Output}"));
+
     public int? RouterPid => RouterPidIn(DataDirectory);
 
     private static int? RouterPidIn(string directory) => File.Exists(Path.Combine(directory, "router.json"))

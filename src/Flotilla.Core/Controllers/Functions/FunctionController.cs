@@ -27,11 +27,16 @@ public sealed class FunctionController(IRouter router, Func<IReadOnlyList<Desire
     /// <summary>The count each function should run now (a function not listed runs its <c>scale.min</c>).</summary>
     public IReadOnlyDictionary<string, int> Counts => Volatile.Read(ref _counts);
 
-    /// <summary>Before the first look: functions keep the instances a previous control plane left running (their idle timer starts now).</summary>
+    /// <summary>
+    /// Before the first look: functions keep the instances a previous control plane left running (their idle timer starts
+    /// now), and none is stopped before the function's timeout has passed: that control plane's queue deliveries may
+    /// still run in them, and the router, whose client they were, no longer counts them.
+    /// </summary>
     public void Adopt(IReadOnlyDictionary<string, int> running)
     {
         var now = _time.GetUtcNow();
-        _states = running.ToDictionary(r => r.Key, r => FunctionScaleState.Initial(r.Value, now), StringComparer.Ordinal);
+        var timeouts = functions().Where(f => f.Function is not null).ToDictionary(f => f.Name, f => f.Function!.Timeout, StringComparer.Ordinal);
+        _states = running.ToDictionary(r => r.Key, r => FunctionScaleState.Initial(r.Value, now, timeouts.GetValueOrDefault(r.Key)), StringComparer.Ordinal);
         Volatile.Write(ref _counts, running.ToDictionary(r => r.Key, r => r.Value, StringComparer.Ordinal));
     }
 

@@ -54,7 +54,13 @@ public static class FunctionScalePlanner
         {
             reason += clamped == scale.Max && desired > scale.Max ? $" (capped at scale.max {scale.Max})" : $" (kept at scale.min {scale.Min})";
         }
-        return new ScaleDecision(clamped, new FunctionScaleState(clamped, samples, wants, lastRequestAt, panicUntil), reason);
+        var kept = state.Kept is { } k && now < k.Until ? k : null;
+        if (kept is not null && clamped < Math.Min(kept.Count, scale.Max))
+        {
+            clamped = Math.Min(kept.Count, scale.Max);
+            reason += $" (adopted instances kept until {kept.Until:HH:mm:ss}: the previous control plane's deliveries may still run in them)";
+        }
+        return new ScaleDecision(clamped, new FunctionScaleState(clamped, samples, wants, lastRequestAt, panicUntil, kept), reason);
     }
 
     /// <summary>Instances for an average load (a hair under a whole multiple is that multiple, not one more).</summary>
