@@ -52,7 +52,7 @@ public sealed partial class HAProxyRouter : IRouter, IRouterLimits
     {
         System.IO.Directory.CreateDirectory(directory);
         var router = new HAProxyRouter(directory, program, report, stopOnDispose);
-        router._process.FindRetired();
+        await router._process.FindRetiredAsync(cancellationToken);
         if (await router._process.TryAdoptAsync(cancellationToken) && router.LoadState())
         {
             router.TakeSockets();

@@ -150,11 +150,11 @@ public sealed class HAProxyRouterTests(ITestOutputHelper output) : IAsyncLifetim
         await _router.AddServiceAsync("web", null);
 
         Assert.NotEqual(master, _router.MasterPid);
-        Assert.Equal([master], _router.Process.Retired);
+        Assert.Equal([master], _router.Process.PruneRetired());
         // A control plane started meanwhile follows the old master too (its renamed master CLI, master-PID.sock).
         await using (var next = await HAProxyRouter.StartAsync(_directory, (_, _) => { }, stopOnDispose: false))
         {
-            Assert.Equal([master], next.Process.Retired);
+            Assert.Equal([master], next.Process.PruneRetired());
         }
         Assert.False(await _router.WaitForDrainAsync("x", TimeSpan.FromMilliseconds(500)), "the drain ended while the old worker still carried a request to x");
         Assert.False(held.IsCompleted);
@@ -163,7 +163,31 @@ public sealed class HAProxyRouterTests(ITestOutputHelper output) : IAsyncLifetim
         Assert.Equal("x", await answer.Content.ReadAsStringAsync());
         Assert.True(await _router.WaitForDrainAsync("x", Wait), "the drain did not end once the old worker's request to x was answered");
         Assert.Equal(new Dictionary<string, int> { ["b"] = 5 }, await SendAsync(port, 5));
-        await WaitUntilAsync(() => _router.Process.Retired.Count == 0, "the old master did not exit once its last request was answered");
+        await WaitUntilAsync(() => _router.Process.PruneRetired().Count == 0, "the old master did not exit once its last request was answered");
+    }
+
+    /// <summary>
+    /// A stale master-PID.sock is not trusted on the pid's name alone: the current master's pid, or a haproxy
+    /// (here its worker) that does not answer as a master on that socket, is never taken for a retired master (which a stop kills).
+    /// </summary>
+    [Fact]
+    public async Task AStaleRetiredMasterSocket_NamingTheCurrentMasterOrAWorker_IsNotTrusted()
+    {
+        await _router.AddServiceAsync("api", null);
+        var master = _router.MasterPid;
+        var worker = (await _router.Process.WorkersAsync(CancellationToken.None))[0].Pid;
+        File.WriteAllText(Path.Combine(_directory, $"master-{master}.sock"), "");
+        File.WriteAllText(Path.Combine(_directory, $"master-{worker}.sock"), "");
+
+        await using (var next = await HAProxyRouter.StartAsync(_directory, (_, _) => { }, stopOnDispose: false))
+        {
+            Assert.Equal(master, next.MasterPid);
+            Assert.Empty(next.Process.PruneRetired());
+        }
+        Assert.False(File.Exists(Path.Combine(_directory, $"master-{master}.sock")));
+        Assert.False(File.Exists(Path.Combine(_directory, $"master-{worker}.sock")));
+        Assert.True(Flotilla.Runtime.Posix.IsRunning(master, null));
+        Assert.True(Flotilla.Runtime.Posix.IsRunning(worker, null));
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition, string failure)
@@ -228,7 +252,7 @@ public sealed class HAProxyRouterTests(ITestOutputHelper output) : IAsyncLifetim
 
         await _router.RemoveServiceAsync("web");
 
-        await WaitUntilAsync(() => _router.Process.Retired.Count == 0, "the old master did not exit");
+        await WaitUntilAsync(() => _router.Process.PruneRetired().Count == 0, "the old master did not exit");
         using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         var refused = await Assert.ThrowsAsync<SocketException>(() => probe.ConnectAsync(IPAddress.Loopback, web));
         Assert.Equal(SocketError.ConnectionRefused, refused.SocketErrorCode);
