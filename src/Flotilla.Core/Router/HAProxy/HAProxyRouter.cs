@@ -53,18 +53,28 @@ public sealed partial class HAProxyRouter : IRouter, IRouterLimits
         System.IO.Directory.CreateDirectory(directory);
         var router = new HAProxyRouter(directory, program, report, stopOnDispose);
         await router._process.FindRetiredAsync(cancellationToken);
-        if (await router._process.TryAdoptAsync(cancellationToken) && router.LoadState())
+        try
         {
-            router.TakeSockets();
-            // Its runtime state may be newer than its config: bring both in line with what we know.
-            await router.ReloadAsync(cancellationToken);
-            report($"haproxy (master {router.MasterPid}) still serving: adopted it with its {router._endpoints.Count} endpoints", false);
+            if (await router._process.TryAdoptAsync(cancellationToken) && router.LoadState() && router.TakeSockets())
+            {
+                // A retired master a crashed control plane had not yet soft-stopped finishes and exits too.
+                router._process.SoftStopRetired();
+                // Its runtime state may be newer than its config: bring both in line with what we know.
+                await router.ReloadAsync(cancellationToken);
+                report($"haproxy (master {router.MasterPid}) still serving: adopted it with its {router._endpoints.Count} endpoints", false);
+            }
+            else
+            {
+                await router._process.StopAsync();
+                await router.SpawnAsync(beside: false, cancellationToken);
+                report($"haproxy (master {router.MasterPid}) started as the router engine", false);
+            }
         }
-        else
+        catch
         {
-            await router._process.StopAsync();
-            await router.SpawnAsync(beside: false, cancellationToken);
-            report($"haproxy (master {router.MasterPid}) started as the router engine", false);
+            // The sockets taken or bound here are not left open by a start that failed.
+            router._sockets.Dispose();
+            throw;
         }
         router._watchdog = Task.Run(() => router.WatchAsync(router._shutdown.Token), CancellationToken.None);
         return router;
@@ -350,39 +360,43 @@ public sealed partial class HAProxyRouter : IRouter, IRouterLimits
     }
 
     /// <summary>
-    /// The sockets of an adopted master, copied from it (pidfd_getfd(2), as the embedded router's supervisor is
-    /// adopted): held here again, a crash of the HAProxy adopted refuses no connection either. A master started by a
-    /// control plane before Flotilla held the sockets bound its ports itself: its endpoints are bound here at its
-    /// next start, and until then a crash refuses connections as it did.
+    /// The sockets of an adopted master, copied from it (<see cref="MasterSockets"/>) and matched to the endpoints by
+    /// the port each is bound to: held here again, a crash of the HAProxy adopted refuses no connection either. False
+    /// when the master listens on another set of ports than the state lists (a control plane that crashed during a
+    /// start beside the old master left the old one's state): the caller restarts it whole. A master started before
+    /// Flotilla held the sockets (no descriptors in the state), or one that refuses pidfd_getfd, is adopted without them.
     /// </summary>
-    private void TakeSockets()
+    private bool TakeSockets()
     {
         if (_descriptors.Count == 0)
         {
-            return;
+            return true;
         }
+        Dictionary<int, (int Number, Socket Socket)> taken;
         try
         {
-            var pidfd = Supervisor.PidFd.Open(_process.MasterPid);
-            try
-            {
-                foreach (var (endpoint, fd) in _descriptors.Where(d => Endpoints.ContainsKey(d.Key)))
-                {
-                    if (!_sockets.Adopt(endpoint, Supervisor.PidFd.Take(pidfd, fd), Endpoints[endpoint]))
-                    {
-                        _report($"haproxy (master {MasterPid}): its descriptor {fd} is not the socket of endpoint '{endpoint}' (port {Endpoints[endpoint]}); bound again at its next start", true);
-                    }
-                }
-            }
-            finally
-            {
-                Supervisor.PidFd.Close(pidfd);
-            }
+            taken = MasterSockets.Take(_process.MasterPid);
         }
-        catch (IOException e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or SocketException)
         {
-            _report($"haproxy (master {MasterPid}): could not take its listening sockets ({e.Message}); a crash of it will refuse connections until its next start", true);
+            _report($"haproxy (master {MasterPid}): could not take its listening sockets ({e.Message}; a kernel with Yama ptrace_scope=1 refuses it); a crash of it will refuse connections until its next start, and adding or removing an endpoint restarts it whole", true);
+            _descriptors = new Dictionary<string, int>();
+            return true;
         }
+        var ports = Endpoints.Values.ToHashSet();
+        if (!taken.Keys.ToHashSet().SetEquals(ports))
+        {
+            _report($"haproxy (master {MasterPid}) listens on ports [{string.Join(", ", taken.Keys.Order())}], its saved state lists [{string.Join(", ", ports.Order())}] (a control plane stopped during a start beside it?): restarting it whole", true);
+            foreach (var (_, socket) in taken.Values) { socket.Dispose(); }
+            return false;
+        }
+        foreach (var (endpoint, port) in Endpoints)
+        {
+            _sockets.Adopt(endpoint, taken[port].Socket);
+        }
+        // The master's own numbers: its next reload re-reads the config and binds fd@N of its own table.
+        _descriptors = Endpoints.ToDictionary(e => e.Key, e => taken[e.Value].Number, StringComparer.Ordinal);
+        return true;
     }
 
     /// <summary>
