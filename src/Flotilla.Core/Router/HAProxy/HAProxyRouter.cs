@@ -129,11 +129,23 @@ public sealed partial class HAProxyRouter : IRouter, IRouterLimits
             var endpoints = new Dictionary<string, int>(Endpoints, StringComparer.Ordinal);
             if (endpoints.Remove(service))
             {
+                var before = _endpoints;
+                var servers = _servers.GetValueOrDefault(service);
                 Volatile.Write(ref _endpoints, endpoints);
                 _servers.Remove(service);
-                // The running master keeps every descriptor it inherited: the socket closes with it, once it has
-                // finished its requests, beside a new one without it.
-                await ReloadAsync(CancellationToken.None, beside: true);
+                try
+                {
+                    // The running master keeps every descriptor it inherited: the socket closes with it, once it has
+                    // finished its requests, beside a new one without it.
+                    await ReloadAsync(CancellationToken.None, beside: true);
+                }
+                catch
+                {
+                    // The running master serves on with the endpoint: so do the state and the socket held here.
+                    Volatile.Write(ref _endpoints, before);
+                    if (servers is not null) { _servers[service] = servers; }
+                    throw;
+                }
                 _sockets.Close(service);
             }
         }
@@ -306,9 +318,18 @@ public sealed partial class HAProxyRouter : IRouter, IRouterLimits
     /// </summary>
     private async Task SpawnAsync(bool beside, CancellationToken cancellationToken)
     {
-        foreach (var (endpoint, port) in Endpoints.Where(e => !_sockets.Holds(e.Key)))
+        var unheld = Endpoints.Keys.Where(e => !_sockets.Holds(e)).ToList();
+        if (beside && unheld.Count > 0)
         {
-            _sockets.Open(endpoint, port);
+            // The running master listens on these ports itself (adopted from before Flotilla held the sockets, or it
+            // refused pidfd_getfd): binding them beside it would fail (EADDRINUSE). One restart whole instead.
+            _report($"haproxy (master {MasterPid}): the sockets of [{string.Join(", ", unheld)}] are not held here (adopted without them): stopping it and starting a new one on sockets bound afresh; its ports refuse connections meanwhile", true);
+            await _process.StopAsync();
+            beside = false;
+        }
+        foreach (var endpoint in unheld)
+        {
+            _sockets.Open(endpoint, Endpoints[endpoint]);
         }
         var running = _descriptors;
         _descriptors = _sockets.Numbers(Endpoints.Keys);

@@ -372,6 +372,53 @@ public sealed class HAProxyRouterTests(ITestOutputHelper output) : IAsyncLifetim
         }
     }
 
+    /// <summary>
+    /// A master adopted without its sockets (started before Flotilla held them: no descriptors in its state) listens on
+    /// its ports itself: an endpoint added then cannot start a new master beside it (its ports would be bound twice);
+    /// the master is restarted whole instead, on sockets bound afresh, and both endpoints serve.
+    /// </summary>
+    [Fact]
+    public async Task AnEndpointAdded_BesideAMasterAdoptedWithoutItsSockets_RestartsItWhole()
+    {
+        var a = await BackendAsync("a");
+        using var directory = new TempDirectory("flotilla-hx-unheld");
+        var reports = new List<string>();
+        HAProxyRouter? next = null;
+        int api;
+        try
+        {
+            // A master as a control plane from before started it: it binds its port itself.
+            using (var free = new TcpListener(IPAddress.Loopback, 0)) { free.Start(); api = ((IPEndPoint)free.LocalEndpoint).Port; }
+            var endpoints = new Dictionary<string, int> { ["api"] = api };
+            var process = new HAProxyProcess(directory.Path, "haproxy");
+            await File.WriteAllTextAsync(process.ConfigPath, HAProxyConfig.Render(directory.Path, endpoints, new Dictionary<string, IReadOnlyList<ServerPlan>> { ["api"] = [] }, new Dictionary<string, int>()));
+            await process.StartAsync([], CancellationToken.None);
+            SavedState.Save(Path.Combine(directory.Path, "state.json"), endpoints, Table("api", [(a, "v1")]), new Dictionary<string, int>());
+
+            next = await HAProxyRouter.StartAsync(directory.Path, (message, _) => { lock (reports) { reports.Add(message); } }, stopOnDispose: true);
+            Assert.DoesNotContain(Environment.ProcessId, Holders(ListeningInode(api)));
+
+            var web = await next.AddServiceAsync("web", null);
+            await next.ApplyAsync(new RoutingTable(new Dictionary<string, IReadOnlyList<RouteDestination>>
+            {
+                ["api"] = [new("a", a.Port, "v1")],
+                ["web"] = [new("a", a.Port, "v1")],
+            }));
+
+            Assert.Contains(reports, r => r.Contains("not held here", StringComparison.Ordinal));
+            Assert.Contains(Environment.ProcessId, Holders(ListeningInode(api)));
+            Assert.Equal(3, (await SendAsync(api, 3))["a"]);
+            Assert.Equal(3, (await SendAsync(web, 3))["a"]);
+        }
+        finally
+        {
+            var master = next?.MasterPid ?? 0;
+            if (next is not null) { await next.DisposeAsync(); }
+            KillByPidFile(directory.Path);
+            Assert.False(master > 0 && Flotilla.Runtime.Posix.IsRunning(master, null), $"haproxy master {master} left running");
+        }
+    }
+
     /// <summary>Kills the process group of the master named in the directory's haproxy.pid (its own group), if it still runs.</summary>
     private static void KillByPidFile(string directory)
     {
