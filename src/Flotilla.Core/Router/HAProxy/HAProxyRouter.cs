@@ -393,30 +393,50 @@ public sealed partial class HAProxyRouter : IRouter, IRouterLimits
         {
             return true;
         }
-        Dictionary<int, (int Number, Socket Socket)> taken;
+        Dictionary<int, int> listening;
         try
         {
-            taken = MasterSockets.Take(_process.MasterPid);
+            listening = MasterSockets.Listening(_process.MasterPid);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or SocketException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            _report($"haproxy (master {MasterPid}): could not take its listening sockets ({e.Message}; a kernel with Yama ptrace_scope=1 refuses it); a crash of it will refuse connections until its next start, and adding or removing an endpoint restarts it whole", true);
-            _descriptors = new Dictionary<string, int>();
-            return true;
-        }
-        var ports = Endpoints.Values.ToHashSet();
-        if (!taken.Keys.ToHashSet().SetEquals(ports))
-        {
-            _report($"haproxy (master {MasterPid}) listens on ports [{string.Join(", ", taken.Keys.Order())}], its saved state lists [{string.Join(", ", ports.Order())}] (a control plane stopped during a start beside it?): restarting it whole", true);
-            foreach (var (_, socket) in taken.Values) { socket.Dispose(); }
+            _report($"haproxy (master {MasterPid}): could not list its sockets ({e.Message}): restarting it whole", true);
             return false;
         }
-        foreach (var (endpoint, port) in Endpoints)
+        var ports = Endpoints.Values.ToHashSet();
+        if (!listening.Keys.ToHashSet().SetEquals(ports))
         {
-            _sockets.Adopt(endpoint, taken[port].Socket);
+            _report($"haproxy (master {MasterPid}) listens on ports [{string.Join(", ", listening.Keys.Order())}], its saved state lists [{string.Join(", ", ports.Order())}] (a control plane stopped during a start beside it?): restarting it whole", true);
+            return false;
         }
         // The master's own numbers: its next reload re-reads the config and binds fd@N of its own table.
-        _descriptors = Endpoints.ToDictionary(e => e.Key, e => taken[e.Value].Number, StringComparer.Ordinal);
+        _descriptors = Endpoints.ToDictionary(e => e.Key, e => listening[e.Value], StringComparer.Ordinal);
+        try
+        {
+            var pidfd = Supervisor.PidFd.Open(_process.MasterPid);
+            try
+            {
+                foreach (var (endpoint, port) in Endpoints)
+                {
+                    if (MasterSockets.Take(pidfd, _descriptors[endpoint], port) is { } socket)
+                    {
+                        _sockets.Adopt(endpoint, socket);
+                    }
+                    else
+                    {
+                        _report($"haproxy (master {MasterPid}): its descriptor {_descriptors[endpoint]} is no longer the socket of endpoint '{endpoint}' (port {port}); bound again at its next start", true);
+                    }
+                }
+            }
+            finally
+            {
+                Supervisor.PidFd.Close(pidfd);
+            }
+        }
+        catch (IOException e)
+        {
+            _report($"haproxy (master {MasterPid}): could not take its listening sockets ({e.Message}; a kernel with Yama ptrace_scope=1 refuses it); a crash of it will refuse connections until its next start, and adding or removing an endpoint restarts it whole", true);
+        }
         return true;
     }
 
