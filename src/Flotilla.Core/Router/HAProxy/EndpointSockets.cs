@@ -40,28 +40,11 @@ internal sealed class EndpointSockets : IDisposable
         return ((IPEndPoint)socket.LocalEndPoint!).Port;
     }
 
-    /// <summary>
-    /// Takes a descriptor of this process (a copy taken from a running HAProxy) as the endpoint's socket when it is
-    /// a socket listening on 127.0.0.1:<paramref name="port"/>; closes it and returns false otherwise.
-    /// </summary>
-    public bool Adopt(string endpoint, int fd, int port)
+    /// <summary>Takes a listening socket copied from a running HAProxy (<see cref="MasterSockets"/>) as the endpoint's.</summary>
+    public void Adopt(string endpoint, Socket socket)
     {
-        var socket = new Socket(new SafeSocketHandle(fd, ownsHandle: true));
-        try
-        {
-            if (socket.LocalEndPoint is IPEndPoint local && IPAddress.IsLoopback(local.Address) && local.Port == port)
-            {
-                Close(endpoint);
-                _sockets[endpoint] = socket;
-                return true;
-            }
-        }
-        catch (SocketException)
-        {
-            // Not a socket at all.
-        }
-        socket.Dispose();
-        return false;
+        Close(endpoint);
+        _sockets[endpoint] = socket;
     }
 
     public void Close(string endpoint)

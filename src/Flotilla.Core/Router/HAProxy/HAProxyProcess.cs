@@ -119,15 +119,17 @@ internal sealed class HAProxyProcess(string directory, string program)
             throw;
         }
         _retired.Add((pid, startTime, master));
-        Posix.Signal(pid, SoftStop);
+        // Only the master known here: a pid reused since (it ended meanwhile) is not signalled.
+        if (Posix.IsRunning(pid, startTime)) { Posix.Signal(pid, SoftStop); }
     }
 
     /// <summary>
     /// The masters a previous control plane replaced beside a new one and left finishing their requests (their
     /// master-PID.sock): followed as this one's own, so that a drain waits for them and a stop stops them.
     /// </summary>
-    public void FindRetired()
+    public async Task FindRetiredAsync(CancellationToken cancellationToken)
     {
+        var current = File.Exists(PidPath) && int.TryParse(File.ReadAllText(PidPath).Trim(), out var master) ? master : 0;
         foreach (var socket in System.IO.Directory.EnumerateFiles(Directory, "master-*.sock"))
         {
             var name = Path.GetFileNameWithoutExtension(socket);
@@ -135,7 +137,9 @@ internal sealed class HAProxyProcess(string directory, string program)
             {
                 continue;
             }
-            if (IsHAProxy(pid))
+            // A stale file names a pid that may be reused (even by another haproxy, or the current master):
+            // only a master that answers on it, as that pid, is one this directory retired.
+            if (pid != current && IsHAProxy(pid) && await AnswersAsMasterAsync(socket, pid, cancellationToken))
             {
                 _retired.Add((pid, Posix.StartTime(pid), socket));
             }
@@ -145,7 +149,34 @@ internal sealed class HAProxyProcess(string directory, string program)
                 File.Delete(Path.Combine(Directory, $"admin-{pid}.sock"));
             }
         }
-        _ = Retired;
+        PruneRetired();
+    }
+
+    /// <summary>Whether the master CLI at <paramref name="socket"/> answers <c>show proc</c> naming <paramref name="pid"/> its master.</summary>
+    private static async Task<bool> AnswersAsMasterAsync(string socket, int pid, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var text = await HAProxyCli.SendAsync(socket, "show proc", cancellationToken);
+            return text.Split('\n').Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                .Any(f => f.Length >= 2 && f[1] == "master" && f[0] == pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Soft-stops (again) every retired master still running: one a control plane that crashed during a start
+    /// beside it had not yet stopped finishes its requests and exits too. Harmless when repeated.
+    /// </summary>
+    public void SoftStopRetired()
+    {
+        foreach (var (pid, startTime, _) in _retired)
+        {
+            if (Posix.IsRunning(pid, startTime)) { Posix.Signal(pid, SoftStop); }
+        }
     }
 
     /// <summary>Whether the pid is (still) this program: a pid reused by another process is never signalled.</summary>
@@ -162,19 +193,19 @@ internal sealed class HAProxyProcess(string directory, string program)
         }
     }
 
-    /// <summary>The masters replaced by <see cref="StartBesideAsync"/> still finishing their requests.</summary>
-    public IReadOnlyList<int> Retired
+    /// <summary>
+    /// Forgets the masters replaced by <see cref="StartBesideAsync"/> that have exited (deleting their sockets);
+    /// returns those still finishing their requests.
+    /// </summary>
+    public IReadOnlyList<int> PruneRetired()
     {
-        get
+        foreach (var gone in _retired.Where(r => !Posix.IsRunning(r.Pid, r.StartTime)).ToList())
         {
-            foreach (var gone in _retired.Where(r => !Posix.IsRunning(r.Pid, r.StartTime)).ToList())
-            {
-                _retired.Remove(gone);
-                File.Delete(gone.Socket);
-                File.Delete(Path.Combine(Directory, $"admin-{gone.Pid}.sock"));
-            }
-            return _retired.Select(r => r.Pid).ToList();
+            _retired.Remove(gone);
+            File.Delete(gone.Socket);
+            File.Delete(Path.Combine(Directory, $"admin-{gone.Pid}.sock"));
         }
+        return _retired.Select(r => r.Pid).ToList();
     }
 
     /// <summary>haproxy's own output (the master's notices and alerts), appended across starts.</summary>
@@ -251,7 +282,7 @@ internal sealed class HAProxyProcess(string directory, string program)
             // "Can't find the target PID" when it exited since show proc: no line to parse, nothing it carries.
             result.Add(ServerStats.Parse(await HAProxyCli.SendAsync(MasterSocket, $"@!{pid} show stat", cancellationToken)));
         }
-        _ = Retired;
+        PruneRetired();
         foreach (var (_, _, socket) in _retired.ToList())
         {
             try
@@ -298,13 +329,22 @@ internal sealed class HAProxyProcess(string directory, string program)
     /// <summary>Stops the master and its workers (SIGTERM, then SIGKILL after a bounded wait), and the masters it replaced.</summary>
     public async Task StopAsync()
     {
+        // Pruned first: a retired master that has exited may have its pid reused, by the leader of another group.
+        PruneRetired();
         foreach (var (pid, startTime, _) in _retired.ToList())
         {
-            // Its group: the master and the workers still finishing their requests.
-            Posix.SignalGroup(pid, Posix.SIGKILL);
-            Posix.WaitForExitOfAny(pid, startTime);
+            if (Posix.IsRunning(pid, startTime))
+            {
+                // Its group: the master and the workers still finishing their requests.
+                Posix.SignalGroup(pid, Posix.SIGKILL);
+            }
+            var until = DateTime.UtcNow + Bounded;
+            while (Posix.IsRunning(pid, startTime) && DateTime.UtcNow < until)
+            {
+                await Task.Delay(20);
+            }
         }
-        _ = Retired;
+        PruneRetired();
         if (!IsRunning)
         {
             return;

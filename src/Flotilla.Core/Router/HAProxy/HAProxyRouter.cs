@@ -52,19 +52,29 @@ public sealed partial class HAProxyRouter : IRouter, IRouterLimits
     {
         System.IO.Directory.CreateDirectory(directory);
         var router = new HAProxyRouter(directory, program, report, stopOnDispose);
-        router._process.FindRetired();
-        if (await router._process.TryAdoptAsync(cancellationToken) && router.LoadState())
+        await router._process.FindRetiredAsync(cancellationToken);
+        try
         {
-            router.TakeSockets();
-            // Its runtime state may be newer than its config: bring both in line with what we know.
-            await router.ReloadAsync(cancellationToken);
-            report($"haproxy (master {router.MasterPid}) still serving: adopted it with its {router._endpoints.Count} endpoints", false);
+            if (await router._process.TryAdoptAsync(cancellationToken) && router.LoadState() && router.TakeSockets())
+            {
+                // A retired master a crashed control plane had not yet soft-stopped finishes and exits too.
+                router._process.SoftStopRetired();
+                // Its runtime state may be newer than its config: bring both in line with what we know.
+                await router.ReloadAsync(cancellationToken);
+                report($"haproxy (master {router.MasterPid}) still serving: adopted it with its {router._endpoints.Count} endpoints", false);
+            }
+            else
+            {
+                await router._process.StopAsync();
+                await router.SpawnAsync(beside: false, cancellationToken);
+                report($"haproxy (master {router.MasterPid}) started as the router engine", false);
+            }
         }
-        else
+        catch
         {
-            await router._process.StopAsync();
-            await router.SpawnAsync(beside: false, cancellationToken);
-            report($"haproxy (master {router.MasterPid}) started as the router engine", false);
+            // The sockets taken or bound here are not left open by a start that failed.
+            router._sockets.Dispose();
+            throw;
         }
         router._watchdog = Task.Run(() => router.WatchAsync(router._shutdown.Token), CancellationToken.None);
         return router;
@@ -119,11 +129,23 @@ public sealed partial class HAProxyRouter : IRouter, IRouterLimits
             var endpoints = new Dictionary<string, int>(Endpoints, StringComparer.Ordinal);
             if (endpoints.Remove(service))
             {
+                var before = _endpoints;
+                var servers = _servers.GetValueOrDefault(service);
                 Volatile.Write(ref _endpoints, endpoints);
                 _servers.Remove(service);
-                // The running master keeps every descriptor it inherited: the socket closes with it, once it has
-                // finished its requests, beside a new one without it.
-                await ReloadAsync(CancellationToken.None, beside: true);
+                try
+                {
+                    // The running master keeps every descriptor it inherited: the socket closes with it, once it has
+                    // finished its requests, beside a new one without it.
+                    await ReloadAsync(CancellationToken.None, beside: true);
+                }
+                catch
+                {
+                    // The running master serves on with the endpoint: so do the state and the socket held here.
+                    Volatile.Write(ref _endpoints, before);
+                    if (servers is not null) { _servers[service] = servers; }
+                    throw;
+                }
                 _sockets.Close(service);
             }
         }
@@ -289,34 +311,6 @@ public sealed partial class HAProxyRouter : IRouter, IRouterLimits
         }
     }
 
-    /// <summary>
-    /// A new master (<paramref name="beside"/> the running one, or in place of one that is gone) on the config as
-    /// things stand, with every endpoint's socket inherited; a socket not held yet (its endpoint came with a master
-    /// adopted without its sockets) is bound first.
-    /// </summary>
-    private async Task SpawnAsync(bool beside, CancellationToken cancellationToken)
-    {
-        foreach (var (endpoint, port) in Endpoints.Where(e => !_sockets.Holds(e.Key)))
-        {
-            _sockets.Open(endpoint, port);
-        }
-        var running = _descriptors;
-        _descriptors = _sockets.Numbers(Endpoints.Keys);
-        WriteConfig();
-        try
-        {
-            var inherited = _sockets.Descriptors(Endpoints.Keys);
-            await (beside ? _process.StartBesideAsync(inherited, cancellationToken) : _process.StartAsync(inherited, cancellationToken));
-        }
-        catch when (beside)
-        {
-            // The running master serves on, with the descriptor numbers it has.
-            _descriptors = running;
-            throw;
-        }
-        SaveState();
-    }
-
     private void WriteConfig()
     {
         var text = HAProxyConfig.Render(_process.Directory, Endpoints, _servers.ToDictionary(s => s.Key, s => (IReadOnlyList<ServerPlan>)s.Value, StringComparer.Ordinal), _descriptors);
@@ -347,42 +341,6 @@ public sealed partial class HAProxyRouter : IRouter, IRouterLimits
             }
         }
         return true;
-    }
-
-    /// <summary>
-    /// The sockets of an adopted master, copied from it (pidfd_getfd(2), as the embedded router's supervisor is
-    /// adopted): held here again, a crash of the HAProxy adopted refuses no connection either. A master started by a
-    /// control plane before Flotilla held the sockets bound its ports itself: its endpoints are bound here at its
-    /// next start, and until then a crash refuses connections as it did.
-    /// </summary>
-    private void TakeSockets()
-    {
-        if (_descriptors.Count == 0)
-        {
-            return;
-        }
-        try
-        {
-            var pidfd = Supervisor.PidFd.Open(_process.MasterPid);
-            try
-            {
-                foreach (var (endpoint, fd) in _descriptors.Where(d => Endpoints.ContainsKey(d.Key)))
-                {
-                    if (!_sockets.Adopt(endpoint, Supervisor.PidFd.Take(pidfd, fd), Endpoints[endpoint]))
-                    {
-                        _report($"haproxy (master {MasterPid}): its descriptor {fd} is not the socket of endpoint '{endpoint}' (port {Endpoints[endpoint]}); bound again at its next start", true);
-                    }
-                }
-            }
-            finally
-            {
-                Supervisor.PidFd.Close(pidfd);
-            }
-        }
-        catch (IOException e)
-        {
-            _report($"haproxy (master {MasterPid}): could not take its listening sockets ({e.Message}); a crash of it will refuse connections until its next start", true);
-        }
     }
 
     /// <summary>
