@@ -325,11 +325,7 @@ public sealed class HAProxyRouterTests(ITestOutputHelper output) : IAsyncLifetim
         }
         finally
         {
-            var master = next?.MasterPid ?? 0;
-            if (next is not null) { await next.DisposeAsync(); }
-            // The first master, left serving, when the test failed before the next one took it over.
-            KillByPidFile(directory.Path);
-            Assert.False(master > 0 && Flotilla.Runtime.Posix.IsRunning(master, null), $"haproxy master {master} left running");
+            await StopAllAsync(next, directory.Path);
         }
     }
 
@@ -371,10 +367,7 @@ public sealed class HAProxyRouterTests(ITestOutputHelper output) : IAsyncLifetim
         }
         finally
         {
-            var master = next?.MasterPid ?? 0;
-            if (next is not null) { await next.DisposeAsync(); }
-            KillByPidFile(directory.Path);
-            Assert.False(master > 0 && Flotilla.Runtime.Posix.IsRunning(master, null), $"haproxy master {master} left running");
+            await StopAllAsync(next, directory.Path);
         }
     }
 
@@ -418,11 +411,23 @@ public sealed class HAProxyRouterTests(ITestOutputHelper output) : IAsyncLifetim
         }
         finally
         {
-            var master = next?.MasterPid ?? 0;
-            if (next is not null) { await next.DisposeAsync(); }
-            KillByPidFile(directory.Path);
-            Assert.False(master > 0 && Flotilla.Runtime.Posix.IsRunning(master, null), $"haproxy master {master} left running");
+            await StopAllAsync(next, directory.Path);
         }
+    }
+
+    /// <summary>
+    /// A test's own router stopped, and any master it left (the first one, still serving when the test failed before
+    /// the next took it over) killed; then the master <paramref name="router"/> ran must be gone.
+    /// </summary>
+    private static async Task StopAllAsync(HAProxyRouter? router, string directory)
+    {
+        var master = router?.MasterPid ?? 0;
+        if (router is not null)
+        {
+            await router.DisposeAsync();
+        }
+        KillByPidFile(directory);
+        Assert.False(master > 0 && Flotilla.Runtime.Posix.IsRunning(master, null), $"haproxy master {master} left running");
     }
 
     /// <summary>Kills the process group of the master named in the directory's haproxy.pid (its own group), if it still runs.</summary>
