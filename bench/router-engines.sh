@@ -5,6 +5,11 @@
 # Flotilla with its embedded router (YARP) / Flotilla with --router-engine haproxy. Two AnchorApp
 # instances behind each proxy (Flotilla runs its own), the same wrk settings, as ratios to nginx.
 #   bench/router-engines.sh [REPS=3]          (DUR=15 seconds per cell)
+#   LOADS="moderate" ONLY="direct nginx flotilla-haproxy" bench/router-engines.sh 12
+#                                             only those cells: many reps of the added p99, for a paired comparison
+# Each rep runs the targets in a rotated order (rep 2 starts with the second target, ...), so no target
+# always runs first after the other load; the summary also gives each target's p99 minus nginx's of the
+# same rep (paired: the machine's drift over minutes cancels out).
 # saturate: wrk -t2 -c64 --latency; moderate: the same with 20 ms think time per connection (~3k req/s).
 # wrk, proxies and apps share the machine's 2 cores. The load average is recorded with the figures.
 set -euo pipefail
@@ -40,10 +45,12 @@ trap engines_cleanup EXIT
 log "publishing the app and building Flotilla (Release)"
 start_anchor_setup routerbench          # apps on 5001/5002, nginx on 8081, Flotilla (YARP) on 8090
 router_pid=$(router_supervisor)
-haproxy -W -f "$PEERS/conf/haproxy-baseline.cfg" > "$OUT/haproxy.log" 2>&1 &
+# HAPROXY_GLOBAL="nbthread 1": extra global lines for plain HAProxy (a tuning tried before it goes into the engine).
+sed "s/^global\$/global\n    ${HAPROXY_GLOBAL:-}/" "$PEERS/conf/haproxy-baseline.cfg" > "$BENCH/haproxy-baseline.cfg"
+haproxy -W -f "$BENCH/haproxy-baseline.cfg" > "$OUT/haproxy.log" 2>&1 &
 hap_pid=$!; pids+=($hap_pid)
 # The same config and binary in a session (so a scheduler autogroup) of its own, as `haproxy -D` puts itself.
-sed 's/127.0.0.1:8082/127.0.0.1:8083/' "$PEERS/conf/haproxy-baseline.cfg" > "$BENCH/haproxy-own-session.cfg"
+sed 's/127.0.0.1:8082/127.0.0.1:8083/' "$BENCH/haproxy-baseline.cfg" > "$BENCH/haproxy-own-session.cfg"
 setsid haproxy -W -f "$BENCH/haproxy-own-session.cfg" -p "$BENCH/haproxy-own-session.pid" > "$OUT/haproxy-own-session.log" 2>&1 < /dev/null &
 pids+=($!)
 # The second server (endpoint 8091), and the BEFORE build's (8092).
@@ -54,10 +61,12 @@ wait_for_urls http://127.0.0.1:8082/ http://127.0.0.1:8083/ http://127.0.0.1:809
 hap_own_pid=$(cat "$BENCH/haproxy-own-session.pid"); pids+=($hap_own_pid)
 
 TARGETS=(direct nginx haproxy haproxy-own-session flotilla-yarp flotilla-haproxy)
+LOADS=(${LOADS:-saturate moderate})
 declare -A URL=([direct]=http://127.0.0.1:5001/ [nginx]=http://127.0.0.1:8081/ [haproxy]=http://127.0.0.1:8082/ [haproxy-own-session]=http://127.0.0.1:8083/
                 [flotilla-yarp]=http://127.0.0.1:8090/ [flotilla-haproxy]=http://127.0.0.1:8091/ [flotilla-haproxy-before]=http://127.0.0.1:8092/)
 declare -A PROXY=([direct]="" [nginx]=$ngx_pid [haproxy]=$hap_pid [haproxy-own-session]=$hap_own_pid [flotilla-yarp]=$router_pid [flotilla-haproxy]=$hx_master [flotilla-haproxy-before]=${hx_before_master:-})
 if [ -n "$BEFORE" ]; then TARGETS+=(flotilla-haproxy-before); fi
+if [ -n "${ONLY:-}" ]; then TARGETS=($ONLY); fi
 ticks() { local sum=0 p c; for p in "$@"; do
             for c in $p $(ps -o pid= --ppid "$p" 2>/dev/null); do
               [ -r "/proc/$c/stat" ] && sum=$((sum + $(awk '{print $14+$15}' "/proc/$c/stat")))
@@ -69,8 +78,10 @@ for t in "${TARGETS[@]}"; do wrk -t2 -c64 -d5s "${URL[$t]}" >/dev/null; done
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 printf 'load\ttarget\trep\trequests\trps\tp50_ms\tp99_ms\terrors\tproxy_cpu_s\tcpu_us_per_req\n' > "$OUT/runs.tsv"
 for rep in $(seq "$REPS"); do
-  for load in saturate moderate; do
-    for t in "${TARGETS[@]}"; do
+  for load in "${LOADS[@]}"; do
+    n=${#TARGETS[@]}
+    for i in $(seq 0 $((n - 1))); do
+      t=${TARGETS[$(((i + rep - 1) % n))]}
       f="$OUT/wrk-$load-$t-$rep.txt"; script=(); [ "$load" = moderate ] && script=(-s "$PEERS/wrk/paced.lua")
       p0=0; [ -n "${PROXY[$t]}" ] && p0=$(ticks "${PROXY[$t]}")
       WRK_DELAY_MS="$MOD_DELAY_MS" wrk -t2 -c64 -d"$DUR"s --timeout 2s --latency "${script[@]}" "${URL[$t]}" > "$f" 2>&1
@@ -90,12 +101,21 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
   echo "# load average before / after: $load_before / $load_after (2 cores)"
   echo "| load | target | req/s | p50 ms | p99 ms | errors | proxy CPU µs/req |"
   echo "|---|---|---|---|---|---|---|"
-  for load in saturate moderate; do for t in "${TARGETS[@]}"; do
+  for load in "${LOADS[@]}"; do for t in "${TARGETS[@]}"; do
     col() { awk -F'\t' -v l="$load" -v t="$t" -v c="$1" 'NR>1 && $1==l && $2==t {print $c}' "$OUT/runs.tsv" | med_range; }
     echo "| $load | $t | $(col 5) | $(col 6) | $(col 7) | $(col 8) | $(col 10) |"
   done; done
   med() { awk -F'\t' -v l="$1" -v t="$2" -v c="$3" 'NR>1 && $1==l && $2==t {print $c}' "$OUT/runs.tsv" | med_range | cut -d' ' -f1; }
   echo
+  # Paired: each target's moderate p99 minus nginx's in the same rep.
+  for t in "${TARGETS[@]}"; do
+    [ "$t" = nginx ] || [ "$t" = direct ] && continue
+    awk -F'\t' -v t="$t" 'NR>1 && $1=="moderate" && $2=="nginx" {n[$3]=$7} NR>1 && $1=="moderate" && $2==t {x[$3]=$7}
+      END { for (r in x) if (r in n) { print x[r] - n[r] } }' "$OUT/runs.tsv" > "$OUT/paired-$t.txt"
+    [ -s "$OUT/paired-$t.txt" ] || continue
+    echo "$t p99 minus nginx's, same rep (moderate): $(med_range < "$OUT/paired-$t.txt") ms; at or below nginx in $(awk '$1 <= 0' "$OUT/paired-$t.txt" | wc -l) of $(wc -l < "$OUT/paired-$t.txt") reps"
+  done
+  [[ " ${LOADS[*]} " == *" saturate "* ]] || { echo "raw: $OUT"; exit 0; }
   for t in "${TARGETS[@]:2}"; do
     awk -v t="$t" -v f="$(med saturate "$t" 5)" -v n="$(med saturate nginx 5)" -v fc="$(med saturate "$t" 10)" -v nc="$(med saturate nginx 10)" \
       -v fp="$(med moderate "$t" 7)" -v np="$(med moderate nginx 7)" -v d="$(med moderate direct 7)" \
