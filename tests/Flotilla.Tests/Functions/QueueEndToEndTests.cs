@@ -71,11 +71,12 @@ public sealed class QueueEndToEndTests
         var output = QueueApp.Output(Path.Combine(harness.SpecDirectory, "deliveries.txt"));
         Directory.CreateDirectory(Path.Combine(harness.SpecDirectory, "fn"));
         File.WriteAllText(Path.Combine(harness.SpecDirectory, "fn", "app.py"), QueueApp.Source);
-        // Each delivery takes 8 s, so the deliveries cut off from the killed server still run when the next one adopts
-        // their instance (which must not stop it before the 10 s timeout, though the router counts it idle: the
+        // Each delivery takes 10 s, so the deliveries cut off from the killed server still run when the next one adopts
+        // their instance (which must not stop it before the 20 s timeout, though the router counts it idle: the
         // 2 s deliveries this test had made that a race that CI lost once). A lease lasts hold budget + timeout + 10 s
-        // = 22 s; the 4 messages all fit in delivery at once (max 2 × concurrency 4).
-        harness.WriteSpec(Spec(Path.Combine(harness.SpecDirectory, "fn"), output, 8000, "timeout: 10s\n    hold: { budget: 2s }"));
+        // = 32 s. 8 such messages fill both instances (max 2 × concurrency 4), so 4 quick ones pushed then wait in the
+        // queue through the kill (10 s leaves room for the second instance's start): the next server must deliver both kinds.
+        harness.WriteSpec(Spec(Path.Combine(harness.SpecDirectory, "fn"), output, 10000, "timeout: 20s\n    hold: { budget: 2s }"));
         var first = await harness.StartServerAsync();
         try
         {
@@ -94,14 +95,22 @@ public sealed class QueueEndToEndTests
     {
         Assert.Equal(0, (await harness.CliAsync("apply", "-f", harness.SpecDirectory)).Code);
         var ids = new List<long>();
-        for (var i = 0; i < 4; i++)
+        for (var i = 0; i < 8; i++)
         {
             ids.Add((long)(await harness.JsonAsync("queue", "push", "jobs", $"job-{i}"))["id"]!);
         }
-        // Mid-delivery: a message is in the function's hands, not yet answered.
-        await Eventually.Until(() => QueueApp.Deliveries(output).Values.Any(list => list.Any(d => d.End is null)), Wait, "a delivery to start");
+        // Mid-delivery: all 8 in the function's hands, none answered (each takes 10 s).
+        await Eventually.Until(() => QueueApp.Deliveries(output).Count(m => m.Value.Any(d => d.End is null)) == 8, Wait, "8 deliveries to run at once");
+        var quick = new List<long>();
+        for (var i = 0; i < 4; i++)
+        {
+            quick.Add((long)(await harness.JsonAsync("queue", "push", "jobs", $"quick-{i}"))["id"]!);
+        }
+        ids.AddRange(quick);
+        Assert.Equal("4", (await harness.JsonAsync("queue", "ls"))[0]!["waiting"]!.ToString());
         Posix.Signal(first.Pid, Posix.SIGKILL);
         await first.WaitForExitAsync(ServerHarness.Wait);
+        var killed = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
         await harness.StartServerAsync();
         await Eventually.Until(() => ids.All(id => QueueApp.Deliveries(output).GetValueOrDefault(id)?.Any(d => d.End is not null) == true), Wait, "every message to be delivered after the restart");
@@ -110,6 +119,8 @@ public sealed class QueueEndToEndTests
 
         var deliveries = QueueApp.Deliveries(output);
         Assert.Equal(ids.Order(), deliveries.Keys.Order());
+        // The quick ones were still waiting at the kill: the next server delivered them.
+        Assert.All(quick, id => Assert.True(deliveries[id].Min(d => d.Start) >= killed, $"message {id} was delivered before the kill: {string.Join("; ", deliveries[id])}"));
         foreach (var (id, list) in deliveries)
         {
             var sorted = list.OrderBy(d => d.Start).ToList();
