@@ -80,7 +80,10 @@ internal static class KubernetesApplyCommand
             var applied = await new KubernetesApplier(client).ApplyAsync(manifest, linked.Token);
             foreach (var item in applied)
             {
-                Console.WriteLine($"{item.Kind.ToLowerInvariant()}/{item.Name} applied{(item.Namespace is null ? "" : $" in {item.Namespace}")}");
+                var where = item.Namespace is null ? "" : $" in {item.Namespace}";
+                Console.WriteLine(item.Replaced is { } why
+                    ? $"{item.Kind.ToLowerInvariant()}/{item.Name} replaced{where}: {why}, so it was deleted and created again"
+                    : $"{item.Kind.ToLowerInvariant()}/{item.Name} applied{where}");
             }
             Console.WriteLine($"{applied.Count} objects applied to {configuration.Host} (context {context ?? configuration.CurrentContext}, field manager {KubernetesApplier.FieldManager})");
             foreach (var secret in manifest.RequiredSecrets)

@@ -35,16 +35,9 @@ public sealed class KubernetesPruner(IKubernetes client)
             {
                 var found = await Call($"reading deployment {wanted.Metadata.Name}", () =>
                     client.AppsV1.ReadNamespacedDeploymentAsync(wanted.Metadata.Name, manifest.Namespace, cancellationToken: cancellationToken));
-                // As 'kubectl rollout status' judges: a Deployment that keeps its name and rolls (the router, when its state
-                // changes) still counts the old ReplicaSet's pods as available, so every pod must also be of the new template.
-                var want = found.Spec?.Replicas ?? 1;
-                var available = found.Status?.AvailableReplicas ?? 0;
-                var updated = found.Status?.UpdatedReplicas ?? 0;
-                var all = found.Status?.Replicas ?? 0;
-                var current = (found.Status?.ObservedGeneration ?? 0) >= (found.Metadata.Generation ?? 0);
-                if (!current || available < want || updated < want || all > updated)
+                if (RolloutStatus.NotRolledOut(found) is { } why)
                 {
-                    waiting.Add($"{wanted.Metadata.Name}: {available} of {want} available, {updated} updated{(all > updated ? $", {all - updated} old still running" : "")}{(current ? "" : " (its controller has not seen the change yet)")}");
+                    waiting.Add($"{wanted.Metadata.Name}: {why}");
                 }
             }
             if (waiting.Count == 0 || DateTime.UtcNow >= deadline)

@@ -30,7 +30,10 @@ public sealed class KubernetesApplyTests
 
         var applied = await ApplyAsync(server, manifest);
 
-        var requests = server.Requests;
+        // A Service is read first (one headless from an earlier render is replaced): a GET that finds nothing.
+        var services = manifest.Objects.OfType<k8s.Models.V1Service>().Select(s => $"/api/v1/namespaces/shop-prod/services/{s.Metadata.Name}").ToList();
+        Assert.Equal(services, server.Requests.Where(r => r.Method == "GET").Select(r => r.Path));
+        var requests = server.Requests.Where(r => r.Method != "GET").ToList();
         Assert.Equal(manifest.Objects.Count, requests.Count);
         Assert.All(requests, r =>
         {
@@ -80,6 +83,28 @@ public sealed class KubernetesApplyTests
         Assert.Contains($"applying Deployment shop/{catalog}: the API server answered 403 Forbidden: deployments.apps is forbidden", error.Message, StringComparison.Ordinal);
         Assert.Contains("needs create/patch on", error.Message, StringComparison.Ordinal);
         Assert.EndsWith(catalog, server.Requests[^1].Path, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnImmutableFieldTheRenderChanges_StopsTheApply_NamingTheObjectAndTheField()
+    {
+        await using var server = await RecordingApiServer.StartAsync();
+        var manifest = KubernetesRenderer.Render(SpecLoader.Load(KubernetesSpecs.Shop), KubernetesSpecs.Options);
+        var catalog = KubernetesRenderTests.Deployment(manifest, "catalog").Metadata.Name;
+        var path = $"/apis/apps/v1/namespaces/shop/deployments/{catalog}";
+        // The same Deployment made with another selector (by hand, or by another tool): apps/v1 never changes a selector.
+        using (var http = new HttpClient())
+        {
+            var other = new StringContent("""{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"NAME"},"spec":{"replicas":1,"selector":{"matchLabels":{"app":"catalog"}}}}""".Replace("NAME", catalog, StringComparison.Ordinal));
+            (await http.PatchAsync(server.Url + path, other)).EnsureSuccessStatusCode();
+        }
+
+        var error = await Assert.ThrowsAsync<KubernetesApplyException>(() => ApplyAsync(server, manifest));
+
+        Assert.Contains($"applying Deployment shop/{catalog}: the API server answered 422 UnprocessableEntity: Deployment.apps \"{catalog}\" is invalid: spec.selector:", error.Message, StringComparison.Ordinal);
+        Assert.Contains($"; spec.selector cannot change once the Deployment exists, and the render changes it: delete it (kubectl -n shop delete deployment {catalog}) and apply again", error.Message, StringComparison.Ordinal);
+        Assert.EndsWith(catalog, server.Requests[^1].Path, StringComparison.Ordinal);
+        Assert.DoesNotContain(server.Requests, r => r.Method == "DELETE");
     }
 
     [Fact]

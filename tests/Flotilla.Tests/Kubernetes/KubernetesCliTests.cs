@@ -57,6 +57,53 @@ public sealed class KubernetesCliTests
     }
 
     [Fact]
+    public async Task Apply_ReplacesAHeadlessServiceOfAnEarlierRender_WithAClusterIpOne_AndThenLeavesIt()
+    {
+        await using var server = await RecordingApiServer.StartAsync();
+        using var directory = new TempDirectory();
+        var env = new Dictionary<string, string> { ["KUBECONFIG"] = directory.Write("config", server.Kubeconfig("recorded")) };
+        var spec = directory.Write("flotilla.yaml", KubernetesSpecs.Zoned);
+        const string path = "/api/v1/namespaces/pay-prod/services/api";
+        using (var http = new HttpClient())
+        {
+            // api's Service as an earlier Flotilla rendered it: headless.
+            var headless = """{"apiVersion":"v1","kind":"Service","metadata":{"name":"api","namespace":"pay-prod","labels":{"flotilla.io/system":"pay","flotilla.io/service":"api","app.kubernetes.io/managed-by":"flotilla"}},"spec":{"clusterIP":"None","selector":{"flotilla.io/system":"pay","flotilla.io/service":"api"},"ports":[{"name":"http","port":8080,"targetPort":"http"}]}}""";
+            (await http.PatchAsync(server.Url + path, new StringContent(headless))).EnsureSuccessStatusCode();
+            // The contract, as the real server does it: applied again without clusterIP, it stays headless.
+            (await http.PatchAsync(server.Url + path, new StringContent(headless.Replace("\"clusterIP\":\"None\",", "", StringComparison.Ordinal)))).EnsureSuccessStatusCode();
+        }
+        Assert.Equal("None", (string?)server.Object(path)!["spec"]!["clusterIP"]);
+        var headlessUid = (string?)server.Object(path)!["metadata"]!["uid"];
+        // A finalizer holds the deleted Service a while: applied to before it is gone, the new one would go with it.
+        var linger = TimeSpan.FromSeconds(2);
+        server.Lingers(path, linger);
+
+        var (code, output) = await RunAsync(env, "apply", "--target", "kubernetes", "--context", "recorded", "-f", spec, "--env", "prod");
+
+        Assert.True(code == 0, output);
+        Assert.Contains("service/api replaced in pay-prod: it is headless (clusterIP None, as an earlier Flotilla rendered it) and Kubernetes does not give a Service a cluster IP in place, so it was deleted and created again", output, StringComparison.Ordinal);
+        Assert.Contains("service/ledger applied in pay-prod", output, StringComparison.Ordinal);
+        var delete = Assert.Single(server.Requests, r => r.Method == "DELETE");
+        Assert.Equal(path, delete.Path);
+        Assert.Contains(headlessUid!, delete.Body, StringComparison.Ordinal);
+        await Task.Delay(linger + TimeSpan.FromSeconds(1));
+        var replaced = server.Object(path);
+        Assert.NotNull(replaced);
+        Assert.NotEqual(headlessUid, (string?)replaced["metadata"]!["uid"]);
+        var clusterIp = (string?)replaced["spec"]!["clusterIP"];
+        Assert.Matches(@"^10\.96\.0\.\d+$", clusterIp);
+
+        var before = server.Requests.Count;
+        (code, output) = await RunAsync(env, "apply", "--target", "kubernetes", "--context", "recorded", "-f", spec, "--env", "prod");
+
+        Assert.True(code == 0, output);
+        Assert.Contains("service/api applied in pay-prod", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("replaced", output, StringComparison.Ordinal);
+        Assert.DoesNotContain(server.Requests.Skip(before), r => r.Method == "DELETE");
+        Assert.Equal(clusterIp, (string?)server.Object(path)!["spec"]!["clusterIP"]);
+    }
+
+    [Fact]
     public async Task Prune_DeletesTheEarlierRevision_OnceTheNewOneIsAvailable_AndNothingElse()
     {
         await using var applied = await AppliedOnceAsync();
