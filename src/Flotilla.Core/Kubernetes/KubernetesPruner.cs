@@ -13,7 +13,8 @@ namespace Flotilla.Kubernetes;
 /// objects in its namespace that the render no longer has (earlier revisions' Deployments and
 /// ConfigMaps, Secrets it rendered; the Service and budget of a removed service) can go, as <c>kubectl apply --prune</c>
 /// and Argo CD's prune do. Only objects labelled as this system's and managed by Flotilla are ever
-/// listed, so nothing a person made by hand in the namespace is touched.
+/// listed, so nothing a person made by hand in the namespace is touched. (Old revisions that a newer
+/// available one has replaced go before the wait: <see cref="EarlyPrunePlanner"/>.)
 /// </summary>
 public sealed class KubernetesPruner(IKubernetes client)
 {
@@ -48,11 +49,21 @@ public sealed class KubernetesPruner(IKubernetes client)
         }
     }
 
+    /// <summary>Every Deployment of the system in the manifest's namespace (the rendered ones and those of earlier revisions), with its status.</summary>
+    public async Task<IReadOnlyList<V1Deployment>> DeploymentsAsync(KubernetesManifest manifest, CancellationToken cancellationToken)
+    {
+        var list = await Call("listing deployments", () =>
+            client.AppsV1.ListNamespacedDeploymentAsync(manifest.Namespace, labelSelector: Selector(manifest), cancellationToken: cancellationToken));
+        return list.Items.ToList();
+    }
+
+    private static string Selector(KubernetesManifest manifest) =>
+        $"{KubernetesNames.SystemLabel}={manifest.Objects.OfType<V1Namespace>().Single().Metadata.Labels[KubernetesNames.SystemLabel]},{KubernetesNames.ManagedByLabel}={KubernetesNames.FieldManager}";
+
     /// <summary>The system's objects in the manifest's namespace that the manifest does not have, in the order to delete them.</summary>
     public async Task<IReadOnlyList<StaleObject>> StaleAsync(KubernetesManifest manifest, CancellationToken cancellationToken)
     {
-        var system = manifest.Objects.OfType<V1Namespace>().Single().Metadata.Labels[KubernetesNames.SystemLabel];
-        var selector = $"{KubernetesNames.SystemLabel}={system},{KubernetesNames.ManagedByLabel}={KubernetesNames.FieldManager}";
+        var selector = Selector(manifest);
         var ns = manifest.Namespace;
         bool Rendered<T>(string name) where T : IKubernetesObject<V1ObjectMeta> => manifest.Objects.OfType<T>().Any(o => o.Metadata.Name == name);
         var stale = new List<StaleObject>();

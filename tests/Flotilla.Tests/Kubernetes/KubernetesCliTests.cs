@@ -194,6 +194,91 @@ public sealed class KubernetesCliTests
         Assert.Contains($"secret/{first.Split('/')[^1]} pruned", output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Prune_AfterTwoAppliesWithout_DeletesTheOldestRevisionBeforeTheWait_SoTheQuotaAdmitsTheNewOne()
+    {
+        await using var applied = await AppliedOnceAsync();
+        var server = applied.Server;
+        var first = ApiDeployment(applied.Spec);
+        var second = await ReviseAsync(applied, "debug");
+        // Both serve with all their pods: the quota's 18 pods hold 6 + 6 of api, 1 of ledger and 2 of the router.
+        Assert.Equal((6, 6), (Available(server, first), Available(server, second)));
+
+        var third = await ReviseAsync(applied, "warning", "--prune", "--timeout", "00:00:30");
+
+        Assert.Contains($"deployment/{first} pruned before the wait: {second}, a newer revision of api, is available", applied.Output, StringComparison.Ordinal);
+        Assert.Contains($"deployment/{second} pruned", applied.Output, StringComparison.Ordinal);
+        Assert.Contains("every deployment of pay-prod is available", applied.Output, StringComparison.Ordinal);
+        var requests = server.Requests.ToList();
+        var waited = requests.Select((r, i) => (r, i)).Where(x => x.r.Method == "GET" && x.r.Path == DeploymentPath(third)).Select(x => x.i).ToList();
+        Assert.NotEmpty(waited);
+        Assert.True(requests.FindIndex(r => r.Method == "DELETE" && r.Path == DeploymentPath(first)) is var i && i >= 0 && i < waited[0], "the first revision goes before the wait");
+        Assert.True(requests.FindIndex(r => r.Method == "DELETE" && r.Path == DeploymentPath(second)) > waited[^1], "the second goes once the third is available");
+        Assert.Equal(6, Available(server, third));
+        Assert.Null(server.Object(DeploymentPath(first)));
+        Assert.Null(server.Object(DeploymentPath(second)));
+    }
+
+    [Fact]
+    public async Task AThirdRevision_WithoutPrune_IsWarnedThatTheQuotaRefusesItsPods()
+    {
+        await using var applied = await AppliedOnceAsync();
+        await ReviseAsync(applied, "debug");
+        Assert.DoesNotContain("warning:", applied.Output, StringComparison.Ordinal);
+
+        var third = await ReviseAsync(applied, "warning");
+
+        Assert.Contains("warning: pay-prod's deployments ask for 21 pods and its quota allows 18, so it refuses some of the new revision's pods: 'apply --prune' deletes revisions older than the newest available one", applied.Output, StringComparison.Ordinal);
+        // What the warning is about, as the recorded quota admits pods: the 3 left of 18.
+        Assert.Equal(3, Available(applied.Server, third));
+    }
+
+    [Fact]
+    public async Task Prune_WhenNoEarlierRevisionIsAvailable_KeepsThemAll_AndSaysTheQuotaMayRefuseTheNewPods()
+    {
+        await using var applied = await AppliedOnceAsync();
+        var first = ApiDeployment(applied.Spec);
+        applied.Server.Unavailable(first);
+        File.WriteAllText(applied.Spec, KubernetesSpecs.Zoned.Replace("LOG_LEVEL: info", "LOG_LEVEL: debug", StringComparison.Ordinal));
+        applied.Server.Unavailable(ApiDeployment(applied.Spec));
+        var second = await ReviseAsync(applied, "debug");
+
+        var (code, output) = await RunAsync(applied.Env, "apply", "--target", "kubernetes", "--context", "recorded", "-f", Revise(applied, "warning"), "--env", "prod", "--prune", "--timeout", "00:00:03");
+
+        Assert.Equal(1, code);
+        Assert.Contains($"warning: no earlier revision of api is fully available ({first}: 0 of 6 available, 6 updated; {second}: 0 of 6 available, 6 updated), so none was deleted before the wait", output, StringComparison.Ordinal);
+        Assert.Contains("pay-prod's deployments ask for 21 pods and its quota allows 18, so it may refuse the new pods: if the wait times out, delete the earlier revisions that do not serve (kubectl -n pay-prod delete deployment NAME)", output, StringComparison.Ordinal);
+        Assert.Contains("nothing was pruned", output, StringComparison.Ordinal);
+        Assert.DoesNotContain(applied.Server.Requests, r => r.Method == "DELETE");
+    }
+
+    private static string DeploymentPath(string deployment) => $"/apis/apps/v1/namespaces/pay-prod/deployments/{deployment}";
+
+    private static int Available(RecordingApiServer server, string deployment) => (int)server.Object(DeploymentPath(deployment))!["status"]!["availableReplicas"]!;
+
+    private static string ApiDeployment(string spec) => KubernetesRenderer.Render(SpecLoader.Load(spec, "prod"), new KubernetesRenderOptions(null))
+        .Objects.OfType<k8s.Models.V1Deployment>().Single(d => d.Metadata.Name.StartsWith("api-", StringComparison.Ordinal)).Metadata.Name;
+
+    /// <summary>
+    /// The zoned spec with api's LOG_LEVEL at <paramref name="level"/>: a new revision. Written a second after
+    /// the last apply, so its Deployment's creationTimestamp (whole seconds) comes after the earlier ones'.
+    /// </summary>
+    private static string Revise(Applied applied, string level)
+    {
+        File.WriteAllText(applied.Spec, KubernetesSpecs.Zoned.Replace("LOG_LEVEL: info", $"LOG_LEVEL: {level}", StringComparison.Ordinal));
+        return applied.Spec;
+    }
+
+    /// <summary>Applies a new revision (<see cref="Revise"/>) with <paramref name="flags"/>, which must succeed; returns its api Deployment.</summary>
+    private static async Task<string> ReviseAsync(Applied applied, string level, params string[] flags)
+    {
+        await Task.Delay(TimeSpan.FromSeconds(1.1));
+        var (code, output) = await RunAsync(applied.Env, ["apply", "--target", "kubernetes", "--context", "recorded", "-f", Revise(applied, level), "--env", "prod", .. flags]);
+        applied.Output = output;
+        Assert.True(code == 0, output);
+        return ApiDeployment(applied.Spec);
+    }
+
     /// <summary>The recorded contract of a cluster with the zoned spec applied to it once, as the prune tests start.</summary>
     private static async Task<Applied> AppliedOnceAsync()
     {
@@ -216,6 +301,9 @@ public sealed class KubernetesCliTests
         public TempDirectory Directory { get; }
         public Dictionary<string, string> Env { get; }
         public string Spec { get; }
+
+        /// <summary>What the last apply of <see cref="ReviseAsync"/> printed.</summary>
+        public string Output { get; set; } = "";
 
         public async ValueTask DisposeAsync()
         {
