@@ -10,7 +10,8 @@ namespace Flotilla.Cli.Commands;
 /// <c>flotilla apply --target kubernetes [--context NAME] [--kubeconfig FILE] [-f path] [--env E] [--wait | --prune]</c>:
 /// the spec rendered and server-side applied to a cluster by KubernetesClient, with no Flotilla
 /// server involved; --wait until its Deployments are available, --prune then deletes what earlier
-/// applies left (old revisions). Without --target, apply goes to a Flotilla server as before.
+/// applies left (old revisions; those a newer available revision replaced go before the wait, so the
+/// namespace's quota admits the new pods). Without --target, apply goes to a Flotilla server as before.
 /// </summary>
 internal static class KubernetesApplyCommand
 {
@@ -27,7 +28,7 @@ internal static class KubernetesApplyCommand
         var tenant = new Option<string?>("--tenant") { Description = "With --target kubernetes: the tenant whose system this is (namespace TENANT-SYSTEM[-ENV])" };
         var includeSecrets = new Option<bool>("--include-secrets") { Description = "With --target kubernetes: apply the Secrets of 'file:' secrets with their values too" };
         var wait = new Option<bool>("--wait") { Description = "With --target kubernetes: wait until every rendered Deployment is available (exit 1 if not within --timeout)" };
-        var prune = new Option<bool>("--prune") { Description = "With --target kubernetes: once every rendered Deployment is available, delete this system's objects the render no longer has (earlier revisions)" };
+        var prune = new Option<bool>("--prune") { Description = "With --target kubernetes: once every rendered Deployment is available, delete this system's objects the render no longer has (earlier revisions; those a newer available one replaced go before the wait)" };
         var timeout = new Option<TimeSpan>("--timeout") { DefaultValueFactory = _ => TimeSpan.FromMinutes(5), Description = "How long --wait and --prune wait for availability (e.g. 00:05:00)" };
         apply.Options.Add(registry);
         apply.Options.Add(tenant);
