@@ -73,6 +73,10 @@ public sealed class KubernetesApplier(IKubernetes client, TimeSpan deleteTimeout
         {
             return null;
         }
+        if (!ServiceReplacement.IsOurs(live, rendered))
+        {
+            throw new KubernetesApplyException($"applying {what}: {reason}, and it is not Flotilla's (no labels {KubernetesNames.ManagedByLabel}={KubernetesNames.FieldManager} and {KubernetesNames.SystemLabel} of this system), so Flotilla does not delete it: delete it yourself (kubectl -n {ns} delete service {name}) and apply again, or give the service another name");
+        }
         try
         {
             // Only the Service that was read: one made again by someone else meanwhile is theirs.

@@ -20,4 +20,16 @@ internal static class ServiceReplacement
         live.Spec?.ClusterIP == Headless && rendered.Spec?.ClusterIP != Headless
             ? "it is headless (clusterIP None, as an earlier Flotilla rendered it) and Kubernetes does not give a Service a cluster IP in place"
             : null;
+
+    /// <summary>
+    /// Whether <paramref name="live"/> is Flotilla's, of the rendered one's system: only such a Service is
+    /// deleted. One a person or another tool made under that name is theirs (as prune never touches it).
+    /// </summary>
+    public static bool IsOurs(V1Service live, V1Service rendered) =>
+        Label(live, KubernetesNames.ManagedByLabel) == KubernetesNames.FieldManager
+        && Label(rendered, KubernetesNames.SystemLabel) is { } system
+        && Label(live, KubernetesNames.SystemLabel) == system;
+
+    private static string? Label(V1Service service, string name) =>
+        service.Metadata.Labels is { } labels && labels.TryGetValue(name, out var value) ? value : null;
 }

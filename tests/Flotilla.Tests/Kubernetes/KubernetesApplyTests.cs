@@ -108,6 +108,26 @@ public sealed class KubernetesApplyTests
     }
 
     [Fact]
+    public async Task AHeadlessServiceThatIsNotFlotillas_IsNotDeleted_AndTheApplySaysWhatToDo()
+    {
+        await using var server = await RecordingApiServer.StartAsync();
+        var manifest = KubernetesRenderer.Render(SpecLoader.Load(KubernetesSpecs.Shop), KubernetesSpecs.Options);
+        using (var http = new HttpClient())
+        {
+            var handmade = new StringContent("""{"apiVersion":"v1","kind":"Service","metadata":{"name":"orders","labels":{"app":"orders"}},"spec":{"clusterIP":"None","ports":[{"port":8080}]}}""");
+            (await http.PatchAsync($"{server.Url}/api/v1/namespaces/shop/services/orders", handmade)).EnsureSuccessStatusCode();
+        }
+
+        var error = await Assert.ThrowsAsync<KubernetesApplyException>(() => ApplyAsync(server, manifest));
+
+        Assert.Contains("applying Service shop/orders: it is headless", error.Message, StringComparison.Ordinal);
+        Assert.Contains("it is not Flotilla's", error.Message, StringComparison.Ordinal);
+        Assert.Contains("delete it yourself (kubectl -n shop delete service orders) and apply again", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(server.Requests, r => r.Method == "DELETE");
+        Assert.Equal("None", (string?)server.Object("/api/v1/namespaces/shop/services/orders")!["spec"]!["clusterIP"]);
+    }
+
+    [Fact]
     public async Task AnUnreachableServer_IsNamed_WithTheFix()
     {
         var manifest = KubernetesRenderer.Render(SpecLoader.Load(KubernetesSpecs.Shop), KubernetesSpecs.Options);
