@@ -90,14 +90,21 @@ public sealed class KubernetesApplier(IKubernetes client, TimeSpan deleteTimeout
             throw new KubernetesApplyException($"applying {what}: {reason}, but it was made again by someone else while Flotilla was replacing it ({Reason(e.Response.Content)}); apply again", e);
         }
         var deadline = DateTime.UtcNow + deleteTimeout;
-        while (await ReadServiceAsync(name, ns, ct) is { } terminating)
+        try
         {
-            if (DateTime.UtcNow >= deadline)
+            while (await ReadServiceAsync(name, ns, ct) is { } terminating)
             {
-                var finalizers = terminating.Metadata.Finalizers is { Count: > 0 } f ? $" (finalizers: {string.Join(", ", f)})" : "";
-                throw new KubernetesApplyException($"applying {what}: {reason}, so it was deleted to be created again, but it is still there after {deleteTimeout.TotalSeconds:0} s{finalizers}; apply again once 'kubectl -n {ns} get service {name}' finds nothing");
+                if (DateTime.UtcNow >= deadline)
+                {
+                    var finalizers = terminating.Metadata.Finalizers is { Count: > 0 } f ? $" (finalizers: {string.Join(", ", f)})" : "";
+                    throw new KubernetesApplyException($"applying {what}: {reason}, so it was deleted to be created again, but it is still there after {deleteTimeout.TotalSeconds:0} s{finalizers}; apply again once 'kubectl -n {ns} get service {name}' finds nothing");
+                }
+                await Task.Delay(DeletePoll, ct);
             }
-            await Task.Delay(DeletePoll, ct);
+        }
+        catch (HttpOperationException e)
+        {
+            throw new KubernetesApplyException($"applying {what}: it was deleted to be created again ({reason}), and reading it back was answered {(int)e.Response.StatusCode} {e.Response.StatusCode}: {Reason(e.Response.Content)}; it is missing until an apply succeeds: apply again", e);
         }
         return reason;
     }

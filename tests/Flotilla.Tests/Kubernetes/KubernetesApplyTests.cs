@@ -14,12 +14,13 @@ namespace Flotilla.Tests.Kubernetes;
 /// </summary>
 public sealed class KubernetesApplyTests
 {
-    private static async Task<IReadOnlyList<AppliedObject>> ApplyAsync(RecordingApiServer server, KubernetesManifest manifest, string context = "recorded")
+    private static async Task<IReadOnlyList<AppliedObject>> ApplyAsync(RecordingApiServer server, KubernetesManifest manifest, string context = "recorded", TimeSpan? deleteTimeout = null)
     {
         using var directory = new TempDirectory();
         var configuration = KubeconfigContexts.Resolve(directory.Write("config", server.Kubeconfig(context)), context);
         using var client = new k8s.Kubernetes(configuration);
-        return await new KubernetesApplier(client).ApplyAsync(manifest, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+        var applier = deleteTimeout is { } timeout ? new KubernetesApplier(client, timeout) : new KubernetesApplier(client);
+        return await applier.ApplyAsync(manifest, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
     }
 
     [Fact]
@@ -125,6 +126,26 @@ public sealed class KubernetesApplyTests
         Assert.Contains("delete it yourself (kubectl -n shop delete service orders) and apply again", error.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(server.Requests, r => r.Method == "DELETE");
         Assert.Equal("None", (string?)server.Object("/api/v1/namespaces/shop/services/orders")!["spec"]!["clusterIP"]);
+    }
+
+    [Fact]
+    public async Task AHeadlessServiceAFinalizerHolds_IsWaitedForBounded_ThenTheApplyStopsSayingSo()
+    {
+        await using var server = await RecordingApiServer.StartAsync();
+        var manifest = KubernetesRenderer.Render(SpecLoader.Load(KubernetesSpecs.Shop), KubernetesSpecs.Options);
+        const string path = "/api/v1/namespaces/shop/services/orders";
+        using (var http = new HttpClient())
+        {
+            var headless = new StringContent("""{"apiVersion":"v1","kind":"Service","metadata":{"name":"orders","labels":{"flotilla.io/system":"shop","app.kubernetes.io/managed-by":"flotilla"}},"spec":{"clusterIP":"None","ports":[{"port":8080}]}}""");
+            (await http.PatchAsync(server.Url + path, headless)).EnsureSuccessStatusCode();
+        }
+        server.Lingers(path, TimeSpan.FromSeconds(20));
+
+        var error = await Assert.ThrowsAsync<KubernetesApplyException>(() => ApplyAsync(server, manifest, deleteTimeout: TimeSpan.FromSeconds(1)));
+
+        Assert.Contains("applying Service shop/orders: it is headless", error.Message, StringComparison.Ordinal);
+        Assert.Contains("so it was deleted to be created again, but it is still there after 1 s; apply again once 'kubectl -n shop get service orders' finds nothing", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(server.Requests, r => r.Method == "PATCH" && r.Path == path && r.ContentType?.StartsWith("application/apply-patch", StringComparison.Ordinal) == true);
     }
 
     [Fact]
