@@ -121,7 +121,7 @@ internal static class KubernetesApplyCommand
             var waiting = await pruner.WaitAvailableAsync(manifest, after.Timeout, cancellationToken);
             if (waiting.Count > 0)
             {
-                Console.Error.WriteLine($"error: not available within {after.Timeout}: {string.Join("; ", waiting)}{(after.Prune ? early == 0 ? "; nothing was pruned, so the earlier revisions still serve" : $"; only the {early} revisions older than the newest available earlier one were pruned, so that one still serves" : "")} (kubectl describe deployment -n {manifest.Namespace} NAME says why)");
+                Console.Error.WriteLine($"error: not available within {after.Timeout}: {string.Join("; ", waiting)}{(after.Prune ? early == 0 ? "; nothing was pruned, so the earlier revisions still serve" : $"; only the {early} earlier revisions a newer available one had replaced were pruned, so each service's newest available earlier revision still serves" : "")} (kubectl describe deployment -n {manifest.Namespace} NAME says why)");
                 return 1;
             }
             Console.WriteLine($"every deployment of {manifest.Namespace} is available");
