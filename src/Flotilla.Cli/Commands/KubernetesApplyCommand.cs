@@ -10,7 +10,8 @@ namespace Flotilla.Cli.Commands;
 /// <c>flotilla apply --target kubernetes [--context NAME] [--kubeconfig FILE] [-f path] [--env E] [--wait | --prune]</c>:
 /// the spec rendered and server-side applied to a cluster by KubernetesClient, with no Flotilla
 /// server involved; --wait until its Deployments are available, --prune then deletes what earlier
-/// applies left (old revisions). Without --target, apply goes to a Flotilla server as before.
+/// applies left (old revisions; those a newer available revision replaced go before the wait, so the
+/// namespace's quota admits the new pods). Without --target, apply goes to a Flotilla server as before.
 /// </summary>
 internal static class KubernetesApplyCommand
 {
@@ -27,7 +28,7 @@ internal static class KubernetesApplyCommand
         var tenant = new Option<string?>("--tenant") { Description = "With --target kubernetes: the tenant whose system this is (namespace TENANT-SYSTEM[-ENV])" };
         var includeSecrets = new Option<bool>("--include-secrets") { Description = "With --target kubernetes: apply the Secrets of 'file:' secrets with their values too" };
         var wait = new Option<bool>("--wait") { Description = "With --target kubernetes: wait until every rendered Deployment is available (exit 1 if not within --timeout)" };
-        var prune = new Option<bool>("--prune") { Description = "With --target kubernetes: once every rendered Deployment is available, delete this system's objects the render no longer has (earlier revisions)" };
+        var prune = new Option<bool>("--prune") { Description = "With --target kubernetes: once every rendered Deployment is available, delete this system's objects the render no longer has (earlier revisions; those a newer available one replaced go before the wait)" };
         var timeout = new Option<TimeSpan>("--timeout") { DefaultValueFactory = _ => TimeSpan.FromMinutes(5), Description = "How long --wait and --prune wait for availability (e.g. 00:05:00)" };
         apply.Options.Add(registry);
         apply.Options.Add(tenant);
@@ -80,7 +81,10 @@ internal static class KubernetesApplyCommand
             var applied = await new KubernetesApplier(client).ApplyAsync(manifest, linked.Token);
             foreach (var item in applied)
             {
-                Console.WriteLine($"{item.Kind.ToLowerInvariant()}/{item.Name} applied{(item.Namespace is null ? "" : $" in {item.Namespace}")}");
+                var where = item.Namespace is null ? "" : $" in {item.Namespace}";
+                Console.WriteLine(item.Replaced is { } why
+                    ? $"{item.Kind.ToLowerInvariant()}/{item.Name} replaced{where}: {why}, so it was deleted and created again"
+                    : $"{item.Kind.ToLowerInvariant()}/{item.Name} applied{where}");
             }
             Console.WriteLine($"{applied.Count} objects applied to {configuration.Host} (context {context ?? configuration.CurrentContext}, field manager {KubernetesApplier.FieldManager})");
             foreach (var secret in manifest.RequiredSecrets)
@@ -96,15 +100,28 @@ internal static class KubernetesApplyCommand
         }
     }
 
-    /// <summary>Waits and prunes as asked; without --prune, says what earlier applies left running.</summary>
+    /// <summary>
+    /// Waits and prunes as asked; without --prune, says what earlier applies left running, and warns when the
+    /// quota cannot hold them and the new revision. With --prune, revisions that a newer available one made
+    /// useless go before the wait, so the quota admits the new revision's pods.
+    /// </summary>
     private static async Task<int> FinishAsync(KubernetesPruner pruner, KubernetesManifest manifest, AfterApply after, CancellationToken cancellationToken)
     {
+        var early = 0;
+        if (after.Prune)
+        {
+            early = await PruneOlderRevisionsAsync(pruner, manifest, cancellationToken);
+        }
+        else
+        {
+            await WarnOverQuotaAsync(pruner, manifest, cancellationToken);
+        }
         if (after.Wait)
         {
             var waiting = await pruner.WaitAvailableAsync(manifest, after.Timeout, cancellationToken);
             if (waiting.Count > 0)
             {
-                Console.Error.WriteLine($"error: not available within {after.Timeout}: {string.Join("; ", waiting)}{(after.Prune ? "; nothing was pruned, so the earlier revisions still serve" : "")} (kubectl describe deployment -n {manifest.Namespace} NAME says why)");
+                Console.Error.WriteLine($"error: not available within {after.Timeout}: {string.Join("; ", waiting)}{(after.Prune ? early == 0 ? "; nothing was pruned, so the earlier revisions still serve" : $"; only the {early} earlier revisions a newer available one had replaced were pruned, so each service's newest available earlier revision still serves" : "")} (kubectl describe deployment -n {manifest.Namespace} NAME says why)");
                 return 1;
             }
             Console.WriteLine($"every deployment of {manifest.Namespace} is available");
@@ -134,5 +151,45 @@ internal static class KubernetesApplyCommand
         }
         Console.WriteLine($"{stale.Count} objects pruned");
         return 0;
+    }
+
+    /// <summary>Deletes the old revisions <see cref="EarlyPrunePlanner"/> says go before the wait; warns for services it keeps whole when the quota is short.</summary>
+    private static async Task<int> PruneOlderRevisionsAsync(KubernetesPruner pruner, KubernetesManifest manifest, CancellationToken cancellationToken)
+    {
+        var deployments = await pruner.DeploymentsAsync(manifest, cancellationToken);
+        var plan = EarlyPrunePlanner.Plan(OldRevision.Of(manifest, deployments));
+        foreach (var deletion in plan.Delete)
+        {
+            await pruner.DeleteAsync(new StaleObject("Deployment", manifest.Namespace, deletion.Revision.Deployment), cancellationToken);
+            Console.WriteLine($"deployment/{deletion.Revision.Deployment} pruned before the wait: {deletion.NewerAvailable}, a newer revision of {deletion.Revision.Service}, is available (the quota holds two revisions of a service)");
+        }
+        var deleted = plan.Delete.Select(d => d.Revision.Deployment).ToHashSet(StringComparer.Ordinal);
+        if (plan.NoneAvailable.Count == 0
+            || QuotaRoom.Exceeded(manifest, deployments.Where(d => !deleted.Contains(d.Metadata.Name)).Select(d => d.Spec?.Replicas ?? 1)) is not { } over)
+        {
+            return deleted.Count;
+        }
+        foreach (var unsure in plan.NoneAvailable)
+        {
+            Console.Error.WriteLine($"warning: no earlier revision of {unsure.Service} is fully available ({string.Join("; ", unsure.Revisions.Select(r => $"{r.Deployment}: {r.NotRolledOut}"))}), so none was deleted before the wait (which of them serves cannot be known); {manifest.Namespace}'s deployments ask for {over.Asked} pods and its quota allows {over.Allowed}, so it may refuse the new pods: if the wait times out, delete the earlier revisions that do not serve (kubectl -n {manifest.Namespace} delete deployment NAME) and apply again");
+        }
+        return deleted.Count;
+    }
+
+    /// <summary>Without --prune: one line when the quota cannot hold every revision there (a note only: applying needs no list permission).</summary>
+    private static async Task WarnOverQuotaAsync(KubernetesPruner pruner, KubernetesManifest manifest, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var deployments = await pruner.DeploymentsAsync(manifest, cancellationToken);
+            if (QuotaRoom.Exceeded(manifest, deployments.Select(d => d.Spec?.Replicas ?? 1)) is { } over)
+            {
+                Console.Error.WriteLine($"warning: {manifest.Namespace}'s deployments ask for {over.Asked} pods and its quota allows {over.Allowed}, so it refuses some of the new revision's pods: 'apply --prune' deletes revisions older than the newest available one before it waits (or delete them: kubectl -n {manifest.Namespace} delete deployment NAME)");
+            }
+        }
+        catch (KubernetesApplyException e)
+        {
+            Console.Error.WriteLine($"note: whether the quota holds every revision was not checked: {e.Message}");
+        }
     }
 }

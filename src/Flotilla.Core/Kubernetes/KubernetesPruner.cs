@@ -13,7 +13,8 @@ namespace Flotilla.Kubernetes;
 /// objects in its namespace that the render no longer has (earlier revisions' Deployments and
 /// ConfigMaps, Secrets it rendered; the Service and budget of a removed service) can go, as <c>kubectl apply --prune</c>
 /// and Argo CD's prune do. Only objects labelled as this system's and managed by Flotilla are ever
-/// listed, so nothing a person made by hand in the namespace is touched.
+/// listed, so nothing a person made by hand in the namespace is touched. (Old revisions that a newer
+/// available one has replaced go before the wait: <see cref="EarlyPrunePlanner"/>.)
 /// </summary>
 public sealed class KubernetesPruner(IKubernetes client)
 {
@@ -35,16 +36,9 @@ public sealed class KubernetesPruner(IKubernetes client)
             {
                 var found = await Call($"reading deployment {wanted.Metadata.Name}", () =>
                     client.AppsV1.ReadNamespacedDeploymentAsync(wanted.Metadata.Name, manifest.Namespace, cancellationToken: cancellationToken));
-                // As 'kubectl rollout status' judges: a Deployment that keeps its name and rolls (the router, when its state
-                // changes) still counts the old ReplicaSet's pods as available, so every pod must also be of the new template.
-                var want = found.Spec?.Replicas ?? 1;
-                var available = found.Status?.AvailableReplicas ?? 0;
-                var updated = found.Status?.UpdatedReplicas ?? 0;
-                var all = found.Status?.Replicas ?? 0;
-                var current = (found.Status?.ObservedGeneration ?? 0) >= (found.Metadata.Generation ?? 0);
-                if (!current || available < want || updated < want || all > updated)
+                if (RolloutStatus.NotRolledOut(found) is { } why)
                 {
-                    waiting.Add($"{wanted.Metadata.Name}: {available} of {want} available, {updated} updated{(all > updated ? $", {all - updated} old still running" : "")}{(current ? "" : " (its controller has not seen the change yet)")}");
+                    waiting.Add($"{wanted.Metadata.Name}: {why}");
                 }
             }
             if (waiting.Count == 0 || DateTime.UtcNow >= deadline)
@@ -55,11 +49,21 @@ public sealed class KubernetesPruner(IKubernetes client)
         }
     }
 
+    /// <summary>Every Deployment of the system in the manifest's namespace (the rendered ones and those of earlier revisions), with its status.</summary>
+    public async Task<IReadOnlyList<V1Deployment>> DeploymentsAsync(KubernetesManifest manifest, CancellationToken cancellationToken)
+    {
+        var list = await Call("listing deployments", () =>
+            client.AppsV1.ListNamespacedDeploymentAsync(manifest.Namespace, labelSelector: Selector(manifest), cancellationToken: cancellationToken));
+        return list.Items.ToList();
+    }
+
+    private static string Selector(KubernetesManifest manifest) =>
+        $"{KubernetesNames.SystemLabel}={manifest.Objects.OfType<V1Namespace>().Single().Metadata.Labels[KubernetesNames.SystemLabel]},{KubernetesNames.ManagedByLabel}={KubernetesNames.FieldManager}";
+
     /// <summary>The system's objects in the manifest's namespace that the manifest does not have, in the order to delete them.</summary>
     public async Task<IReadOnlyList<StaleObject>> StaleAsync(KubernetesManifest manifest, CancellationToken cancellationToken)
     {
-        var system = manifest.Objects.OfType<V1Namespace>().Single().Metadata.Labels[KubernetesNames.SystemLabel];
-        var selector = $"{KubernetesNames.SystemLabel}={system},{KubernetesNames.ManagedByLabel}={KubernetesNames.FieldManager}";
+        var selector = Selector(manifest);
         var ns = manifest.Namespace;
         bool Rendered<T>(string name) where T : IKubernetesObject<V1ObjectMeta> => manifest.Objects.OfType<T>().Any(o => o.Metadata.Name == name);
         var stale = new List<StaleObject>();

@@ -14,12 +14,13 @@ namespace Flotilla.Tests.Kubernetes;
 /// </summary>
 public sealed class KubernetesApplyTests
 {
-    private static async Task<IReadOnlyList<AppliedObject>> ApplyAsync(RecordingApiServer server, KubernetesManifest manifest, string context = "recorded")
+    private static async Task<IReadOnlyList<AppliedObject>> ApplyAsync(RecordingApiServer server, KubernetesManifest manifest, string context = "recorded", TimeSpan? deleteTimeout = null)
     {
         using var directory = new TempDirectory();
         var configuration = KubeconfigContexts.Resolve(directory.Write("config", server.Kubeconfig(context)), context);
         using var client = new k8s.Kubernetes(configuration);
-        return await new KubernetesApplier(client).ApplyAsync(manifest, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+        var applier = deleteTimeout is { } timeout ? new KubernetesApplier(client, timeout) : new KubernetesApplier(client);
+        return await applier.ApplyAsync(manifest, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
     }
 
     [Fact]
@@ -30,7 +31,10 @@ public sealed class KubernetesApplyTests
 
         var applied = await ApplyAsync(server, manifest);
 
-        var requests = server.Requests;
+        // A Service is read first (one headless from an earlier render is replaced): a GET that finds nothing.
+        var services = manifest.Objects.OfType<k8s.Models.V1Service>().Select(s => $"/api/v1/namespaces/shop-prod/services/{s.Metadata.Name}").ToList();
+        Assert.Equal(services, server.Requests.Where(r => r.Method == "GET").Select(r => r.Path));
+        var requests = server.Requests.Where(r => r.Method != "GET").ToList();
         Assert.Equal(manifest.Objects.Count, requests.Count);
         Assert.All(requests, r =>
         {
@@ -80,6 +84,68 @@ public sealed class KubernetesApplyTests
         Assert.Contains($"applying Deployment shop/{catalog}: the API server answered 403 Forbidden: deployments.apps is forbidden", error.Message, StringComparison.Ordinal);
         Assert.Contains("needs create/patch on", error.Message, StringComparison.Ordinal);
         Assert.EndsWith(catalog, server.Requests[^1].Path, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnImmutableFieldTheRenderChanges_StopsTheApply_NamingTheObjectAndTheField()
+    {
+        await using var server = await RecordingApiServer.StartAsync();
+        var manifest = KubernetesRenderer.Render(SpecLoader.Load(KubernetesSpecs.Shop), KubernetesSpecs.Options);
+        var catalog = KubernetesRenderTests.Deployment(manifest, "catalog").Metadata.Name;
+        var path = $"/apis/apps/v1/namespaces/shop/deployments/{catalog}";
+        // The same Deployment made with another selector (by hand, or by another tool): apps/v1 never changes a selector.
+        using (var http = new HttpClient())
+        {
+            var other = new StringContent("""{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"NAME"},"spec":{"replicas":1,"selector":{"matchLabels":{"app":"catalog"}}}}""".Replace("NAME", catalog, StringComparison.Ordinal));
+            (await http.PatchAsync(server.Url + path, other)).EnsureSuccessStatusCode();
+        }
+
+        var error = await Assert.ThrowsAsync<KubernetesApplyException>(() => ApplyAsync(server, manifest));
+
+        Assert.Contains($"applying Deployment shop/{catalog}: the API server answered 422 UnprocessableEntity: Deployment.apps \"{catalog}\" is invalid: spec.selector:", error.Message, StringComparison.Ordinal);
+        Assert.Contains($"; spec.selector cannot change once the Deployment exists, and the render changes it: delete it (kubectl -n shop delete deployment {catalog}) and apply again", error.Message, StringComparison.Ordinal);
+        Assert.EndsWith(catalog, server.Requests[^1].Path, StringComparison.Ordinal);
+        Assert.DoesNotContain(server.Requests, r => r.Method == "DELETE");
+    }
+
+    [Fact]
+    public async Task AHeadlessServiceThatIsNotFlotillas_IsNotDeleted_AndTheApplySaysWhatToDo()
+    {
+        await using var server = await RecordingApiServer.StartAsync();
+        var manifest = KubernetesRenderer.Render(SpecLoader.Load(KubernetesSpecs.Shop), KubernetesSpecs.Options);
+        using (var http = new HttpClient())
+        {
+            var handmade = new StringContent("""{"apiVersion":"v1","kind":"Service","metadata":{"name":"orders","labels":{"app":"orders"}},"spec":{"clusterIP":"None","ports":[{"port":8080}]}}""");
+            (await http.PatchAsync($"{server.Url}/api/v1/namespaces/shop/services/orders", handmade)).EnsureSuccessStatusCode();
+        }
+
+        var error = await Assert.ThrowsAsync<KubernetesApplyException>(() => ApplyAsync(server, manifest));
+
+        Assert.Contains("applying Service shop/orders: it is headless", error.Message, StringComparison.Ordinal);
+        Assert.Contains("it is not Flotilla's", error.Message, StringComparison.Ordinal);
+        Assert.Contains("delete it yourself (kubectl -n shop delete service orders) and apply again", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(server.Requests, r => r.Method == "DELETE");
+        Assert.Equal("None", (string?)server.Object("/api/v1/namespaces/shop/services/orders")!["spec"]!["clusterIP"]);
+    }
+
+    [Fact]
+    public async Task AHeadlessServiceAFinalizerHolds_IsWaitedForBounded_ThenTheApplyStopsSayingSo()
+    {
+        await using var server = await RecordingApiServer.StartAsync();
+        var manifest = KubernetesRenderer.Render(SpecLoader.Load(KubernetesSpecs.Shop), KubernetesSpecs.Options);
+        const string path = "/api/v1/namespaces/shop/services/orders";
+        using (var http = new HttpClient())
+        {
+            var headless = new StringContent("""{"apiVersion":"v1","kind":"Service","metadata":{"name":"orders","labels":{"flotilla.io/system":"shop","app.kubernetes.io/managed-by":"flotilla"}},"spec":{"clusterIP":"None","ports":[{"port":8080}]}}""");
+            (await http.PatchAsync(server.Url + path, headless)).EnsureSuccessStatusCode();
+        }
+        server.Lingers(path, TimeSpan.FromSeconds(20));
+
+        var error = await Assert.ThrowsAsync<KubernetesApplyException>(() => ApplyAsync(server, manifest, deleteTimeout: TimeSpan.FromSeconds(1)));
+
+        Assert.Contains("applying Service shop/orders: it is headless", error.Message, StringComparison.Ordinal);
+        Assert.Contains("so it was deleted to be created again, but it is still there after 1 s; apply again once 'kubectl -n shop get service orders' finds nothing", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(server.Requests, r => r.Method == "PATCH" && r.Path == path && r.ContentType?.StartsWith("application/apply-patch", StringComparison.Ordinal) == true);
     }
 
     [Fact]
