@@ -49,7 +49,6 @@ public sealed partial class KubernetesDriver : IRuntime
     private IKubernetes? _client;
     private PodWatch? _watch;
     private PodLogs? _logs;
-    private HashSet<string>? _podsAtAttach;
     private readonly Dictionary<string, string> _podLogPaths = new(StringComparer.Ordinal);
     private string? _unreachable;
     private object[]? _lastSeen;
@@ -153,7 +152,7 @@ public sealed partial class KubernetesDriver : IRuntime
             }
             var configuration = KubeconfigContexts.Resolve(_target.Kubeconfig, _target.Context);
             Namespace = _target.Namespace ?? configuration.Namespace ?? "default";
-            _client = new k8s.Kubernetes(configuration);
+            _client = new k8s.Kubernetes(configuration, new PodLogSinceTime());
             _watch = new PodWatch(() => _client, Namespace, ReplicaSets.Selector(Owner), _relistEvery, () =>
             {
                 Interlocked.Exchange(ref _dirty, 1);
