@@ -153,6 +153,7 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
             ["api", "v1", "namespaces", _, "pods"] => ("pods", null),
             ["api", "v1", "namespaces", _, "pods", var n] => ("pods", n),
             ["api", "v1", "namespaces", _, "pods", var n, "log"] => ("pods/log", n),
+            ["api", "v1", "namespaces", _, "secrets"] => ("secrets", null),
             ["api", "v1", "namespaces", _, "secrets", var n] => ("secrets", n),
             ["apis", "apps", "v1", "namespaces", _, "replicasets"] => ("replicasets", null),
             ["apis", "apps", "v1", "namespaces", _, "replicasets", var n] => ("replicasets", (string?)n),
@@ -174,6 +175,9 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
             case ("PATCH", "secrets", { } secret) when request.ContentType?.StartsWith("application/apply-patch+yaml", StringComparison.Ordinal) == true:
                 await AnswerAsync(context, ApplySecret(secret, ns, body));
                 return;
+            case ("GET", "secrets", null):
+                await ListAsync(context, "SecretList", "v1", () => _secrets.Values.Where(r => Matches(r.Metadata.Labels, selector)).Cast<object>());
+                return;
             case ("DELETE", "secrets", { } secret):
                 await AnswerAsync(context, DeleteSecret(secret));
                 return;
@@ -182,6 +186,9 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
                 return;
             case ("GET", "replicasets", null):
                 await ListAsync(context, "ReplicaSetList", "apps/v1", () => _replicaSets.Values.Where(r => Matches(r.Metadata.Labels, selector)).Cast<object>());
+                return;
+            case ("PATCH", "replicasets", { } rs) when request.ContentType?.StartsWith("application/apply-patch+yaml", StringComparison.Ordinal) == true && _refuseReplicaSets is > 0 and var refusal:
+                await AnswerAsync(context, refusal, Status(refusal, $"replicasets.apps \"{rs}\" is forbidden: refused by an admission webhook (the test's)"));
                 return;
             case ("PATCH", "replicasets", { } rs) when request.ContentType?.StartsWith("application/apply-patch+yaml", StringComparison.Ordinal) == true:
                 await AnswerAsync(context, 200, Apply(rs, ns, body));

@@ -18,7 +18,7 @@ namespace Flotilla.Tests.Kubernetes;
 /// carries on with what runs. Pods answer the driver's probes at 127.0.0.1 through a test listener.
 /// </summary>
 [Collection(ProcessHeavy.Name)]
-public sealed class KubernetesDriverTests : IAsyncLifetime
+public sealed partial class KubernetesDriverTests : IAsyncLifetime
 {
     private static readonly TimeSpan Long = TimeSpan.FromSeconds(30);
     private readonly TempDirectory _dir = new();
