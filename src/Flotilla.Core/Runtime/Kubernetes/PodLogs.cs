@@ -150,7 +150,7 @@ internal sealed class PodLogs(Func<IKubernetes> client, string ns, Func<string, 
     /// <summary>
     /// Copies a stream's lines a chunk at a time: the complete lines of each chunk the server sends are
     /// appended in one write, then their position is recorded beside the log. A line cut by a broken
-    /// stream is left for the resumed follow to bring whole. Returns whether anything was copied.
+    /// stream is left for the resumed follow to bring whole.
     /// </summary>
     private async Task CopyAsync(string pod, Follow follow, Stream stream, CancellationToken token)
     {
@@ -221,7 +221,7 @@ internal sealed class PodLogs(Func<IKubernetes> client, string ns, Func<string, 
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            // Not written: the resumed follow brings these lines again.
+            // Not written, or not recorded: the resumed follow brings these lines again (recorded but not written would lose them).
             cursor.Rewind(before);
             throw;
         }
