@@ -22,7 +22,7 @@ namespace Flotilla.Tests.Kubernetes;
 /// test's listener answers the driver's probes). Every request is recorded, to be held to the contract.
 /// What it does not do: authentication, field ownership (managedFields), other kinds, strategic merge.
 /// </summary>
-internal sealed class FakeApiServer : IAsyncDisposable
+internal sealed partial class FakeApiServer : IAsyncDisposable
 {
     private readonly object _gate = new();
     private readonly ConcurrentQueue<RecordedRequest> _requests = new();
@@ -153,6 +153,7 @@ internal sealed class FakeApiServer : IAsyncDisposable
             ["api", "v1", "namespaces", _, "pods"] => ("pods", null),
             ["api", "v1", "namespaces", _, "pods", var n] => ("pods", n),
             ["api", "v1", "namespaces", _, "pods", var n, "log"] => ("pods/log", n),
+            ["api", "v1", "namespaces", _, "secrets"] => ("secrets", null),
             ["api", "v1", "namespaces", _, "secrets", var n] => ("secrets", n),
             ["apis", "apps", "v1", "namespaces", _, "replicasets"] => ("replicasets", null),
             ["apis", "apps", "v1", "namespaces", _, "replicasets", var n] => ("replicasets", (string?)n),
@@ -169,11 +170,13 @@ internal sealed class FakeApiServer : IAsyncDisposable
                     int.TryParse(request.Query["timeoutSeconds"], out var seconds) ? seconds : 1800);
                 return;
             case ("GET", "pods/log", { } logged):
-                await PodLogAsync(context, logged, request.Query["follow"] == "true", request.Query["timestamps"] == "true",
-                    int.TryParse(request.Query["sinceSeconds"], out var sinceSeconds) ? sinceSeconds : null);
+                await PodLogAsync(context, logged);
                 return;
             case ("PATCH", "secrets", { } secret) when request.ContentType?.StartsWith("application/apply-patch+yaml", StringComparison.Ordinal) == true:
                 await AnswerAsync(context, ApplySecret(secret, ns, body));
+                return;
+            case ("GET", "secrets", null):
+                await ListAsync(context, "SecretList", "v1", () => _secrets.Values.Where(r => Matches(r.Metadata.Labels, selector)).Cast<object>());
                 return;
             case ("DELETE", "secrets", { } secret):
                 await AnswerAsync(context, DeleteSecret(secret));
@@ -183,6 +186,9 @@ internal sealed class FakeApiServer : IAsyncDisposable
                 return;
             case ("GET", "replicasets", null):
                 await ListAsync(context, "ReplicaSetList", "apps/v1", () => _replicaSets.Values.Where(r => Matches(r.Metadata.Labels, selector)).Cast<object>());
+                return;
+            case ("PATCH", "replicasets", { } rs) when request.ContentType?.StartsWith("application/apply-patch+yaml", StringComparison.Ordinal) == true && _refuseReplicaSets is > 0 and var refusal:
+                await AnswerAsync(context, refusal, Status(refusal, $"replicasets.apps \"{rs}\" is forbidden: refused by an admission webhook (the test's)"));
                 return;
             case ("PATCH", "replicasets", { } rs) when request.ContentType?.StartsWith("application/apply-patch+yaml", StringComparison.Ordinal) == true:
                 await AnswerAsync(context, 200, Apply(rs, ns, body));
@@ -499,163 +505,6 @@ internal sealed class FakeApiServer : IAsyncDisposable
         if (refused)
         {
             EndWatches();
-        }
-    }
-
-    private readonly Dictionary<string, List<(DateTime At, string Line)>> _podLogs = new(StringComparer.Ordinal);
-    private readonly List<LogFollower> _logFollowers = [];
-    private DateTime _lastLogLine;
-
-    /// <summary>How many pod log streams are open now.</summary>
-    public int OpenLogStreams
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _logFollowers.Count;
-            }
-        }
-    }
-
-    /// <summary>The pod's container prints a line (kept, and sent to every open follow of the pod's log).</summary>
-    public void PushLog(string pod, string line)
-    {
-        lock (_gate)
-        {
-            // Distinct, growing times, as the kubelet's (nanoseconds there).
-            var at = DateTime.UtcNow;
-            _lastLogLine = at = at > _lastLogLine ? at : _lastLogLine.AddTicks(1);
-            (_podLogs.TryGetValue(pod, out var lines) ? lines : _podLogs[pod] = []).Add((at, line));
-            foreach (var follower in _logFollowers.Where(f => f.Pod == pod))
-            {
-                follower.Lines.Writer.TryWrite(LogLine(at, line, follower.Timestamps));
-            }
-        }
-    }
-
-    /// <summary>Cuts every open log stream (the connection breaks; the lines stay in the pods' logs).</summary>
-    public void BreakLogs()
-    {
-        lock (_gate)
-        {
-            foreach (var follower in _logFollowers)
-            {
-                follower.Lines.Writer.TryComplete(new IOException("cut"));
-            }
-        }
-    }
-
-    /// <summary>The pod is gone: its log streams end (EOF).</summary>
-    private void EndLogs(string pod)
-    {
-        foreach (var follower in _logFollowers.Where(f => f.Pod == pod))
-        {
-            follower.Lines.Writer.TryComplete();
-        }
-    }
-
-    /// <summary>GET …/pods/NAME/log: the lines since <paramref name="sinceSeconds"/> ago (all without), then, with follow, each new one until the pod goes.</summary>
-    private async Task PodLogAsync(HttpContext context, string pod, bool follow, bool timestamps, int? sinceSeconds)
-    {
-        var follower = new LogFollower(pod, timestamps, Channel.CreateUnbounded<string>());
-        bool found;
-        lock (_gate)
-        {
-            found = _pods.ContainsKey(pod);
-            var from = sinceSeconds is { } seconds ? DateTime.UtcNow.AddSeconds(-seconds) : DateTime.MinValue;
-            foreach (var (at, line) in _podLogs.GetValueOrDefault(pod) ?? [])
-            {
-                if (at >= from)
-                {
-                    follower.Lines.Writer.TryWrite(LogLine(at, line, timestamps));
-                }
-            }
-            if (follow && found)
-            {
-                _logFollowers.Add(follower);
-            }
-            else
-            {
-                follower.Lines.Writer.TryComplete();
-            }
-        }
-        if (!found)
-        {
-            await AnswerAsync(context, 404, Status(404, $"pods \"{pod}\" not found"));
-            return;
-        }
-        context.Response.ContentType = "text/plain";
-        await context.Response.StartAsync();
-        try
-        {
-            await foreach (var line in follower.Lines.Reader.ReadAllAsync(context.RequestAborted))
-            {
-                await context.Response.WriteAsync(line, context.RequestAborted);
-                await context.Response.Body.FlushAsync(context.RequestAborted);
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-        catch (Exception e) when (e is IOException or ChannelClosedException)
-        {
-            context.Abort();
-        }
-        finally
-        {
-            lock (_gate)
-            {
-                _logFollowers.Remove(follower);
-            }
-        }
-    }
-
-    private static string LogLine(DateTime at, string line, bool timestamps) =>
-        (timestamps ? at.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'00Z'", System.Globalization.CultureInfo.InvariantCulture) + " " : "") + line + "\n";
-
-    private sealed record LogFollower(string Pod, bool Timestamps, Channel<string> Lines);
-
-    private readonly Dictionary<string, V1Secret> _secrets = new(StringComparer.Ordinal);
-
-    public V1Secret? Secret(string name)
-    {
-        lock (_gate)
-        {
-            return _secrets.TryGetValue(name, out var secret) ? Clone(secret) : null;
-        }
-    }
-
-    private (int, string) ApplySecret(string name, string ns, string body)
-    {
-        lock (_gate)
-        {
-            var secret = KubernetesJson.Deserialize<V1Secret>(body);
-            if (secret.Kind != "Secret" || secret.Metadata?.Name != name)
-            {
-                return (400, Status(400, "the body of a Secret's apply must be a Secret of the same name"));
-            }
-            secret.Metadata.NamespaceProperty = ns;
-            secret.Metadata.ResourceVersion = (++_version).ToString(System.Globalization.CultureInfo.InvariantCulture);
-            _secrets[name] = secret;
-            return (200, KubernetesJson.Serialize(secret));
-        }
-    }
-
-    private (int, string) DeleteSecret(string name)
-    {
-        lock (_gate)
-        {
-            return _secrets.Remove(name) ? (200, Status(200, "deleted")) : (404, Status(404, $"secrets \"{name}\" not found"));
-        }
-    }
-
-    /// <summary>The garbage collector: Secrets owned by a deleted ReplicaSet go with it.</summary>
-    private void CollectSecrets(string replicaSet)
-    {
-        foreach (var owned in _secrets.Values.Where(s => s.Metadata.OwnerReferences?.Any(o => o.Kind == "ReplicaSet" && o.Name == replicaSet) == true).ToList())
-        {
-            _secrets.Remove(owned.Metadata.Name);
         }
     }
 }

@@ -18,7 +18,7 @@ namespace Flotilla.Tests.Kubernetes;
 /// carries on with what runs. Pods answer the driver's probes at 127.0.0.1 through a test listener.
 /// </summary>
 [Collection(ProcessHeavy.Name)]
-public sealed class KubernetesDriverTests : IAsyncLifetime
+public sealed partial class KubernetesDriverTests : IAsyncLifetime
 {
     private static readonly TimeSpan Long = TimeSpan.FromSeconds(30);
     private readonly TempDirectory _dir = new();
@@ -394,57 +394,6 @@ public sealed class KubernetesDriverTests : IAsyncLifetime
         }
     }
 
-    private static string LogOf(KubernetesDriver driver, string id) =>
-        driver.Observe().Single(i => i.Id == id).LogPath is { } path && File.Exists(path) ? File.ReadAllText(path) : "";
-
-    private static int Occurrences(string text, string line) => text.Split('\n').Count(l => l == line);
-
-    [Fact]
-    public async Task APodsOutput_IsCopiedIntoItsInstancesLog_ResumedWhenTheStreamBreaks_AndEndedWhenItStops()
-    {
-        var driver = Driver();
-        driver.Start(Launch("web-1"));
-        driver.Start(Launch("web-2"));
-        await AllReady(driver, 2, "two instances to be ready");
-        var pod = PodOf(driver, "web-1");
-        _api.PushLog(pod, "listening on 8080");
-        _api.PushLog(PodOf(driver, "web-2"), "web-2 says hello");
-
-        await Eventually.Until(() => LogOf(driver, "web-1").Contains("listening on 8080\n", StringComparison.Ordinal), Long, "web-1's pod's line in its log");
-        await Eventually.Until(() => LogOf(driver, "web-2").Contains("web-2 says hello\n", StringComparison.Ordinal), Long, "web-2's pod's line in its log");
-        Assert.DoesNotContain("web-2 says hello", LogOf(driver, "web-1"), StringComparison.Ordinal);
-        Assert.DoesNotContain("kubectl logs", LogOf(driver, "web-1"), StringComparison.Ordinal);
-        Assert.Contains("its output follows, copied from the API server", LogOf(driver, "web-1"), StringComparison.Ordinal);
-        var follows = _api.Requests.Where(r => r.Path == $"/api/v1/namespaces/shop/pods/{pod}/log").ToList();
-        Assert.Single(follows);
-        Assert.Contains("follow=true", follows[0].Query, StringComparison.Ordinal);
-        Assert.DoesNotContain("sinceSeconds", follows[0].Query, StringComparison.Ordinal);
-
-        // The stream breaks; what the pod prints meanwhile is copied once the follow is resumed, and nothing twice.
-        _api.BreakLogs();
-        _api.PushLog(pod, "while cut");
-        _api.PushLog(pod, "after the cut");
-        await Eventually.Until(() => LogOf(driver, "web-1").Contains("after the cut\n", StringComparison.Ordinal), Long, "the lines printed while the stream was cut");
-        var log = LogOf(driver, "web-1");
-        Assert.Equal((1, 1, 1), (Occurrences(log, "listening on 8080"), Occurrences(log, "while cut"), Occurrences(log, "after the cut")));
-        Assert.Contains(_api.Requests, r => r.Path == $"/api/v1/namespaces/shop/pods/{pod}/log" && r.Query.Contains("sinceSeconds=", StringComparison.Ordinal));
-
-        // What a pod prints while it stops still goes to its instance's log; a replacement pod of the same instance goes on into the same log.
-        _api.DeletePod(pod);
-        _api.PushLog(pod, "SIGTERM: bye");
-        await Eventually.Until(() => driver.BoundPod("web-1") is { } now && now != pod, Long, "web-1's pod to be replaced");
-        var replacement = driver.BoundPod("web-1")!;
-        _api.PushLog(replacement, "the replacement starts");
-        await Eventually.Until(() => LogOf(driver, "web-1").Contains("the replacement starts\n", StringComparison.Ordinal), Long, "the replacement's line in web-1's log");
-        Assert.Equal(1, Occurrences(LogOf(driver, "web-1"), "SIGTERM: bye"));
-
-        // Stopped, the instance's follow ends; disposed, the driver leaves no follow open.
-        await driver.StopAsync("web-1", TimeSpan.FromSeconds(5), "scaled down").WaitAsync(Long);
-        await Eventually.Until(() => driver.FollowedLogs == 1, Long, "only web-2's pod to be followed");
-        await driver.DisposeAsync();
-        await Eventually.Until(() => _api.OpenLogStreams == 0, Long, "no log stream left open");
-    }
-
     [Fact]
     public async Task Secrets_AreOneSecretPerRevision_ReferredToByThePods_NeverInTheReplicaSet_AndGoWithIt()
     {
@@ -506,36 +455,5 @@ public sealed class KubernetesDriverTests : IAsyncLifetime
         await Eventually.Until(() => driver.Observe().Single().State == InstanceState.Exited, Long, "the instance to end");
         Assert.Contains("secret DB_PASSWORD (secret store 'db') cannot be read: secret 'db' is not in the store", driver.Observe().Single().Reason, StringComparison.Ordinal);
         Assert.Null(_api.ReplicaSet(ReplicaSets.Name(driver.Owner, "web", "r1")));
-    }
-
-    [Fact]
-    public async Task ARestartedDriver_CopiesWhatAnAdoptedPodPrintedMeanwhile_AndNothingTwice()
-    {
-        var first = Driver();
-        first.Start(Launch("web-1"));
-        await AllReady(first, 1, "the instance to be ready");
-        var pod = PodOf(first, "web-1");
-        _api.PushLog(pod, "one");
-        await Eventually.Until(() => LogOf(first, "web-1").Contains("one\n", StringComparison.Ordinal), Long, "the first line copied");
-        await first.DisposeAsync();
-        _api.PushLog(pod, "two");
-
-        // Adopted under a new instance name: its log starts with everything the pod printed.
-        var second = Driver();
-        await second.AttachAsync(CancellationToken.None).WaitAsync(Long);
-        await AllReady(second, 1, "the pod adopted");
-        var adopted = second.BoundInstance(pod)!;
-        await Eventually.Until(() => LogOf(second, adopted).Contains("two\n", StringComparison.Ordinal), Long, "the lines printed while no control plane ran");
-        await second.DisposeAsync();
-        _api.PushLog(pod, "three");
-
-        // Adopted again by the same name: from when its log was last written, so nothing is copied twice.
-        await using var third = Driver();
-        await third.AttachAsync(CancellationToken.None).WaitAsync(Long);
-        await Eventually.Until(() => LogOf(third, adopted).Contains("three\n", StringComparison.Ordinal), Long, "the line printed during the second restart");
-        await Task.Delay(500);
-        var log = LogOf(third, adopted);
-        Assert.Equal((1, 1, 1), (Occurrences(log, "one"), Occurrences(log, "two"), Occurrences(log, "three")));
-        Assert.Contains(_api.Requests, r => r.Path == $"/api/v1/namespaces/shop/pods/{pod}/log" && r.Query.Contains("sinceSeconds=", StringComparison.Ordinal));
     }
 }

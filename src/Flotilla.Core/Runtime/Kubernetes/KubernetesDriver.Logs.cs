@@ -4,18 +4,17 @@ namespace Flotilla.Runtime.Kubernetes;
 public sealed partial class KubernetesDriver
 {
     /// <summary>
-    /// Each pod an instance holds whose container has started is followed into that instance's log; a pod
-    /// found at the first look (adopted after a restart) from when its instance's log was last written
-    /// (a line may repeat, none is lost); a pod made later from its start. A pod no instance holds any
-    /// more (terminating: its container may still print while it stops) is followed, into the log of
-    /// the instance that held it last, until it is gone.
+    /// Each pod an instance holds whose container has started is followed into that instance's log, from
+    /// after what that log holds of it (<see cref="PodLogPositions"/>: a pod adopted after a restart goes on
+    /// where the last control plane's copy stopped; a pod made since, from its start). A pod no instance
+    /// holds any more (terminating: its container may still print while it stops) is followed, into the
+    /// log of the instance that held it last, until it is gone.
     /// </summary>
     private void FollowLogs()
     {
-        var pods = new Dictionary<string, DateTimeOffset?>(StringComparer.Ordinal);
+        var pods = new HashSet<string>(StringComparer.Ordinal);
         lock (_gate)
         {
-            _podsAtAttach ??= _pods.Keys.ToHashSet(StringComparer.Ordinal);
             foreach (var gone in _podLogPaths.Keys.Where(p => !_pods.ContainsKey(p)).ToList())
             {
                 _podLogPaths.Remove(gone);
@@ -26,14 +25,10 @@ public sealed partial class KubernetesDriver
                 {
                     continue;
                 }
-                var log = LogPath(binding.Service, binding.InstanceId);
-                _podLogPaths[pod.Name] = log;
-                pods[pod.Name] = _podsAtAttach.Contains(pod.Name) && File.Exists(log) ? new DateTimeOffset(File.GetLastWriteTimeUtc(log), TimeSpan.Zero) : null;
+                _podLogPaths[pod.Name] = LogPath(binding.Service, binding.InstanceId);
+                pods.Add(pod.Name);
             }
-            foreach (var held in _podLogPaths.Keys.Where(p => !pods.ContainsKey(p)))
-            {
-                pods[held] = null;
-            }
+            pods.UnionWith(_podLogPaths.Keys);
         }
         _logs!.Track(pods);
     }

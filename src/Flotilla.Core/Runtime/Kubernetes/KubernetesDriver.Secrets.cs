@@ -3,9 +3,98 @@ using k8s.Models;
 
 namespace Flotilla.Runtime.Kubernetes;
 
-/// <summary>The driver's secrets: the revision's Secret applied before its ReplicaSet (see <see cref="PodSecrets"/>).</summary>
+/// <summary>
+/// The driver's secrets: the revision's Secret applied before its ReplicaSet (see <see cref="PodSecrets"/>),
+/// and the Secrets that were left without one deleted (<see cref="LeftoverSecrets"/>).
+/// </summary>
 public sealed partial class KubernetesDriver
 {
+    /// <summary>Revisions whose Secret is applied and whose ReplicaSet is not made yet (by name).</summary>
+    private readonly Dictionary<string, InstanceLaunch> _secretsInFlight = new(StringComparer.Ordinal);
+    private DateTimeOffset _nextSweep = DateTimeOffset.MinValue;
+    private bool _sweepRefusedSaid;
+
+    /// <summary>The ReplicaSets some instance wants now (not leaving, not gone), by name. Under <see cref="_gate"/>.</summary>
+    private HashSet<string> WantedReplicaSets() =>
+        _bindings.Where(b => !b.Leaving && !b.Gone).Select(b => ReplicaSets.Name(Owner, b.Service, b.Revision)).ToHashSet(StringComparer.Ordinal);
+
+    /// <summary>
+    /// A revision in flight that no instance wants any more (stopped while its ReplicaSet was refused)
+    /// and that has no ReplicaSet: its Secret is deleted now, not left for the sweep.
+    /// </summary>
+    private async Task DeleteAbandonedSecretsAsync(ReplicaSetApi api, IReadOnlyList<ReplicaSetApi.Listed> listed, CancellationToken cancellationToken)
+    {
+        List<InstanceLaunch> abandoned;
+        lock (_gate)
+        {
+            foreach (var made in _secretsInFlight.Keys.Where(n => listed.Any(r => r.Name == n)).ToList())
+            {
+                // Made after all (an apply that answered too late): the ReplicaSet's deletion takes its Secret.
+                _secretsInFlight.Remove(made);
+            }
+            var wanted = WantedReplicaSets();
+            abandoned = _secretsInFlight.Where(f => !wanted.Contains(f.Key)).Select(f => f.Value).ToList();
+        }
+        foreach (var launch in abandoned)
+        {
+            var name = ReplicaSets.Name(Owner, launch.Service, launch.Revision);
+            await api.DeleteSecretAsync(name, cancellationToken);
+            lock (_gate)
+            {
+                _secretsInFlight.Remove(name);
+            }
+            _replicaSetRefused.Remove(name);
+            _record(launch.Service, $"deleted Secret {Namespace}/{name}: revision {launch.Revision} was given up before its ReplicaSet was made", false);
+        }
+    }
+
+    /// <summary>
+    /// At the first pass and then once per relist period: this owner's Secrets left without a ReplicaSet
+    /// (by a control plane that died between the two, or a revision given up then) are deleted once older
+    /// than <see cref="LeftoverSecrets.Grace"/>. A role that may not list secrets is said once (a warning
+    /// when this driver passes secrets to pods) and nothing is deleted.
+    /// </summary>
+    private async Task SweepSecretsAsync(ReplicaSetApi api, IReadOnlyList<ReplicaSetApi.Listed> listed, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        if (now < _nextSweep)
+        {
+            return;
+        }
+        IReadOnlyList<LeftoverSecrets.Listed> secrets;
+        try
+        {
+            secrets = await api.ListSecretsAsync(cancellationToken);
+        }
+        catch (HttpOperationException e) when ((int)e.Response.StatusCode is >= 400 and < 500)
+        {
+            _nextSweep = now + _relistEvery;
+            bool passes;
+            lock (_gate)
+            {
+                passes = _launches.Values.Any(l => l.Secrets is { Count: > 0 });
+            }
+            if (!_sweepRefusedSaid)
+            {
+                _sweepRefusedSaid = true;
+                _record("kubernetes", $"cannot list Secrets in namespace {Namespace} ({Why(e)}): a Secret left by a revision whose ReplicaSet was never made is not deleted; let the user list secrets there, or delete them by hand (kubectl get secrets -n {Namespace} -l {ReplicaSets.Selector(Owner)})", passes);
+            }
+            return;
+        }
+        _nextSweep = now + _relistEvery;
+        HashSet<string> inFlight;
+        lock (_gate)
+        {
+            inFlight = WantedReplicaSets();
+            inFlight.UnionWith(_secretsInFlight.Keys);
+        }
+        var replicaSets = listed.Select(r => r.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var name in LeftoverSecrets.Plan(secrets, replicaSets, inFlight, now))
+        {
+            await api.DeleteSecretAsync(name, cancellationToken);
+            _record("kubernetes", $"deleted Secret {Namespace}/{name}: left without its ReplicaSet (a control plane that stopped between the two, or a revision given up) for over {LeftoverSecrets.Grace.TotalSeconds:0} s", false);
+        }
+    }
     /// <summary>
     /// The revision's Secret, before its ReplicaSet (whose pods refer to it). A value that cannot be read
     /// (gone from the store, an unreadable file) ends the revision's waiting instances, naming the secret,

@@ -49,7 +49,6 @@ public sealed partial class KubernetesDriver : IRuntime
     private IKubernetes? _client;
     private PodWatch? _watch;
     private PodLogs? _logs;
-    private HashSet<string>? _podsAtAttach;
     private readonly Dictionary<string, string> _podLogPaths = new(StringComparer.Ordinal);
     private string? _unreachable;
     private object[]? _lastSeen;
@@ -153,7 +152,7 @@ public sealed partial class KubernetesDriver : IRuntime
             }
             var configuration = KubeconfigContexts.Resolve(_target.Kubeconfig, _target.Context);
             Namespace = _target.Namespace ?? configuration.Namespace ?? "default";
-            _client = new k8s.Kubernetes(configuration);
+            _client = new k8s.Kubernetes(configuration, new PodLogSinceTime());
             _watch = new PodWatch(() => _client, Namespace, ReplicaSets.Selector(Owner), _relistEvery, () =>
             {
                 Interlocked.Exchange(ref _dirty, 1);
@@ -432,21 +431,9 @@ public sealed partial class KubernetesDriver : IRuntime
         {
             await api.ScaleAsync(name, replicas, cancellationToken);
         }
-        foreach (var (launch, replicas) in creations)
-        {
-            V1Secret? secret = null;
-            if (launch.Secrets is { Count: > 0 } && (secret = await ApplySecretAsync(api, launch, cancellationToken)) is null)
-            {
-                continue;
-            }
-            var replicaSet = ReplicaSets.Build(Owner, Namespace!, launch, replicas, _containerPort);
-            var applied = await api.ApplyAsync(replicaSet, cancellationToken);
-            if (secret is not null)
-            {
-                await OwnSecretAsync(api, secret, applied, cancellationToken);
-            }
-            _record(launch.Service, $"applied ReplicaSet {Namespace}/{replicaSet.Metadata.Name} for revision {launch.Revision} with {replicas} replica{(replicas == 1 ? "" : "s")}", false);
-        }
+        await DeleteAbandonedSecretsAsync(api, listed, cancellationToken);
+        await SweepSecretsAsync(api, listed, cancellationToken);
+        await CreateAsync(api, creations, cancellationToken);
         foreach (var set in deletions)
         {
             await api.DeleteAsync(set.Name, cancellationToken);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using k8s;
 using k8s.Autorest;
 
@@ -8,12 +9,16 @@ namespace Flotilla.Runtime.Kubernetes;
 /// Copies what each pod prints into the log file of the instance it holds, so <c>flotilla logs</c> reads
 /// a pod as it reads a local process (as <c>SwarmLogs</c> does for Swarm tasks). One follow per pod
 /// (<c>GET …/pods/NAME/log?follow=true&amp;timestamps=true</c>); each line goes to the instance the pod
-/// holds when the line comes, so a binding swap is followed. A follow that ends (the container exited,
-/// the connection broke, the API server went away) is resumed after a pause from the last line's
-/// timestamp (<c>sinceSeconds</c>, whole seconds, then lines up to the last one copied are skipped:
-/// none lost, none written twice); the pause doubles from 1 s to 30 s while follows bring nothing,
-/// and after <see cref="GiveUpAfter"/> quick fruitless tries in a row the pod's log is given up (said in
-/// the log). A follow ends when its pod is no longer tracked (the instance stopped, the pod went).
+/// holds when the line comes, so a binding swap is followed. Where a pod's log was copied up to is kept
+/// beside the instance's log (<see cref="PodLogPositions"/>, written after the lines are appended), so a
+/// follow starts after what that log already holds of the pod: from the pod's start when it holds
+/// nothing, else from that position (a pod a restarted control plane adopts). A follow that ends (the
+/// container exited, the connection broke, the API server went away) is resumed the same way, after a
+/// pause: <c>sinceTime</c> in whole seconds, then the lines up to the last one copied are skipped
+/// (<see cref="PodLogCursor"/>): none lost, none written twice, whatever the node's clock says. The pause
+/// doubles from 1 s to 30 s while follows bring nothing, and after <see cref="GiveUpAfter"/> quick fruitless
+/// tries in a row the pod's log is given up (said in the log). A follow ends when its pod is no longer
+/// tracked (the instance stopped, the pod went).
 /// </summary>
 internal sealed class PodLogs(Func<IKubernetes> client, string ns, Func<string, string> logPathOfPod, TimeProvider time) : IAsyncDisposable
 {
@@ -28,12 +33,17 @@ internal sealed class PodLogs(Func<IKubernetes> client, string ns, Func<string, 
     private readonly List<Task> _ending = [];
     private readonly CancellationTokenSource _stopping = new();
 
+    /// <summary>One write at a time: two pods' lines can go to one log (a pod stopping and its replacement), and each append is followed by its position.</summary>
+    private readonly SemaphoreSlim _writing = new(1, 1);
+
     private sealed class Follow
     {
         public required CancellationTokenSource Stop { get; init; }
         public Task Running { get; set; } = Task.CompletedTask;
-        public DateTimeOffset? Last { get; set; }
-        public string? LastLine { get; set; }
+        public required PodLogCursor Cursor { get; init; }
+
+        /// <summary>Whether the current try copied anything (a stream that breaks after some lines still brought them).</summary>
+        public bool Brought { get; set; }
     }
 
     /// <summary>How many pods are followed now (diagnostics and tests).</summary>
@@ -48,16 +58,12 @@ internal sealed class PodLogs(Func<IKubernetes> client, string ns, Func<string, 
         }
     }
 
-    /// <summary>
-    /// Follows each of <paramref name="pods"/> not followed yet, from its value (null: from the pod's start;
-    /// else from then: a pod a restarted control plane adopts, whose earlier lines were copied before);
-    /// ends the follows of pods not listed.
-    /// </summary>
-    public void Track(IReadOnlyDictionary<string, DateTimeOffset?> pods)
+    /// <summary>Follows each of <paramref name="pods"/> not followed yet, from after what its instance's log holds of it; ends the follows of pods not listed.</summary>
+    public void Track(IReadOnlyCollection<string> pods)
     {
         lock (_follows)
         {
-            foreach (var gone in _follows.Keys.Except(pods.Keys, StringComparer.Ordinal).ToList())
+            foreach (var gone in _follows.Keys.Except(pods, StringComparer.Ordinal).ToList())
             {
                 var follow = _follows[gone];
                 follow.Stop.Cancel();
@@ -66,13 +72,13 @@ internal sealed class PodLogs(Func<IKubernetes> client, string ns, Func<string, 
                 _follows.Remove(gone);
             }
             _ending.RemoveAll(t => t.IsCompleted);
-            foreach (var (pod, since) in pods)
+            foreach (var pod in pods)
             {
                 if (_follows.ContainsKey(pod) || _stopping.IsCancellationRequested)
                 {
                     continue;
                 }
-                var follow = new Follow { Stop = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token), Last = since };
+                var follow = new Follow { Stop = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token), Cursor = new PodLogCursor(PodLogPositions.Read(logPathOfPod(pod), pod)) };
                 follow.Running = Task.Run(() => FollowAsync(pod, follow), CancellationToken.None);
                 _follows[pod] = follow;
             }
@@ -90,32 +96,21 @@ internal sealed class PodLogs(Func<IKubernetes> client, string ns, Func<string, 
             while (!token.IsCancellationRequested)
             {
                 var began = time.GetUtcNow();
-                var brought = false;
+                follow.Brought = false;
                 try
                 {
-                    // Whole seconds, rounded up and one more: the lines up to the last copied are skipped below.
-                    int? sinceSeconds = follow.Last is { } last ? (int)Math.Ceiling((time.GetUtcNow() - last).TotalSeconds) + 1 : null;
-                    await using var stream = await client().CoreV1.ReadNamespacedPodLogAsync(pod, ns, follow: true, timestamps: true, sinceSeconds: sinceSeconds, cancellationToken: token);
-                    using var reader = new StreamReader(stream);
-                    while (await reader.ReadLineAsync(token) is { } line)
-                    {
-                        var (at, text) = Split(line);
-                        if (at is { } stamp && follow.Last is { } copied && (stamp < copied || stamp == copied && text == follow.LastLine))
-                        {
-                            continue;
-                        }
-                        await WriteAsync(pod, text, token);
-                        follow.Last = at ?? follow.Last;
-                        follow.LastLine = text;
-                        brought = true;
-                    }
+                    follow.Cursor.Resume();
+                    var since = follow.Cursor.Position is { } position ? PodLogSinceTime.Headers(position.SinceTime) : null;
+                    using var response = await client().CoreV1.ReadNamespacedPodLogWithHttpMessagesAsync(pod, ns, follow: true, timestamps: true, customHeaders: since, cancellationToken: token);
+                    await using var stream = response.Body;
+                    await CopyAsync(pod, follow, stream, token);
                     why = "its log ended";
                 }
                 catch (Exception e) when (!token.IsCancellationRequested)
                 {
                     why = e is HttpOperationException http ? $"the API server answered {(int)http.Response.StatusCode} {http.Response.StatusCode}" : e.Message;
                 }
-                var healthy = brought || time.GetUtcNow() - began >= Healthy;
+                var healthy = follow.Brought || time.GetUtcNow() - began >= Healthy;
                 fruitless = healthy ? 0 : fruitless + 1;
                 retry = healthy ? FirstRetry : TimeSpan.FromTicks(Math.Min(MaxRetry.Ticks, retry.Ticks * 2));
                 if (fruitless >= GiveUpAfter)
@@ -150,6 +145,90 @@ internal sealed class PodLogs(Func<IKubernetes> client, string ns, Func<string, 
         return DateTimeOffset.TryParse(stamp, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var at)
             ? (at, line[(space + 1)..])
             : (null, line);
+    }
+
+    /// <summary>
+    /// Copies a stream's lines a chunk at a time: the complete lines of each chunk the server sends are
+    /// appended in one write, then their position is recorded beside the log. A line cut by a broken
+    /// stream is left for the resumed follow to bring whole.
+    /// </summary>
+    private async Task CopyAsync(string pod, Follow follow, Stream stream, CancellationToken token)
+    {
+        var buffer = new byte[16 * 1024];
+        var partial = new MemoryStream();
+        int read;
+        while ((read = await stream.ReadAsync(buffer, token)) > 0)
+        {
+            var lines = new List<string>();
+            var start = 0;
+            for (var i = 0; i < read; i++)
+            {
+                if (buffer[i] == (byte)'\n')
+                {
+                    partial.Write(buffer, start, i - start);
+                    lines.Add(Encoding.UTF8.GetString(partial.GetBuffer(), 0, (int)partial.Length).TrimEnd('\r'));
+                    partial.SetLength(0);
+                    start = i + 1;
+                }
+            }
+            partial.Write(buffer, start, read - start);
+            await CopyLinesAsync(pod, follow, lines, token);
+        }
+        // Ended cleanly: a last line without a newline (a program that exited mid-line) is whole.
+        if (partial.Length > 0)
+        {
+            await CopyLinesAsync(pod, follow, [Encoding.UTF8.GetString(partial.GetBuffer(), 0, (int)partial.Length)], token);
+        }
+    }
+
+    private async Task CopyLinesAsync(string pod, Follow follow, IReadOnlyList<string> lines, CancellationToken token)
+    {
+        var cursor = follow.Cursor;
+        var before = cursor.Position;
+        var copied = new StringBuilder();
+        foreach (var line in lines)
+        {
+            var (at, text) = Split(line);
+            if (cursor.Take(at))
+            {
+                copied.Append(text).Append('\n');
+            }
+        }
+        if (copied.Length == 0)
+        {
+            return;
+        }
+        try
+        {
+            await _writing.WaitAsync(token);
+        }
+        catch
+        {
+            cursor.Rewind(before);
+            throw;
+        }
+        try
+        {
+            var path = logPathOfPod(pod);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            // Not cancellable past this point: what is appended is recorded, else the next follow copies it again.
+            await File.AppendAllTextAsync(path, copied.ToString(), CancellationToken.None);
+            if (cursor.Position is { } position)
+            {
+                PodLogPositions.Write(path, pod, position);
+            }
+            follow.Brought = true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Not written, or not recorded: the resumed follow brings these lines again (recorded but not written would lose them).
+            cursor.Rewind(before);
+            throw;
+        }
+        finally
+        {
+            _writing.Release();
+        }
     }
 
     private async Task WriteAsync(string pod, string text, CancellationToken token)

@@ -56,6 +56,17 @@ internal sealed class ReplicaSetApi(IKubernetes client, string ns, string owner)
         client.CoreV1.PatchNamespacedSecretAsync(new V1Patch(secret, V1Patch.PatchType.ApplyPatch), secret.Metadata.Name, ns,
             fieldManager: ReplicaSets.FieldManager, force: true, cancellationToken: cancellationToken);
 
+    /// <summary>This control plane's Secrets (by its owner label), for <see cref="LeftoverSecrets"/>.</summary>
+    public async Task<IReadOnlyList<LeftoverSecrets.Listed>> ListSecretsAsync(CancellationToken cancellationToken)
+    {
+        var list = await client.CoreV1.ListNamespacedSecretAsync(ns, labelSelector: ReplicaSets.Selector(owner), cancellationToken: cancellationToken);
+        return list.Items
+            .Where(s => s.Metadata?.Name is not null && s.Metadata.Labels?.TryGetValue(ReplicaSets.OwnerLabel, out var labelled) == true && labelled == owner)
+            .Select(s => new LeftoverSecrets.Listed(s.Metadata.Name, s.Metadata.OwnerReferences is { Count: > 0 },
+                s.Metadata.CreationTimestamp is { } made ? new DateTimeOffset(made.Kind == DateTimeKind.Local ? made.ToUniversalTime() : DateTime.SpecifyKind(made, DateTimeKind.Utc)) : null))
+            .ToList();
+    }
+
     /// <summary>The revision's Secret goes with its ReplicaSet (none there: nothing to do).</summary>
     public Task DeleteSecretAsync(string name, CancellationToken cancellationToken) =>
         Tolerating404(() => client.CoreV1.DeleteNamespacedSecretAsync(name, ns, cancellationToken: cancellationToken));

@@ -1,0 +1,28 @@
+using Flotilla.Runtime.Kubernetes;
+
+namespace Flotilla.Tests.Kubernetes;
+
+/// <summary>Which of a control plane's Secrets were left without their ReplicaSet (<see cref="LeftoverSecrets"/>): a table of cases.</summary>
+public sealed class LeftoverSecretsTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 12, 5, 19, 0, 0, TimeSpan.Zero);
+
+    [Theory]
+    [InlineData("left", false, 120, false, false, true)]
+    [InlineData("owned by its ReplicaSet", true, 120, false, false, false)]
+    [InlineData("its ReplicaSet exists, not owning it yet", false, 120, true, false, false)]
+    [InlineData("its revision is in flight here", false, 120, false, true, false)]
+    [InlineData("younger than the grace", false, 30, false, false, false)]
+    [InlineData("exactly the grace old", false, 60, false, false, true)]
+    [InlineData("made in the future by the API server's clock", false, -30, false, false, false)]
+    public void ASecret_IsLeftOnlyWhenNothingHoldsIt_AndItIsOlderThanTheGrace(string name, bool owned, int ageSeconds, bool replicaSet, bool inFlight, bool deleted)
+    {
+        var secrets = new[] { new LeftoverSecrets.Listed(name, owned, Now.AddSeconds(-ageSeconds)) };
+        var planned = LeftoverSecrets.Plan(secrets, replicaSet ? new HashSet<string> { name } : [], inFlight ? new HashSet<string> { name } : [], Now);
+        Assert.Equal(deleted ? [name] : [], planned);
+    }
+
+    [Fact]
+    public void ASecretWhoseAgeIsUnknown_IsKept() =>
+        Assert.Empty(LeftoverSecrets.Plan([new LeftoverSecrets.Listed("s", false, null)], new HashSet<string>(), new HashSet<string>(), Now));
+}
