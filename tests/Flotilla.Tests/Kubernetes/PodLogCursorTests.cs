@@ -46,6 +46,19 @@ public sealed class PodLogCursorTests
     }
 
     [Fact]
+    public void ALineStampedBack_IsCopied_NotDropped_AndTheNextResumeMayBringItAgain()
+    {
+        // containerd stamps a stderr line before a stdout line that is written first: T2, then T1.
+        var cursor = new PodLogCursor(null);
+        Assert.Equal("ccc", Taken(cursor, T2, T1, T2));
+        Assert.Equal(new PodLogPosition(T2, 2), cursor.Position);
+        // Resumed from T2's second: both T2 lines are skipped; the T1 line between them was copied too, but
+        // it is stamped before the position, so it is skipped as well; what follows the last T2 is new.
+        cursor.Resume();
+        Assert.Equal("sssc", Taken(cursor, T2, T1, T2, T1));
+    }
+
+    [Fact]
     public void ALineWithoutAStamp_IsCopied_AndMovesNothing()
     {
         var cursor = new PodLogCursor(new PodLogPosition(T1, 1));

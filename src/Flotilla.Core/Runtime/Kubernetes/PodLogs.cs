@@ -15,7 +15,8 @@ namespace Flotilla.Runtime.Kubernetes;
 /// nothing, else from that position (a pod a restarted control plane adopts). A follow that ends (the
 /// container exited, the connection broke, the API server went away) is resumed the same way, after a
 /// pause: <c>sinceTime</c> in whole seconds, then the lines up to the last one copied are skipped
-/// (<see cref="PodLogCursor"/>): none lost, none written twice, whatever the node's clock says. The pause
+/// (<see cref="PodLogCursor"/>): none lost, whatever the node's clock says (a repeat only after a crash
+/// between append and record, or for a line stamped back). The pause
 /// doubles from 1 s to 30 s while follows bring nothing, and after <see cref="GiveUpAfter"/> quick fruitless
 /// tries in a row the pod's log is given up (said in the log). A follow ends when its pod is no longer
 /// tracked (the instance stopped, the pod went).
@@ -231,11 +232,20 @@ internal sealed class PodLogs(Func<IKubernetes> client, string ns, Func<string, 
         }
     }
 
+    /// <summary>A line of Flotilla's own, under the same lock as the copied chunks, so it never lands inside one of another pod's.</summary>
     private async Task WriteAsync(string pod, string text, CancellationToken token)
     {
-        var path = logPathOfPod(pod);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        await File.AppendAllTextAsync(path, text + "\n", token);
+        await _writing.WaitAsync(token);
+        try
+        {
+            var path = logPathOfPod(pod);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            await File.AppendAllTextAsync(path, text + "\n", token);
+        }
+        finally
+        {
+            _writing.Release();
+        }
     }
 
     public async ValueTask DisposeAsync()
