@@ -92,7 +92,8 @@ public sealed class KubernetesApplier(IKubernetes client, TimeSpan deleteTimeout
         var deadline = DateTime.UtcNow + deleteTimeout;
         try
         {
-            while (await ReadServiceAsync(name, ns, ct) is { } terminating)
+            // Gone, or made again by someone else (another uid): either way the apply goes on.
+            while (await ReadServiceAsync(name, ns, ct) is { } terminating && terminating.Metadata.Uid == live.Metadata.Uid)
             {
                 if (DateTime.UtcNow >= deadline)
                 {
@@ -101,6 +102,10 @@ public sealed class KubernetesApplier(IKubernetes client, TimeSpan deleteTimeout
                 }
                 await Task.Delay(DeletePoll, ct);
             }
+        }
+        catch (OperationCanceledException e) when (ct.IsCancellationRequested)
+        {
+            throw new KubernetesApplyException($"applying {what}: stopped while waiting for it to be deleted ({reason}); it is missing until an apply succeeds: apply again", e);
         }
         catch (HttpOperationException e)
         {
