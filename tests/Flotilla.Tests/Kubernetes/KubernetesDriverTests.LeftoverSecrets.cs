@@ -42,7 +42,8 @@ public sealed partial class KubernetesDriverTests
         await driver.StopAsync("web-1", TimeSpan.FromSeconds(5), "did not start in time").WaitAsync(Long);
         await Eventually.Until(() => _api.Secret(name) is null, Long, "the given-up revision's Secret to be deleted");
         Assert.Equal(1, SecretDeletes(name));
-        Assert.True(Recorded($"deleted Secret shop/{name}: revision r1 was given up before its ReplicaSet was made", warning: false));
+        // Said right after the DELETE is answered, so a moment after the Secret is seen gone.
+        await Eventually.Until(() => Recorded($"deleted Secret shop/{name}: revision r1 was given up before its ReplicaSet was made", warning: false), Long, "the deletion to be said");
         Assert.Null(_api.ReplicaSet(name));
         lock (_events)
         {
@@ -88,7 +89,7 @@ public sealed partial class KubernetesDriverTests
         _api.EditSecret(left, TimeSpan.FromMinutes(2));
         _api.EditSecret(kept, TimeSpan.FromMinutes(2), s => s.Metadata.OwnerReferences = null);
         await Eventually.Until(() => _api.Secret(left) is null, Long, "the left Secret to be deleted by the sweep");
-        Assert.True(Recorded($"deleted Secret shop/{left}: left without its ReplicaSet", warning: false));
+        await Eventually.Until(() => Recorded($"deleted Secret shop/{left}: left without its ReplicaSet", warning: false), Long, "the deletion to be said");
         var lists = _api.Requests.Count(r => r.Method == "GET" && r.Path == "/api/v1/namespaces/shop/secrets");
         await Eventually.Until(() => _api.Requests.Count(r => r.Method == "GET" && r.Path == "/api/v1/namespaces/shop/secrets") > lists, Long, "one more sweep");
         Assert.NotNull(_api.Secret(kept));

@@ -238,7 +238,7 @@ public sealed partial class KubernetesDriverTests : IAsyncLifetime
 
         await _api.DownAsync();
         await Eventually.Until(() => driver.Unreachable is not null, Long, "the driver to see the API server gone");
-        Assert.True(Recorded("cannot reach Kubernetes (context fake)", warning: true));
+        await Eventually.Until(() => Recorded("cannot reach Kubernetes (context fake)", warning: true), Long, "the event (recorded a moment after the state it reports)");
         driver.Start(Launch("web-3"));
         await Task.Delay(2000);
         Assert.Equal(2, driver.Observe().Count(i => i.State == InstanceState.Ready));
@@ -247,7 +247,7 @@ public sealed partial class KubernetesDriverTests : IAsyncLifetime
 
         await _api.UpAsync();
         await Eventually.Until(() => driver.Unreachable is null, TimeSpan.FromSeconds(60), "the driver to reach the API server again (back-off up to 30 s)");
-        Assert.True(Recorded("answers again", warning: false));
+        await Eventually.Until(() => Recorded("answers again", warning: false), Long, "the event (recorded a moment after the state it reports)");
         await AllReady(driver, 3, "the instance started while away to run once it is back");
         Assert.Equal(3, _api.ReplicaSet(name)!.Spec.Replicas);
     }
@@ -322,7 +322,7 @@ public sealed partial class KubernetesDriverTests : IAsyncLifetime
         var scale = after.FindIndex(r => r.Method == "PATCH" && r.Path.EndsWith(name, StringComparison.Ordinal));
         Assert.True(unmark >= 0 && scale > unmark, $"the serving pod is unmarked (request {unmark}) before the scale-down (request {scale})");
         Assert.Contains("\"controller.kubernetes.io/pod-deletion-cost\":null", after[unmark].Body, StringComparison.Ordinal);
-        Assert.True(Recorded($"took the drained mark off pod {pods[2]}", warning: false));
+        await Eventually.Until(() => Recorded($"took the drained mark off pod {pods[2]}", warning: false), Long, "the event (recorded a moment after the state it reports)");
     }
 
     [Fact]
@@ -381,7 +381,7 @@ public sealed partial class KubernetesDriverTests : IAsyncLifetime
         // Allowed again: watched again, said once.
         _api.RefuseWatches(false);
         await Eventually.Until(() => !driver.WatchRefused, TimeSpan.FromSeconds(45), "the watch to work again (after the back-off)");
-        Assert.True(Recorded("pods in namespace shop are watched again", warning: false));
+        await Eventually.Until(() => Recorded("pods in namespace shop are watched again", warning: false), Long, "the event (recorded a moment after the state it reports)");
     }
 
     private int PodListRequests() => _api.Requests.Count(r => r.Method == "GET" && r.Path == "/api/v1/namespaces/shop/pods" && !r.Query.Contains("watch=true", StringComparison.Ordinal));
