@@ -2,8 +2,9 @@ namespace Flotilla.Tests.Functions;
 
 /// <summary>
 /// A queue-triggered function for the tests: each POSTed message is written to $OUT as a "start" and
-/// an "end" line (message id, attempt, pid, unix ms, body), SLEEP_MS apart (none for a body starting with "quick"); a body
-/// starting with "fail" answers 500.
+/// an "end" line (message id, attempt, pid, unix ms, body), SLEEP_MS apart; a body starting with "fail" answers 500.
+/// A delivery whose body starts with "long" ends only once RELEASE_FILE exists (RELEASE_SECONDS at most): a test
+/// keeps deliveries running for as long as it needs them, not for a guessed time.
 /// The delivery whose body is AWAIT_BODY first waits (AWAIT_SECONDS at most) until a delivery whose body starts with
 /// AWAIT_PREFIX has started after it, and writes "met" or "gave-up": two deliveries that must run side by side, made to, so a
 /// test of it does not hang on the scheduler's luck.
@@ -50,7 +51,11 @@ internal static class QueueApp
                 if body == os.environ.get("AWAIT_BODY"):
                     met = await_start(os.environ["AWAIT_PREFIX"], started, time.time() + float(os.environ.get("AWAIT_SECONDS", "45")))
                     note(f"{'met' if met else 'gave-up'} {mid} {attempt} {os.getpid()} {int(time.time() * 1000)} {body}")
-                time.sleep(0 if body.startswith("quick") else int(os.environ.get("SLEEP_MS", "0")) / 1000)
+                if body.startswith("long"):
+                    deadline = time.time() + float(os.environ.get("RELEASE_SECONDS", "25"))
+                    while not os.path.exists(os.environ["RELEASE_FILE"]) and time.time() < deadline:
+                        time.sleep(0.05)
+                time.sleep(int(os.environ.get("SLEEP_MS", "0")) / 1000)
                 note(f"end {mid} {attempt} {os.getpid()} {int(time.time() * 1000)} {body}")
                 status = 500 if body.startswith("fail") else 200
                 self.send_response(status)

@@ -71,16 +71,19 @@ public sealed class QueueEndToEndTests
         var output = QueueApp.Output(Path.Combine(harness.SpecDirectory, "deliveries.txt"));
         Directory.CreateDirectory(Path.Combine(harness.SpecDirectory, "fn"));
         File.WriteAllText(Path.Combine(harness.SpecDirectory, "fn", "app.py"), QueueApp.Source);
-        // Each delivery takes 10 s, so the deliveries cut off from the killed server still run when the next one adopts
-        // their instance (which must not stop it before the 20 s timeout, though the router counts it idle: the
-        // 2 s deliveries this test had made that a race that CI lost once). A lease lasts hold budget + timeout + 10 s
-        // = 32 s. 8 such messages fill both instances (max 2 × concurrency 4), so 4 quick ones pushed then wait in the
-        // queue through the kill (10 s leaves room for the second instance's start): the next server must deliver both kinds.
-        harness.WriteSpec(Spec(Path.Combine(harness.SpecDirectory, "fn"), output, 10000, "timeout: 20s\n    hold: { budget: 2s }"));
+        // The "long" deliveries run until the test releases them (25 s at most, under the 30 s timeout), so the
+        // deliveries cut off from the killed server still run when the next one adopts their instance (which must
+        // not stop it before the timeout, though the router counts it idle: fixed-length deliveries made that a race
+        // that CI lost once). 8 of them fill both instances (max 2 × concurrency 4), so 4 quick ones pushed then wait
+        // in the queue through the kill: the next server must deliver both kinds. A lease lasts hold budget +
+        // timeout + 10 s = 42 s.
+        var release = Path.Combine(harness.SpecDirectory, "release");
+        var env = $", RELEASE_FILE: \"{release}\", RELEASE_SECONDS: \"25\"";
+        harness.WriteSpec(Spec(Path.Combine(harness.SpecDirectory, "fn"), output, 0, "timeout: 30s\n    hold: { budget: 2s }", env));
         var first = await harness.StartServerAsync();
         try
         {
-            await KillMidDeliveryAndCheckAsync(harness, first, output);
+            await KillMidDeliveryAndCheckAsync(harness, first, output, release);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -91,15 +94,15 @@ public sealed class QueueEndToEndTests
         }
     }
 
-    private static async Task KillMidDeliveryAndCheckAsync(ServerHarness harness, CliProcess first, string output)
+    private static async Task KillMidDeliveryAndCheckAsync(ServerHarness harness, CliProcess first, string output, string release)
     {
         Assert.Equal(0, (await harness.CliAsync("apply", "-f", harness.SpecDirectory)).Code);
         var ids = new List<long>();
         for (var i = 0; i < 8; i++)
         {
-            ids.Add((long)(await harness.JsonAsync("queue", "push", "jobs", $"job-{i}"))["id"]!);
+            ids.Add((long)(await harness.JsonAsync("queue", "push", "jobs", $"long-{i}"))["id"]!);
         }
-        // Mid-delivery: all 8 in the function's hands, none answered (each takes 10 s).
+        // Mid-delivery: all 8 in the function's hands, none answered (none ends before the release).
         await Eventually.Until(() => QueueApp.Deliveries(output).Count(m => m.Value.Any(d => d.End is null)) == 8, Wait, "8 deliveries to run at once");
         var quick = new List<long>();
         for (var i = 0; i < 4; i++)
@@ -113,6 +116,8 @@ public sealed class QueueEndToEndTests
         var killed = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
         await harness.StartServerAsync();
+        await Eventually.Until(() => quick.All(id => QueueApp.Deliveries(output).GetValueOrDefault(id)?.Any(d => d.End is not null) == true), Wait, "the waiting messages to be delivered by the next server");
+        File.WriteAllText(release, "");
         await Eventually.Until(() => ids.All(id => QueueApp.Deliveries(output).GetValueOrDefault(id)?.Any(d => d.End is not null) == true), Wait, "every message to be delivered after the restart");
         await Eventually.Until(async () => (string)(await harness.JsonAsync("queue", "ls"))[0]!["waiting"]!.ToString() == "0"
             && (await harness.JsonAsync("queue", "ls"))[0]!["inDelivery"]!.ToString() == "0", Wait, "the queue to empty");
