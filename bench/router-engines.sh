@@ -46,7 +46,8 @@ log "publishing the app and building Flotilla (Release)"
 start_anchor_setup routerbench          # apps on 5001/5002, nginx on 8081, Flotilla (YARP) on 8090
 router_pid=$(router_supervisor)
 # HAPROXY_GLOBAL="nbthread 1": extra global lines for plain HAProxy (a tuning tried before it goes into the engine).
-sed "s/^global\$/global\n    ${HAPROXY_GLOBAL:-}/" "$PEERS/conf/haproxy-baseline.cfg" > "$BENCH/haproxy-baseline.cfg"
+awk -v extra="${HAPROXY_GLOBAL:-}" '{ print } /^global$/ && extra != "" { print "    " extra }' "$PEERS/conf/haproxy-baseline.cfg" > "$BENCH/haproxy-baseline.cfg"
+[ -z "${HAPROXY_GLOBAL:-}" ] || grep -qxF "    $HAPROXY_GLOBAL" "$BENCH/haproxy-baseline.cfg" || { echo "HAPROXY_GLOBAL was not put into the config (no 'global' line?)" >&2; exit 2; }
 haproxy -W -f "$BENCH/haproxy-baseline.cfg" > "$OUT/haproxy.log" 2>&1 &
 hap_pid=$!; pids+=($hap_pid)
 # The same config and binary in a session (so a scheduler autogroup) of its own, as `haproxy -D` puts itself.
@@ -62,11 +63,15 @@ hap_own_pid=$(cat "$BENCH/haproxy-own-session.pid"); pids+=($hap_own_pid)
 
 TARGETS=(direct nginx haproxy haproxy-own-session flotilla-yarp flotilla-haproxy)
 LOADS=(${LOADS:-saturate moderate})
+for load in "${LOADS[@]}"; do case $load in saturate|moderate) ;; *) echo "LOADS: '$load' is neither saturate nor moderate" >&2; exit 2;; esac; done
 declare -A URL=([direct]=http://127.0.0.1:5001/ [nginx]=http://127.0.0.1:8081/ [haproxy]=http://127.0.0.1:8082/ [haproxy-own-session]=http://127.0.0.1:8083/
                 [flotilla-yarp]=http://127.0.0.1:8090/ [flotilla-haproxy]=http://127.0.0.1:8091/ [flotilla-haproxy-before]=http://127.0.0.1:8092/)
 declare -A PROXY=([direct]="" [nginx]=$ngx_pid [haproxy]=$hap_pid [haproxy-own-session]=$hap_own_pid [flotilla-yarp]=$router_pid [flotilla-haproxy]=$hx_master [flotilla-haproxy-before]=${hx_before_master:-})
 if [ -n "$BEFORE" ]; then TARGETS+=(flotilla-haproxy-before); fi
-if [ -n "${ONLY:-}" ]; then TARGETS=($ONLY); fi
+if [ -n "${ONLY:-}" ]; then
+  TARGETS=($ONLY)
+  for t in "${TARGETS[@]}"; do [ -n "${URL[$t]:-}" ] || { echo "ONLY: no target '$t' (known: ${!URL[*]})" >&2; exit 2; }; done
+fi
 ticks() { local sum=0 p c; for p in "$@"; do
             for c in $p $(ps -o pid= --ppid "$p" 2>/dev/null); do
               [ -r "/proc/$c/stat" ] && sum=$((sum + $(awk '{print $14+$15}' "/proc/$c/stat")))
@@ -110,13 +115,14 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
   # Paired: each target's moderate p99 minus nginx's in the same rep.
   for t in "${TARGETS[@]}"; do
     [ "$t" = nginx ] || [ "$t" = direct ] && continue
-    awk -F'\t' -v t="$t" 'NR>1 && $1=="moderate" && $2=="nginx" {n[$3]=$7} NR>1 && $1=="moderate" && $2==t {x[$3]=$7}
+    awk -F'\t' -v t="$t" 'NR>1 && $1=="moderate" && $7 ~ /^[0-9.]+$/ && $2=="nginx" {n[$3]=$7} NR>1 && $1=="moderate" && $7 ~ /^[0-9.]+$/ && $2==t {x[$3]=$7}
       END { for (r in x) if (r in n) { print x[r] - n[r] } }' "$OUT/runs.tsv" > "$OUT/paired-$t.txt"
     [ -s "$OUT/paired-$t.txt" ] || continue
     echo "$t p99 minus nginx's, same rep (moderate): $(med_range < "$OUT/paired-$t.txt") ms; at or below nginx in $(awk '$1 <= 0' "$OUT/paired-$t.txt" | wc -l) of $(wc -l < "$OUT/paired-$t.txt") reps"
   done
   [[ " ${LOADS[*]} " == *" saturate "* ]] || { echo "raw: $OUT"; exit 0; }
-  for t in "${TARGETS[@]:2}"; do
+  for t in "${TARGETS[@]}"; do
+    [ "$t" = nginx ] || [ "$t" = direct ] && continue
     awk -v t="$t" -v f="$(med saturate "$t" 5)" -v n="$(med saturate nginx 5)" -v fc="$(med saturate "$t" 10)" -v nc="$(med saturate nginx 10)" \
       -v fp="$(med moderate "$t" 7)" -v np="$(med moderate nginx 7)" -v d="$(med moderate direct 7)" \
       'BEGIN { printf "%s / nginx: throughput %.2f, CPU per request %.2f; added p99 at moderate load +%.2f ms (nginx +%.2f ms)\n", t, f / n, fc / nc, fp - d, np - d }'
