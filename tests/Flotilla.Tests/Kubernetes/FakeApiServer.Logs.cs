@@ -181,28 +181,7 @@ internal sealed partial class FakeApiServer
         }
         context.Response.ContentType = "text/plain";
         await context.Response.StartAsync();
-        try
-        {
-            await foreach (var line in follower.Lines.Reader.ReadAllAsync(context.RequestAborted))
-            {
-                await context.Response.WriteAsync(line, context.RequestAborted);
-                await context.Response.Body.FlushAsync(context.RequestAborted);
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-        catch (Exception e) when (e is IOException or ChannelClosedException)
-        {
-            context.Abort();
-        }
-        finally
-        {
-            lock (_gate)
-            {
-                _logFollowers.Remove(follower);
-            }
-        }
+        await StreamAsync(context, follower.Lines.Reader, "", context.RequestAborted, () => _logFollowers.Remove(follower));
     }
 
     private static string LogLine(DateTime at, string line, bool timestamps) =>

@@ -242,12 +242,22 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
         await context.Response.StartAsync();
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
         timeout.CancelAfter(TimeSpan.FromSeconds(timeoutSeconds));
+        await StreamAsync(context, watcher.Events.Reader, "\n", timeout.Token, () => _watchers.Remove(watcher));
+    }
+
+    /// <summary>
+    /// Writes each item of <paramref name="items"/> as it comes, flushed, until it completes or the request ends
+    /// (a closed channel or a broken connection: cut, not ended, as when the server goes down); then, under the
+    /// lock, <paramref name="gone"/> forgets the stream.
+    /// </summary>
+    private async Task StreamAsync(HttpContext context, ChannelReader<string> items, string separator, CancellationToken token, Action gone)
+    {
         try
         {
-            await foreach (var line in watcher.Events.Reader.ReadAllAsync(timeout.Token))
+            await foreach (var item in items.ReadAllAsync(token))
             {
-                await context.Response.WriteAsync(line + "\n", timeout.Token);
-                await context.Response.Body.FlushAsync(timeout.Token);
+                await context.Response.WriteAsync(item + separator, token);
+                await context.Response.Body.FlushAsync(token);
             }
         }
         catch (OperationCanceledException)
@@ -255,14 +265,13 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
         }
         catch (Exception e) when (e is IOException or ChannelClosedException)
         {
-            // Down: the connection is cut, not ended.
             context.Abort();
         }
         finally
         {
             lock (_gate)
             {
-                _watchers.Remove(watcher);
+                gone();
             }
         }
     }
