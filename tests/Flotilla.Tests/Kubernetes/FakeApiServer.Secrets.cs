@@ -1,8 +1,5 @@
-using System.Text.Json.Nodes;
-using System.Threading.Channels;
 using k8s;
 using k8s.Models;
-using Microsoft.AspNetCore.Http;
 
 namespace Flotilla.Tests.Kubernetes;
 
