@@ -307,7 +307,7 @@ public sealed class HAProxyRouterTests(ITestOutputHelper output) : IAsyncLifetim
             }
             Assert.DoesNotContain(Environment.ProcessId, Holders(ListeningInode(port)));
 
-            next = await HAProxyRouter.StartAsync(directory.Path, (message, _) => { lock (reports) { reports.Add(message); } }, stopOnDispose: true);
+            next = await HAProxyRouter.StartAsync(directory.Path, Collect(reports), stopOnDispose: true);
             Assert.Contains(Environment.ProcessId, Holders(ListeningInode(port)));
             await using var loop = Loop.Start(port);
             await Task.Delay(300);
@@ -356,7 +356,7 @@ public sealed class HAProxyRouterTests(ITestOutputHelper output) : IAsyncLifetim
             }
             var master = int.Parse((await File.ReadAllTextAsync(Path.Combine(directory.Path, "haproxy.pid"))).Trim());
 
-            next = await HAProxyRouter.StartAsync(directory.Path, (message, _) => { lock (reports) { reports.Add(message); } }, stopOnDispose: true);
+            next = await HAProxyRouter.StartAsync(directory.Path, Collect(reports), stopOnDispose: true);
 
             Assert.Contains(reports, r => r.Contains("restarting it whole", StringComparison.Ordinal));
             Assert.NotEqual(master, next.MasterPid);
@@ -394,7 +394,7 @@ public sealed class HAProxyRouterTests(ITestOutputHelper output) : IAsyncLifetim
             await process.StartAsync([], CancellationToken.None);
             SavedState.Save(Path.Combine(directory.Path, "state.json"), endpoints, Table("api", [(a, "v1")]), new Dictionary<string, int>());
 
-            next = await HAProxyRouter.StartAsync(directory.Path, (message, _) => { lock (reports) { reports.Add(message); } }, stopOnDispose: true);
+            next = await HAProxyRouter.StartAsync(directory.Path, Collect(reports), stopOnDispose: true);
             Assert.DoesNotContain(Environment.ProcessId, Holders(ListeningInode(api)));
 
             var web = await next.AddServiceAsync("web", null);
@@ -419,6 +419,15 @@ public sealed class HAProxyRouterTests(ITestOutputHelper output) : IAsyncLifetim
     /// A test's own router stopped, and any master it left (the first one, still serving when the test failed before
     /// the next took it over) killed; then the master <paramref name="router"/> ran must be gone.
     /// </summary>
+    /// <summary>A router's reports, kept in <paramref name="reports"/> (under its lock: they come from the router's tasks).</summary>
+    private static Action<string, bool> Collect(List<string> reports) => (message, _) =>
+    {
+        lock (reports)
+        {
+            reports.Add(message);
+        }
+    };
+
     private static async Task StopAllAsync(HAProxyRouter? router, string directory)
     {
         var master = router?.MasterPid ?? 0;
