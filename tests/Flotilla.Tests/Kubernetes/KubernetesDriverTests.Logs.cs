@@ -15,6 +15,16 @@ public sealed partial class KubernetesDriverTests
 
     private static int Occurrences(string text, string line) => text.Split('\n').Count(l => l == line);
 
+    /// <summary>Breaks the log streams, has web-1's pod print "while cut" and "after the cut", and gives web-1's log once the follow has brought them.</summary>
+    private async Task<string> CutAndPrintAsync(KubernetesDriver driver, string pod)
+    {
+        _api.BreakLogs();
+        _api.PushLog(pod, "while cut");
+        _api.PushLog(pod, "after the cut");
+        await Eventually.Until(() => LogOf(driver, "web-1").Contains("after the cut\n", StringComparison.Ordinal), Long, "the lines printed while the stream was cut");
+        return LogOf(driver, "web-1");
+    }
+
     [Fact]
     public async Task APodsOutput_IsCopiedIntoItsInstancesLog_ResumedWhenTheStreamBreaks_AndEndedWhenItStops()
     {
@@ -37,11 +47,7 @@ public sealed partial class KubernetesDriverTests
         Assert.DoesNotContain("since", follows[0].Query, StringComparison.Ordinal);
 
         // The stream breaks; what the pod prints meanwhile is copied once the follow is resumed, and nothing twice.
-        _api.BreakLogs();
-        _api.PushLog(pod, "while cut");
-        _api.PushLog(pod, "after the cut");
-        await Eventually.Until(() => LogOf(driver, "web-1").Contains("after the cut\n", StringComparison.Ordinal), Long, "the lines printed while the stream was cut");
-        var log = LogOf(driver, "web-1");
+        var log = await CutAndPrintAsync(driver, pod);
         Assert.Equal((1, 1, 1), (Occurrences(log, "listening on 8080"), Occurrences(log, "while cut"), Occurrences(log, "after the cut")));
         Assert.Contains(_api.Requests, r => r.Path == $"/api/v1/namespaces/shop/pods/{pod}/log" && r.Query.Contains("sinceTime=", StringComparison.Ordinal));
 
@@ -160,11 +166,7 @@ public sealed partial class KubernetesDriverTests
         var pod = PodOf(driver, "web-1");
         _api.PushLog(pod, "before the cut");
         await Eventually.Until(() => LogOf(driver, "web-1").Contains("before the cut\n", StringComparison.Ordinal), Long, "the first line copied");
-        _api.BreakLogs();
-        _api.PushLog(pod, "while cut");
-        _api.PushLog(pod, "after the cut");
-        await Eventually.Until(() => LogOf(driver, "web-1").Contains("after the cut\n", StringComparison.Ordinal), Long, "the lines printed while the stream was cut");
-        var log = LogOf(driver, "web-1");
+        var log = await CutAndPrintAsync(driver, pod);
         Assert.Equal((1, 1, 1), (Occurrences(log, "before the cut"), Occurrences(log, "while cut"), Occurrences(log, "after the cut")));
     }
 }
