@@ -27,6 +27,7 @@ public sealed class PosixSpawnTests
     /// <summary>
     /// Descriptors passed as inherited land at 3, 4, ... in the order given (here the reverse of their numbers
     /// in this process), open in the child without close-on-exec; the one not passed, though inheritable, does not.
+    /// The numbers are read, not assumed: another test's thread can free a lower descriptor between the two opens.
     /// </summary>
     [Fact]
     public async Task InheritedDescriptors_AreTheChilds3And4_InTheOrderGiven_AndNothingElseIs()
@@ -38,12 +39,12 @@ public sealed class PosixSpawnTests
         using var a = File.OpenHandle(first, FileMode.Open, FileAccess.Read);
         using var b = File.OpenHandle(second, FileMode.Open, FileAccess.Read);
         var (fa, fb) = ((int)a.DangerousGetHandle(), (int)b.DangerousGetHandle());
-        Assert.True(fa < fb);
+        (int Descriptor, string Path) higher = fa > fb ? (fa, first) : (fb, second), lower = fa > fb ? (fb, second) : (fa, first);
         var log = Path.Combine(dir.Path, "fds.log");
-        var pid = PosixSpawn.Start("/bin/sh", ["-c", "readlink /proc/self/fd/3 /proc/self/fd/4; exec ls -l /proc/self/fd/"], new Dictionary<string, string> { ["PATH"] = "/usr/bin:/bin" }, dir.Path, log, inherited: [fb, fa]);
+        var pid = PosixSpawn.Start("/bin/sh", ["-c", "readlink /proc/self/fd/3 /proc/self/fd/4; exec ls -l /proc/self/fd/"], new Dictionary<string, string> { ["PATH"] = "/usr/bin:/bin" }, dir.Path, log, inherited: [higher.Descriptor, lower.Descriptor]);
         Assert.Equal(0, PosixSpawn.ExitCode(await Task.Run(() => PosixSpawn.WaitForExit(pid)) ?? -1));
         var lines = await File.ReadAllLinesAsync(log);
-        Assert.Equal([second, first], lines[..2]);
+        Assert.Equal([higher.Path, lower.Path], lines[..2]);
         Assert.DoesNotContain(held.Path, string.Join('\n', lines[2..]), StringComparison.Ordinal);
     }
 
