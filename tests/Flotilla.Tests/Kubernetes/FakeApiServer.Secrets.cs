@@ -1,17 +1,34 @@
 using k8s;
 using k8s.Models;
+using Microsoft.AspNetCore.Http;
 
 namespace Flotilla.Tests.Kubernetes;
 
 /// <summary>
 /// The fake API server's Secrets: apply (a uid and creationTimestamp given on creation and kept), LIST by
-/// label selector, DELETE, and the garbage collector of owned ones; and, from outside, Secrets made by
-/// others and time passing over them. Also ReplicaSet applies refused on demand (an admission webhook, a quota).
+/// label selector (as a PartialObjectMetadataList, without values, when the Accept header asks for it),
+/// DELETE (with a uid precondition: 409 when it is another's), and the garbage collector of owned ones;
+/// and, from outside, Secrets made by others, made again, and time passing over them. Also ReplicaSet
+/// applies refused on demand (an admission webhook, a quota).
 /// </summary>
 internal sealed partial class FakeApiServer
 {
     private readonly Dictionary<string, V1Secret> _secrets = new(StringComparer.Ordinal);
     private volatile int _refuseReplicaSets;
+    private string? _remakeAfterList;
+    private int _secretListsWithValues;
+
+    /// <summary>Secret lists answered with their values (a client that did not ask for metadata only).</summary>
+    public int SecretListsWithValues => Volatile.Read(ref _secretListsWithValues);
+
+    /// <summary>Right after the next Secret list is answered, the Secret <paramref name="name"/> is deleted and made again (a new uid, made now), as another client would.</summary>
+    public void RemakeSecretAfterNextList(string name)
+    {
+        lock (_gate)
+        {
+            _remakeAfterList = name;
+        }
+    }
 
     /// <summary>Each server-side apply of a ReplicaSet is answered with <paramref name="status"/> (e.g. 403 or 422), or served again with 0.</summary>
     public void RefuseReplicaSetApplies(int status) => _refuseReplicaSets = status;
@@ -68,11 +85,46 @@ internal sealed partial class FakeApiServer
         }
     }
 
-    private (int, string) DeleteSecret(string name)
+    /// <summary>A list as the API server answers it: metadata only when asked (kubectl's metadata client's Accept), whole otherwise.</summary>
+    private async Task ListSecretsAsync(HttpContext context, string selector)
+    {
+        if (context.Request.Headers.Accept.ToString().Contains("as=PartialObjectMetadataList", StringComparison.Ordinal))
+        {
+            await ListAsync(context, "PartialObjectMetadataList", "meta.k8s.io/v1", () => _secrets.Values.Where(r => Matches(r.Metadata.Labels, selector))
+                .Select(r => (object)new Dictionary<string, object> { ["apiVersion"] = "meta.k8s.io/v1", ["kind"] = "PartialObjectMetadata", ["metadata"] = r.Metadata }));
+        }
+        else
+        {
+            Interlocked.Increment(ref _secretListsWithValues);
+            await ListAsync(context, "SecretList", "v1", () => _secrets.Values.Where(r => Matches(r.Metadata.Labels, selector)).Cast<object>());
+        }
+        lock (_gate)
+        {
+            if (_remakeAfterList is { } name && _secrets.TryGetValue(name, out var secret))
+            {
+                _remakeAfterList = null;
+                secret.Metadata.Uid = Guid.NewGuid().ToString();
+                secret.Metadata.CreationTimestamp = DateTime.UtcNow;
+                secret.Metadata.ResourceVersion = (++_version).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+    }
+
+    private (int, string) DeleteSecret(string name, string body)
     {
         lock (_gate)
         {
-            return _secrets.Remove(name) ? (200, Status(200, "deleted")) : (404, Status(404, $"secrets \"{name}\" not found"));
+            if (!_secrets.TryGetValue(name, out var secret))
+            {
+                return (404, Status(404, $"secrets \"{name}\" not found"));
+            }
+            var options = body.Length > 0 ? KubernetesJson.Deserialize<V1DeleteOptions>(body) : null;
+            if (options?.Preconditions?.Uid is { } uid && uid != secret.Metadata.Uid)
+            {
+                return (409, Status(409, $"Operation cannot be fulfilled on secrets \"{name}\": Precondition failed: UID in precondition: {uid}, UID in object meta: {secret.Metadata.Uid}"));
+            }
+            _secrets.Remove(name);
+            return (200, Status(200, "deleted"));
         }
     }
 

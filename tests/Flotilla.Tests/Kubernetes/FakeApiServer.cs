@@ -144,7 +144,7 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
         var body = await new StreamReader(context.Request.Body).ReadToEndAsync();
         var request = context.Request;
         var path = request.Path.Value!;
-        _requests.Enqueue(new RecordedRequest(request.Method, path, request.QueryString.Value ?? "", request.ContentType, body));
+        _requests.Enqueue(new RecordedRequest(request.Method, path, request.QueryString.Value ?? "", request.ContentType, body, request.Headers.Accept.ToString()));
         var parts = path.Trim('/').Split('/');
         var selector = request.Query["labelSelector"].ToString();
         // /api/v1/namespaces/{ns}/pods[/{name}] and /apis/apps/v1/namespaces/{ns}/replicasets[/{name}]
@@ -176,10 +176,10 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
                 await AnswerAsync(context, ApplySecret(secret, ns, body));
                 return;
             case ("GET", "secrets", null):
-                await ListAsync(context, "SecretList", "v1", () => _secrets.Values.Where(r => Matches(r.Metadata.Labels, selector)).Cast<object>());
+                await ListSecretsAsync(context, selector);
                 return;
             case ("DELETE", "secrets", { } secret):
-                await AnswerAsync(context, DeleteSecret(secret));
+                await AnswerAsync(context, DeleteSecret(secret, body));
                 return;
             case ("GET", "pods", null):
                 await ListAsync(context, "PodList", "v1", () => _pods.Values.Where(p => Matches(p.Metadata.Labels, selector)).Cast<object>());

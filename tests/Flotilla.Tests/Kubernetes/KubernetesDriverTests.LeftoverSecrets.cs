@@ -97,6 +97,41 @@ public sealed partial class KubernetesDriverTests
         Assert.Equal((0, 0), (SecretDeletes(kept), SecretDeletes(foreign)));
         Assert.All(_api.Requests.Where(r => r.Method == "GET" && r.Path == "/api/v1/namespaces/shop/secrets"),
             r => Assert.Contains($"labelSelector=flotilla.io%2Fowner%3D{second.Owner}", r.Query, StringComparison.Ordinal));
+        // The sweep lists metadata only: no Secret's value was sent to it.
+        Assert.All(_api.Requests.Where(r => r.Method == "GET" && r.Path == "/api/v1/namespaces/shop/secrets"),
+            r => Assert.StartsWith("application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1", r.Accept, StringComparison.Ordinal));
+        Assert.Equal(0, _api.SecretListsWithValues);
         Assert.Equal(InstanceState.Ready, second.Observe().Single().State);
+    }
+
+    /// <summary>
+    /// Between the sweep's list and its delete, the left Secret is deleted and made again under its name
+    /// (by hand, or an apply of its revision): the delete carries the uid listed, the API server answers 409,
+    /// and the new Secret stays.
+    /// </summary>
+    [Fact]
+    public async Task ASecretMadeAgainAfterTheSweepListedIt_IsNotDeleted()
+    {
+        await using var driver = Driver(relistEvery: TimeSpan.FromSeconds(3));
+        var left = ReplicaSets.Name(driver.Owner, "web", "r0");
+        _api.PutSecret(new V1Secret
+        {
+            ApiVersion = "v1",
+            Kind = "Secret",
+            Metadata = new V1ObjectMeta { Name = left, Labels = new Dictionary<string, string> { [ReplicaSets.OwnerLabel] = driver.Owner, [ReplicaSets.ServiceLabel] = "web", [ReplicaSets.RevisionLabel] = "r0" } },
+        }, TimeSpan.FromHours(1));
+        var listedUid = _api.Secret(left)!.Metadata.Uid;
+        _api.RemakeSecretAfterNextList(left);
+        driver.Start(Launch("web-1"));
+
+        await Eventually.Until(() => Recorded($"kept Secret shop/{left}: it was made again since it was found left", warning: false), Long, "the remade Secret to be kept");
+        var delete = Assert.Single(_api.Requests, r => r.Method == "DELETE" && r.Path == $"/api/v1/namespaces/shop/secrets/{left}");
+        Assert.Contains($"\"uid\":\"{listedUid}\"", delete.Body, StringComparison.Ordinal);
+        var remade = _api.Secret(left);
+        Assert.NotNull(remade);
+        Assert.NotEqual(listedUid, remade.Metadata.Uid);
+        Assert.False(Recorded($"deleted Secret shop/{left}", warning: false));
+        Assert.Null(driver.Unreachable);
+        await AllReady(driver, 1, "the instance to run beside the kept Secret");
     }
 }

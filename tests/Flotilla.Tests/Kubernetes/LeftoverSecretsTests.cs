@@ -17,12 +17,23 @@ public sealed class LeftoverSecretsTests
     [InlineData("made in the future by the API server's clock", false, -30, false, false, false)]
     public void ASecret_IsLeftOnlyWhenNothingHoldsIt_AndItIsOlderThanTheGrace(string name, bool owned, int ageSeconds, bool replicaSet, bool inFlight, bool deleted)
     {
-        var secrets = new[] { new LeftoverSecrets.Listed(name, owned, Now.AddSeconds(-ageSeconds)) };
+        var secrets = new[] { new LeftoverSecrets.Listed(name, owned, Now.AddSeconds(-ageSeconds), "u1") };
         var planned = LeftoverSecrets.Plan(secrets, replicaSet ? new HashSet<string> { name } : [], inFlight ? new HashSet<string> { name } : [], Now);
-        Assert.Equal(deleted ? [name] : [], planned);
+        Assert.Equal(deleted ? [name] : [], planned.Select(s => s.Name));
     }
 
     [Fact]
     public void ASecretWhoseAgeIsUnknown_IsKept() =>
-        Assert.Empty(LeftoverSecrets.Plan([new LeftoverSecrets.Listed("s", false, null)], new HashSet<string>(), new HashSet<string>(), Now));
+        Assert.Empty(LeftoverSecrets.Plan([new LeftoverSecrets.Listed("s", false, null, "u1")], new HashSet<string>(), new HashSet<string>(), Now));
+
+    /// <summary>Its delete is conditional on the uid listed: without one there is nothing to make it conditional on.</summary>
+    [Fact]
+    public void ASecretWhoseUidIsUnknown_IsKept() =>
+        Assert.Empty(LeftoverSecrets.Plan([new LeftoverSecrets.Listed("s", false, Now.AddHours(-1), null)], new HashSet<string>(), new HashSet<string>(), Now));
+
+    [Fact]
+    public void TheLeftSecrets_AreGivenWithTheUidsListed_ByName() =>
+        Assert.Equal([("a", "u2"), ("b", "u1")], LeftoverSecrets.Plan(
+            [new LeftoverSecrets.Listed("b", false, Now.AddHours(-1), "u1"), new LeftoverSecrets.Listed("a", false, Now.AddHours(-1), "u2")],
+            new HashSet<string>(), new HashSet<string>(), Now).Select(s => (s.Name, s.Uid!)));
 }

@@ -298,4 +298,4 @@ internal sealed class RecordingApiServer : IAsyncDisposable
     }
 }
 
-internal sealed record RecordedRequest(string Method, string Path, string Query, string? ContentType, string Body);
+internal sealed record RecordedRequest(string Method, string Path, string Query, string? ContentType, string Body, string? Accept = null);

@@ -51,8 +51,8 @@ public sealed partial class KubernetesDriver
     /// <summary>
     /// At the first pass and then once per relist period: this owner's Secrets left without a ReplicaSet
     /// (by a control plane that died between the two, or a revision given up then) are deleted once older
-    /// than <see cref="LeftoverSecrets.Grace"/>. A role that may not list secrets is said once (a warning
-    /// when this driver passes secrets to pods) and nothing is deleted.
+    /// than <see cref="LeftoverSecrets.Grace"/>, each only if it is still the Secret listed (its uid). A role
+    /// that may not list secrets is said once (a warning when this driver passes secrets to pods) and nothing is deleted.
     /// </summary>
     private async Task SweepSecretsAsync(ReplicaSetApi api, IReadOnlyList<ReplicaSetApi.Listed> listed, CancellationToken cancellationToken)
     {
@@ -89,10 +89,16 @@ public sealed partial class KubernetesDriver
             inFlight.UnionWith(_secretsInFlight.Keys);
         }
         var replicaSets = listed.Select(r => r.Name).ToHashSet(StringComparer.Ordinal);
-        foreach (var name in LeftoverSecrets.Plan(secrets, replicaSets, inFlight, now))
+        foreach (var left in LeftoverSecrets.Plan(secrets, replicaSets, inFlight, now))
         {
-            await api.DeleteSecretAsync(name, cancellationToken);
-            _record("kubernetes", $"deleted Secret {Namespace}/{name}: left without its ReplicaSet (a control plane that stopped between the two, or a revision given up) for over {LeftoverSecrets.Grace.TotalSeconds:0} s", false);
+            if (await api.DeleteListedSecretAsync(left.Name, left.Uid!, cancellationToken))
+            {
+                _record("kubernetes", $"deleted Secret {Namespace}/{left.Name}: left without its ReplicaSet (a control plane that stopped between the two, or a revision given up) for over {LeftoverSecrets.Grace.TotalSeconds:0} s", false);
+            }
+            else
+            {
+                _record("kubernetes", $"kept Secret {Namespace}/{left.Name}: it was made again since it was found left (another uid); the next sweep looks at it again", false);
+            }
         }
     }
     /// <summary>

@@ -14,10 +14,13 @@ internal static class LeftoverSecrets
 {
     public static readonly TimeSpan Grace = TimeSpan.FromMinutes(1);
 
-    /// <summary>A Secret of this owner as listed: whether an owner reference holds it, and when it was made (null: unknown, kept).</summary>
-    public sealed record Listed(string Name, bool Owned, DateTimeOffset? CreatedAt);
+    /// <summary>
+    /// A Secret of this owner as listed: whether an owner reference holds it, when it was made (null: unknown,
+    /// kept), and its uid (null: unknown, kept; the delete is conditional on it).
+    /// </summary>
+    public sealed record Listed(string Name, bool Owned, DateTimeOffset? CreatedAt, string? Uid);
 
-    public static IReadOnlyList<string> Plan(IReadOnlyList<Listed> secrets, IReadOnlySet<string> replicaSets, IReadOnlySet<string> inFlight, DateTimeOffset now) =>
-        secrets.Where(s => !s.Owned && !replicaSets.Contains(s.Name) && !inFlight.Contains(s.Name) && s.CreatedAt is { } made && now - made >= Grace)
-            .Select(s => s.Name).Order(StringComparer.Ordinal).ToList();
+    public static IReadOnlyList<Listed> Plan(IReadOnlyList<Listed> secrets, IReadOnlySet<string> replicaSets, IReadOnlySet<string> inFlight, DateTimeOffset now) =>
+        secrets.Where(s => !s.Owned && !replicaSets.Contains(s.Name) && !inFlight.Contains(s.Name) && s.CreatedAt is { } made && now - made >= Grace && s.Uid is { Length: > 0 })
+            .OrderBy(s => s.Name, StringComparer.Ordinal).ToList();
 }

@@ -56,20 +56,49 @@ internal sealed class ReplicaSetApi(IKubernetes client, string ns, string owner)
         client.CoreV1.PatchNamespacedSecretAsync(new V1Patch(secret, V1Patch.PatchType.ApplyPatch), secret.Metadata.Name, ns,
             fieldManager: ReplicaSets.FieldManager, force: true, cancellationToken: cancellationToken);
 
-    /// <summary>This control plane's Secrets (by its owner label), for <see cref="LeftoverSecrets"/>.</summary>
+    /// <summary>
+    /// This control plane's Secrets (by its owner label), for <see cref="LeftoverSecrets"/>: their metadata
+    /// only (a PartialObjectMetadataList, as client-go's metadata client asks), so no value crosses the wire
+    /// at each sweep; a server that does not serve that form answers the whole list, which reads the same.
+    /// </summary>
     public async Task<IReadOnlyList<LeftoverSecrets.Listed>> ListSecretsAsync(CancellationToken cancellationToken)
     {
-        var list = await client.CoreV1.ListNamespacedSecretAsync(ns, labelSelector: ReplicaSets.Selector(owner), cancellationToken: cancellationToken);
-        return list.Items
+        using var response = await client.CoreV1.ListNamespacedSecretWithHttpMessagesAsync(ns, labelSelector: ReplicaSets.Selector(owner),
+            customHeaders: MetadataOnly, cancellationToken: cancellationToken);
+        return response.Body.Items
             .Where(s => s.Metadata?.Name is not null && s.Metadata.Labels?.TryGetValue(ReplicaSets.OwnerLabel, out var labelled) == true && labelled == owner)
             .Select(s => new LeftoverSecrets.Listed(s.Metadata.Name, s.Metadata.OwnerReferences is { Count: > 0 },
-                s.Metadata.CreationTimestamp is { } made ? new DateTimeOffset(made.Kind == DateTimeKind.Local ? made.ToUniversalTime() : DateTime.SpecifyKind(made, DateTimeKind.Utc)) : null))
+                s.Metadata.CreationTimestamp is { } made ? new DateTimeOffset(made.Kind == DateTimeKind.Local ? made.ToUniversalTime() : DateTime.SpecifyKind(made, DateTimeKind.Utc)) : null,
+                s.Metadata.Uid))
             .ToList();
     }
+
+    public const string MetadataOnlyAccept = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1, application/json";
+
+    private static readonly IReadOnlyDictionary<string, IReadOnlyList<string>> MetadataOnly =
+        new Dictionary<string, IReadOnlyList<string>> { ["Accept"] = [MetadataOnlyAccept] };
 
     /// <summary>The revision's Secret goes with its ReplicaSet (none there: nothing to do).</summary>
     public Task DeleteSecretAsync(string name, CancellationToken cancellationToken) =>
         Tolerating404(() => client.CoreV1.DeleteNamespacedSecretAsync(name, ns, cancellationToken: cancellationToken));
+
+    /// <summary>
+    /// A Secret found left, deleted only if it is still the one listed (a uid precondition): one made again
+    /// under that name since (by an apply of its revision, or by hand) answers 409 and is kept. False then.
+    /// </summary>
+    public async Task<bool> DeleteListedSecretAsync(string name, string uid, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Tolerating404(() => client.CoreV1.DeleteNamespacedSecretAsync(name, ns, new V1DeleteOptions { Preconditions = new V1Preconditions { Uid = uid } },
+                cancellationToken: cancellationToken));
+            return true;
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict)
+        {
+            return false;
+        }
+    }
 
     /// <summary>Takes the drained mark off a pod that serves (merge patch with null removes the annotation).</summary>
     public async Task UnmarkAsync(string pod, CancellationToken cancellationToken)
