@@ -21,7 +21,7 @@ internal sealed partial class FakeApiServer
     /// <summary>Secret lists answered with their values (a client that did not ask for metadata only).</summary>
     public int SecretListsWithValues => Volatile.Read(ref _secretListsWithValues);
 
-    /// <summary>Right after the next Secret list is answered, the Secret <paramref name="name"/> is deleted and made again (a new uid, made now), as another client would.</summary>
+    /// <summary>Right after the next Secret list is taken, the Secret <paramref name="name"/> is deleted and made again (a new uid, made now), as another client would.</summary>
     public void RemakeSecretAfterNextList(string name)
     {
         lock (_gate)
@@ -85,28 +85,35 @@ internal sealed partial class FakeApiServer
         }
     }
 
-    /// <summary>A list as the API server answers it: metadata only when asked (kubectl's metadata client's Accept), whole otherwise.</summary>
+    /// <summary>
+    /// A list as the API server answers it: metadata only when asked (client-go's metadata client's Accept),
+    /// with null items when none match; whole otherwise. A Secret to be made again is made again right after
+    /// the list is taken, before the answer leaves.
+    /// </summary>
     private async Task ListSecretsAsync(HttpContext context, string selector)
     {
+        Func<IEnumerable<object>> matching = () => _secrets.Values.Where(r => Matches(r.Metadata.Labels, selector));
         if (context.Request.Headers.Accept.ToString().Contains("as=PartialObjectMetadataList", StringComparison.Ordinal))
         {
-            await ListAsync(context, "PartialObjectMetadataList", "meta.k8s.io/v1", () => _secrets.Values.Where(r => Matches(r.Metadata.Labels, selector))
-                .Select(r => (object)new Dictionary<string, object> { ["apiVersion"] = "meta.k8s.io/v1", ["kind"] = "PartialObjectMetadata", ["metadata"] = r.Metadata }));
+            await ListAsync(context, "PartialObjectMetadataList", "meta.k8s.io/v1", () => matching().Cast<V1Secret>()
+                .Select(r => (object)new Dictionary<string, object> { ["apiVersion"] = "meta.k8s.io/v1", ["kind"] = "PartialObjectMetadata", ["metadata"] = r.Metadata }),
+                emptyAsNull: true, listed: RemakeAsAsked);
         }
         else
         {
             Interlocked.Increment(ref _secretListsWithValues);
-            await ListAsync(context, "SecretList", "v1", () => _secrets.Values.Where(r => Matches(r.Metadata.Labels, selector)).Cast<object>());
+            await ListAsync(context, "SecretList", "v1", matching, listed: RemakeAsAsked);
         }
-        lock (_gate)
+    }
+
+    private void RemakeAsAsked()
+    {
+        if (_remakeAfterList is { } name && _secrets.TryGetValue(name, out var secret))
         {
-            if (_remakeAfterList is { } name && _secrets.TryGetValue(name, out var secret))
-            {
-                _remakeAfterList = null;
-                secret.Metadata.Uid = Guid.NewGuid().ToString();
-                secret.Metadata.CreationTimestamp = DateTime.UtcNow;
-                secret.Metadata.ResourceVersion = (++_version).ToString(System.Globalization.CultureInfo.InvariantCulture);
-            }
+            _remakeAfterList = null;
+            secret.Metadata.Uid = Guid.NewGuid().ToString();
+            secret.Metadata.CreationTimestamp = DateTime.UtcNow;
+            secret.Metadata.ResourceVersion = (++_version).ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
     }
 

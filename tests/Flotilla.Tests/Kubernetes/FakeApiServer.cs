@@ -211,18 +211,24 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
         }
     }
 
-    private async Task ListAsync(HttpContext context, string kind, string apiVersion, Func<IEnumerable<object>> items)
+    /// <summary>
+    /// A list as of one moment; <paramref name="emptyAsNull"/>: no items come as null, as the real server
+    /// answers a PartialObjectMetadataList; <paramref name="listed"/> runs under the lock once it is taken, before it is sent.
+    /// </summary>
+    private async Task ListAsync(HttpContext context, string kind, string apiVersion, Func<IEnumerable<object>> items, bool emptyAsNull = false, Action? listed = null)
     {
         string json;
         lock (_gate)
         {
+            var nodes = items().Select(i => JsonNode.Parse(KubernetesJson.Serialize(i))).ToArray();
             json = new JsonObject
             {
                 ["kind"] = kind,
                 ["apiVersion"] = apiVersion,
                 ["metadata"] = new JsonObject { ["resourceVersion"] = _version.ToString(System.Globalization.CultureInfo.InvariantCulture) },
-                ["items"] = new JsonArray(items().Select(i => JsonNode.Parse(KubernetesJson.Serialize(i))).ToArray()),
+                ["items"] = nodes.Length == 0 && emptyAsNull ? null : new JsonArray(nodes),
             }.ToJsonString();
+            listed?.Invoke();
         }
         await AnswerAsync(context, 200, json);
     }

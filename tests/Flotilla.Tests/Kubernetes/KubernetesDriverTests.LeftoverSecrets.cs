@@ -124,7 +124,7 @@ public sealed partial class KubernetesDriverTests
         _api.RemakeSecretAfterNextList(left);
         driver.Start(Launch("web-1"));
 
-        await Eventually.Until(() => Recorded($"kept Secret shop/{left}: it was made again since it was found left", warning: false), Long, "the remade Secret to be kept");
+        await Eventually.Until(() => Recorded($"kept Secret shop/{left}: it was deleted and made again since it was found left", warning: false), Long, "the remade Secret to be kept");
         var delete = Assert.Single(_api.Requests, r => r.Method == "DELETE" && r.Path == $"/api/v1/namespaces/shop/secrets/{left}");
         Assert.Contains($"\"uid\":\"{listedUid}\"", delete.Body, StringComparison.Ordinal);
         var remade = _api.Secret(left);

@@ -91,14 +91,13 @@ public sealed partial class KubernetesDriver
         var replicaSets = listed.Select(r => r.Name).ToHashSet(StringComparer.Ordinal);
         foreach (var left in LeftoverSecrets.Plan(secrets, replicaSets, inFlight, now))
         {
-            if (await api.DeleteListedSecretAsync(left.Name, left.Uid!, cancellationToken))
+            var said = await api.DeleteListedSecretAsync(left.Name, left.Uid!, cancellationToken) switch
             {
-                _record("kubernetes", $"deleted Secret {Namespace}/{left.Name}: left without its ReplicaSet (a control plane that stopped between the two, or a revision given up) for over {LeftoverSecrets.Grace.TotalSeconds:0} s", false);
-            }
-            else
-            {
-                _record("kubernetes", $"kept Secret {Namespace}/{left.Name}: it was made again since it was found left (another uid); the next sweep looks at it again", false);
-            }
+                ReplicaSetApi.LeftSecretDeletion.Deleted => $"deleted Secret {Namespace}/{left.Name}: left without its ReplicaSet (a control plane that stopped between the two, or a revision given up) for over {LeftoverSecrets.Grace.TotalSeconds:0} s",
+                ReplicaSetApi.LeftSecretDeletion.AlreadyGone => $"Secret {Namespace}/{left.Name}, found left without its ReplicaSet, was already deleted by someone else",
+                _ => $"kept Secret {Namespace}/{left.Name}: it was deleted and made again since it was found left (another uid); the next sweep looks at it again",
+            };
+            _record("kubernetes", said, false);
         }
     }
     /// <summary>

@@ -65,7 +65,8 @@ internal sealed class ReplicaSetApi(IKubernetes client, string ns, string owner)
     {
         using var response = await client.CoreV1.ListNamespacedSecretWithHttpMessagesAsync(ns, labelSelector: ReplicaSets.Selector(owner),
             customHeaders: MetadataOnly, cancellationToken: cancellationToken);
-        return response.Body.Items
+        // An empty metadata list comes as "items": null (the server's PartialObjectMetadataList is built from nothing).
+        return (response.Body.Items ?? [])
             .Where(s => s.Metadata?.Name is not null && s.Metadata.Labels?.TryGetValue(ReplicaSets.OwnerLabel, out var labelled) == true && labelled == owner)
             .Select(s => new LeftoverSecrets.Listed(s.Metadata.Name, s.Metadata.OwnerReferences is { Count: > 0 },
                 s.Metadata.CreationTimestamp is { } made ? new DateTimeOffset(made.Kind == DateTimeKind.Local ? made.ToUniversalTime() : DateTime.SpecifyKind(made, DateTimeKind.Utc)) : null,
@@ -73,7 +74,7 @@ internal sealed class ReplicaSetApi(IKubernetes client, string ns, string owner)
             .ToList();
     }
 
-    public const string MetadataOnlyAccept = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1, application/json";
+    public const string MetadataOnlyAccept = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1, application/json;q=0.9";
 
     private static readonly IReadOnlyDictionary<string, IReadOnlyList<string>> MetadataOnly =
         new Dictionary<string, IReadOnlyList<string>> { ["Accept"] = [MetadataOnlyAccept] };
@@ -82,21 +83,28 @@ internal sealed class ReplicaSetApi(IKubernetes client, string ns, string owner)
     public Task DeleteSecretAsync(string name, CancellationToken cancellationToken) =>
         Tolerating404(() => client.CoreV1.DeleteNamespacedSecretAsync(name, ns, cancellationToken: cancellationToken));
 
+    /// <summary>What became of a Secret found left.</summary>
+    public enum LeftSecretDeletion { Deleted, AlreadyGone, MadeAgain }
+
     /// <summary>
-    /// A Secret found left, deleted only if it is still the one listed (a uid precondition): one made again
-    /// under that name since (by an apply of its revision, or by hand) answers 409 and is kept. False then.
+    /// A Secret found left, deleted only if it is still the one listed (a uid precondition): one deleted and
+    /// made again under that name since (a new uid) answers 409 and is kept.
     /// </summary>
-    public async Task<bool> DeleteListedSecretAsync(string name, string uid, CancellationToken cancellationToken)
+    public async Task<LeftSecretDeletion> DeleteListedSecretAsync(string name, string uid, CancellationToken cancellationToken)
     {
         try
         {
-            await Tolerating404(() => client.CoreV1.DeleteNamespacedSecretAsync(name, ns, new V1DeleteOptions { Preconditions = new V1Preconditions { Uid = uid } },
-                cancellationToken: cancellationToken));
-            return true;
+            await client.CoreV1.DeleteNamespacedSecretAsync(name, ns, new V1DeleteOptions { Preconditions = new V1Preconditions { Uid = uid } },
+                cancellationToken: cancellationToken);
+            return LeftSecretDeletion.Deleted;
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return LeftSecretDeletion.AlreadyGone;
         }
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict)
         {
-            return false;
+            return LeftSecretDeletion.MadeAgain;
         }
     }
 
