@@ -164,10 +164,12 @@ internal sealed class ClusterWorker : IAsyncDisposable
         try
         {
             var result = await Plane.ApplyAsync(spec, request, null, bounded.Token);
+            // The apply, not the probe, may be what finds an unreachable cluster back (its retry fell due between the two): said all the same.
+            seen = Reached(seen);
             var progress = new ClusterProgress(Name, desired.Number, result.Revision.Number, _time.GetUtcNow());
             _owner.SaveProgress(progress);
             Record($"cluster '{Name}' got revision {desired.Number} (its own revision {result.Revision.Number}{(result.Unchanged ? ", unchanged" : "")})");
-            seen = seen with { Progress = progress, Health = ClusterHealth.Progressing, HealthDetail = null, Reachable = true, Cause = null, Failures = 0, RetryAt = null };
+            seen = seen with { Progress = progress, Health = ClusterHealth.Progressing, HealthDetail = null };
         }
         catch (Exception e) when (e is ControlPlaneException { Kind: ControlPlaneError.Unavailable } or DockerUnavailableException
             // An engine client connected before the engine went away fails with the transport's own exception.
@@ -180,6 +182,8 @@ internal sealed class ClusterWorker : IAsyncDisposable
         }
         catch (Exception e) when (e is ControlPlaneException or SpecException or ArtifactBuildException or Store.StaleRevisionException)
         {
+            // Refused is answered: a cluster marked unreachable is back.
+            seen = Reached(seen);
             var progress = new ClusterProgress(Name, desired.Number, seen.Progress.PlaneRevision, _time.GetUtcNow(), $"apply refused: {e.Message}");
             _owner.SaveProgress(progress);
             Record($"cluster '{Name}' refused revision {desired.Number}: {e.Message}", warning: true);
