@@ -51,9 +51,14 @@ public sealed class HAProxyEngineTests
                 await Task.Delay(100);
             }
             Assert.True(plane.Status().AllReady, "the three instances did not become ready");
-            await Task.Delay(500);   // the table of ready instances reaches haproxy
 
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+            // Ready is seen before the table of ready instances reaches haproxy: the load starts once it has.
+            await Eventually.Until(async () =>
+            {
+                using var first = await http.GetAsync($"http://127.0.0.1:{port}/");
+                return first.IsSuccessStatusCode;
+            }, Wait, "haproxy to serve the ready instances");
             var failed = 0;
             await Task.WhenAll(Enumerable.Range(0, 8).Select(async _ =>
             {

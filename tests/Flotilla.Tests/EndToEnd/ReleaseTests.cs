@@ -129,7 +129,9 @@ public sealed class ReleaseTests : IAsyncLifetime
         Assert.Equal((ReleasePhase.Aborted, 0), (aborted.Phase, aborted.Weight));
         Assert.Contains("success rate", aborted.Reason, StringComparison.Ordinal);
         Assert.Contains("is not >= 95%", aborted.Reason, StringComparison.Ordinal);
-        // All traffic on stable: after the table swap (bench/release.sh measures how soon) every answer is 1.0.0 and a success.
+        // All traffic on stable: after the table swap (bench/release.sh measures how soon) every answer is 1.0.0 and
+        // a success. The abort is recorded before the swap; requests already sent to the canary finish there.
+        await Until(() => _plane.Routes.SplitsOrEmpty.GetValueOrDefault("reviews") is null or { Weight: 0 }, "the router to take the canary out");
         await Task.Delay(500);
         var (seenVersions, seenFailures) = client.Seen();
         await Until(() => client.Seen().Versions.Count > seenVersions.Count + 200, "200 more answers");

@@ -83,7 +83,7 @@ public sealed class SlowBuildTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task AnAbort_LandsInUnderASecond_WhileAnotherServicesBuildRuns()
+    public async Task AnAbort_LandsWithoutWaitingForAnotherServicesBuild()
     {
         await _plane.ApplyAsync(Request("1.0.0", withSlow: false)).WaitAsync(Wait);
         await _plane.WaitUntilConvergedAsync(Wait);
@@ -100,7 +100,8 @@ public sealed class SlowBuildTests(ITestOutputHelper output) : IAsyncLifetime
         output.WriteLine($"abort landed in the router {landed.TotalMilliseconds:0} ms after it was asked for, while a build ran: {buildStillRunning}");
 
         Assert.Equal((ReleasePhase.Aborted, 0), (aborted.Phase, aborted.Weight));
-        Assert.True(landed < TimeSpan.FromSeconds(1), $"the abort took {landed.TotalMilliseconds:0} ms to reach the router while another service built");
+        // Waiting for the build would take over 6 s (its sleep); not waiting, it lands well under a second on a quiet machine.
+        Assert.True(landed < TimeSpan.FromSeconds(3), $"the abort took {landed.TotalMilliseconds:0} ms to reach the router while another service built");
         Assert.True(buildStillRunning, "the build had ended before the abort landed: this test measured nothing");
         // The build then finishes and its apply records a revision as always.
         var applied = await applying.WaitAsync(Wait);

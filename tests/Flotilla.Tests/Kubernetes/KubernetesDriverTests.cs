@@ -203,7 +203,8 @@ public sealed partial class KubernetesDriverTests : IAsyncLifetime
         _api.StallWatches(true);
         _api.DeletePod(old);
         await Task.Delay(1000);
-        Assert.Equal(old, driver.BoundPod("web-1"));
+        // Nothing shows the replacement but a relist (one every 3 s here may already have come: then it is the one that brought it).
+        Assert.True(driver.BoundPod("web-1") == old || driver.PodLists > lists, "the replacement was seen through a silent watch");
 
         await Eventually.Until(() => driver.BoundPod("web-1") is { } now && now != old && _api.Pods().Any(p => p.Metadata.Name == now), Long, "the relist to show the replacement");
         Assert.True(driver.PodLists > lists, "a relist brought it");
@@ -358,11 +359,12 @@ public sealed partial class KubernetesDriverTests : IAsyncLifetime
         await AllReady(driver, 2, "the instances to be ready from lists alone");
         await Eventually.Until(() => driver.WatchRefused, Long, "the refused watch to be seen");
 
-        // Without back-off the driver lists twice a second (about 12 in 6 s); with it (0.5, 1, 2, 4 s...) a few.
+        // Without back-off the driver lists twice a second (about 12 in 6 s); with it (0.5, 1, 2, 4 s...) a few,
+        // beside the periodic relist (every 3 s here).
         var lists = PodListRequests();
         await Task.Delay(TimeSpan.FromSeconds(6));
         var during = PodListRequests() - lists;
-        Assert.True(during <= 4, $"{during} LISTs of pods in 6 s with watches refused");
+        Assert.True(during <= 6, $"{during} LISTs of pods in 6 s with watches refused");
         Assert.Single(Warnings("may list but not watch pods in namespace shop"));
         Assert.Contains("grant the RBAC verb 'watch' on 'pods' in namespace shop", Warnings("may list but not watch").Single(), StringComparison.Ordinal);
         Assert.Null(driver.Unreachable);

@@ -13,6 +13,7 @@ namespace Flotilla.Tests.Router.HAProxy;
 /// killed worker, adoption by the next control plane. Each test starts its own haproxy in a temp
 /// directory and stops it by the master's pid.
 /// </summary>
+[Collection(ProcessHeavy.Name)]
 public sealed class HAProxyRouterTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(15);
