@@ -92,17 +92,17 @@ internal sealed partial class FakeApiServer
     /// </summary>
     private async Task ListSecretsAsync(HttpContext context, string selector)
     {
-        Func<IEnumerable<object>> matching = () => _secrets.Values.Where(r => Matches(r.Metadata.Labels, selector));
+        IEnumerable<V1Secret> Matching() => _secrets.Values.Where(r => Matches(r.Metadata.Labels, selector));
         if (context.Request.Headers.Accept.ToString().Contains("as=PartialObjectMetadataList", StringComparison.Ordinal))
         {
-            await ListAsync(context, "PartialObjectMetadataList", "meta.k8s.io/v1", () => matching().Cast<V1Secret>()
-                .Select(r => (object)new Dictionary<string, object> { ["apiVersion"] = "meta.k8s.io/v1", ["kind"] = "PartialObjectMetadata", ["metadata"] = r.Metadata }),
+            await ListAsync(context, "PartialObjectMetadataList", "meta.k8s.io/v1", () => Matching()
+                .Select(r => new Dictionary<string, object> { ["apiVersion"] = "meta.k8s.io/v1", ["kind"] = "PartialObjectMetadata", ["metadata"] = r.Metadata }),
                 emptyAsNull: true, listed: RemakeAsAsked);
         }
         else
         {
             Interlocked.Increment(ref _secretListsWithValues);
-            await ListAsync(context, "SecretList", "v1", matching, listed: RemakeAsAsked);
+            await ListAsync(context, "SecretList", "v1", Matching, listed: RemakeAsAsked);
         }
     }
 

@@ -27,7 +27,7 @@ public sealed partial class KubernetesDriverTests
         await using var driver = Driver(secrets: s => SecretValues[s.Variable]);
         driver.Start(WithSecret(Launch("web-1")));
         var name = ReplicaSets.Name(driver.Owner, "web", "r1");
-        await Eventually.Until(() => Recorded($"cannot apply ReplicaSet shop/{name} for revision r1 (answered 422", warning: true), Long, "the refused ReplicaSet to be said");
+        await UntilRecorded($"cannot apply ReplicaSet shop/{name} for revision r1 (answered 422", warning: true);
         Assert.NotNull(_api.Secret(name));
 
         // Refused is not unreachable: said once, tried again every 5 s while the instance waits.
@@ -43,7 +43,7 @@ public sealed partial class KubernetesDriverTests
         await Eventually.Until(() => _api.Secret(name) is null, Long, "the given-up revision's Secret to be deleted");
         Assert.Equal(1, SecretDeletes(name));
         // Said right after the DELETE is answered, so a moment after the Secret is seen gone.
-        await Eventually.Until(() => Recorded($"deleted Secret shop/{name}: revision r1 was given up before its ReplicaSet was made", warning: false), Long, "the deletion to be said");
+        await UntilRecorded($"deleted Secret shop/{name}: revision r1 was given up before its ReplicaSet was made", warning: false);
         Assert.Null(_api.ReplicaSet(name));
         lock (_events)
         {
@@ -59,7 +59,7 @@ public sealed partial class KubernetesDriverTests
         var first = Driver(secrets: s => SecretValues[s.Variable]);
         first.Start(WithSecret(Launch("web-1")));
         var left = ReplicaSets.Name(first.Owner, "web", "r1");
-        await Eventually.Until(() => Recorded($"cannot apply ReplicaSet shop/{left}", warning: true), Long, "the refused ReplicaSet to be said");
+        await UntilRecorded($"cannot apply ReplicaSet shop/{left}", warning: true);
         await first.DisposeAsync();
         _api.RefuseReplicaSetApplies(0);
         Assert.NotNull(_api.Secret(left));
@@ -89,7 +89,7 @@ public sealed partial class KubernetesDriverTests
         _api.EditSecret(left, TimeSpan.FromMinutes(2));
         _api.EditSecret(kept, TimeSpan.FromMinutes(2), s => s.Metadata.OwnerReferences = null);
         await Eventually.Until(() => _api.Secret(left) is null, Long, "the left Secret to be deleted by the sweep");
-        await Eventually.Until(() => Recorded($"deleted Secret shop/{left}: left without its ReplicaSet", warning: false), Long, "the deletion to be said");
+        await UntilRecorded($"deleted Secret shop/{left}: left without its ReplicaSet", warning: false);
         var lists = _api.Requests.Count(r => r.Method == "GET" && r.Path == "/api/v1/namespaces/shop/secrets");
         await Eventually.Until(() => _api.Requests.Count(r => r.Method == "GET" && r.Path == "/api/v1/namespaces/shop/secrets") > lists, Long, "one more sweep");
         Assert.NotNull(_api.Secret(kept));
@@ -124,7 +124,7 @@ public sealed partial class KubernetesDriverTests
         _api.RemakeSecretAfterNextList(left);
         driver.Start(Launch("web-1"));
 
-        await Eventually.Until(() => Recorded($"kept Secret shop/{left}: it was deleted and made again since it was found left", warning: false), Long, "the remade Secret to be kept");
+        await UntilRecorded($"kept Secret shop/{left}: it was deleted and made again since it was found left", warning: false);
         var delete = Assert.Single(_api.Requests, r => r.Method == "DELETE" && r.Path == $"/api/v1/namespaces/shop/secrets/{left}");
         Assert.Contains($"\"uid\":\"{listedUid}\"", delete.Body, StringComparison.Ordinal);
         var remade = _api.Secret(left);

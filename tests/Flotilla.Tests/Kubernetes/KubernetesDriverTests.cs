@@ -99,6 +99,10 @@ public sealed partial class KubernetesDriverTests : IAsyncLifetime
         }
     }
 
+    /// <summary>Waits for an event: events are recorded a moment after the state they report, so an assertion on one waits.</summary>
+    private Task UntilRecorded(string fragment, bool warning) =>
+        Eventually.Until(() => Recorded(fragment, warning), Long, $"the event '{fragment}'");
+
     private bool Recorded(string fragment, bool? warning = null)
     {
         lock (_events)
@@ -239,7 +243,7 @@ public sealed partial class KubernetesDriverTests : IAsyncLifetime
 
         await _api.DownAsync();
         await Eventually.Until(() => driver.Unreachable is not null, Long, "the driver to see the API server gone");
-        await Eventually.Until(() => Recorded("cannot reach Kubernetes (context fake)", warning: true), Long, "the event (recorded a moment after the state it reports)");
+        await UntilRecorded("cannot reach Kubernetes (context fake)", warning: true);
         driver.Start(Launch("web-3"));
         await Task.Delay(2000);
         Assert.Equal(2, driver.Observe().Count(i => i.State == InstanceState.Ready));
@@ -248,7 +252,7 @@ public sealed partial class KubernetesDriverTests : IAsyncLifetime
 
         await _api.UpAsync();
         await Eventually.Until(() => driver.Unreachable is null, TimeSpan.FromSeconds(60), "the driver to reach the API server again (back-off up to 30 s)");
-        await Eventually.Until(() => Recorded("answers again", warning: false), Long, "the event (recorded a moment after the state it reports)");
+        await UntilRecorded("answers again", warning: false);
         await AllReady(driver, 3, "the instance started while away to run once it is back");
         Assert.Equal(3, _api.ReplicaSet(name)!.Spec.Replicas);
     }
@@ -323,7 +327,7 @@ public sealed partial class KubernetesDriverTests : IAsyncLifetime
         var scale = after.FindIndex(r => r.Method == "PATCH" && r.Path.EndsWith(name, StringComparison.Ordinal));
         Assert.True(unmark >= 0 && scale > unmark, $"the serving pod is unmarked (request {unmark}) before the scale-down (request {scale})");
         Assert.Contains("\"controller.kubernetes.io/pod-deletion-cost\":null", after[unmark].Body, StringComparison.Ordinal);
-        await Eventually.Until(() => Recorded($"took the drained mark off pod {pods[2]}", warning: false), Long, "the event (recorded a moment after the state it reports)");
+        await UntilRecorded($"took the drained mark off pod {pods[2]}", warning: false);
     }
 
     [Fact]
@@ -383,7 +387,7 @@ public sealed partial class KubernetesDriverTests : IAsyncLifetime
         // Allowed again: watched again, said once.
         _api.RefuseWatches(false);
         await Eventually.Until(() => !driver.WatchRefused, TimeSpan.FromSeconds(45), "the watch to work again (after the back-off)");
-        await Eventually.Until(() => Recorded("pods in namespace shop are watched again", warning: false), Long, "the event (recorded a moment after the state it reports)");
+        await UntilRecorded("pods in namespace shop are watched again", warning: false);
     }
 
     private int PodListRequests() => _api.Requests.Count(r => r.Method == "GET" && r.Path == "/api/v1/namespaces/shop/pods" && !r.Query.Contains("watch=true", StringComparison.Ordinal));

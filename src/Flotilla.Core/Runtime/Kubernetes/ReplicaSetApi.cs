@@ -74,7 +74,7 @@ internal sealed class ReplicaSetApi(IKubernetes client, string ns, string owner)
             .ToList();
     }
 
-    public const string MetadataOnlyAccept = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1, application/json;q=0.9";
+    private const string MetadataOnlyAccept = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1, application/json;q=0.9";
 
     private static readonly IReadOnlyDictionary<string, IReadOnlyList<string>> MetadataOnly =
         new Dictionary<string, IReadOnlyList<string>> { ["Accept"] = [MetadataOnlyAccept] };

@@ -416,10 +416,6 @@ public sealed class HAProxyRouterTests(ITestOutputHelper output) : IAsyncLifetim
         }
     }
 
-    /// <summary>
-    /// A test's own router stopped, and any master it left (the first one, still serving when the test failed before
-    /// the next took it over) killed; then the master <paramref name="router"/> ran must be gone.
-    /// </summary>
     /// <summary>A router's reports, kept in <paramref name="reports"/> (under its lock: they come from the router's tasks).</summary>
     private static Action<string, bool> Collect(List<string> reports) => (message, _) =>
     {
@@ -429,6 +425,10 @@ public sealed class HAProxyRouterTests(ITestOutputHelper output) : IAsyncLifetim
         }
     };
 
+    /// <summary>
+    /// A test's own router stopped, and any master it left (the first one, still serving when the test failed before
+    /// the next took it over) killed; then the master <paramref name="router"/> ran must be gone.
+    /// </summary>
     private static async Task StopAllAsync(HAProxyRouter? router, string directory)
     {
         var master = router?.MasterPid ?? 0;
