@@ -55,7 +55,10 @@ public sealed class InstanceIsolationTests : IAsyncLifetime
         _driver.Start(beta);
         await Eventually.Until(() => Status(beta.Id).Pid != 0 && File.Exists(Path.Combine(_state.Path, "instances", beta.Id, "data.txt")), Wait, "beta to start");
         var betaPid = Status(beta.Id).Pid;
-        var betaSecret = File.ReadAllText($"/proc/{betaPid}/environ").Split('\0').Single(e => e.StartsWith("TOKEN_FILE=", StringComparison.Ordinal))["TOKEN_FILE=".Length..];
+        // Its environment reads empty for a moment while sh execs sleep (the new image's is not set up yet).
+        string? betaSecret = null;
+        await Eventually.Until(() => (betaSecret = File.ReadAllText($"/proc/{betaPid}/environ").Split('\0')
+            .FirstOrDefault(e => e.StartsWith("TOKEN_FILE=", StringComparison.Ordinal))?["TOKEN_FILE=".Length..]) is not null, Wait, "beta's environment to be readable");
 
         // Each attempt prints "NAME: ok" or "NAME: " and the error the kernel gave.
         const string Try = "try() { name=$1; shift; if \"$@\" >/dev/null 2>err; then echo \"= $name: ok\"; else echo \"= $name: $(cat err)\"; fi; }";
@@ -78,7 +81,7 @@ public sealed class InstanceIsolationTests : IAsyncLifetime
             exec sleep 300
             """, new()
         {
-            ["B_SECRET"] = betaSecret,
+            ["B_SECRET"] = betaSecret!,
             ["B_LOG"] = Status(beta.Id).LogPath,
             ["B_WORK"] = Path.Combine(_state.Path, "instances", beta.Id),
             ["B_DB"] = SqliteDatabases.PathOf(_state.Path, "beta", "main"),
@@ -126,7 +129,7 @@ public sealed class InstanceIsolationTests : IAsyncLifetime
         await _driver.StopAsync(beta.Id, TimeSpan.FromSeconds(5), "test");
         Assert.Equal(InstanceState.Exited, Status(beta.Id).State);
         Assert.False(Directory.Exists(Path.Combine(_state.Path, "instances", beta.Id)), "the stopped instance's directory (its user's files) was not removed");
-        Assert.False(Directory.Exists(Path.GetDirectoryName(betaSecret)), "the stopped instance's secret files were not removed");
+        Assert.False(Directory.Exists(Path.GetDirectoryName(betaSecret!)), "the stopped instance's secret files were not removed");
         Assert.False(File.Exists(Path.Combine(Path.GetDirectoryName(SqliteDatabases.PathOf(_state.Path, "beta", "main"))!, "planted")));
     }
 
